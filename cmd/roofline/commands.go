@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/pflag"
+)
+
+// command is one subcommand: its name, a one-line summary and the function that runs it.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+// commands lists every subcommand; it also drives "roofline help".
+func commands() []command {
+	return []command{
+		{"estimate", "predict serving metrics (TTFT, ITL, throughput, cost) for a deployment and workload", runEstimate},
+		{"step", "predict one engine step (prefill or decode), or every row of a steps.csv", runStep},
+		{"memory", "plan GPU memory: weights, KV-cache capacity, max concurrency", runMemory},
+		{"calibrate", "fit an engine profile to measured step times", runCalibrate},
+		{"accuracy", "compare predictions with published measurements", runAccuracy},
+		{"bench", "benchmark a live OpenAI-compatible streaming server", runBench},
+		{"validate", "predict a workload, run it against a live server, compare", runValidate},
+		{"import", "read a result file of vllm bench serve, GenAI-Perf, guidellm or inference-perf", runImport},
+		{"compare", "show a prediction next to an imported or recorded result", runCompare},
+		{"serve-sim", "serve an OpenAI-compatible endpoint with simulated timing", runServeSim},
+		{"sweep", "evaluate a configuration space under SLO constraints; rank and find Pareto fronts", runSweep},
+		{"plan", "find the cheapest fleet that meets a load and SLOs", runPlan},
+		{"report", "render an HTML report with plots from a JSON result", runReport},
+		{"models", "list or show models of the catalogue", runModels},
+		{"gpus", "list or show GPUs of the catalogue", runGPUs},
+	}
+}
+
+var errHelpShown = errors.New("help shown")
+
+func run(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(e.stdout)
+		if len(args) == 0 {
+			return usageErr("no command given")
+		}
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(ctx, e, args[1:])
+			if errors.Is(err, pflag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+	}
+	return usageErr("unknown command %q (run 'roofline help' for the list)", args[0])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "roofline estimates LLM inference performance from first principles.")
+	fmt.Fprintln(w, "\nUsage: roofline COMMAND [flags]   (roofline COMMAND --help for its flags)\n\nCommands:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, c := range commands() {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+	}
+	tw.Flush()
+}
+
+// newFlags returns a FlagSet that reports errors instead of exiting, printing usage to e.stderr.
+func newFlags(e *env, name, synopsis string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: roofline %s\n\nFlags:\n%s", synopsis, fs.FlagUsages())
+	}
+	return fs
+}
+
+// parseFlags parses args, mapping errors to exit status 2 (help is not an error).
+func parseFlags(fs *pflag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	help := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = help
+	if errors.Is(err, pflag.ErrHelp) {
+		help()
+		return err
+	}
+	if err != nil {
+		return usageErr("%s: %v", fs.Name(), err)
+	}
+	return nil
+}
+
+// checkOutput validates an --output value against the allowed formats.
+func checkOutput(v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return usageErr("--output %q: allowed values are %s", v, strings.Join(allowed, ", "))
+}
+
+// notYet is the body of a subcommand that is not built yet.
+func notYet(name string) error {
+	return &exitError{code: 1, err: fmt.Errorf("%s: not implemented yet", name)}
+}

@@ -1,0 +1,69 @@
+package hardware
+
+import (
+	"fmt"
+
+	"roofline/units"
+)
+
+// GPU is one accelerator type. Every tensor-core FLOP/s figure is dense (no 2:4 sparsity).
+type GPU struct {
+	ID           string   // catalogue id, e.g. "h100-sxm5-80gb"
+	Name         string   // vendor's name
+	Aliases      []string // other names accepted by Lookup (case-insensitive)
+	Vendor       string
+	Architecture string
+
+	// MemoryBytes is the capacity as the vendor states it (decimal GB × 1e9 unless the
+	// vendor states GiB).
+	MemoryBytes units.Bytes
+	// UsableMemoryBytes is what the driver/PyTorch reports as total memory on a real card
+	// (the figure vLLM multiplies by gpu_memory_utilization); 0 when unknown.
+	UsableMemoryBytes units.Bytes
+	MemoryBandwidth   units.BytesPerSecond // HBM/GDDR peak, bytes/s
+	// PeakFLOPs holds dense peak FLOP/s (or OP/s for int8) keyed by canonical dtype:
+	// fp32 (non-tensor), tf32, bf16, fp16, fp8, int8, fp4. A missing key means unsupported.
+	PeakFLOPs map[string]units.FLOPsPerSecond
+	L2Bytes   units.Bytes
+	// LinkBandwidth is the scale-up interconnect (NVLink, Infinity Fabric…) per GPU per
+	// direction, bytes/s; 0 when the card has none (PCIe only).
+	LinkBandwidth units.BytesPerSecond
+	// PCIeBandwidth is the host link per direction, bytes/s.
+	PCIeBandwidth units.BytesPerSecond
+	TDPWatts      float64
+
+	PriceUSDPerHour float64 // on-demand price per GPU-hour; 0 when unknown
+	PriceSource     string  // where the price was read
+	PriceAsOf       string  // date of the price, YYYY-MM-DD
+
+	Source     string // datasheet URL
+	Confidence string // high, medium, low
+	Notes      string
+}
+
+// Usable returns the memory an engine can allocate from: UsableMemoryBytes when known,
+// else MemoryBytes.
+func (g *GPU) Usable() units.Bytes {
+	if g.UsableMemoryBytes > 0 {
+		return g.UsableMemoryBytes
+	}
+	return g.MemoryBytes
+}
+
+// Peak returns the dense peak for a canonical dtype, or an error naming the GPU and the
+// dtypes it supports.
+func (g *GPU) Peak(dtype string) (units.FLOPsPerSecond, error) {
+	if p, ok := g.PeakFLOPs[dtype]; ok && p > 0 {
+		return p, nil
+	}
+	have := ""
+	for _, d := range units.Dtypes() {
+		if _, ok := g.PeakFLOPs[d]; ok {
+			if have != "" {
+				have += ", "
+			}
+			have += d
+		}
+	}
+	return 0, fmt.Errorf("GPU %s has no %s peak (has: %s)", g.ID, dtype, have)
+}

@@ -1,0 +1,143 @@
+package models
+
+import "roofline/units"
+
+// Attention kinds.
+const (
+	MHA = "mha" // one KV head per query head
+	GQA = "gqa" // 1 < KV heads < query heads
+	MQA = "mqa" // one KV head
+	MLA = "mla" // DeepSeek multi-head latent attention (compressed KV latent + rope key)
+)
+
+// Model is a decoder-only transformer's architecture, read from a Hugging Face config.json.
+// All sizes are element counts (not bytes) unless the name says otherwise.
+type Model struct {
+	ID           string // catalogue id, e.g. "meta-llama/Llama-3.1-8B-Instruct", or the file path
+	Source       string // where the config was read: "catalogue", "path", "hf-cache", "hub"
+	Architecture string // architectures[0], e.g. "LlamaForCausalLM"
+	ModelType    string // model_type of the (text) config
+
+	HiddenSize    int
+	NumLayers     int
+	VocabSize     int
+	NumHeads      int // query heads
+	NumKVHeads    int // key/value heads (== NumHeads for MHA; for MLA equal to NumHeads)
+	HeadDim       int // query/key head dimension (MLA: qk_nope_head_dim + qk_rope_head_dim)
+	VHeadDim      int // value head dimension (== HeadDim except MLA)
+	Attention     string
+	MaxContextLen int // max_position_embeddings
+
+	IntermediateSize int  // dense MLP inner size
+	GatedMLP         bool // SwiGLU/GeGLU (3 matrices) vs plain 2-matrix MLP
+	TiedEmbeddings   bool
+	QKVBias          bool // bias on q/k/v projections
+	OBias            bool // bias on the attention output projection
+	MLPBias          bool // bias on MLP / expert projections
+	AttentionSinks   bool // learned per-head sink logits (gpt-oss)
+	ParallelBlock    bool // attention and MLP read the same input (GPT-J, Falcon): no effect on counts
+
+	MLA *MLAConfig // nil unless Attention == MLA
+	MoE *MoEConfig // nil for dense models
+
+	// Layers describes each layer in order; len(Layers) == NumLayers.
+	Layers []Layer
+
+	// Quant is the checkpoint's own quantization (from quantization_config, or torch_dtype).
+	Quant Quantization
+
+	// Unsupported is non-empty when the config has a feature roofline does not model
+	// (e.g. "linear-attention layers (Qwen3-Next)"). Loading such a model returns an error.
+	Unsupported string
+}
+
+// MLAConfig holds the multi-head latent attention dimensions (DeepSeek-V2/V3).
+type MLAConfig struct {
+	QLoRARank     int // 0 means queries are projected directly from the hidden state
+	KVLoRARank    int
+	QKNopeHeadDim int
+	QKRopeHeadDim int
+	VHeadDim      int
+}
+
+// MoEConfig describes the mixture-of-experts layers.
+type MoEConfig struct {
+	Experts            int // routed experts per MoE layer
+	ExpertsPerToken    int // routed experts each token is sent to (top-k)
+	SharedExperts      int // always-active shared experts (0 if none)
+	ExpertIntermediate int // inner size of one routed expert
+	SharedIntermediate int // inner size of one shared expert (0 if none)
+	RouterBias         bool
+}
+
+// Layer is one decoder layer.
+type Layer struct {
+	SlidingWindow int  // 0 for full attention; else the window in tokens
+	MoE           bool // true when the MLP is a mixture of experts
+}
+
+// Quantization is how a checkpoint stores its weights.
+type Quantization struct {
+	Method    string // "", "fp8", "compressed-tensors", "awq", "gptq", "mxfp4", …
+	Dtype     string // effective weight dtype: "bf16", "fp16", "fp32", "fp8", "int8", "int4", "fp4"
+	GroupSize int    // elements sharing one scale (0: per-channel or per-tensor)
+	// BytesPerWeight is the average storage per quantized weight element, scales included.
+	BytesPerWeight float64
+	// Excluded names modules kept in 16-bit (e.g. "lm_head", "router", "attention").
+	Excluded []string
+}
+
+// ParamCount is an exact parameter count split by role.
+type ParamCount struct {
+	Total     int64 // every parameter stored
+	Active    int64 // parameters touched per token (MoE: top-k routed + shared experts); embeddings and LM head included
+	Embedding int64 // input embedding table
+	LMHead    int64 // output projection (0 when tied to the embedding)
+	Attention int64 // all layers' attention weights (and biases, sinks)
+	Dense     int64 // all dense-MLP layers' weights
+	Experts   int64 // all routed experts' weights
+	Shared    int64 // all shared experts' weights
+	Router    int64 // router/gate weights
+	Norms     int64 // norm weights
+}
+
+// GEMM is one weight matrix multiply of a layer (or the head), y[M×N] = x[M×K]·W[K×N].
+// A routed-expert GEMM has Experts > 0: there are Experts copies of W and each token
+// multiplies by ExpertsPerToken of them.
+type GEMM struct {
+	Name            string // "qkv_proj", "q_a_proj", "kv_a_proj", "o_proj", "mlp_up_gate", "mlp_down", "expert_up_gate", "expert_down", "shared_up_gate", "shared_down", "router", "lm_head"
+	K, N            int    // input and output features of one copy of the weight
+	Layers          int    // how many layers run this GEMM (1 for lm_head)
+	Experts         int    // 0 for a dense weight; else the number of routed-expert copies
+	ExpertsPerToken int    // copies each token uses (routed experts)
+	// Split says how tensor parallelism shards it: "column" (N split), "row" (K split; an
+	// all-reduce follows), or "replicated" (router, MLA down-projections).
+	Split string
+	// Quantized is false for weights a checkpoint keeps in 16 bits (lm_head, router…).
+	Quantized bool
+}
+
+// Params returns the weight elements of one layer's copy of g (all experts).
+func (g GEMM) Params() int64 {
+	n := int64(g.K) * int64(g.N)
+	if g.Experts > 0 {
+		n *= int64(g.Experts)
+	}
+	return n
+}
+
+// FLOPsPerToken returns 2·K·N times the experts each token uses: the FLOPs of one token
+// through one layer's g.
+func (g GEMM) FLOPsPerToken() units.FLOPs {
+	f := 2 * float64(g.K) * float64(g.N)
+	if g.Experts > 0 {
+		f *= float64(g.ExpertsPerToken)
+	}
+	return units.FLOPs(f)
+}
+
+// OpFLOPs is the FLOPs of one operator for one token, summed over all layers.
+type OpFLOPs struct {
+	Name  string
+	FLOPs units.FLOPs
+}
