@@ -1,5 +1,85 @@
 package main
 
-import "context"
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
 
-func runCalibrate(ctx context.Context, e *env, args []string) error { return notYet("calibrate") }
+	"roofline/estimator"
+)
+
+func runCalibrate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "calibrate", "calibrate --steps FILE.csv --out PROFILE.toml [--base ENGINE | --profile P] [--params a,b] [--output table|json]")
+	steps := fs.String("steps", "", "measured steps.csv (model,gpu,tp,weight_dtype,phase,batch,tokens,ms) (required)")
+	outFile := fs.String("out", "", "write the fitted profile TOML here (required)")
+	base := fs.String("base", "vllm", "engine profile to start from: "+strings.Join(estimator.EngineNames(), ", "))
+	profile := fs.String("profile", "", "profile TOML to start from instead of --base")
+	params := fs.StringSlice("params", nil, "parameters to fit (default: all the rows identify): "+strings.Join(estimator.CalibParamNames(), ", "))
+	gpuFiles := fs.StringSlice("gpu-file", nil, "extra GPU catalogue TOML files")
+	out := fs.String("output", "table", "output format: table or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkOutput(*out, "table", "json"); err != nil {
+		return err
+	}
+	if *steps == "" || *outFile == "" {
+		return usageErr("calibrate: --steps and --out are required")
+	}
+	for _, p := range *params {
+		if !contains(estimator.CalibParamNames(), p) {
+			return usageErr("--params %q: allowed values are %s", p, strings.Join(estimator.CalibParamNames(), ", "))
+		}
+	}
+	prof, _, err := resolveProfile(*base, *profile)
+	if err != nil {
+		return err
+	}
+	rows, samples, err := loadStepSamples(ctx, e, *steps, *gpuFiles)
+	if err != nil {
+		return err
+	}
+	for i, r := range rows {
+		if r.ms <= 0 {
+			return usageErr("%s:%d: ms must be a measured time > 0 to calibrate", *steps, i+2)
+		}
+	}
+	fit, err := estimator.Calibrate(samples, prof, *params)
+	if err != nil {
+		return asUsage(err)
+	}
+	fit.Profile.Name = strings.TrimSuffix(fit.Profile.Name, "-calibrated") + "-calibrated"
+	fit.Profile.Description = fmt.Sprintf("%s fitted to %d steps from %s", prof.Name, fit.N, *steps)
+	var buf bytes.Buffer
+	buf.WriteString(fmt.Sprintf("# Written by roofline calibrate from %s (%d rows); base profile %s.\n", *steps, fit.N, prof.Name))
+	buf.WriteString(fmt.Sprintf("# Fit: MAPE %.2f%% (base %.2f%%), max error %.2f%%.\n", fit.MAPE, fit.MAPE0, fit.MaxAPE))
+	if err := fit.Profile.WriteTOML(&buf); err != nil {
+		return err
+	}
+	if err := os.WriteFile(*outFile, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--out: %v", err)
+	}
+	if *out == "json" {
+		return writeJSON(e.stdout, fit)
+	}
+	fmt.Fprintf(e.stdout, "fitted %d rows: MAPE %.2f%% (base profile %s: %.2f%%), max error %.2f%%\n", fit.N, fit.MAPE, prof.Name, fit.MAPE0, fit.MaxAPE)
+	for _, p := range fit.Params {
+		fmt.Fprintf(e.stdout, "  %-28s %10.4g -> %.4g\n", p.Name, p.Before, p.After)
+	}
+	for _, w := range fit.Warnings {
+		fmt.Fprintf(e.stdout, "warning: %s\n", w)
+	}
+	fmt.Fprintf(e.stdout, "wrote %s\n", *outFile)
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

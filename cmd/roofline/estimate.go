@@ -1,5 +1,381 @@
 package main
 
-import "context"
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
 
-func runEstimate(ctx context.Context, e *env, args []string) error { return notYet("estimate") }
+	"github.com/spf13/pflag"
+
+	"roofline/estimator"
+	"roofline/units"
+)
+
+// workloadFlags are the client-side flags shared by estimate, validate and sweep.
+type workloadFlags struct {
+	inputLen, outputLen, prefixLen int
+	concurrency, batchSize         int
+	numRequests                    int
+	rate, burstiness               float64
+	rangeRatio                     float64
+}
+
+func (f *workloadFlags) register(fs *pflag.FlagSet) {
+	fs.IntVar(&f.inputLen, "input-len", 0, "prompt tokens per request (required)")
+	fs.IntVar(&f.outputLen, "output-len", 0, "output tokens per request (required)")
+	fs.IntVar(&f.prefixLen, "prefix-len", 0, "leading prompt tokens shared by all requests and served from the prefix cache")
+	fs.IntVar(&f.concurrency, "concurrency", 0, "closed loop: requests kept in flight")
+	fs.Float64Var(&f.rate, "request-rate", 0, "open loop: Poisson arrivals, requests/s for the whole deployment")
+	fs.Float64Var(&f.burstiness, "burstiness", 1, "gamma shape of inter-arrival gaps (1 = Poisson, <1 burstier)")
+	fs.IntVar(&f.batchSize, "batch-size", 0, "static batch: requests that start together and run to completion")
+	fs.IntVar(&f.numRequests, "num-requests", 0, "requests (offline run when given alone; simulated requests otherwise)")
+	fs.Float64Var(&f.rangeRatio, "random-range-ratio", 0, "draw lengths uniformly in [L·(1−r), L·(1+r)] (simulation)")
+}
+
+func (f *workloadFlags) workload() (estimator.Workload, error) {
+	w := estimator.Workload{InputLen: f.inputLen, OutputLen: f.outputLen, PrefixLen: f.prefixLen,
+		Concurrency: f.concurrency, RequestRate: f.rate, Burstiness: f.burstiness, BatchSize: f.batchSize, NumRequests: f.numRequests}
+	n := 0
+	for _, set := range []bool{f.concurrency > 0, f.rate > 0, f.batchSize > 0} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n > 1:
+		return w, usageErr("give one of --concurrency, --request-rate, --batch-size")
+	case f.concurrency > 0:
+		w.Kind = estimator.Concurrency
+	case f.rate > 0:
+		w.Kind = estimator.Rate
+	case f.batchSize > 0:
+		w.Kind = estimator.Static
+	case f.numRequests > 0:
+		w.Kind = estimator.Offline
+	default:
+		return w, usageErr("give a load: --concurrency C, --request-rate R, --batch-size B, or --num-requests N (offline)")
+	}
+	if f.rangeRatio < 0 || f.rangeRatio >= 1 {
+		return w, usageErr("--random-range-ratio %g: must be in [0, 1)", f.rangeRatio)
+	}
+	if f.rangeRatio > 0 {
+		mk := func(l int) *estimator.LengthDist {
+			lo := max(1, int(math.Round(float64(l)*(1-f.rangeRatio))))
+			return &estimator.LengthDist{Kind: "uniform", Min: lo, Max: int(math.Round(float64(l) * (1 + f.rangeRatio)))}
+		}
+		w.InputDist, w.OutputDist = mk(f.inputLen), mk(f.outputLen)
+	}
+	if err := w.Validate(); err != nil {
+		return w, asUsage(err)
+	}
+	return w, nil
+}
+
+// report is the result of estimate: one data model for every renderer.
+type report struct {
+	Model  modelInfo  `json:"model_info"`
+	GPU    gpuInfo    `json:"hardware"`
+	Server serverInfo `json:"server_config"`
+	Client clientInfo `json:"client_config"`
+	estimator.Serving
+	OutputTokSPerGPU float64          `json:"output_tok_s_per_gpu"`
+	TotalTokSPerGPU  float64          `json:"total_tok_s_per_gpu"`
+	KVCacheTokens    int              `json:"kv_cache_tokens"`
+	MaxConcurrency   int              `json:"max_concurrency"`
+	Memory           estimator.Memory `json:"memory"`
+	CostPerHour      *float64         `json:"cost_usd_per_hour"`
+	CostOut          *float64         `json:"cost_usd_per_1m_output_tokens"`
+	CostIn           *float64         `json:"cost_usd_per_1m_input_tokens"`
+	CostPerRequest   *float64         `json:"cost_usd_per_request"`
+	PriceSource      string           `json:"price_source"`
+	EnergyPer1k      float64          `json:"energy_j_per_1k_output_tokens"`
+	Percentiles      string           `json:"percentile_method"`
+	Provenance       provenance       `json:"provenance"`
+}
+
+type modelInfo struct {
+	ID           string `json:"id"`
+	ParamsTotal  int64  `json:"params_total"`
+	ParamsActive int64  `json:"params_active"`
+}
+
+type gpuInfo struct {
+	ID      string  `json:"id"`
+	Name    string  `json:"name"`
+	NumGPUs int     `json:"num_gpus"`
+	TDP     float64 `json:"tdp_watts"`
+}
+
+type serverInfo struct {
+	Engine              string  `json:"engine"`
+	TP                  int     `json:"tp"`
+	PP                  int     `json:"pp"`
+	DP                  int     `json:"dp"`
+	EP                  int     `json:"ep"`
+	WeightDtype         string  `json:"weight_dtype"`
+	KVDtype             string  `json:"kv_dtype"`
+	ComputeDtype        string  `json:"compute_dtype"`
+	MaxNumSeqs          int     `json:"max_num_seqs"`
+	MaxNumBatchedTokens int     `json:"max_num_batched_tokens"`
+	MaxModelLen         int     `json:"max_model_len"`
+	MemoryFraction      float64 `json:"gpu_memory_utilization"`
+}
+
+type clientInfo struct {
+	Workload    string  `json:"workload"`
+	InputLen    int     `json:"input_len"`
+	OutputLen   int     `json:"output_len"`
+	PrefixLen   int     `json:"prefix_len"`
+	Concurrency int     `json:"concurrency,omitempty"`
+	RequestRate float64 `json:"request_rate,omitempty"`
+	Burstiness  float64 `json:"burstiness,omitempty"`
+	BatchSize   int     `json:"batch_size,omitempty"`
+	NumRequests int     `json:"num_requests,omitempty"`
+}
+
+func runEstimate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "estimate", "estimate --model M --gpu G [--num-gpus N --tp --pp --dp --ep] [--weight-dtype --kv-dtype] [--engine E | --profile P] --input-len I --output-len O [--prefix-len P] [--concurrency C | --request-rate R | --batch-size B] [--simulate] [--price-per-gpu-hour X] [--output table|json|csv|markdown]")
+	var df deployFlags
+	var wf workloadFlags
+	df.register(fs, true)
+	wf.register(fs)
+	simulate := fs.Bool("simulate", false, "run the discrete-event simulation for distributions (default: closed form)")
+	seed := fs.Uint64("seed", 1, "simulation seed")
+	price := fs.Float64("price-per-gpu-hour", 0, "USD per GPU-hour (default: the catalogue's on-demand price)")
+	out := fs.String("output", "table", "output format: table, json, csv or markdown")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkOutput(*out, "table", "json", "csv", "markdown"); err != nil {
+		return err
+	}
+	if *price < 0 {
+		return usageErr("--price-per-gpu-hour %g: must be ≥ 0", *price)
+	}
+	w, err := wf.workload()
+	if err != nil {
+		return err
+	}
+	d, pv, err := df.build(ctx, e)
+	if err != nil {
+		return err
+	}
+	r, err := estimate(d, pv, w, *simulate, *seed, *price)
+	if err != nil {
+		return err
+	}
+	switch *out {
+	case "json":
+		return writeJSON(e.stdout, r)
+	case "csv":
+		return writeEstimateCSV(e.stdout, r)
+	case "markdown":
+		writeEstimateText(e.stdout, r, true)
+	default:
+		writeEstimateText(e.stdout, r, false)
+	}
+	return nil
+}
+
+// estimate predicts a workload on a deployment and assembles the report.
+func estimate(d *estimator.Deployment, pv provenance, w estimator.Workload, simulate bool, seed uint64, price float64) (report, error) {
+	var s estimator.Serving
+	var err error
+	if simulate {
+		s, err = d.Simulate(w, seed)
+	} else {
+		s, err = d.Serve(w)
+	}
+	if err != nil {
+		return report{}, err
+	}
+	mem := d.Memory()
+	pc := d.Model.Params()
+	r := report{
+		Model:   modelInfo{ID: d.Model.ID, ParamsTotal: pc.Total, ParamsActive: pc.Active},
+		GPU:     gpuInfo{ID: d.GPU.ID, Name: d.GPU.Name, NumGPUs: d.NumGPUs, TDP: d.GPU.TDPWatts},
+		Server:  serverInfo{Engine: d.Profile.Name, TP: d.TP, PP: d.PP, DP: d.DP, EP: d.EP, WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, ComputeDtype: d.ComputeDtype, MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens, MaxModelLen: d.MaxModelLen, MemoryFraction: d.MemoryFraction},
+		Client:  clientInfo{Workload: w.Kind, InputLen: w.InputLen, OutputLen: w.OutputLen, PrefixLen: w.PrefixLen, Concurrency: w.Concurrency, RequestRate: w.RequestRate, BatchSize: w.BatchSize, NumRequests: w.NumRequests},
+		Serving: s, Memory: mem, KVCacheTokens: mem.KVCacheTokens * d.DP, Provenance: pv,
+	}
+	if w.Kind == estimator.Rate {
+		r.Client.Burstiness = w.Burstiness
+	}
+	r.MaxConcurrency = mem.ConcurrencyAt(w.InputLen+w.OutputLen, d.MaxNumSeqs) * d.DP
+	gpus := float64(d.NumGPUs)
+	r.OutputTokSPerGPU = s.OutputTokS / gpus
+	r.TotalTokSPerGPU = s.TotalTokS / gpus
+	r.Percentiles = "closed-form approximation (residual step wait, Kingman queue tail, two-point ITL mixture); use --simulate for simulated distributions"
+	if s.Method == "simulation" {
+		r.Percentiles = "simulated; linear interpolation between order statistics (numpy default, as vllm bench serve)"
+	}
+	if price == 0 && d.GPU.PriceUSDPerHour > 0 {
+		price = d.GPU.PriceUSDPerHour
+		r.PriceSource = fmt.Sprintf("catalogue: %s, as of %s (%s)", d.GPU.PriceSource, d.GPU.PriceAsOf, "on-demand")
+	} else if price > 0 {
+		r.PriceSource = "--price-per-gpu-hour"
+	}
+	if price > 0 && s.OutputTokS > 0 && !s.Overloaded {
+		perHour := price * gpus
+		out := perHour * (1 - s.PrefillShare) / (s.OutputTokS * 3600) * 1e6
+		in := perHour * s.PrefillShare / ((s.TotalTokS - s.OutputTokS) * 3600) * 1e6
+		req := perHour / (s.RequestPerS * 3600)
+		r.CostPerHour, r.CostOut, r.CostIn, r.CostPerRequest = &perHour, &out, &in, &req
+	}
+	if s.OutputTokS > 0 {
+		r.EnergyPer1k = d.GPU.TDPWatts * gpus / s.OutputTokS * 1000
+	}
+	r.Warnings = append(r.Warnings, warnStrings(d.Warnings())...)
+	if r.Warnings == nil {
+		r.Warnings = []string{}
+	}
+	return r, nil
+}
+
+func fmtDist(d estimator.Dist) (string, string, string) {
+	if math.IsInf(d.Mean, 1) {
+		return "unbounded", "unbounded", "unbounded"
+	}
+	return units.Sig(d.Mean), units.Sig(d.Median), units.Sig(d.P99)
+}
+
+func money(p *float64) string {
+	if p == nil {
+		return "unknown (no price)"
+	}
+	return "$" + strconv.FormatFloat(*p, 'f', 4, 64)
+}
+
+func writeEstimateText(w io.Writer, r report, markdown bool) {
+	sec := func(title string) {
+		if markdown {
+			fmt.Fprintf(w, "\n## %s\n\n| | |\n|---|---|\n", title)
+		} else {
+			fmt.Fprintf(w, "\n%s\n", title)
+		}
+	}
+	var tw *tabwriter.Writer
+	row := func(k, v string) {
+		if markdown {
+			fmt.Fprintf(w, "| %s | %s |\n", k, v)
+		} else {
+			fmt.Fprintf(tw, "  %s\t%s\n", k, v)
+		}
+	}
+	flush := func() {
+		if tw != nil {
+			tw.Flush()
+		}
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	}
+	flush()
+	if markdown {
+		fmt.Fprintf(w, "# roofline estimate: %s on %d× %s\n", r.Model.ID, r.GPU.NumGPUs, r.GPU.ID)
+	} else {
+		fmt.Fprintf(w, "roofline estimate: %s on %d× %s (%s)\n", r.Model.ID, r.GPU.NumGPUs, r.GPU.ID, r.Method)
+	}
+	sec("Model")
+	row("model", r.Model.ID)
+	row("parameters", fmt.Sprintf("%s B total, %s B active per token", units.Sig(float64(r.Model.ParamsTotal)/1e9), units.Sig(float64(r.Model.ParamsActive)/1e9)))
+	flush()
+	sec("Hardware")
+	row("GPU", fmt.Sprintf("%d× %s", r.GPU.NumGPUs, r.GPU.Name))
+	row("memory per GPU", fmt.Sprintf("%s (%s), %s", r.Memory.TotalBytes, r.Memory.TotalBytes.GiBString(), r.Memory.TotalSource))
+	flush()
+	sec("Server config")
+	row("engine profile", r.Server.Engine)
+	row("parallelism", fmt.Sprintf("tp=%d pp=%d dp=%d ep=%d", r.Server.TP, r.Server.PP, r.Server.DP, r.Server.EP))
+	row("dtypes", fmt.Sprintf("weights %s, KV %s, GEMMs in %s", r.Server.WeightDtype, r.Server.KVDtype, r.Server.ComputeDtype))
+	row("scheduler", fmt.Sprintf("max_num_seqs %d, max_num_batched_tokens %d, max_model_len %d, gpu_memory_utilization %.2f", r.Server.MaxNumSeqs, r.Server.MaxNumBatchedTokens, r.Server.MaxModelLen, r.Server.MemoryFraction))
+	flush()
+	sec("Client config")
+	load := ""
+	switch r.Client.Workload {
+	case estimator.Concurrency:
+		load = fmt.Sprintf("closed loop, concurrency %d", r.Client.Concurrency)
+	case estimator.Rate:
+		load = fmt.Sprintf("open loop, %.3g req/s (gamma shape %.2g; 1 = Poisson)", r.Client.RequestRate, r.Client.Burstiness)
+	case estimator.Static:
+		load = fmt.Sprintf("static batch of %d", r.Client.BatchSize)
+	case estimator.Offline:
+		load = fmt.Sprintf("offline, %d requests at once", r.Client.NumRequests)
+	}
+	row("load", load)
+	row("lengths", fmt.Sprintf("input %d tokens (%d shared prefix), output %d tokens", r.Client.InputLen, r.Client.PrefixLen, r.Client.OutputLen))
+	flush()
+	sec("Results")
+	if r.Overloaded {
+		row("OVERLOADED", fmt.Sprintf("max sustainable rate %s req/s", units.Sig(r.MaxRequestRate)))
+	}
+	row("output throughput", fmt.Sprintf("%s tok/s (%s tok/s per GPU)", units.Sig(r.OutputTokS), units.Sig(r.OutputTokSPerGPU)))
+	row("total throughput", fmt.Sprintf("%s tok/s (%s tok/s per GPU)", units.Sig(r.TotalTokS), units.Sig(r.TotalTokSPerGPU)))
+	row("request throughput", fmt.Sprintf("%s req/s (max sustainable %s req/s)", units.Sig(r.RequestPerS), units.Sig(r.MaxRequestRate)))
+	for _, m := range []struct {
+		n string
+		d estimator.Dist
+	}{{"TTFT", r.TTFT}, {"ITL", r.ITL}, {"TPOT", r.TPOT}, {"E2E", r.E2E}} {
+		a, b, c := fmtDist(m.d)
+		row(m.n+" (ms)", fmt.Sprintf("mean %s, median %s, p99 %s", a, b, c))
+	}
+	row("per-user speed", fmt.Sprintf("%s tok/s", units.Sig(r.OutputTokSPerUser)))
+	row("running batch", fmt.Sprintf("%s sequences per replica (mean)", units.Sig(r.Batch)))
+	row("KV cache", fmt.Sprintf("%d tokens in all; max concurrency %d at %d tokens/request", r.KVCacheTokens, r.MaxConcurrency, r.Client.InputLen+r.Client.OutputLen))
+	row("memory per GPU", fmt.Sprintf("weights %s, activations %s, non-torch %s, KV %s", r.Memory.WeightsBytes, r.Memory.ActivationBytes, r.Memory.NonTorchBytes, r.Memory.KVCacheBytes))
+	row("utilisation", fmt.Sprintf("MFU %.1f%%, MBU %.1f%%, %s-bound", 100*r.MFU, 100*r.MBU, r.Bound))
+	row("cost", fmt.Sprintf("%s per 1M output tokens, %s per 1M input tokens (GPU time split by prefill share %.0f%%)", money(r.CostOut), money(r.CostIn), 100*r.PrefillShare))
+	row("energy", fmt.Sprintf("%s J per 1k output tokens (at TDP %g W per GPU)", units.Sig(r.EnergyPer1k), r.GPU.TDP))
+	flush()
+	sec("Provenance")
+	row("model", r.Provenance.Model)
+	row("GPU", r.Provenance.GPU)
+	row("engine", r.Provenance.Profile)
+	if r.PriceSource != "" {
+		row("price", r.PriceSource)
+	}
+	row("percentiles", r.Percentiles)
+	flush()
+	for _, s := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", s)
+	}
+}
+
+func writeEstimateCSV(w io.Writer, r report) error {
+	cw := csv.NewWriter(w)
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	p := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return f(*v)
+	}
+	head := []string{"model", "gpu", "num_gpus", "tp", "pp", "dp", "engine", "weight_dtype", "kv_dtype", "workload", "input_len", "output_len", "concurrency", "request_rate", "batch_size",
+		"output_tok_s", "total_tok_s", "request_per_s", "output_tok_s_per_gpu"}
+	vals := []string{r.Model.ID, r.GPU.ID, strconv.Itoa(r.GPU.NumGPUs), strconv.Itoa(r.Server.TP), strconv.Itoa(r.Server.PP), strconv.Itoa(r.Server.DP), r.Server.Engine, r.Server.WeightDtype, r.Server.KVDtype,
+		r.Client.Workload, strconv.Itoa(r.Client.InputLen), strconv.Itoa(r.Client.OutputLen), strconv.Itoa(r.Client.Concurrency), f(r.Client.RequestRate), strconv.Itoa(r.Client.BatchSize),
+		f(r.OutputTokS), f(r.TotalTokS), f(r.RequestPerS), f(r.OutputTokSPerGPU)}
+	for _, m := range []struct {
+		n string
+		d estimator.Dist
+	}{{"ttft_ms", r.TTFT}, {"itl_ms", r.ITL}, {"tpot_ms", r.TPOT}, {"e2e_ms", r.E2E}} {
+		for _, q := range []struct {
+			n string
+			v float64
+		}{{"mean", m.d.Mean}, {"median", m.d.Median}, {"p90", m.d.P90}, {"p95", m.d.P95}, {"p99", m.d.P99}} {
+			head = append(head, m.n+"_"+q.n)
+			vals = append(vals, f(q.v))
+		}
+	}
+	head = append(head, "kv_cache_tokens", "max_concurrency", "overloaded", "max_request_rate", "cost_usd_per_1m_output_tokens", "cost_usd_per_1m_input_tokens", "bound", "method")
+	vals = append(vals, strconv.Itoa(r.KVCacheTokens), strconv.Itoa(r.MaxConcurrency), strconv.FormatBool(r.Overloaded), f(r.MaxRequestRate), p(r.CostOut), p(r.CostIn), r.Bound, r.Method)
+	cw.Write(head)
+	cw.Write(vals)
+	cw.Flush()
+	return cw.Error()
+}
+
+var _ = strings.TrimSpace

@@ -1,5 +1,93 @@
 package main
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
 
-func runMemory(ctx context.Context, e *env, args []string) error { return notYet("memory") }
+	"roofline/estimator"
+	"roofline/units"
+)
+
+type memoryOut struct {
+	estimator.Memory
+	Model      string     `json:"model"`
+	GPU        string     `json:"gpu"`
+	TP         int        `json:"tp"`
+	PP         int        `json:"pp"`
+	MinGPUs    int        `json:"min_gpus"`
+	Error      string     `json:"error,omitempty"`
+	Provenance provenance `json:"provenance"`
+	Warnings   []string   `json:"warnings"`
+}
+
+func runMemory(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "memory", "memory --model M --gpu G [--tp N --pp N] [--weight-dtype D] [--kv-dtype D] [--engine E] [--gpu-memory-utilization F] [--max-model-len L] [--output table|json]")
+	var df deployFlags
+	df.register(fs, false)
+	out := fs.String("output", "table", "output format: table or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkOutput(*out, "table", "json"); err != nil {
+		return err
+	}
+	d, pv, err := df.build(ctx, e)
+	if err != nil {
+		return err
+	}
+	m := d.Memory()
+	o := memoryOut{Memory: m, Model: d.Model.ID, GPU: d.GPU.ID, TP: d.TP, PP: d.PP, Provenance: pv, Warnings: warnStrings(d.Warnings())}
+	o.MinGPUs, _ = estimator.MinGPUs(d.Spec)
+	if err := d.CheckFits(); err != nil {
+		o.Error = err.Error()
+	}
+	if *out == "json" {
+		return writeJSON(e.stdout, o)
+	}
+	writeMemoryTable(e.stdout, o)
+	return nil
+}
+
+func writeMemoryTable(w io.Writer, o memoryOut) {
+	m := o.Memory
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Memory plan per GPU\t%s on %s, tp=%d pp=%d, %s accounting\n", o.Model, o.GPU, o.TP, o.PP, m.Engine)
+	fmt.Fprintf(tw, "GPU memory\t%s (%s), %s\n", m.TotalBytes, m.TotalBytes.GiBString(), m.TotalSource)
+	fmt.Fprintf(tw, "memory fraction\t%.3g\n", m.MemoryFraction)
+	fmt.Fprintf(tw, "weights\t%s (%s)\n", m.WeightsBytes, m.WeightsBytes.GiBString())
+	fmt.Fprintf(tw, "activations (profiling pass)\t%s (%s)\n", m.ActivationBytes, m.ActivationBytes.GiBString())
+	fmt.Fprintf(tw, "non-torch (CUDA context, NCCL)\t%s (%s)\n", m.NonTorchBytes, m.NonTorchBytes.GiBString())
+	fmt.Fprintf(tw, "KV cache\t%s (%s)\n", m.KVCacheBytes, m.KVCacheBytes.GiBString())
+	fmt.Fprintf(tw, "KV per token\t%s\n", m.KVBytesPerToken)
+	fmt.Fprintf(tw, "KV capacity\t%d tokens\n", m.KVCacheTokens)
+	fmt.Fprintf(tw, "max concurrency\t%d sequences of %d tokens\n", m.MaxConcurrency, m.MaxModelLen)
+	fmt.Fprintf(tw, "fits\t%v\n", m.Fits)
+	fmt.Fprintf(tw, "min GPUs that fit\t%d\n", o.MinGPUs)
+	tw.Flush()
+	if o.Error != "" {
+		fmt.Fprintf(w, "does not fit: %s\n", o.Error)
+	}
+	for _, s := range o.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", s)
+	}
+	fmt.Fprintf(w, "sources: model %s; GPU %s; %s\n", o.Provenance.Model, o.Provenance.GPU, o.Provenance.Profile)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func warnStrings(errs []error) []string {
+	out := []string{}
+	for _, e := range errs {
+		out = append(out, e.Error())
+	}
+	return out
+}
+
+var _ = units.GiB

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"roofline/estimator"
+	"roofline/hardware"
+	"roofline/models"
+)
+
+// deployFlags are the flags that describe a deployment, shared by step, memory, estimate,
+// validate, sweep and plan.
+type deployFlags struct {
+	model, gpu           string
+	gpuFiles             []string
+	numGPUs, tp, pp      int
+	dp, ep               int
+	weightDtype, kvDtype string
+	engine, profile      string
+	memFrac              float64
+	maxModelLen          int
+	maxNumSeqs           int
+	maxBatched           int
+}
+
+func (f *deployFlags) register(fs *pflag.FlagSet, withGPUCount bool) {
+	fs.StringVar(&f.model, "model", "", "model: Hugging Face id, catalogue id or path to a config.json (required)")
+	fs.StringVar(&f.gpu, "gpu", "", "GPU id or alias from the catalogue, e.g. H100, H200, A100 80GB (required)")
+	fs.StringSliceVar(&f.gpuFiles, "gpu-file", nil, "extra GPU catalogue TOML files (add or override entries)")
+	if withGPUCount {
+		fs.IntVar(&f.numGPUs, "num-gpus", 0, "total GPUs (default tp·pp·dp)")
+	}
+	fs.IntVar(&f.tp, "tp", 0, "tensor-parallel size (default: num-gpus/(pp·dp), else 1)")
+	fs.IntVar(&f.pp, "pp", 1, "pipeline-parallel size")
+	fs.IntVar(&f.dp, "dp", 0, "data-parallel replicas (default num-gpus/(tp·pp))")
+	fs.IntVar(&f.ep, "ep", 0, "expert-parallel size for MoE models (0 or 1: experts sharded by TP)")
+	fs.StringVar(&f.weightDtype, "weight-dtype", "", "weight dtype: bf16, fp16, fp8, int8, int4, fp4 (default: the checkpoint's)")
+	fs.StringVar(&f.kvDtype, "kv-dtype", "", "KV-cache dtype: bf16, fp16, fp8 (default: the model's 16-bit dtype)")
+	fs.StringVar(&f.engine, "engine", "vllm", "engine profile: "+strings.Join(estimator.EngineNames(), ", ")+" (others use default)")
+	fs.StringVar(&f.profile, "profile", "", "engine profile TOML file (e.g. from roofline calibrate); overrides --engine")
+	fs.Float64Var(&f.memFrac, "gpu-memory-utilization", 0, "fraction of GPU memory the engine may use (vLLM gpu_memory_utilization; default from the profile)")
+	fs.IntVar(&f.maxModelLen, "max-model-len", 0, "longest sequence in tokens (default: the model's max context)")
+	fs.IntVar(&f.maxNumSeqs, "max-num-seqs", 0, "maximum running sequences per replica (default from the profile)")
+	fs.IntVar(&f.maxBatched, "max-num-batched-tokens", 0, "token budget per step, the chunked-prefill size (default from the profile)")
+}
+
+// provenance records where the deployment's inputs came from, for every renderer.
+type provenance struct {
+	Model   string `json:"model"`
+	GPU     string `json:"gpu"`
+	Profile string `json:"profile"`
+}
+
+// resolveProfile returns the profile named by --profile or --engine and a note when the
+// engine has no profile of its own.
+func resolveProfile(engine, file string) (*estimator.Profile, string, error) {
+	if file != "" {
+		p, err := estimator.LoadProfileFile(file)
+		if err != nil {
+			return nil, "", usageErr("--profile: %v", err)
+		}
+		return p, "profile file " + file + " (" + p.Origin + ")", nil
+	}
+	p, ok, err := estimator.Engine(engine)
+	if err != nil {
+		return nil, "", err
+	}
+	src := "engine profile " + p.Name + " (embedded)"
+	if !ok {
+		src = fmt.Sprintf("engine %q has no profile: using the generic default profile", engine)
+	}
+	return p, src, nil
+}
+
+// build resolves the model, GPU and profile and validates the deployment.
+func (f *deployFlags) build(ctx context.Context, e *env) (*estimator.Deployment, provenance, error) {
+	var pv provenance
+	if f.model == "" {
+		return nil, pv, usageErr("--model is required (a Hugging Face id such as meta-llama/Llama-3.1-8B-Instruct, or a config.json path)")
+	}
+	if f.gpu == "" {
+		return nil, pv, usageErr("--gpu is required (run 'roofline gpus list' for the ids)")
+	}
+	m, err := loadModel(ctx, e, f.model)
+	if err != nil {
+		return nil, pv, err
+	}
+	cat, err := gpuCatalogue(f.gpuFiles)
+	if err != nil {
+		return nil, pv, err
+	}
+	g, err := cat.Lookup(f.gpu)
+	if err != nil {
+		return nil, pv, usageErr("--gpu: %v", err)
+	}
+	prof, psrc, err := resolveProfile(f.engine, f.profile)
+	if err != nil {
+		return nil, pv, err
+	}
+	d, err := newDeployment(m, g, prof, f)
+	if err != nil {
+		return nil, pv, err
+	}
+	pv = provenance{Model: m.ID + " (config.json from " + m.Source + ")", GPU: g.Name + " (datasheet, confidence " + g.Confidence + ")", Profile: psrc}
+	return d, pv, nil
+}
+
+func newDeployment(m *models.Model, g *hardware.GPU, prof *estimator.Profile, f *deployFlags) (*estimator.Deployment, error) {
+	tp := f.tp
+	if tp == 0 && f.numGPUs > 0 {
+		pp, dp := max(f.pp, 1), max(f.dp, 1)
+		if f.numGPUs%(pp*dp) == 0 {
+			tp = f.numGPUs / (pp * dp)
+		}
+	}
+	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, NumGPUs: f.numGPUs, TP: tp, PP: f.pp, DP: f.dp, EP: f.ep,
+		WeightDtype: f.weightDtype, KVDtype: f.kvDtype, Profile: prof, MemoryFraction: f.memFrac,
+		MaxModelLen: f.maxModelLen, MaxNumSeqs: f.maxNumSeqs, MaxNumBatchedTokens: f.maxBatched})
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	return d, nil
+}

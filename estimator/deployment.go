@@ -1,0 +1,364 @@
+package estimator
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"roofline/hardware"
+	"roofline/models"
+	"roofline/units"
+)
+
+// Spec describes a deployment: a model on NumGPUs GPUs of one type, split by tensor (TP),
+// pipeline (PP), data (DP) and expert (EP) parallelism, with weight and KV dtypes, served by
+// an engine profile. Zero values take defaults as documented per field.
+type Spec struct {
+	Model *models.Model
+	GPU   *hardware.GPU
+	// NumGPUs is the total GPU count; 0 means TP·PP·DP. It must equal TP·PP·DP.
+	NumGPUs int
+	// TP, PP: 0 means 1. DP: 0 means NumGPUs/(TP·PP) (or 1). EP: 0 or 1 means experts are
+	// sharded by TP like every other weight; EP > 1 splits the routed experts over EP GPUs.
+	TP, PP, DP, EP int
+	// WeightDtype is the dtype weights are served in ("" = the checkpoint's own).
+	WeightDtype string
+	// KVDtype is the KV-cache dtype ("" = the model's 16-bit dtype).
+	KVDtype string
+	// Profile is the engine profile (nil = the embedded "default").
+	Profile *Profile
+	// MemoryFraction overrides the profile's memory knob (vLLM gpu_memory_utilization…); 0 = profile default.
+	MemoryFraction float64
+	// MaxModelLen is the longest sequence (prompt + output) the engine admits; 0 = the model's max context.
+	MaxModelLen int
+	// MaxNumSeqs and MaxNumBatchedTokens override the profile's scheduler limits; 0 = profile default.
+	MaxNumSeqs, MaxNumBatchedTokens int
+}
+
+// Deployment is a validated Spec with the per-GPU quantities the step model needs.
+// Build it with New; it is read-only afterwards and safe for concurrent use.
+type Deployment struct {
+	Spec
+	WeightDtypeResolved string // the dtype weights are served in
+	KVDtypeResolved     string
+	ComputeDtype        string // the dtype of the tensor-core peak GEMMs run at (W4A16 computes in bf16)
+
+	gemmPeak, attnPeak units.FLOPsPerSecond
+	gemms              []gemmShard
+	layers             int // layers on one pipeline stage
+	heads              int // query heads per GPU
+	qkDim, vDim        int // per-head dims in prefill
+	qkDimDec, vDimDec  int // per-head dims in decode (MLA absorbed: latent dims)
+	attnGroups         []attnGroup
+	kvTokenLayerBytes  float64 // KV bytes per token per layer per GPU
+	hidden             int
+	interLocal         int // largest per-GPU MLP inner size touched per token (for activations)
+	vocabLocal         int
+	moeLayers          int // MoE layers on one stage
+	expertsPerTok      int
+	actBytes           float64
+	weightsPerGPU      units.Bytes
+	warnings           []error
+}
+
+type gemmShard struct {
+	name       string
+	k, n       float64 // local shape of one copy
+	layers     float64 // layers on one stage running it
+	experts    float64 // local expert copies (0: dense)
+	totalExp   float64 // experts in the model (for routing probabilities)
+	perTok     float64 // experts each token uses
+	bpe        float64 // bytes per weight element
+	peak       units.FLOPsPerSecond
+	isHead     bool
+	weightOnly bool // counted in weights but not run per token (tied embedding duplicate)
+}
+
+type attnGroup struct {
+	window int     // 0: full attention
+	layers float64 // layers on one stage with this window
+}
+
+// New validates a Spec and precomputes the per-GPU model shard.
+func New(s Spec) (*Deployment, error) {
+	if s.Model == nil || s.GPU == nil {
+		return nil, errors.New("deployment needs a model and a GPU")
+	}
+	m := s.Model
+	if s.Profile == nil {
+		p, _, err := Engine("default")
+		if err != nil {
+			return nil, err
+		}
+		s.Profile = p
+	}
+	for _, v := range []struct {
+		name string
+		p    *int
+	}{{"tp", &s.TP}, {"pp", &s.PP}, {"ep", &s.EP}} {
+		if *v.p < 0 {
+			return nil, fmt.Errorf("--%s %d: must be ≥ 1", v.name, *v.p)
+		}
+		if *v.p == 0 {
+			*v.p = 1
+		}
+	}
+	if s.DP < 0 || s.NumGPUs < 0 {
+		return nil, fmt.Errorf("--dp and --num-gpus must be ≥ 1")
+	}
+	if s.DP == 0 {
+		s.DP = 1
+		if s.NumGPUs > 0 && s.NumGPUs%(s.TP*s.PP) == 0 {
+			s.DP = s.NumGPUs / (s.TP * s.PP)
+		}
+	}
+	if s.NumGPUs == 0 {
+		s.NumGPUs = s.TP * s.PP * s.DP
+	}
+	if s.NumGPUs != s.TP*s.PP*s.DP {
+		return nil, fmt.Errorf("--num-gpus %d must equal tp·pp·dp = %d·%d·%d = %d", s.NumGPUs, s.TP, s.PP, s.DP, s.TP*s.PP*s.DP)
+	}
+	if m.NumHeads%s.TP != 0 {
+		return nil, fmt.Errorf("--tp %d must divide the %d attention heads of %s", s.TP, m.NumHeads, m.ID)
+	}
+	if s.PP > m.NumLayers {
+		return nil, fmt.Errorf("--pp %d exceeds the %d layers of %s", s.PP, m.NumLayers, m.ID)
+	}
+	if s.EP > 1 {
+		if m.MoE == nil {
+			return nil, fmt.Errorf("--ep %d: %s has no experts", s.EP, m.ID)
+		}
+		if s.EP > m.MoE.Experts || m.MoE.Experts%s.EP != 0 {
+			return nil, fmt.Errorf("--ep %d must divide the %d experts of %s", s.EP, m.MoE.Experts, m.ID)
+		}
+		if s.EP > s.TP*s.DP {
+			return nil, fmt.Errorf("--ep %d must be ≤ tp·dp = %d (experts are spread over the GPUs of one stage)", s.EP, s.TP*s.DP)
+		}
+	}
+	if s.MaxModelLen < 0 || s.MaxNumSeqs < 0 || s.MaxNumBatchedTokens < 0 {
+		return nil, errors.New("--max-model-len, --max-num-seqs and --max-num-batched-tokens must be ≥ 0")
+	}
+	if s.MemoryFraction < 0 || s.MemoryFraction > 1 {
+		return nil, fmt.Errorf("--gpu-memory-utilization %g: must be in (0, 1]", s.MemoryFraction)
+	}
+	if s.MaxModelLen == 0 {
+		s.MaxModelLen = m.MaxContextLen
+	}
+	if s.MaxNumSeqs == 0 {
+		s.MaxNumSeqs = s.Profile.MaxNumSeqs
+	}
+	if s.MaxNumBatchedTokens == 0 {
+		s.MaxNumBatchedTokens = s.Profile.MaxNumBatchedTokens
+	}
+	if s.MemoryFraction == 0 {
+		s.MemoryFraction = s.Profile.MemoryFraction
+	}
+	d := &Deployment{Spec: s, hidden: m.HiddenSize, actBytes: 2}
+	if err := d.resolveDtypes(); err != nil {
+		return nil, err
+	}
+	if err := d.shard(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// modelDtype is the 16-bit dtype the model computes in.
+func modelDtype(m *models.Model) string {
+	if m.Quant.Method == "" && m.Quant.Dtype == "fp16" {
+		return "fp16"
+	}
+	return "bf16"
+}
+
+func (d *Deployment) resolveDtypes() error {
+	m, g := d.Model, d.GPU
+	wd, err := units.CanonicalDtype(d.WeightDtype)
+	if err != nil {
+		return fmt.Errorf("--weight-dtype: %w", err)
+	}
+	if wd == "" {
+		wd = m.Quant.Dtype
+		if wd == "" || wd == "fp32" {
+			wd = modelDtype(m)
+		}
+	}
+	d.WeightDtypeResolved = wd
+	kd, err := units.CanonicalDtype(d.KVDtype)
+	if err != nil {
+		return fmt.Errorf("--kv-dtype: %w", err)
+	}
+	switch kd {
+	case "":
+		kd = modelDtype(m)
+	case "bf16", "fp16", "fp8", "fp32":
+	default:
+		return fmt.Errorf("--kv-dtype %q: allowed values are bf16, fp16, fp8", d.KVDtype)
+	}
+	d.KVDtypeResolved = kd
+	md := modelDtype(m)
+	// GEMMs run at the weight dtype's tensor rate when the GPU has it and activations are
+	// quantized too (W8A8, NVFP4 W4A4); 4-bit integer weights (AWQ/GPTQ) are dequantized to 16 bits.
+	cd := md
+	switch wd {
+	case "fp8", "int8", "fp4":
+		if p, ok := g.PeakFLOPs[wd]; ok && p > 0 {
+			cd = wd
+		} else {
+			d.warnings = append(d.warnings, fmt.Errorf("%s has no %s tensor cores: %s weights are dequantized and computed in %s", g.ID, wd, wd, md))
+		}
+	}
+	d.ComputeDtype = cd
+	if d.gemmPeak, err = g.Peak(cd); err != nil {
+		if d.gemmPeak, err = g.Peak("bf16"); err != nil {
+			return err
+		}
+	}
+	if d.attnPeak, err = g.Peak(md); err != nil {
+		if d.attnPeak, err = g.Peak("bf16"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Deployment) shard() error {
+	m := d.Model
+	tp, pp := float64(d.TP), float64(d.PP)
+	d.layers = int(math.Ceil(float64(m.NumLayers) / pp))
+	stage := float64(d.layers) / float64(m.NumLayers) // fraction of each layer group on one stage
+	d.heads = m.NumHeads / d.TP
+	d.qkDim, d.vDim = m.HeadDim, m.VHeadDim
+	if d.vDim == 0 {
+		d.vDim = d.qkDim
+	}
+	d.qkDimDec, d.vDimDec = d.qkDim, d.vDim
+	kvb, err := units.DtypeBytes(d.KVDtypeResolved)
+	if err != nil {
+		return err
+	}
+	if m.MLA != nil {
+		// Absorbed MLA decode attends in the compressed latent space (DeepSeek-V2 paper §2.1.3).
+		d.qkDimDec = m.MLA.KVLoRARank + m.MLA.QKRopeHeadDim
+		d.vDimDec = m.MLA.KVLoRARank
+		d.kvTokenLayerBytes = float64(m.MLA.KVLoRARank+m.MLA.QKRopeHeadDim) * kvb
+	} else {
+		kvh := m.NumKVHeads / d.TP
+		if kvh < 1 {
+			kvh = 1 // vLLM replicates KV heads when TP exceeds them
+		}
+		d.kvTokenLayerBytes = float64(kvh*(d.qkDim+d.vDim)) * kvb
+	}
+	groups := map[int]float64{}
+	var order []int
+	for _, l := range m.Layers {
+		if _, ok := groups[l.SlidingWindow]; !ok {
+			order = append(order, l.SlidingWindow)
+		}
+		groups[l.SlidingWindow]++
+		if l.MoE {
+			d.moeLayers++
+		}
+	}
+	if len(m.Layers) == 0 {
+		order, groups[0] = []int{0}, float64(m.NumLayers)
+	}
+	for _, w := range order {
+		d.attnGroups = append(d.attnGroups, attnGroup{window: w, layers: groups[w] * stage})
+	}
+	d.moeLayers = int(math.Ceil(float64(d.moeLayers) * stage))
+
+	half, err := m.ElemBytes(false, d.WeightDtype)
+	if err != nil {
+		return fmt.Errorf("--weight-dtype: %w", err)
+	}
+	quant, err := m.ElemBytes(true, d.WeightDtype)
+	if err != nil {
+		return fmt.Errorf("--weight-dtype: %w", err)
+	}
+	var gemmParams float64
+	var weights float64
+	for _, g := range m.GEMMs() {
+		s := gemmShard{name: g.Name, k: float64(g.K), n: float64(g.N), layers: float64(g.Layers) * stage, bpe: half, peak: d.attnPeak}
+		if g.Quantized {
+			s.bpe, s.peak = quant, d.gemmPeak
+		}
+		if g.Name == "lm_head" {
+			s.layers, s.isHead = 1, true
+			s.weightOnly = false
+		}
+		div := 1.0
+		switch g.Split {
+		case "column":
+			div = tp
+		case "row":
+			div = tp
+		}
+		if g.Experts > 0 {
+			s.totalExp, s.perTok = float64(g.Experts), float64(g.ExpertsPerToken)
+			if d.EP > 1 {
+				s.experts, div = float64(g.Experts)/float64(d.EP), 1
+			} else {
+				s.experts = float64(g.Experts)
+			}
+			d.expertsPerTok = g.ExpertsPerToken
+		}
+		if g.Split == "column" || g.Experts > 0 && d.EP <= 1 {
+			s.n /= div
+		} else if g.Split == "row" {
+			s.k /= div
+		}
+		gemmParams += float64(g.Params()) * float64(g.Layers)
+		copies := math.Max(s.experts, 1)
+		w := s.k * s.n * copies * s.layers * s.bpe
+		if s.isHead && m.TiedEmbeddings {
+			w = 0 // shares the embedding table
+		}
+		weights += w
+		d.gemms = append(d.gemms, s)
+		if g.Name == "lm_head" {
+			d.vocabLocal = int(s.n)
+		}
+		inner := 0
+		switch {
+		case g.Name == "mlp_up_gate" || g.Name == "shared_up_gate":
+			inner = int(s.n)
+			if m.GatedMLP {
+				inner /= 2 // gate and up are fused: N = 2·intermediate
+			}
+		case g.Experts > 0 && g.Split != "row" && s.k == float64(m.HiddenSize):
+			inner = int(s.n) * g.ExpertsPerToken
+			if m.GatedMLP {
+				inner /= 2
+			}
+		}
+		if inner > d.interLocal {
+			d.interLocal = inner
+		}
+	}
+	pc := m.Params()
+	lmHead := float64(m.VocabSize) * float64(m.HiddenSize) // the lm_head GEMM, tied or not
+	other := float64(pc.Total) - float64(pc.Embedding) - (gemmParams - lmHead + float64(pc.LMHead))
+	if other < 0 {
+		other = 0
+	}
+	// Vocab-parallel embedding (sharded by TP); biases and norms are tiny and sharded or
+	// replicated — counted here as sharded with the layers.
+	weights += float64(pc.Embedding)/tp*half + other*stage/tp*half
+	d.weightsPerGPU = units.Bytes(weights)
+	return nil
+}
+
+// WeightsPerGPU is the weight shard held by the busiest GPU (bytes).
+func (d *Deployment) WeightsPerGPU() units.Bytes { return d.weightsPerGPU }
+
+// KVBytesPerToken is the KV cache one token occupies on one GPU (bytes), all layers of its stage.
+func (d *Deployment) KVBytesPerToken() units.Bytes {
+	return units.Bytes(d.kvTokenLayerBytes * float64(d.layers))
+}
+
+// Warnings lists caveats of the deployment (e.g. dequantized weights).
+func (d *Deployment) Warnings() []error { return d.warnings }
+
+// Replicas is the number of independent model copies (DP), each on TP·PP GPUs.
+func (d *Deployment) Replicas() int { return d.DP }

@@ -1,0 +1,254 @@
+package estimator
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"roofline/hardware"
+	"roofline/models"
+)
+
+func mustModel(t testing.TB, id string) *models.Model {
+	t.Helper()
+	r := &models.Resolver{Offline: true}
+	m, err := r.Load(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func mustGPU(t testing.TB, name string) *hardware.GPU {
+	t.Helper()
+	c, err := hardware.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func mustDeploy(t testing.TB, s Spec) *Deployment {
+	t.Helper()
+	d, err := New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func near(got, want, rel float64) bool { return math.Abs(got-want) <= rel*math.Abs(want) }
+
+// TestIdealDecodeHandCalc checks the pure roofline of one decode step of Llama-3.1-8B on an
+// H100 SXM (bf16, TP1, batch 1, 1023 cached tokens) against a hand calculation.
+func TestIdealDecodeHandCalc(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("ideal")})
+	// Hand calculation (config.json: hidden 4096, 32 layers, 32 heads, 8 KV heads, head_dim 128,
+	// intermediate 14336, vocab 128256, untied lm_head):
+	//   linear weights per layer: q,k,v 4096·(4096+1024+1024) = 25,165,824; o 4096·4096 = 16,777,216;
+	//   gate+up 4096·28672 = 117,440,512; down 14336·4096 = 58,720,256 → 218,103,808 · 32 layers
+	//   = 6,979,321,856; lm_head 4096·128256 = 525,336,576 → 7,504,658,432 weights · 2 B
+	//   = 15,009,316,864 B.
+	//   activations read and written per GEMM, (K+N)·2 B: per layer (4096+6144)+(4096+4096)+
+	//   (4096+28672)+(14336+4096) = 69,632 elements → ·2·32 = 4,456,448 B; lm_head (4096+128256)·2 = 264,704 B.
+	//   KV read: 2·8·128·2 B = 4096 B per token per layer · 32 layers = 131,072 B/token · 1024 tokens = 134,217,728 B.
+	//   elementwise: 12 · 4096 · 2 B · 32 layers = 3,145,728 B.
+	//   total 15,151,401,472 B; every operator is memory-bound; 3.35e12 B/s → 4.5228 ms.
+	want := 15151401472.0 / 3.35e12
+	b, _ := StepBatch("decode", 1, 1023)
+	st := d.StepTime(b, true)
+	if !near(float64(st.Time), want, 1e-9) {
+		t.Errorf("ideal decode step = %.9g s, hand calculation %.9g s", float64(st.Time), want)
+	}
+	if st.Bound != BoundMemory {
+		t.Errorf("bound = %s, want memory", st.Bound)
+	}
+}
+
+// TestIdealPrefillHandCalc: one 2048-token prompt of Llama-3.1-8B on H100 SXM, ideal profile.
+func TestIdealPrefillHandCalc(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("ideal")})
+	const M, peak, bw = 2048.0, 989.5e12, 3.35e12
+	// Each GEMM takes max(2·M·K·N/peak, (2·K·N + 2·M·(K+N))/bw) per layer.
+	gemm := func(m, k, n float64) float64 { return math.Max(2*m*k*n/peak, (2*k*n+2*m*(k+n))/bw) }
+	want := 32 * (gemm(M, 4096, 6144) + gemm(M, 4096, 4096) + gemm(M, 4096, 28672) + gemm(M, 14336, 4096))
+	want += gemm(1, 4096, 128256) // logits for the last position only
+	// Attention: causal, keys = M(M+1)/2 per head; FLOPs 2·32 heads·(128+128)·keys per layer.
+	keys := M * (M + 1) / 2
+	attnF := 2 * 32 * 256 * keys * 32
+	// Bytes: write M tokens of KV and read them back (2·M·4096 B per layer) plus Q/O (M·32·256·2 B).
+	attnB := (2*M*4096 + M*32*256*2) * 32
+	want += math.Max(attnF/peak, attnB/bw)
+	want += 12 * M * 4096 * 2 * 32 / bw // elementwise
+	b, _ := StepBatch("prefill", 1, 2048)
+	got := float64(d.StepTime(b, false).Time)
+	if !near(got, want, 1e-9) {
+		t.Errorf("ideal prefill = %.9g s, hand calculation %.9g s", got, want)
+	}
+	if st := d.StepTime(b, false); st.Bound != BoundCompute {
+		t.Errorf("bound = %s, want compute", st.Bound)
+	}
+}
+
+// TestDecodeMonotonic: decode time never decreases with batch or context (property).
+func TestDecodeMonotonic(t *testing.T) {
+	for _, id := range []string{"meta-llama/Llama-3.1-8B-Instruct", "mistralai/Mixtral-8x7B-Instruct-v0.1", "google/gemma-2-9b-it", "deepseek-ai/DeepSeek-V3"} {
+		m := mustModel(t, id)
+		tp := 1
+		if id == "deepseek-ai/DeepSeek-V3" {
+			tp = 8
+		}
+		d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H200"), TP: tp, Profile: MustEngine("vllm")})
+		prev := 0.0
+		for _, bsz := range []int{1, 2, 3, 8, 16, 17, 64, 128, 256} {
+			b, _ := StepBatch("decode", bsz, 1024)
+			tm := d.StepSeconds(&b)
+			if tm < prev {
+				t.Errorf("%s: decode batch %d = %g s < batch before %g s", id, bsz, tm, prev)
+			}
+			prev = tm
+		}
+		prev = 0
+		for _, ctx := range []int{1, 100, 1000, 4095, 4096, 4097, 10000, 32000} {
+			b, _ := StepBatch("decode", 8, ctx)
+			tm := d.StepSeconds(&b)
+			if tm < prev {
+				t.Errorf("%s: decode ctx %d = %g s < shorter context %g s", id, ctx, tm, prev)
+			}
+			prev = tm
+		}
+	}
+}
+
+// TestMemoryBoundScalesWithBandwidth: halving bandwidth doubles a memory-bound step under
+// the ideal profile (no overheads).
+func TestMemoryBoundScalesWithBandwidth(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	g := *mustGPU(t, "H100 SXM")
+	d1 := mustDeploy(t, Spec{Model: m, GPU: &g, Profile: MustEngine("ideal")})
+	g2 := g
+	g2.MemoryBandwidth /= 2
+	d2 := mustDeploy(t, Spec{Model: m, GPU: &g2, Profile: MustEngine("ideal")})
+	b, _ := StepBatch("decode", 4, 512)
+	t1, t2 := d1.StepSeconds(&b), d2.StepSeconds(&b)
+	if !near(t2, 2*t1, 1e-9) {
+		t.Errorf("half bandwidth: %g s, want 2 × %g s", t2, t1)
+	}
+}
+
+// TestMoreTPNeverRaisesWeights: per-GPU weight bytes never grow with TP (property).
+func TestMoreTPNeverRaisesWeights(t *testing.T) {
+	for _, id := range []string{"meta-llama/Llama-3.1-70B-Instruct", "Qwen/Qwen3-30B-A3B", "deepseek-ai/DeepSeek-V3", "openai/gpt-oss-120b"} {
+		m := mustModel(t, id)
+		prev := math.Inf(1)
+		for _, tp := range []int{1, 2, 4, 8} {
+			if m.NumHeads%tp != 0 {
+				continue
+			}
+			d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), TP: tp})
+			w := float64(d.WeightsPerGPU())
+			if w > prev {
+				t.Errorf("%s: tp=%d weights %g B > %g B at smaller tp", id, tp, w, prev)
+			}
+			prev = w
+		}
+	}
+}
+
+// TestVLLMKVCapacity compares with the "GPU KV cache size" vLLM 0.15.1 logged on H100 SXM
+// 80GB (gpu_memory_utilization 0.9, max_model_len 4096, max_num_seqs 128, max_num_batched_tokens
+// 2048, fp16 weights): reference/serving README of the sim-to-real study.
+func TestVLLMKVCapacity(t *testing.T) {
+	for _, c := range []struct {
+		id     string
+		tp     int
+		tokens int
+	}{
+		{"meta-llama/Llama-2-7b-hf", 1, 119408},
+		{"meta-llama/Llama-2-70b-hf", 4, 501712},
+		{"mistralai/Mixtral-8x7B-v0.1", 2, 440176},
+		{"codellama/CodeLlama-34b-Instruct-hf", 2, 425648},
+	} {
+		d := mustDeploy(t, Spec{Model: mustModel(t, c.id), GPU: mustGPU(t, "H100 SXM"), TP: c.tp, WeightDtype: "fp16",
+			Profile: MustEngine("vllm"), MemoryFraction: 0.9, MaxModelLen: 4096, MaxNumSeqs: 128, MaxNumBatchedTokens: 2048})
+		got := d.Memory().KVCacheTokens
+		if !near(float64(got), float64(c.tokens), 0.05) {
+			t.Errorf("%s tp=%d: KV capacity %d tokens, vLLM logged %d (%.1f%% off)", c.id, c.tp, got, c.tokens, 100*(float64(got)/float64(c.tokens)-1))
+		} else {
+			t.Logf("%s tp=%d: %d tokens vs vLLM %d (%+.2f%%)", c.id, c.tp, got, c.tokens, 100*(float64(got)/float64(c.tokens)-1))
+		}
+	}
+}
+
+func TestDeploymentValidation(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	g := mustGPU(t, "H100 SXM")
+	for _, s := range []Spec{
+		{Model: m, GPU: g, TP: 3},               // 32 heads not divisible by 3
+		{Model: m, GPU: g, TP: 2, NumGPUs: 3},   // 3 ≠ 2·1·1
+		{Model: m, GPU: g, PP: 64},              // more stages than layers
+		{Model: m, GPU: g, EP: 2},               // dense model
+		{Model: m, GPU: g, WeightDtype: "fp7"},  // unknown dtype
+		{Model: m, GPU: g, KVDtype: "int4"},     // not a KV dtype
+		{Model: m, GPU: g, MemoryFraction: 1.5}, // fraction
+		{Model: m, GPU: g, TP: -1},              // negative
+	} {
+		if _, err := New(s); err == nil {
+			t.Errorf("New(%+v) accepted an invalid deployment", s)
+		}
+	}
+}
+
+func TestKVHeadsReplicated(t *testing.T) {
+	// Llama-3.1-70B has 8 KV heads: at TP 16 vLLM keeps one KV head per GPU (replicated),
+	// so per-GPU KV bytes per token stop shrinking: 80 layers · 2 · 1 · 128 · 2 B = 40,960 B.
+	m := mustModel(t, "meta-llama/Llama-3.1-70B-Instruct")
+	d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), TP: 16})
+	if got := float64(d.KVBytesPerToken()); got != 40960 {
+		t.Errorf("KV bytes/token/GPU at TP16 = %g, want 40960", got)
+	}
+	d8 := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), TP: 8})
+	if got := float64(d8.KVBytesPerToken()); got != 40960 {
+		t.Errorf("KV bytes/token/GPU at TP8 = %g, want 40960", got)
+	}
+}
+
+func TestDoesNotFit(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-70B-Instruct")
+	d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 8192})
+	err := d.CheckFits()
+	nf, ok := err.(*DoesNotFitError)
+	if !ok {
+		t.Fatalf("70B bf16 on one 80 GB GPU: err = %v, want DoesNotFitError", err)
+	}
+	// 70.6e9 params · 2 B = 141 GB of weights: needs at least 2 GPUs, and with KV and runtime 4 (powers of two).
+	if nf.MinGPUs != 2 && nf.MinGPUs != 4 {
+		t.Errorf("min GPUs = %d, want 2 or 4", nf.MinGPUs)
+	}
+}
+
+func BenchmarkStepDecode(b *testing.B) {
+	m := mustModel(b, "meta-llama/Llama-3.1-8B-Instruct")
+	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm")})
+	bt, _ := StepBatch("decode", 32, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		d.StepSeconds(&bt)
+	}
+}
+
+func BenchmarkStepPrefill(b *testing.B) {
+	m := mustModel(b, "meta-llama/Llama-3.1-70B-Instruct")
+	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), TP: 4, Profile: MustEngine("vllm")})
+	bt, _ := StepBatch("prefill", 4, 2048)
+	b.ReportAllocs()
+	for b.Loop() {
+		d.StepSeconds(&bt)
+	}
+}

@@ -1,0 +1,217 @@
+package estimator
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"roofline/data"
+	"roofline/units"
+)
+
+// Profile is an engine profile: how far real kernels fall short of the roofline and what
+// fixed costs an engine adds, plus how the engine plans memory. Efficiencies are fractions
+// of the *target* GPU's own peaks (so a profile fitted on one card applies to another);
+// overheads are times. The zero value of an efficiency means 1 (the ideal roofline); the
+// zero value of an overhead means none.
+type Profile struct {
+	Name        string `toml:"name"`
+	Description string `toml:"description"`
+	// Origin says where the numbers come from: "datasheet" (ideal), "engine profile", or
+	// "calibration" (written by roofline calibrate).
+	Origin string `toml:"origin"`
+
+	// GEMMEfficiency is the fraction of the dense peak FLOP/s reached by large GEMMs.
+	GEMMEfficiency float64 `toml:"gemm_efficiency"`
+	// GEMMHalfM is the GEMM row count (tokens in the step) at which compute efficiency is
+	// half of GEMMEfficiency: η(M) = GEMMEfficiency·M/(M+GEMMHalfM). 0 disables the shape term.
+	GEMMHalfM float64 `toml:"gemm_half_m"`
+	// MemoryEfficiency is the fraction of HBM bandwidth reached when streaming weights and activations.
+	MemoryEfficiency float64 `toml:"memory_efficiency"`
+	// AttentionEfficiency is the fraction of the dense peak reached by prefill attention kernels.
+	AttentionEfficiency float64 `toml:"attention_efficiency"`
+	// AttentionMemoryEfficiency is the fraction of HBM bandwidth reached reading the KV cache in decode.
+	AttentionMemoryEfficiency float64 `toml:"attention_memory_efficiency"`
+	// OverlapExponent p combines an operator's compute time c and memory time m as
+	// (c^p + m^p)^(1/p): the ridge region is slower than either roof. 0 means max(c, m).
+	OverlapExponent float64 `toml:"overlap_exponent"`
+	// LinkEfficiency is the fraction of the scale-up link bandwidth collectives reach.
+	LinkEfficiency float64 `toml:"link_efficiency"`
+	// CollectiveLatencyUs is the fixed latency of one all-reduce / all-to-all / send, µs.
+	CollectiveLatencyUs float64 `toml:"collective_latency_us"`
+	// KernelOverheadUs is a fixed cost per operator per layer (launch, tail effects), µs.
+	KernelOverheadUs float64 `toml:"kernel_overhead_us"`
+	// PrefillLayerOverheadUs is a fixed cost per layer of a step that contains prefill
+	// tokens (eager CPU dispatch; such steps are usually not CUDA-graphed), µs.
+	PrefillLayerOverheadUs float64 `toml:"prefill_layer_overhead_us"`
+	// StepOverheadMs is a fixed cost per engine step (scheduler, input preparation, sampling launch), ms.
+	StepOverheadMs float64 `toml:"step_overhead_ms"`
+	// SeqOverheadUs is a cost per sequence in a step (sampling, detokenisation, output processing), µs.
+	SeqOverheadUs float64 `toml:"seq_overhead_us"`
+
+	// MemoryModel is how KV capacity is planned: "vllm", "sglang", "trtllm" or "ideal".
+	MemoryModel string `toml:"memory_model"`
+	// MemoryFraction is the engine's default memory knob: vLLM gpu_memory_utilization,
+	// SGLang mem_fraction_static, TensorRT-LLM free_gpu_memory_fraction.
+	MemoryFraction float64 `toml:"memory_fraction"`
+	// NonTorchGiBTP1 and NonTorchGiBTPN are CUDA context, allocator and NCCL memory outside
+	// the engine's tensors at TP=1 and TP>1, GiB.
+	NonTorchGiBTP1 float64 `toml:"non_torch_gib_tp1"`
+	NonTorchGiBTPN float64 `toml:"non_torch_gib_tpn"`
+	// ReserveGiB is a fixed safety margin kept free, GiB.
+	ReserveGiB float64 `toml:"reserve_gib"`
+	// KVBlockTokens is the KV-cache page size in tokens (capacity is rounded down to it).
+	KVBlockTokens int `toml:"kv_block_tokens"`
+	// MaxNumSeqs and MaxNumBatchedTokens are the scheduler defaults (0: unlimited).
+	MaxNumSeqs          int `toml:"max_num_seqs"`
+	MaxNumBatchedTokens int `toml:"max_num_batched_tokens"`
+
+	// Sources maps a field's TOML key to where its value came from.
+	Sources map[string]string `toml:"sources"`
+}
+
+// orOne returns v, or 1 when v is zero (an unset efficiency is ideal).
+func orOne(v float64) float64 {
+	if v == 0 {
+		return 1
+	}
+	return v
+}
+
+// Validate checks ranges; an efficiency above 1 is allowed only with a warning from calibrate.
+func (p *Profile) Validate() error {
+	eff := map[string]float64{
+		"gemm_efficiency": p.GEMMEfficiency, "memory_efficiency": p.MemoryEfficiency,
+		"attention_efficiency": p.AttentionEfficiency, "attention_memory_efficiency": p.AttentionMemoryEfficiency,
+		"link_efficiency": p.LinkEfficiency,
+	}
+	for k, v := range eff {
+		if v < 0 || v > 2 || math.IsNaN(v) {
+			return fmt.Errorf("profile %s: %s = %g: must be a fraction in (0, 1]", p.Name, k, v)
+		}
+	}
+	nonneg := map[string]float64{
+		"gemm_half_m": p.GEMMHalfM, "overlap_exponent": p.OverlapExponent, "collective_latency_us": p.CollectiveLatencyUs,
+		"kernel_overhead_us": p.KernelOverheadUs, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs,
+		"step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs,
+		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB,
+	}
+	for k, v := range nonneg {
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("profile %s: %s = %g: must be ≥ 0", p.Name, k, v)
+		}
+	}
+	switch p.MemoryModel {
+	case "vllm", "sglang", "trtllm", "ideal":
+	case "":
+		p.MemoryModel = "ideal"
+	default:
+		return fmt.Errorf("profile %s: memory_model %q: allowed values are vllm, sglang, trtllm, ideal", p.Name, p.MemoryModel)
+	}
+	if p.MemoryFraction < 0 || p.MemoryFraction > 1 {
+		return fmt.Errorf("profile %s: memory_fraction = %g: must be in (0, 1]", p.Name, p.MemoryFraction)
+	}
+	if p.KVBlockTokens < 0 || p.MaxNumSeqs < 0 || p.MaxNumBatchedTokens < 0 {
+		return fmt.Errorf("profile %s: kv_block_tokens, max_num_seqs and max_num_batched_tokens must be ≥ 0", p.Name)
+	}
+	return nil
+}
+
+// ParseProfile decodes a profile from TOML strictly: unknown keys are an error naming the file.
+func ParseProfile(name string, b []byte) (*Profile, error) {
+	var p Profile
+	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("%s: unknown key %s", name, strings.Join(keys, ", "))
+	}
+	if p.Name == "" {
+		p.Name = strings.TrimSuffix(path.Base(name), ".toml")
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &p, nil
+}
+
+// LoadProfileFile reads a profile TOML file (e.g. one written by calibrate).
+func LoadProfileFile(file string) (*Profile, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProfile(file, b)
+}
+
+// EngineNames lists the embedded engine profiles.
+func EngineNames() []string {
+	ents, _ := fs.ReadDir(data.FS, "engines")
+	var out []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".toml") {
+			out = append(out, strings.TrimSuffix(e.Name(), ".toml"))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Engine returns the embedded profile of an engine (vllm, sglang, trtllm, ideal, default).
+// Unknown engines (lmdeploy, tgi, …) get the "default" profile and ok=false.
+func Engine(name string) (p *Profile, ok bool, err error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if n == "" {
+		n = "default"
+	}
+	b, err := data.FS.ReadFile("engines/" + n + ".toml")
+	if err != nil {
+		b, err = data.FS.ReadFile("engines/default.toml")
+		if err != nil {
+			return nil, false, err
+		}
+		p, err = ParseProfile("engines/default.toml", b)
+		return p, false, err
+	}
+	p, err = ParseProfile("engines/"+n+".toml", b)
+	return p, true, err
+}
+
+// MustEngine is Engine for names known to be embedded; it panics otherwise (tests, examples).
+func MustEngine(name string) *Profile {
+	p, ok, err := Engine(name)
+	if err != nil || !ok {
+		panic(fmt.Sprintf("no embedded engine profile %q: %v", name, err))
+	}
+	return p
+}
+
+// Source returns where a profile field's value came from.
+func (p *Profile) Source(key string) string {
+	if s, ok := p.Sources[key]; ok {
+		return s
+	}
+	if p.Origin != "" {
+		return p.Origin
+	}
+	return "engine profile " + p.Name
+}
+
+// WriteTOML encodes the profile as TOML.
+func (p *Profile) WriteTOML(w *bytes.Buffer) error {
+	return toml.NewEncoder(w).Encode(p)
+}
+
+var _ = units.GiB

@@ -1,0 +1,404 @@
+package estimator
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Dist summarises a latency distribution in milliseconds. Percentiles use linear
+// interpolation between order statistics (numpy's default, as vLLM, SGLang and GenAI-Perf).
+type Dist struct {
+	Mean   float64 `json:"mean"`
+	Median float64 `json:"median"`
+	P90    float64 `json:"p90"`
+	P95    float64 `json:"p95"`
+	P99    float64 `json:"p99"`
+}
+
+// Serving is the predicted steady-state behaviour of a deployment under a workload. Rates
+// are for the whole deployment (all DP replicas); latencies are per request.
+type Serving struct {
+	Method string `json:"method"` // "closed-form" or "simulation"
+	TTFT   Dist   `json:"ttft_ms"`
+	ITL    Dist   `json:"itl_ms"`
+	TPOT   Dist   `json:"tpot_ms"`
+	E2E    Dist   `json:"e2e_ms"`
+	// OutputTokS and TotalTokS are output and input+output tokens/s; RequestPerS requests/s.
+	OutputTokS  float64 `json:"output_tok_s"`
+	TotalTokS   float64 `json:"total_tok_s"`
+	RequestPerS float64 `json:"request_per_s"`
+	// OutputTokSPerUser is the mean streaming speed a reader sees: output/(E2E − TTFT).
+	OutputTokSPerUser float64 `json:"output_tok_s_per_user"`
+	// Batch is the mean number of running sequences per replica.
+	Batch float64 `json:"mean_batch"`
+	// Overloaded is true when arrivals exceed what the deployment sustains: latencies then
+	// grow without bound and are not reported as finite numbers.
+	Overloaded bool `json:"overloaded"`
+	// MaxRequestRate is the highest sustainable request rate of the deployment, req/s.
+	MaxRequestRate float64 `json:"max_request_rate"`
+	// BatchElapsedS is the time to finish a static batch or offline run, s (0 otherwise).
+	BatchElapsedS float64 `json:"batch_elapsed_s,omitempty"`
+	// DecodeStepMs and MixedStepMs are the modelled decode-only and mean steps, ms.
+	DecodeStepMs float64 `json:"decode_step_ms"`
+	MeanStepMs   float64 `json:"mean_step_ms"`
+	Bound        string  `json:"bound"`
+	// MFU and MBU are model FLOPs and memory-bandwidth utilisation over the run (0..1).
+	MFU float64 `json:"mfu"`
+	MBU float64 `json:"mbu"`
+	// PrefillShare is the fraction of GPU time spent on prefill work (used to split cost
+	// between input and output tokens).
+	PrefillShare float64 `json:"prefill_time_share"`
+	// Preemptions counts sequences evicted for lack of KV cache (simulation only).
+	Preemptions int      `json:"preemptions"`
+	Warnings    []string `json:"warnings"`
+}
+
+// ServeModel is the per-replica state of the closed form: the step times it needs.
+type cf struct {
+	d        *Deployment
+	w        *Workload
+	in, out  float64 // mean input tokens to compute (prefix excluded) and output tokens
+	inTotal  float64
+	budget   float64 // max_num_batched_tokens
+	bmax     float64 // largest running batch (max_num_seqs, KV capacity)
+	kvTokens float64
+	batch    Batch
+}
+
+func (c *cf) ctx() int { return int(c.inTotal + c.out/2) }
+
+// decode returns the time of a decode-only step of b sequences at the mean context.
+func (c *cf) decode(b float64) float64 {
+	n := int(math.Max(1, math.Round(b)))
+	c.batch.Prefill = c.batch.Prefill[:0]
+	c.batch.Decode = c.batch.Decode[:0]
+	ctx := c.ctx()
+	for i := 0; i < n; i++ {
+		c.batch.Decode = append(c.batch.Decode, ctx)
+	}
+	t := c.d.StepSeconds(&c.batch)
+	if f := b - math.Floor(b); n > 1 && b < float64(n) && f > 0 {
+		// interpolate between integer batches
+		c.batch.Decode = c.batch.Decode[:n-1]
+		t0 := c.d.StepSeconds(&c.batch)
+		t = t0 + (t-t0)*f
+	}
+	return t
+}
+
+// prefillExtra returns, for one request's prefill piggybacked on a decode batch of b, the
+// extra time its chunks add and the number of steps they span.
+func (c *cf) prefillExtra(b float64) (extra float64, chunks int) {
+	room := c.budget - b
+	if room < 1 {
+		room = 1
+	}
+	left := int(math.Ceil(c.in))
+	past := int(c.inTotal) - left
+	n := int(math.Max(0, math.Round(b)))
+	ctx := c.ctx()
+	base := c.decode(b)
+	for left > 0 {
+		chunk := left
+		if float64(chunk) > room {
+			chunk = int(room)
+		}
+		c.batch.Decode = c.batch.Decode[:0]
+		for i := 0; i < n; i++ {
+			c.batch.Decode = append(c.batch.Decode, ctx)
+		}
+		c.batch.Prefill = append(c.batch.Prefill[:0], Chunk{New: chunk, Past: past})
+		extra += c.d.StepSeconds(&c.batch) - base
+		past += chunk
+		left -= chunk
+		chunks++
+	}
+	c.batch.Prefill = c.batch.Prefill[:0]
+	return extra, chunks
+}
+
+type cfPoint struct {
+	b, tauD, extra, tau, ttft0, e2e float64
+	chunks                          int
+}
+
+// prefillShare is the fraction of step time spent on prefill: b·Δ/O of each mean step τ̄.
+func (p cfPoint) prefillShare(O float64) float64 {
+	if p.tau <= 0 {
+		return 0
+	}
+	return p.b * p.extra / O / p.tau
+}
+
+// at evaluates the mean-field model at a running batch b: mean step τ̄ = τ_d(b) + b·Δ(b)/O,
+// TTFT₀ = τ̄/2 (wait for the step in progress) + chunks·τ_d(b) + Δ(b), E2E = TTFT₀ + (O−1)·τ̄.
+func (c *cf) at(b float64) cfPoint {
+	p := cfPoint{b: b}
+	p.tauD = c.decode(b)
+	p.extra, p.chunks = c.prefillExtra(b)
+	p.tau = p.tauD + b*p.extra/c.out
+	p.ttft0 = p.tau/2 + float64(p.chunks)*p.tauD + p.extra
+	p.e2e = p.ttft0 + (c.out-1)*p.tau
+	return p
+}
+
+func newCF(d *Deployment, w *Workload, mem Memory) *cf {
+	c := &cf{d: d, w: w, inTotal: w.meanInput(), out: w.meanOutput(), budget: float64(d.MaxNumBatchedTokens)}
+	block := d.Profile.KVBlockTokens
+	if block < 1 {
+		block = 1
+	}
+	prefix := float64(w.PrefixLen / block * block)
+	c.in = math.Max(1, c.inTotal-prefix)
+	if c.budget == 0 {
+		c.budget = math.Inf(1)
+	}
+	c.kvTokens = float64(mem.KVCacheTokens)
+	c.bmax = c.kvTokens / (c.inTotal + c.out/2)
+	if ms := float64(d.MaxNumSeqs); ms > 0 && c.bmax > ms {
+		c.bmax = ms
+	}
+	if c.bmax > 4096 {
+		c.bmax = 4096
+	}
+	return c
+}
+
+// Serve predicts serving metrics with the closed form (mean-field continuous batching,
+// Little's law, and an M/D/1-style queue for open-loop arrivals; see the package doc).
+func (d *Deployment) Serve(w Workload) (Serving, error) {
+	if err := w.Validate(); err != nil {
+		return Serving{}, err
+	}
+	mem := d.Memory()
+	if !mem.Fits && mem.KVCacheTokens < int(w.meanInput()+w.meanOutput()) {
+		return Serving{}, d.notFit(mem, w)
+	}
+	c := newCF(d, &w, mem)
+	if c.bmax < 1 {
+		return Serving{}, d.notFit(mem, w)
+	}
+	s := Serving{Method: "closed-form"}
+	reps := float64(d.DP)
+	O := c.out
+	var p cfPoint
+	var ttftWait, ttftSpread float64 // mean queueing wait, and the scale of its exponential tail
+	full := c.at(c.bmax)
+	s.MaxRequestRate = reps * full.b / full.e2e
+	switch w.Kind {
+	case Concurrency:
+		cr := float64(w.Concurrency) / reps
+		if cr <= c.bmax {
+			p = c.at(cr)
+		} else {
+			p = full
+			x := p.b / p.e2e // requests/s per replica
+			e2e := cr / x
+			ttftWait = e2e - p.e2e
+			p.e2e = e2e
+			ttftSpread = 0 // a closed loop queue is deterministic in the mean field
+		}
+		s.RequestPerS = reps * p.b / p.e2e
+		if cr > c.bmax {
+			s.RequestPerS = reps * cr / p.e2e
+		}
+	case Rate:
+		lam := w.RequestRate / reps
+		if lam >= full.b/full.e2e {
+			s.Overloaded = true
+			s.Warnings = append(s.Warnings, fmt.Sprintf("overloaded: %.3g req/s exceeds the sustainable %.3g req/s; queues grow without bound", w.RequestRate, s.MaxRequestRate))
+			s.Batch = c.bmax
+			s.RequestPerS = s.MaxRequestRate
+			s.OutputTokS = s.RequestPerS * O
+			s.TotalTokS = s.RequestPerS * (O + c.inTotal)
+			s.TTFT, s.E2E = infDist(), infDist()
+			s.TPOT = constDist(full.tau * 1e3)
+			s.ITL = constDist(full.tau * 1e3)
+			s.DecodeStepMs, s.MeanStepMs = full.tauD*1e3, full.tau*1e3
+			s.Bound = d.StepTime(c.batch, false).Bound
+			return s, nil
+		}
+		// Solve b = λ·E2E(b) by bisection on [λ·E2E(~0), bmax].
+		lo, hi := 0.0, c.bmax
+		for i := 0; i < 40; i++ {
+			mid := (lo + hi) / 2
+			if lam*c.at(math.Max(mid, 1e-3)).e2e > mid {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		p = c.at(math.Max(hi, 1e-3))
+		// Queue for the prefill budget: utilisation ρ of (budget − decode tokens) per step,
+		// service s = chunks·τ̄; Kingman: W = ρ/(1−ρ)·(c_a²+c_s²)/2·s with c_a² = 1/k, c_s² = 0.
+		room := math.Max(c.budget-p.b, 1)
+		rho := lam * c.in * p.tau / room
+		if rho < 0.99 {
+			svc := float64(p.chunks) * p.tau
+			ttftWait = rho / (1 - rho) * (1 / w.Burstiness) / 2 * svc
+			ttftSpread = ttftWait
+		}
+		p.e2e += ttftWait
+		s.RequestPerS = w.RequestRate
+	case Static, Offline:
+		n := float64(w.BatchSize)
+		if w.Kind == Offline {
+			n = float64(w.NumRequests)
+		}
+		return d.serveBatch(c, s, n, reps)
+	}
+	s.Batch = p.b
+	s.DecodeStepMs, s.MeanStepMs = p.tauD*1e3, p.tau*1e3
+	s.PrefillShare = p.prefillShare(O)
+	ttft := p.ttft0 + ttftWait
+	s.TTFT = ttftDist(ttft, p.tau, ttftSpread)
+	s.TPOT = constDist(p.tau * 1e3)
+	s.ITL = itlDist(p, O)
+	s.E2E = shift(s.TTFT, (O-1)*p.tau*1e3)
+	s.OutputTokS = s.RequestPerS * O
+	s.TotalTokS = s.RequestPerS * (O + c.inTotal)
+	if O > 1 {
+		s.OutputTokSPerUser = 1 / p.tau
+	}
+	d.utilisation(&s, c, p)
+	return s, nil
+}
+
+// serveBatch handles static batches and offline runs: n requests at t = 0.
+func (d *Deployment) serveBatch(c *cf, s Serving, n, reps float64) (Serving, error) {
+	nr := n / reps
+	b := math.Min(nr, c.bmax)
+	waves := math.Ceil(nr / b)
+	// Prefill: b prompts in chunks of the budget; request i's first token comes when its
+	// chunk completes, so the mean TTFT is the mean over the prefill steps.
+	tokens := b * c.in
+	steps := math.Max(1, math.Ceil(tokens/c.budget))
+	chunk := int(math.Min(c.budget, tokens))
+	seqs := int(math.Ceil(b / steps))
+	c.batch.Decode = c.batch.Decode[:0]
+	c.batch.Prefill = c.batch.Prefill[:0]
+	per := chunk / seqs
+	for i := 0; i < seqs; i++ {
+		c.batch.Prefill = append(c.batch.Prefill, Chunk{New: per, Past: int(c.inTotal - c.in)})
+	}
+	tp := c.d.StepSeconds(&c.batch)
+	dec := c.decode(b)
+	wave := steps*tp + (c.out-1)*dec
+	elapsed := wave * waves
+	// TTFT over waves: wave j starts at j·wave.
+	ttft := (steps+1)/2*tp + (waves-1)/2*wave
+	s.TTFT = constDist(ttft * 1e3)
+	s.TTFT.P99 = ((steps)*tp + (waves-1)*wave) * 1e3
+	s.TTFT.P90, s.TTFT.P95 = s.TTFT.P99, s.TTFT.P99
+	s.TPOT = constDist(dec * 1e3)
+	s.ITL = constDist(dec * 1e3)
+	s.E2E = shift(s.TTFT, (c.out-1)*dec*1e3)
+	s.BatchElapsedS = elapsed
+	s.RequestPerS = n / elapsed
+	s.OutputTokS = s.RequestPerS * c.out
+	s.TotalTokS = s.RequestPerS * (c.out + c.inTotal)
+	s.Batch = b
+	s.DecodeStepMs, s.MeanStepMs = dec*1e3, wave/(steps+c.out-1)*1e3
+	s.PrefillShare = steps * tp / wave
+	if c.out > 1 {
+		s.OutputTokSPerUser = 1 / dec
+	}
+	p := cfPoint{b: b, tauD: dec, tau: dec}
+	d.utilisation(&s, c, p)
+	return s, nil
+}
+
+func (d *Deployment) notFit(mem Memory, w Workload) error {
+	return &DoesNotFitError{Model: d.Model.ID, GPU: d.GPU.ID, Needed: mem.NeededBytes,
+		Available: mem.AvailableBytes, Weights: mem.WeightsBytes, MaxModelLen: d.MaxModelLen, TP: d.TP, PP: d.PP}
+}
+
+// utilisation fills MFU and MBU from the decode step at the operating point.
+func (d *Deployment) utilisation(s *Serving, c *cf, p cfPoint) {
+	n := int(math.Max(1, math.Round(p.b)))
+	c.batch.Prefill = c.batch.Prefill[:0]
+	c.batch.Decode = c.batch.Decode[:0]
+	for i := 0; i < n; i++ {
+		c.batch.Decode = append(c.batch.Decode, c.ctx())
+	}
+	st := d.StepTime(c.batch, false)
+	s.Bound = st.Bound
+	gpus := float64(d.NumGPUs)
+	// Useful FLOPs per output token ≈ 2·active params + attention; per input token likewise.
+	flopsPerTok := float64(st.FLOPs) * float64(d.TP*d.PP) / float64(n)
+	if s.TotalTokS > 0 {
+		s.MFU = flopsPerTok * s.TotalTokS / (gpus * float64(d.gemmPeak))
+		if p.tau > 0 {
+			s.MBU = float64(st.Bytes) / p.tau / float64(d.GPU.MemoryBandwidth)
+		}
+	}
+	if s.MFU > 1 {
+		s.MFU = 1
+	}
+}
+
+func constDist(v float64) Dist { return Dist{v, v, v, v, v} }
+
+func infDist() Dist {
+	i := math.Inf(1)
+	return Dist{i, i, i, i, i}
+}
+
+func shift(d Dist, by float64) Dist {
+	return Dist{d.Mean + by, d.Median + by, d.P90 + by, d.P95 + by, d.P99 + by}
+}
+
+// ttftDist: TTFT = fixed part + residual wait for the running step (uniform on [0, τ̄]) +
+// an exponential queueing tail with mean `spread` (closed-form approximation).
+func ttftDist(mean, tau, spread float64) Dist {
+	base := mean - tau/2 - spread
+	q := func(p float64) float64 {
+		v := base + p*tau
+		if spread > 0 {
+			v += spread * math.Log(1/(1-p))
+		}
+		return v * 1e3
+	}
+	return Dist{Mean: mean * 1e3, Median: q(0.5), P90: q(0.9), P95: q(0.95), P99: q(0.99)}
+}
+
+// itlDist: gaps are decode-only steps, except steps that also carry someone's prefill chunk
+// (a fraction b·chunks/O of them), which last τ_d + Δ/chunks.
+func itlDist(p cfPoint, O float64) Dist {
+	if p.chunks == 0 {
+		return constDist(p.tau * 1e3)
+	}
+	f := math.Min(1, p.b*float64(p.chunks)/O)
+	long := p.tauD + p.extra/float64(p.chunks)
+	q := func(x float64) float64 {
+		if x <= 1-f {
+			return p.tauD * 1e3
+		}
+		return long * 1e3
+	}
+	return Dist{Mean: p.tau * 1e3, Median: q(0.5), P90: q(0.9), P95: q(0.95), P99: q(0.99)}
+}
+
+// MarshalJSON writes non-finite values (an overloaded queue) as null: JSON has no infinity.
+func (d Dist) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, f := range []struct {
+		k string
+		v float64
+	}{{"mean", d.Mean}, {"median", d.Median}, {"p90", d.P90}, {"p95", d.P95}, {"p99", d.P99}} {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"` + f.k + `":`)
+		if math.IsInf(f.v, 0) || math.IsNaN(f.v) {
+			b.WriteString("null")
+		} else {
+			b.WriteString(strconv.FormatFloat(f.v, 'g', -1, 64))
+		}
+	}
+	b.WriteByte('}')
+	return []byte(b.String()), nil
+}

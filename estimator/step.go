@@ -1,0 +1,314 @@
+package estimator
+
+import (
+	"math"
+
+	"roofline/units"
+)
+
+// Chunk is a prefill chunk of one sequence: New prompt tokens computed this step after
+// Past tokens already in the KV cache.
+type Chunk struct{ New, Past int }
+
+// Batch is the work of one engine step: prefill chunks and decoding sequences. Decode[i]
+// is the number of tokens sequence i already holds in the KV cache; it produces one token.
+type Batch struct {
+	Prefill []Chunk
+	Decode  []int
+}
+
+// Bounds an operator or a step can be limited by.
+const (
+	BoundCompute  = "compute"
+	BoundMemory   = "memory"
+	BoundComm     = "communication"
+	BoundOverhead = "overhead"
+)
+
+// OpTime is one operator's cost in a step on one GPU, summed over the layers of a stage.
+type OpTime struct {
+	Name     string        `json:"name"`
+	FLOPs    units.FLOPs   `json:"flops"`
+	Bytes    units.Bytes   `json:"bytes"`
+	Compute  units.Seconds `json:"compute_s"`  // FLOPs / (peak · η)
+	Memory   units.Seconds `json:"memory_s"`   // bytes / (bandwidth · η)
+	Overhead units.Seconds `json:"overhead_s"` // fixed costs
+	Time     units.Seconds `json:"time_s"`     // combined (roofline + overhead)
+	Bound    string        `json:"bound"`
+}
+
+// Step is the predicted time of one engine step on the deployment.
+type Step struct {
+	Time   units.Seconds `json:"time_s"`
+	Bound  string        `json:"bound"` // what dominates: compute, memory, communication or overhead
+	Tokens int           `json:"tokens"`
+	FLOPs  units.FLOPs   `json:"flops"` // per GPU
+	Bytes  units.Bytes   `json:"bytes"` // per GPU, HBM traffic
+	// ByBound is the step time attributed to each bound.
+	ByBound map[string]units.Seconds `json:"by_bound"`
+	Ops     []OpTime                 `json:"ops,omitempty"`
+}
+
+// StepTime predicts one engine step. With explain, the per-operator breakdown is filled in.
+//
+// Each operator costs combine(FLOPs/(peak·η_compute), bytes/(bandwidth·η_mem)) + overhead,
+// where combine is max() or, with the profile's overlap exponent p, (c^p + m^p)^(1/p).
+// GEMMs use the weight dtype's peak (W8A8/W4A4) or the 16-bit peak; attention uses the
+// 16-bit peak. Tensor parallelism adds two ring all-reduces per layer, each
+// latency + 2(n−1)/n·bytes/(link·η_link); expert parallelism adds an all-to-all per MoE layer;
+// pipeline parallelism runs PP stages one after another plus a send between stages.
+// Per step the profile adds step_overhead + seq_overhead·sequences (+ per-layer prefill dispatch).
+func (d *Deployment) StepTime(b Batch, explain bool) Step {
+	var acc stepAcc
+	acc.explain = explain
+	d.step(&b, &acc)
+	return acc.result()
+}
+
+// StepSeconds is StepTime without the breakdown: the fast path for the simulators.
+func (d *Deployment) StepSeconds(b *Batch) float64 {
+	var acc stepAcc
+	d.step(b, &acc)
+	return acc.total
+}
+
+// stepTotals returns a step's time (s), FLOPs and HBM bytes per GPU without allocating.
+func (d *Deployment) stepTotals(b *Batch) (t, flops, bytes float64) {
+	var acc stepAcc
+	d.step(b, &acc)
+	return acc.total, acc.flops, acc.bytes
+}
+
+type stepAcc struct {
+	explain bool
+	total   float64
+	flops   float64
+	bytes   float64
+	tokens  int
+	bound   [4]float64 // compute, memory, comm, overhead
+	ops     []OpTime
+}
+
+func (a *stepAcc) add(name string, flops, bytes, c, m, ovh, t float64) {
+	a.total += t
+	a.flops += flops
+	a.bytes += bytes
+	roof := t - ovh
+	if c >= m {
+		a.bound[0] += roof
+	} else {
+		a.bound[1] += roof
+	}
+	a.bound[3] += ovh
+	if a.explain {
+		bd := BoundMemory
+		if c >= m {
+			bd = BoundCompute
+		}
+		if ovh > roof {
+			bd = BoundOverhead
+		}
+		a.ops = append(a.ops, OpTime{Name: name, FLOPs: units.FLOPs(flops), Bytes: units.Bytes(bytes), Compute: units.Seconds(c),
+			Memory: units.Seconds(m), Overhead: units.Seconds(ovh), Time: units.Seconds(t), Bound: bd})
+	}
+}
+
+func (a *stepAcc) addComm(name string, bytes, t float64) {
+	a.total += t
+	a.bound[2] += t
+	if a.explain {
+		a.ops = append(a.ops, OpTime{Name: name, Bytes: units.Bytes(bytes), Time: units.Seconds(t), Memory: units.Seconds(t), Bound: BoundComm})
+	}
+}
+
+func (a *stepAcc) result() Step {
+	names := [4]string{BoundCompute, BoundMemory, BoundComm, BoundOverhead}
+	s := Step{Time: units.Seconds(a.total), Tokens: a.tokens, FLOPs: units.FLOPs(a.flops), Bytes: units.Bytes(a.bytes),
+		ByBound: map[string]units.Seconds{}, Ops: a.ops}
+	best := -1.0
+	for i, v := range a.bound {
+		s.ByBound[names[i]] = units.Seconds(v)
+		if v > best {
+			best, s.Bound = v, names[i]
+		}
+	}
+	return s
+}
+
+func (d *Deployment) combine(c, m float64) float64 {
+	p := d.Profile.OverlapExponent
+	if p <= 0 {
+		return math.Max(c, m)
+	}
+	if c == 0 || m == 0 {
+		return c + m
+	}
+	hi := math.Max(c, m)
+	return hi * math.Pow(math.Pow(c/hi, p)+math.Pow(m/hi, p), 1/p)
+}
+
+// gemmEff is the GEMM compute efficiency at m rows: η·m/(m+half).
+func (d *Deployment) gemmEff(m float64) float64 {
+	e := orOne(d.Profile.GEMMEfficiency)
+	if h := d.Profile.GEMMHalfM; h > 0 {
+		e *= m / (m + h)
+	}
+	return e
+}
+
+// keys returns Σ_{i=1..n} min(p+i, w): the keys n causal queries after p cached tokens attend to
+// (w = 0: no window).
+func keys(n, p, w int) float64 {
+	fn, fp := float64(n), float64(p)
+	if w <= 0 || p+n <= w {
+		return fn*fp + fn*(fn+1)/2
+	}
+	a := w - p // queries still inside the window
+	if a < 0 {
+		a = 0
+	}
+	fa := float64(a)
+	return fa*fp + fa*(fa+1)/2 + (fn-fa)*float64(w)
+}
+
+func (d *Deployment) step(b *Batch, acc *stepAcc) {
+	prof := d.Profile
+	g := d.GPU
+	bw := float64(g.MemoryBandwidth)
+	memEff := orOne(prof.MemoryEfficiency)
+	kernel := prof.KernelOverheadUs * 1e-6
+
+	prefillTokens := 0
+	for _, c := range b.Prefill {
+		prefillTokens += c.New
+	}
+	M := float64(prefillTokens + len(b.Decode))
+	seqs := float64(len(b.Prefill) + len(b.Decode))
+	acc.tokens = int(M)
+	if M == 0 {
+		return
+	}
+
+	// GEMMs.
+	for i := range d.gemms {
+		s := &d.gemms[i]
+		rows := M
+		if s.isHead {
+			rows = seqs // logits only for each sequence's last position
+		}
+		var flops, wbytes, mEff float64
+		if s.experts > 0 {
+			routed := rows * s.perTok
+			// Expected distinct experts hit on this GPU when routed tokens pick uniformly.
+			touched := s.experts * (1 - math.Pow(1-s.perTok/s.totalExp, rows))
+			flops = 2 * routed * s.k * s.n * (s.experts / s.totalExp)
+			wbytes = touched * s.k * s.n * s.bpe
+			mEff = math.Max(routed*(s.experts/s.totalExp)/math.Max(touched, 1e-9), 1)
+		} else {
+			flops = 2 * rows * s.k * s.n
+			wbytes = s.k * s.n * s.bpe
+			mEff = rows
+		}
+		abytes := rows * (s.k + s.n) * d.actBytes
+		if s.experts > 0 {
+			abytes *= s.perTok * (s.experts / s.totalExp)
+		}
+		flops *= s.layers
+		bytes := (wbytes + abytes) * s.layers
+		c := flops / (float64(s.peak) * d.gemmEff(mEff))
+		m := bytes / (bw * memEff)
+		ovh := kernel * s.layers
+		acc.add(s.name, flops, bytes, c, m, ovh, d.combine(c, m)+ovh)
+	}
+
+	// Attention, prefill and decode parts as separate kernels.
+	heads := float64(d.heads)
+	attnEff := orOne(prof.AttentionEfficiency)
+	kvEff := orOne(prof.AttentionMemoryEfficiency)
+	var pf, pb, df, db float64
+	var layersAll float64
+	for _, gr := range d.attnGroups {
+		layersAll += gr.layers
+		var k, kvTok float64
+		for _, c := range b.Prefill {
+			k += keys(c.New, c.Past, gr.window)
+			ctx := c.Past + c.New
+			if gr.window > 0 && ctx > gr.window {
+				ctx = gr.window
+			}
+			kvTok += float64(ctx + c.New) // read the cached context, write the new tokens
+		}
+		pf += 2 * heads * float64(d.qkDim+d.vDim) * k * gr.layers
+		pb += (kvTok*d.kvTokenLayerBytes + float64(prefillTokens)*heads*float64(d.qkDim+d.vDim)*d.actBytes) * gr.layers
+		var dk float64
+		for _, ctx := range b.Decode {
+			n := ctx + 1
+			if gr.window > 0 && n > gr.window {
+				n = gr.window
+			}
+			dk += float64(n)
+		}
+		df += 2 * heads * float64(d.qkDimDec+d.vDimDec) * dk * gr.layers
+		db += dk * d.kvTokenLayerBytes * gr.layers
+	}
+	if prefillTokens > 0 {
+		c := pf / (float64(d.attnPeak) * attnEff)
+		m := pb / (bw * memEff)
+		ovh := kernel * layersAll
+		acc.add("attention_prefill", pf, pb, c, m, ovh, d.combine(c, m)+ovh)
+	}
+	if len(b.Decode) > 0 {
+		c := df / (float64(d.attnPeak) * attnEff)
+		m := db / (bw * kvEff)
+		ovh := kernel * layersAll
+		acc.add("attention_decode", df, db, c, m, ovh, d.combine(c, m)+ovh)
+	}
+
+	// Norms, residual adds, activation functions, rotary: memory-bound elementwise work,
+	// about 12 reads/writes of the hidden state per token per layer.
+	L := float64(d.layers)
+	eb := 12 * M * float64(d.hidden) * d.actBytes * L
+	em := eb / (bw * memEff)
+	acc.add("elementwise", 0, eb, 0, em, kernel*L, em+kernel*L)
+
+	// Communication.
+	link := float64(g.LinkBandwidth)
+	if link == 0 {
+		link = float64(g.PCIeBandwidth)
+	}
+	linkEff := orOne(prof.LinkEfficiency)
+	lat := prof.CollectiveLatencyUs * 1e-6
+	msg := M * float64(d.hidden) * d.actBytes
+	if d.TP > 1 && link > 0 {
+		n := float64(d.TP)
+		per := lat + 2*(n-1)/n*msg/(link*linkEff)
+		acc.addComm("tp_all_reduce", 2*msg*L, 2*L*per)
+	}
+	if d.EP > 1 && d.moeLayers > 0 && link > 0 {
+		n := float64(d.EP)
+		vol := 2 * msg * float64(d.expertsPerTok) * (n - 1) / n // dispatch + combine
+		acc.addComm("ep_all_to_all", vol*float64(d.moeLayers), float64(d.moeLayers)*(2*lat+vol/(link*linkEff)))
+	}
+
+	// Pipeline: the stages run one after another for one step, plus a send between stages.
+	// FLOPs and bytes stay per GPU; op times in the breakdown are per stage.
+	if d.PP > 1 {
+		acc.total *= float64(d.PP)
+		for i := range acc.bound {
+			acc.bound[i] *= float64(d.PP)
+		}
+		if link > 0 {
+			send := float64(d.PP-1) * (lat + msg/(link*linkEff))
+			acc.addComm("pp_send", msg*float64(d.PP-1), send)
+		}
+	}
+
+	// Fixed per-step costs (CPU side, once per step).
+	ovh := prof.StepOverheadMs*1e-3 + prof.SeqOverheadUs*1e-6*seqs
+	if prefillTokens > 0 {
+		ovh += prof.PrefillLayerOverheadUs * 1e-6 * L * float64(d.PP)
+	}
+	if ovh > 0 {
+		acc.add("step_overhead", 0, 0, 0, 0, ovh, ovh)
+	}
+}

@@ -1,0 +1,174 @@
+package estimator
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+)
+
+// Workload kinds, as in the validation data format.
+const (
+	Static      = "static"      // BatchSize requests start together and run to completion
+	Concurrency = "concurrency" // closed loop: Concurrency requests always in flight
+	Rate        = "rate"        // open loop: Poisson (or gamma) arrivals at RequestRate req/s
+	Offline     = "offline"     // NumRequests submitted at once; maximum throughput
+)
+
+// Workload is what the clients send.
+type Workload struct {
+	Kind        string
+	InputLen    int // prompt tokens (mean when a distribution is given)
+	OutputLen   int // output tokens (mean when a distribution is given)
+	PrefixLen   int // leading prompt tokens shared by all requests and served from the prefix cache
+	Concurrency int
+	RequestRate float64 // req/s, whole deployment
+	// Burstiness is the gamma shape k of inter-arrival gaps (1 = Poisson, < 1 burstier), as vllm bench serve.
+	Burstiness  float64
+	BatchSize   int
+	NumRequests int // requests to simulate (0: a default that reaches steady state)
+	// InputDist and OutputDist draw lengths; nil means fixed lengths.
+	InputDist, OutputDist *LengthDist
+}
+
+// LengthDist is a distribution of token counts.
+type LengthDist struct {
+	Kind      string // "uniform" (Min..Max), "normal" (Mean, Std, clipped at 1), "histogram" (Values with Weights)
+	Min, Max  int
+	Mean, Std float64
+	Values    []int
+	Weights   []float64
+	cum       []float64
+}
+
+// Validate checks the workload and fills defaults.
+func (w *Workload) Validate() error {
+	if w.InputLen < 1 {
+		return fmt.Errorf("--input-len %d: must be ≥ 1 token", w.InputLen)
+	}
+	if w.OutputLen < 1 {
+		return fmt.Errorf("--output-len %d: must be ≥ 1 token", w.OutputLen)
+	}
+	if w.PrefixLen < 0 || w.PrefixLen >= w.InputLen {
+		return fmt.Errorf("--prefix-len %d: must be ≥ 0 and below --input-len %d", w.PrefixLen, w.InputLen)
+	}
+	if w.Burstiness == 0 {
+		w.Burstiness = 1
+	}
+	if w.Burstiness < 0 || math.IsNaN(w.Burstiness) {
+		return fmt.Errorf("--burstiness %g: must be > 0", w.Burstiness)
+	}
+	switch w.Kind {
+	case Static:
+		if w.BatchSize < 1 {
+			return errors.New("--batch-size: must be ≥ 1 for a static batch")
+		}
+	case Concurrency:
+		if w.Concurrency < 1 {
+			return errors.New("--concurrency: must be ≥ 1")
+		}
+	case Rate:
+		if !(w.RequestRate > 0) || math.IsInf(w.RequestRate, 0) {
+			return fmt.Errorf("--request-rate %g: must be a positive finite number of req/s", w.RequestRate)
+		}
+	case Offline:
+		if w.NumRequests < 1 {
+			return errors.New("--num-requests: must be ≥ 1 for an offline run")
+		}
+	default:
+		return fmt.Errorf("workload %q: allowed values are static, concurrency, rate, offline", w.Kind)
+	}
+	for _, d := range []*LengthDist{w.InputDist, w.OutputDist} {
+		if d != nil {
+			if err := d.init(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (d *LengthDist) init() error {
+	switch d.Kind {
+	case "uniform":
+		if d.Min < 1 || d.Max < d.Min {
+			return fmt.Errorf("uniform length distribution [%d, %d]: need 1 ≤ min ≤ max", d.Min, d.Max)
+		}
+	case "normal":
+		if d.Mean < 1 || d.Std < 0 {
+			return fmt.Errorf("normal length distribution mean %g std %g: need mean ≥ 1, std ≥ 0", d.Mean, d.Std)
+		}
+	case "histogram":
+		if len(d.Values) == 0 || len(d.Values) != len(d.Weights) {
+			return errors.New("histogram length distribution: need as many weights as values, at least one")
+		}
+		d.cum = make([]float64, len(d.Weights))
+		s := 0.0
+		for i, w := range d.Weights {
+			if w < 0 || d.Values[i] < 1 {
+				return errors.New("histogram length distribution: values must be ≥ 1 and weights ≥ 0")
+			}
+			s += w
+			d.cum[i] = s
+		}
+		if s <= 0 {
+			return errors.New("histogram length distribution: weights sum to zero")
+		}
+	default:
+		return fmt.Errorf("length distribution %q: allowed values are uniform, normal, histogram", d.Kind)
+	}
+	return nil
+}
+
+// MeanLen is the distribution's mean token count.
+func (d *LengthDist) MeanLen() float64 {
+	switch d.Kind {
+	case "uniform":
+		return float64(d.Min+d.Max) / 2
+	case "normal":
+		return d.Mean
+	default:
+		s, n := 0.0, 0.0
+		for i, v := range d.Values {
+			s += float64(v) * d.Weights[i]
+			n += d.Weights[i]
+		}
+		return s / n
+	}
+}
+
+func (d *LengthDist) draw(r *rand.Rand) int {
+	switch d.Kind {
+	case "uniform":
+		return d.Min + r.IntN(d.Max-d.Min+1)
+	case "normal":
+		v := int(math.Round(d.Mean + d.Std*r.NormFloat64()))
+		if v < 1 {
+			v = 1
+		}
+		return v
+	default:
+		x := r.Float64() * d.cum[len(d.cum)-1]
+		i := sort.SearchFloat64s(d.cum, x)
+		if i >= len(d.Values) {
+			i = len(d.Values) - 1
+		}
+		return d.Values[i]
+	}
+}
+
+// meanInput and meanOutput are the mean lengths the closed form uses.
+func (w *Workload) meanInput() float64 {
+	if w.InputDist != nil {
+		return w.InputDist.MeanLen()
+	}
+	return float64(w.InputLen)
+}
+
+func (w *Workload) meanOutput() float64 {
+	if w.OutputDist != nil {
+		return w.OutputDist.MeanLen()
+	}
+	return float64(w.OutputLen)
+}
