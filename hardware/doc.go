@@ -1,4 +1,51 @@
 // Package hardware describes accelerators (peak FLOP/s per dtype, memory capacity and
 // bandwidth, interconnect, power, price) and loads the GPU catalogue: the embedded
 // data/gpus.toml, optionally extended or overridden by user TOML files of the same schema.
+//
+// A complete program:
+//
+//	cat, err := hardware.Load() // the embedded catalogue
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	if err := cat.AddFile("my-gpus.toml"); err != nil { // optional: add or override entries
+//		log.Fatal(err)
+//	}
+//	g, err := cat.Lookup("H100 SXM") // id, name or alias; case, spaces and dashes ignored
+//	if err != nil {
+//		log.Fatal(err) // unknown GPU "H10"; did you mean H100, H100 NVL, H100 PCIe?
+//	}
+//	bf16, _ := g.Peak("bf16")
+//	fmt.Println(g.MemoryBytes, g.MemoryBandwidth, bf16) // 80.0 GB 3.35 TB/s 990 TFLOP/s
+//
+// # Units
+//
+// Catalogue files use the units of vendor datasheets; Load converts them once to base
+// units (bytes, bytes/s, FLOP/s):
+//
+//   - memory_gb × 1e9 bytes (memory_gib × 2^30 when a vendor states GiB);
+//     usable_memory_bytes is already in bytes (the total PyTorch reports on a real card);
+//   - memory_bandwidth_tbps × 1e12 bytes/s;
+//   - *_tflops_dense and int8_tops_dense × 1e12 FLOP/s (OP/s), dense: datasheet figures
+//     "with sparsity" were halved when the catalogue was compiled;
+//   - l2_cache_mb × 2^20 bytes (cache sizes are binary megabytes);
+//   - scaleup_bw_gb_s_bidir and pcie_bw_gb_s_bidir are both directions added, × 1e9
+//     bytes/s; GPU.LinkBandwidth and GPU.PCIeBandwidth are half of that, per direction.
+//
+// A figure the catalogue does not know is 0 in a GPU (and null in its JSON form); a
+// dtype missing from GPU.PeakFLOPs is unsupported or unpublished.
+//
+// # Files
+//
+// Decoding is strict: an unknown key is an error naming the file, the entry and the key.
+// Each entry must give memory, memory bandwidth and a bf16 or fp16 peak. An entry whose
+// id is already in the catalogue overrides it key by key, so a file holding
+//
+//	[[gpu]]
+//	id = "h100-sxm5-80gb"
+//	price_usd_per_hour = 2.49
+//	price_source = "my provider's invoice"
+//	price_as_of = "2026-06-01"
+//
+// changes only the H100's price.
 package hardware

@@ -13,6 +13,8 @@ type GPU struct {
 	Aliases      []string // other names accepted by Lookup (case-insensitive)
 	Vendor       string
 	Architecture string
+	FormFactor   string // e.g. "SXM5", "PCIe (dual-slot)"; "" when not stated
+	MemoryType   string // e.g. "HBM3", "GDDR6"; "" when not stated
 
 	// MemoryBytes is the capacity as the vendor states it (decimal GB × 1e9 unless the
 	// vendor states GiB).
@@ -20,25 +22,34 @@ type GPU struct {
 	// UsableMemoryBytes is what the driver/PyTorch reports as total memory on a real card
 	// (the figure vLLM multiplies by gpu_memory_utilization); 0 when unknown.
 	UsableMemoryBytes units.Bytes
-	MemoryBandwidth   units.BytesPerSecond // HBM/GDDR peak, bytes/s
+	// UsableMemorySource says where UsableMemoryBytes was read; "" when it is unknown.
+	UsableMemorySource string
+	MemoryBandwidth    units.BytesPerSecond // HBM/GDDR peak, bytes/s
 	// PeakFLOPs holds dense peak FLOP/s (or OP/s for int8) keyed by canonical dtype:
 	// fp32 (non-tensor), tf32, bf16, fp16, fp8, int8, fp4. A missing key means unsupported.
 	PeakFLOPs map[string]units.FLOPsPerSecond
-	L2Bytes   units.Bytes
+	L2Bytes   units.Bytes // last-level on-chip cache (binary MB as vendors quote it); 0 when unknown
 	// LinkBandwidth is the scale-up interconnect (NVLink, Infinity Fabric…) per GPU per
 	// direction, bytes/s; 0 when the card has none (PCIe only).
 	LinkBandwidth units.BytesPerSecond
-	// PCIeBandwidth is the host link per direction, bytes/s.
+	// Interconnect names the scale-up link, e.g. "NVLink 4 (18 links)"; "" when none.
+	Interconnect string
+	// PCIeBandwidth is the host link per direction, bytes/s; 0 when not stated.
 	PCIeBandwidth units.BytesPerSecond
-	TDPWatts      float64
+	TDPWatts      float64 // board power, W; 0 when not stated
 
 	PriceUSDPerHour float64 // on-demand price per GPU-hour; 0 when unknown
+	PriceProvider   string  // who charges PriceUSDPerHour, e.g. "Lambda (1x H100 SXM on-demand)"
 	PriceSource     string  // where the price was read
 	PriceAsOf       string  // date of the price, YYYY-MM-DD
 
-	Source     string // datasheet URL
-	Confidence string // high, medium, low
-	Notes      string
+	Source       string   // datasheet URL
+	CrossChecked []string // other material the figures were checked against
+	Confidence   string   // high, medium, low
+	Notes        string
+	// Origin names the catalogue file that defined (or last overrode) this entry, e.g.
+	// "data/gpus.toml (embedded)" or a user file's path.
+	Origin string
 }
 
 // Usable returns the memory an engine can allocate from: UsableMemoryBytes when known,

@@ -49,6 +49,23 @@ type Model struct {
 	// Unsupported is non-empty when the config has a feature roofline does not model
 	// (e.g. "linear-attention layers (Qwen3-Next)"). Loading such a model returns an error.
 	Unsupported string
+
+	// TorchDtype is the checkpoint's unquantized dtype (torch_dtype, canonical: "bf16",
+	// "fp16", "fp32"); "bf16" when the config does not say.
+	TorchDtype string
+	// NormsPerLayer is the number of hidden-size norm vectors in one layer (2 for a
+	// pre-norm Llama block, 4 for Gemma-2/3, 1 for GPT-J); the final norm is counted apart.
+	NormsPerLayer int
+	// NormBias is true for LayerNorm (weight and bias); false for RMSNorm (weight only).
+	NormBias bool
+	// QKNorm is true when queries and keys are RMS-normalised per head with learned
+	// weights of head_dim elements each (Qwen3, Gemma-3).
+	QKNorm bool
+	// LMHeadBias is true when the output projection has a bias (GPT-J).
+	LMHeadBias bool
+	// Notes are caveats of the reading that do not change the counts' validity but a
+	// user should see (e.g. "vision tower not counted").
+	Notes []string
 }
 
 // MLAConfig holds the multi-head latent attention dimensions (DeepSeek-V2/V3).
@@ -68,6 +85,8 @@ type MoEConfig struct {
 	ExpertIntermediate int // inner size of one routed expert
 	SharedIntermediate int // inner size of one shared expert (0 if none)
 	RouterBias         bool
+	// SharedGate is true when a sigmoid gate (hidden → 1) scales the shared expert (Qwen2-MoE).
+	SharedGate bool
 }
 
 // Layer is one decoder layer.
@@ -98,7 +117,11 @@ type ParamCount struct {
 	Experts   int64 // all routed experts' weights
 	Shared    int64 // all shared experts' weights
 	Router    int64 // router/gate weights
-	Norms     int64 // norm weights
+	Norms     int64 // norm weights (layer norms, final norm, q/k norms, MLA latent norms)
+	// Biases and Sinks break out elements already counted in the role fields above:
+	// every bias vector (attention, MLP, experts, router, lm_head) and the attention sinks.
+	Biases int64
+	Sinks  int64
 }
 
 // GEMM is one weight matrix multiply of a layer (or the head), y[M×N] = x[M×K]·W[K×N].

@@ -123,6 +123,9 @@ func parse(kind, text string, bases ...string) (float64, error) {
 	if !ok {
 		return 0, fmt.Errorf("%s %q: unknown unit %q (want e.g. %s)", kind, text, u, examples[kind])
 	}
+	if math.IsInf(v*m, 0) {
+		return 0, fmt.Errorf("%s %q: out of range", kind, text)
+	}
 	return v * m, nil
 }
 
@@ -168,6 +171,9 @@ func ParseSeconds(s string) (Seconds, error) {
 	if !ok {
 		return 0, fmt.Errorf("duration %q: unknown unit %q (want e.g. %s)", s, u, examples["duration"])
 	}
+	if math.IsInf(v*m, 0) {
+		return 0, fmt.Errorf("duration %q: out of range", s)
+	}
 	return Seconds(v * m), nil
 }
 
@@ -185,6 +191,9 @@ func (f *FLOPsPerSecond) UnmarshalText(t []byte) (err error) {
 	*f, err = ParseFLOPsPerSecond(string(t))
 	return
 }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (f *FLOPs) UnmarshalText(t []byte) (err error) { *f, err = ParseFLOPs(string(t)); return }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (s *Seconds) UnmarshalText(t []byte) (err error) { *s, err = ParseSeconds(string(t)); return }
@@ -220,6 +229,10 @@ func Sig(v float64) string {
 	if d < 0 {
 		d = 0
 	}
+	// Rounding can carry into a new leading digit (9.9996 → "10.00"): keep three figures.
+	if r, _ := strconv.ParseFloat(strconv.FormatFloat(a, 'f', d, 64), 64); d > 0 && r >= math.Pow10(3-d) {
+		d--
+	}
 	return strconv.FormatFloat(v, 'f', d, 64)
 }
 
@@ -238,9 +251,9 @@ func (s Seconds) String() string {
 	switch {
 	case a == 0:
 		return "0 s"
-	case a < 1e-3:
+	case a < 0.9995e-3: // values that round to 1000 µs print as 1.00 ms
 		return Sig(float64(s)*1e6) + " µs"
-	case a < 1:
+	case a < 0.9995:
 		return Sig(float64(s)*1e3) + " ms"
 	default:
 		return Sig(float64(s)) + " s"

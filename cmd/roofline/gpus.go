@@ -1,5 +1,190 @@
 package main
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
 
-func runGPUs(ctx context.Context, e *env, args []string) error { return notYet("gpus") }
+	"github.com/spf13/pflag"
+
+	"roofline/hardware"
+	"roofline/units"
+)
+
+// gpuCatalogue returns the embedded GPU catalogue with each --gpu-file added in order.
+// A bad file is a usage error (exit 2); a broken embedded catalogue is not.
+func gpuCatalogue(files []string) (*hardware.Catalogue, error) {
+	c, err := hardware.Load()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if err := c.AddFile(f); err != nil {
+			return nil, usageErr("--gpu-file: %v", err)
+		}
+	}
+	return c, nil
+}
+
+const gpusSynopsis = "gpus list [--output table|json] [--gpu-file F.toml ...]\n" +
+	"       roofline gpus show GPU [--output table|json] [--gpu-file F.toml ...]"
+
+// runGPUs lists the GPU catalogue or shows one GPU.
+func runGPUs(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return usageErr("gpus: missing subcommand (allowed: list, show)")
+	}
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "list", "show":
+	case "-h", "--help", "help":
+		fmt.Fprintf(e.stderr, "Usage: roofline %s\n", gpusSynopsis)
+		return pflag.ErrHelp
+	default:
+		return usageErr("gpus: unknown subcommand %q (allowed: list, show)", sub)
+	}
+	fs := newFlags(e, "gpus "+sub, gpusSynopsis)
+	output := fs.String("output", "table", "output format: table or json")
+	var files []string
+	fs.StringSliceVar(&files, "gpu-file", nil, "extra GPU catalogue TOML files (add or override entries)")
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if err := checkOutput(*output, "table", "json"); err != nil {
+		return err
+	}
+	cat, err := gpuCatalogue(files)
+	if err != nil {
+		return err
+	}
+	if sub == "list" {
+		if fs.NArg() > 0 {
+			return usageErr("gpus list: unexpected argument %q (to show one GPU: roofline gpus show %s)", fs.Arg(0), fs.Arg(0))
+		}
+		if *output == "json" {
+			return writeJSON(e.stdout, cat.List()) // writeJSON: indented JSON, shared with the other commands
+		}
+		return writeGPUTable(e.stdout, cat.List())
+	}
+	if fs.NArg() != 1 {
+		return usageErr("gpus show: want exactly one GPU id or alias, got %d arguments (run 'roofline gpus list' for the ids)", fs.NArg())
+	}
+	g, err := cat.Lookup(fs.Arg(0))
+	if err != nil {
+		return usageErr("gpus show: %v", err)
+	}
+	if *output == "json" {
+		return writeJSON(e.stdout, g)
+	}
+	return writeGPU(e.stdout, g)
+}
+
+// writeGPUTable prints one line per GPU.
+func writeGPUTable(w io.Writer, gpus []*hardware.GPU) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tVENDOR\tMEMORY\tBANDWIDTH\tBF16 DENSE\tFP8 DENSE\tLINK/DIR\tTDP\tPRICE")
+	for _, g := range gpus {
+		bf16 := g.PeakFLOPs["bf16"]
+		if bf16 == 0 {
+			bf16 = g.PeakFLOPs["fp16"] // V100, T4: fp16 tensor cores only
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Vendor, g.MemoryBytes, g.MemoryBandwidth,
+			gpuDash(float64(bf16), bf16.String()), gpuDash(float64(g.PeakFLOPs["fp8"]), g.PeakFLOPs["fp8"].String()),
+			gpuDash(float64(g.LinkBandwidth), g.LinkBandwidth.String()), gpuDash(g.TDPWatts, units.Sig(g.TDPWatts)+" W"),
+			gpuDash(g.PriceUSDPerHour, units.Sig(g.PriceUSDPerHour)+" USD/h"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\n%d GPUs. FLOP/s are dense peaks (no 2:4 sparsity); BF16 DENSE shows the fp16 peak where a GPU has no bf16.\n"+
+		"LINK/DIR is the scale-up link per direction; PRICE is on-demand per GPU-hour (source and date: roofline gpus show ID).\n", len(gpus))
+	return err
+}
+
+// gpuPeakOrder is the order in which writeGPU prints peaks.
+var gpuPeakOrder = []struct{ dtype, label string }{
+	{"fp32", "fp32 (non-tensor)"}, {"tf32", "tf32 dense"}, {"bf16", "bf16 dense"}, {"fp16", "fp16 dense"},
+	{"fp8", "fp8 dense"}, {"int8", "int8 dense"}, {"fp4", "fp4 dense"},
+}
+
+// writeGPU prints every field of one GPU, with units.
+func writeGPU(w io.Writer, g *hardware.GPU) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", k, v)
+		}
+	}
+	row("id", g.ID)
+	row("name", g.Name)
+	row("aliases", strings.Join(g.Aliases, ", "))
+	row("vendor", gpuJoin(" ", g.Vendor, gpuParen(g.Architecture)))
+	row("form factor", g.FormFactor)
+	row("memory", gpuJoin(" ", g.MemoryBytes.String(), gpuParen(g.MemoryBytes.GiBString()), g.MemoryType))
+	if g.UsableMemoryBytes > 0 {
+		row("usable memory", fmt.Sprintf("%s (%s, %.0f bytes): %s", g.UsableMemoryBytes, g.UsableMemoryBytes.GiBString(), float64(g.UsableMemoryBytes), g.UsableMemorySource))
+	} else {
+		row("usable memory", "unknown (engines plan with the stated memory)")
+	}
+	row("memory bandwidth", g.MemoryBandwidth.String())
+	for _, p := range gpuPeakOrder {
+		v, ok := g.PeakFLOPs[p.dtype]
+		if !ok {
+			continue
+		}
+		s := v.String()
+		if p.dtype == "int8" {
+			s = strings.TrimSuffix(s, "FLOP/s") + "OP/s"
+		}
+		row("peak "+p.label, s)
+	}
+	row("L2 cache", gpuDash(float64(g.L2Bytes), units.Sig(float64(g.L2Bytes/units.MiB))+" MiB"))
+	if g.LinkBandwidth > 0 {
+		row("scale-up link", gpuJoin(" ", g.LinkBandwidth.String()+" per direction", gpuParen(g.Interconnect)))
+	} else {
+		row("scale-up link", "none")
+	}
+	row("PCIe", gpuDash(float64(g.PCIeBandwidth), g.PCIeBandwidth.String()+" per direction"))
+	row("TDP", gpuDash(g.TDPWatts, units.Sig(g.TDPWatts)+" W"))
+	if g.PriceUSDPerHour > 0 {
+		row("price", fmt.Sprintf("%s USD per GPU-hour (%s, as of %s)", units.Sig(g.PriceUSDPerHour), gpuJoin(", ", g.PriceProvider, g.PriceSource), g.PriceAsOf))
+	} else {
+		row("price", "unknown (set price_usd_per_hour in a --gpu-file)")
+	}
+	row("source", g.Source)
+	for _, c := range g.CrossChecked {
+		row("cross-checked with", c)
+	}
+	row("confidence", g.Confidence)
+	row("notes", g.Notes)
+	row("defined in", g.Origin)
+	return tw.Flush()
+}
+
+// gpuDash returns s, or "-" when v is 0 (unknown).
+func gpuDash(v float64, s string) string {
+	if v == 0 {
+		return "-"
+	}
+	return s
+}
+
+func gpuParen(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(" + s + ")"
+}
+
+// gpuJoin joins the non-empty parts with sep.
+func gpuJoin(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
+}

@@ -1,0 +1,85 @@
+package hardware
+
+import "encoding/json"
+
+// gpuJSON is the JSON form of a GPU: base units with the unit in each field name;
+// null where a figure is unknown.
+type gpuJSON struct {
+	ID                 string   `json:"id"`
+	Name               string   `json:"name"`
+	Aliases            []string `json:"aliases"`
+	Vendor             string   `json:"vendor"`
+	Architecture       string   `json:"architecture"`
+	FormFactor         string   `json:"form_factor"`
+	MemoryType         string   `json:"memory_type"`
+	MemoryBytes        float64  `json:"memory_bytes"`
+	UsableMemoryBytes  *float64 `json:"usable_memory_bytes"`
+	UsableMemorySource string   `json:"usable_memory_source"`
+	MemoryBandwidth    float64  `json:"memory_bandwidth_bytes_per_s"`
+	// PeakFLOPs is dense FLOP/s (OP/s for int8) by dtype.
+	PeakFLOPs       map[string]float64 `json:"peak_flops"`
+	L2Bytes         *float64           `json:"l2_bytes"`
+	LinkBandwidth   float64            `json:"link_bandwidth_bytes_per_s"`
+	Interconnect    string             `json:"interconnect"`
+	PCIeBandwidth   *float64           `json:"pcie_bandwidth_bytes_per_s"`
+	TDPWatts        *float64           `json:"tdp_watts"`
+	PriceUSDPerHour *float64           `json:"price_usd_per_hour"`
+	PriceProvider   string             `json:"price_provider"`
+	PriceSource     string             `json:"price_source"`
+	PriceAsOf       string             `json:"price_as_of"`
+	Source          string             `json:"source"`
+	CrossChecked    []string           `json:"cross_checked_with"`
+	Confidence      string             `json:"confidence"`
+	Notes           string             `json:"notes"`
+	Origin          string             `json:"origin"`
+}
+
+// MarshalJSON writes the GPU in base units with units in the field names:
+// memory_bytes, usable_memory_bytes, memory_bandwidth_bytes_per_s, peak_flops (dense
+// FLOP/s by dtype), l2_bytes, link_bandwidth_bytes_per_s and pcie_bandwidth_bytes_per_s
+// (per direction), tdp_watts, price_usd_per_hour. Figures the catalogue does not know
+// (usable memory, L2, PCIe, TDP, price) are null; a link bandwidth of 0 means no
+// scale-up link.
+func (g GPU) MarshalJSON() ([]byte, error) {
+	j := gpuJSON{
+		ID: g.ID, Name: g.Name, Aliases: g.Aliases, Vendor: g.Vendor, Architecture: g.Architecture,
+		FormFactor: g.FormFactor, MemoryType: g.MemoryType,
+		MemoryBytes:        float64(g.MemoryBytes),
+		UsableMemoryBytes:  orNull(float64(g.UsableMemoryBytes)),
+		UsableMemorySource: g.UsableMemorySource,
+		MemoryBandwidth:    float64(g.MemoryBandwidth),
+		PeakFLOPs:          make(map[string]float64, len(g.PeakFLOPs)),
+		L2Bytes:            orNull(float64(g.L2Bytes)),
+		LinkBandwidth:      float64(g.LinkBandwidth),
+		Interconnect:       g.Interconnect,
+		PCIeBandwidth:      orNull(float64(g.PCIeBandwidth)),
+		TDPWatts:           orNull(g.TDPWatts),
+		PriceUSDPerHour:    orNull(g.PriceUSDPerHour),
+		PriceProvider:      g.PriceProvider,
+		PriceSource:        g.PriceSource,
+		PriceAsOf:          g.PriceAsOf,
+		Source:             g.Source,
+		CrossChecked:       g.CrossChecked,
+		Confidence:         g.Confidence,
+		Notes:              g.Notes,
+		Origin:             g.Origin,
+	}
+	if j.Aliases == nil {
+		j.Aliases = []string{}
+	}
+	if j.CrossChecked == nil {
+		j.CrossChecked = []string{}
+	}
+	for d, p := range g.PeakFLOPs {
+		j.PeakFLOPs[d] = float64(p)
+	}
+	return json.Marshal(j)
+}
+
+// orNull returns nil for 0 (unknown), else a pointer to v.
+func orNull(v float64) *float64 {
+	if v == 0 {
+		return nil
+	}
+	return &v
+}

@@ -1,0 +1,178 @@
+package hardware
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode"
+)
+
+// UnknownGPUError is returned by Lookup for a name the catalogue does not know.
+type UnknownGPUError struct {
+	Name        string   // the name asked for
+	Suggestions []string // up to 3 close names, best first
+}
+
+func (e *UnknownGPUError) Error() string {
+	if len(e.Suggestions) == 0 {
+		return fmt.Sprintf("unknown GPU %q (no similar id, name or alias in the catalogue)", e.Name)
+	}
+	return fmt.Sprintf("unknown GPU %q; did you mean %s?", e.Name, strings.Join(e.Suggestions, ", "))
+}
+
+// vendorWords are leading words Lookup ignores when the full name is unknown, so that
+// device names such as "NVIDIA H100 80GB HBM3" resolve.
+var vendorWords = []string{"nvidia", "amd", "intel", "habana", "google"}
+
+// Lookup finds a GPU by id, name or alias. Names compare case-insensitively and ignoring
+// spaces, dashes and underscores ("h100-sxm" = "H100 SXM"). When that finds nothing, a
+// trailing parenthesised remark ("A100-80GB (variant not stated)") and a leading vendor
+// word ("NVIDIA H200") are dropped and the lookup is tried again.
+//
+// An unknown name gives an *UnknownGPUError listing at most 3 close names: names that
+// start with the given text first (shortest first), then names within a small edit
+// distance.
+func (c *Catalogue) Lookup(name string) (*GPU, error) {
+	if strings.TrimSpace(name) == "" {
+		return nil, fmt.Errorf("empty GPU name")
+	}
+	for _, k := range lookupKeys(name) {
+		if g, ok := c.index[k]; ok {
+			return g, nil
+		}
+	}
+	return nil, &UnknownGPUError{Name: name, Suggestions: c.suggest(name)}
+}
+
+// lookupKeys returns the normalized forms of name to try, in order.
+func lookupKeys(name string) []string {
+	forms := []string{name}
+	s := strings.TrimSpace(name)
+	if strings.HasSuffix(s, ")") {
+		if i := strings.LastIndex(s, "("); i > 0 {
+			forms = append(forms, s[:i])
+		}
+	}
+	var keys []string
+	for _, f := range forms {
+		k := norm(f)
+		keys = append(keys, k)
+		for _, v := range vendorWords {
+			if rest, ok := strings.CutPrefix(k, v); ok && rest != "" {
+				keys = append(keys, rest)
+			}
+		}
+	}
+	return keys
+}
+
+// norm lower-cases s and drops spaces, dashes and underscores.
+func norm(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsSpace(r) || r == '-' || r == '_' {
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// suggest returns up to 3 spellings of GPUs close to name, one per GPU.
+func (c *Catalogue) suggest(name string) []string {
+	q := lookupKeys(name)
+	type cand struct {
+		tier, score int
+		text        string
+		order       int
+	}
+	var cands []cand
+	for order, g := range c.gpus {
+		best := cand{tier: 3}
+		for _, n := range g.names() {
+			k := norm(n.text)
+			for _, qk := range q {
+				var c cand
+				switch {
+				case qk == "":
+					continue
+				case strings.HasPrefix(k, qk):
+					c = cand{0, len(k) - len(qk), n.text, order}
+				case len(qk) >= 3 && strings.Contains(k, qk):
+					c = cand{1, len(k) - len(qk), n.text, order}
+				default:
+					d := editDistance(qk, k)
+					if d > max(2, len(qk)/3) {
+						continue
+					}
+					c = cand{2, d, n.text, order}
+				}
+				if c.tier < best.tier || c.tier == best.tier && c.score < best.score {
+					best = c
+				}
+			}
+		}
+		if best.tier < 3 {
+			cands = append(cands, best)
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
+		if a.tier != b.tier {
+			return a.tier < b.tier
+		}
+		if a.score != b.score {
+			return a.score < b.score
+		}
+		return a.order < b.order
+	})
+	var out []string
+	for _, c := range cands {
+		if len(out) == 3 {
+			break
+		}
+		out = append(out, c.text)
+	}
+	return out
+}
+
+// closest returns up to n of words within a small edit distance of w, closest first.
+func closest(w string, words []string, n int) []string {
+	type scored struct {
+		word string
+		d    int
+	}
+	var s []scored
+	for _, x := range words {
+		if d := editDistance(w, x); d <= max(2, len(w)/3) {
+			s = append(s, scored{x, d})
+		}
+	}
+	sort.SliceStable(s, func(i, j int) bool { return s[i].d < s[j].d })
+	var out []string
+	for i := 0; i < len(s) && i < n; i++ {
+		out = append(out, s[i].word)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b, counted in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

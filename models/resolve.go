@@ -1,0 +1,317 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"roofline/data"
+)
+
+// Resolver finds a model's config.json by name. Its zero value reads paths, the
+// embedded catalogue, the local Hugging Face cache under ~/.cache/huggingface and the Hub
+// at https://huggingface.co without a token or a download cache.
+type Resolver struct {
+	// HFHome is the Hugging Face home folder ($HF_HOME); "" means ~/.cache/huggingface.
+	HFHome string
+	// HubURL is the Hub's base URL; "" means https://huggingface.co.
+	HubURL string
+	// Token, when set, is sent to the Hub as "Authorization: Bearer Token".
+	Token string
+	// Client makes Hub requests; nil means a client with a 30 s timeout.
+	Client *http.Client
+	// CacheDir, when set, keeps configs downloaded from the Hub (CacheDir/ORG--NAME/config.json)
+	// and is read before the Hub is asked.
+	CacheDir string
+	// Offline forbids Hub requests.
+	Offline bool
+}
+
+// maxConfigBytes bounds a config.json read from disk or the Hub.
+const maxConfigBytes = 8 << 20
+
+// CatalogueIDs lists the ids of the embedded model configs ("ORG/NAME", with the Hugging
+// Face casing), sorted case-insensitively.
+func CatalogueIDs() []string {
+	entries, err := fs.ReadDir(data.FS, "models")
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || !strings.HasSuffix(n, ".json") {
+			continue
+		}
+		ids = append(ids, strings.Replace(strings.TrimSuffix(n, ".json"), "--", "/", 1))
+	}
+	sort.Slice(ids, func(i, j int) bool { return strings.ToLower(ids[i]) < strings.ToLower(ids[j]) })
+	return ids
+}
+
+// catalogueID returns the catalogue id matching name case-insensitively, or "".
+func catalogueID(name string) string {
+	for _, id := range CatalogueIDs() {
+		if strings.EqualFold(id, name) {
+			return id
+		}
+	}
+	return ""
+}
+
+// LoadCatalogue parses the embedded config of id (case-insensitive).
+func LoadCatalogue(id string) (*Model, error) {
+	cid := catalogueID(id)
+	if cid == "" {
+		return nil, unknownModel(id)
+	}
+	b, err := fs.ReadFile(data.FS, "models/"+strings.Replace(cid, "/", "--", 1)+".json")
+	if err != nil {
+		return nil, err
+	}
+	m, err := Parse(b, cid)
+	if err != nil {
+		return nil, err
+	}
+	m.Source = "catalogue"
+	return m, nil
+}
+
+// Load finds and parses the config of name, trying in order: a path to a config.json
+// or to a folder holding one; the embedded catalogue (case-insensitive id); the local
+// Hugging Face cache (HFHome/hub/models--ORG--NAME/snapshots/*/config.json); CacheDir;
+// the Hub (HubURL/ORG/NAME/resolve/main/config.json) unless Offline. An unknown name is
+// an error suggesting close catalogue ids.
+func (r *Resolver) Load(ctx context.Context, name string) (*Model, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil, errors.New("model name is empty (give a catalogue id, a Hugging Face id or a path to a config.json)")
+	}
+	if st, err := os.Stat(name); err == nil {
+		p := name
+		if st.IsDir() {
+			p = filepath.Join(name, "config.json")
+		}
+		b, err := readFile(p)
+		if err != nil {
+			return nil, err
+		}
+		m, err := Parse(b, name)
+		if err != nil {
+			return nil, err
+		}
+		m.Source = "path"
+		return m, nil
+	}
+	if catalogueID(name) != "" {
+		return LoadCatalogue(name)
+	}
+	org, repo, ok := strings.Cut(name, "/")
+	if !ok || org == "" || repo == "" || strings.Contains(repo, "/") || strings.ContainsAny(name, `\`) || strings.Contains(name, "..") {
+		return nil, unknownModel(name)
+	}
+	if p := r.hfCached(org, repo); p != "" {
+		b, err := readFile(p)
+		if err != nil {
+			return nil, err
+		}
+		m, err := Parse(b, name)
+		if err != nil {
+			return nil, err
+		}
+		m.Source = "hf-cache"
+		return m, nil
+	}
+	if r.CacheDir != "" {
+		if b, err := readFile(filepath.Join(r.CacheDir, org+"--"+repo, "config.json")); err == nil {
+			m, err := Parse(b, name)
+			if err != nil {
+				return nil, err
+			}
+			m.Source = "hub"
+			return m, nil
+		}
+	}
+	if r.Offline {
+		return nil, fmt.Errorf("%w (offline: the Hub was not asked)", unknownModel(name))
+	}
+	b, err := r.fetch(ctx, org, repo)
+	if err != nil {
+		return nil, err
+	}
+	m, err := Parse(b, name)
+	if err != nil {
+		return nil, err
+	}
+	m.Source = "hub"
+	if r.CacheDir != "" {
+		dir := filepath.Join(r.CacheDir, org+"--"+repo)
+		if os.MkdirAll(dir, 0o755) == nil {
+			_ = os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644) // a cache: failure only costs a refetch
+		}
+	}
+	return m, nil
+}
+
+// hfCached returns the newest snapshot config.json of ORG/NAME in the HF cache, or "".
+func (r *Resolver) hfCached(org, repo string) string {
+	home := r.HFHome
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		home = filepath.Join(h, ".cache", "huggingface")
+	}
+	hub := filepath.Join(home, "hub")
+	want := strings.ToLower("models--" + org + "--" + repo)
+	entries, err := os.ReadDir(hub)
+	if err != nil {
+		return ""
+	}
+	var best string
+	var bestTime time.Time
+	for _, e := range entries {
+		if strings.ToLower(e.Name()) != want {
+			continue
+		}
+		snaps, _ := filepath.Glob(filepath.Join(hub, e.Name(), "snapshots", "*", "config.json"))
+		for _, s := range snaps {
+			if st, err := os.Stat(s); err == nil && (best == "" || st.ModTime().After(bestTime)) {
+				best, bestTime = s, st.ModTime()
+			}
+		}
+	}
+	return best
+}
+
+// fetch downloads ORG/NAME's config.json from the Hub.
+func (r *Resolver) fetch(ctx context.Context, org, repo string) ([]byte, error) {
+	base := strings.TrimRight(r.HubURL, "/")
+	if base == "" {
+		base = "https://huggingface.co"
+	}
+	url := base + "/" + path.Join(org, repo) + "/resolve/main/config.json"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: %v", org, repo, err)
+	}
+	if r.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.Token)
+	}
+	client := r.Client
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: fetching config.json from the Hub: %v", org, repo, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		hint := "set HF_TOKEN to a token with access to this repository"
+		if r.Token != "" {
+			hint = "the token was refused; check that it has access to this repository"
+		}
+		return nil, fmt.Errorf("%s/%s: the Hub answered %s (gated or private model): %s", org, repo, resp.Status, hint)
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, fmt.Errorf("%w (the Hub answered 404)", unknownModel(org+"/"+repo))
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("%s/%s: the Hub answered %s", org, repo, resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: reading config.json from the Hub: %v", org, repo, err)
+	}
+	if len(b) > maxConfigBytes {
+		return nil, fmt.Errorf("%s/%s: config.json from the Hub is larger than %d bytes", org, repo, maxConfigBytes)
+	}
+	return b, nil
+}
+
+func readFile(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", p, err)
+	}
+	if len(b) > maxConfigBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes: not a config.json", p, maxConfigBytes)
+	}
+	return b, nil
+}
+
+// unknownModel is the error for a name found nowhere, with close catalogue ids.
+func unknownModel(name string) error {
+	s := Suggest(name, 3)
+	if len(s) == 0 {
+		return fmt.Errorf("unknown model %q (run 'roofline models list' for the catalogue, or give a path to a config.json)", name)
+	}
+	return fmt.Errorf("unknown model %q (did you mean %s?)", name, strings.Join(s, ", "))
+}
+
+// Suggest returns up to n catalogue ids close to name: those containing it (or its part
+// after "/") first, then by edit distance, case-insensitive.
+func Suggest(name string, n int) []string {
+	q := strings.ToLower(name)
+	if _, after, ok := strings.Cut(q, "/"); ok {
+		q = after
+	}
+	type cand struct {
+		id string
+		d  int
+	}
+	var cs []cand
+	for _, id := range CatalogueIDs() {
+		l := strings.ToLower(id)
+		_, short, _ := strings.Cut(l, "/")
+		d := editDistance(q, short)
+		if q != "" && strings.Contains(l, q) {
+			d = -1
+		}
+		if d <= len(short)/2 {
+			cs = append(cs, cand{id, d})
+		}
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
+	var out []string
+	for i := 0; i < len(cs) && i < n; i++ {
+		out = append(out, cs[i].id)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
