@@ -37,7 +37,7 @@ type Memory struct {
 // activationBytes estimates the peak activation memory of the engine's profiling forward
 // pass of T = max_num_batched_tokens tokens and S = max_num_seqs sampled sequences:
 // T·act·(4·hidden + 3·inner) for the hidden states, the gate/up output and the activation
-// product, plus S·vocab·4 B·2 for fp32 logits and probabilities.
+// product, plus (vLLM only) S·vocab·4 B·2 for fp32 logits and probabilities of its dummy sampler run.
 func (d *Deployment) activationBytes() units.Bytes {
 	T := float64(d.MaxNumBatchedTokens)
 	if T == 0 {
@@ -47,7 +47,10 @@ func (d *Deployment) activationBytes() units.Bytes {
 	if S == 0 {
 		S = 256
 	}
-	a := T*d.actBytes*(4*float64(d.hidden)+3*float64(d.interLocal)) + S*float64(d.vocabLocal)*8
+	a := T * d.actBytes * (4*float64(d.hidden) + 3*float64(d.interLocal))
+	if d.Profile.MemoryModel == "vllm" {
+		a += S * float64(d.vocabLocal) * 8 // vLLM's profiling run also samples max_num_seqs dummy requests
+	}
 	return units.Bytes(a)
 }
 

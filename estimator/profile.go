@@ -53,6 +53,9 @@ type Profile struct {
 	PrefillLayerOverheadUs float64 `toml:"prefill_layer_overhead_us"`
 	// StepOverheadMs is a fixed cost per engine step (scheduler, input preparation, sampling launch), ms.
 	StepOverheadMs float64 `toml:"step_overhead_ms"`
+	// RequestOverheadMs is a fixed cost per request outside the engine loop (HTTP, tokenisation,
+	// detokenisation and streaming by the API server), added to TTFT and E2E, ms.
+	RequestOverheadMs float64 `toml:"request_overhead_ms"`
 	// SeqOverheadUs is a cost per sequence in a step (sampling, detokenisation, output processing), µs.
 	SeqOverheadUs float64 `toml:"seq_overhead_us"`
 
@@ -69,6 +72,11 @@ type Profile struct {
 	ReserveGiB float64 `toml:"reserve_gib"`
 	// KVBlockTokens is the KV-cache page size in tokens (capacity is rounded down to it).
 	KVBlockTokens int `toml:"kv_block_tokens"`
+	// Admission is how the scheduler admits a waiting request: "greedy" (vLLM, SGLang: when
+	// blocks for its prompt are free; sequences are preempted and recomputed if the cache runs
+	// out) or "reserve" (TensorRT-LLM's GUARANTEED_NO_EVICT: only when blocks for prompt and
+	// all output tokens are free). Empty means greedy.
+	Admission string `toml:"admission"`
 	// MaxNumSeqs and MaxNumBatchedTokens are the scheduler defaults (0: unlimited).
 	MaxNumSeqs          int `toml:"max_num_seqs"`
 	MaxNumBatchedTokens int `toml:"max_num_batched_tokens"`
@@ -100,7 +108,7 @@ func (p *Profile) Validate() error {
 	nonneg := map[string]float64{
 		"gemm_half_m": p.GEMMHalfM, "overlap_exponent": p.OverlapExponent, "collective_latency_us": p.CollectiveLatencyUs,
 		"kernel_overhead_us": p.KernelOverheadUs, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs,
-		"step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs,
+		"step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
 		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB,
 	}
 	for k, v := range nonneg {
@@ -114,6 +122,11 @@ func (p *Profile) Validate() error {
 		p.MemoryModel = "ideal"
 	default:
 		return fmt.Errorf("profile %s: memory_model %q: allowed values are vllm, sglang, trtllm, ideal", p.Name, p.MemoryModel)
+	}
+	switch p.Admission {
+	case "", "greedy", "reserve":
+	default:
+		return fmt.Errorf("profile %s: admission %q: allowed values are greedy, reserve", p.Name, p.Admission)
 	}
 	if p.MemoryFraction < 0 || p.MemoryFraction > 1 {
 		return fmt.Errorf("profile %s: memory_fraction = %g: must be in (0, 1]", p.Name, p.MemoryFraction)

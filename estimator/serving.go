@@ -139,7 +139,7 @@ func (c *cf) at(b float64) cfPoint {
 	p.tauD = c.decode(b)
 	p.extra, p.chunks = c.prefillExtra(b)
 	p.tau = p.tauD + b*p.extra/c.out
-	p.ttft0 = p.tau/2 + float64(p.chunks)*p.tauD + p.extra
+	p.ttft0 = p.tau/2 + float64(p.chunks)*p.tauD + p.extra + c.d.Profile.RequestOverheadMs*1e-3
 	p.e2e = p.ttft0 + (c.out-1)*p.tau
 	return p
 }
@@ -288,7 +288,7 @@ func (d *Deployment) serveBatch(c *cf, s Serving, n, reps float64) (Serving, err
 	wave := steps*tp + (c.out-1)*dec
 	elapsed := wave * waves
 	// TTFT over waves: wave j starts at j·wave.
-	ttft := (steps+1)/2*tp + (waves-1)/2*wave
+	ttft := (steps+1)/2*tp + (waves-1)/2*wave + d.Profile.RequestOverheadMs*1e-3
 	s.TTFT = constDist(ttft * 1e3)
 	s.TTFT.P99 = ((steps)*tp + (waves-1)*wave) * 1e3
 	s.TTFT.P90, s.TTFT.P95 = s.TTFT.P99, s.TTFT.P99

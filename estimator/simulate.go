@@ -114,6 +114,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 		busy        float64
 	)
 	blocksFor := func(tokens int) int { return (tokens + block - 1) / block }
+	reserve := d.Profile.Admission == "reserve"
 	for finished < n {
 		for next < n && reqs[next].arrival <= now {
 			waiting = append(waiting, next)
@@ -134,13 +135,13 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 			r.chunk = 0
 			if r.done < r.in-r.cached {
 				c := min(r.in-r.cached-r.done, left)
-				need := blocksFor(r.done+c) - r.blocks
+				need := max(0, blocksFor(r.done+c)-r.blocks)
 				if need > freeBlocks {
 					c = (r.blocks+freeBlocks)*block - r.done
 					if c <= 0 {
 						continue
 					}
-					need = blocksFor(r.done+c) - r.blocks
+					need = max(0, blocksFor(r.done+c)-r.blocks)
 				}
 				freeBlocks -= need
 				r.blocks += need
@@ -150,7 +151,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 				continue
 			}
 			ctx := r.in - r.cached + r.generated
-			need := blocksFor(ctx+1) - r.blocks
+			need := max(0, blocksFor(ctx+1)-r.blocks)
 			for need > freeBlocks && len(running) > i+1 {
 				// Preempt the most recently admitted request (recompute later).
 				v := running[len(running)-1]
@@ -175,6 +176,9 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 			r := &reqs[waiting[0]]
 			c := min(r.in-r.cached, left)
 			need := blocksFor(c)
+			if reserve {
+				need = blocksFor(r.in - r.cached + r.out) // the whole sequence, up front
+			}
 			if need > freeBlocks {
 				break
 			}
@@ -226,7 +230,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 				freeBlocks += r.blocks
 				r.blocks = 0
 				if w.Kind == Concurrency && issued < n {
-					reqs[issued].arrival = now
+					reqs[issued].arrival = now + d.Profile.RequestOverheadMs*1e-3
 					issued++
 					// keep the queue ordered: the next request arrives now
 				}
@@ -237,7 +241,8 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 		running = keep
 	}
 
-	// Metrics.
+	// Metrics. The API server's per-request cost (tokenisation, HTTP, streaming) adds to TTFT and E2E.
+	reqOvh := d.Profile.RequestOverheadMs * 1e-3
 	s := Serving{Method: "simulation", Preemptions: preempt}
 	var ttft, tpot, e2e, user []float64
 	var first, lastEnd = math.Inf(1), 0.0
@@ -247,8 +252,8 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 		if r.first == 0 {
 			continue
 		}
-		ttft = append(ttft, (r.first-r.arrival)*1e3)
-		e2e = append(e2e, (r.last-r.arrival)*1e3)
+		ttft = append(ttft, (r.first-r.arrival+reqOvh)*1e3)
+		e2e = append(e2e, (r.last-r.arrival+reqOvh)*1e3)
 		if r.out > 1 {
 			tp := (r.last - r.first) / float64(r.out-1)
 			tpot = append(tpot, tp*1e3)

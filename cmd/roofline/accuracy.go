@@ -471,8 +471,8 @@ func metricValue(p predResult, r valRow) (float64, bool, string) {
 		if !ok {
 			return 0, false, "unknown metric " + r.Metric
 		}
-		if math.IsInf(v, 1) {
-			return 0, false, "overloaded: predicted latency is unbounded"
+		if math.IsInf(v, 1) || s.Overloaded {
+			return 0, false, fmt.Sprintf("overloaded: arrivals exceed the sustainable %.3g req/s, so latency grows without bound", s.MaxRequestRate)
 		}
 		return v, true, ""
 	}
