@@ -71,20 +71,18 @@ func (c *cf) ctx() int { return int(c.inTotal + c.out/2) }
 
 // decode returns the time of a decode-only step of b sequences at the mean context.
 func (c *cf) decode(b float64) float64 {
-	n := int(math.Max(1, math.Round(b)))
+	n := int(math.Max(1, math.Ceil(b)))
 	c.batch.Prefill = c.batch.Prefill[:0]
 	c.batch.Decode = c.batch.Decode[:0]
-	ctx := c.ctx()
-	for i := 0; i < n; i++ {
-		c.batch.Decode = append(c.batch.Decode, ctx)
-	}
+	c.batch.Uniform.N, c.batch.Uniform.Ctx = n, c.ctx()
 	t := c.d.StepSeconds(&c.batch)
-	if f := b - math.Floor(b); n > 1 && b < float64(n) && f > 0 {
+	if f := b - math.Floor(b); n > 1 && f > 0 {
 		// interpolate between integer batches
-		c.batch.Decode = c.batch.Decode[:n-1]
+		c.batch.Uniform.N = n - 1
 		t0 := c.d.StepSeconds(&c.batch)
 		t = t0 + (t-t0)*f
 	}
+	c.batch.Uniform.N = 0
 	return t
 }
 
@@ -106,9 +104,7 @@ func (c *cf) prefillExtra(b float64) (extra float64, chunks int) {
 			chunk = int(room)
 		}
 		c.batch.Decode = c.batch.Decode[:0]
-		for i := 0; i < n; i++ {
-			c.batch.Decode = append(c.batch.Decode, ctx)
-		}
+		c.batch.Uniform.N, c.batch.Uniform.Ctx = n, ctx
 		c.batch.Prefill = append(c.batch.Prefill[:0], Chunk{New: chunk, Past: past})
 		extra += c.d.StepSeconds(&c.batch) - base
 		past += chunk
@@ -116,6 +112,7 @@ func (c *cf) prefillExtra(b float64) (extra float64, chunks int) {
 		chunks++
 	}
 	c.batch.Prefill = c.batch.Prefill[:0]
+	c.batch.Uniform.N = 0
 	return extra, chunks
 }
 
@@ -318,12 +315,7 @@ func (d *Deployment) notFit(mem Memory, w Workload) error {
 // utilisation fills MFU and MBU from the decode step at the operating point.
 func (d *Deployment) utilisation(s *Serving, c *cf, p cfPoint) {
 	n := int(math.Max(1, math.Round(p.b)))
-	c.batch.Prefill = c.batch.Prefill[:0]
-	c.batch.Decode = c.batch.Decode[:0]
-	for i := 0; i < n; i++ {
-		c.batch.Decode = append(c.batch.Decode, c.ctx())
-	}
-	st := d.StepTime(c.batch, false)
+	st := d.StepTime(Batch{Uniform: struct{ N, Ctx int }{n, c.ctx()}}, false)
 	s.Bound = st.Bound
 	gpus := float64(d.NumGPUs)
 	// Useful FLOPs per output token ≈ 2·active params + attention; per input token likewise.

@@ -15,6 +15,9 @@ type Chunk struct{ New, Past int }
 type Batch struct {
 	Prefill []Chunk
 	Decode  []int
+	// Uniform adds N more decoding sequences that each hold Ctx cached tokens: the same as
+	// N entries of Decode, in O(1) (used by the closed form).
+	Uniform struct{ N, Ctx int }
 }
 
 // Bounds an operator or a step can be limited by.
@@ -182,8 +185,9 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	for _, c := range b.Prefill {
 		prefillTokens += c.New
 	}
-	M := float64(prefillTokens + len(b.Decode))
-	seqs := float64(len(b.Prefill) + len(b.Decode))
+	nDecode := len(b.Decode) + b.Uniform.N
+	M := float64(prefillTokens + nDecode)
+	seqs := float64(len(b.Prefill) + nDecode)
 	acc.tokens = int(M)
 	if M == 0 {
 		return
@@ -248,6 +252,13 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 			}
 			dk += float64(n)
 		}
+		if b.Uniform.N > 0 {
+			n := b.Uniform.Ctx + 1
+			if gr.window > 0 && n > gr.window {
+				n = gr.window
+			}
+			dk += float64(n) * float64(b.Uniform.N)
+		}
 		df += 2 * heads * float64(d.qkDimDec+d.vDimDec) * dk * gr.layers
 		db += dk * d.kvTokenLayerBytes * gr.layers
 	}
@@ -257,7 +268,7 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 		ovh := kernel * layersAll
 		acc.add("attention_prefill", pf, pb, c, m, ovh, d.combine(c, m)+ovh)
 	}
-	if len(b.Decode) > 0 {
+	if nDecode > 0 {
 		c := df / (float64(d.attnPeak) * attnEff)
 		m := db / (bw * kvEff)
 		ovh := kernel * layersAll

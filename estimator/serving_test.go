@@ -1,0 +1,116 @@
+package estimator
+
+import (
+	"math"
+	"testing"
+)
+
+// TestClosedFormMatchesSimulation: where both apply (steady state, no queueing beyond the
+// batch, fixed lengths), closed form and simulation agree on mean TTFT, TPOT and E2E within 5%
+// for the decode-dominated metrics and on throughput.
+func TestClosedFormMatchesSimulation(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
+	for _, w := range []Workload{
+		{Kind: Concurrency, InputLen: 1024, OutputLen: 256, Concurrency: 1, NumRequests: 200},
+		// Closed loops with fixed lengths stay in lock-step (all prefill together); lengths that
+		// vary ±25% spread the prefills over time, the steady state the closed form describes.
+		{Kind: Concurrency, InputLen: 1024, OutputLen: 256, Concurrency: 16, NumRequests: 1500,
+			InputDist: &LengthDist{Kind: "uniform", Min: 768, Max: 1280}, OutputDist: &LengthDist{Kind: "uniform", Min: 192, Max: 320}},
+		{Kind: Concurrency, InputLen: 512, OutputLen: 512, Concurrency: 64, NumRequests: 2000,
+			InputDist: &LengthDist{Kind: "uniform", Min: 384, Max: 640}, OutputDist: &LengthDist{Kind: "uniform", Min: 384, Max: 640}},
+		{Kind: Rate, InputLen: 1024, OutputLen: 256, RequestRate: 4, NumRequests: 2000},
+	} {
+		cf, err := d.Serve(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim, err := d.Simulate(w, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name    string
+			cf, sim float64
+		}{
+			{"tpot mean", cf.TPOT.Mean, sim.TPOT.Mean},
+			{"e2e mean", cf.E2E.Mean, sim.E2E.Mean},
+			{"output tok/s", cf.OutputTokS, sim.OutputTokS},
+		} {
+			if rel := math.Abs(c.cf/c.sim - 1); rel > 0.05 {
+				t.Errorf("%s c=%d rate=%g: %s closed form %.4g vs simulation %.4g (%.1f%% apart)", w.Kind, w.Concurrency, w.RequestRate, c.name, c.cf, c.sim, 100*rel)
+			}
+		}
+	}
+}
+
+// TestOverloadIsNeverFinite: an open-loop rate above capacity is reported as overloaded,
+// with unbounded latencies and the sustainable rate.
+func TestOverloadIsNeverFinite(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
+	s, err := d.Serve(Workload{Kind: Rate, InputLen: 2000, OutputLen: 2000, RequestRate: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Overloaded || !math.IsInf(s.TTFT.Mean, 1) || !math.IsInf(s.E2E.P99, 1) {
+		t.Errorf("1000 req/s of 2000/2000 on one H100: overloaded=%v ttft=%g e2e p99=%g, want overloaded and +Inf", s.Overloaded, s.TTFT.Mean, s.E2E.P99)
+	}
+	if !(s.MaxRequestRate > 0 && s.MaxRequestRate < 1000) {
+		t.Errorf("max sustainable rate %g req/s, want in (0, 1000)", s.MaxRequestRate)
+	}
+}
+
+// TestSimulationReproducible: the same seed gives the same numbers; another seed differs.
+func TestSimulationReproducible(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
+	w := Workload{Kind: Rate, InputLen: 512, OutputLen: 128, RequestRate: 10, NumRequests: 300}
+	a, _ := d.Simulate(w, 1)
+	b, _ := d.Simulate(w, 1)
+	c, _ := d.Simulate(w, 2)
+	if a.TTFT != b.TTFT || a.E2E != b.E2E {
+		t.Errorf("same seed, different results: %+v vs %+v", a.TTFT, b.TTFT)
+	}
+	if a.TTFT == c.TTFT {
+		t.Errorf("different seeds gave identical TTFT %+v", a.TTFT)
+	}
+}
+
+// TestPercentileNumpyLinear checks Percentile against numpy.percentile(x, q) (method="linear"):
+// for x = [1, 2, 3, 4, 10], numpy gives p50 = 3, p90 = 7.6, p99 = 9.76 (hand: h = q·(n−1)).
+func TestPercentileNumpyLinear(t *testing.T) {
+	x := []float64{1, 2, 3, 4, 10}
+	for _, c := range []struct{ q, want float64 }{{0.5, 3}, {0.9, 7.6}, {0.99, 9.76}, {0, 1}, {1, 10}} {
+		if got := Percentile(x, c.q); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("Percentile(%v, %g) = %g, want %g", x, c.q, got, c.want)
+		}
+	}
+	if !math.IsNaN(Percentile(nil, 0.5)) {
+		t.Error("Percentile of empty input should be NaN")
+	}
+}
+
+func BenchmarkServeClosedForm(b *testing.B) {
+	m := mustModel(b, "meta-llama/Llama-3.1-8B-Instruct")
+	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
+	w := Workload{Kind: Concurrency, InputLen: 1024, OutputLen: 256, Concurrency: 32}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Serve(w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSimulate10kRequests(b *testing.B) {
+	m := mustModel(b, "meta-llama/Llama-3.1-8B-Instruct")
+	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
+	w := Workload{Kind: Rate, InputLen: 512, OutputLen: 128, RequestRate: 40, NumRequests: 10000}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Simulate(w, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
