@@ -1,5 +1,77 @@
 package main
 
-import "context"
+import (
+	"context"
+	"os"
+	"strings"
 
-func runImport(ctx context.Context, e *env, args []string) error { return notYet("import") }
+	"roofline/bench"
+)
+
+const importSynopsis = `import FILE [--format auto|vllm|genai-perf|guidellm|inference-perf] [--output table|json|csv]
+
+Reads a result file of vllm bench serve (--save-result JSON), GenAI-Perf
+(profile_export_genai_perf.json), guidellm (benchmarks.json) or inference-perf
+(summary_lifecycle_metrics.json) and prints it with roofline's metric names
+(GenAI-Perf's and guidellm's "inter-token latency" is shown as TPOT).`
+
+func runImport(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "import", importSynopsis)
+	format := fs.String("format", "auto", "file format: "+strings.Join(bench.Formats(), ", "))
+	output := fs.String("output", "table", "output format: table, json or csv")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkOutput(*output, "table", "json", "csv"); err != nil {
+		return err
+	}
+	ok := false
+	for _, f := range bench.Formats() {
+		ok = ok || f == *format
+	}
+	if !ok {
+		return usageErr("--format %q: allowed values are %s", *format, strings.Join(bench.Formats(), ", "))
+	}
+	if fs.NArg() != 1 {
+		return usageErr("import: give exactly one result FILE (got %d arguments)", fs.NArg())
+	}
+	path := fs.Arg(0)
+	f, err := os.Open(path)
+	if err != nil {
+		return usageErr("import: %v", err)
+	}
+	defer f.Close()
+	ss, err := bench.Import(f, *format)
+	if err != nil {
+		return usageErr("import %s: %v", path, err)
+	}
+	switch *output {
+	case "csv":
+		return bench.WriteCSV(e.stdout, ss...)
+	case "json":
+		if len(ss) == 1 {
+			return ss[0].WriteJSON(e.stdout)
+		}
+		// Several benchmarks (a guidellm sweep): a JSON array.
+		e.stdout.Write([]byte("[\n"))
+		for i, s := range ss {
+			if i > 0 {
+				e.stdout.Write([]byte(",\n"))
+			}
+			if err := s.WriteJSON(e.stdout); err != nil {
+				return err
+			}
+		}
+		_, err := e.stdout.Write([]byte("]\n"))
+		return err
+	}
+	for i, s := range ss {
+		if i > 0 {
+			e.stdout.Write([]byte("\n"))
+		}
+		if err := s.WriteTable(e.stdout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
