@@ -1,0 +1,373 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"roofline/bench"
+	"roofline/internal/gguf"
+)
+
+// The live test serves a generated tiny llama model (package internal/gguf) with a real
+// Ollama server and runs "roofline bench" against it. .ci/ollama.sh builds the pinned
+// server and .ci/run exports its path in ROOFLINE_OLLAMA_BIN.
+const (
+	ollamaBinEnv = "ROOFLINE_OLLAMA_BIN"
+	ollamaSlots  = 4  // OLLAMA_NUM_PARALLEL: sequences the server decodes at once
+	liveRequests = 16 // requests per bench run
+	liveInput    = 16 // --input-len, words
+	liveOutput   = 32 // --output-len, max_tokens
+)
+
+func TestOllamaLive(t *testing.T) {
+	bin := os.Getenv(ollamaBinEnv)
+	if bin == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is unset under CI=true: .ci/run builds the server with .ci/ollama.sh and exports it", ollamaBinEnv)
+		}
+		t.Skipf("%s is unset: build the server with .ci/ollama.sh and export its path to run this test", ollamaBinEnv)
+	}
+	start := time.Now()
+	srv := startOllama(t, bin)
+	srv.create(t, "tiny", gguf.TinyLlama{Seed: 1})
+	srv.create(t, "tiny-split", gguf.TinyLlama{Seed: 1, SplitChars: true})
+	t.Logf("server up and models created in %.1f s", time.Since(start).Seconds())
+
+	for _, api := range []string{bench.APIChat, bench.APICompletions} {
+		t.Run(api, func(t *testing.T) {
+			// Every token of the default tiny model is a word piece and </s> is never sampled
+			// (see gguf.TinyLlama.Model), so each reply has exactly liveOutput tokens and one
+			// content chunk per token: usage and the client's own count must agree.
+			one, sOne := srv.bench(t, "tiny", api, 1, liveRequests)
+			eight, sEight := srv.bench(t, "tiny", api, 8, liveRequests)
+			for _, run := range []struct {
+				name string
+				recs []bench.Record
+				s    liveSummary
+			}{{"c=1", one, sOne}, {"c=8", eight, sEight}} {
+				checkRecords(t, run.name, run.recs, liveRequests, liveOutput, oneChunkPerToken)
+				checkSummary(t, run.name, run.s, run.recs, 1)
+			}
+			checkQueueing(t, one, eight, sOne, sEight)
+		})
+	}
+	t.Run("split-chars", func(t *testing.T) {
+		// This model replies "é" (bytes C3 A9) and " the" in turn; the server holds back the
+		// lead byte until its continuation arrives, so 3 tokens make 2 content chunks and
+		// 32 tokens make ⌊2·32/3⌋ = 21 (10 full cycles, then C3 A9).
+		recs, s := srv.bench(t, "tiny-split", bench.APIChat, ollamaSlots, 8)
+		checkRecords(t, "split-chars", recs, 8, liveOutput, func(tokens int) int { return 2 * tokens / 3 })
+		checkSummary(t, "split-chars", s, recs, 21.0/32)
+	})
+}
+
+// ollamaServer is a running "ollama serve" with its own home and model directory.
+type ollamaServer struct {
+	bin, dir, base string
+	env            []string
+}
+
+// startOllama starts the server on a free loopback port, waits until it answers and
+// registers its shutdown (the whole process group, runners included) with t.Cleanup.
+func startOllama(t *testing.T, bin string) *ollamaServer {
+	t.Helper()
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("%s: %v", ollamaBinEnv, err)
+	}
+	dir := t.TempDir()
+	port := freePort(t)
+	s := &ollamaServer{bin: bin, dir: dir, base: "http://127.0.0.1:" + strconv.Itoa(port)}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OLLAMA_") && !strings.HasPrefix(kv, "HOME=") {
+			s.env = append(s.env, kv)
+		}
+	}
+	s.env = append(s.env, "HOME="+filepath.Join(dir, "home"), "OLLAMA_HOST=127.0.0.1:"+strconv.Itoa(port),
+		"OLLAMA_MODELS="+filepath.Join(dir, "models"), "OLLAMA_NUM_PARALLEL="+strconv.Itoa(ollamaSlots),
+		"OLLAMA_KEEP_ALIVE=1h", "OLLAMA_NOPRUNE=1")
+	logPath := filepath.Join(dir, "serve.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve")
+	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = s.env, dir, logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its runners join its group
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("ollama serve: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); logf.Close(); close(exited) }()
+	t.Cleanup(func() {
+		pgid := cmd.Process.Pid
+		syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(-pgid, syscall.SIGKILL)
+			<-exited
+		}
+		syscall.Kill(-pgid, syscall.SIGKILL) // any runner left behind
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			t.Logf("last lines of the server log:\n%s", strings.Join(lines[max(0, len(lines)-30):], "\n"))
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.base + "/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("ollama serve exited before answering:\n%s", b)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ollama serve did not answer on %s within 30 s", s.base)
+		}
+	}
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// create writes the model described by c and a Modelfile, and registers it as name.
+func (s *ollamaServer) create(t *testing.T, name string, c gguf.TinyLlama) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := gguf.WriteTinyLlama(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.dir, name+".gguf"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The template passes the prompt through untouched; each of the 4 slots holds 512 tokens.
+	modelfile := fmt.Sprintf("FROM ./%s.gguf\nTEMPLATE \"\"\"{{ .Prompt }}\"\"\"\nPARAMETER num_ctx 512\n", name)
+	mf := filepath.Join(s.dir, name+".Modelfile")
+	if err := os.WriteFile(mf, []byte(modelfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.bin, "create", name, "-f", mf)
+	cmd.Env, cmd.Dir = s.env, s.dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ollama create %s: %v\n%s", name, err, out)
+	}
+}
+
+// liveSummary is the part of bench's JSON summary the test checks.
+type liveSummary struct {
+	Completed         int     `json:"completed"`
+	Failed            int     `json:"failed"`
+	NoContent         int     `json:"no_content"`
+	TotalOutputTokens int     `json:"total_output_tokens"`
+	ChunksPerToken    float64 `json:"chunks_per_token"`
+	Approximate       bool    `json:"approximate"`
+	TTFT              struct {
+		Count  int      `json:"count"`
+		Mean   *float64 `json:"mean"`
+		Median *float64 `json:"median"`
+		P90    *float64 `json:"p90"`
+	} `json:"ttft_ms"`
+}
+
+// bench runs "roofline bench" at concurrency c and returns its records and summary.
+func (s *ollamaServer) bench(t *testing.T, model, api string, c, n int) ([]bench.Record, liveSummary) {
+	t.Helper()
+	recPath := filepath.Join(t.TempDir(), "records.jsonl")
+	args := []string{"bench", "--url", s.base + "/v1", "--model", model, "--api", api,
+		"--concurrency", strconv.Itoa(c), "--num-requests", strconv.Itoa(n),
+		"--input-len", strconv.Itoa(liveInput), "--output-len", strconv.Itoa(liveOutput),
+		"--warmup", "2", "--seed", "1", "--timeout", "60s", "--record", recPath, "--output", "json"}
+	stdout, stderr, code := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("roofline %s: exit %d\nstderr: %s\nstdout: %s", strings.Join(args, " "), code, stderr, stdout)
+	}
+	var sum liveSummary
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatalf("bench --output json: %v\n%s", err, stdout)
+	}
+	f, err := os.Open(recPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := bench.ReadRecords(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s %s c=%d: %d requests, TTFT mean %.1f ms p90 %.1f ms, %d output tokens, %.2f chunks/token",
+		model, api, c, len(recs), val(sum.TTFT.Mean), val(sum.TTFT.P90), sum.TotalOutputTokens, sum.ChunksPerToken)
+	return recs, sum
+}
+
+// oneChunkPerToken is the content chunks of a reply of the default tiny model.
+func oneChunkPerToken(tokens int) int { return tokens }
+
+// checkRecords checks every record of a run: n of them, one per request index, all
+// successful, token counts from the server's usage equal to max_tokens, wantChunks(tokens)
+// content chunks, and timestamps in the order they happen. It sorts recs by index
+// (the record file is in completion order).
+func checkRecords(t *testing.T, name string, recs []bench.Record, n, outLen int, wantChunks func(tokens int) int) {
+	t.Helper()
+	if len(recs) != n {
+		t.Errorf("%s: %d records, want %d (one per request)", name, len(recs), n)
+	}
+	slices.SortFunc(recs, func(a, b bench.Record) int { return a.Index - b.Index })
+	for i, r := range recs {
+		if r.Index != i {
+			t.Errorf("%s: request indexes are %v, want 0 to %d once each", name, indexes(recs), n-1)
+			break
+		}
+	}
+	for i, r := range recs {
+		if !r.OK() || r.HTTPStatus != http.StatusOK {
+			t.Errorf("%s request %d: HTTP %d, error %q", name, i, r.HTTPStatus, r.Error)
+			continue
+		}
+		// The server's final usage object is the source (Ollama's completions endpoint puts
+		// an all-zero usage on every chunk before it: taking any but the last gives 0).
+		if r.UsageSource != bench.UsageFromServer || r.CompletionTokens != outLen {
+			t.Errorf("%s request %d: %d completion tokens from %q, want %d from the server's usage",
+				name, i, r.CompletionTokens, r.UsageSource, outLen)
+		}
+		// Each of the liveInput words takes at least one token (byte fallback makes it several).
+		if r.PromptTokens < liveInput {
+			t.Errorf("%s request %d: %d prompt tokens, want ≥ %d", name, i, r.PromptTokens, liveInput)
+		}
+		if want := wantChunks(r.CompletionTokens); r.ContentChunks != want {
+			t.Errorf("%s request %d: %d content chunks for %d tokens, want %d", name, i, r.ContentChunks, r.CompletionTokens, want)
+		}
+		if len(r.ChunkS) != r.ContentChunks || !slices.IsSorted(r.ChunkS) {
+			t.Errorf("%s request %d: %d chunk times for %d chunks, sorted %v", name, i, len(r.ChunkS), r.ContentChunks, slices.IsSorted(r.ChunkS))
+			continue
+		}
+		ordered := []float64{r.ScheduledS, r.SentS, r.FirstChunkS, r.FirstContentS, r.ChunkS[0], r.ChunkS[len(r.ChunkS)-1], r.LastContentS, r.EndS}
+		if !slices.IsSorted(ordered) || r.FirstContentS != r.ChunkS[0] || r.LastContentS != r.ChunkS[len(r.ChunkS)-1] {
+			t.Errorf("%s request %d: times out of order: scheduled, sent, first chunk, first content, chunks…, last content, end = %v", name, i, ordered)
+		}
+	}
+}
+
+func indexes(recs []bench.Record) []int {
+	var xs []int
+	for _, r := range recs {
+		xs = append(xs, r.Index)
+	}
+	return xs
+}
+
+// checkSummary checks that bench's JSON summary agrees with its own records.
+func checkSummary(t *testing.T, name string, s liveSummary, recs []bench.Record, chunkPerToken float64) {
+	t.Helper()
+	tokens := 0
+	for _, r := range recs {
+		tokens += r.CompletionTokens
+	}
+	if s.Completed != len(recs) || s.Failed != 0 || s.NoContent != 0 || s.Approximate ||
+		s.TotalOutputTokens != tokens || s.TTFT.Count != len(recs) || math.Abs(s.ChunksPerToken-chunkPerToken) > 1e-9 {
+		t.Errorf("%s: summary %+v disagrees with %d records of %d tokens (want %v chunks per token, none failed, none approximate)",
+			name, s, len(recs), tokens, chunkPerToken)
+	}
+}
+
+// checkQueueing checks that bench sees the server's queue. With ollamaSlots = 4
+// sequences decoded at once and 8 requests in flight, every request after the first 4
+// waits for a slot to free, that is for about one whole reply of a running request (the
+// first 4 end together, so the next 4 start together: waves of 4). So about 12 of 16
+// requests at c=8 have a TTFT longer than the c=1 TTFT plus one reply's decode time
+// (a batch of 4 decodes no faster than one sequence). The check, made robust to a busy
+// machine by using medians and counts rather than means:
+//   - at least half the requests at c=8 have a TTFT above the threshold
+//     T = median TTFT at c=1 + half the median decode time at c=1 (first to last content
+//     chunk); the count at c=1 is only logged, as a busy machine gives a few outliers;
+//   - the median TTFT at c=8 is at least twice that at c=1 (a client that measured from
+//     the start of the run instead of each scheduled send would fail this: its c=1
+//     median would be half the c=1 run, longer than the c=8 run's);
+//   - bench's own summary reports the same medians as the records (linear interpolation:
+//     the mean of the two middle values of 16).
+func checkQueueing(t *testing.T, one, eight []bench.Record, sOne, sEight liveSummary) {
+	t.Helper()
+	ttfts := func(recs []bench.Record) []float64 {
+		var xs []float64
+		for _, r := range recs {
+			xs = append(xs, (r.FirstContentS-r.ScheduledS)*1e3)
+		}
+		return slices.Sorted(slices.Values(xs))
+	}
+	var decode1 []float64
+	for _, r := range one {
+		decode1 = append(decode1, (r.LastContentS-r.FirstContentS)*1e3)
+	}
+	t1, t8 := ttfts(one), ttfts(eight)
+	threshold := median(t1) + median(decode1)/2
+	above := func(xs []float64) int { return len(xs) - sort.SearchFloat64s(xs, threshold) }
+	q1, q8 := above(t1), above(t8)
+	t.Logf("queueing: TTFT ms at c=1 %.0f, at c=8 %.0f; threshold %.1f ms (c=1 median TTFT %.1f ms + half the median decode %.1f ms): above it %d/%d at c=1, %d/%d at c=8",
+		t1, t8, threshold, median(t1), median(decode1), q1, len(t1), q8, len(t8))
+	if 2*q8 < len(t8) {
+		t.Errorf("want at least half the requests at c=8 above the threshold: server queueing not visible in TTFT")
+	}
+	if median(t8) < 2*median(t1) {
+		t.Errorf("median TTFT at c=8 (%.1f ms) is not at least twice that at c=1 (%.1f ms)", median(t8), median(t1))
+	}
+	for _, c := range []struct {
+		name string
+		s    liveSummary
+		xs   []float64
+	}{{"c=1", sOne, t1}, {"c=8", sEight, t8}} {
+		if got := val(c.s.TTFT.Median); !(math.Abs(got-median(c.xs)) < 1e-6) {
+			t.Errorf("%s: summary median TTFT %v ms, records give %v ms", c.name, got, median(c.xs))
+		}
+	}
+}
+
+// val returns *p, or NaN for nil (a statistic the summary could not compute).
+func val(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+// median returns the middle value of xs (mean of the two middle ones for even length).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Sorted(slices.Values(xs))
+	return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
+}
