@@ -70,6 +70,9 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 		} else {
 			n = int(math.Ceil(float64(n) / reps))
 		}
+		if len(w.Arrivals) > 0 {
+			n = int(math.Ceil(float64(len(w.Arrivals)) / reps))
+		}
 	}
 	reqs := make([]simReq, n)
 	lam := w.RequestRate / reps
@@ -91,6 +94,10 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 			// Gamma(k, 1/(λk)) gaps: Poisson for k = 1 (vllm bench serve's burstiness).
 			t += gammaDraw(rng, w.Burstiness) / (lam * w.Burstiness)
 			r.arrival = t
+			if len(w.Arrivals) > 0 {
+				// Replayed arrivals, dealt round-robin to the replicas: this is replica 0's share.
+				r.arrival = w.Arrivals[min(i*int(reps), len(w.Arrivals)-1)]
+			}
 		case Concurrency:
 			r.arrival = math.Inf(1) // set when a client frees up
 			if i < clients {

@@ -28,6 +28,10 @@ type Workload struct {
 	Burstiness  float64
 	BatchSize   int
 	NumRequests int // requests to simulate (0: a default that reaches steady state)
+	// Arrivals, when set with Kind Rate, replays these arrival times (seconds from the start,
+	// ascending) in the simulation instead of drawing them: validate uses the live run's
+	// scheduled send times so prediction and measurement see the same arrivals.
+	Arrivals []float64
 	// InputDist and OutputDist draw lengths; nil means fixed lengths.
 	InputDist, OutputDist *LengthDist
 }

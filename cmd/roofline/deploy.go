@@ -25,10 +25,18 @@ type deployFlags struct {
 	maxModelLen          int
 	maxNumSeqs           int
 	maxBatched           int
+	modelFlag            string
 }
 
 func (f *deployFlags) register(fs *pflag.FlagSet, withGPUCount bool) {
-	fs.StringVar(&f.model, "model", "", "model: Hugging Face id, catalogue id or path to a config.json (required)")
+	f.registerAs(fs, withGPUCount, "model")
+}
+
+// registerAs is register with another name for the model flag (validate uses --model for
+// the served model name and --model-id for the architecture).
+func (f *deployFlags) registerAs(fs *pflag.FlagSet, withGPUCount bool, modelFlag string) {
+	f.modelFlag = modelFlag
+	fs.StringVar(&f.model, modelFlag, "", "model: Hugging Face id, catalogue id or path to a config.json (required)")
 	fs.StringVar(&f.gpu, "gpu", "", "GPU id or alias from the catalogue, e.g. H100, H200, A100 80GB (required)")
 	fs.StringSliceVar(&f.gpuFiles, "gpu-file", nil, "extra GPU catalogue TOML files (add or override entries)")
 	if withGPUCount {
@@ -80,7 +88,11 @@ func resolveProfile(engine, file string) (*estimator.Profile, string, error) {
 func (f *deployFlags) build(ctx context.Context, e *env) (*estimator.Deployment, provenance, error) {
 	var pv provenance
 	if f.model == "" {
-		return nil, pv, usageErr("--model is required (a Hugging Face id such as meta-llama/Llama-3.1-8B-Instruct, or a config.json path)")
+		name := f.modelFlag
+		if name == "" {
+			name = "model"
+		}
+		return nil, pv, usageErr("--%s is required (a Hugging Face id such as meta-llama/Llama-3.1-8B-Instruct, or a config.json path)", name)
 	}
 	if f.gpu == "" {
 		return nil, pv, usageErr("--gpu is required (run 'roofline gpus list' for the ids)")

@@ -1,5 +1,287 @@
 package main
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
 
-func runServeSim(ctx context.Context, e *env, args []string) error { return notYet("serve-sim") }
+	"roofline/estimator"
+)
+
+// simEngine runs continuous batching in real time: each step takes the time the step model
+// predicts for its batch, then every running sequence receives its token. It is a fixture for
+// trying bench and validate without a GPU; it is never evidence of accuracy.
+type simEngine struct {
+	d      *estimator.Deployment
+	submit chan *simReq
+}
+
+type simReq struct {
+	prompt, max int
+	done        int // prompt tokens computed
+	generated   int
+	tokens      chan int // receives the index of each generated token; closed at the end
+}
+
+func newSimEngine(d *estimator.Deployment) *simEngine {
+	return &simEngine{d: d, submit: make(chan *simReq, 1024)}
+}
+
+// run steps the engine until ctx ends.
+func (s *simEngine) run(ctx context.Context) {
+	var waiting, running []*simReq
+	budget := s.d.MaxNumBatchedTokens
+	if budget <= 0 {
+		budget = 8192
+	}
+	maxSeqs := s.d.MaxNumSeqs
+	if maxSeqs <= 0 {
+		maxSeqs = 256
+	}
+	var b estimator.Batch
+	clock := time.Now()
+	for {
+		if len(waiting) == 0 && len(running) == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case r := <-s.submit:
+				waiting = append(waiting, r)
+			}
+		}
+	drain:
+		for {
+			select {
+			case r := <-s.submit:
+				waiting = append(waiting, r)
+			default:
+				break drain
+			}
+		}
+		b.Prefill, b.Decode = b.Prefill[:0], b.Decode[:0]
+		left := budget
+		chunks := map[*simReq]int{}
+		for _, r := range running {
+			if left == 0 {
+				break
+			}
+			if r.done < r.prompt {
+				c := min(r.prompt-r.done, left)
+				b.Prefill = append(b.Prefill, estimator.Chunk{New: c, Past: r.done})
+				chunks[r] = c
+				left -= c
+				continue
+			}
+			b.Decode = append(b.Decode, r.prompt+r.generated)
+			chunks[r] = -1
+			left--
+		}
+		for len(waiting) > 0 && left > 0 && len(running) < maxSeqs {
+			r := waiting[0]
+			waiting = waiting[1:]
+			c := min(r.prompt, left)
+			b.Prefill = append(b.Prefill, estimator.Chunk{New: c})
+			chunks[r] = c
+			left -= c
+			running = append(running, r)
+		}
+		// Steps run back to back on a virtual clock, so the loop's own cost does not add up.
+		dt := time.Duration(s.d.StepSeconds(&b) * float64(time.Second))
+		if now := time.Now(); clock.Before(now.Add(-time.Millisecond)) {
+			clock = now
+		}
+		clock = clock.Add(dt)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(clock)):
+		}
+		keep := running[:0]
+		for _, r := range running {
+			c, ok := chunks[r]
+			if !ok {
+				keep = append(keep, r)
+				continue
+			}
+			if c > 0 {
+				r.done += c
+				if r.done < r.prompt {
+					keep = append(keep, r)
+					continue
+				}
+			}
+			r.tokens <- r.generated
+			r.generated++
+			if r.generated >= r.max {
+				close(r.tokens)
+				continue
+			}
+			keep = append(keep, r)
+		}
+		running = keep
+	}
+}
+
+// openAIRequest holds the fields serve-sim reads from a chat or completions request.
+type openAIRequest struct {
+	Model    string          `json:"model"`
+	Prompt   json.RawMessage `json:"prompt"`
+	Messages []struct {
+		Content json.RawMessage `json:"content"`
+	} `json:"messages"`
+	MaxTokens           int  `json:"max_tokens"`
+	MaxCompletionTokens int  `json:"max_completion_tokens"`
+	Stream              bool `json:"stream"`
+	StreamOptions       struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+}
+
+// promptTokens approximates a prompt's tokens as its whitespace-separated words (the same
+// approximation bench's synthetic prompts use).
+func promptTokens(req *openAIRequest) int {
+	var text strings.Builder
+	text.Write(req.Prompt)
+	for _, m := range req.Messages {
+		text.Write(m.Content)
+		text.WriteByte(' ')
+	}
+	return max(1, len(strings.Fields(text.String())))
+}
+
+func (s *simEngine) handler(served string, chat bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			http.Error(w, `{"error":{"message":"POST only"}}`, http.StatusMethodNotAllowed)
+			return
+		}
+		var req openAIRequest
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20)).Decode(&req); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"error":{"message":%q}}`, "invalid JSON: "+err.Error())
+			return
+		}
+		if !req.Stream {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error":{"message":"serve-sim answers streaming requests only (stream: true)"}}`)
+			return
+		}
+		maxTok := req.MaxTokens
+		if req.MaxCompletionTokens > 0 {
+			maxTok = req.MaxCompletionTokens
+		}
+		if maxTok <= 0 {
+			maxTok = 16
+		}
+		sr := &simReq{prompt: promptTokens(&req), max: maxTok, tokens: make(chan int, maxTok)}
+		// The API server's per-request cost (tokenisation, HTTP) before the engine sees it.
+		if ovh := s.d.Profile.RequestOverheadMs; ovh > 0 {
+			select {
+			case <-time.After(time.Duration(ovh * float64(time.Millisecond))):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		select {
+		case s.submit <- sr:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		fl, _ := w.(http.Flusher)
+		obj := "text_completion"
+		if chat {
+			obj = "chat.completion.chunk"
+		}
+		for i := range sr.tokens {
+			var choice string
+			if chat {
+				choice = fmt.Sprintf(`{"index":0,"delta":{"content":"tok%d "},"finish_reason":null}`, i)
+			} else {
+				choice = fmt.Sprintf(`{"index":0,"text":"tok%d ","finish_reason":null}`, i)
+			}
+			fmt.Fprintf(w, "data: {\"id\":\"sim\",\"object\":%q,\"model\":%q,\"choices\":[%s]}\n\n", obj, served, choice)
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+		if req.StreamOptions.IncludeUsage {
+			fmt.Fprintf(w, "data: {\"id\":\"sim\",\"object\":%q,\"model\":%q,\"choices\":[],\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,\"total_tokens\":%d}}\n\n",
+				obj, served, sr.prompt, sr.max, sr.prompt+sr.max)
+		}
+		fmt.Fprint(w, "data: [DONE]\n\n")
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+}
+
+// serveSim starts the simulated server on ln and returns when ctx ends.
+func serveSim(ctx context.Context, d *estimator.Deployment, served string, ln net.Listener) error {
+	eng := newSimEngine(d)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); eng.run(ctx) }()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/chat/completions", eng.handler(served, true))
+	mux.HandleFunc("/v1/completions", eng.handler(served, false))
+	mux.HandleFunc("/v1/models", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"object":"list","data":[{"id":%q,"object":"model","owned_by":"roofline serve-sim"}]}`, served)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, c := context.WithTimeout(context.Background(), 2*time.Second)
+		defer c()
+		srv.Shutdown(sctx)
+	}()
+	err := srv.Serve(ln)
+	cancel()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func runServeSim(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "serve-sim", "serve-sim --model M --gpu G [--num-gpus N --tp …] [--engine E | --profile P] [--host 127.0.0.1] [--port 8000] [--served-model-name NAME]")
+	var df deployFlags
+	df.register(fs, true)
+	host := fs.String("host", "127.0.0.1", "address to listen on (loopback by default)")
+	port := fs.Int("port", 8000, "port to listen on (0: any free port)")
+	served := fs.String("served-model-name", "", "model name the server reports (default: --model)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *port < 0 || *port > 65535 {
+		return usageErr("--port %d: must be in 0..65535", *port)
+	}
+	d, _, err := df.build(ctx, e)
+	if err != nil {
+		return err
+	}
+	if err := d.CheckFits(); err != nil {
+		return err
+	}
+	name := *served
+	if name == "" {
+		name = df.model
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(*host, fmt.Sprint(*port)))
+	if err != nil {
+		return fmt.Errorf("serve-sim: %v", err)
+	}
+	fmt.Fprintf(e.stderr, "serve-sim: %s on %d× %s (%s profile) at http://%s/v1 — simulated timing, not a measurement; Ctrl-C stops\n",
+		d.Model.ID, d.NumGPUs, d.GPU.ID, d.Profile.Name, ln.Addr())
+	return serveSim(ctx, d, name, ln)
+}
