@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"roofline/estimator"
+)
+
+// stepMAPE is the mean absolute percentage error of a profile over samples.
+func stepMAPE(t *testing.T, samples []estimator.StepSample, p *estimator.Profile) float64 {
+	t.Helper()
+	s := 0.0
+	for _, x := range samples {
+		x.Spec.Profile = p
+		d, err := estimator.New(x.Spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := estimator.StepBatch(x.Phase, x.Batch, x.Tokens)
+		s += math.Abs(d.StepSeconds(&b)/x.Measured - 1)
+	}
+	return 100 * s / float64(len(samples))
+}
+
+// TestCalibrationHeldOut fits the vllm profile on some published step times and reports the
+// error on rows it did not see: (1) LMDeploy A100 rows split by id parity; (2) a fit on every
+// A100 row tested on the H100 and L40S rows (efficiencies are fractions of each GPU's own
+// peaks, so a fit must carry across cards). The fit must not make held-out rows worse.
+func TestCalibrationHeldOut(t *testing.T) {
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: func(string) string { return "" }}
+	rows, samples, err := loadStepSamples(context.Background(), e, filepath.Join("..", "..", "data", "validation", "steps_published.csv"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(r stepRow) string { return r.fields[len(r.fields)-1] }
+	base := estimator.MustEngine("vllm")
+	for _, c := range []struct {
+		name        string
+		train, test func(r stepRow) bool
+	}{
+		{"LMDeploy A100, even ids → odd ids",
+			func(r stepRow) bool { return strings.HasPrefix(id(r), "LMDEPLOY") && lastDigitEven(id(r)) },
+			func(r stepRow) bool { return strings.HasPrefix(id(r), "LMDEPLOY") && !lastDigitEven(id(r)) }},
+		{"all A100 rows → H100 and L40S rows",
+			func(r stepRow) bool { return r.gpu == "A100 SXM 80GB" },
+			func(r stepRow) bool { return r.gpu != "A100 SXM 80GB" }},
+	} {
+		var train, test []estimator.StepSample
+		for i, r := range rows {
+			switch {
+			case c.train(r):
+				train = append(train, samples[i])
+			case c.test(r):
+				test = append(test, samples[i])
+			}
+		}
+		if len(train) == 0 || len(test) == 0 {
+			t.Fatalf("%s: %d train, %d test rows", c.name, len(train), len(test))
+		}
+		fit, err := estimator.Calibrate(train, base, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, after := stepMAPE(t, test, base), stepMAPE(t, test, fit.Profile)
+		t.Logf("%s: %d train rows MAPE %.1f%% → %.1f%% (max %.1f%%); %d held-out rows MAPE %.1f%% → %.1f%%",
+			c.name, fit.N, fit.MAPE0, fit.MAPE, fit.MaxAPE, len(test), before, after)
+		for _, p := range fit.Params {
+			t.Logf("  %s %.4g → %.4g", p.Name, p.Before, p.After)
+		}
+		if fit.MAPE > fit.MAPE0 {
+			t.Errorf("%s: the fit raised the training error %.1f%% → %.1f%%", c.name, fit.MAPE0, fit.MAPE)
+		}
+		if after > before*1.1 {
+			t.Errorf("%s: held-out error rose from %.1f%% to %.1f%%", c.name, before, after)
+		}
+	}
+}
+
+func lastDigitEven(id string) bool {
+	if id == "" {
+		return false
+	}
+	return (id[len(id)-1]-'0')%2 == 0
+}
+
+func TestCalibrateCLI(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "p.toml")
+	stdout, stderr, code := runCLI(t, "calibrate", "--steps", filepath.Join("..", "..", "data", "validation", "steps_published.csv"), "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "MAPE") {
+		t.Errorf("no fit quality in output: %s", stdout)
+	}
+	p, err := estimator.LoadProfileFile(out)
+	if err != nil {
+		t.Fatalf("written profile does not load: %v", err)
+	}
+	if p.Origin != "calibration" {
+		t.Errorf("origin %q, want calibration", p.Origin)
+	}
+	// The written profile is accepted wherever --engine is.
+	if _, stderr, code := runCLI(t, "step", "--model", "meta-llama/Llama-2-7b-hf", "--gpu", "A100 SXM 80GB", "--phase", "decode", "--batch", "8", "--tokens", "512", "--profile", out); code != 0 {
+		t.Errorf("step --profile: exit %d: %s", code, stderr)
+	}
+}
