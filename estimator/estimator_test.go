@@ -252,3 +252,40 @@ func BenchmarkStepPrefill(b *testing.B) {
 		d.StepSeconds(&bt)
 	}
 }
+
+// TestEmbeddedProfilesLoad: every embedded engine profile decodes strictly and validates, and
+// every numeric field of the non-ideal profiles names its source.
+func TestEmbeddedProfilesLoad(t *testing.T) {
+	names := EngineNames()
+	if len(names) < 5 {
+		t.Fatalf("engine profiles: %v, want at least ideal, default, vllm, sglang, trtllm", names)
+	}
+	for _, n := range names {
+		p, ok, err := Engine(n)
+		if err != nil || !ok {
+			t.Errorf("%s: ok=%v err=%v", n, ok, err)
+			continue
+		}
+		if n != "ideal" && len(p.Sources) == 0 {
+			t.Errorf("%s: no [sources]", n)
+		}
+	}
+	if _, ok, err := Engine("lmdeploy"); ok || err != nil {
+		t.Errorf("unknown engine: ok=%v err=%v, want the default profile and ok=false", ok, err)
+	}
+}
+
+func TestParseProfileStrict(t *testing.T) {
+	for _, doc := range []string{
+		"name = \"x\"\ngemm_efficency = 0.5\n",            // misspelt key
+		"name = \"x\"\nmemory_efficiency = -0.1\n",        // negative efficiency
+		"name = \"x\"\nmemory_model = \"tgi\"\n",          // unknown memory model
+		"name = \"x\"\nadmission = \"lazy\"\n",            // unknown admission policy
+		"name = \"x\"\nstep_overhead_ms = \"fast\"\n",     // wrong type
+		"name = \"x\"\n[sources]\na = \"b\"\na = \"c\"\n", // duplicate key
+	} {
+		if _, err := ParseProfile("p.toml", []byte(doc)); err == nil {
+			t.Errorf("ParseProfile accepted %q", doc)
+		}
+	}
+}

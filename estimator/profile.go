@@ -33,6 +33,10 @@ type Profile struct {
 	// GEMMHalfM is the GEMM row count (tokens in the step) at which compute efficiency is
 	// half of GEMMEfficiency: η(M) = GEMMEfficiency·M/(M+GEMMHalfM). 0 disables the shape term.
 	GEMMHalfM float64 `toml:"gemm_half_m"`
+	// MoEEfficiency scales the compute and memory efficiency of routed-expert GEMMs relative
+	// to dense ones: grouped/fused MoE kernels gather tokens per expert and read many small
+	// weight matrices, and reach a lower fraction of the roofs. 0 means 1.
+	MoEEfficiency float64 `toml:"moe_efficiency"`
 	// MemoryEfficiency is the fraction of HBM bandwidth reached when streaming weights and activations.
 	MemoryEfficiency float64 `toml:"memory_efficiency"`
 	// AttentionEfficiency is the fraction of the dense peak reached by prefill attention kernels.
@@ -98,7 +102,7 @@ func (p *Profile) Validate() error {
 	eff := map[string]float64{
 		"gemm_efficiency": p.GEMMEfficiency, "memory_efficiency": p.MemoryEfficiency,
 		"attention_efficiency": p.AttentionEfficiency, "attention_memory_efficiency": p.AttentionMemoryEfficiency,
-		"link_efficiency": p.LinkEfficiency,
+		"link_efficiency": p.LinkEfficiency, "moe_efficiency": p.MoEEfficiency,
 	}
 	for k, v := range eff {
 		if v < 0 || v > 2 || math.IsNaN(v) {

@@ -219,8 +219,12 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 		}
 		flops *= s.layers
 		bytes := (wbytes + abytes) * s.layers
-		c := flops / (float64(s.peak) * d.gemmEff(mEff))
-		m := bytes / (bw * memEff)
+		moe := 1.0
+		if s.experts > 0 {
+			moe = orOne(prof.MoEEfficiency)
+		}
+		c := flops / (float64(s.peak) * d.gemmEff(mEff) * moe)
+		m := bytes / (bw * memEff * moe)
 		ovh := kernel * s.layers
 		acc.add(s.name, flops, bytes, c, m, ovh, d.combine(c, m)+ovh)
 	}
