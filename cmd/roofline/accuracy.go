@@ -421,17 +421,15 @@ func predictOne(ctx context.Context, e *env, r valRow, prof *estimator.Profile, 
 	return predResult{s, d.NumGPUs}, method, err
 }
 
-// maxModelLen is what the benchmarks set: the model's context, capped at 32k unless the
-// request needs more (engines size KV for one max-length sequence).
+// maxModelLen is the engine's max_model_len for a validation row, which rows do not record:
+// the request's own length rounded up to 1024 tokens (benchmarks of large models on small
+// cards lower max_model_len until the model fits; the KV capacity does not depend on it).
 func maxModelLen(ctxLen, need int) int {
-	l := min(ctxLen, 32768)
-	if need > l {
-		l = need
+	l := (need + 1023) / 1024 * 1024
+	if ctxLen > 0 && l > ctxLen && need <= ctxLen {
+		l = ctxLen
 	}
-	if l <= 0 {
-		l = need
-	}
-	return l
+	return max(l, need)
 }
 
 // metricValue picks a row's metric out of a prediction.
