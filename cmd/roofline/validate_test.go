@@ -53,9 +53,9 @@ func TestValidateAgainstServeSim(t *testing.T) {
 	dep := []string{"--model", "meta-llama/Llama-3.1-70B-Instruct", "--gpu", "H100", "--num-gpus", "4", "--max-model-len", "4096"}
 	url := startServeSim(t, dep...)
 	rec := filepath.Join(t.TempDir(), "run.jsonl")
-	args := append([]string{"validate", "--url", url, "--model", "sim", "--model-id", "meta-llama/Llama-3.1-70B-Instruct",
+	args := []string{"validate", "--url", url, "--model", "sim", "--model-id", "meta-llama/Llama-3.1-70B-Instruct",
 		"--gpu", "H100", "--num-gpus", "4", "--max-model-len", "4096", "--request-rate", "6", "--num-requests", "40",
-		"--input-len", "512", "--output-len", "48", "--max-error", "5", "--record", rec, "--output", "json"})
+		"--input-len", "512", "--output-len", "48", "--max-error", "5", "--record", rec, "--output", "json"}
 	var stdout, stderr string
 	var code int
 	for try := 0; try < 3; try++ { // a loaded CI machine can delay one run's timers
