@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -23,6 +24,7 @@ type workloadFlags struct {
 	numRequests                    int
 	rate, burstiness               float64
 	rangeRatio                     float64
+	inputDist, outputDist          string
 }
 
 func (f *workloadFlags) register(fs *pflag.FlagSet) {
@@ -35,6 +37,54 @@ func (f *workloadFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.batchSize, "batch-size", 0, "static batch: requests that start together and run to completion")
 	fs.IntVar(&f.numRequests, "num-requests", 0, "requests (offline run when given alone; simulated requests otherwise)")
 	fs.Float64Var(&f.rangeRatio, "random-range-ratio", 0, "draw lengths uniformly in [L·(1−r), L·(1+r)] (simulation)")
+	fs.StringVar(&f.inputDist, "input-dist", "", "draw prompt lengths: uniform:MIN:MAX, normal:MEAN:STD or hist:FILE.csv (rows: tokens,weight); the closed form uses the mean")
+	fs.StringVar(&f.outputDist, "output-dist", "", "draw output lengths, as --input-dist")
+}
+
+// parseDist reads a length distribution spec (see --input-dist).
+func parseDist(flag, spec string) (*estimator.LengthDist, error) {
+	kind, rest, _ := strings.Cut(spec, ":")
+	bad := func(err error) error {
+		return usageErr("--%s %q: %v (want uniform:MIN:MAX, normal:MEAN:STD or hist:FILE.csv)", flag, spec, err)
+	}
+	switch kind {
+	case "uniform", "normal":
+		a, b, ok := strings.Cut(rest, ":")
+		x, err1 := strconv.ParseFloat(a, 64)
+		y, err2 := strconv.ParseFloat(b, 64)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, bad(fmt.Errorf("two numbers expected"))
+		}
+		d := &estimator.LengthDist{Kind: kind, Min: int(x), Max: int(y), Mean: x, Std: y}
+		return d, nil
+	case "hist":
+		f, err := os.Open(rest)
+		if err != nil {
+			return nil, bad(err)
+		}
+		defer f.Close()
+		recs, err := csv.NewReader(f).ReadAll()
+		if err != nil {
+			return nil, bad(err)
+		}
+		d := &estimator.LengthDist{Kind: "histogram"}
+		for i, r := range recs {
+			if len(r) < 2 {
+				return nil, bad(fmt.Errorf("line %d: want tokens,weight", i+1))
+			}
+			v, err1 := strconv.Atoi(strings.TrimSpace(r[0]))
+			w, err2 := strconv.ParseFloat(strings.TrimSpace(r[1]), 64)
+			if err1 != nil || err2 != nil {
+				if i == 0 {
+					continue // header
+				}
+				return nil, bad(fmt.Errorf("line %d: want tokens,weight", i+1))
+			}
+			d.Values, d.Weights = append(d.Values, v), append(d.Weights, w)
+		}
+		return d, nil
+	}
+	return nil, bad(fmt.Errorf("unknown kind %q", kind))
 }
 
 func (f *workloadFlags) workload() (estimator.Workload, error) {
@@ -69,6 +119,17 @@ func (f *workloadFlags) workload() (estimator.Workload, error) {
 			return &estimator.LengthDist{Kind: "uniform", Min: lo, Max: int(math.Round(float64(l) * (1 + f.rangeRatio)))}
 		}
 		w.InputDist, w.OutputDist = mk(f.inputLen), mk(f.outputLen)
+	}
+	var err error
+	if f.inputDist != "" {
+		if w.InputDist, err = parseDist("input-dist", f.inputDist); err != nil {
+			return w, err
+		}
+	}
+	if f.outputDist != "" {
+		if w.OutputDist, err = parseDist("output-dist", f.outputDist); err != nil {
+			return w, err
+		}
 	}
 	if err := w.Validate(); err != nil {
 		return w, asUsage(err)
