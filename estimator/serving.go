@@ -186,21 +186,9 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 	s.MaxRequestRate = reps * full.b / full.e2e
 	switch w.Kind {
 	case Concurrency:
-		cr := float64(w.Concurrency) / reps
-		if cr <= c.bmax {
-			p = c.at(cr)
-		} else {
-			p = full
-			x := p.b / p.e2e // requests/s per replica
-			e2e := cr / x
-			ttftWait = e2e - p.e2e
-			p.e2e = e2e
-			ttftSpread = 0 // a closed loop queue is deterministic in the mean field
-		}
-		s.RequestPerS = reps * p.b / p.e2e
-		if cr > c.bmax {
-			s.RequestPerS = reps * cr / p.e2e
-		}
+		var rps float64
+		p, ttftWait, rps = closedLoop(float64(w.Concurrency)/reps, c.bmax, c.at)
+		s.RequestPerS = reps * rps
 	case Rate:
 		lam := w.RequestRate / reps
 		if lam >= full.b/full.e2e {
@@ -246,11 +234,34 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 		}
 		return d.serveBatch(c, s, n, reps)
 	}
+	d.finishSteady(&s, c, p, ttftWait, ttftSpread)
+	return s, nil
+}
+
+// closedLoop is the operating point of cr clients per replica: below the batch cap the running
+// batch is cr; above it the extra requests queue, and Little's law at the capped batch gives
+// their wait (deterministic in the mean field). at evaluates the model at a batch.
+func closedLoop(cr, bmax float64, at func(float64) cfPoint) (p cfPoint, wait, reqPerReplica float64) {
+	if cr <= bmax {
+		p = at(cr)
+		return p, 0, p.b / p.e2e
+	}
+	p = at(bmax)
+	e2e := cr / (p.b / p.e2e)
+	wait = e2e - p.e2e
+	p.e2e = e2e
+	return p, wait, cr / p.e2e
+}
+
+// finishSteady fills a steady-state result from its operating point: mean TTFT is TTFT₀ plus the
+// queueing wait (with an exponential tail of mean spread), TPOT the mean step, E2E TTFT plus
+// (O−1) steps; throughputs follow from s.RequestPerS.
+func (d *Deployment) finishSteady(s *Serving, c *cf, p cfPoint, wait, spread float64) {
+	O := c.out
 	s.Batch = p.b
 	s.DecodeStepMs, s.MeanStepMs = p.tauD*1e3, p.tau*1e3
 	s.PrefillShare = p.prefillShare(O)
-	ttft := p.ttft0 + ttftWait
-	s.TTFT = ttftDist(ttft, p.tau, ttftSpread)
+	s.TTFT = ttftDist(p.ttft0+wait, p.tau, spread)
 	s.TPOT = constDist(p.tau * 1e3)
 	s.ITL = itlDist(p, O)
 	s.E2E = shift(s.TTFT, (O-1)*p.tau*1e3)
@@ -259,8 +270,7 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 	if O > 1 {
 		s.OutputTokSPerUser = 1 / p.tau
 	}
-	d.utilisation(&s, c, p)
-	return s, nil
+	d.utilisation(s, c, p)
 }
 
 // serveBatch handles static batches and offline runs: n requests at t = 0.

@@ -1,5 +1,446 @@
 package main
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"text/tabwriter"
 
-func runPlan(ctx context.Context, e *env, args []string) error { return notYet("plan") }
+	"roofline/estimator"
+	"roofline/hardware"
+	"roofline/models"
+	"roofline/units"
+)
+
+const planSynopsis = "plan --model M (--target-rate R | --target-users U) --input-len I --output-len O [--constraint ttft:p95<500ms ...] " +
+	"[--gpus all|G1,G2] [--weight-dtype bf16,fp8] [--kv-dtype bf16,fp8] [--max-num-seqs 64,256] [--engine vllm] [--price-per-gpu-hour X] [--output table|json]"
+
+// planFleet is one fleet: replicas of a tp·pp deployment of one GPU type.
+type planFleet struct {
+	GPU               string           `json:"gpu"`
+	GPUsPerReplica    int              `json:"gpus_per_replica"`
+	TP                int              `json:"tp"`
+	PP                int              `json:"pp"`
+	Replicas          int              `json:"replicas"`
+	TotalGPUs         int              `json:"total_gpus"`
+	WeightDtype       string           `json:"weight_dtype"`
+	KVDtype           string           `json:"kv_dtype"`
+	MaxNumSeqs        int              `json:"max_num_seqs"`
+	CostPerHour       *float64         `json:"cost_usd_per_hour"`
+	CostPer1MOut      *float64         `json:"cost_usd_per_1m_output_tokens"`
+	CostPer1MTotal    *float64         `json:"cost_usd_per_1m_total_tokens"`
+	PriceUSDPerHour   float64          `json:"price_usd_per_gpu_hour"`
+	PriceSource       string           `json:"price_source"`
+	OutputTokS        float64          `json:"output_tok_s"`
+	RequestPerS       float64          `json:"request_per_s"`
+	TTFT              estimator.Dist   `json:"ttft_ms"`
+	ITL               estimator.Dist   `json:"itl_ms"`
+	E2E               estimator.Dist   `json:"e2e_ms"`
+	OutputTokSPerUser float64          `json:"output_tok_s_per_user"`
+	Launch            estimator.Launch `json:"launch"`
+}
+
+// planGPU is the answer for one GPU type.
+type planGPU struct {
+	GPU     string         `json:"gpu"`
+	MinGPUs map[string]int `json:"min_gpus_to_fit"` // by weight dtype; 0 = does not fit on 128
+	Best    *planFleet     `json:"cheapest_fleet"`  // nil: no fleet meets the load and SLOs
+	Note    string         `json:"note,omitempty"`
+}
+
+type planOutput struct {
+	Kind        string        `json:"kind"` // "plan"
+	Model       string        `json:"model"`
+	Workload    sweepWorkload `json:"workload"`
+	TargetRate  float64       `json:"target_request_rate,omitempty"`
+	TargetUsers int           `json:"target_users,omitempty"`
+	Constraints []string      `json:"constraints"`
+	Cheapest    *planFleet    `json:"cheapest"`
+	PerGPU      []planGPU     `json:"per_gpu"`
+	Notes       []string      `json:"notes"`
+	Method      string        `json:"method"`
+}
+
+func runPlan(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "plan", planSynopsis)
+	model := fs.String("model", "", "model: Hugging Face id, catalogue id or path to a config.json (required)")
+	gpus := fs.String("gpus", "all", "GPUs: comma list of ids or aliases, or all")
+	fs.StringVar(gpus, "gpu", "all", "same as --gpus")
+	var gpuFiles, wds, kvds, cons []string
+	var mnss []int
+	fs.StringSliceVar(&gpuFiles, "gpu-file", nil, "extra GPU catalogue TOML files (add or override entries)")
+	rate := fs.Float64("target-rate", 0, "open-loop load to serve, requests/s (Poisson)")
+	users := fs.Int("target-users", 0, "closed-loop load to serve: users each with one request in flight")
+	inLen := fs.Int("input-len", 0, "prompt tokens per request (required)")
+	outLen := fs.Int("output-len", 0, "output tokens per request (required)")
+	prefix := fs.Int("prefix-len", 0, "leading prompt tokens shared by all requests (prefix cache)")
+	fs.StringArrayVar(&cons, "constraint", nil, "SLO, repeatable: ttft:p95<500ms, itl:p99<40ms, e2e:median<5s, output_tok_s_per_user>30, …")
+	fs.StringSliceVar(&wds, "weight-dtype", nil, "weight dtypes to consider, e.g. bf16,fp8 (default: the checkpoint's)")
+	fs.StringSliceVar(&kvds, "kv-dtype", nil, "KV-cache dtypes to consider (default: the model's 16-bit dtype)")
+	fs.IntSliceVar(&mnss, "max-num-seqs", nil, "max running sequences per replica to consider (default: the profile's)")
+	engine := fs.String("engine", "vllm", "engine profile: "+strings.Join(estimator.EngineNames(), ", "))
+	maxPer := fs.Int("max-gpus-per-replica", 8, "largest replica (tp·pp GPUs); replicas use 1, 2, 4, 8, … GPUs")
+	maxReplicas := fs.Int("max-replicas", 4096, "largest number of replicas tried")
+	price := fs.Float64("price-per-gpu-hour", 0, "USD per GPU-hour for every GPU (default: the catalogue's on-demand price)")
+	maxModelLen := fs.Int("max-model-len", 0, "longest sequence in tokens (default: the model's max context)")
+	out := fs.String("output", "table", "output format: table or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkOutput(*out, "table", "json"); err != nil {
+		return err
+	}
+	switch {
+	case *model == "":
+		return usageErr("--model is required")
+	case (*rate > 0) == (*users > 0):
+		return usageErr("give one of --target-rate R (requests/s) or --target-users U")
+	case *rate < 0 || math.IsNaN(*rate) || math.IsInf(*rate, 0) || *users < 0:
+		return usageErr("--target-rate and --target-users must be positive")
+	case *inLen < 1 || *outLen < 1:
+		return usageErr("--input-len and --output-len are required (tokens ≥ 1)")
+	case *maxPer < 1 || *maxReplicas < 1:
+		return usageErr("--max-gpus-per-replica and --max-replicas must be ≥ 1")
+	case *price < 0 || math.IsNaN(*price):
+		return usageErr("--price-per-gpu-hour %g: must be ≥ 0", *price)
+	}
+	for _, v := range mnss {
+		if v < 1 {
+			return usageErr("--max-num-seqs %d: must be ≥ 1", v)
+		}
+	}
+	var constraints []estimator.Constraint
+	for _, s := range cons {
+		c, err := estimator.ParseConstraint(s)
+		if err != nil {
+			return usageErr("--constraint: %v", err)
+		}
+		constraints = append(constraints, c)
+	}
+	w := estimator.Workload{InputLen: *inLen, OutputLen: *outLen, PrefixLen: *prefix, Kind: estimator.Rate, RequestRate: *rate}
+	if *users > 0 {
+		w.Kind, w.Concurrency, w.RequestRate = estimator.Concurrency, *users, 0
+	}
+	if err := w.Validate(); err != nil {
+		return usageErr("%v", err)
+	}
+	prof, ok, err := estimator.Engine(*engine)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return usageErr("--engine %q: allowed values are %s", *engine, strings.Join(estimator.EngineNames(), ", "))
+	}
+	m, err := loadModel(ctx, e, *model)
+	if err != nil {
+		return err
+	}
+	list, err := pickGPUs(*gpus, gpuFiles)
+	if err != nil {
+		return err
+	}
+	if len(wds) == 0 {
+		wds = []string{""}
+	}
+	if len(kvds) == 0 {
+		kvds = []string{""}
+	}
+	if len(mnss) == 0 {
+		mnss = []int{0}
+	}
+	for _, d := range append(append([]string{}, wds...), kvds...) {
+		if _, err := units.CanonicalDtype(d); err != nil {
+			return usageErr("--weight-dtype/--kv-dtype %q: allowed values are %s", d, strings.Join(units.Dtypes(), ", "))
+		}
+	}
+	po := planOutput{Kind: "plan", Model: m.ID, TargetRate: *rate, TargetUsers: *users, Constraints: []string{}, Notes: []string{},
+		Workload: sweepWorkload{Kind: w.Kind, InputLen: w.InputLen, OutputLen: w.OutputLen, PrefixLen: w.PrefixLen},
+		Method:   "closed form; replicas split the load evenly (data parallel); the smallest replica count meeting the SLOs is found by doubling then bisection"}
+	for _, c := range constraints {
+		po.Constraints = append(po.Constraints, c.String())
+	}
+	pl := planner{m: m, prof: prof, w: w, cons: constraints, wds: wds, kvds: kvds, mnss: mnss, maxPer: *maxPer, maxRep: *maxReplicas,
+		price: *price, maxModelLen: *maxModelLen}
+	for _, g := range list {
+		pg, err := pl.gpu(g)
+		if err != nil {
+			return err
+		}
+		po.PerGPU = append(po.PerGPU, pg)
+		if b := pg.Best; b != nil && b.CostPerHour != nil && (po.Cheapest == nil || *b.CostPerHour < *po.Cheapest.CostPerHour) {
+			po.Cheapest = b
+		}
+	}
+	if po.Cheapest == nil {
+		po.Notes = append(po.Notes, "no priced fleet meets the load and constraints (give --price-per-gpu-hour for GPUs without a price, or relax a constraint)")
+	}
+	if *out == "json" {
+		return writeJSON(e.stdout, po)
+	}
+	writePlanTable(e.stdout, po)
+	return nil
+}
+
+type planner struct {
+	m           *models.Model
+	prof        *estimator.Profile
+	w           estimator.Workload
+	cons        []estimator.Constraint
+	wds, kvds   []string
+	mnss        []int
+	maxPer      int
+	maxRep      int
+	price       float64
+	maxModelLen int
+}
+
+// gpu finds the minimum GPUs to fit and the cheapest fleet on one GPU type.
+func (pl *planner) gpu(g *hardware.GPU) (planGPU, error) {
+	pg := planGPU{GPU: g.ID, MinGPUs: map[string]int{}}
+	price, src := pl.price, "--price-per-gpu-hour"
+	if price == 0 {
+		price, src = g.PriceUSDPerHour, fmt.Sprintf("catalogue: %s, as of %s", g.PriceProvider, g.PriceAsOf)
+	}
+	for _, wd := range pl.wds {
+		n, err := estimator.MinGPUs(estimator.Spec{Model: pl.m, GPU: g, WeightDtype: wd, Profile: pl.prof, MaxModelLen: pl.maxModelLen})
+		if err != nil {
+			n = 0
+		}
+		key := wd
+		if key == "" {
+			key = "checkpoint"
+		}
+		pg.MinGPUs[key] = n
+	}
+	var best *planFleet
+	better := func(f *planFleet) bool {
+		if best == nil {
+			return true
+		}
+		if f.TotalGPUs != best.TotalGPUs {
+			return f.TotalGPUs < best.TotalGPUs // same GPU type: fewer GPUs is cheaper
+		}
+		return f.OutputTokSPerUser > best.OutputTokSPerUser
+	}
+	for n := 1; n <= pl.maxPer; n *= 2 {
+		for tp := 1; tp <= n; tp *= 2 {
+			pp := n / tp
+			for _, wd := range pl.wds {
+				for _, kvd := range pl.kvds {
+					for _, mns := range pl.mnss {
+						spec := estimator.Spec{Model: pl.m, GPU: g, TP: tp, PP: pp, WeightDtype: wd, KVDtype: kvd, Profile: pl.prof,
+							MaxNumSeqs: mns, MaxModelLen: pl.maxModelLen}
+						f, err := pl.fleet(spec)
+						if err != nil {
+							var dt *dtypeError
+							if errors.As(err, &dt) && pg.Note == "" {
+								pg.Note = "skipped " + dt.err.Error()
+							}
+							continue
+						}
+						if f != nil && better(f) {
+							best = f
+						}
+					}
+				}
+			}
+		}
+	}
+	if best == nil && pg.Note == "" {
+		pg.Note = "no fleet of up to " + fmt.Sprint(pl.maxRep) + " replicas meets the load and constraints"
+		return pg, nil
+	}
+	if best == nil {
+		return pg, nil
+	}
+	best.PriceUSDPerHour = price
+	if price > 0 {
+		best.PriceSource = src
+		h := price * float64(best.TotalGPUs)
+		best.CostPerHour = &h
+		if best.OutputTokS > 0 {
+			o := h / (best.OutputTokS * 3600) * 1e6
+			tot := h / ((best.OutputTokS + best.RequestPerS*float64(pl.w.InputLen)) * 3600) * 1e6
+			best.CostPer1MOut, best.CostPer1MTotal = &o, &tot
+		}
+	} else {
+		pg.Note = "no price" // the fleet shown uses the fewest GPUs
+	}
+	pg.Best = best
+	return pg, nil
+}
+
+type dtypeError struct{ err error }
+
+func (d *dtypeError) Error() string { return d.err.Error() }
+
+// fleet returns the smallest replica count of spec meeting the load and SLOs (nil if none
+// up to maxRep). Latency falls as replicas share the load, so: double until it passes,
+// then bisect.
+func (pl *planner) fleet(spec estimator.Spec) (*planFleet, error) {
+	try := func(r int) (*planFleet, error) {
+		s := spec
+		s.DP = r
+		d, err := estimator.New(s)
+		if err != nil {
+			if _, e2 := estimator.New(estimator.Spec{Model: pl.m, GPU: spec.GPU, WeightDtype: spec.WeightDtype, KVDtype: spec.KVDtype, Profile: pl.prof}); e2 != nil {
+				return nil, &dtypeError{e2}
+			}
+			return nil, err
+		}
+		sv, err := d.Serve(pl.w)
+		if err != nil {
+			return nil, err
+		}
+		p := estimator.SweepPoint{Serving: sv}
+		p.OutputTokSPerGPU = sv.OutputTokS / float64(d.NumGPUs)
+		p.GoodputReqS = sv.RequestPerS
+		if sv.Overloaded {
+			return nil, nil
+		}
+		for _, c := range pl.cons {
+			if c.Metric == "cost_usd_per_1m_output_tokens" {
+				continue // cost is what plan minimises
+			}
+			if !c.Met(&p) {
+				return nil, nil
+			}
+		}
+		f := &planFleet{GPU: spec.GPU.ID, GPUsPerReplica: d.TP * d.PP, TP: d.TP, PP: d.PP, Replicas: r, TotalGPUs: d.NumGPUs,
+			WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, MaxNumSeqs: d.MaxNumSeqs,
+			OutputTokS: sv.OutputTokS, RequestPerS: sv.RequestPerS, TTFT: sv.TTFT, ITL: sv.ITL, E2E: sv.E2E, OutputTokSPerUser: sv.OutputTokSPerUser}
+		cfg := estimator.SweepConfig{GPU: f.GPU, NumGPUs: d.NumGPUs, TP: d.TP, PP: d.PP, DP: r, EP: d.EP, Engine: d.Profile.Name,
+			WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens,
+			MaxModelLen: d.MaxModelLen, MemoryFraction: d.MemoryFraction, Concurrency: pl.w.Concurrency, RequestRate: pl.w.RequestRate}
+		f.Launch = estimator.LaunchFor(pl.m, cfg, pl.w)
+		return f, nil
+	}
+	lo, hi := 0, 1
+	var found *planFleet
+	for hi <= pl.maxRep {
+		f, err := try(hi)
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			found = f
+			break
+		}
+		lo, hi = hi, hi*2
+	}
+	if found == nil {
+		if hi/2 < pl.maxRep {
+			if f, err := try(pl.maxRep); err == nil && f != nil {
+				found, hi = f, pl.maxRep
+			}
+		}
+		if found == nil {
+			return nil, nil
+		}
+	}
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		f, err := try(mid)
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			found, hi = f, mid
+		} else {
+			lo = mid
+		}
+	}
+	return found, nil
+}
+
+func writePlanTable(w io.Writer, o planOutput) {
+	load := fmt.Sprintf("%s req/s (Poisson)", units.Sig(o.TargetRate))
+	if o.TargetUsers > 0 {
+		load = fmt.Sprintf("%d concurrent users", o.TargetUsers)
+	}
+	cons := "none"
+	if len(o.Constraints) > 0 {
+		cons = strings.Join(o.Constraints, ", ")
+	}
+	fmt.Fprintf(w, "roofline plan: %s for %s, input %d / output %d tokens; constraints: %s\n\n", o.Model, load, o.Workload.InputLen, o.Workload.OutputLen, cons)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "GPU\tmin GPUs to fit\tfleet\ttotal GPUs\tweights/KV\t$/hour\t$/1M out tokens\tTTFT p95 ms\tITL p99 ms\ttok/s/user\t")
+	rows := append([]planGPU(nil), o.PerGPU...)
+	sort.SliceStable(rows, func(a, b int) bool {
+		ca, cb := rows[a].Best, rows[b].Best
+		switch {
+		case ca == nil || cb == nil:
+			return ca != nil
+		case (ca.CostPerHour == nil) != (cb.CostPerHour == nil):
+			return ca.CostPerHour != nil
+		case ca.CostPerHour != nil && *ca.CostPerHour != *cb.CostPerHour:
+			return *ca.CostPerHour < *cb.CostPerHour
+		}
+		return false
+	})
+	for _, r := range rows {
+		var fit []string
+		keys := make([]string, 0, len(r.MinGPUs))
+		for k := range r.MinGPUs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v := "none ≤ 128"
+			if r.MinGPUs[k] > 0 {
+				v = fmt.Sprint(r.MinGPUs[k])
+			}
+			if len(keys) > 1 {
+				v = k + ": " + v
+			}
+			fit = append(fit, v)
+		}
+		b := r.Best
+		if b == nil {
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t\n", r.GPU, strings.Join(fit, ", "))
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d × (tp=%d pp=%d)\t%d\t%s/%s\t%s\t%s\t%s\t%s\t%s\t\n", r.GPU, strings.Join(fit, ", "), b.Replicas, b.TP, b.PP, b.TotalGPUs,
+			b.WeightDtype, b.KVDtype, money2(b.CostPerHour), money2(b.CostPer1MOut), ms(b.TTFT.P95), ms(b.ITL.P99), units.Sig(b.OutputTokSPerUser))
+	}
+	tw.Flush()
+	if c := o.Cheapest; c != nil {
+		fmt.Fprintf(w, "\ncheapest: %d × %s as %d replicas of tp=%d pp=%d (%s weights, %s KV): $%.2f/hour, $%.4f per 1M output tokens (price: %s)\n",
+			c.TotalGPUs, c.GPU, c.Replicas, c.TP, c.PP, c.WeightDtype, c.KVDtype, *c.CostPerHour, deref(c.CostPer1MOut), c.PriceSource)
+		fmt.Fprintf(w, "launch (vLLM; dp = replicas): %s\n", c.Launch.VLLM)
+	}
+	var noPrice []string
+	for _, r := range o.PerGPU {
+		switch r.Note {
+		case "":
+		case "no price":
+			noPrice = append(noPrice, r.GPU)
+		default:
+			fmt.Fprintf(w, "note: %s: %s\n", r.GPU, r.Note)
+		}
+	}
+	if len(noPrice) > 0 {
+		fmt.Fprintf(w, "note: no price in the catalogue for %s (give --price-per-gpu-hour); their fleets use the fewest GPUs\n", strings.Join(noPrice, ", "))
+	}
+	for _, n := range o.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+func money2(p *float64) string {
+	if p == nil {
+		return "no price"
+	}
+	return units.Sig(*p)
+}
+
+func deref(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}

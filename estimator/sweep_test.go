@@ -1,0 +1,299 @@
+package estimator
+
+import (
+	"context"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"roofline/hardware"
+)
+
+// acceptanceSpace is the space of the acceptance test of the sweep: Llama-3.1-70B over five
+// GPU types × 1/2/4/8 GPUs (every TP·PP·DP split) × bf16/fp8 weights × bf16/fp8 KV ×
+// concurrency 1–512 (18 values) × 4 max-num-seqs × 4 max-num-batched-tokens values.
+func acceptanceSpace(t testing.TB) SweepSpace {
+	var gpus []*hardware.GPU
+	for _, g := range []string{"H100", "H200", "A100", "B200", "L40S"} {
+		gpus = append(gpus, mustGPU(t, g))
+	}
+	conc, err := ParseRange("1-512", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs []int
+	for _, c := range conc {
+		cs = append(cs, int(c))
+	}
+	return SweepSpace{
+		Model: mustModel(t, "meta-llama/Llama-3.1-70B-Instruct"), GPUs: gpus, NumGPUs: []int{1, 2, 4, 8},
+		Profiles: []*Profile{MustEngine("vllm")}, WeightDtypes: []string{"bf16", "fp8"}, KVDtypes: []string{"bf16", "fp8"},
+		MaxNumSeqs: []int{32, 64, 128, 256}, MaxNumBatchedTokens: []int{2048, 4096, 8192, 16384},
+		Workload: Workload{Kind: Concurrency, InputLen: 1000, OutputLen: 200}, Concurrencies: cs,
+	}
+}
+
+// acceptanceConstraints are typical interactive SLOs.
+func acceptanceConstraints(t testing.TB) []Constraint {
+	var cons []Constraint
+	for _, s := range []string{"ttft:p95<500ms", "itl:p99<40ms"} {
+		c, err := ParseConstraint(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cons = append(cons, c)
+	}
+	return cons
+}
+
+func BenchmarkSweep(b *testing.B) {
+	sp := acceptanceSpace(b)
+	cons := acceptanceConstraints(b)
+	b.ResetTimer()
+	var n int64
+	for i := 0; i < b.N; i++ {
+		r, err := Sweep(context.Background(), sp, SweepOptions{Constraints: cons, Objective: ObjectiveThroughput, Top: 20})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += r.Evaluated
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(n)/sec, "configs/s")
+	b.ReportMetric(float64(n)/sec/float64(runtime.GOMAXPROCS(0)), "configs/s/core")
+}
+
+// TestSweepAcceptance is the issue's acceptance case: ≥ 100,000 configurations in under
+// 3 s on the 2-core CI machine, every returned point meeting the constraints, a non-empty
+// front. The timing is checked only without -short (the race detector slows it ~10×).
+func TestSweepAcceptance(t *testing.T) {
+	sp := acceptanceSpace(t)
+	cons := acceptanceConstraints(t)
+	t0 := time.Now()
+	r, err := Sweep(context.Background(), sp, SweepOptions{Constraints: cons, Objective: ObjectiveThroughput})
+	el := time.Since(t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%v: evaluated %d, fit %d, met %d (%d distinct), closed-form runs %d, fronts %v", el, r.Evaluated, r.Fits, r.Met, r.DistinctMet, r.Distinct, r.FrontSizes)
+	// 5 GPUs × 20 splits of 1/2/4/8 GPUs (1 + 3 + 6 + 10 ordered TP·PP·DP factorisations)
+	// × 2 weight × 2 KV dtypes × 4 × 4 knobs × 18 concurrencies = 115,200.
+	if r.Evaluated != 115200 {
+		t.Errorf("evaluated %d, want 115200 (hand count above)", r.Evaluated)
+	}
+	if !testing.Short() && el > 3*time.Second {
+		t.Errorf("sweep took %v, want < 3 s", el)
+	}
+	if int64(len(r.Points)) != r.DistinctMet || r.Met == 0 || r.DistinctMet > r.Met {
+		t.Fatalf("%d points returned, %d met the constraints, %d distinct", len(r.Points), r.Met, r.DistinctMet)
+	}
+	n := int64(0)
+	for _, p := range r.Points {
+		n += 1 + int64(len(p.Equivalent))
+	}
+	if n != r.Met {
+		t.Errorf("points and their equivalents count %d, want %d", n, r.Met)
+	}
+	for i := range r.Points {
+		p := &r.Points[i]
+		for _, c := range cons {
+			if !c.Met(p) {
+				t.Fatalf("point %+v breaks %s (%g)", p.SweepConfig, c, c.Observe(p))
+			}
+		}
+		if p.Rank != i+1 {
+			t.Fatalf("point %d has rank %d", i, p.Rank)
+		}
+		if i > 0 && p.OutputTokSPerGPU > r.Points[i-1].OutputTokSPerGPU {
+			t.Fatalf("rank %d has more throughput per GPU than rank %d", i+1, i)
+		}
+	}
+	if r.FrontSizes[FrontThroughputInteractivity] == 0 || r.FrontSizes[FrontCostLatency] == 0 {
+		t.Errorf("empty front: %v", r.FrontSizes)
+	}
+}
+
+// TestSweepMatchesServe checks the memoized sweep against Deployment.Serve for every point
+// of a space that exercises the memo: budgets below and above the prompt (chunked and
+// single-chunk prefill), max-num-seqs below and above the KV capacity, DP replicas, and
+// concurrencies below and above saturation; then the same for a request-rate sweep.
+func TestSweepMatchesServe(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	gpus := []*hardware.GPU{mustGPU(t, "H100"), mustGPU(t, "L4")}
+	vllm := MustEngine("vllm")
+	conc, _ := ParseRange("1-512", true)
+	var cs []int
+	for _, c := range conc {
+		cs = append(cs, int(c))
+	}
+	base := SweepSpace{Model: m, GPUs: gpus, NumGPUs: []int{1, 2}, Profiles: []*Profile{vllm},
+		WeightDtypes: []string{"bf16", "fp8"}, KVDtypes: []string{"bf16", "fp8"},
+		MaxNumSeqs: []int{8, 64, 256}, MaxNumBatchedTokens: []int{256, 1024, 8192}, MaxModelLen: 8192}
+	cases := []struct {
+		name string
+		w    Workload
+		cs   []int
+		rs   []float64
+	}{
+		{"concurrency", Workload{Kind: Concurrency, InputLen: 1500, OutputLen: 150}, cs, nil},
+		{"rate", Workload{Kind: Rate, InputLen: 1500, OutputLen: 150}, nil, []float64{0.5, 2, 8, 32}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sp := base
+			sp.Workload, sp.Concurrencies, sp.RequestRates = tc.w, tc.cs, tc.rs
+			r, err := Sweep(context.Background(), sp, SweepOptions{Workers: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Rate results depend on the exact batch cap and budget, so only the concurrency
+			// sweep shares results between knob values.
+			if len(r.Points) == 0 || r.Distinct > r.Fits || tc.w.Kind == Concurrency && r.Distinct >= r.Fits {
+				t.Fatalf("%d points, %d closed-form runs for %d fitting configurations", len(r.Points), r.Distinct, r.Fits)
+			}
+			t.Logf("%d points, %d closed-form runs", len(r.Points), r.Distinct)
+			byID := map[string]*hardware.GPU{}
+			for _, g := range gpus {
+				byID[g.ID] = g
+			}
+			var all []SweepPoint
+			for _, p := range r.Points {
+				all = append(all, p)
+				for _, k := range p.Equivalent {
+					q := p
+					q.MaxNumSeqs, q.MaxNumBatchedTokens = k.MaxNumSeqs, k.MaxNumBatchedTokens
+					all = append(all, q)
+				}
+			}
+			if int64(len(all)) != r.Met {
+				t.Fatalf("%d points with equivalents, %d met", len(all), r.Met)
+			}
+			for _, p := range all {
+				c := p.SweepConfig
+				d := mustDeploy(t, Spec{Model: m, GPU: byID[c.GPU], NumGPUs: c.NumGPUs, TP: c.TP, PP: c.PP, DP: c.DP, EP: c.EP,
+					WeightDtype: c.WeightDtype, KVDtype: c.KVDtype, Profile: vllm, MaxModelLen: 8192,
+					MaxNumSeqs: c.MaxNumSeqs, MaxNumBatchedTokens: c.MaxNumBatchedTokens})
+				w := tc.w
+				w.Concurrency, w.RequestRate = c.Concurrency, c.RequestRate
+				want, err := d.Serve(w)
+				if err != nil {
+					t.Fatalf("%+v: Serve: %v", c, err)
+				}
+				got := p.Serving
+				want.Warnings = append(want.Warnings, warnText(d.Warnings())...)
+				if len(got.Warnings) == 0 && len(want.Warnings) == 0 {
+					got.Warnings, want.Warnings = nil, nil
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("%+v:\nsweep %+v\nServe %+v", c, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestSweepNoPoints: impossible constraints give no points, no front, and no error.
+func TestSweepNoPoints(t *testing.T) {
+	sp := acceptanceSpace(t)
+	sp.GPUs = sp.GPUs[:1]
+	c, _ := ParseConstraint("ttft:p99<0.001ms")
+	r, err := Sweep(context.Background(), sp, SweepOptions{Constraints: []Constraint{c}})
+	if err != nil || len(r.Points) != 0 || len(r.Front) != 0 || r.Evaluated == 0 {
+		t.Errorf("got %d points, %d front, evaluated %d, err %v", len(r.Points), len(r.Front), r.Evaluated, err)
+	}
+}
+
+func TestSweepErrors(t *testing.T) {
+	sp := acceptanceSpace(t)
+	for _, tc := range []struct {
+		name string
+		edit func(*SweepSpace, *SweepOptions)
+		want string
+	}{
+		{"objective", func(s *SweepSpace, o *SweepOptions) { o.Objective = "speed" }, `--objective "speed": allowed values are cost`},
+		{"kind", func(s *SweepSpace, o *SweepOptions) { s.Workload.Kind = Static }, "allowed values are concurrency, rate"},
+		{"no loads", func(s *SweepSpace, o *SweepOptions) { s.Concurrencies = nil }, "at least one concurrency"},
+		{"weight dtype", func(s *SweepSpace, o *SweepOptions) { s.WeightDtypes = []string{"fp9"} }, "--weight-dtype"},
+		{"kv dtype", func(s *SweepSpace, o *SweepOptions) { s.KVDtypes = []string{"int4"} }, "--kv-dtype"},
+		{"gpus", func(s *SweepSpace, o *SweepOptions) { s.NumGPUs = []int{0} }, "--num-gpus 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sp
+			var o SweepOptions
+			tc.edit(&s, &o)
+			_, err := Sweep(context.Background(), s, o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestSplits checks the enumeration by hand. Llama-3.1-70B has 64 heads and 80 layers, so
+// every factorisation counts: 8 = 1·1·8, 1·2·4, 1·4·2, 1·8·1, 2·1·4, 2·2·2, 2·4·1, 4·1·2,
+// 4·2·1, 8·1·1 (TP·PP·DP). Qwen3-30B-A3B (32 heads, 128 experts) adds EP = TP·DP.
+func TestSplits(t *testing.T) {
+	llama := mustModel(t, "meta-llama/Llama-3.1-70B-Instruct")
+	got := Splits(llama, 8, 0)
+	want := []Split{{1, 1, 8, 1}, {1, 2, 4, 1}, {1, 4, 2, 1}, {1, 8, 1, 1}, {2, 1, 4, 1}, {2, 2, 2, 1}, {2, 4, 1, 1}, {4, 1, 2, 1}, {4, 2, 1, 1}, {8, 1, 1, 1}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Splits(70B, 8) = %v, want %v", got, want)
+	}
+	if got := Splits(llama, 8, 2); len(got) != 7 {
+		t.Errorf("Splits(70B, 8, maxTP 2) has %d splits, want 7 (TP 1: 4, TP 2: 3)", len(got))
+	}
+	moe := mustModel(t, "Qwen/Qwen3-30B-A3B")
+	got = Splits(moe, 2, 0)
+	want = []Split{{1, 1, 2, 1}, {1, 1, 2, 2}, {1, 2, 1, 1}, {2, 1, 1, 1}, {2, 1, 1, 2}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Splits(Qwen3-30B-A3B, 2) = %v, want %v", got, want)
+	}
+}
+
+func TestParseRange(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		integer bool
+		want    []float64
+	}{
+		// Powers of two and their midpoints 3·2^k: hand-listed.
+		{"1-512", true, []float64{1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512}},
+		{"1-10", true, []float64{1, 2, 3, 4, 6, 8, 10}},
+		{"4", true, []float64{4}},
+		{"64, 8,8 ,1-2", true, []float64{1, 2, 8, 64}},
+		{"0.5-4", false, []float64{0.5, 0.75, 1, 1.5, 2, 3, 4}},
+		{"2.5", false, []float64{2.5}},
+	} {
+		got, err := ParseRange(tc.in, tc.integer)
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParseRange(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "0", "-1", "4-2", "a-b", "1.5", "1-x", ",", "1-1e300", "NaN"} {
+		if _, err := ParseRange(bad, true); err == nil {
+			t.Errorf("ParseRange(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParseRange(f *testing.F) {
+	for _, s := range []string{"1-512", "1,2,4", "0.5-4", "3", "-", "1-", "1e3-1e4"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseRange(s, true)
+		if err != nil {
+			return
+		}
+		if len(v) == 0 || len(v) > 200 {
+			t.Fatalf("%q: %d values", s, len(v))
+		}
+		for i, x := range v {
+			if !(x > 0) || x != float64(int64(x)) || i > 0 && x <= v[i-1] {
+				t.Fatalf("%q: bad list %v", s, v)
+			}
+		}
+	})
+}
