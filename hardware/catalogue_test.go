@@ -465,15 +465,3 @@ func TestMarshalJSON(t *testing.T) {
 	}
 }
 
-func TestEditDistance(t *testing.T) {
-	for _, tt := range []struct {
-		a, b string
-		want int
-	}{
-		{"", "", 0}, {"abc", "", 3}, {"", "ab", 2}, {"h10", "h100", 1}, {"kitten", "sitting", 3}, {"h1oo", "h100", 2},
-	} {
-		if got := editDistance(tt.a, tt.b); got != tt.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d (hand count)", tt.a, tt.b, got, tt.want)
-		}
-	}
-}

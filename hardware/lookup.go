@@ -2,6 +2,7 @@ package hardware
 
 import (
 	"fmt"
+	"roofline/internal/suggest"
 	"sort"
 	"strings"
 	"unicode"
@@ -101,7 +102,7 @@ func (c *Catalogue) suggest(name string) []string {
 				case len(qk) >= 3 && strings.Contains(k, qk):
 					c = cand{1, len(k) - len(qk), n.text, order}
 				default:
-					d := editDistance(qk, k)
+					d := suggest.Distance(qk, k)
 					if d > max(2, len(qk)/3) {
 						continue
 					}
@@ -144,7 +145,7 @@ func closest(w string, words []string, n int) []string {
 	}
 	var s []scored
 	for _, x := range words {
-		if d := editDistance(w, x); d <= max(2, len(w)/3) {
+		if d := suggest.Distance(w, x); d <= max(2, len(w)/3) {
 			s = append(s, scored{x, d})
 		}
 	}
@@ -154,25 +155,4 @@ func closest(w string, words []string, n int) []string {
 		out = append(out, s[i].word)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b, counted in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

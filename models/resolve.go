@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"roofline/internal/suggest"
 	"sort"
 	"strings"
 	"time"
@@ -279,7 +280,7 @@ func Suggest(name string, n int) []string {
 	for _, id := range CatalogueIDs() {
 		l := strings.ToLower(id)
 		_, short, _ := strings.Cut(l, "/")
-		d := editDistance(q, short)
+		d := suggest.Distance(q, short)
 		if q != "" && strings.Contains(l, q) {
 			d = -1
 		}
@@ -293,25 +294,4 @@ func Suggest(name string, n int) []string {
 		out = append(out, cs[i].id)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
