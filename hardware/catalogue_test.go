@@ -464,4 +464,3 @@ func TestMarshalJSON(t *testing.T) {
 		}
 	}
 }
-
