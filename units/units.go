@@ -259,3 +259,7 @@ func (s Seconds) String() string {
 		return Sig(float64(s)) + " s"
 	}
 }
+
+// Prefixed formats v with three significant figures and a decimal SI prefix before unit
+// ("989 TFLOP/s", "3.35 TB/s", "85.0 GB").
+func Prefixed(v float64, unit string) string { return sig3(v, unit) }

@@ -144,19 +144,20 @@ type report struct {
 	Server serverInfo `json:"server_config"`
 	Client clientInfo `json:"client_config"`
 	estimator.Serving
-	OutputTokSPerGPU float64          `json:"output_tok_s_per_gpu"`
-	TotalTokSPerGPU  float64          `json:"total_tok_s_per_gpu"`
-	KVCacheTokens    int              `json:"kv_cache_tokens"`
-	MaxConcurrency   int              `json:"max_concurrency"`
-	Memory           estimator.Memory `json:"memory"`
-	CostPerHour      *float64         `json:"cost_usd_per_hour"`
-	CostOut          *float64         `json:"cost_usd_per_1m_output_tokens"`
-	CostIn           *float64         `json:"cost_usd_per_1m_input_tokens"`
-	CostPerRequest   *float64         `json:"cost_usd_per_request"`
-	PriceSource      string           `json:"price_source"`
-	EnergyPer1k      float64          `json:"energy_j_per_1k_output_tokens"`
-	Percentiles      string           `json:"percentile_method"`
-	Provenance       provenance       `json:"provenance"`
+	OutputTokSPerGPU float64               `json:"output_tok_s_per_gpu"`
+	TotalTokSPerGPU  float64               `json:"total_tok_s_per_gpu"`
+	KVCacheTokens    int                   `json:"kv_cache_tokens"`
+	MaxConcurrency   int                   `json:"max_concurrency"`
+	Memory           estimator.Memory      `json:"memory"`
+	CostPerHour      *float64              `json:"cost_usd_per_hour"`
+	CostOut          *float64              `json:"cost_usd_per_1m_output_tokens"`
+	CostIn           *float64              `json:"cost_usd_per_1m_input_tokens"`
+	CostPerRequest   *float64              `json:"cost_usd_per_request"`
+	PriceSource      string                `json:"price_source"`
+	EnergyPer1k      float64               `json:"energy_j_per_1k_output_tokens"`
+	Percentiles      string                `json:"percentile_method"`
+	Provenance       provenance            `json:"provenance"`
+	Parameters       []estimator.Parameter `json:"parameters"`
 }
 
 type modelInfo struct {
@@ -262,7 +263,7 @@ func estimate(d *estimator.Deployment, pv provenance, w estimator.Workload, simu
 		GPU:     gpuInfo{ID: d.GPU.ID, Name: d.GPU.Name, NumGPUs: d.NumGPUs, TDP: d.GPU.TDPWatts},
 		Server:  serverInfo{Engine: d.Profile.Name, TP: d.TP, PP: d.PP, DP: d.DP, EP: d.EP, WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, ComputeDtype: d.ComputeDtype, MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens, MaxModelLen: d.MaxModelLen, MemoryFraction: d.MemoryFraction},
 		Client:  clientInfo{Workload: w.Kind, InputLen: w.InputLen, OutputLen: w.OutputLen, PrefixLen: w.PrefixLen, Concurrency: w.Concurrency, RequestRate: w.RequestRate, BatchSize: w.BatchSize, NumRequests: w.NumRequests},
-		Serving: s, Memory: mem, KVCacheTokens: mem.KVCacheTokens * d.DP, Provenance: pv,
+		Serving: s, Memory: mem, KVCacheTokens: mem.KVCacheTokens * d.DP, Provenance: pv, Parameters: d.Parameters(),
 	}
 	if w.Kind == estimator.Rate {
 		r.Client.Burstiness = w.Burstiness
@@ -399,6 +400,15 @@ func writeEstimateText(w io.Writer, r report, markdown bool) {
 		row("price", r.PriceSource)
 	}
 	row("percentiles", r.Percentiles)
+	flush()
+	sec("Parameters")
+	for _, p := range r.Parameters {
+		v := units.Sig(p.Value) + " " + p.Unit
+		if u, rest, _ := strings.Cut(p.Unit, " "); u == "B" || u == "B/s" || u == "FLOP/s" {
+			v = strings.TrimSpace(units.Prefixed(p.Value, u) + " " + rest)
+		}
+		row(p.Name, v+" — "+p.Source)
+	}
 	flush()
 	for _, s := range r.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", s)

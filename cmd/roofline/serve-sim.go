@@ -9,12 +9,13 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"roofline/estimator"
 )
 
-// simEngine runs continuous batching in real time: each step takes the time the step model
+// simEngine runs one replica's continuous batching in real time: each step takes the time the step model
 // predicts for its batch, then every running sequence receives its token. It is a fixture for
 // trying bench and validate without a GPU; it is never evidence of accuracy.
 type simEngine struct {
@@ -155,8 +156,19 @@ func promptTokens(req *openAIRequest) int {
 	return max(1, len(strings.Fields(text.String())))
 }
 
-func (s *simEngine) handler(served string, chat bool) http.HandlerFunc {
+// simFleet is one engine per data-parallel replica; requests go round-robin, as a router would.
+type simFleet struct {
+	engines []*simEngine
+	next    atomic.Uint64
+}
+
+func (f *simFleet) pick() *simEngine {
+	return f.engines[int(f.next.Add(1)-1)%len(f.engines)]
+}
+
+func (f *simFleet) handler(served string, chat bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		s := f.pick()
 		if r.Method != http.MethodPost {
 			http.Error(w, `{"error":{"message":"POST only"}}`, http.StatusMethodNotAllowed)
 			return
@@ -225,15 +237,19 @@ func (s *simEngine) handler(served string, chat bool) http.HandlerFunc {
 
 // serveSim starts the simulated server on ln and returns when ctx ends.
 func serveSim(ctx context.Context, d *estimator.Deployment, served string, ln net.Listener) error {
-	eng := newSimEngine(d)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); eng.run(ctx) }()
+	fleet := &simFleet{}
+	for range max(d.DP, 1) {
+		eng := newSimEngine(d)
+		fleet.engines = append(fleet.engines, eng)
+		wg.Add(1)
+		go func() { defer wg.Done(); eng.run(ctx) }()
+	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/chat/completions", eng.handler(served, true))
-	mux.HandleFunc("/v1/completions", eng.handler(served, false))
+	mux.HandleFunc("/v1/chat/completions", fleet.handler(served, true))
+	mux.HandleFunc("/v1/completions", fleet.handler(served, false))
 	mux.HandleFunc("/v1/models", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"object":"list","data":[{"id":%q,"object":"model","owned_by":"roofline serve-sim"}]}`, served)
 	})

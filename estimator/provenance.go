@@ -1,0 +1,53 @@
+package estimator
+
+import "fmt"
+
+// Parameter is one number a prediction rests on, with its unit and where it came from.
+type Parameter struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	Source string  `json:"source"` // datasheet (with the GPU's source), engine profile (with its reason), calibration
+}
+
+// Parameters lists the hardware figures and engine-profile constants a deployment's
+// predictions use, each with its provenance.
+func (d *Deployment) Parameters() []Parameter {
+	g, p := d.GPU, d.Profile
+	sheet := fmt.Sprintf("datasheet: %s (confidence %s)", g.Source, g.Confidence)
+	out := []Parameter{
+		{"gemm_peak_" + d.ComputeDtype, float64(d.gemmPeak), "FLOP/s (dense)", sheet},
+		{"attention_peak", float64(d.attnPeak), "FLOP/s (dense)", sheet},
+		{"memory_bandwidth", float64(g.MemoryBandwidth), "B/s", sheet},
+		{"memory_capacity", float64(g.Usable()), "B", d.Memory().TotalSource},
+	}
+	if d.TP*d.PP*max(d.EP, 1) > 1 {
+		out = append(out, Parameter{"link_bandwidth_per_direction", float64(g.LinkBandwidth), "B/s", sheet})
+	}
+	if g.PriceUSDPerHour > 0 {
+		out = append(out, Parameter{"price_per_gpu_hour", g.PriceUSDPerHour, "USD", fmt.Sprintf("%s, as of %s", g.PriceSource, g.PriceAsOf)})
+	}
+	for _, f := range []struct {
+		key  string
+		v    float64
+		unit string
+	}{
+		{"gemm_efficiency", orOne(p.GEMMEfficiency), "fraction of peak"},
+		{"gemm_half_m", p.GEMMHalfM, "tokens"},
+		{"moe_efficiency", orOne(p.MoEEfficiency), "fraction of dense roofs"},
+		{"memory_efficiency", orOne(p.MemoryEfficiency), "fraction of bandwidth"},
+		{"attention_efficiency", orOne(p.AttentionEfficiency), "fraction of peak"},
+		{"attention_memory_efficiency", orOne(p.AttentionMemoryEfficiency), "fraction of bandwidth"},
+		{"link_efficiency", orOne(p.LinkEfficiency), "fraction of link bandwidth"},
+		{"collective_latency_us", p.CollectiveLatencyUs, "µs"},
+		{"kernel_overhead_us", p.KernelOverheadUs, "µs per kernel per layer"},
+		{"prefill_layer_overhead_us", p.PrefillLayerOverheadUs, "µs per layer"},
+		{"step_overhead_ms", p.StepOverheadMs, "ms per step"},
+		{"seq_overhead_us", p.SeqOverheadUs, "µs per sequence per step"},
+		{"request_overhead_ms", p.RequestOverheadMs, "ms per request"},
+		{"memory_fraction", d.MemoryFraction, "fraction of memory"},
+	} {
+		out = append(out, Parameter{f.key, f.v, f.unit, p.Source(f.key)})
+	}
+	return out
+}
