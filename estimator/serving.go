@@ -152,7 +152,7 @@ func newCF(d *Deployment, w *Workload, mem Memory) *cf {
 	if c.budget == 0 {
 		c.budget = math.Inf(1)
 	}
-	c.kvTokens = float64(mem.KVCacheTokens)
+	c.kvTokens = float64(mem.KVCacheTokens / d.PP) // each pipeline lane holds its own sequences
 	c.bmax = c.kvTokens / (c.inTotal + c.out/2)
 	if ms := float64(d.MaxNumSeqs); ms > 0 && c.bmax > ms {
 		c.bmax = ms
@@ -178,7 +178,7 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 		return Serving{}, d.notFit(mem, w)
 	}
 	s := Serving{Method: "closed-form"}
-	reps := float64(d.DP)
+	reps := float64(d.Lanes())
 	O := c.out
 	var p cfPoint
 	var ttftWait, ttftSpread float64 // mean queueing wait, and the scale of its exponential tail
@@ -404,3 +404,9 @@ func (d Dist) MarshalJSON() ([]byte, error) {
 	b.WriteByte('}')
 	return []byte(b.String()), nil
 }
+
+// Lanes is the number of independent batches the deployment runs at once: DP replicas, each
+// with PP micro-batches in flight (pipeline parallelism keeps every stage busy with a different
+// batch; vLLM's virtual engines, TensorRT-LLM's micro-batches). Each lane's step takes the
+// full pipeline latency (StepSeconds) and holds 1/PP of the replica's KV cache.
+func (d *Deployment) Lanes() int { return d.DP * d.PP }

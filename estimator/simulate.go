@@ -21,22 +21,22 @@ type simReq struct {
 // Simulate runs a seeded discrete-event simulation of one replica's scheduler (continuous
 // batching with a per-step token budget, FCFS admission, KV blocks with preemption by
 // recomputation, prefix caching), stepping time with the step model, and scales rates by
-// the number of replicas. The same seed gives the same result.
+// the number of independent lanes (DP replicas × PP micro-batches). The same seed gives the same result.
 func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	if err := w.Validate(); err != nil {
 		return Serving{}, err
 	}
 	mem := d.Memory()
-	if mem.KVCacheTokens < w.InputLen+1 {
+	if mem.KVCacheTokens/d.PP < w.InputLen+1 {
 		return Serving{}, d.notFit(mem, w)
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	reps := float64(d.DP)
+	reps := float64(d.Lanes())
 	block := d.Profile.KVBlockTokens
 	if block < 1 {
 		block = 1
 	}
-	totalBlocks := mem.KVCacheTokens / block
+	totalBlocks := mem.KVCacheTokens / d.PP / block // one pipeline lane's share
 	prefixBlocks := w.PrefixLen / block
 	cachedTokens := prefixBlocks * block
 	freeBlocks := totalBlocks - prefixBlocks

@@ -699,7 +699,7 @@ func (ev *sweepWorker) maxRate(c *cf) float64 {
 		return v
 	}
 	full := ev.atMemo(c, c.bmax)
-	v := float64(c.d.DP) * full.b / full.e2e
+	v := float64(c.d.Lanes()) * full.b / full.e2e
 	ev.mrr[k] = v
 	return v
 }
@@ -709,7 +709,7 @@ func (ev *sweepWorker) maxRate(c *cf) float64 {
 // configuration's (see maxRate).
 func (ev *sweepWorker) serve(c *cf, w *Workload, gpus, fleetPerHour float64) (*servEntry, bool) {
 	d := c.d
-	reps := float64(d.DP)
+	reps := float64(d.Lanes())
 	if w.Kind != Concurrency {
 		k := servKey{budget: c.budget, bmax: c.bmax, load: w.RequestRate}
 		if e, ok := ev.serv[k]; ok {
@@ -748,7 +748,7 @@ func (ev *sweepWorker) serve(c *cf, w *Workload, gpus, fleetPerHour float64) (*s
 func (d *Deployment) serveConcurrency(c *cf, ev *sweepWorker, cr float64) Serving {
 	s := Serving{Method: "closed-form"}
 	p, wait, rps := closedLoop(cr, c.bmax, func(b float64) cfPoint { return ev.atMemo(c, b) })
-	s.RequestPerS = float64(d.DP) * rps
+	s.RequestPerS = float64(d.Lanes()) * rps
 	d.finishSteady(&s, c, p, wait, 0)
 	return s
 }

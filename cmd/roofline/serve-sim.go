@@ -156,7 +156,7 @@ func promptTokens(req *openAIRequest) int {
 	return max(1, len(strings.Fields(text.String())))
 }
 
-// simFleet is one engine per data-parallel replica; requests go round-robin, as a router would.
+// simFleet is one engine per lane (DP replicas × PP micro-batches); requests go round-robin.
 type simFleet struct {
 	engines []*simEngine
 	next    atomic.Uint64
@@ -241,7 +241,7 @@ func serveSim(ctx context.Context, d *estimator.Deployment, served string, ln ne
 	defer cancel()
 	var wg sync.WaitGroup
 	fleet := &simFleet{}
-	for range max(d.DP, 1) {
+	for range max(d.Lanes(), 1) {
 		eng := newSimEngine(d)
 		fleet.engines = append(fleet.engines, eng)
 		wg.Add(1)

@@ -241,7 +241,7 @@ func calibrateFromRun(d *estimator.Deployment, w estimator.Workload, s bench.Sum
 	if s.Completed == 0 || math.IsNaN(s.TPOT.Mean) || s.TPOT.Mean <= 0 {
 		return fmt.Errorf("no completed requests with more than one token")
 	}
-	batch := int(math.Max(1, math.Round(s.RequestPerS*(s.E2E.Mean-s.TTFT.Mean)/1e3/float64(d.DP))))
+	batch := int(math.Max(1, math.Round(s.RequestPerS*(s.E2E.Mean-s.TTFT.Mean)/1e3/float64(d.Lanes()))))
 	ctx := w.InputLen + w.OutputLen/2
 	sp := d.Spec
 	samples := []estimator.StepSample{{Spec: sp, Phase: "decode", Batch: batch, Tokens: ctx, Measured: s.TPOT.Mean / 1e3}}
