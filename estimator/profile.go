@@ -232,3 +232,6 @@ func (p *Profile) WriteTOML(w *bytes.Buffer) error {
 }
 
 var _ = units.GiB
+
+// profileBytes returns an embedded profile's TOML.
+func profileBytes(name string) ([]byte, error) { return data.FS.ReadFile("engines/" + name + ".toml") }
