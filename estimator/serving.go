@@ -231,6 +231,8 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 		n := float64(w.BatchSize)
 		if w.Kind == Offline {
 			n = float64(w.NumRequests)
+		} else {
+			c.budget = math.Inf(1) // a static batch prefills every prompt in one step
 		}
 		return d.serveBatch(c, s, n, reps)
 	}

@@ -44,6 +44,11 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	if budget <= 0 {
 		budget = math.MaxInt32
 	}
+	if w.Kind == Static {
+		// A static batch (gptSessionBenchmark, LMDeploy profile_generation) prefills every
+		// prompt of the batch in one step: no chunking budget.
+		budget = math.MaxInt32
+	}
 	maxSeqs := d.MaxNumSeqs
 	if maxSeqs <= 0 {
 		maxSeqs = math.MaxInt32

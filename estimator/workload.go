@@ -10,7 +10,7 @@ import (
 
 // Workload kinds, as in the validation data format.
 const (
-	Static      = "static"      // BatchSize requests start together and run to completion
+	Static      = "static"      // BatchSize requests start together, prefill in one step and run to completion
 	Concurrency = "concurrency" // closed loop: Concurrency requests always in flight
 	Rate        = "rate"        // open loop: Poisson (or gamma) arrivals at RequestRate req/s
 	Offline     = "offline"     // NumRequests submitted at once; maximum throughput
