@@ -67,14 +67,12 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	metrics, worst, verdict := compareMetrics(pred, sum, maxOr(*maxErr), w.Kind == estimator.Rate)
-	r := comparisonReport{Model: d.Model.ID, GPU: d.GPU.ID, Method: pred.Method, Metrics: metrics, MaxKeyErr: worst, MaxError: *maxErr,
-		Verdict: verdict, Measured: sum, Predicted: pred, Provenance: pv, Warnings: append(warnStrings(d.Warnings()), sum.Warnings...)}
+	r := newComparison(d, pv, pred, sum, *maxErr, w.Kind == estimator.Rate)
 	if err := writeComparison(e.stdout, r, *out); err != nil {
 		return err
 	}
-	if *maxErr > 0 && worst > *maxErr {
-		return &exitError{code: 3, err: fmt.Errorf("compare: key metric off by %.3g%% > --max-error %.3g%%", worst, *maxErr)}
+	if *maxErr > 0 && r.MaxKeyErr > *maxErr {
+		return &exitError{code: 3, err: fmt.Errorf("compare: key metric off by %.3g%% > --max-error %.3g%%", r.MaxKeyErr, *maxErr)}
 	}
 	return nil
 }

@@ -88,6 +88,17 @@ func compareMetrics(p estimator.Serving, m bench.Summary, maxErr float64, openLo
 	return out, worst, verdict
 }
 
+// newComparison assembles the report of a prediction against a measured summary; maxErr ≤ 0
+// means no bound.
+func newComparison(d *estimator.Deployment, pv provenance, pred estimator.Serving, sum bench.Summary, maxErr float64, openLoop bool) comparisonReport {
+	metrics, worst, verdict := compareMetrics(pred, sum, maxOr(maxErr), openLoop)
+	if maxErr <= 0 {
+		verdict = fmt.Sprintf("largest key-metric error %.3g%% (no --max-error bound)", worst)
+	}
+	return comparisonReport{Model: d.Model.ID, GPU: d.GPU.ID, Method: pred.Method, Metrics: metrics, MaxKeyErr: worst, MaxError: maxErr,
+		Verdict: verdict, Measured: sum, Predicted: pred, Provenance: pv, Warnings: append(warnStrings(d.Warnings()), sum.Warnings...)}
+}
+
 func writeComparison(w io.Writer, r comparisonReport, format string) error {
 	if format == "json" {
 		return writeJSON(w, r)
@@ -201,12 +212,8 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	metrics, worst, verdict := compareMetrics(pred, sum, maxOr(*maxErr), w.Kind == estimator.Rate)
-	r := comparisonReport{Model: d.Model.ID, GPU: d.GPU.ID, Method: pred.Method, Metrics: metrics, MaxKeyErr: worst, MaxError: *maxErr,
-		Verdict: verdict, Measured: sum, Predicted: pred, Provenance: pv, Warnings: append(warnStrings(d.Warnings()), sum.Warnings...)}
-	if *maxErr == 0 {
-		r.Verdict = fmt.Sprintf("largest key-metric error %.3g%% (no --max-error bound)", worst)
-	}
+	r := newComparison(d, pv, pred, sum, *maxErr, w.Kind == estimator.Rate)
+	worst := r.MaxKeyErr
 	if runErr != nil {
 		r.Warnings = append(r.Warnings, "run ended early: "+runErr.Error())
 	}
