@@ -157,6 +157,11 @@ func newCF(d *Deployment, w *Workload, mem Memory) *cf {
 	if ms := float64(d.MaxNumSeqs); ms > 0 && c.bmax > ms {
 		c.bmax = ms
 	}
+	// Every step's token budget must cover one token per running sequence plus, on average,
+	// in/O prompt tokens per sequence: b·(1 + in/O) ≤ max_num_batched_tokens.
+	if cap := c.budget / (1 + c.in/c.out); c.bmax > cap {
+		c.bmax = cap
+	}
 	if c.bmax > 4096 {
 		c.bmax = 4096
 	}

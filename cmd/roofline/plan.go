@@ -17,7 +17,7 @@ import (
 )
 
 const planSynopsis = "plan --model M (--target-rate R | --target-users U) --input-len I --output-len O [--constraint ttft:p95<500ms ...] " +
-	"[--gpus all|G1,G2] [--weight-dtype bf16,fp8] [--kv-dtype bf16,fp8] [--max-num-seqs 64,256] [--engine vllm] [--price-per-gpu-hour X] [--output table|json]"
+	"[--gpus all|G1,G2] [--weight-dtype bf16,fp8] [--kv-dtype bf16,fp8] [--max-num-seqs 64,256] [--max-num-batched-tokens 512,2048] [--engine vllm] [--price-per-gpu-hour X] [--output table|json]"
 
 // planFleet is one fleet: replicas of a tp·pp deployment of one GPU type.
 type planFleet struct {
@@ -71,7 +71,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	gpus := fs.String("gpus", "all", "GPUs: comma list of ids or aliases, or all")
 	fs.StringVar(gpus, "gpu", "all", "same as --gpus")
 	var gpuFiles, wds, kvds, cons []string
-	var mnss []int
+	var mnss, mnbts []int
 	fs.StringSliceVar(&gpuFiles, "gpu-file", nil, "extra GPU catalogue TOML files (add or override entries)")
 	rate := fs.Float64("target-rate", 0, "open-loop load to serve, requests/s (Poisson)")
 	users := fs.Int("target-users", 0, "closed-loop load to serve: users each with one request in flight")
@@ -82,6 +82,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	fs.StringSliceVar(&wds, "weight-dtype", nil, "weight dtypes to consider, e.g. bf16,fp8 (default: the checkpoint's)")
 	fs.StringSliceVar(&kvds, "kv-dtype", nil, "KV-cache dtypes to consider (default: the model's 16-bit dtype)")
 	fs.IntSliceVar(&mnss, "max-num-seqs", nil, "max running sequences per replica to consider (default: the profile's)")
+	fs.IntSliceVar(&mnbts, "max-num-batched-tokens", []int{512, 2048, 0}, "token budgets per step to consider; small budgets split prefills and bound ITL (0: the profile's)")
 	engine := fs.String("engine", "vllm", "engine profile: "+strings.Join(estimator.EngineNames(), ", "))
 	maxPer := fs.Int("max-gpus-per-replica", 8, "largest replica (tp·pp GPUs); replicas use 1, 2, 4, 8, … GPUs")
 	maxReplicas := fs.Int("max-replicas", 4096, "largest number of replicas tried")
@@ -111,6 +112,11 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	for _, v := range mnss {
 		if v < 1 {
 			return usageErr("--max-num-seqs %d: must be ≥ 1", v)
+		}
+	}
+	for _, v := range mnbts {
+		if v < 0 {
+			return usageErr("--max-num-batched-tokens %d: must be ≥ 1 (0: the profile's)", v)
 		}
 	}
 	var constraints []estimator.Constraint
@@ -163,7 +169,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	for _, c := range constraints {
 		po.Constraints = append(po.Constraints, c.String())
 	}
-	pl := planner{m: m, prof: prof, w: w, cons: constraints, wds: wds, kvds: kvds, mnss: mnss, maxPer: *maxPer, maxRep: *maxReplicas,
+	pl := planner{m: m, prof: prof, w: w, cons: constraints, wds: wds, kvds: kvds, mnss: mnss, mnbts: mnbts, maxPer: *maxPer, maxRep: *maxReplicas,
 		price: *price, maxModelLen: *maxModelLen}
 	for _, g := range list {
 		pg, err := pl.gpu(g)
@@ -192,6 +198,7 @@ type planner struct {
 	cons        []estimator.Constraint
 	wds, kvds   []string
 	mnss        []int
+	mnbts       []int
 	maxPer      int
 	maxRep      int
 	price       float64
@@ -232,18 +239,20 @@ func (pl *planner) gpu(g *hardware.GPU) (planGPU, error) {
 			for _, wd := range pl.wds {
 				for _, kvd := range pl.kvds {
 					for _, mns := range pl.mnss {
-						spec := estimator.Spec{Model: pl.m, GPU: g, TP: tp, PP: pp, WeightDtype: wd, KVDtype: kvd, Profile: pl.prof,
-							MaxNumSeqs: mns, MaxModelLen: pl.maxModelLen}
-						f, err := pl.fleet(spec)
-						if err != nil {
-							var dt *dtypeError
-							if errors.As(err, &dt) && pg.Note == "" {
-								pg.Note = "skipped " + dt.err.Error()
+						for _, mnbt := range pl.mnbts {
+							spec := estimator.Spec{Model: pl.m, GPU: g, TP: tp, PP: pp, WeightDtype: wd, KVDtype: kvd, Profile: pl.prof,
+								MaxNumSeqs: mns, MaxNumBatchedTokens: mnbt, MaxModelLen: pl.maxModelLen}
+							f, err := pl.fleet(spec)
+							if err != nil {
+								var dt *dtypeError
+								if errors.As(err, &dt) && pg.Note == "" {
+									pg.Note = "skipped " + dt.err.Error()
+								}
+								continue
 							}
-							continue
-						}
-						if f != nil && better(f) {
-							best = f
+							if f != nil && better(f) {
+								best = f
+							}
 						}
 					}
 				}
