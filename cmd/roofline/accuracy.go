@@ -180,7 +180,7 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 	}
 	var all []valRow
 	if len(*files) == 0 {
-		ents, err := fs_ReadDir("validation")
+		ents, err := embeddedValidationFiles()
 		if err != nil {
 			return err
 		}
@@ -235,8 +235,10 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func fs_ReadDir(dir string) ([]string, error) {
-	ents, err := fs.ReadDir(data.FS, dir)
+// embeddedValidationFiles lists the embedded validation CSVs (steps files excluded: they are
+// step times, not serving measurements).
+func embeddedValidationFiles() ([]string, error) {
+	ents, err := fs.ReadDir(data.FS, "validation")
 	if err != nil {
 		return nil, err
 	}
@@ -285,9 +287,6 @@ var stageRe = regexp.MustCompile(`^(.*)-s\d+-[a-z0-9_]+$`)
 // predictRows predicts every row, sharing one prediction between rows of the same configuration.
 func predictRows(ctx context.Context, e *env, rows []valRow, prof *estimator.Profile, sim bool, gpuFiles []string) []accRow {
 	out := make([]accRow, len(rows))
-	type key struct {
-		r valRow
-	}
 	groups := map[string][]int{}
 	var order []string
 	for i, r := range rows {
