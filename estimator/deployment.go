@@ -62,16 +62,15 @@ type Deployment struct {
 }
 
 type gemmShard struct {
-	name       string
-	k, n       float64 // local shape of one copy
-	layers     float64 // layers on one stage running it
-	experts    float64 // local expert copies (0: dense)
-	totalExp   float64 // experts in the model (for routing probabilities)
-	perTok     float64 // experts each token uses
-	bpe        float64 // bytes per weight element
-	peak       units.FLOPsPerSecond
-	isHead     bool
-	weightOnly bool // counted in weights but not run per token (tied embedding duplicate)
+	name     string
+	k, n     float64 // local shape of one copy
+	layers   float64 // layers on one stage running it
+	experts  float64 // local expert copies (0: dense)
+	totalExp float64 // experts in the model (for routing probabilities)
+	perTok   float64 // experts each token uses
+	bpe      float64 // bytes per weight element
+	peak     units.FLOPsPerSecond
+	isHead   bool
 }
 
 type attnGroup struct {
@@ -285,7 +284,6 @@ func (d *Deployment) shard() error {
 		}
 		if g.Name == "lm_head" {
 			s.layers, s.isHead = 1, true
-			s.weightOnly = false
 		}
 		div := 1.0
 		switch g.Split {

@@ -13,7 +13,6 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"roofline/data"
-	"roofline/units"
 )
 
 // Profile is an engine profile: how far real kernels fall short of the roofline and what
@@ -230,8 +229,6 @@ func (p *Profile) Source(key string) string {
 func (p *Profile) WriteTOML(w *bytes.Buffer) error {
 	return toml.NewEncoder(w).Encode(p)
 }
-
-var _ = units.GiB
 
 // profileBytes returns an embedded profile's TOML.
 func profileBytes(name string) ([]byte, error) { return data.FS.ReadFile("engines/" + name + ".toml") }

@@ -448,5 +448,3 @@ func writeEstimateCSV(w io.Writer, r report) error {
 	cw.Flush()
 	return cw.Error()
 }
-
-var _ = strings.TrimSpace

@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 
 	"roofline/estimator"
-	"roofline/units"
 )
 
 type memoryOut struct {
@@ -90,5 +89,3 @@ func warnStrings(errs []error) []string {
 	}
 	return out
 }
-
-var _ = units.GiB
