@@ -285,11 +285,8 @@ func (d *Deployment) shard() error {
 		if g.Name == "lm_head" {
 			s.layers, s.isHead = 1, true
 		}
-		div := 1.0
-		switch g.Split {
-		case "column":
-			div = tp
-		case "row":
+		div := 1.0 // how many GPUs share this weight
+		if g.Split == "column" || g.Split == "row" {
 			div = tp
 		}
 		if g.Experts > 0 {
@@ -301,9 +298,10 @@ func (d *Deployment) shard() error {
 			}
 			d.expertsPerTok = g.ExpertsPerToken
 		}
-		if g.Split == "column" || g.Experts > 0 && d.EP <= 1 {
+		switch g.Split { // column-parallel splits the output features, row-parallel the input
+		case "column":
 			s.n /= div
-		} else if g.Split == "row" {
+		case "row":
 			s.k /= div
 		}
 		gemmParams += float64(g.Params()) * float64(g.Layers)
