@@ -106,12 +106,7 @@ func (r *Resolver) Load(ctx context.Context, name string) (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		m, err := Parse(b, name)
-		if err != nil {
-			return nil, err
-		}
-		m.Source = "path"
-		return m, nil
+		return parseFrom(b, name, "path")
 	}
 	if catalogueID(name) != "" {
 		return LoadCatalogue(name)
@@ -125,21 +120,11 @@ func (r *Resolver) Load(ctx context.Context, name string) (*Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		m, err := Parse(b, name)
-		if err != nil {
-			return nil, err
-		}
-		m.Source = "hf-cache"
-		return m, nil
+		return parseFrom(b, name, "hf-cache")
 	}
 	if r.CacheDir != "" {
 		if b, err := readFile(filepath.Join(r.CacheDir, org+"--"+repo, "config.json")); err == nil {
-			m, err := Parse(b, name)
-			if err != nil {
-				return nil, err
-			}
-			m.Source = "hub"
-			return m, nil
+			return parseFrom(b, name, "hub")
 		}
 	}
 	if r.Offline {
@@ -149,11 +134,10 @@ func (r *Resolver) Load(ctx context.Context, name string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := Parse(b, name)
+	m, err := parseFrom(b, name, "hub")
 	if err != nil {
 		return nil, err
 	}
-	m.Source = "hub"
 	if r.CacheDir != "" {
 		dir := filepath.Join(r.CacheDir, org+"--"+repo)
 		if os.MkdirAll(dir, 0o755) == nil {
@@ -238,6 +222,16 @@ func (r *Resolver) fetch(ctx context.Context, org, repo string) ([]byte, error) 
 		return nil, fmt.Errorf("%s/%s: config.json from the Hub is larger than %d bytes", org, repo, maxConfigBytes)
 	}
 	return b, nil
+}
+
+// parseFrom parses a config.json and records where it was found.
+func parseFrom(b []byte, id, source string) (*Model, error) {
+	m, err := Parse(b, id)
+	if err != nil {
+		return nil, err
+	}
+	m.Source = source
+	return m, nil
 }
 
 func readFile(p string) ([]byte, error) {
