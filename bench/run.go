@@ -173,14 +173,12 @@ func (r *runner) openLoop(ctx, schedCtx context.Context, out chan<- Record) {
 			return
 		}
 		req := r.prepare(i)
-		if d := time.Until(r.t0.Add(time.Duration(t * float64(time.Second)))); d > 0 {
-			timer := time.NewTimer(d)
-			select {
-			case <-schedCtx.Done():
-				timer.Stop()
-				return
-			case <-timer.C:
-			}
+		// Sleep until just before the arrival and start the request's goroutine then; it
+		// polls the clock up to the arrival itself (WaitUntil), since starting a goroutine
+		// can take from tens of µs to a millisecond on a busy machine.
+		at := r.t0.Add(time.Duration(t * float64(time.Second)))
+		if WaitUntil(schedCtx, at.Add(-spinWindow)) != nil {
+			return
 		}
 		if sem != nil {
 			select {
@@ -195,6 +193,7 @@ func (r *runner) openLoop(ctx, schedCtx context.Context, out chan<- Record) {
 		wg.Add(1)
 		go func(i int, t float64) {
 			defer wg.Done()
+			WaitUntil(ctx, at) // on Ctrl-C, send records the request as canceled
 			rec := r.send(ctx, req, i, t)
 			if sem != nil {
 				<-sem

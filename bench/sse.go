@@ -25,7 +25,7 @@ type sseReader struct {
 	hasData bool
 }
 
-func newSSEReader(r io.Reader) *sseReader { return &sseReader{br: bufio.NewReaderSize(r, 64<<10)} }
+func newSSEReader(r io.Reader) *sseReader { return &sseReader{br: bufio.NewReaderSize(r, 4<<10)} }
 
 // next returns the data of the next event, or io.EOF after the last one.
 func (s *sseReader) next() ([]byte, error) {
