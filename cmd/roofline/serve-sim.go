@@ -12,12 +12,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"roofline/bench"
 	"roofline/estimator"
 )
 
 // simEngine runs one replica's continuous batching in real time: each step takes the time the step model
 // predicts for its batch, then every running sequence receives its token. It is a fixture for
 // trying bench and validate without a GPU; it is never evidence of accuracy.
+//
+// It keeps the schedule of the discrete-event simulation on a virtual clock: while busy,
+// steps run back to back in virtual time, whenever the process itself wakes up, and a
+// step admits only requests that arrived before it started in virtual time. A late
+// wake-up on a busy machine then delays the tokens it sends, not every later step, and
+// it changes no scheduling decision.
 type simEngine struct {
 	d      *estimator.Deployment
 	submit chan *simReq
@@ -25,7 +32,8 @@ type simEngine struct {
 
 type simReq struct {
 	prompt, max int
-	done        int // prompt tokens computed
+	at          time.Time // when the engine may see it (arrival plus the API server's overhead)
+	done        int       // prompt tokens computed
 	generated   int
 	tokens      chan int // receives the index of each generated token; closed at the end
 }
@@ -46,7 +54,7 @@ func (s *simEngine) run(ctx context.Context) {
 		maxSeqs = 256
 	}
 	var b estimator.Batch
-	clock := time.Now()
+	clock := time.Now() // virtual time: the start of the next step
 	for {
 		if len(waiting) == 0 && len(running) == 0 {
 			select {
@@ -54,6 +62,9 @@ func (s *simEngine) run(ctx context.Context) {
 				return
 			case r := <-s.submit:
 				waiting = append(waiting, r)
+				if clock.Before(r.at) { // idle until it came
+					clock = r.at
+				}
 			}
 		}
 	drain:
@@ -83,7 +94,7 @@ func (s *simEngine) run(ctx context.Context) {
 			chunks[r] = -1
 			left--
 		}
-		for len(waiting) > 0 && left > 0 && len(running) < maxSeqs {
+		for len(waiting) > 0 && left > 0 && len(running) < maxSeqs && !waiting[0].at.After(clock) {
 			r := waiting[0]
 			waiting = waiting[1:]
 			c := min(r.prompt, left)
@@ -92,16 +103,18 @@ func (s *simEngine) run(ctx context.Context) {
 			left -= c
 			running = append(running, r)
 		}
-		// Steps run back to back on a virtual clock, so the loop's own cost does not add up.
+		if len(b.Prefill) == 0 && len(b.Decode) == 0 {
+			// Only requests that arrived after this step's start wait: start at the first.
+			clock = waiting[0].at
+			continue
+		}
 		dt := time.Duration(s.d.StepSeconds(&b) * float64(time.Second))
-		if now := time.Now(); clock.Before(now.Add(-time.Millisecond)) {
-			clock = now
+		if now := time.Now(); clock.Before(now.Add(-time.Second)) {
+			clock = now // the process was stopped: start a new timeline
 		}
 		clock = clock.Add(dt)
-		select {
-		case <-ctx.Done():
+		if bench.WaitUntil(ctx, clock) != nil {
 			return
-		case <-time.After(time.Until(clock)):
 		}
 		keep := running[:0]
 		for _, r := range running {
@@ -168,6 +181,7 @@ func (f *simFleet) pick() *simEngine {
 
 func (f *simFleet) handler(served string, chat bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		arrived := time.Now()
 		s := f.pick()
 		if r.Method != http.MethodPost {
 			http.Error(w, `{"error":{"message":"POST only"}}`, http.StatusMethodNotAllowed)
@@ -191,14 +205,12 @@ func (f *simFleet) handler(served string, chat bool) http.HandlerFunc {
 		if maxTok <= 0 {
 			maxTok = 16
 		}
-		sr := &simReq{prompt: promptTokens(&req), max: maxTok, tokens: make(chan int, maxTok)}
-		// The API server's per-request cost (tokenisation, HTTP) before the engine sees it.
-		if ovh := s.d.Profile.RequestOverheadMs; ovh > 0 {
-			select {
-			case <-time.After(time.Duration(ovh * float64(time.Millisecond))):
-			case <-r.Context().Done():
-				return
-			}
+		// The API server's per-request cost (tokenisation, HTTP) before the engine sees it,
+		// counted from the request's arrival so that decoding it here is part of it.
+		ovh := time.Duration(s.d.Profile.RequestOverheadMs * float64(time.Millisecond))
+		sr := &simReq{prompt: promptTokens(&req), max: maxTok, at: arrived.Add(ovh), tokens: make(chan int, maxTok)}
+		if bench.WaitUntil(r.Context(), sr.at) != nil {
+			return
 		}
 		select {
 		case s.submit <- sr:
