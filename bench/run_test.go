@@ -16,9 +16,16 @@ func within(got, want, frac float64) bool { return math.Abs(got-want) <= frac*wa
 // (absolute schedule), 32 tokens per reply. Expected, by construction of the server:
 // mean TTFT 50 ms, mean ITL 10 ms (31 gaps per request), TPOT 10 ms, E2E 50 + 31·10 =
 // 360 ms; every count exact (usage says 7 prompt and 32 completion tokens per
-// request). Tolerance 5% on the means. On a machine so loaded that the test server
-// itself misses its schedule by more than 5% in three tries, the timing part is
-// skipped (the counts are still checked); it fails otherwise.
+// request). Tolerance 5% on the means.
+//
+// What the client must reproduce is what the server really did, so each mean is
+// compared with the server's own record of the same run (a child process, see
+// newProcServer: arrival → first content
+// flush, and the gaps between flushes): on a busy machine the server's timers fire a
+// millisecond or two late, and a client that measured that lateness is right, not
+// wrong. The tolerance is 5% of the scheduled value (2.5 ms of TTFT, 0.5 ms of ITL). A
+// machine so loaded that the server itself misses its schedule by more than 5% in
+// three tries skips the timing part (the counts are still checked); it fails otherwise.
 func TestKnownTiming(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing test")
@@ -36,8 +43,9 @@ func TestKnownTiming(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var problems []string
 			var srvTTFT, srvITL float64
+			serverOnTime := false // some try had the server within 5% of its schedule
 			for attempt := 1; attempt <= 3; attempt++ {
-				srv := newServer(t, script{ttft: 50 * time.Millisecond, itl: 10 * time.Millisecond, tokens: 32})
+				srv := newProcServer(t, 50*time.Millisecond, 10*time.Millisecond, 32)
 				cfg := Config{URL: srv.URL, Model: "m", Concurrency: tc.conc, RequestRate: tc.rate, NumRequests: tc.n,
 					InputLen: 64, OutputLen: 32, Seed: 1, Timeout: 10 * time.Second, Warmup: max(1, tc.conc)}
 				if tc.rate > 0 {
@@ -48,31 +56,42 @@ func TestKnownTiming(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := Summarize(recs, Options{})
-				srvTTFT, srvITL = srv.observedMeans()
+				obs := srv.observed(t)
+				srvTTFT, srvITL = obs.TTFTMs, obs.ITLMs
 				t.Logf("try %d: completed %d, TTFT mean %.2f ms (server-side %.2f), ITL mean %.3f ms (server-side %.3f), TPOT mean %.3f ms, E2E mean %.1f ms, %.0f output tok/s, %.2f req/s",
 					attempt, s.Completed, s.TTFT.Mean, srvTTFT, s.ITL.Mean, srvITL, s.TPOT.Mean, s.E2E.Mean, s.OutputTokS, s.RequestPerS)
-				if s.Completed != tc.n || s.Failed != 0 || len(recs) != tc.n || int(srv.n.Load()) != tc.n+cfg.Warmup {
-					t.Fatalf("completed %d failed %d records %d server saw %d; want %d/0/%d/%d", s.Completed, s.Failed, len(recs), srv.n.Load()-int64(cfg.Warmup), tc.n, tc.n, tc.n)
+				if s.Completed != tc.n || s.Failed != 0 || len(recs) != tc.n || int(obs.Requests) != tc.n+cfg.Warmup {
+					t.Fatalf("completed %d failed %d records %d server saw %d; want %d/0/%d/%d", s.Completed, s.Failed, len(recs), obs.Requests-int64(cfg.Warmup), tc.n, tc.n, tc.n)
 				}
 				if s.TotalOutputTokens != 32*tc.n || s.TotalInputTokens != 7*tc.n || s.Approximate || s.ITL.Count != 31*tc.n || s.ChunksPerToken != 1 {
 					t.Fatalf("tokens out %d in %d approximate %v ITL n %d chunks/token %v; want %d, %d, false, %d, 1",
 						s.TotalOutputTokens, s.TotalInputTokens, s.Approximate, s.ITL.Count, s.ChunksPerToken, 32*tc.n, 7*tc.n, 31*tc.n)
 				}
+				if !within(srvTTFT, 50, 0.05) || !within(srvITL, 10, 0.05) {
+					problems = []string{fmt.Sprintf("server off schedule: first chunk after %.3g ms, gaps of %.3g ms (scheduled 50 and 10)", srvTTFT, srvITL)}
+					continue
+				}
 				problems = nil
 				for _, c := range []struct {
-					name      string
-					got, want float64
-				}{{"TTFT", s.TTFT.Mean, 50}, {"ITL", s.ITL.Mean, 10}, {"TPOT", s.TPOT.Mean, 10}, {"E2E", s.E2E.Mean, 360}} {
-					if !within(c.got, c.want, 0.05) {
-						problems = append(problems, fmt.Sprintf("mean %s %.3g ms, want %v ms ± 5%%", c.name, c.got, c.want))
+					name           string
+					got, srv, want float64
+				}{
+					{"TTFT", s.TTFT.Mean, srvTTFT, 50},
+					{"ITL", s.ITL.Mean, srvITL, 10},
+					{"TPOT", s.TPOT.Mean, srvITL, 10},
+					{"E2E", s.E2E.Mean, srvTTFT + 31*srvITL, 360},
+				} {
+					if math.Abs(c.got-c.srv) > 0.05*c.want {
+						problems = append(problems, fmt.Sprintf("mean %s %.4g ms, server did %.4g ms: want within ±%.3g ms (5%% of %v)", c.name, c.got, c.srv, 0.05*c.want, c.want))
 					}
 				}
 				if problems == nil {
 					return
 				}
+				serverOnTime = true
 			}
-			if !within(srvTTFT, 50, 0.05) || !within(srvITL, 10, 0.05) {
-				t.Skipf("machine too loaded: the test server itself sent the first chunk after %.3g ms and gaps of %.3g ms (scheduled 50 and 10); client saw %v", srvTTFT, srvITL, problems)
+			if !serverOnTime {
+				t.Skipf("machine too loaded: the test server missed its own schedule in every try; last: %v", problems)
 			}
 			t.Errorf("server on schedule but the client measured: %v", problems)
 		})

@@ -62,7 +62,14 @@ func (ts *testServer) observedMeans() (ttftMs, itlMs float64) {
 
 func newServer(t *testing.T, s script) *testServer {
 	ts := &testServer{}
-	ts.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts.Server = httptest.NewServer(ts.handler(s))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// handler answers as s describes and records what it did in ts.
+func (ts *testServer) handler(s script) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
 		n := ts.n.Add(1)
 		body, _ := io.ReadAll(r.Body)
@@ -176,7 +183,5 @@ func newServer(t *testing.T, s script) *testServer {
 			io.WriteString(w, "data: [DONE]\n\n")
 			fl.Flush()
 		}
-	}))
-	t.Cleanup(ts.Close)
-	return ts
+	})
 }

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -306,19 +305,21 @@ func checkSummary(t *testing.T, name string, s liveSummary, recs []bench.Record,
 
 // checkQueueing checks that bench sees the server's queue. With ollamaSlots = 4
 // sequences decoded at once and 8 requests in flight, every request after the first 4
-// waits for a slot to free, that is for about one whole reply of a running request (the
-// first 4 end together, so the next 4 start together: waves of 4). So about 12 of 16
-// requests at c=8 have a TTFT longer than the c=1 TTFT plus one reply's decode time
-// (a batch of 4 decodes no faster than one sequence). The check, made robust to a busy
-// machine by using medians and counts rather than means:
-//   - at least half the requests at c=8 have a TTFT above the threshold
-//     T = median TTFT at c=1 + half the median decode time at c=1 (first to last content
-//     chunk); the count at c=1 is only logged, as a busy machine gives a few outliers;
-//   - the median TTFT at c=8 is at least twice that at c=1 (a client that measured from
-//     the start of the run instead of each scheduled send would fail this: its c=1
-//     median would be half the c=1 run, longer than the c=8 run's);
-//   - bench's own summary reports the same medians as the records (linear interpolation:
-//     the mean of the two middle values of 16).
+// waits for a slot, that is until a request that was running when it was sent has
+// sent its last token. The checks use the order of events in the records, not
+// durations, so a busy machine (which stretches every duration, and not evenly between
+// the c=1 and the c=8 run) cannot make them fail:
+//   - at c=1 no request ever waits (nothing else is in flight): exactly 0 waiters;
+//   - at c=8 the client really had 8 requests in flight at once, yet at no moment did
+//     more than ollamaSlots of them receive tokens (first to last content chunk);
+//   - at c=8 at least half the requests waited (about 12 of 16 do: the first 4 go
+//     straight to a slot);
+//   - the median TTFT at c=8 is at least twice that at c=1: a waiter's TTFT holds a
+//     whole reply of another request (a client that measured from the start of the
+//     run instead of each scheduled send would fail this: its c=1 median would be half
+//     the c=1 run, longer than the c=8 run's);
+//   - bench's own summary reports the same medians as the records (linear
+//     interpolation: the mean of the two middle values of 16).
 func checkQueueing(t *testing.T, one, eight []bench.Record, sOne, sEight liveSummary) {
 	t.Helper()
 	ttfts := func(recs []bench.Record) []float64 {
@@ -328,18 +329,20 @@ func checkQueueing(t *testing.T, one, eight []bench.Record, sOne, sEight liveSum
 		}
 		return slices.Sorted(slices.Values(xs))
 	}
-	var decode1 []float64
-	for _, r := range one {
-		decode1 = append(decode1, (r.LastContentS-r.FirstContentS)*1e3)
-	}
 	t1, t8 := ttfts(one), ttfts(eight)
-	threshold := median(t1) + median(decode1)/2
-	above := func(xs []float64) int { return len(xs) - sort.SearchFloat64s(xs, threshold) }
-	q1, q8 := above(t1), above(t8)
-	t.Logf("queueing: TTFT ms at c=1 %.0f, at c=8 %.0f; threshold %.1f ms (c=1 median TTFT %.1f ms + half the median decode %.1f ms): above it %d/%d at c=1, %d/%d at c=8",
-		t1, t8, threshold, median(t1), median(decode1), q1, len(t1), q8, len(t8))
-	if 2*q8 < len(t8) {
-		t.Errorf("want at least half the requests at c=8 above the threshold: server queueing not visible in TTFT")
+	w1, w8 := waiters(one), waiters(eight)
+	inFlight, decoding := maxOverlap(eight, func(r bench.Record) (float64, float64) { return r.SentS, r.EndS }),
+		maxOverlap(eight, func(r bench.Record) (float64, float64) { return r.FirstContentS, r.LastContentS })
+	t.Logf("queueing: TTFT ms at c=1 %.0f, at c=8 %.0f; waited for a slot: %d/%d at c=1, %d/%d at c=8; at c=8 at most %d in flight and %d receiving tokens at once",
+		t1, t8, w1, len(one), w8, len(eight), inFlight, decoding)
+	if w1 != 0 {
+		t.Errorf("c=1: %d requests got their first token after another in-flight request ended; with one request in flight there is none", w1)
+	}
+	if inFlight != 8 || decoding > ollamaSlots {
+		t.Errorf("c=8: at most %d requests in flight (want 8) and %d receiving tokens at once (want ≤ %d, the server's slots)", inFlight, decoding, ollamaSlots)
+	}
+	if 2*w8 < len(eight) {
+		t.Errorf("c=8: %d of %d requests waited for a slot, want at least half: server queueing not visible in TTFT", w8, len(eight))
 	}
 	if median(t8) < 2*median(t1) {
 		t.Errorf("median TTFT at c=8 (%.1f ms) is not at least twice that at c=1 (%.1f ms)", median(t8), median(t1))
@@ -353,6 +356,38 @@ func checkQueueing(t *testing.T, one, eight []bench.Record, sOne, sEight liveSum
 			t.Errorf("%s: summary median TTFT %v ms, records give %v ms", c.name, got, median(c.xs))
 		}
 	}
+}
+
+// waiters counts the requests that waited for a slot: their first token came after the
+// last token of another request that was already in flight when they were sent.
+func waiters(recs []bench.Record) int {
+	n := 0
+	for _, r := range recs {
+		for _, o := range recs {
+			if o.Index != r.Index && o.SentS <= r.SentS && o.LastContentS > r.SentS && o.LastContentS <= r.FirstContentS {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+// maxOverlap is the largest number of records whose intervals [from, to) span one
+// moment (checked at every interval start).
+func maxOverlap(recs []bench.Record, span func(bench.Record) (from, to float64)) int {
+	most := 0
+	for _, r := range recs {
+		at, _ := span(r)
+		n := 0
+		for _, o := range recs {
+			if from, to := span(o); from <= at && at < to {
+				n++
+			}
+		}
+		most = max(most, n)
+	}
+	return most
 }
 
 // val returns *p, or NaN for nil (a statistic the summary could not compute).

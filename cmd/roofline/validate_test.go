@@ -1,51 +1,75 @@
 package main
 
 import (
-	"context"
+	"bufio"
 	"encoding/json"
-	"net"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-// startServeSim runs serve-sim in-process on a free loopback port and returns its /v1 URL.
+// runMainEnv makes the test binary act as the roofline command (see TestMain): the
+// live tests start serve-sim in a child process, so that its real-time engine and the
+// benchmark client do not share one Go runtime (scheduler and garbage collector), as
+// they would not against a real server.
+const runMainEnv = "ROOFLINE_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// startServeSim runs "roofline serve-sim ARGS --port 0" in a child process, returns its
+// /v1 URL and stops it (Ctrl-C, then kill) when the test ends.
 func startServeSim(t *testing.T, args ...string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	cmd := exec.Command(os.Args[0], append([]string{"serve-sim", "--port", "0"}, args...)...)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var df deployFlags
-	fs := newFlags(&env{stderr: os.Stderr}, "serve-sim", "")
-	df.register(fs, true)
-	if err := fs.Parse(args); err != nil {
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: func(string) string { return "" }}
-	d, _, err := df.build(context.Background(), e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serveSim(ctx, d, "sim", ln) }()
+	exited := make(chan struct{})
 	t.Cleanup(func() {
-		cancel()
+		if cmd.Process.Signal(os.Interrupt) != nil {
+			cmd.Process.Kill()
+		}
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(5 * time.Second):
-			t.Error("serve-sim did not stop")
+			t.Error("serve-sim did not stop on interrupt")
+			cmd.Process.Kill()
+			<-exited
 		}
 	})
-	return "http://" + ln.Addr().String() + "/v1"
+	// The banner names the address: "serve-sim: … at http://127.0.0.1:PORT/v1 — …".
+	line, err := bufio.NewReader(stderr).ReadString('\n')
+	go func() { io.Copy(io.Discard, stderr); cmd.Wait(); close(exited) }()
+	_, rest, ok := strings.Cut(line, " at http://")
+	addr, _, ok2 := strings.Cut(rest, "/v1")
+	if err != nil || !ok || !ok2 {
+		t.Fatalf("serve-sim did not start: %q, %v", line, err)
+	}
+	return "http://" + addr + "/v1"
 }
 
 // TestValidateAgainstServeSim is the plumbing check: the live client against a server that
 // answers with the simulated timing of the same deployment agrees within 5% on the key metrics.
-// A 70B model on 4 GPUs keeps steps (~15 ms) long against timer and HTTP jitter.
+// A 70B model on 4 GPUs and 2048-token prompts keep steps (15–40 ms) and TTFT (~260 ms)
+// long against timer and HTTP jitter: a request that reaches the server a fraction of a
+// millisecond after its scheduled time can miss a step boundary and wait one more step,
+// which against a 50 ms TTFT (512-token prompts) made the TTFT mean 5–7% longer than
+// the replayed simulation, against 2% here.
 func TestValidateAgainstServeSim(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time run of ~8 s")
@@ -55,11 +79,21 @@ func TestValidateAgainstServeSim(t *testing.T) {
 	rec := filepath.Join(t.TempDir(), "run.jsonl")
 	args := []string{"validate", "--url", url, "--model", "sim", "--model-id", "meta-llama/Llama-3.1-70B-Instruct",
 		"--gpu", "H100", "--num-gpus", "4", "--max-model-len", "4096", "--request-rate", "6", "--num-requests", "40",
-		"--input-len", "512", "--output-len", "48", "--max-error", "5", "--record", rec, "--output", "json"}
+		"--input-len", "2048", "--output-len", "48", "--max-error", "5", "--record", rec, "--output", "json"}
 	var stdout, stderr string
 	var code int
 	for try := 0; try < 3; try++ { // a loaded CI machine can delay one run's timers
 		stdout, stderr, code = runCLI(t, args...)
+		var r comparisonReport
+		if json.Unmarshal([]byte(stdout), &r) == nil {
+			var errs []string
+			for _, m := range r.Metrics {
+				if m.Key {
+					errs = append(errs, fmt.Sprintf("%s %.4g/%.4g ms (%+.1f%%)", m.Metric, val(m.Predicted), val(m.Measured), val(m.ErrPct)))
+				}
+			}
+			t.Logf("try %d, predicted/measured: %s; %s", try+1, strings.Join(errs, ", "), r.Verdict)
+		}
 		if code == 0 {
 			break
 		}
