@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,4 +73,12 @@ func TestHelpListsEveryCommand(t *testing.T) {
 			t.Errorf("help does not list %s", c.name)
 		}
 	}
+}
+
+// val returns *p, or NaN for nil (a statistic the summary could not compute).
+func val(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
 }

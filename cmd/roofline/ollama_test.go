@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -106,24 +107,30 @@ func startOllama(t *testing.T, bin string) *ollamaServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve")
-	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = s.env, dir, logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its runners join its group
+	// The server runs under a supervisor (this test binary, see superviseOllama) that
+	// stops its whole process group, runners included, when our end of its stdin closes:
+	// at cleanup, or when this process dies (a timed-out "go test" is killed before any
+	// cleanup runs).
+	cmd := exec.Command(os.Args[0], bin, "serve")
+	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = append(s.env, superviseEnv+"=1"), dir, logf, logf
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("ollama serve: %v", err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(exited) }()
 	t.Cleanup(func() {
-		pgid := cmd.Process.Pid
-		syscall.Kill(-pgid, syscall.SIGTERM)
+		stdin.Close()
 		select {
 		case <-exited:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-pgid, syscall.SIGKILL)
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
 			<-exited
+			t.Error("the Ollama supervisor did not stop within 10 s")
 		}
-		syscall.Kill(-pgid, syscall.SIGKILL) // any runner left behind
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
 			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
@@ -149,6 +156,43 @@ func startOllama(t *testing.T, bin string) *ollamaServer {
 			t.Fatalf("ollama serve did not answer on %s within 30 s", s.base)
 		}
 	}
+}
+
+// superviseEnv makes the test binary run "ollama serve" as a supervisor (see TestMain).
+const superviseEnv = "ROOFLINE_TEST_SUPERVISE_OLLAMA"
+
+func init() { childModes[superviseEnv] = superviseOllama }
+
+// superviseOllama runs os.Args[1:] (the server binary and "serve") in a process group
+// of its own and, once its stdin reaches end of file, sends the group SIGTERM, then
+// SIGKILL after 5 s, and exits. It exits with the server's status if the server ends
+// first.
+func superviseOllama() {
+	cmd := exec.Command(os.Args[1], os.Args[2:]...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its runners join its group
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "supervisor:", err)
+		os.Exit(1)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	eof := make(chan struct{})
+	go func() { io.Copy(io.Discard, os.Stdin); close(eof) }()
+	pgid := cmd.Process.Pid
+	select {
+	case <-exited:
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		os.Exit(cmd.ProcessState.ExitCode())
+	case <-eof:
+	}
+	syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+	}
+	syscall.Kill(-pgid, syscall.SIGKILL) // the server if it hung, and any runner left behind
+	os.Exit(0)
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -388,14 +432,6 @@ func maxOverlap(recs []bench.Record, span func(bench.Record) (from, to float64))
 		most = max(most, n)
 	}
 	return most
-}
-
-// val returns *p, or NaN for nil (a statistic the summary could not compute).
-func val(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
-	}
-	return *p
 }
 
 // median returns the middle value of xs (mean of the two middle ones for even length).

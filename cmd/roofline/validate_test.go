@@ -19,20 +19,37 @@ import (
 // they would not against a real server.
 const runMainEnv = "ROOFLINE_TEST_RUN_MAIN"
 
+// childModes are the other roles a test may start this test binary in: the
+// environment variable that selects the role, and the function that plays it (it
+// must exit).
+var childModes = map[string]func(){}
+
 func TestMain(m *testing.M) {
+	for env, f := range childModes {
+		if os.Getenv(env) == "1" {
+			f()
+		}
+	}
 	if os.Getenv(runMainEnv) == "1" {
+		// The parent holds our stdin open: when it ends, even killed by a test timeout, so do we.
+		go func() { io.Copy(io.Discard, os.Stdin); os.Exit(0) }()
 		main()
 	}
 	os.Exit(m.Run())
 }
 
 // startServeSim runs "roofline serve-sim ARGS --port 0" in a child process, returns its
-// /v1 URL and stops it (Ctrl-C, then kill) when the test ends.
+// /v1 URL and stops it (Ctrl-C, then kill) when the test ends; if the test process is
+// killed first, the child sees its stdin close and exits.
 func startServeSim(t *testing.T, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"serve-sim", "--port", "0"}, args...)...)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdin, err := cmd.StdinPipe() // never written: the child exits when it closes
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +59,7 @@ func startServeSim(t *testing.T, args ...string) string {
 	exited := make(chan struct{})
 	t.Cleanup(func() {
 		if cmd.Process.Signal(os.Interrupt) != nil {
-			cmd.Process.Kill()
+			stdin.Close()
 		}
 		select {
 		case <-exited:
@@ -51,6 +68,7 @@ func startServeSim(t *testing.T, args ...string) string {
 			cmd.Process.Kill()
 			<-exited
 		}
+		stdin.Close()
 	})
 	// The banner names the address: "serve-sim: … at http://127.0.0.1:PORT/v1 — …".
 	line, err := bufio.NewReader(stderr).ReadString('\n')
