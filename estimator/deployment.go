@@ -153,6 +153,9 @@ func New(s Spec) (*Deployment, error) {
 		s.MemoryFraction = s.Profile.MemoryFraction
 	}
 	d := &Deployment{Spec: s, hidden: m.HiddenSize, actBytes: 2}
+	for _, n := range m.Notes {
+		d.warnings = append(d.warnings, fmt.Errorf("model %s: %s", m.ID, n))
+	}
 	if err := d.resolveDtypes(); err != nil {
 		return nil, err
 	}

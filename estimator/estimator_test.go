@@ -3,6 +3,7 @@ package estimator
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"roofline/hardware"
@@ -287,5 +288,25 @@ func TestParseProfileStrict(t *testing.T) {
 		if _, err := ParseProfile("p.toml", []byte(doc)); err == nil {
 			t.Errorf("ParseProfile accepted %q", doc)
 		}
+	}
+}
+
+// TestModelNotesBecomeWarnings: a caveat of the model's reading (here a model_type the
+// parser was not written against) reaches the deployment's warnings, which estimate prints.
+func TestModelNotesBecomeWarnings(t *testing.T) {
+	m, err := models.Parse([]byte(`{"model_type":"starcoder2","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":10,"intermediate_size":128}`), "x/y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("vllm")})
+	found := false
+	for _, w := range d.Warnings() {
+		found = found || strings.Contains(w.Error(), `model x/y: model_type "starcoder2" is not one roofline was checked against`)
+	}
+	if !found {
+		t.Errorf("warnings %v lack the model's note", d.Warnings())
+	}
+	if w := mustDeploy(t, Spec{Model: mustModel(t, "meta-llama/Llama-3.1-8B-Instruct"), GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("vllm")}).Warnings(); len(w) != 0 {
+		t.Errorf("Llama-3.1-8B bf16 on H100: warnings %v, want none", w)
 	}
 }

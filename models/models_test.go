@@ -1,6 +1,7 @@
 package models
 
 import (
+	"fmt"
 	"io/fs"
 	"math"
 	"strings"
@@ -415,6 +416,30 @@ func TestCatalogueLoads(t *testing.T) {
 		}
 		if m.ID != id || m.Source != "catalogue" || len(m.Layers) != m.NumLayers || m.Params().Total <= 0 {
 			t.Errorf("%s: bad model %+v", id, m)
+		}
+		for _, n := range m.Notes {
+			if strings.Contains(n, "not one roofline was checked against") {
+				t.Errorf("%s: %s: every catalogue model_type must be a known one", id, n)
+			}
+		}
+	}
+}
+
+// TestUnknownModelType: a model_type Parse was not written against is read, with a note
+// that says so; a known one gets no such note.
+func TestUnknownModelType(t *testing.T) {
+	base := `{"model_type":"%s","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":10,"intermediate_size":128}`
+	for _, c := range []struct {
+		mt   string
+		note bool
+	}{{"llama", false}, {"Mistral", false}, {"starcoder2", true}, {"", true}} {
+		m, err := Parse([]byte(fmt.Sprintf(base, c.mt)), "x")
+		if err != nil {
+			t.Fatalf("%q: %v", c.mt, err)
+		}
+		got := strings.Contains(strings.Join(m.Notes, "|"), "not one roofline was checked against")
+		if got != c.note {
+			t.Errorf("model_type %q: notes %q; want the unknown-type note: %v", c.mt, m.Notes, c.note)
 		}
 	}
 }

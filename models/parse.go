@@ -157,6 +157,21 @@ var unsupportedTypes = map[string]string{
 	"gpt2":         "learned position embeddings and Conv1D blocks (GPT-2)",
 }
 
+// knownTypes are the model_type values whose layouts Parse was written against: every
+// one of them appears in the embedded catalogue or in a test with its official
+// parameter count, or is handled by name below (qwen2_moe, olmo2, the Qwen2-VL text
+// towers). Another model_type is read as a Llama-style decoder from the same fields,
+// with a note: right for the many Llama derivatives, wrong for a layout with parts
+// of its own.
+var knownTypes = map[string]bool{
+	"llama": true, "llama4": true, "llama4_text": true, "mistral": true, "mixtral": true,
+	"qwen2": true, "qwen2_moe": true, "qwen2_vl": true, "qwen2_5_vl": true, "qwen3": true, "qwen3_moe": true,
+	"deepseek_v2": true, "deepseek_v3": true, "kimi_k2": true,
+	"gemma": true, "gemma2": true, "gemma3": true, "gemma3_text": true,
+	"phi3": true, "gpt_oss": true, "gptj": true, "internlm": true, "olmo2": true,
+	"falcon": true, "refinedweb": true, "refinedwebmodel": true,
+}
+
 // Parse reads a Hugging Face config.json and returns the model's architecture. id names
 // the model in errors and becomes Model.ID. Multimodal configs are read through their
 // nested text_config (the vision tower is not counted; a note says so).
@@ -198,6 +213,13 @@ func Parse(data []byte, id string) (*Model, error) {
 	m.ModelType = mt
 	if u := unsupportedFeature(c, mt); u != "" {
 		return nil, fmt.Errorf("%s: unsupported: %s", id, u)
+	}
+	if !knownTypes[strings.ToLower(mt)] {
+		what := fmt.Sprintf("model_type %q", mt)
+		if mt == "" {
+			what = "no model_type"
+		}
+		m.Notes = append(m.Notes, what+" is not one roofline was checked against: read as a Llama-style decoder (RoPE attention, gated MLP); compare params_total with the model card")
 	}
 	if err := parseDims(c, m); err != nil {
 		return nil, err
