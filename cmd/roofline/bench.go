@@ -17,7 +17,8 @@ import (
 const benchSynopsis = `bench --url URL --model NAME [--api chat|completions]
        [--concurrency C | --request-rate R [--burstiness K]] [--num-requests N | --duration D]
        --input-len I --output-len O [--prefix-len P] [--dataset random|jsonl|sharegpt --dataset-file F]
-       [--warmup N] [--seed S] [--timeout T] [--api-key-env VAR] [--record FILE.jsonl] [--output table|json|csv]
+       [--warmup N] [--seed S] [--timeout T] [--api-key-env VAR] [--record FILE.jsonl]
+       [--goodput ttft:500ms,tpot:50ms,…] [--output table|json|csv]
 
 Sends streaming requests to an OpenAI-compatible server and prints TTFT, ITL, TPOT, E2E
 latency (ms; mean, median, p90, p95, p99, std) and throughput, defined as vllm bench serve
@@ -47,6 +48,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	recordPath := fs.String("record", "", "write one JSON line per request to this file")
 	summarize := fs.String("summarize", "", "summarise a --record file instead of running (other run flags are ignored)")
 	output := fs.String("output", "table", "output format: table, json or csv")
+	goodput := fs.String("goodput", "", "SLOs for goodput (requests/s meeting all), e.g. ttft:500ms,tpot:50ms,e2el:10s,tok_s_per_user:20")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -55,6 +57,14 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	if err := checkOutput(*output, "table", "json", "csv"); err != nil {
 		return err
+	}
+	var opt bench.Options
+	if *goodput != "" {
+		slo, err := bench.ParseSLO(*goodput)
+		if err != nil {
+			return usageErr("--goodput: %v", err)
+		}
+		opt.SLO = slo
 	}
 	if *summarize != "" {
 		f, err := os.Open(*summarize)
@@ -66,7 +76,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return usageErr("--summarize %s: %v", *summarize, err)
 		}
-		return writeSummary(e.stdout, *output, bench.Summarize(recs, bench.Options{}))
+		return writeSummary(e.stdout, *output, bench.Summarize(recs, opt))
 	}
 
 	cfg := bench.Config{
@@ -163,7 +173,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if recErr != nil {
 		return fmt.Errorf("--record %s: %v", *recordPath, recErr)
 	}
-	s := bench.Summarize(recs, bench.Options{})
+	s := bench.Summarize(recs, opt)
 	if err := writeSummary(e.stdout, *output, s); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -98,6 +99,31 @@ func TestBenchSummarizeGolden(t *testing.T) {
 			t.Fatalf("%s: exit %d, stderr %q", f, code, stderr)
 		}
 		golden(t, "bench_summary."+f, stdout)
+	}
+}
+
+// TestBenchGoodput: --goodput over the same records. Completed requests with content
+// (TTFT, E2E to the last content chunk, in ms): 0 (100, 160), 1 (200, 400), 4 (50, 50);
+// with TTFT ≤ 150 ms and E2E ≤ 0.1 s only request 4 qualifies: 1 request / 1.2 s (first
+// send to last end) = 0.8333 req/s.
+func TestBenchGoodput(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "bench", "--summarize", "testdata/bench_records.jsonl", "--goodput", "ttft:150ms,e2el:0.1s", "--output", "json")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	var s struct {
+		Goodput *float64 `json:"goodput_req_s"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil || s.Goodput == nil || math.Abs(*s.Goodput-1/1.2) > 1e-9 {
+		t.Errorf("goodput_req_s %v (err %v), want 1/1.2 = 0.8333", val(s.Goodput), err)
+	}
+	table, _, _ := runCLI(t, "bench", "--summarize", "testdata/bench_records.jsonl", "--goodput", "ttft:150")
+	if !strings.Contains(table, "goodput") {
+		t.Errorf("table lacks the goodput line:\n%s", table)
+	}
+	_, stderr, code = runCLI(t, "bench", "--summarize", "testdata/bench_records.jsonl", "--goodput", "itl:20")
+	if code != 2 || !strings.Contains(stderr, `--goodput: goodput key "itl": allowed ttft, tpot, e2el`) {
+		t.Errorf("bad key: exit %d, stderr %q", code, stderr)
 	}
 }
 
