@@ -116,9 +116,13 @@ type SweepPoint struct {
 	GoodputReqS       float64 `json:"goodput_req_s"`
 	GoodputReqSPerGPU float64 `json:"goodput_req_s_per_gpu"`
 	// CostPerHour is the fleet's price, USD/hour; CostPer1MOutput charges all GPU time
-	// (prefill included) to output tokens, USD per 1M output tokens. nil: no price known.
-	CostPerHour     *float64 `json:"cost_usd_per_hour"`
-	CostPer1MOutput *float64 `json:"cost_usd_per_1m_output_tokens"`
+	// (prefill included) to output tokens, USD per 1M output tokens, and is what the
+	// cost objective ranks by; the split pair divides GPU time by the prefill share, as
+	// estimate does (see Cost). nil: no price known.
+	CostPerHour          *float64 `json:"cost_usd_per_hour"`
+	CostPer1MOutput      *float64 `json:"cost_usd_per_1m_output_tokens"`
+	CostPer1MInputSplit  *float64 `json:"cost_usd_per_1m_input_tokens"`
+	CostPer1MOutputSplit *float64 `json:"cost_usd_per_1m_output_tokens_split"`
 	// Pareto is true when the point is on at least one front; ParetoFronts names them
 	// (FrontThroughputInteractivity, FrontCostLatency).
 	Pareto       bool     `json:"pareto"`
@@ -527,9 +531,9 @@ func (c *cand) point(e *cfgEntry) SweepPoint {
 		h := e.cost
 		p.CostPerHour = &h
 	}
-	if !math.IsNaN(c.cost) {
-		v := c.cost
-		p.CostPer1MOutput = &v
+	if cost, ok := CostOf(e.cost, c.s); ok {
+		p.CostPer1MOutput = &cost.Per1MOutput
+		p.CostPer1MInputSplit, p.CostPer1MOutputSplit = finitePtr(cost.Per1MInputSplit), finitePtr(cost.Per1MOutputSplit)
 	}
 	if len(e.warn) > 0 {
 		p.Warnings = append(append([]string(nil), p.Warnings...), e.warn...)
@@ -664,8 +668,8 @@ func (e *servEntry) mrr(knob float64) float64 {
 
 func (ev *sweepWorker) entry(s Serving, gpus, fleetPerHour float64) *servEntry {
 	e := &servEntry{s: s, cost: math.NaN()}
-	if fleetPerHour > 0 && s.OutputTokS > 0 && !s.Overloaded {
-		e.cost = fleetPerHour / (s.OutputTokS * 3600) * 1e6
+	if c, ok := CostOf(fleetPerHour, &s); ok {
+		e.cost = c.Per1MOutput
 	}
 	e.good, e.pass = evalPoint(&e.s, ev.opt.Constraints, gpus, e.cost)
 	return e
@@ -840,4 +844,12 @@ func cutRange(s string) (lo, hi string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// finitePtr returns &v, or nil for NaN and ±Inf (JSON null).
+func finitePtr(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
 }

@@ -150,8 +150,9 @@ type report struct {
 	MaxConcurrency   int                   `json:"max_concurrency"`
 	Memory           estimator.Memory      `json:"memory"`
 	CostPerHour      *float64              `json:"cost_usd_per_hour"`
-	CostOut          *float64              `json:"cost_usd_per_1m_output_tokens"`
-	CostIn           *float64              `json:"cost_usd_per_1m_input_tokens"`
+	CostOut          *float64              `json:"cost_usd_per_1m_output_tokens"`       // all GPU time (estimator.Cost)
+	CostIn           *float64              `json:"cost_usd_per_1m_input_tokens"`        // prefill share of GPU time
+	CostOutSplit     *float64              `json:"cost_usd_per_1m_output_tokens_split"` // the rest of it
 	CostPerRequest   *float64              `json:"cost_usd_per_request"`
 	PriceSource      string                `json:"price_source"`
 	EnergyPer1k      float64               `json:"energy_j_per_1k_output_tokens"`
@@ -282,12 +283,9 @@ func estimate(d *estimator.Deployment, pv provenance, w estimator.Workload, simu
 	} else if price > 0 {
 		r.PriceSource = "--price-per-gpu-hour"
 	}
-	if price > 0 && s.OutputTokS > 0 && !s.Overloaded {
-		perHour := price * gpus
-		out := perHour * (1 - s.PrefillShare) / (s.OutputTokS * 3600) * 1e6
-		in := perHour * s.PrefillShare / ((s.TotalTokS - s.OutputTokS) * 3600) * 1e6
-		req := perHour / (s.RequestPerS * 3600)
-		r.CostPerHour, r.CostOut, r.CostIn, r.CostPerRequest = &perHour, &out, &in, &req
+	if c, ok := estimator.CostOf(price*gpus, &s); ok {
+		r.CostPerHour, r.CostOut = &c.PerHour, &c.Per1MOutput
+		r.CostIn, r.CostOutSplit, r.CostPerRequest = fptr(c.Per1MInputSplit), fptr(c.Per1MOutputSplit), fptr(c.PerRequest)
 	}
 	if s.OutputTokS > 0 {
 		r.EnergyPer1k = d.GPU.TDPWatts * gpus / s.OutputTokS * 1000
@@ -389,7 +387,8 @@ func writeEstimateText(w io.Writer, r report, markdown bool) {
 	row("KV cache", fmt.Sprintf("%d tokens in all; max concurrency %d at %d tokens/request", r.KVCacheTokens, r.MaxConcurrency, r.Client.InputLen+r.Client.OutputLen))
 	row("memory per GPU", fmt.Sprintf("weights %s, activations %s, non-torch %s, KV %s", r.Memory.WeightsBytes, r.Memory.ActivationBytes, r.Memory.NonTorchBytes, r.Memory.KVCacheBytes))
 	row("utilisation", fmt.Sprintf("MFU %.1f%%, MBU %.1f%%, %s-bound", 100*r.MFU, 100*r.MBU, r.Bound))
-	row("cost", fmt.Sprintf("%s per 1M output tokens, %s per 1M input tokens (GPU time split by prefill share %.0f%%)", money(r.CostOut), money(r.CostIn), 100*r.PrefillShare))
+	row("cost", fmt.Sprintf("%s per 1M output tokens, all GPU time; split by prefill share of GPU time %.0f%%: %s per 1M input, %s per 1M output tokens",
+		money(r.CostOut), 100*r.PrefillShare, money(r.CostIn), money(r.CostOutSplit)))
 	row("energy", fmt.Sprintf("%s J per 1k output tokens (at TDP %g W per GPU)", units.Sig(r.EnergyPer1k), r.GPU.TDP))
 	flush()
 	sec("Provenance")
@@ -441,8 +440,8 @@ func writeEstimateCSV(w io.Writer, r report) error {
 			vals = append(vals, f(q.v))
 		}
 	}
-	head = append(head, "kv_cache_tokens", "max_concurrency", "overloaded", "max_request_rate", "cost_usd_per_1m_output_tokens", "cost_usd_per_1m_input_tokens", "bound", "method")
-	vals = append(vals, strconv.Itoa(r.KVCacheTokens), strconv.Itoa(r.MaxConcurrency), strconv.FormatBool(r.Overloaded), f(r.MaxRequestRate), p(r.CostOut), p(r.CostIn), r.Bound, r.Method)
+	head = append(head, "kv_cache_tokens", "max_concurrency", "overloaded", "max_request_rate", "cost_usd_per_1m_output_tokens", "cost_usd_per_1m_input_tokens", "cost_usd_per_1m_output_tokens_split", "bound", "method")
+	vals = append(vals, strconv.Itoa(r.KVCacheTokens), strconv.Itoa(r.MaxConcurrency), strconv.FormatBool(r.Overloaded), f(r.MaxRequestRate), p(r.CostOut), p(r.CostIn), p(r.CostOutSplit), r.Bound, r.Method)
 	cw.Write(head)
 	cw.Write(vals)
 	cw.Flush()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,5 +153,50 @@ func TestReportCommand(t *testing.T) {
 	_, stderr, code = runCLI(t, "report", "--in", in)
 	if code != 2 || !strings.Contains(stderr, "--html") {
 		t.Errorf("no --html: exit %d, %q", code, stderr)
+	}
+}
+
+// TestCostSameEverywhere: estimate and sweep report the same three cost figures for the
+// same configuration (one definition, estimator.Cost), and the split pair adds back up
+// to the fleet's price per hour: in·input tok/s + out·output tok/s = USD/hour.
+func TestCostSameEverywhere(t *testing.T) {
+	dep := []string{"--model", "meta-llama/Llama-3.1-8B-Instruct", "--input-len", "1024", "--output-len", "256", "--concurrency", "16", "--output", "json"}
+	est, stderr, code := runCLI(t, append([]string{"estimate", "--gpu", "H100 SXM"}, dep...)...)
+	if code != 0 {
+		t.Fatalf("estimate: exit %d: %s", code, stderr)
+	}
+	sw, stderr, code := runCLI(t, append([]string{"sweep", "--gpus", "H100 SXM", "--num-gpus", "1", "--objective", "cost"}, dep...)...)
+	if code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, stderr)
+	}
+	type costs struct {
+		PerHour  *float64 `json:"cost_usd_per_hour"`
+		Out      *float64 `json:"cost_usd_per_1m_output_tokens"`
+		In       *float64 `json:"cost_usd_per_1m_input_tokens"`
+		OutSplit *float64 `json:"cost_usd_per_1m_output_tokens_split"`
+		OutTokS  float64  `json:"output_tok_s"`
+		TotTokS  float64  `json:"total_tok_s"`
+	}
+	var e costs
+	var s struct{ Configs []costs }
+	if err := json.Unmarshal([]byte(est), &e); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(sw), &s); err != nil || len(s.Configs) == 0 {
+		t.Fatalf("sweep JSON: %v, %d configs", err, len(s.Configs))
+	}
+	c := s.Configs[0]
+	for _, f := range []struct {
+		name string
+		a, b *float64
+	}{{"per hour", e.PerHour, c.PerHour}, {"per 1M output", e.Out, c.Out}, {"per 1M input", e.In, c.In}, {"per 1M output split", e.OutSplit, c.OutSplit}} {
+		if f.a == nil || f.b == nil || math.Abs(*f.a-*f.b) > 1e-9**f.a {
+			t.Errorf("%s: estimate %v, sweep %v; want the same", f.name, val(f.a), val(f.b))
+		}
+	}
+	if e.In != nil && e.OutSplit != nil && e.PerHour != nil {
+		if h := (*e.In*(e.TotTokS-e.OutTokS) + *e.OutSplit*e.OutTokS) * 3600 / 1e6; math.Abs(h-*e.PerHour) > 1e-9**e.PerHour {
+			t.Errorf("split costs add up to $%v/hour, want $%v", h, *e.PerHour)
+		}
 	}
 }
