@@ -174,6 +174,9 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 	if err := w.Validate(); err != nil {
 		return Serving{}, err
 	}
+	if err := d.CheckWorkload(&w); err != nil {
+		return Serving{}, err
+	}
 	mem := d.Memory()
 	if !mem.Fits && mem.KVCacheTokens < int(w.meanInput()+w.meanOutput()) {
 		return Serving{}, d.notFit(mem, w)

@@ -26,6 +26,9 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	if err := w.Validate(); err != nil {
 		return Serving{}, err
 	}
+	if err := d.CheckWorkload(&w); err != nil {
+		return Serving{}, err
+	}
 	mem := d.Memory()
 	if mem.KVCacheTokens/d.PP < w.InputLen+1 {
 		return Serving{}, d.notFit(mem, w)

@@ -176,3 +176,25 @@ func (w *Workload) meanOutput() float64 {
 	}
 	return float64(w.OutputLen)
 }
+
+// TooLongError is a workload whose requests exceed the engine's max_model_len: the
+// engine would reject every one (vLLM answers HTTP 400), so no latency applies.
+type TooLongError struct {
+	Tokens, InputLen, OutputLen, MaxModelLen int
+}
+
+func (e *TooLongError) Error() string {
+	return fmt.Sprintf("requests of %d tokens (--input-len %d + --output-len %d) exceed max_model_len %d: the engine would reject them; raise --max-model-len or shorten the requests",
+		e.Tokens, e.InputLen, e.OutputLen, e.MaxModelLen)
+}
+
+// CheckWorkload returns a *TooLongError when the workload's mean request (prompt plus
+// output) does not fit in d's max_model_len. Serve and Simulate check it; it is exported
+// so that callers can reject bad input before other work.
+func (d *Deployment) CheckWorkload(w *Workload) error {
+	in, out := int(math.Round(w.meanInput())), int(math.Round(w.meanOutput()))
+	if d.MaxModelLen > 0 && in+out > d.MaxModelLen {
+		return &TooLongError{Tokens: in + out, InputLen: in, OutputLen: out, MaxModelLen: d.MaxModelLen}
+	}
+	return nil
+}

@@ -78,6 +78,15 @@ func TestEstimateBadInput(t *testing.T) {
 		{[]string{"--input-len", "10", "--output-len", "10", "--concurrency", "2", "--weight-dtype", "fp7"}, "fp7"},
 		{[]string{"--input-len", "10", "--output-len", "10", "--concurrency", "2", "--output", "xml"}, "--output"},
 		{[]string{"--input-len", "10", "--output-len", "10", "--concurrency", "2", "--gpu", "H10"}, "did you mean"},
+		{[]string{"--input-len", "10", "--output-len", "10", "--concurrency", "-3"}, "--concurrency: must be ≥ 1"},
+		{[]string{"--input-len", "10", "--output-len", "10", "--request-rate", "-1"}, "--request-rate -1: must be a positive finite number"},
+		{[]string{"--input-len", "10", "--output-len", "10", "--request-rate", "NaN"}, "--request-rate NaN"},
+		{[]string{"--input-len", "10", "--output-len", "10", "--num-requests", "-2"}, "--num-requests"},
+		// 100 + 10 tokens cannot run with max_model_len 50 (vLLM rejects such requests).
+		{[]string{"--input-len", "100", "--output-len", "10", "--concurrency", "2", "--max-model-len", "50"}, "requests of 110 tokens (--input-len 100 + --output-len 10) exceed max_model_len 50"},
+		{[]string{"--input-len", "100", "--output-len", "10", "--concurrency", "2", "--max-model-len", "50", "--simulate"}, "exceed max_model_len 50"},
+		// Llama-3.1-8B's context is 131072 tokens.
+		{[]string{"--input-len", "131000", "--output-len", "100", "--concurrency", "1"}, "exceed max_model_len 131072"},
 	} {
 		_, stderr, code := runCLI(t, append(append([]string{"estimate"}, m...), c.args...)...)
 		if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {

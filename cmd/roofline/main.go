@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+
+	"roofline/estimator"
 )
 
 func main() {
@@ -59,9 +61,12 @@ func exitCode(e *env, err error) int {
 		return 0
 	}
 	var ee *exitError
+	var tooLong *estimator.TooLongError
 	code := 1
 	if errors.As(err, &ee) {
 		code = ee.code
+	} else if errors.As(err, &tooLong) {
+		code = 2 // bad input: the flags ask for requests the engine would reject
 	}
 	if !errors.Is(err, errHelpShown) {
 		fmt.Fprintf(e.stderr, "roofline: %v\n", err)

@@ -97,6 +97,7 @@ func TestSweepErrors(t *testing.T) {
 		{[]string{"--concurrency", "4", "--engine", "nope"}, `--engine "nope"`},
 		{[]string{"--concurrency", "4", "--num-gpus", "0"}, "--num-gpus 0"},
 		{[]string{"--concurrency", "4", "--output", "xml"}, `--output "xml"`},
+		{[]string{"--concurrency", "4", "--max-model-len", "50"}, "exceed max_model_len 50"},
 	} {
 		_, stderr, code := runCLI(t, append(append([]string{}, base...), tc.args...)...)
 		if code != 2 || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
