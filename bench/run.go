@@ -193,7 +193,14 @@ func (r *runner) openLoop(ctx, schedCtx context.Context, out chan<- Record) {
 		wg.Add(1)
 		go func(i int, t float64) {
 			defer wg.Done()
-			WaitUntil(ctx, at) // on Ctrl-C, send records the request as canceled
+			if WaitUntil(ctx, at) != nil {
+				// Interrupted before its time: never sent, so no record (the last
+				// indices of an interrupted run are the ones missing).
+				if sem != nil {
+					<-sem
+				}
+				return
+			}
 			rec := r.send(ctx, req, i, t)
 			if sem != nil {
 				<-sem
