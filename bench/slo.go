@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"roofline/units"
 )
 
 // ParseSLO reads service-level objectives for goodput from "KEY:VALUE" items separated by
@@ -46,24 +48,15 @@ func ParseSLO(text string) (SLO, error) {
 	return s, nil
 }
 
-// sloValue parses a positive number; for a latency, an optional unit us, µs, ms or s
+// sloValue parses a positive number; for a latency, an optional unit (us, µs, ms, s)
 // converts it to ms.
 func sloValue(v string, latency bool) (float64, error) {
-	scale := 1.0
-	if latency {
-		for _, u := range []struct {
-			suffix string
-			ms     float64
-		}{{"us", 1e-3}, {"µs", 1e-3}, {"ms", 1}, {"s", 1e3}} {
-			if n, ok := strings.CutSuffix(v, u.suffix); ok {
-				v, scale = n, u.ms
-				break
-			}
-		}
-	}
 	x, err := strconv.ParseFloat(v, 64)
+	if latency {
+		x, err = units.ParseMs(v)
+	}
 	if err != nil || !(x > 0) || x > 1e12 {
 		return 0, fmt.Errorf("value %q: want a positive number%s", v, map[bool]string{true: " of ms (units us, ms, s allowed)", false: ""}[latency])
 	}
-	return x * scale, nil
+	return x, nil
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"roofline/units"
 )
 
 // Constraint is one service-level objective a configuration must meet, parsed from text
@@ -105,22 +107,11 @@ func ParseConstraint(text string) (Constraint, error) {
 
 // parseMs parses a duration with an optional unit (us, µs, ms, s; none = ms) into ms.
 func parseMs(s string) (float64, error) {
-	l := strings.ToLower(s)
-	mult := 1.0
-	for _, u := range []struct {
-		suffix string
-		ms     float64
-	}{{"us", 1e-3}, {"µs", 1e-3}, {"ms", 1}, {"s", 1e3}} {
-		if strings.HasSuffix(l, u.suffix) {
-			l, mult = strings.TrimSuffix(l, u.suffix), u.ms
-			break
-		}
-	}
-	v, err := strconv.ParseFloat(l, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+	v, err := units.ParseMs(strings.ToLower(s))
+	if err != nil || v < 0 {
 		return 0, fmt.Errorf("value %q: need a finite duration ≥ 0 such as 500ms, 2s or 800us", s)
 	}
-	return v * mult, nil
+	return v, nil
 }
 
 func contains(list []string, s string) bool {

@@ -177,6 +177,21 @@ func ParseSeconds(s string) (Seconds, error) {
 	return Seconds(v * m), nil
 }
 
+// ParseMs parses a latency and returns it in ms: "500ms", "0.5 s", "800us"; a bare
+// number is ms, the convention of latency objectives (vllm bench serve's --goodput,
+// roofline's --constraint). Units: us, µs, ms, s.
+func ParseMs(s string) (float64, error) {
+	v, u, err := splitNumber(s)
+	if err != nil {
+		return 0, fmt.Errorf("duration %w", err)
+	}
+	m, ok := map[string]float64{"": 1, "ms": 1, "s": 1e3, "us": 1e-3, "µs": 1e-3}[u]
+	if !ok {
+		return 0, fmt.Errorf("duration %q: unknown unit %q (want us, ms or s; none = ms)", s, u)
+	}
+	return v * m, nil
+}
+
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (b *Bytes) UnmarshalText(t []byte) (err error) { *b, err = ParseBytes(string(t)); return }
 

@@ -255,3 +255,21 @@ func FuzzParseBytes(f *testing.F) {
 		_ = b.GiBString()
 	})
 }
+
+// TestParseMs: a bare number is ms; a unit converts (1 s = 1000 ms, 1 us = 0.001 ms).
+func TestParseMs(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want float64
+	}{{"500", 500}, {"500ms", 500}, {"0.5s", 500}, {"0.5 s", 500}, {"800us", 0.8}, {"800µs", 0.8}, {"-3", -3}} {
+		got, err := ParseMs(c.in)
+		if err != nil || math.Abs(got-c.want) > 1e-9*math.Abs(c.want) {
+			t.Errorf("ParseMs(%q) = %v, %v; want %v", c.in, got, err, c.want)
+		}
+	}
+	for _, in := range []string{"", "fast", "NaN", "5 parsecs", "1e400", "5h", "2 min"} {
+		if _, err := ParseMs(in); err == nil {
+			t.Errorf("ParseMs(%q): no error", in)
+		}
+	}
+}
