@@ -188,13 +188,16 @@ func (e *TooLongError) Error() string {
 		e.Tokens, e.InputLen, e.OutputLen, e.MaxModelLen)
 }
 
-// CheckWorkload returns a *TooLongError when the workload's mean request (prompt plus
-// output) does not fit in d's max_model_len. Serve and Simulate check it; it is exported
-// so that callers can reject bad input before other work.
-func (d *Deployment) CheckWorkload(w *Workload) error {
+// CheckMaxModelLen returns a *TooLongError when the workload's mean request (prompt plus
+// output) does not fit in maxModelLen tokens (0: no limit). Commands that know the limit
+// before any deployment (sweep, plan) check it here.
+func (w *Workload) CheckMaxModelLen(maxModelLen int) error {
 	in, out := int(math.Round(w.meanInput())), int(math.Round(w.meanOutput()))
-	if d.MaxModelLen > 0 && in+out > d.MaxModelLen {
-		return &TooLongError{Tokens: in + out, InputLen: in, OutputLen: out, MaxModelLen: d.MaxModelLen}
+	if maxModelLen > 0 && in+out > maxModelLen {
+		return &TooLongError{Tokens: in + out, InputLen: in, OutputLen: out, MaxModelLen: maxModelLen}
 	}
 	return nil
 }
+
+// CheckWorkload is CheckMaxModelLen with d's max_model_len; Serve and Simulate call it.
+func (d *Deployment) CheckWorkload(w *Workload) error { return w.CheckMaxModelLen(d.MaxModelLen) }

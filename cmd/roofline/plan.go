@@ -134,8 +134,8 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	if err := w.Validate(); err != nil {
 		return usageErr("%v", err)
 	}
-	if need := *inLen + *outLen; *maxModelLen > 0 && need > *maxModelLen {
-		return usageErr("%v", &estimator.TooLongError{Tokens: need, InputLen: *inLen, OutputLen: *outLen, MaxModelLen: *maxModelLen})
+	if err := w.CheckMaxModelLen(*maxModelLen); err != nil {
+		return asUsage(err)
 	}
 	prof, ok, err := estimator.Engine(*engine)
 	if err != nil {

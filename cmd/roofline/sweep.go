@@ -210,8 +210,8 @@ func (f *sweepFlags) space(ctx context.Context, e *env) (estimator.SweepSpace, [
 	if f.maxModelLen < 0 {
 		return sp, nil, usageErr("--max-model-len %d: must be ≥ 1", f.maxModelLen)
 	}
-	if need := f.inputLen + f.outputLen; f.maxModelLen > 0 && need > f.maxModelLen {
-		return sp, nil, usageErr("%v", &estimator.TooLongError{Tokens: need, InputLen: f.inputLen, OutputLen: f.outputLen, MaxModelLen: f.maxModelLen})
+	if err := w.CheckMaxModelLen(f.maxModelLen); err != nil {
+		return sp, nil, asUsage(err)
 	}
 	m, err := loadModel(ctx, e, f.model)
 	if err != nil {
