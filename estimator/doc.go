@@ -13,7 +13,10 @@
 //     spread over the O output steps, Little's law for closed loops, a bisection for the
 //     batch an open-loop rate sustains, and a Kingman queue for the prefill budget);
 //   - Simulate runs a seeded discrete-event simulation of the engine's scheduler for
-//     distributions (mean, median, p90, p95, p99 of TTFT, ITL, TPOT, E2E).
+//     distributions (mean, median, p90, p95, p99 of TTFT, ITL, TPOT, E2E);
+//   - Sweep ranks configurations under SLO constraints and Planner finds the cheapest fleet of
+//     data-parallel replicas per GPU type that serves a target load (fewest GPUs meeting the
+//     SLOs: doubling the replicas, then bisection).
 //
 // Efficiencies η are fractions of the target GPU's own peaks and overheads are times, so a
 // Profile fitted on one GPU (Calibrate) applies to another. The package does no I/O except

@@ -6,11 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"roofline/validation"
 )
 
 type accuracyJSON struct {
-	Rows    []accRow   `json:"rows"`
-	Summary accSummary `json:"summary"`
+	Rows    []validation.Result `json:"rows"`
+	Summary validation.Summary  `json:"summary"`
 }
 
 func runAccuracyJSON(t *testing.T, args ...string) accuracyJSON {
@@ -26,13 +28,13 @@ func runAccuracyJSON(t *testing.T, args ...string) accuracyJSON {
 	return j
 }
 
-func groupByKey(gs []accGroup, key string) (accGroup, bool) {
+func groupByKey(gs []validation.Group, key string) (validation.Group, bool) {
 	for _, g := range gs {
 		if g.Key == key {
 			return g, true
 		}
 	}
-	return accGroup{}, false
+	return validation.Group{}, false
 }
 
 // TestAccuracySimToReal holds the serving acceptance bounds against the measured vLLM 0.15.1

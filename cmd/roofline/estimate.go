@@ -449,3 +449,11 @@ func writeEstimateCSV(w io.Writer, r report) error {
 	cw.Flush()
 	return cw.Error()
 }
+
+// fptr returns a pointer to v, or nil when v is NaN or infinite (JSON null).
+func fptr(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}

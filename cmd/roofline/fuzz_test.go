@@ -5,22 +5,6 @@ import (
 	"testing"
 )
 
-// FuzzReadValidation: a validation CSV either parses or fails with an error, never a panic.
-func FuzzReadValidation(f *testing.F) {
-	f.Add([]byte("id,model,gpu,metric,value\nx,meta-llama/Llama-3.1-8B-Instruct,H100,ttft_ms_mean,12.5\n"))
-	f.Add([]byte("id,model,gpu,metric,value,request_rate,tp\nx,m,g,output_tok_s,inf,inf,2.5\n"))
-	f.Add([]byte("id,model\n\"unterminated\n"))
-	f.Add([]byte(""))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		rows, err := readValidation(bytes.NewReader(b), "fuzz.csv")
-		for _, r := range rows {
-			if err == nil && r.line < 2 {
-				t.Fatalf("row %+v has no line number", r)
-			}
-		}
-	})
-}
-
 // FuzzReadSteps: a steps.csv either parses into rows with phase, batch and tokens valid, or errs.
 func FuzzReadSteps(f *testing.F) {
 	f.Add([]byte("model,gpu,tp,weight_dtype,phase,batch,tokens,ms\nm,H100,1,bf16,decode,8,1024,9.5\n"))

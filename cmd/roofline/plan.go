@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -11,58 +10,23 @@ import (
 	"text/tabwriter"
 
 	"roofline/estimator"
-	"roofline/hardware"
-	"roofline/models"
 	"roofline/units"
 )
 
 const planSynopsis = "plan --model M (--target-rate R | --target-users U) --input-len I --output-len O [--constraint ttft:p95<500ms ...] " +
 	"[--gpus all|G1,G2] [--weight-dtype bf16,fp8] [--kv-dtype bf16,fp8] [--max-num-seqs 64,256] [--max-num-batched-tokens 512,2048] [--engine vllm] [--price-per-gpu-hour X] [--output table|json]"
 
-// planFleet is one fleet: replicas of a tp·pp deployment of one GPU type.
-type planFleet struct {
-	GPU               string           `json:"gpu"`
-	GPUsPerReplica    int              `json:"gpus_per_replica"`
-	TP                int              `json:"tp"`
-	PP                int              `json:"pp"`
-	Replicas          int              `json:"replicas"`
-	TotalGPUs         int              `json:"total_gpus"`
-	WeightDtype       string           `json:"weight_dtype"`
-	KVDtype           string           `json:"kv_dtype"`
-	MaxNumSeqs        int              `json:"max_num_seqs"`
-	CostPerHour       *float64         `json:"cost_usd_per_hour"`
-	CostPer1MOut      *float64         `json:"cost_usd_per_1m_output_tokens"`
-	CostPer1MTotal    *float64         `json:"cost_usd_per_1m_total_tokens"`
-	PriceUSDPerHour   float64          `json:"price_usd_per_gpu_hour"`
-	PriceSource       string           `json:"price_source"`
-	OutputTokS        float64          `json:"output_tok_s"`
-	RequestPerS       float64          `json:"request_per_s"`
-	TTFT              estimator.Dist   `json:"ttft_ms"`
-	ITL               estimator.Dist   `json:"itl_ms"`
-	E2E               estimator.Dist   `json:"e2e_ms"`
-	OutputTokSPerUser float64          `json:"output_tok_s_per_user"`
-	Launch            estimator.Launch `json:"launch"`
-}
-
-// planGPU is the answer for one GPU type.
-type planGPU struct {
-	GPU     string         `json:"gpu"`
-	MinGPUs map[string]int `json:"min_gpus_to_fit"` // by weight dtype; 0 = does not fit on 128
-	Best    *planFleet     `json:"cheapest_fleet"`  // nil: no fleet meets the load and SLOs
-	Note    string         `json:"note,omitempty"`
-}
-
 type planOutput struct {
-	Kind        string        `json:"kind"` // "plan"
-	Model       string        `json:"model"`
-	Workload    sweepWorkload `json:"workload"`
-	TargetRate  float64       `json:"target_request_rate,omitempty"`
-	TargetUsers int           `json:"target_users,omitempty"`
-	Constraints []string      `json:"constraints"`
-	Cheapest    *planFleet    `json:"cheapest"`
-	PerGPU      []planGPU     `json:"per_gpu"`
-	Notes       []string      `json:"notes"`
-	Method      string        `json:"method"`
+	Kind        string              `json:"kind"` // "plan"
+	Model       string              `json:"model"`
+	Workload    sweepWorkload       `json:"workload"`
+	TargetRate  float64             `json:"target_request_rate,omitempty"`
+	TargetUsers int                 `json:"target_users,omitempty"`
+	Constraints []string            `json:"constraints"`
+	Cheapest    *estimator.Fleet    `json:"cheapest"`
+	PerGPU      []estimator.GPUPlan `json:"per_gpu"`
+	Notes       []string            `json:"notes"`
+	Method      string              `json:"method"`
 }
 
 func runPlan(ctx context.Context, e *env, args []string) error {
@@ -172,10 +136,10 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	for _, c := range constraints {
 		po.Constraints = append(po.Constraints, c.String())
 	}
-	pl := planner{m: m, prof: prof, w: w, cons: constraints, wds: wds, kvds: kvds, mnss: mnss, mnbts: mnbts, maxPer: *maxPer, maxRep: *maxReplicas,
-		price: *price, maxModelLen: *maxModelLen}
+	pl := estimator.Planner{Model: m, Profile: prof, Workload: w, Constraints: constraints, WeightDtypes: wds, KVDtypes: kvds, MaxNumSeqs: mnss,
+		MaxNumBatchedTokens: mnbts, MaxGPUsPerReplica: *maxPer, MaxReplicas: *maxReplicas, PricePerGPUHour: *price, MaxModelLen: *maxModelLen}
 	for _, g := range list {
-		pg, err := pl.gpu(g)
+		pg, err := pl.GPU(g)
 		if err != nil {
 			return err
 		}
@@ -194,181 +158,6 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-type planner struct {
-	m           *models.Model
-	prof        *estimator.Profile
-	w           estimator.Workload
-	cons        []estimator.Constraint
-	wds, kvds   []string
-	mnss        []int
-	mnbts       []int
-	maxPer      int
-	maxRep      int
-	price       float64
-	maxModelLen int
-}
-
-// gpu finds the minimum GPUs to fit and the cheapest fleet on one GPU type.
-func (pl *planner) gpu(g *hardware.GPU) (planGPU, error) {
-	pg := planGPU{GPU: g.ID, MinGPUs: map[string]int{}}
-	price, src := pl.price, "--price-per-gpu-hour"
-	if price == 0 {
-		price, src = g.PriceUSDPerHour, fmt.Sprintf("catalogue: %s, as of %s", g.PriceProvider, g.PriceAsOf)
-	}
-	for _, wd := range pl.wds {
-		n, err := estimator.MinGPUs(estimator.Spec{Model: pl.m, GPU: g, WeightDtype: wd, Profile: pl.prof, MaxModelLen: pl.maxModelLen})
-		if err != nil {
-			n = 0
-		}
-		key := wd
-		if key == "" {
-			key = "checkpoint"
-		}
-		pg.MinGPUs[key] = n
-	}
-	var best *planFleet
-	better := func(f *planFleet) bool {
-		if best == nil {
-			return true
-		}
-		if f.TotalGPUs != best.TotalGPUs {
-			return f.TotalGPUs < best.TotalGPUs // same GPU type: fewer GPUs is cheaper
-		}
-		return f.OutputTokSPerUser > best.OutputTokSPerUser
-	}
-	for n := 1; n <= pl.maxPer; n *= 2 {
-		for tp := 1; tp <= n; tp *= 2 {
-			pp := n / tp
-			for _, wd := range pl.wds {
-				for _, kvd := range pl.kvds {
-					for _, mns := range pl.mnss {
-						for _, mnbt := range pl.mnbts {
-							spec := estimator.Spec{Model: pl.m, GPU: g, TP: tp, PP: pp, WeightDtype: wd, KVDtype: kvd, Profile: pl.prof,
-								MaxNumSeqs: mns, MaxNumBatchedTokens: mnbt, MaxModelLen: pl.maxModelLen}
-							f, err := pl.fleet(spec)
-							if err != nil {
-								var dt *dtypeError
-								if errors.As(err, &dt) && pg.Note == "" {
-									pg.Note = "skipped " + dt.err.Error()
-								}
-								continue
-							}
-							if f != nil && better(f) {
-								best = f
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-	if best == nil && pg.Note == "" {
-		pg.Note = "no fleet of up to " + fmt.Sprint(pl.maxRep) + " replicas meets the load and constraints"
-		return pg, nil
-	}
-	if best == nil {
-		return pg, nil
-	}
-	best.PriceUSDPerHour = price
-	if price > 0 {
-		best.PriceSource = src
-		h := price * float64(best.TotalGPUs)
-		best.CostPerHour = &h
-		if best.OutputTokS > 0 {
-			o := h / (best.OutputTokS * 3600) * 1e6
-			tot := h / ((best.OutputTokS + best.RequestPerS*float64(pl.w.InputLen)) * 3600) * 1e6
-			best.CostPer1MOut, best.CostPer1MTotal = &o, &tot
-		}
-	} else {
-		pg.Note = "no price" // the fleet shown uses the fewest GPUs
-	}
-	pg.Best = best
-	return pg, nil
-}
-
-type dtypeError struct{ err error }
-
-func (d *dtypeError) Error() string { return d.err.Error() }
-
-// fleet returns the smallest replica count of spec meeting the load and SLOs (nil if none
-// up to maxRep). Latency falls as replicas share the load, so: double until it passes,
-// then bisect.
-func (pl *planner) fleet(spec estimator.Spec) (*planFleet, error) {
-	try := func(r int) (*planFleet, error) {
-		s := spec
-		s.DP = r
-		d, err := estimator.New(s)
-		if err != nil {
-			if _, e2 := estimator.New(estimator.Spec{Model: pl.m, GPU: spec.GPU, WeightDtype: spec.WeightDtype, KVDtype: spec.KVDtype, Profile: pl.prof}); e2 != nil {
-				return nil, &dtypeError{e2}
-			}
-			return nil, err
-		}
-		sv, err := d.Serve(pl.w)
-		if err != nil {
-			return nil, err
-		}
-		p := estimator.SweepPoint{Serving: sv}
-		p.OutputTokSPerGPU = sv.OutputTokS / float64(d.NumGPUs)
-		p.GoodputReqS = sv.RequestPerS
-		if sv.Overloaded {
-			return nil, nil
-		}
-		for _, c := range pl.cons {
-			if c.Metric == "cost_usd_per_1m_output_tokens" {
-				continue // cost is what plan minimises
-			}
-			if !c.Met(&p) {
-				return nil, nil
-			}
-		}
-		f := &planFleet{GPU: spec.GPU.ID, GPUsPerReplica: d.TP * d.PP, TP: d.TP, PP: d.PP, Replicas: r, TotalGPUs: d.NumGPUs,
-			WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, MaxNumSeqs: d.MaxNumSeqs,
-			OutputTokS: sv.OutputTokS, RequestPerS: sv.RequestPerS, TTFT: sv.TTFT, ITL: sv.ITL, E2E: sv.E2E, OutputTokSPerUser: sv.OutputTokSPerUser}
-		cfg := estimator.SweepConfig{GPU: f.GPU, NumGPUs: d.NumGPUs, TP: d.TP, PP: d.PP, DP: r, EP: d.EP, Engine: d.Profile.Name,
-			WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens,
-			MaxModelLen: d.MaxModelLen, MemoryFraction: d.MemoryFraction, Concurrency: pl.w.Concurrency, RequestRate: pl.w.RequestRate}
-		f.Launch = estimator.LaunchFor(pl.m, cfg, pl.w)
-		return f, nil
-	}
-	lo, hi := 0, 1
-	var found *planFleet
-	for hi <= pl.maxRep {
-		f, err := try(hi)
-		if err != nil {
-			return nil, err
-		}
-		if f != nil {
-			found = f
-			break
-		}
-		lo, hi = hi, hi*2
-	}
-	if found == nil {
-		if hi/2 < pl.maxRep {
-			if f, err := try(pl.maxRep); err == nil && f != nil {
-				found, hi = f, pl.maxRep
-			}
-		}
-		if found == nil {
-			return nil, nil
-		}
-	}
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		f, err := try(mid)
-		if err != nil {
-			return nil, err
-		}
-		if f != nil {
-			found, hi = f, mid
-		} else {
-			lo = mid
-		}
-	}
-	return found, nil
-}
-
 func writePlanTable(w io.Writer, o planOutput) {
 	load := fmt.Sprintf("%s req/s (Poisson)", units.Sig(o.TargetRate))
 	if o.TargetUsers > 0 {
@@ -381,7 +170,7 @@ func writePlanTable(w io.Writer, o planOutput) {
 	fmt.Fprintf(w, "roofline plan: %s for %s, input %d / output %d tokens; constraints: %s\n\n", o.Model, load, o.Workload.InputLen, o.Workload.OutputLen, cons)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "GPU\tmin GPUs to fit\tfleet\ttotal GPUs\tweights/KV\t$/hour\t$/1M out tokens\tTTFT p95 ms\tITL p99 ms\ttok/s/user\t")
-	rows := append([]planGPU(nil), o.PerGPU...)
+	rows := append([]estimator.GPUPlan(nil), o.PerGPU...)
 	sort.SliceStable(rows, func(a, b int) bool {
 		ca, cb := rows[a].Best, rows[b].Best
 		switch {

@@ -1,0 +1,119 @@
+package validation
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"roofline/bench"
+	"roofline/estimator"
+)
+
+// Comparison is one metric predicted and measured, in the metric's unit (ms or per second).
+type Comparison struct {
+	Metric    string   `json:"metric"`
+	Predicted *float64 `json:"predicted"`
+	Measured  *float64 `json:"measured"`
+	ErrPct    *float64 `json:"error_pct"` // (predicted − measured)/measured, %
+	Key       bool     `json:"key"`       // counted in the verdict
+}
+
+func fptr(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+// CompareMetrics lines up a prediction and a measured summary metric by metric and returns the
+// rows, the largest |error| of a key metric (%) and a one-line verdict against maxErr (%;
+// +Inf for no bound). A NaN or infinite value on either side gives a nil pointer and no error.
+//
+// Key metrics (the verdict) are mean TTFT, TPOT and E2E, and output tok/s in closed loops; in an
+// open loop throughput is set by the offered arrivals, so comparing a finite run's throughput
+// with another draw of arrivals says nothing about the model.
+func CompareMetrics(p estimator.Serving, m bench.Summary, maxErr float64, openLoop bool) ([]Comparison, float64, string) {
+	rows := []struct {
+		name string
+		p, m float64
+		key  bool
+	}{
+		{"ttft_ms_mean", p.TTFT.Mean, m.TTFT.Mean, true},
+		{"ttft_ms_median", p.TTFT.Median, m.TTFT.Median, false},
+		{"ttft_ms_p99", p.TTFT.P99, m.TTFT.P99, false},
+		{"itl_ms_mean", p.ITL.Mean, m.ITL.Mean, false},
+		{"itl_ms_median", p.ITL.Median, m.ITL.Median, false},
+		{"tpot_ms_mean", p.TPOT.Mean, m.TPOT.Mean, true},
+		{"e2e_ms_mean", p.E2E.Mean, m.E2E.Mean, true},
+		{"e2e_ms_p99", p.E2E.P99, m.E2E.P99, false},
+		{"output_tok_s", p.OutputTokS, m.OutputTokS, !openLoop},
+		{"request_per_s", p.RequestPerS, m.RequestPerS, false},
+	}
+	var out []Comparison
+	worst := 0.0
+	for _, r := range rows {
+		c := Comparison{Metric: r.name, Predicted: fptr(r.p), Measured: fptr(r.m), Key: r.key}
+		if c.Predicted != nil && c.Measured != nil && *c.Measured != 0 {
+			c.ErrPct = fptr(100 * (*c.Predicted - *c.Measured) / *c.Measured)
+			if r.key && c.ErrPct != nil {
+				worst = math.Max(worst, math.Abs(*c.ErrPct))
+			}
+		}
+		out = append(out, c)
+	}
+	verdict := fmt.Sprintf("agrees: every key metric within %.3g%%", maxErr)
+	if worst > maxErr {
+		verdict = fmt.Sprintf("differs: a key metric is %.3g%% off (bound %.3g%%)", worst, maxErr)
+	}
+	return out, worst, verdict
+}
+
+// ScheduledTimes returns the records' scheduled send times (s from the run's start) in
+// ascending order: the arrivals a simulation of the same open-loop run replays.
+func ScheduledTimes(recs []bench.Record) []float64 {
+	out := make([]float64, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, r.ScheduledS)
+	}
+	sort.Float64s(out)
+	return out
+}
+
+// Recalibration is a profile refitted on a live run: the TOML to write and a one-line summary.
+type Recalibration struct {
+	TOML    []byte
+	Message string
+}
+
+// CalibrateFromRun turns a run's summary into decode-step samples (the mean running batch by
+// Little's law, b = request/s · (E2E − TTFT) / lanes, at the mean context input + output/2;
+// measured TPOT and median ITL as step times) and refits the profile's memory efficiency and
+// per-step overhead. now dates the profile's description. It fails when the run has no
+// completed request with more than one token.
+func CalibrateFromRun(d *estimator.Deployment, w estimator.Workload, s bench.Summary, now time.Time) (Recalibration, error) {
+	if s.Completed == 0 || math.IsNaN(s.TPOT.Mean) || s.TPOT.Mean <= 0 {
+		return Recalibration{}, fmt.Errorf("no completed requests with more than one token")
+	}
+	batch := int(math.Max(1, math.Round(s.RequestPerS*(s.E2E.Mean-s.TTFT.Mean)/1e3/float64(d.Lanes()))))
+	ctx := w.InputLen + w.OutputLen/2
+	sp := d.Spec
+	samples := []estimator.StepSample{{Spec: sp, Phase: "decode", Batch: batch, Tokens: ctx, Measured: s.TPOT.Mean / 1e3}}
+	if !math.IsNaN(s.ITL.Median) && s.ITL.Median > 0 {
+		samples = append(samples, estimator.StepSample{Spec: sp, Phase: "decode", Batch: batch, Tokens: ctx, Measured: s.ITL.Median / 1e3})
+	}
+	fit, err := estimator.Calibrate(samples, d.Profile, []string{"memory_efficiency", "step_overhead_ms"})
+	if err != nil {
+		return Recalibration{}, err
+	}
+	fit.Profile.Name = strings.TrimSuffix(d.Profile.Name, "-calibrated") + "-calibrated"
+	fit.Profile.Description = fmt.Sprintf("%s refitted on a live run (%d requests, %s)", d.Profile.Name, s.Completed, now.UTC().Format("2006-01-02"))
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "# Written by roofline validate --calibrate-out: decode steps at batch %d, context %d; fit MAPE %.2f%% (base %.2f%%).\n", batch, ctx, fit.MAPE, fit.MAPE0)
+	if err := fit.Profile.WriteTOML(&buf); err != nil {
+		return Recalibration{}, err
+	}
+	return Recalibration{TOML: buf.Bytes(), Message: fmt.Sprintf("memory_efficiency, step_overhead_ms refitted; MAPE %.2f%% → %.2f%%", fit.MAPE0, fit.MAPE)}, nil
+}

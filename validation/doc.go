@@ -1,0 +1,21 @@
+// Package validation compares predictions with measurements: the accuracy evaluation over
+// validation CSVs and the measured-versus-predicted comparison of one benchmark run.
+//
+// Accuracy: ReadRows parses the validation format (one measured number per row, header in
+// Header; see data/validation/README.md), Predict predicts each row with the estimator
+// (the seeded simulation by default, the closed form with Options.ClosedForm) and Summarise
+// groups the errors:
+//
+//	error % = 100 · (predicted − measured) / measured      (signed; bias = its median)
+//	APE %   = |error %|                                      (median, mean and p90 per group)
+//
+// Percentiles of APE use linear interpolation (estimator.Percentile). Rows whose id has the form
+// "<run>-sN-<metric>" are load stages of one serving run: Summarise averages measured and
+// predicted over the stages weighted by num_requests before computing the run's APE
+// (Summary.ByRunMetric). Rows listed in data/validation/in_sample.txt were used to choose
+// engine-profile constants (InSample); Summary.OutOfSample excludes them.
+//
+// Comparison: CompareMetrics lines up a prediction (estimator.Serving) and a measured
+// bench.Summary metric by metric (ms for latencies, tok/s and req/s for throughput);
+// CalibrateFromRun refits a profile on a run.
+package validation

@@ -1,0 +1,245 @@
+package validation
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+
+	"roofline/estimator"
+	"roofline/hardware"
+	"roofline/models"
+)
+
+// Options says how Predict turns rows into predictions.
+type Options struct {
+	// LoadModel resolves a row's model (a catalogue id, a Hugging Face id or a path to a
+	// config.json). Required.
+	LoadModel func(ctx context.Context, name string) (*models.Model, error)
+	// Catalogue looks up the rows' GPUs. Required.
+	Catalogue *hardware.Catalogue
+	// Profile, when set, replaces every row's engine profile.
+	Profile *estimator.Profile
+	// ClosedForm predicts with the closed form (Deployment.Serve) instead of the seeded
+	// simulation (Deployment.Simulate, seed 1).
+	ClosedForm bool
+	// Workers bounds the predictions run at once (default 4).
+	Workers int
+}
+
+var stageRe = regexp.MustCompile(`^(.*)-s\d+-[a-z0-9_]+$`)
+
+// Predict predicts every row, sharing one prediction between rows of the same configuration
+// (same deployment and workload). A row that cannot be predicted keeps a nil Predicted and
+// says why in Reason; Predict itself never fails. Ids of the form "<run>-sN-<metric>" mark
+// load stage N of a serving run, aggregated by Summarise.
+func Predict(ctx context.Context, rows []Row, o Options) []Result {
+	out := make([]Result, len(rows))
+	groups := map[string][]int{}
+	var order []string
+	for i, r := range rows {
+		k := r
+		k.ID, k.Metric, k.Value, k.Line, k.Source = "", "", 0, 0, ""
+		ks := fmt.Sprintf("%+v", k)
+		if _, ok := groups[ks]; !ok {
+			order = append(order, ks)
+		}
+		groups[ks] = append(groups[ks], i)
+		out[i] = Result{ID: r.ID, Source: r.Source, Model: r.Model, GPU: r.GPU, Engine: r.Engine, Metric: r.Metric, Measured: r.Value, weight: float64(max(r.NumRequests, 1))}
+		if m := stageRe.FindStringSubmatch(r.ID); m != nil {
+			out[i].run = m[1] + "|" + r.Metric
+		}
+	}
+	var mu sync.Mutex
+	jobs := make(chan string)
+	var wg sync.WaitGroup
+	workers := o.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ks := range jobs {
+				idx := groups[ks]
+				s, method, err := predictOne(ctx, rows[idx[0]], o)
+				mu.Lock()
+				for _, i := range idx {
+					r := &out[i]
+					r.Method = method
+					if err != nil {
+						r.Reason = err.Error()
+						continue
+					}
+					v, ok, why := MetricValue(s, rows[i])
+					if !ok {
+						r.Reason = why
+						continue
+					}
+					r.Predicted = &v
+					if r.Measured != 0 {
+						sg := 100 * (v - r.Measured) / r.Measured
+						a := math.Abs(sg)
+						r.ErrPct, r.APEPct = &sg, &a
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, ks := range order {
+		jobs <- ks
+	}
+	close(jobs)
+	wg.Wait()
+	return out
+}
+
+// Prediction is one configuration's predicted serving metrics and its GPU count.
+type Prediction struct {
+	Serving estimator.Serving
+	NumGPUs int
+}
+
+func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, error) {
+	model := r.Model
+	if strings.HasSuffix(model, ".json") && !filepath.IsAbs(model) {
+		model = filepath.Join(filepath.Dir(r.File), model)
+	}
+	m, err := o.LoadModel(ctx, model)
+	if err != nil {
+		return Prediction{}, "", err
+	}
+	g, err := o.Catalogue.Lookup(r.GPU)
+	if err != nil {
+		return Prediction{}, "", err
+	}
+	p := o.Profile
+	if p == nil {
+		p, _, err = estimator.Engine(r.Engine)
+		if err != nil {
+			return Prediction{}, "", err
+		}
+	}
+	tp, pp, dp := r.TP, max(r.PP, 1), max(r.DP, 1)
+	if tp == 0 {
+		tp = max(1, r.NumGPUs/(pp*dp))
+	}
+	kv := r.KVDtype
+	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, TP: tp, PP: pp, DP: dp, EP: r.EP, WeightDtype: r.WeightDtype, KVDtype: kv, Profile: p,
+		MemoryFraction: r.GPUMemUtil, MaxNumSeqs: r.MaxNumSeqs, MaxNumBatchedTokens: r.MaxNumBatchedTokens,
+		MaxModelLen: MaxModelLen(m.MaxContextLen, r.InputLen+r.OutputLen)})
+	if err != nil {
+		return Prediction{}, "", err
+	}
+	w := estimator.Workload{InputLen: r.InputLen, OutputLen: r.OutputLen, PrefixLen: r.PrefixLen, Concurrency: r.Concurrency, RequestRate: r.RequestRate, BatchSize: r.BatchSize, NumRequests: r.NumRequests}
+	switch r.Workload {
+	case "static":
+		w.Kind = estimator.Static
+		if w.BatchSize == 0 {
+			w.BatchSize = max(r.Concurrency, 1)
+		}
+	case "concurrency":
+		w.Kind = estimator.Concurrency
+	case "rate":
+		w.Kind = estimator.Rate
+		if math.IsInf(w.RequestRate, 1) {
+			w.Kind = estimator.Offline
+		}
+	case "offline":
+		w.Kind = estimator.Offline
+		if w.NumRequests == 0 {
+			w.NumRequests = max(r.Concurrency, 1000)
+		}
+	default:
+		return Prediction{}, "", fmt.Errorf("workload %q: allowed values are static, concurrency, rate, offline", r.Workload)
+	}
+	if w.Kind != estimator.Static && w.NumRequests > 3000 {
+		w.NumRequests = 3000 // steady state is reached long before; keeps the report fast
+	}
+	var s estimator.Serving
+	method := "closed-form"
+	if o.ClosedForm {
+		s, err = d.Serve(w)
+	} else {
+		method = "simulation"
+		s, err = d.Simulate(w, 1)
+	}
+	return Prediction{s, d.NumGPUs}, method, err
+}
+
+// MaxModelLen is the engine's max_model_len for a validation row, which rows do not record:
+// the request's own length rounded up to 1024 tokens (benchmarks of large models on small
+// cards lower max_model_len until the model fits; the KV capacity does not depend on it).
+func MaxModelLen(ctxLen, need int) int {
+	l := (need + 1023) / 1024 * 1024
+	if ctxLen > 0 && l > ctxLen && need <= ctxLen {
+		l = ctxLen
+	}
+	return max(l, need)
+}
+
+// MetricValue picks a row's metric out of a prediction: the value in the metric's unit, or
+// false and the reason (unknown metric, overloaded deployment, metric not applicable).
+func MetricValue(p Prediction, r Row) (float64, bool, string) {
+	s := p.Serving
+	dist := func(d estimator.Dist, q string) (float64, bool) {
+		switch q {
+		case "mean":
+			return d.Mean, true
+		case "median":
+			return d.Median, true
+		case "p90":
+			return d.P90, true
+		case "p95":
+			return d.P95, true
+		case "p99":
+			return d.P99, true
+		}
+		return 0, false
+	}
+	parts := strings.Split(r.Metric, "_ms_")
+	if len(parts) == 2 {
+		var d estimator.Dist
+		switch parts[0] {
+		case "ttft":
+			d = s.TTFT
+		case "itl":
+			d = s.ITL
+		case "tpot":
+			d = s.TPOT
+		case "e2e":
+			d = s.E2E
+		default:
+			return 0, false, "unknown metric " + r.Metric
+		}
+		v, ok := dist(d, parts[1])
+		if !ok {
+			return 0, false, "unknown metric " + r.Metric
+		}
+		if math.IsInf(v, 1) || s.Overloaded {
+			return 0, false, fmt.Sprintf("overloaded: arrivals exceed the sustainable %.3g req/s, so latency grows without bound", s.MaxRequestRate)
+		}
+		return v, true, ""
+	}
+	switch r.Metric {
+	case "output_tok_s":
+		return s.OutputTokS, true, ""
+	case "output_tok_s_per_gpu":
+		return s.OutputTokS / float64(p.NumGPUs), true, ""
+	case "total_tok_s":
+		return s.TotalTokS, true, ""
+	case "request_per_s":
+		return s.RequestPerS, true, ""
+	case "batch_elapsed_s":
+		if s.BatchElapsedS == 0 {
+			return 0, false, "batch_elapsed_s needs a static or offline workload"
+		}
+		return s.BatchElapsedS, true, ""
+	}
+	return 0, false, "unknown metric " + r.Metric
+}

@@ -1,0 +1,202 @@
+package validation
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"roofline/estimator"
+	"roofline/units"
+)
+
+// Result is one row of the accuracy report: a measured value, its prediction and the error.
+// Predicted, ErrPct and APEPct are nil when the row could not be predicted (Reason says why).
+type Result struct {
+	ID        string   `json:"id"`
+	Source    string   `json:"source"`
+	Model     string   `json:"model"`
+	GPU       string   `json:"gpu"`
+	Engine    string   `json:"engine"`
+	Metric    string   `json:"metric"`
+	Measured  float64  `json:"measured"`
+	Predicted *float64 `json:"predicted"`
+	ErrPct    *float64 `json:"error_pct"` // signed: (predicted − measured)/measured
+	APEPct    *float64 `json:"ape_pct"`
+	InSample  bool     `json:"in_sample"`
+	Reason    string   `json:"reason,omitempty"`
+	Method    string   `json:"method,omitempty"`
+	run       string
+	weight    float64
+}
+
+// Group summarises the APE (absolute percentage error, %) of a set of rows.
+type Group struct {
+	Key       string  `json:"key"`
+	Rows      int     `json:"rows"`
+	Predicted int     `json:"predicted"`
+	MedianAPE float64 `json:"median_ape_pct"`
+	MeanAPE   float64 `json:"mean_ape_pct"`
+	P90APE    float64 `json:"p90_ape_pct"`
+	Bias      float64 `json:"bias_pct"` // median signed error
+}
+
+// Summary is the accuracy report's summary: overall and grouped APE.
+type Summary struct {
+	Overall  Group   `json:"overall"`
+	BySource []Group `json:"by_source"`
+	ByMetric []Group `json:"by_metric"`
+	ByGPU    []Group `json:"by_gpu"`
+	ByEngine []Group `json:"by_engine"`
+	// ByRunMetric aggregates serving runs with several load stages (ids "…-sN-metric"):
+	// measured and predicted are request-weighted over the stages first.
+	ByRunMetric []Group `json:"by_run_metric"`
+	OutOfSample Group   `json:"out_of_sample"`
+}
+
+// group summarises rows under key.
+func group(key string, rows []Result) Group {
+	g := Group{Key: key, Rows: len(rows)}
+	var apes, errs []float64
+	for _, r := range rows {
+		if r.APEPct != nil {
+			apes = append(apes, *r.APEPct)
+			errs = append(errs, *r.ErrPct)
+		}
+	}
+	g.Predicted = len(apes)
+	if len(apes) == 0 {
+		return g
+	}
+	sort.Float64s(apes)
+	sort.Float64s(errs)
+	s := 0.0
+	for _, a := range apes {
+		s += a
+	}
+	g.MeanAPE = s / float64(len(apes))
+	g.MedianAPE = estimator.Percentile(apes, 0.5)
+	g.P90APE = estimator.Percentile(apes, 0.9)
+	g.Bias = estimator.Percentile(errs, 0.5)
+	return g
+}
+
+func groupBy(rows []Result, key func(Result) string) []Group {
+	m := map[string][]Result{}
+	for _, r := range rows {
+		m[key(r)] = append(m[key(r)], r)
+	}
+	var out []Group
+	for k, rs := range m {
+		out = append(out, group(k, rs))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// Summarise groups results by source, metric, GPU and engine, and aggregates the load
+// stages of each serving run (request-weighted) before computing its APE.
+func Summarise(rows []Result) Summary {
+	s := Summary{Overall: group("all", rows)}
+	s.BySource = groupBy(rows, func(r Result) string { return sourceKey(r) })
+	s.ByMetric = groupBy(rows, func(r Result) string { return r.Metric })
+	s.ByGPU = groupBy(rows, func(r Result) string { return r.GPU })
+	s.ByEngine = groupBy(rows, func(r Result) string { return r.Engine })
+	var oos []Result
+	for _, r := range rows {
+		if !r.InSample {
+			oos = append(oos, r)
+		}
+	}
+	s.OutOfSample = group("out-of-sample", oos)
+	// Runs: request-weighted measured and predicted over stages, then APE per run.
+	type agg struct {
+		m, p, w float64
+		ok      bool
+		metric  string
+	}
+	runs := map[string]*agg{}
+	for _, r := range rows {
+		if r.run == "" {
+			continue
+		}
+		a := runs[r.run]
+		if a == nil {
+			a = &agg{ok: true, metric: r.Metric}
+			runs[r.run] = a
+		}
+		if r.Predicted == nil {
+			a.ok = false
+			continue
+		}
+		a.m += r.Measured * r.weight
+		a.p += *r.Predicted * r.weight
+		a.w += r.weight
+	}
+	var runRows []Result
+	for k, a := range runs {
+		rr := Result{ID: k, Metric: a.metric}
+		if a.ok && a.w > 0 && a.m != 0 {
+			m, p := a.m/a.w, a.p/a.w
+			sg := 100 * (p - m) / m
+			ap := math.Abs(sg)
+			rr.Measured, rr.Predicted, rr.ErrPct, rr.APEPct = m, &p, &sg, &ap
+		}
+		runRows = append(runRows, rr)
+	}
+	s.ByRunMetric = groupBy(runRows, func(r Result) string { return r.Metric })
+	return s
+}
+
+// sourceKey shortens a source to its id prefix (e.g. TRT017) or first words.
+func sourceKey(r Result) string {
+	if i := strings.IndexAny(r.ID, "-_"); i > 0 {
+		return r.ID[:i]
+	}
+	return r.Source
+}
+
+// WriteTable renders the summary as a text table (every row first when all is set) and the notes.
+func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if all {
+		fmt.Fprintln(tw, "id\tmetric\tmeasured\tpredicted\terror %\tnote")
+		for _, r := range rows {
+			p, e := "-", "-"
+			if r.Predicted != nil {
+				p = units.Sig(*r.Predicted)
+			}
+			if r.ErrPct != nil {
+				e = fmt.Sprintf("%+.1f", *r.ErrPct)
+			}
+			note := r.Reason
+			if r.InSample {
+				note = strings.TrimSpace("in-sample " + note)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Metric, units.Sig(r.Measured), p, e, note)
+		}
+		tw.Flush()
+		fmt.Fprintln(w)
+	}
+	sec := func(title string, gs []Group) {
+		fmt.Fprintf(tw, "%s\trows\tpredicted\tmedian APE %%\tmean APE %%\tp90 APE %%\tbias %%\n", title)
+		for _, g := range gs {
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%+.1f\n", g.Key, g.Rows, g.Predicted, g.MedianAPE, g.MeanAPE, g.P90APE, g.Bias)
+		}
+		fmt.Fprintln(tw, "\t\t\t\t\t\t")
+	}
+	sec("overall", []Group{s.Overall, s.OutOfSample})
+	sec("by source", s.BySource)
+	sec("by metric", s.ByMetric)
+	sec("by GPU", s.ByGPU)
+	sec("by engine", s.ByEngine)
+	if len(s.ByRunMetric) > 0 {
+		sec("serving runs (request-weighted over stages), by metric", s.ByRunMetric)
+	}
+	tw.Flush()
+	for _, n := range Notes() {
+		fmt.Fprintln(w, "note: "+n)
+	}
+}
