@@ -27,8 +27,11 @@ func TestImportVLLM(t *testing.T) {
 
 func TestImportErrors(t *testing.T) {
 	for _, c := range []struct{ in, format, want string }{
-		{`[1, 2]`, FormatAuto, "not a single JSON object"},
-		{`{"a": 1} {"b": 2}`, FormatAuto, "more data"},
+		{`[1, 2]`, FormatAuto, "element 0: not a JSON object"},
+		{`{"a": 1} {"b": 2}`, FormatAuto, "object 1: format not recognised"},
+		{``, FormatAuto, "empty"},
+		{`{"completed": 3,`, FormatAuto, "not JSON"},
+		{"Metric,avg\nTime To First Token (ms),abc\n", FormatAuto, `"abc" is not a number`},
 		{`{"a": 1}`, FormatAuto, "format not recognised"},
 		{`{"a": 1}`, "llmperf", `format "llmperf"`},
 		{`{"benchmarks": []}`, FormatAuto, "benchmarks\" missing or empty"},
@@ -86,4 +89,12 @@ func FuzzImportGuideLLM(f *testing.F) {
 
 func FuzzImportInferencePerf(f *testing.F) {
 	fuzzImport(f, FormatInferencePerf, `{"successes": {"count": 3, "latency": {"request_latency": {"mean": "x"}}}, "failures": {"count": 1}}`)
+}
+
+func FuzzImportAuto(f *testing.F) {
+	fuzzImport(f, FormatAuto, `{"backend": "sglang", "completed": 1, "request_rate": Infinity}`,
+		"Metric,avg\nTime To First Token (ms),1\n\nMetric,Value\nRequest Count (count),3\n",
+		"benchmarks:\n- metrics: {request_totals: {successful: 1}}\n",
+		`{"aiperf_version": "1", "error_summary": [{"count": 2, "error_details": {"code": 500}}]}`,
+		`[{"completed": 1, "mean_ttft_ms": 2}]`, `{"scheduled_s": 0, "sent_s": 0, "end_s": 1, "usage_source": "usage"}`)
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"roofline/units"
@@ -20,22 +22,80 @@ func num(v float64) string {
 	return units.Sig(v)
 }
 
-// WriteTable prints s as a text table: counts, throughput, then one row per latency
-// distribution, then the percentile method and every warning.
+// count prints a count field of s, "-" when the file did not give it.
+func (s Summary) count(field string, v int) string {
+	if !s.Known(field) {
+		return "-"
+	}
+	return strconv.Itoa(v)
+}
+
+// Describe says in one line what was run: URL, model, endpoint, load and lengths, as
+// far as they are known ("" when nothing is).
+func (r RunInfo) Describe() string {
+	var parts []string
+	add := func(format string, a ...any) { parts = append(parts, fmt.Sprintf(format, a...)) }
+	if r.URL != "" {
+		add("%s", r.URL)
+	}
+	if r.Model != "" {
+		add("model %s", r.Model)
+	}
+	if r.Endpoint != "" {
+		add("endpoint %s", r.Endpoint)
+	}
+	if r.Streaming != nil && !*r.Streaming {
+		add("not streamed")
+	}
+	switch {
+	case r.RequestRate != nil && math.IsInf(*r.RequestRate, 1):
+		add("all requests at once")
+	case r.RequestRate != nil:
+		load := fmt.Sprintf("open loop %s req/s", units.Sig(*r.RequestRate))
+		if r.Burstiness != nil && *r.Burstiness != 1 {
+			load += fmt.Sprintf(" (burstiness %s)", units.Sig(*r.Burstiness))
+		}
+		add("%s", load)
+	}
+	if r.Concurrency != nil {
+		if r.RequestRate != nil {
+			add("at most %d in flight", *r.Concurrency)
+		} else {
+			add("concurrency %d", *r.Concurrency)
+		}
+	}
+	if r.NumRequests != nil {
+		add("%d requests", *r.NumRequests)
+	}
+	if r.InputLen != nil || r.OutputLen != nil {
+		add("input %s / output %s tokens", num(val(r.InputLen)), num(val(r.OutputLen)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// WriteTable prints s as a text table: what was run, counts, throughput, then one row
+// per latency distribution, then the percentile method, definition differences and
+// every warning.
 func (s Summary) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	title := s.Source
+	if s.ToolVersion != "" {
+		title += " " + s.ToolVersion
+	}
 	if s.Name != "" {
 		title += ": " + s.Name
 	}
 	fmt.Fprintf(tw, "%s\n", title)
-	fmt.Fprintf(tw, "requests\t%d completed, %d failed, %d without content\n", s.Completed, s.Failed, s.NoContent)
+	if d := s.Run.Describe(); d != "" {
+		fmt.Fprintf(tw, "run\t%s\n", d)
+	}
+	fmt.Fprintf(tw, "requests\t%s completed, %s failed, %s without content\n", s.count(FieldCompleted, s.Completed), s.count(FieldFailed, s.Failed), s.count(FieldNoContent, s.NoContent))
 	fmt.Fprintf(tw, "duration\t%s s\n", num(s.DurationS))
 	tokNote := ""
 	if s.Approximate {
 		tokNote = " (approximate: some counted from chunks)"
 	}
-	fmt.Fprintf(tw, "tokens\t%d input, %d output%s\n", s.TotalInputTokens, s.TotalOutputTokens, tokNote)
+	fmt.Fprintf(tw, "tokens\t%s input, %s output%s\n", s.count(FieldTotalInputTokens, s.TotalInputTokens), s.count(FieldTotalOutputTokens, s.TotalOutputTokens), tokNote)
 	fmt.Fprintf(tw, "throughput\t%s req/s, %s output tok/s, %s total tok/s\n", num(s.RequestPerS), num(s.OutputTokS), num(s.TotalTokS))
 	if s.GoodputReqS != nil {
 		fmt.Fprintf(tw, "goodput\t%s req/s meeting every SLO\n", num(*s.GoodputReqS))
@@ -43,19 +103,31 @@ func (s Summary) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "chunks per token\t%s\n", num(s.ChunksPerToken))
 	fmt.Fprintf(tw, "\nmetric\tmean\tmedian\tp90\tp95\tp99\tstd\tn\n")
 	for _, r := range []struct {
-		name string
-		d    Dist
-	}{{"TTFT (ms)", s.TTFT}, {"ITL (ms)", s.ITL}, {"TPOT (ms)", s.TPOT}, {"E2E (ms)", s.E2E}, {"per-user (tok/s)", s.OutputTokSPerUser}} {
+		name, key string
+		d         Dist
+	}{{"TTFT (ms)", "ttft_ms", s.TTFT}, {"ITL (ms)", "itl_ms", s.ITL}, {"TPOT (ms)", "tpot_ms", s.TPOT}, {"E2E (ms)", "e2e_ms", s.E2E}, {"per-user (tok/s)", "output_tok_s_per_user", s.OutputTokSPerUser}} {
 		n := "-"
 		if r.d.Count > 0 {
 			n = strconv.Itoa(r.d.Count)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.name, num(r.d.Mean), num(r.d.Median), num(r.d.P90), num(r.d.P95), num(r.d.P99), num(r.d.Std), n)
+		name := r.name
+		if _, ok := s.Definitions[r.key]; ok {
+			name += " *"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, num(r.d.Mean), num(r.d.Median), num(r.d.P90), num(r.d.P95), num(r.d.P99), num(r.d.Std), n)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "percentiles: %s\n", s.Percentiles)
+	keys := make([]string, 0, len(s.Definitions))
+	for k := range s.Definitions {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "* %s has another definition: %s\n", k, s.Definitions[k])
+	}
 	for _, x := range s.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", x)
 	}
@@ -95,8 +167,14 @@ func WriteCSV(w io.Writer, ss ...Summary) error {
 		return strconv.FormatFloat(v, 'g', -1, 64)
 	}
 	for _, s := range ss {
-		row := []string{s.Source, s.Name, strconv.Itoa(s.Completed), strconv.Itoa(s.Failed), strconv.Itoa(s.NoContent),
-			strconv.Itoa(s.TotalInputTokens), strconv.Itoa(s.TotalOutputTokens),
+		c := func(field string, v int) string {
+			if !s.Known(field) {
+				return ""
+			}
+			return strconv.Itoa(v)
+		}
+		row := []string{s.Source, s.Name, c(FieldCompleted, s.Completed), c(FieldFailed, s.Failed), c(FieldNoContent, s.NoContent),
+			c(FieldTotalInputTokens, s.TotalInputTokens), c(FieldTotalOutputTokens, s.TotalOutputTokens),
 			f(s.DurationS), f(s.RequestPerS), f(s.OutputTokS), f(s.TotalTokS)}
 		for _, d := range []Dist{s.TTFT, s.ITL, s.TPOT, s.E2E, s.OutputTokSPerUser} {
 			row = append(row, f(d.Mean), f(d.Median), f(d.P90), f(d.P95), f(d.P99), f(d.Std))

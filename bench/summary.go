@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 )
@@ -15,11 +16,15 @@ const PercentileMethod = "linear interpolation between closest ranks (numpy defa
 // Dist summarises a sample. A statistic that is not known (empty sample, or not in an
 // imported file) is NaN, written as null in JSON and "-" in tables.
 type Dist struct {
-	Count                            int // sample size (0 when unknown, e.g. imported)
+	Count                            int // sample size; CountUnknown when a file does not say
 	Mean, Median, P90, P95, P99, Std float64
 }
 
-// unknownDist is a Dist with every statistic unknown.
+// CountUnknown is Dist.Count when the sample size is not known (an imported file that
+// does not give it); it is written as null in JSON and "-" in tables.
+const CountUnknown = -1
+
+// unknownDist is a Dist with every statistic unknown (sample size 0).
 func unknownDist() Dist {
 	n := math.NaN()
 	return Dist{Mean: n, Median: n, P90: n, P95: n, P99: n, Std: n}
@@ -69,7 +74,7 @@ func Percentile(sorted []float64, p float64) float64 {
 }
 
 type distJSON struct {
-	Count  int      `json:"count"`
+	Count  *int     `json:"count"`
 	Mean   *float64 `json:"mean"`
 	Median *float64 `json:"median"`
 	P90    *float64 `json:"p90"`
@@ -93,9 +98,13 @@ func val(p *float64) float64 {
 }
 
 // MarshalJSON writes {"count", "mean", "median", "p90", "p95", "p99", "std"}, unknown
-// statistics as null.
+// statistics and an unknown count as null.
 func (d Dist) MarshalJSON() ([]byte, error) {
-	return json.Marshal(distJSON{d.Count, ptr(d.Mean), ptr(d.Median), ptr(d.P90), ptr(d.P95), ptr(d.P99), ptr(d.Std)})
+	var n *int
+	if d.Count >= 0 {
+		n = &d.Count
+	}
+	return json.Marshal(distJSON{n, ptr(d.Mean), ptr(d.Median), ptr(d.P90), ptr(d.P95), ptr(d.P99), ptr(d.Std)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes; null or absent statistics become NaN.
@@ -104,7 +113,11 @@ func (d *Dist) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*d = Dist{j.Count, val(j.Mean), val(j.Median), val(j.P90), val(j.P95), val(j.P99), val(j.Std)}
+	n := CountUnknown
+	if j.Count != nil {
+		n = *j.Count
+	}
+	*d = Dist{n, val(j.Mean), val(j.Median), val(j.P90), val(j.P95), val(j.P99), val(j.Std)}
 	return nil
 }
 
@@ -123,69 +136,126 @@ type Options struct {
 	SLO SLO // goodput is computed when any objective is set
 }
 
+// RunInfo says what was run, as far as the result file tells: the hints compare uses
+// instead of asking the user to retype them. An unknown field is zero ("" or nil).
+type RunInfo struct {
+	URL         string   `json:"url,omitempty"`          // server address
+	Model       string   `json:"model,omitempty"`        // model name sent in requests
+	Endpoint    string   `json:"endpoint,omitempty"`     // chat, completions, or the tool's backend name
+	Streaming   *bool    `json:"streaming,omitempty"`    // false: no TTFT, ITL or TPOT can be measured
+	NumRequests *int     `json:"num_requests,omitempty"` // requests sent (prompts)
+	RequestRate *float64 `json:"request_rate,omitempty"` // open loop, requests/s (+Inf written as null: all at once)
+	RateInf     bool     `json:"request_rate_inf,omitempty"`
+	Burstiness  *float64 `json:"burstiness,omitempty"`  // gamma shape of arrival gaps (1 = Poisson)
+	Concurrency *int     `json:"concurrency,omitempty"` // requests in flight (closed loop, or cap)
+	InputLen    *float64 `json:"input_len,omitempty"`   // mean prompt tokens per completed request
+	OutputLen   *float64 `json:"output_len,omitempty"`  // mean output tokens per completed request
+	LenSource   string   `json:"len_source,omitempty"`  // how InputLen/OutputLen were obtained
+}
+
+// Summary fields that an imported file may lack; Summary.Missing names them and JSON
+// writes them as null.
+const (
+	FieldCompleted         = "completed"
+	FieldFailed            = "failed"
+	FieldNoContent         = "no_content"
+	FieldTotalInputTokens  = "total_input_tokens"
+	FieldTotalOutputTokens = "total_output_tokens"
+)
+
 // Summary is the result of a run, or of an imported result file, in this package's
 // metric names (see the package doc for the definitions). Latencies are in ms.
 type Summary struct {
-	Source            string         `json:"source"`                  // "roofline bench", "vllm bench serve", …
-	Name              string         `json:"name,omitempty"`          // which benchmark of a file holding several
-	Completed         int            `json:"completed"`               // successful requests
-	Failed            int            `json:"failed"`                  // requests with an error
-	NoContent         int            `json:"no_content"`              // successful requests without a content chunk
-	TotalInputTokens  int            `json:"total_input_tokens"`      // prompt tokens of completed requests
-	TotalOutputTokens int            `json:"total_output_tokens"`     // completion tokens of completed requests
-	DurationS         float64        `json:"duration_s"`              // first send → last end of stream, s
-	RequestPerS       float64        `json:"request_per_s"`           // Completed / DurationS
-	OutputTokS        float64        `json:"output_tok_s"`            // TotalOutputTokens / DurationS
-	TotalTokS         float64        `json:"total_tok_s"`             // (input + output tokens) / DurationS
-	GoodputReqS       *float64       `json:"goodput_req_s,omitempty"` // requests/s meeting every SLO (nil: no SLO)
-	TTFT              Dist           `json:"ttft_ms"`
-	ITL               Dist           `json:"itl_ms"`
-	TPOT              Dist           `json:"tpot_ms"`
-	E2E               Dist           `json:"e2e_ms"`
-	OutputTokSPerUser Dist           `json:"output_tok_s_per_user"`
-	ChunksPerToken    float64        `json:"chunks_per_token"`   // content chunks / completion tokens (NaN: unknown)
-	Approximate       bool           `json:"approximate"`        // some token counts are counted chunks, not usage
-	Percentiles       string         `json:"percentile_method"`  // PercentileMethod, or the importer's
-	Errors            map[string]int `json:"errors,omitempty"`   // failed requests by Record.ErrorKind
-	Warnings          []string       `json:"warnings,omitempty"` // caveats every renderer prints
+	Source            string            `json:"source"`                  // tool: "roofline bench", "vllm bench serve", "SGLang bench_serving", …
+	ToolVersion       string            `json:"tool_version,omitempty"`  // the tool's version or schema generation, as the file says
+	Name              string            `json:"name,omitempty"`          // which benchmark of a file holding several
+	Run               RunInfo           `json:"run"`                     // what was run (URL, model, load, lengths)
+	Completed         int               `json:"completed"`               // successful requests
+	Failed            int               `json:"failed"`                  // requests with an error
+	NoContent         int               `json:"no_content"`              // successful requests without a content chunk
+	TotalInputTokens  int               `json:"total_input_tokens"`      // prompt tokens of completed requests
+	TotalOutputTokens int               `json:"total_output_tokens"`     // completion tokens of completed requests
+	DurationS         float64           `json:"duration_s"`              // first send → last end of stream, s
+	RequestPerS       float64           `json:"request_per_s"`           // Completed / DurationS
+	OutputTokS        float64           `json:"output_tok_s"`            // TotalOutputTokens / DurationS
+	TotalTokS         float64           `json:"total_tok_s"`             // (input + output tokens) / DurationS
+	GoodputReqS       *float64          `json:"goodput_req_s,omitempty"` // requests/s meeting every SLO (nil: no SLO)
+	TTFT              Dist              `json:"ttft_ms"`
+	ITL               Dist              `json:"itl_ms"`
+	TPOT              Dist              `json:"tpot_ms"`
+	E2E               Dist              `json:"e2e_ms"`
+	OutputTokSPerUser Dist              `json:"output_tok_s_per_user"`
+	ChunksPerToken    float64           `json:"chunks_per_token"`                 // content chunks / completion tokens (NaN: unknown)
+	Approximate       bool              `json:"approximate"`                      // some token counts are counted chunks, not usage
+	Percentiles       string            `json:"percentile_method"`                // PercentileMethod, or the importer's
+	Missing           []string          `json:"missing,omitempty"`                // Field* names not known (written as null)
+	Definitions       map[string]string `json:"definition_differences,omitempty"` // metric JSON name (itl_ms, …) → how the file's definition differs
+	Errors            map[string]int    `json:"errors,omitempty"`                 // failed requests by Record.ErrorKind
+	Warnings          []string          `json:"warnings,omitempty"`               // caveats every renderer prints
+}
+
+// Known reports whether the count field (a Field* name) is known.
+func (s Summary) Known(field string) bool {
+	for _, m := range s.Missing {
+		if m == field {
+			return false
+		}
+	}
+	return true
 }
 
 // summaryJSON is Summary's wire form: the same fields in the same order, with unknown
-// (NaN) top-level numbers as null.
+// (NaN or missing) top-level numbers as null.
 type summaryJSON struct {
-	Source            string         `json:"source"`
-	Name              string         `json:"name,omitempty"`
-	Completed         int            `json:"completed"`
-	Failed            int            `json:"failed"`
-	NoContent         int            `json:"no_content"`
-	TotalInputTokens  int            `json:"total_input_tokens"`
-	TotalOutputTokens int            `json:"total_output_tokens"`
-	DurationS         *float64       `json:"duration_s"`
-	RequestPerS       *float64       `json:"request_per_s"`
-	OutputTokS        *float64       `json:"output_tok_s"`
-	TotalTokS         *float64       `json:"total_tok_s"`
-	GoodputReqS       *float64       `json:"goodput_req_s,omitempty"`
-	TTFT              Dist           `json:"ttft_ms"`
-	ITL               Dist           `json:"itl_ms"`
-	TPOT              Dist           `json:"tpot_ms"`
-	E2E               Dist           `json:"e2e_ms"`
-	OutputTokSPerUser Dist           `json:"output_tok_s_per_user"`
-	ChunksPerToken    *float64       `json:"chunks_per_token"`
-	Approximate       bool           `json:"approximate"`
-	Percentiles       string         `json:"percentile_method"`
-	Errors            map[string]int `json:"errors,omitempty"`
-	Warnings          []string       `json:"warnings,omitempty"`
+	Source            string            `json:"source"`
+	ToolVersion       string            `json:"tool_version,omitempty"`
+	Name              string            `json:"name,omitempty"`
+	Run               RunInfo           `json:"run"`
+	Completed         *int              `json:"completed"`
+	Failed            *int              `json:"failed"`
+	NoContent         *int              `json:"no_content"`
+	TotalInputTokens  *int              `json:"total_input_tokens"`
+	TotalOutputTokens *int              `json:"total_output_tokens"`
+	DurationS         *float64          `json:"duration_s"`
+	RequestPerS       *float64          `json:"request_per_s"`
+	OutputTokS        *float64          `json:"output_tok_s"`
+	TotalTokS         *float64          `json:"total_tok_s"`
+	GoodputReqS       *float64          `json:"goodput_req_s,omitempty"`
+	TTFT              Dist              `json:"ttft_ms"`
+	ITL               Dist              `json:"itl_ms"`
+	TPOT              Dist              `json:"tpot_ms"`
+	E2E               Dist              `json:"e2e_ms"`
+	OutputTokSPerUser Dist              `json:"output_tok_s_per_user"`
+	ChunksPerToken    *float64          `json:"chunks_per_token"`
+	Approximate       bool              `json:"approximate"`
+	Percentiles       string            `json:"percentile_method"`
+	Missing           []string          `json:"missing,omitempty"`
+	Definitions       map[string]string `json:"definition_differences,omitempty"`
+	Errors            map[string]int    `json:"errors,omitempty"`
+	Warnings          []string          `json:"warnings,omitempty"`
 }
 
-// MarshalJSON writes s with unknown (NaN) numbers as null.
+// MarshalJSON writes s with unknown (NaN) numbers and Missing counts as null.
 func (s Summary) MarshalJSON() ([]byte, error) {
-	return json.Marshal(summaryJSON{s.Source, s.Name, s.Completed, s.Failed, s.NoContent, s.TotalInputTokens, s.TotalOutputTokens,
+	c := func(field string, v int) *int {
+		if !s.Known(field) {
+			return nil
+		}
+		return &v
+	}
+	if math.IsInf(val(s.Run.RequestRate), 1) {
+		s.Run.RequestRate, s.Run.RateInf = nil, true
+	}
+	return json.Marshal(summaryJSON{s.Source, s.ToolVersion, s.Name, s.Run,
+		c(FieldCompleted, s.Completed), c(FieldFailed, s.Failed), c(FieldNoContent, s.NoContent),
+		c(FieldTotalInputTokens, s.TotalInputTokens), c(FieldTotalOutputTokens, s.TotalOutputTokens),
 		ptr(s.DurationS), ptr(s.RequestPerS), ptr(s.OutputTokS), ptr(s.TotalTokS), s.GoodputReqS,
-		s.TTFT, s.ITL, s.TPOT, s.E2E, s.OutputTokSPerUser, ptr(s.ChunksPerToken), s.Approximate, s.Percentiles, s.Errors, s.Warnings})
+		s.TTFT, s.ITL, s.TPOT, s.E2E, s.OutputTokSPerUser, ptr(s.ChunksPerToken), s.Approximate, s.Percentiles,
+		s.Missing, s.Definitions, s.Errors, s.Warnings})
 }
 
-// UnmarshalJSON reads what MarshalJSON writes (null numbers become NaN); unknown
-// fields are an error.
+// UnmarshalJSON reads what MarshalJSON writes (null numbers become NaN, null counts 0
+// and listed in Missing); unknown fields are an error.
 func (s *Summary) UnmarshalJSON(b []byte) error {
 	var v summaryJSON
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -193,9 +263,29 @@ func (s *Summary) UnmarshalJSON(b []byte) error {
 	if err := dec.Decode(&v); err != nil {
 		return err
 	}
-	*s = Summary{v.Source, v.Name, v.Completed, v.Failed, v.NoContent, v.TotalInputTokens, v.TotalOutputTokens,
+	missing := append([]string(nil), v.Missing...)
+	c := func(field string, p *int) int {
+		if p == nil {
+			if !slices.Contains(missing, field) {
+				missing = append(missing, field)
+			}
+			return 0
+		}
+		return *p
+	}
+	if v.Run.RateInf {
+		inf := math.Inf(1)
+		v.Run.RequestRate, v.Run.RateInf = &inf, false
+	}
+	*s = Summary{v.Source, v.ToolVersion, v.Name, v.Run,
+		c(FieldCompleted, v.Completed), c(FieldFailed, v.Failed), c(FieldNoContent, v.NoContent),
+		c(FieldTotalInputTokens, v.TotalInputTokens), c(FieldTotalOutputTokens, v.TotalOutputTokens),
 		val(v.DurationS), val(v.RequestPerS), val(v.OutputTokS), val(v.TotalTokS), v.GoodputReqS,
-		v.TTFT, v.ITL, v.TPOT, v.E2E, v.OutputTokSPerUser, val(v.ChunksPerToken), v.Approximate, v.Percentiles, v.Errors, v.Warnings}
+		v.TTFT, v.ITL, v.TPOT, v.E2E, v.OutputTokSPerUser, val(v.ChunksPerToken), v.Approximate, v.Percentiles,
+		missing, v.Definitions, v.Errors, v.Warnings}
+	if len(s.Missing) == 0 {
+		s.Missing = nil
+	}
 	return nil
 }
 

@@ -8,17 +8,26 @@ import (
 	"roofline/bench"
 )
 
-const importSynopsis = `import FILE [--format auto|vllm|genai-perf|guidellm|inference-perf] [--output table|json|csv]
+const importSynopsis = `import FILE [--format auto|vllm|sglang|genai-perf|aiperf|guidellm|inference-perf|roofline]
+       [-o table|json|csv]
 
-Reads a result file of vllm bench serve (--save-result JSON), GenAI-Perf
-(profile_export_genai_perf.json), guidellm (benchmarks.json) or inference-perf
-(summary_lifecycle_metrics.json) and prints it with roofline's metric names
-(GenAI-Perf's and guidellm's "inter-token latency" is shown as TPOT).`
+Reads the result file of another benchmark tool, recognised by its content, and prints
+each benchmark in it with roofline's metric names:
+  vllm bench serve    --save-result JSON, --append-result JSON lines, vllm bench sweep summaries
+  SGLang bench_serving --output-file JSON lines
+  GenAI-Perf          profile_export_genai_perf.json or .csv
+  AIPerf              profile_export_aiperf.json or .csv
+  guidellm            benchmarks.json or .yaml, every benchmark of a sweep (before and after 0.4)
+  inference-perf      summary_lifecycle_metrics.json and stage_N_lifecycle_metrics.json
+  roofline bench      --output json, or its --record JSON lines
+A number the file does not hold is shown as "-" (null in JSON), never 0. GenAI-Perf's,
+AIPerf's and guidellm's "inter-token latency" is shown as TPOT; a metric whose definition
+differs from roofline's is marked with * and explained.`
 
 func runImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "import", importSynopsis)
 	format := fs.String("format", "auto", "file format: "+strings.Join(bench.Formats(), ", "))
-	output := fs.String("output", "table", "output format: table, json or csv")
+	output := fs.StringP("output", "o", "table", "output format: table, json or csv")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

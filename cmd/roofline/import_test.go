@@ -38,11 +38,11 @@ func TestImportBad(t *testing.T) {
 		{[]string{"import"}, "give exactly one result FILE"},
 		{[]string{"import", "a", "b"}, "give exactly one result FILE"},
 		{[]string{"import", "testdata/none.json"}, "no such file"},
-		{[]string{"import", "--format", "llmperf", "testdata/import_in_vllm.json"}, `--format "llmperf": allowed values are auto, vllm, genai-perf, guidellm, inference-perf`},
+		{[]string{"import", "--format", "llmperf", "testdata/import_in_vllm.json"}, `--format "llmperf": allowed values are auto, vllm, sglang, genai-perf, aiperf, guidellm, inference-perf, roofline`},
 		{[]string{"import", "--output", "html", "testdata/import_in_vllm.json"}, `--output "html"`},
-		{[]string{"import", "testdata/bench_records.jsonl"}, "not a single JSON object"},
-		{[]string{"import", "--format", "vllm", "testdata/import_in_guidellm.json"}, `vllm: "completed" missing`},
-		{[]string{"import", "testdata/bench_summary.json"}, "format not recognised"},
+		{[]string{"import", "testdata/gpus_bad.toml"}, "not a mapping at the top"},
+		{[]string{"import", "--format", "vllm", "testdata/import_in_guidellm.json"}, `"completed" missing`},
+		{[]string{"import", "testdata/gpus_show_h100.json"}, "format not recognised"},
 	} {
 		_, stderr, code := runCLI(t, c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
