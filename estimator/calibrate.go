@@ -41,6 +41,29 @@ func StepBatch(phase string, batch, tokens int) (Batch, error) {
 	return b, nil
 }
 
+// CheckStep returns an error when a step of batch sequences with tokens tokens each (prompt
+// tokens for "prefill", cached tokens for "decode", which adds one) cannot run on d: a
+// sequence longer than MaxModelLen, or more KV-cache tokens than one pipeline lane of one
+// replica holds (Memory().KVCacheTokens / PP). Call it before StepBatch, which allocates
+// one entry per sequence.
+func (d *Deployment) CheckStep(phase string, batch, tokens int) error {
+	if batch < 1 || tokens < 1 {
+		return fmt.Errorf("--batch %d, --tokens %d: both must be ≥ 1", batch, tokens)
+	}
+	per := tokens
+	if phase == "decode" {
+		per++ // the step writes one more token per sequence
+	}
+	if per > d.MaxModelLen {
+		return fmt.Errorf("--tokens %d: a sequence of %d tokens exceeds max_model_len %d", tokens, per, d.MaxModelLen)
+	}
+	hold := d.Memory().KVCacheTokens / d.PP
+	if need := float64(batch) * float64(per); need > float64(hold) {
+		return fmt.Errorf("--batch %d × %d tokens needs %.0f KV-cache tokens; the KV cache of one replica holds %d (range of --batch here: 1 to %d)", batch, per, need, hold, hold/per)
+	}
+	return nil
+}
+
 // FitParam is one fitted profile parameter.
 type FitParam struct {
 	Name   string  `json:"name"`
@@ -217,6 +240,13 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 		if !c.eff && after < 1e-6 {
 			fit.Warnings = append(fit.Warnings, fmt.Sprintf("%s fitted to ~0: the data wants a negative overhead; check the rows", c.name))
 		}
+	}
+	distinct := map[string]bool{}
+	for _, s := range samples {
+		distinct[fmt.Sprintf("%s|%s|%d|%d|%s|%d|%d", s.Spec.Model.ID, s.Spec.GPU.ID, s.Spec.TP, s.Spec.PP, s.Phase, s.Batch, s.Tokens)] = true
+	}
+	if len(distinct) <= len(slots) {
+		fit.Warnings = append(fit.Warnings, fmt.Sprintf("under-determined: %d parameters fitted to %d distinct steps, so the fit error says nothing about accuracy; give more distinct steps than parameters, or fewer --params", len(slots), len(distinct)))
 	}
 	sort.Slice(fit.Params, func(i, j int) bool { return fit.Params[i].Name < fit.Params[j].Name })
 	fit.Profile = &out

@@ -141,7 +141,15 @@ func New(s Spec) (*Deployment, error) {
 		return nil, fmt.Errorf("--gpu-memory-utilization %g: must be in (0, 1]", s.MemoryFraction)
 	}
 	if s.MaxModelLen == 0 {
+		if m.MaxContextLen <= 0 {
+			return nil, fmt.Errorf("--max-model-len: %s gives no max_position_embeddings (max context), so give --max-model-len (tokens, ≥ 1)", m.ID)
+		}
 		s.MaxModelLen = m.MaxContextLen
+	}
+	if m.MaxContextLen > 0 && s.MaxModelLen > m.MaxContextLen {
+		// vLLM refuses a max_model_len above the model's derived maximum ("User-specified
+		// max_model_len … is greater than the derived max_model_len") unless forced.
+		return nil, fmt.Errorf("--max-model-len %d: must be in [1, %d], the max context of %s", s.MaxModelLen, m.MaxContextLen, m.ID)
 	}
 	if s.MaxNumSeqs == 0 {
 		s.MaxNumSeqs = s.Profile.MaxNumSeqs
@@ -197,8 +205,21 @@ func (d *Deployment) resolveDtypes() error {
 	default:
 		return fmt.Errorf("--kv-dtype %q: allowed values are bf16, fp16, fp8", d.KVDtype)
 	}
-	d.KVDtypeResolved = kd
 	md := modelDtype(m)
+	if _, err := g.Peak("bf16"); err != nil && md == "bf16" {
+		// Pre-Ampere GPUs (V100, T4) have no bf16: engines load 16-bit checkpoints in fp16
+		// there (vLLM: "Bfloat16 is only supported on GPUs with compute capability of at
+		// least 8.0", it then casts to float16).
+		md = "fp16"
+		d.warnings = append(d.warnings, fmt.Errorf("%s has no bf16: the 16-bit checkpoint runs in fp16, as vLLM casts it there (--dtype half)", g.ID))
+		if wd == "bf16" {
+			d.WeightDtypeResolved = "fp16"
+		}
+		if kd == "bf16" {
+			kd = "fp16"
+		}
+	}
+	d.KVDtypeResolved = kd
 	// GEMMs run at the weight dtype's tensor rate when the GPU has it and activations are
 	// quantized too (W8A8, NVFP4 W4A4); 4-bit integer weights (AWQ/GPTQ) are dequantized to 16 bits.
 	cd := md

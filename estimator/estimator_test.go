@@ -294,7 +294,7 @@ func TestParseProfileStrict(t *testing.T) {
 // TestModelNotesBecomeWarnings: a caveat of the model's reading (here a model_type the
 // parser was not written against) reaches the deployment's warnings, which estimate prints.
 func TestModelNotesBecomeWarnings(t *testing.T) {
-	m, err := models.Parse([]byte(`{"model_type":"starcoder2","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":10,"intermediate_size":128}`), "x/y")
+	m, err := models.Parse([]byte(`{"model_type":"starcoder2","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":10,"intermediate_size":128,"max_position_embeddings":2048}`), "x/y")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 			return usageErr("--params %q: allowed values are %s", p, strings.Join(estimator.CalibParamNames(), ", "))
 		}
 	}
-	prof, _, err := resolveProfile(*base, *profile)
+	prof, _, err := resolveProfile("base", *base, *profile)
 	if err != nil {
 		return err
 	}

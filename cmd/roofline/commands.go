@@ -93,6 +93,9 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 		help()
 		return err
 	}
+	if ferr := floatFlagError(fs); err != nil && ferr != nil {
+		return usageErr("%s: %v", fs.Name(), ferr)
+	}
 	if err != nil {
 		return usageErr("%s: %v", fs.Name(), err)
 	}

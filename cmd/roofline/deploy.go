@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -42,15 +41,19 @@ func (f *deployFlags) registerAs(fs *pflag.FlagSet, withGPUCount bool, modelFlag
 	if withGPUCount {
 		fs.IntVar(&f.numGPUs, "num-gpus", 0, "total GPUs (default tp·pp·dp)")
 	}
-	fs.IntVar(&f.tp, "tp", 0, "tensor-parallel size (default: num-gpus/(pp·dp), else 1)")
+	tpHelp, dpHelp := "tensor-parallel size (default: num-gpus/(pp·dp), else 1)", "data-parallel replicas (default num-gpus/(tp·pp))"
+	if !withGPUCount {
+		tpHelp, dpHelp = "tensor-parallel size (default 1)", "data-parallel replicas (default 1)"
+	}
+	fs.IntVar(&f.tp, "tp", 0, tpHelp)
 	fs.IntVar(&f.pp, "pp", 1, "pipeline-parallel size")
-	fs.IntVar(&f.dp, "dp", 0, "data-parallel replicas (default num-gpus/(tp·pp))")
+	fs.IntVar(&f.dp, "dp", 0, dpHelp)
 	fs.IntVar(&f.ep, "ep", 0, "expert-parallel size for MoE models (0 or 1: experts sharded by TP)")
 	fs.StringVar(&f.weightDtype, "weight-dtype", "", "weight dtype: bf16, fp16, fp8, int8, int4, fp4 (default: the checkpoint's)")
 	fs.StringVar(&f.kvDtype, "kv-dtype", "", "KV-cache dtype: bf16, fp16, fp8 (default: the model's 16-bit dtype)")
-	fs.StringVar(&f.engine, "engine", "vllm", "engine profile: "+strings.Join(estimator.EngineNames(), ", ")+" (others use default)")
+	fs.StringVar(&f.engine, "engine", "vllm", "engine profile: "+strings.Join(estimator.EngineNames(), ", "))
 	fs.StringVar(&f.profile, "profile", "", "engine profile TOML file (e.g. from roofline calibrate); overrides --engine")
-	fs.Float64Var(&f.memFrac, "gpu-memory-utilization", 0, "fraction of GPU memory the engine may use (vLLM gpu_memory_utilization; default from the profile)")
+	floatVar(fs, &f.memFrac, "gpu-memory-utilization", 0, fraction, "fraction of GPU memory the engine may use (vLLM gpu_memory_utilization; default from the profile)")
 	fs.IntVar(&f.maxModelLen, "max-model-len", 0, "longest sequence in tokens (default: the model's max context)")
 	fs.IntVar(&f.maxNumSeqs, "max-num-seqs", 0, "maximum running sequences per replica (default from the profile)")
 	fs.IntVar(&f.maxBatched, "max-num-batched-tokens", 0, "token budget per step, the chunked-prefill size (default from the profile)")
@@ -63,9 +66,9 @@ type provenance struct {
 	Profile string `json:"profile"`
 }
 
-// resolveProfile returns the profile named by --profile or --engine and a note when the
-// engine has no profile of its own.
-func resolveProfile(engine, file string) (*estimator.Profile, string, error) {
+// resolveProfile returns the profile named by --profile or by the engine flag (named
+// flag, e.g. "engine" or "base"); an engine without an embedded profile is bad input.
+func resolveProfile(flag, engine, file string) (*estimator.Profile, string, error) {
 	if file != "" {
 		p, err := estimator.LoadProfileFile(file)
 		if err != nil {
@@ -77,11 +80,10 @@ func resolveProfile(engine, file string) (*estimator.Profile, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	src := "engine profile " + p.Name + " (embedded)"
 	if !ok {
-		src = fmt.Sprintf("engine %q has no profile: using the generic default profile", engine)
+		return nil, "", usageErr("--%s %q: allowed values are %s", flag, engine, strings.Join(estimator.EngineNames(), ", "))
 	}
-	return p, src, nil
+	return p, "engine profile " + p.Name + " (embedded)", nil
 }
 
 // build resolves the model, GPU and profile and validates the deployment.
@@ -109,13 +111,18 @@ func (f *deployFlags) build(ctx context.Context, e *env) (*estimator.Deployment,
 	if err != nil {
 		return nil, pv, usageErr("--gpu: %v", err)
 	}
-	prof, psrc, err := resolveProfile(f.engine, f.profile)
+	prof, psrc, err := resolveProfile("engine", f.engine, f.profile)
 	if err != nil {
 		return nil, pv, err
 	}
 	d, err := newDeployment(m, g, prof, f)
 	if err != nil {
 		return nil, pv, err
+	}
+	if d.MaxNumBatchedTokens < d.MaxNumSeqs {
+		// vLLM's SchedulerConfig refuses it: "max_num_batched_tokens must be greater than or
+		// equal to max_num_seqs"; each running sequence needs a token of the step's budget.
+		return nil, pv, usageErr("--max-num-batched-tokens %d: must be ≥ max_num_seqs %d (lower --max-num-seqs to run a smaller budget)", d.MaxNumBatchedTokens, d.MaxNumSeqs)
 	}
 	pv = provenance{Model: m.ID + " (config.json from " + m.Source + ")", GPU: g.Name + " (datasheet, confidence " + g.Confidence + ")", Profile: psrc}
 	return d, pv, nil

@@ -32,11 +32,11 @@ func (f *workloadFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.outputLen, "output-len", 0, "output tokens per request (required)")
 	fs.IntVar(&f.prefixLen, "prefix-len", 0, "leading prompt tokens shared by all requests and served from the prefix cache")
 	fs.IntVar(&f.concurrency, "concurrency", 0, "closed loop: requests kept in flight")
-	fs.Float64Var(&f.rate, "request-rate", 0, "open loop: Poisson arrivals, requests/s for the whole deployment")
-	fs.Float64Var(&f.burstiness, "burstiness", 1, "gamma shape of inter-arrival gaps (1 = Poisson, <1 burstier)")
+	floatVar(fs, &f.rate, "request-rate", 0, positive, "open loop: Poisson arrivals, requests/s for the whole deployment")
+	floatVar(fs, &f.burstiness, "burstiness", 1, positive, "gamma shape of inter-arrival gaps (1 = Poisson, <1 burstier)")
 	fs.IntVar(&f.batchSize, "batch-size", 0, "static batch: requests that start together and run to completion")
 	fs.IntVar(&f.numRequests, "num-requests", 0, "requests (offline run when given alone; simulated requests otherwise)")
-	fs.Float64Var(&f.rangeRatio, "random-range-ratio", 0, "draw lengths uniformly in [L·(1−r), L·(1+r)] (simulation)")
+	floatVar(fs, &f.rangeRatio, "random-range-ratio", 0, halfOpen01, "draw lengths uniformly in [L·(1−r), L·(1+r)] (simulation)")
 	fs.StringVar(&f.inputDist, "input-dist", "", "draw prompt lengths: uniform:MIN:MAX, normal:MEAN:STD or hist:FILE.csv (rows: tokens,weight); the closed form uses the mean")
 	fs.StringVar(&f.outputDist, "output-dist", "", "draw output lengths, as --input-dist")
 }
@@ -211,7 +211,7 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 	wf.register(fs)
 	simulate := fs.Bool("simulate", false, "run the discrete-event simulation for distributions (default: closed form)")
 	seed := fs.Uint64("seed", 1, "simulation seed")
-	price := fs.Float64("price-per-gpu-hour", 0, "USD per GPU-hour (default: the catalogue's on-demand price)")
+	price := floatFlag(fs, "price-per-gpu-hour", 0, nonNegative, "USD per GPU-hour (default: the catalogue's on-demand price)")
 	out := fs.String("output", "table", "output format: table, json, csv or markdown")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -79,7 +79,7 @@ func TestEstimateBadInput(t *testing.T) {
 		{[]string{"--input-len", "10", "--output-len", "10", "--concurrency", "2", "--output", "xml"}, "--output"},
 		{[]string{"--input-len", "10", "--output-len", "10", "--concurrency", "2", "--gpu", "H10"}, "did you mean"},
 		{[]string{"--input-len", "10", "--output-len", "10", "--concurrency", "-3"}, "--concurrency: must be ≥ 1"},
-		{[]string{"--input-len", "10", "--output-len", "10", "--request-rate", "-1"}, "--request-rate -1: must be a positive finite number"},
+		{[]string{"--input-len", "10", "--output-len", "10", "--request-rate", "-1"}, "--request-rate -1: must be a finite number in (0, ∞)"},
 		{[]string{"--input-len", "10", "--output-len", "10", "--request-rate", "NaN"}, "--request-rate NaN"},
 		{[]string{"--input-len", "10", "--output-len", "10", "--num-requests", "-2"}, "--num-requests"},
 		// 100 + 10 tokens cannot run with max_model_len 50 (vLLM rejects such requests).

@@ -37,7 +37,13 @@ func runStep(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	b, err := estimator.StepBatch(*phase, *batch, *tokens)
+	b, err := estimator.StepBatch(*phase, 1, 1) // checks the phase before CheckStep
+	if err == nil {
+		err = d.CheckStep(*phase, *batch, *tokens)
+	}
+	if err == nil {
+		b, err = estimator.StepBatch(*phase, *batch, *tokens)
+	}
 	if err != nil {
 		return usageErr("--phase/--batch/--tokens: %v", err)
 	}
@@ -185,7 +191,7 @@ func loadStepSamples(ctx context.Context, e *env, file string, gpuFiles []string
 }
 
 func stepsFile(ctx context.Context, e *env, file string, df *deployFlags, out string) error {
-	prof, _, err := resolveProfile(df.engine, df.profile)
+	prof, _, err := resolveProfile("engine", df.engine, df.profile)
 	if err != nil {
 		return err
 	}
@@ -213,6 +219,14 @@ func stepsFile(ctx context.Context, e *env, file string, df *deployFlags, out st
 			}
 		}
 		pred := st.Time.Ms()
+		// The columns step reads are numbers in JSON, as in the table; others stay text.
+		row["tp"], row["batch"], row["tokens"] = rows[i].tp, s.Batch, s.Tokens
+		if j := colIndex(rows[i].header, "ms"); j >= 0 {
+			row["ms"] = nil
+			if j < len(rows[i].fields) && strings.TrimSpace(rows[i].fields[j]) != "" {
+				row["ms"] = rows[i].ms
+			}
+		}
 		row["predicted_ms"] = pred
 		row["bound"] = st.Bound
 		errPct := any(nil)
@@ -237,4 +251,14 @@ func stepsFile(ctx context.Context, e *env, file string, df *deployFlags, out st
 		return writeJSON(e.stdout, res)
 	}
 	return tw.Flush()
+}
+
+// colIndex returns the index of column name in header (−1 when absent).
+func colIndex(header []string, name string) int {
+	for i, h := range header {
+		if strings.TrimSpace(h) == name {
+			return i
+		}
+	}
+	return -1
 }

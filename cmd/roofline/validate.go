@@ -87,7 +87,7 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	timeoutText := fs.String("timeout", "10m", "limit per request")
 	keyEnv := fs.String("api-key-env", "", "environment variable holding the API key")
 	record := fs.String("record", "", "write one JSON line per request to this file")
-	maxErr := fs.Float64("max-error", 0, "exit with status 3 when a key metric (TTFT, TPOT, E2E means, output tok/s) is off by more than this percentage (0: never)")
+	maxErr := floatFlag(fs, "max-error", 0, nonNegative, "exit with status 3 when a key metric (TTFT, TPOT, E2E means, output tok/s) is off by more than this percentage (0: never)")
 	calOut := fs.String("calibrate-out", "", "refit the engine profile from this run and write it here")
 	out := fs.String("output", "table", "output format: table or json")
 	if err := parseFlags(fs, args); err != nil {

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Regression tests for the faults a new user found (issue "Verdicts that never lie"): each
+// case is an input that used to be accepted with a wrong or meaningless answer. Bad input
+// must exit 2 with one line naming the flag (or field) and the allowed values.
+
+const llama8b = "meta-llama/Llama-3.1-8B-Instruct"
+
+// noMaxPosConfig writes a Llama-style config.json without max_position_embeddings.
+func noMaxPosConfig(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "data", "models", "meta-llama--Llama-3.1-8B-Instruct.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "max_position_embeddings")
+	delete(m, "rope_scaling")
+	b, _ = json.Marshal(m)
+	p := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestBadFlagsExit2(t *testing.T) {
+	est := []string{"estimate", "--model", llama8b, "--gpu", "H100", "--input-len", "100", "--output-len", "10"}
+	with := func(base []string, extra ...string) []string { return append(append([]string{}, base...), extra...) }
+	c1 := with(est, "--concurrency", "1")
+	sweep := []string{"sweep", "--model", llama8b, "--input-len", "100", "--output-len", "10", "--concurrency", "8", "--num-gpus", "1"}
+	cases := []struct {
+		name string
+		args []string
+		want string // in the one-line error
+	}{
+		// Fault 6: NaN/Inf and nonsense parsed by the one float-flag helper.
+		{"price NaN", with(c1, "--price-per-gpu-hour", "NaN"), "--price-per-gpu-hour "},
+		{"price Inf", with(c1, "--price-per-gpu-hour", "Inf"), `[0, ∞)`},
+		{"burstiness 0", with(est, "--request-rate", "2", "--burstiness", "0"), "--burstiness "},
+		{"range ratio NaN", with(c1, "--random-range-ratio", "NaN"), "--random-range-ratio "},
+		{"gpu util NaN", with(c1, "--gpu-memory-utilization", "NaN"), `(0, 1]`},
+		{"gpu util 0", with(c1, "--gpu-memory-utilization", "0"), "--gpu-memory-utilization "},
+		{"request rate -Inf", with(est, "--request-rate", "-Inf"), "--request-rate "},
+		{"sweep gpu util NaN", with(sweep, "--gpus", "H100", "--gpu-memory-utilization", "NaN"), "--gpu-memory-utilization "},
+		{"sweep price Inf", with(sweep, "--gpus", "H100", "--price-per-gpu-hour", "+Inf"), "--price-per-gpu-hour "},
+		{"bench burstiness NaN", []string{"bench", "--url", "http://127.0.0.1:1", "--model", "m", "--request-rate", "1", "--burstiness", "NaN"}, "--burstiness "},
+		{"plan rate NaN", []string{"plan", "--model", llama8b, "--target-rate", "NaN"}, "--target-rate "},
+		{"compare max-error NaN", []string{"compare", "--result", "x.jsonl", "--max-error", "NaN"}, "--max-error "},
+		{"validate max-error -1", []string{"validate", "--url", "http://127.0.0.1:1", "--model", "m", "--max-error", "-1"}, "--max-error "},
+		// --engine tgi used the default profile silently.
+		{"engine tgi", with(c1, "--engine", "tgi"), `--engine "tgi": allowed values are`},
+		{"memory engine tgi", []string{"memory", "--model", llama8b, "--gpu", "H100", "--engine", "tgi"}, `--engine "tgi"`},
+		{"step engine tgi", []string{"step", "--model", llama8b, "--gpu", "H100", "--phase", "decode", "--batch", "1", "--tokens", "10", "--engine", "tgi"}, `--engine "tgi"`},
+		{"calibrate base tgi", []string{"calibrate", "--steps", "x.csv", "--out", filepath.Join(t.TempDir(), "p.toml"), "--base", "tgi"}, `--base "tgi"`},
+		// max_model_len beyond the model's context (vLLM refuses it); memory said "min GPUs 0".
+		{"max-model-len huge", with(c1, "--max-model-len", "99999999"), `--max-model-len 99999999: must be in [1, 131072]`},
+		{"memory max-model-len huge", []string{"memory", "--model", llama8b, "--gpu", "H100", "--max-model-len", "99999999"}, `--max-model-len 99999999`},
+		// A token budget below max_num_seqs was reported as "does not fit (needs 43 GB, 75 GB available)".
+		{"budget 1", with(c1, "--max-num-batched-tokens", "1"), `--max-num-batched-tokens 1: must be ≥ max_num_seqs`},
+		// sweep --gpus H100 --gpu A100: the later silently won.
+		{"sweep gpus and gpu", with(sweep, "--gpus", "H100", "--gpu", "A100"), `give --gpus or its alias --gpu, not both`},
+		// step took 462,713 s for a batch no KV cache holds (and allocated 100M entries).
+		{"step batch huge", []string{"step", "--model", llama8b, "--gpu", "H100", "--phase", "decode", "--batch", "100000000", "--tokens", "1000"}, `KV cache of one replica holds`},
+		{"step tokens > max_model_len", []string{"step", "--model", llama8b, "--gpu", "H100", "--phase", "prefill", "--batch", "1", "--tokens", "200000"}, `exceeds max_model_len 131072`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			stdout, stderr, code := runCLI(t, c.args...)
+			if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
+				t.Errorf("exit %d, stderr %q, stdout %.200q: want exit 2 and one line containing %q", code, stderr, stdout, c.want)
+			}
+		})
+	}
+}
+
+// Fault 10: a config.json without max_position_embeddings gave max_model_len 0 and skipped
+// every length check.
+func TestNoMaxPositionEmbeddingsNeedsMaxModelLen(t *testing.T) {
+	cfg := noMaxPosConfig(t)
+	_, stderr, code := runCLI(t, "estimate", "--model", cfg, "--gpu", "H100", "--input-len", "100", "--output-len", "10", "--concurrency", "1")
+	if code != 2 || !strings.Contains(stderr, "give --max-model-len") {
+		t.Errorf("exit %d, %q: want exit 2 asking for --max-model-len", code, stderr)
+	}
+	out, stderr, code := runCLI(t, "estimate", "--model", cfg, "--gpu", "H100", "--input-len", "100", "--output-len", "10", "--concurrency", "1", "--max-model-len", "4096", "--output", "json")
+	if code != 0 {
+		t.Fatalf("with --max-model-len: exit %d, %s", code, stderr)
+	}
+	var r struct {
+		Server struct {
+			MaxModelLen int `json:"max_model_len"`
+		} `json:"server_config"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Server.MaxModelLen != 4096 {
+		t.Errorf("max_model_len %d (%v), want 4096", r.Server.MaxModelLen, err)
+	}
+}
+
+// Fault 8: T4 and V100 have no bf16 (datasheets: FP16 tensor cores only); engines run 16-bit
+// checkpoints in fp16 there (vLLM casts bf16 to float16 below compute capability 8.0).
+func TestNoBF16GPURunsFP16(t *testing.T) {
+	for _, gpu := range []string{"T4", "V100"} {
+		for _, extra := range [][]string{nil, {"--weight-dtype", "fp16", "--kv-dtype", "fp16"}} {
+			args := append([]string{"estimate", "--model", "meta-llama/Llama-3.2-1B-Instruct", "--gpu", gpu, "--input-len", "100", "--output-len", "10",
+				"--concurrency", "1", "--max-model-len", "4096", "--output", "json"}, extra...)
+			out, stderr, code := runCLI(t, args...)
+			if code != 0 {
+				t.Errorf("%s %v: exit %d, %s", gpu, extra, code, stderr)
+				continue
+			}
+			var r struct {
+				Server   serverInfo `json:"server_config"`
+				Warnings []string   `json:"warnings"`
+			}
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Server.ComputeDtype != "fp16" || r.Server.KVDtype != "fp16" || r.Server.WeightDtype != "fp16" {
+				t.Errorf("%s %v: dtypes %+v, want fp16 everywhere", gpu, extra, r.Server)
+			}
+			if extra == nil && !strings.Contains(strings.Join(r.Warnings, "\n"), "has no bf16") {
+				t.Errorf("%s: warnings %q do not say the checkpoint runs in fp16", gpu, r.Warnings)
+			}
+		}
+	}
+}
+
+// Fault 9: two rows fitted seven parameters and reported a small error without a warning.
+func TestCalibrateUnderDeterminedWarns(t *testing.T) {
+	dir := t.TempDir()
+	steps := filepath.Join(dir, "steps.csv")
+	os.WriteFile(steps, []byte("model,gpu,tp,weight_dtype,phase,batch,tokens,ms\n"+
+		llama8b+",H100,1,bf16,prefill,1,1000,60\n"+llama8b+",H100,1,bf16,decode,8,1000,8\n"), 0o644)
+	out, stderr, code := runCLI(t, "calibrate", "--steps", steps, "--out", filepath.Join(dir, "p.toml"))
+	if code != 0 || !strings.Contains(out, "warning: under-determined") {
+		t.Errorf("exit %d, stderr %q, stdout %q: want a warning that the fit is under-determined", code, stderr, out)
+	}
+}
+
+// Output slips: step --steps --output json gave batch, tokens, ms and tp as strings; step
+// help mentioned --num-gpus, a flag step does not have.
+func TestStepOutputSlips(t *testing.T) {
+	steps := filepath.Join(t.TempDir(), "steps.csv")
+	os.WriteFile(steps, []byte("model,gpu,tp,weight_dtype,phase,batch,tokens,ms\n"+llama8b+",H100,1,bf16,decode,8,1000,8\n"+llama8b+",H100,1,bf16,decode,8,1000,\n"), 0o644)
+	out, stderr, code := runCLI(t, "step", "--steps", steps, "--output", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"tp", "batch", "tokens", "ms"} {
+		if _, ok := rows[0][k].(float64); !ok {
+			t.Errorf("%s = %#v, want a JSON number", k, rows[0][k])
+		}
+	}
+	if rows[1]["ms"] != nil {
+		t.Errorf("empty ms = %#v, want null", rows[1]["ms"])
+	}
+	_, help, _ := runCLI(t, "step", "--help")
+	if strings.Contains(help, "num-gpus") {
+		t.Errorf("step help mentions num-gpus:\n%s", help)
+	}
+}
+
+// Every float flag goes through floatVar/floatFlag (floatflag.go), which rejects NaN, ±Inf
+// and out-of-range values; a plain pflag float flag would accept "NaN".
+func TestEveryFloatFlagUsesTheHelper(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, bad := range []string{".Float64(", ".Float64Var(", ".Float64P(", ".Float64VarP(", ".Float32(", ".Float32Var(", ".Float64Slice("} {
+				if strings.Contains(line, bad) && !strings.Contains(line, "json.Number") {
+					t.Errorf("%s:%d: %s: use floatVar or floatFlag", f, i+1, strings.TrimSpace(line))
+				}
+			}
+		}
+	}
+}
