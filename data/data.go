@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds every embedded data file, with paths relative to this folder.
 //
-//go:embed gpus.toml models engines validation
+//go:embed gpus.toml hardware models engines validation
 var FS embed.FS

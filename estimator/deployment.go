@@ -43,22 +43,28 @@ type Deployment struct {
 	KVDtypeResolved     string
 	ComputeDtype        string // the dtype of the tensor-core peak GEMMs run at (W4A16 computes in bf16)
 
-	gemmPeak, attnPeak units.FLOPsPerSecond
-	gemms              []gemmShard
-	layers             int // layers on one pipeline stage
-	heads              int // query heads per GPU
-	qkDim, vDim        int // per-head dims in prefill
-	qkDimDec, vDimDec  int // per-head dims in decode (MLA absorbed: latent dims)
-	attnGroups         []attnGroup
-	kvTokenLayerBytes  float64 // KV bytes per token per layer per GPU
-	hidden             int
-	interLocal         int // largest per-GPU MLP inner size touched per token (for activations)
-	vocabLocal         int
-	moeLayers          int // MoE layers on one stage
-	expertsPerTok      int
-	actBytes           float64
-	weightsPerGPU      units.Bytes
-	warnings           []error
+	gemmPeak, attnPeak  units.FLOPsPerSecond // datasheet peaks of the quantised and 16-bit GEMMs (MFU)
+	gemmCeil, attnCeil  units.FLOPsPerSecond // the ceilings the step model uses (achievable or datasheet)
+	memBW               float64              // memory ceiling, bytes/s
+	gemmEffQ, gemmEff16 float64              // profile GEMM efficiency for the quantised and 16-bit GEMMs
+	actQuantBytes       float64              // bytes per element of quantised activations (W8A8/W4A4); 0 when GEMMs take 16-bit inputs
+	// Ceiling sources for --explain.
+	gemmCeilSrc, attnCeilSrc, memCeilSrc string
+	gemms                                []gemmShard
+	layers                               int // layers on one pipeline stage
+	heads                                int // query heads per GPU
+	qkDim, vDim                          int // per-head dims in prefill
+	qkDimDec, vDimDec                    int // per-head dims in decode (MLA absorbed: latent dims)
+	attnGroups                           []attnGroup
+	kvTokenLayerBytes                    float64 // KV bytes per token per layer per GPU
+	hidden                               int
+	interLocal                           int // largest per-GPU MLP inner size touched per token (for activations)
+	vocabLocal                           int
+	moeLayers                            int // MoE layers on one stage
+	expertsPerTok                        int
+	actBytes                             float64
+	weightsPerGPU                        units.Bytes
+	warnings                             []error
 }
 
 type gemmShard struct {
@@ -70,6 +76,8 @@ type gemmShard struct {
 	perTok   float64 // experts each token uses
 	bpe      float64 // bytes per weight element
 	peak     units.FLOPsPerSecond
+	eff      float64 // profile GEMM efficiency for this GEMM's compute dtype
+	quant    bool    // inputs are quantised on the fly (W8A8/W4A4)
 	isHead   bool
 }
 
@@ -236,13 +244,48 @@ func (d *Deployment) resolveDtypes() error {
 		if d.gemmPeak, err = g.Peak("bf16"); err != nil {
 			return err
 		}
+		cd = "bf16"
 	}
+	am := md
 	if d.attnPeak, err = g.Peak(md); err != nil {
 		if d.attnPeak, err = g.Peak("bf16"); err != nil {
 			return err
 		}
+		am = "bf16"
+	}
+	d.memBW, d.gemmCeil, d.attnCeil = float64(g.MemoryBandwidth), d.gemmPeak, d.attnPeak
+	d.gemmCeilSrc, d.attnCeilSrc, d.memCeilSrc = "datasheet", "datasheet", "datasheet"
+	if d.Profile.Ceilings != "datasheet" {
+		if c, ok := g.Achievable.GEMM[cd]; ok && c.Value > 0 {
+			d.gemmCeil, d.gemmCeilSrc = units.FLOPsPerSecond(c.Value), ceilingNote(c)
+		}
+		if c, ok := g.Achievable.GEMM[am]; ok && c.Value > 0 {
+			d.attnCeil, d.attnCeilSrc = units.FLOPsPerSecond(c.Value), ceilingNote(c)
+		}
+		if c := g.Achievable.MemoryBandwidth; c.Value > 0 {
+			d.memBW, d.memCeilSrc = c.Value, ceilingNote(c)
+		}
+	}
+	eff := func(dt string) float64 {
+		if v, ok := d.Profile.GEMMEfficiencyByDtype[dt]; ok && v > 0 {
+			return v
+		}
+		return orOne(d.Profile.GEMMEfficiency)
+	}
+	d.gemmEffQ, d.gemmEff16 = eff(cd), eff(am)
+	if cd != am {
+		d.actQuantBytes, _ = units.DtypeBytes(cd)
 	}
 	return nil
+}
+
+// ceilingNote describes a ceiling for --explain: its fraction of the datasheet and its source.
+func ceilingNote(c hardware.Ceiling) string {
+	kind := "measured"
+	if !c.Measured {
+		kind = "lower confidence"
+	}
+	return fmt.Sprintf("achievable %.0f%% of datasheet, %s: %s", 100*c.Fraction, kind, c.Source)
 }
 
 func (d *Deployment) shard() error {
@@ -302,9 +345,9 @@ func (d *Deployment) shard() error {
 	var gemmParams float64
 	var weights float64
 	for _, g := range m.GEMMs() {
-		s := gemmShard{name: g.Name, k: float64(g.K), n: float64(g.N), layers: float64(g.Layers) * stage, bpe: half, peak: d.attnPeak}
+		s := gemmShard{name: g.Name, k: float64(g.K), n: float64(g.N), layers: float64(g.Layers) * stage, bpe: half, peak: d.attnCeil, eff: d.gemmEff16}
 		if g.Quantized {
-			s.bpe, s.peak = quant, d.gemmPeak
+			s.bpe, s.peak, s.eff, s.quant = quant, d.gemmCeil, d.gemmEffQ, d.actQuantBytes > 0
 		}
 		if g.Name == "lm_head" {
 			s.layers, s.isHead = 1, true

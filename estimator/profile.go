@@ -27,8 +27,18 @@ type Profile struct {
 	// "calibration" (written by roofline calibrate).
 	Origin string `toml:"origin"`
 
-	// GEMMEfficiency is the fraction of the dense peak FLOP/s reached by large GEMMs.
+	// Ceilings says what the efficiencies below are fractions of: "achievable" (the GPU's
+	// measured best large-shape GEMM rate per dtype and HBM streaming rate, from the hardware
+	// catalogue's ceilings; a rule fills GPUs without a measurement) or "datasheet" (the
+	// vendor's peaks). Empty means achievable.
+	Ceilings string `toml:"ceilings"`
+	// GEMMEfficiency is the fraction of the GEMM ceiling (achievable or datasheet, per dtype)
+	// reached by large GEMMs.
 	GEMMEfficiency float64 `toml:"gemm_efficiency"`
+	// GEMMEfficiencyByDtype overrides GEMMEfficiency for GEMMs computed in one dtype
+	// (keys: fp8, int8, fp4, bf16, fp16), e.g. block-scaled FP8 kernels that reach a lower
+	// fraction of their ceiling than bf16 ones. Missing keys use GEMMEfficiency.
+	GEMMEfficiencyByDtype map[string]float64 `toml:"gemm_efficiency_by_dtype"`
 	// GEMMHalfM is the GEMM row count (tokens in the step) at which compute efficiency is
 	// half of GEMMEfficiency: η(M) = GEMMEfficiency·M/(M+GEMMHalfM). 0 disables the shape term.
 	GEMMHalfM float64 `toml:"gemm_half_m"`
@@ -49,8 +59,18 @@ type Profile struct {
 	LinkEfficiency float64 `toml:"link_efficiency"`
 	// CollectiveLatencyUs is the fixed latency of one all-reduce / all-to-all / send, µs.
 	CollectiveLatencyUs float64 `toml:"collective_latency_us"`
-	// KernelOverheadUs is a fixed cost per operator per layer (launch, tail effects), µs.
+	// KernelOverheadUs is a fixed cost per kernel (launch gap, tail effects), µs. Every
+	// GEMM, attention kernel, element-wise kernel and activation-quantisation kernel of a
+	// layer pays it once per step.
 	KernelOverheadUs float64 `toml:"kernel_overhead_us"`
+	// ElementwiseKernelsPerLayer is the number of element-wise kernels one decoder layer
+	// launches per step (norms, residual adds, rotary, activation, KV-cache write): fewer
+	// when the engine fuses them. Each costs KernelOverheadUs.
+	ElementwiseKernelsPerLayer float64 `toml:"elementwise_kernels_per_layer"`
+	// ActQuantFused is true when W8A8/W4A4 activation quantisation is fused into the
+	// preceding norm or activation kernel (no extra launch; the bytes remain); false adds
+	// one quantisation kernel per quantised GEMM per layer.
+	ActQuantFused bool `toml:"act_quant_fused"`
 	// PrefillLayerOverheadUs is a fixed cost per layer of a step that contains prefill
 	// tokens (eager CPU dispatch; such steps are usually not CUDA-graphed), µs.
 	PrefillLayerOverheadUs float64 `toml:"prefill_layer_overhead_us"`
@@ -103,6 +123,19 @@ func (p *Profile) Validate() error {
 		"attention_efficiency": p.AttentionEfficiency, "attention_memory_efficiency": p.AttentionMemoryEfficiency,
 		"link_efficiency": p.LinkEfficiency, "moe_efficiency": p.MoEEfficiency,
 	}
+	for k, v := range p.GEMMEfficiencyByDtype {
+		switch k {
+		case "bf16", "fp16", "fp8", "int8", "fp4":
+		default:
+			return fmt.Errorf("profile %s: gemm_efficiency_by_dtype.%s: allowed keys are bf16, fp16, fp8, int8, fp4", p.Name, k)
+		}
+		eff["gemm_efficiency_by_dtype."+k] = v
+	}
+	switch p.Ceilings {
+	case "", "achievable", "datasheet":
+	default:
+		return fmt.Errorf("profile %s: ceilings %q: allowed values are achievable, datasheet", p.Name, p.Ceilings)
+	}
 	for k, v := range eff {
 		if v < 0 || v > 2 || math.IsNaN(v) {
 			return fmt.Errorf("profile %s: %s = %g: must be a fraction in (0, 1]", p.Name, k, v)
@@ -110,7 +143,7 @@ func (p *Profile) Validate() error {
 	}
 	nonneg := map[string]float64{
 		"gemm_half_m": p.GEMMHalfM, "overlap_exponent": p.OverlapExponent, "collective_latency_us": p.CollectiveLatencyUs,
-		"kernel_overhead_us": p.KernelOverheadUs, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs,
+		"kernel_overhead_us": p.KernelOverheadUs, "elementwise_kernels_per_layer": p.ElementwiseKernelsPerLayer, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs,
 		"step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
 		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB,
 	}

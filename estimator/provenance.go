@@ -20,6 +20,9 @@ func (d *Deployment) Parameters() []Parameter {
 		{"attention_peak", float64(d.attnPeak), "FLOP/s (dense)", sheet},
 		{"memory_bandwidth", float64(g.MemoryBandwidth), "B/s", sheet},
 		{"memory_capacity", float64(g.Usable()), "B", d.Memory().TotalSource},
+		{"gemm_ceiling_" + d.ComputeDtype, float64(d.gemmCeil), "FLOP/s (dense)", d.gemmCeilSrc},
+		{"attention_ceiling", float64(d.attnCeil), "FLOP/s (dense)", d.attnCeilSrc},
+		{"memory_bandwidth_ceiling", d.memBW, "B/s", d.memCeilSrc},
 	}
 	if d.TP*d.PP*max(d.EP, 1) > 1 {
 		out = append(out, Parameter{"link_bandwidth_per_direction", float64(g.LinkBandwidth), "B/s", sheet})
@@ -32,15 +35,16 @@ func (d *Deployment) Parameters() []Parameter {
 		v    float64
 		unit string
 	}{
-		{"gemm_efficiency", orOne(p.GEMMEfficiency), "fraction of peak"},
+		{"gemm_efficiency", orOne(p.GEMMEfficiency), "fraction of the GEMM ceiling"},
 		{"gemm_half_m", p.GEMMHalfM, "tokens"},
 		{"moe_efficiency", orOne(p.MoEEfficiency), "fraction of dense roofs"},
-		{"memory_efficiency", orOne(p.MemoryEfficiency), "fraction of bandwidth"},
-		{"attention_efficiency", orOne(p.AttentionEfficiency), "fraction of peak"},
-		{"attention_memory_efficiency", orOne(p.AttentionMemoryEfficiency), "fraction of bandwidth"},
+		{"memory_efficiency", orOne(p.MemoryEfficiency), "fraction of the bandwidth ceiling"},
+		{"attention_efficiency", orOne(p.AttentionEfficiency), "fraction of the 16-bit GEMM ceiling"},
+		{"attention_memory_efficiency", orOne(p.AttentionMemoryEfficiency), "fraction of the bandwidth ceiling"},
 		{"link_efficiency", orOne(p.LinkEfficiency), "fraction of link bandwidth"},
 		{"collective_latency_us", p.CollectiveLatencyUs, "µs"},
 		{"kernel_overhead_us", p.KernelOverheadUs, "µs per kernel per layer"},
+		{"elementwise_kernels_per_layer", p.ElementwiseKernelsPerLayer, "kernels per layer"},
 		{"prefill_layer_overhead_us", p.PrefillLayerOverheadUs, "µs per layer"},
 		{"step_overhead_ms", p.StepOverheadMs, "ms per step"},
 		{"seq_overhead_us", p.SeqOverheadUs, "µs per sequence per step"},

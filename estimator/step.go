@@ -150,9 +150,10 @@ func (d *Deployment) combine(c, m float64) float64 {
 	return hi * math.Pow(math.Pow(c/hi, p)+math.Pow(m/hi, p), 1/p)
 }
 
-// gemmEff is the GEMM compute efficiency at m rows: η·m/(m+half).
-func (d *Deployment) gemmEff(m float64) float64 {
-	e := orOne(d.Profile.GEMMEfficiency)
+// gemmEff is the GEMM compute efficiency at m rows: η·m/(m+half), with η the profile's
+// efficiency for the GEMM's compute dtype.
+func (d *Deployment) gemmEff(eta, m float64) float64 {
+	e := eta
 	if h := d.Profile.GEMMHalfM; h > 0 {
 		e *= m / (m + h)
 	}
@@ -177,7 +178,7 @@ func keys(n, p, w int) float64 {
 func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	prof := d.Profile
 	g := d.GPU
-	bw := float64(g.MemoryBandwidth)
+	bw := d.memBW
 	memEff := orOne(prof.MemoryEfficiency)
 	kernel := prof.KernelOverheadUs * 1e-6
 
@@ -194,6 +195,7 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	}
 
 	// GEMMs.
+	var qBytes, qKernels float64 // activation quantisation passes of W8A8/W4A4 GEMMs
 	for i := range d.gemms {
 		s := &d.gemms[i]
 		rows := M
@@ -223,10 +225,24 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 		if s.experts > 0 {
 			moe = orOne(prof.MoEEfficiency)
 		}
-		c := flops / (float64(s.peak) * d.gemmEff(mEff) * moe)
+		if s.quant {
+			// Quantise the GEMM's input: read it in 16 bits, write it in the compute dtype.
+			qBytes += rows * s.k * (d.actBytes + d.actQuantBytes) * s.layers
+			qKernels += s.layers
+		}
+		c := flops / (float64(s.peak) * d.gemmEff(s.eff, mEff) * moe)
 		m := bytes / (bw * memEff * moe)
 		ovh := kernel * s.layers
 		acc.add(s.name, flops, bytes, c, m, ovh, d.combine(c, m)+ovh)
+	}
+
+	if qKernels > 0 {
+		m := qBytes / (bw * memEff)
+		ovh := 0.0
+		if !prof.ActQuantFused {
+			ovh = kernel * qKernels
+		}
+		acc.add("activation_quant", 0, qBytes, 0, m, ovh, m+ovh)
 	}
 
 	// Attention, prefill and decode parts as separate kernels.
@@ -267,24 +283,26 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 		db += dk * d.kvTokenLayerBytes * gr.layers
 	}
 	if prefillTokens > 0 {
-		c := pf / (float64(d.attnPeak) * attnEff)
+		c := pf / (float64(d.attnCeil) * attnEff)
 		m := pb / (bw * memEff)
 		ovh := kernel * layersAll
 		acc.add("attention_prefill", pf, pb, c, m, ovh, d.combine(c, m)+ovh)
 	}
 	if nDecode > 0 {
-		c := df / (float64(d.attnPeak) * attnEff)
+		c := df / (float64(d.attnCeil) * attnEff)
 		m := db / (bw * kvEff)
 		ovh := kernel * layersAll
 		acc.add("attention_decode", df, db, c, m, ovh, d.combine(c, m)+ovh)
 	}
 
 	// Norms, residual adds, activation functions, rotary: memory-bound elementwise work,
-	// about 12 reads/writes of the hidden state per token per layer.
+	// about 12 reads/writes of the hidden state per token per layer, in the profile's
+	// number of kernels per layer.
 	L := float64(d.layers)
 	eb := 12 * M * float64(d.hidden) * d.actBytes * L
 	em := eb / (bw * memEff)
-	acc.add("elementwise", 0, eb, 0, em, kernel*L, em+kernel*L)
+	eo := kernel * L * prof.ElementwiseKernelsPerLayer
+	acc.add("elementwise", 0, eb, 0, em, eo, em+eo)
 
 	// Communication.
 	link := float64(g.LinkBandwidth)

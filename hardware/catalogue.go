@@ -149,6 +149,7 @@ func (c *Catalogue) AddTOML(name string, doc []byte) error {
 	if err := next.reindex(name); err != nil {
 		return err
 	}
+	fillAll(next.gpus)
 	*c = *next
 	return nil
 }

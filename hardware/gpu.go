@@ -37,6 +37,10 @@ type GPU struct {
 	// PCIeBandwidth is the host link per direction, bytes/s; 0 when not stated.
 	PCIeBandwidth units.BytesPerSecond
 	TDPWatts      float64 // board power, W; 0 when not stated
+	// Achievable holds what real software reaches (measured microbenchmarks from
+	// data/hardware/ceilings.csv, or a rule where this GPU was not measured). Filled when
+	// the GPU joins a Catalogue.
+	Achievable Achievable
 
 	PriceUSDPerHour float64 // on-demand price per GPU-hour; 0 when unknown
 	PriceProvider   string  // who charges PriceUSDPerHour, e.g. "Lambda (1x H100 SXM on-demand)"

@@ -32,6 +32,24 @@ type gpuJSON struct {
 	Confidence      string             `json:"confidence"`
 	Notes           string             `json:"notes"`
 	Origin          string             `json:"origin"`
+	// Achievable has the keys of the peaks: gemm_flops by dtype, memory_bandwidth_bytes_per_s.
+	Achievable achievableJSON `json:"achievable"`
+}
+
+// achievableJSON is the JSON form of Achievable: values with their sources.
+type achievableJSON struct {
+	GEMMFLOPs       map[string]float64       `json:"gemm_flops"`
+	MemoryBandwidth float64                  `json:"memory_bandwidth_bytes_per_s"`
+	KernelLaunchS   *float64                 `json:"kernel_launch_s"`
+	Sources         map[string]ceilingSource `json:"sources"`
+}
+
+type ceilingSource struct {
+	Fraction   float64 `json:"fraction_of_datasheet"`
+	Measured   bool    `json:"measured"`
+	Confidence string  `json:"confidence"`
+	Source     string  `json:"source"`
+	AsOf       string  `json:"as_of"`
 }
 
 // MarshalJSON writes the GPU in base units with units in the field names:
@@ -72,6 +90,22 @@ func (g GPU) MarshalJSON() ([]byte, error) {
 	}
 	for d, p := range g.PeakFLOPs {
 		j.PeakFLOPs[d] = float64(p)
+	}
+	a := g.Achievable
+	j.Achievable = achievableJSON{GEMMFLOPs: map[string]float64{}, MemoryBandwidth: a.MemoryBandwidth.Value,
+		KernelLaunchS: orNull(a.KernelLaunch.Value), Sources: map[string]ceilingSource{}}
+	src := func(c Ceiling) ceilingSource {
+		return ceilingSource{Fraction: c.Fraction, Measured: c.Measured, Confidence: c.Confidence, Source: c.Source, AsOf: c.AsOf}
+	}
+	for d, c := range a.GEMM {
+		j.Achievable.GEMMFLOPs[d] = c.Value
+		j.Achievable.Sources["gemm_flops."+d] = src(c)
+	}
+	if a.MemoryBandwidth.Value > 0 {
+		j.Achievable.Sources["memory_bandwidth_bytes_per_s"] = src(a.MemoryBandwidth)
+	}
+	if a.KernelLaunch.Value > 0 {
+		j.Achievable.Sources["kernel_launch_s"] = src(a.KernelLaunch)
 	}
 	return json.Marshal(j)
 }

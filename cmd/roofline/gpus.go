@@ -128,17 +128,36 @@ func writeGPU(w io.Writer, g *hardware.GPU) error {
 	} else {
 		row("usable memory", "unknown (engines plan with the stated memory)")
 	}
-	row("memory bandwidth", g.MemoryBandwidth.String())
+	ach := func(c hardware.Ceiling, s string) string {
+		if c.Value == 0 {
+			return ""
+		}
+		kind := "measured"
+		if !c.Measured {
+			kind = "lower confidence"
+		}
+		return fmt.Sprintf("  | achievable %s (%.0f%%, %s: %s)", s, 100*c.Fraction, kind, c.Source)
+	}
+	row("memory bandwidth", g.MemoryBandwidth.String()+ach(g.Achievable.MemoryBandwidth, units.BytesPerSecond(g.Achievable.MemoryBandwidth.Value).String()))
 	for _, p := range gpuPeakOrder {
 		v, ok := g.PeakFLOPs[p.dtype]
 		if !ok {
 			continue
 		}
-		s := v.String()
+		c := g.Achievable.GEMM[p.dtype]
+		s, a := v.String(), units.FLOPsPerSecond(c.Value).String()
 		if p.dtype == "int8" {
 			s = strings.TrimSuffix(s, "FLOP/s") + "OP/s"
+			a = strings.TrimSuffix(a, "FLOP/s") + "OP/s"
 		}
-		row("peak "+p.label, s)
+		row("peak "+p.label, s+ach(c, a))
+	}
+	if c := g.Achievable.KernelLaunch; c.Value > 0 {
+		kind := "measured"
+		if !c.Measured {
+			kind = "lower confidence"
+		}
+		row("kernel launch", fmt.Sprintf("%.2f µs per back-to-back launch (%s: %s)", c.Value*1e6, kind, c.Source))
 	}
 	row("L2 cache", gpuDash(float64(g.L2Bytes), units.Sig(float64(g.L2Bytes/units.MiB))+" MiB"))
 	if g.LinkBandwidth > 0 {

@@ -1,0 +1,297 @@
+package hardware
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"roofline/data"
+	"roofline/units"
+)
+
+// Ceiling is one achievable figure: what real software reaches on a GPU, next to the
+// datasheet peak it is a fraction of.
+type Ceiling struct {
+	// Value is the achievable rate in base units (FLOP/s, bytes/s) or, for a kernel
+	// launch, seconds.
+	Value float64
+	// Fraction is Value / datasheet peak (0 for a launch cost).
+	Fraction float64
+	// Source cites the measurement (repository path or URL and its date), or, for a
+	// rule-filled figure, says which rule and which measured GPUs filled it.
+	Source string
+	// AsOf is the measurement's date (YYYY, YYYY-MM or YYYY-MM-DD); "" for a rule.
+	AsOf string
+	// Measured is true when this GPU itself was measured; false when a rule filled it
+	// (lower confidence).
+	Measured bool
+	// Confidence is "high" or "medium" for measured figures, "low" for rule-filled ones.
+	Confidence string
+}
+
+// Achievable holds a GPU's achievable ceilings: the best large-shape dense GEMM rate per
+// dtype, the best HBM streaming rate, and the per-kernel launch cost. The step model
+// measures engine efficiencies against these, not against the datasheet.
+type Achievable struct {
+	// GEMM is keyed by the canonical dtypes of GPU.PeakFLOPs (bf16, fp16, fp8, int8, fp4, tf32).
+	GEMM map[string]Ceiling
+	// MemoryBandwidth is the achievable HBM/GDDR streaming rate, bytes/s.
+	MemoryBandwidth Ceiling
+	// KernelLaunch is the time of one back-to-back launch of a tiny kernel, s.
+	KernelLaunch Ceiling
+}
+
+// GEMMFLOPs returns the achievable GEMM rate for a dtype (FLOP/s), or 0 when the GPU has
+// no such peak.
+func (g *GPU) GEMMFLOPs(dtype string) units.FLOPsPerSecond {
+	if c, ok := g.Achievable.GEMM[dtype]; ok {
+		return units.FLOPsPerSecond(c.Value)
+	}
+	return 0
+}
+
+// ceilingRow is one row of data/hardware/ceilings.csv.
+type ceilingRow struct {
+	gpu, quantity, shape, source, asOf, note string
+	value                                    float64 // in the CSV's unit (TFLOP/s, TB/s, µs)
+}
+
+// ceilingsFile is the embedded copy of the public microbenchmark table.
+const ceilingsFile = "hardware/ceilings.csv"
+
+var (
+	ceilingRows []ceilingRow
+	ceilingErr  error
+)
+
+func init() { ceilingRows, ceilingErr = parseCeilings(mustRead(ceilingsFile)) }
+
+func mustRead(name string) []byte {
+	b, err := data.FS.ReadFile(name)
+	if err != nil {
+		panic("hardware: embedded " + name + ": " + err.Error())
+	}
+	return b
+}
+
+// parseCeilings reads the ceilings CSV (columns gpu, quantity, value, unit, shape_or_size,
+// software, source_url_or_repo_path, as_of, peak_ref, fraction_of_peak, note).
+func parseCeilings(b []byte) ([]ceilingRow, error) {
+	r := csv.NewReader(bytes.NewReader(b))
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ceilingsFile, err)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		col[h] = i
+	}
+	for _, k := range []string{"gpu", "quantity", "value", "shape_or_size", "source_url_or_repo_path", "as_of", "note"} {
+		if _, ok := col[k]; !ok {
+			return nil, fmt.Errorf("%s: missing column %s", ceilingsFile, k)
+		}
+	}
+	var out []ceilingRow
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ceilingsFile, err)
+		}
+		v, err := strconv.ParseFloat(rec[col["value"]], 64)
+		if err != nil || !(v > 0) {
+			return nil, fmt.Errorf("%s line %d: value %q: want a positive number", ceilingsFile, line, rec[col["value"]])
+		}
+		out = append(out, ceilingRow{gpu: rec[col["gpu"]], quantity: rec[col["quantity"]], value: v,
+			shape: rec[col["shape_or_size"]], source: rec[col["source_url_or_repo_path"]], asOf: rec[col["as_of"]], note: rec[col["note"]]})
+	}
+	return out, nil
+}
+
+// smallShape matches square GEMM shapes of at most 2048 and tall-skinny shapes: they
+// measure the shape term, not the ceiling.
+var smallShape = regexp.MustCompile(`M=N=K=(1024|2048)\b|skinny`)
+
+// special matches the READMEs of single-purpose kernels (DeepGEMM's block-scaled FP8
+// GEMM, FlashMLA's attention): best cases of one kernel, not a general GEMM or stream ceiling.
+var special = regexp.MustCompile(`DeepGEMM|FlashMLA`)
+
+// gemmDtype maps a ceilings quantity to the dtypes it measures. bf16 and fp16 run on the
+// same tensor cores at the same dense rate on every catalogued GPU, so one measures both.
+func gemmDtype(q string) []string {
+	switch q {
+	case "gemm_tflops_bf16", "gemm_tflops_fp16":
+		return []string{"bf16", "fp16"}
+	case "gemm_tflops_fp8":
+		return []string{"fp8"}
+	case "gemm_tops_int8":
+		return []string{"int8"}
+	case "gemm_tflops_fp4":
+		return []string{"fp4"}
+	case "gemm_tflops_tf32":
+		return []string{"tf32"}
+	}
+	return nil
+}
+
+// memoryQuantity reports whether a ceilings quantity is an HBM streaming rate.
+func memoryQuantity(q string) bool {
+	return q == "hbm_copy_tb_s" || q == "hbm_read_tb_s" || q == "hbm_triad_tb_s" || q == "hbm_write_tb_s"
+}
+
+// measuredCeilings returns the GPU's own best measured figures (fractions of its
+// datasheet peaks), keyed "gemm:<dtype>", "memory" and "launch".
+func measuredCeilings(g *GPU) map[string]Ceiling {
+	out := map[string]Ceiling{}
+	keep := func(key string, c Ceiling) {
+		if old, ok := out[key]; !ok || c.Value > old.Value {
+			out[key] = c
+		}
+	}
+	for _, r := range ceilingRows {
+		if r.gpu != g.ID || special.MatchString(r.source) {
+			continue
+		}
+		src := fmt.Sprintf("%s (%s; %s)", r.source, r.shape, r.asOf)
+		switch {
+		case gemmDtype(r.quantity) != nil:
+			if smallShape.MatchString(r.shape) {
+				continue
+			}
+			for _, dt := range gemmDtype(r.quantity) {
+				peak := float64(g.PeakFLOPs[dt])
+				if peak == 0 {
+					continue
+				}
+				v := math.Min(r.value*1e12, peak) // a card clocked above its datasheet counts as its peak
+				keep("gemm:"+dt, Ceiling{Value: v, Fraction: v / peak, Source: src, AsOf: r.asOf, Measured: true, Confidence: "high"})
+			}
+		case memoryQuantity(r.quantity):
+			peak := float64(g.MemoryBandwidth)
+			v := math.Min(r.value*1e12, peak)
+			keep("memory", Ceiling{Value: v, Fraction: v / peak, Source: src, AsOf: r.asOf, Measured: true, Confidence: "high"})
+		case r.quantity == "kernel_launch_us":
+			c := Ceiling{Value: r.value * 1e-6, Source: src, AsOf: r.asOf, Measured: true, Confidence: "high"}
+			if old, ok := out["launch"]; !ok || c.Value < old.Value {
+				out["launch"] = c
+			}
+		}
+	}
+	return out
+}
+
+// fillAchievable sets g.Achievable from the GPU's own measurements and, where it has
+// none, from a rule: the median measured fraction of the same architecture, else of the
+// same vendor, else of every measured GPU (the rule and the GPUs are named in Source).
+// measured holds measuredCeilings of every GPU the rule may draw on.
+func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling) {
+	own := measured[g]
+	a := Achievable{GEMM: map[string]Ceiling{}}
+	frac := func(key string) (float64, string) {
+		for _, level := range []struct {
+			name  string
+			match func(o *GPU) bool
+		}{
+			{"architecture " + g.Architecture, func(o *GPU) bool { return g.Architecture != "" && o.Architecture == g.Architecture }},
+			{"architecture family " + family(g.Architecture), func(o *GPU) bool {
+				return family(g.Architecture) != "" && family(o.Architecture) == family(g.Architecture)
+			}},
+			{"vendor " + g.Vendor, func(o *GPU) bool { return o.Vendor == g.Vendor }},
+			{"all measured GPUs", func(*GPU) bool { return true }},
+		} {
+			var fs []float64
+			var ids []string
+			for _, o := range others {
+				if o.ID == g.ID || !level.match(o) {
+					continue
+				}
+				// A card clocked above its datasheet (consumer boards) says nothing about its family.
+				if c, ok := measured[o][key]; ok && c.Fraction < 0.999 {
+					fs = append(fs, c.Fraction)
+					ids = append(ids, o.ID)
+				}
+			}
+			if len(fs) > 0 {
+				sort.Float64s(fs)
+				m := fs[len(fs)/2]
+				if len(fs)%2 == 0 {
+					m = (fs[len(fs)/2-1] + fs[len(fs)/2]) / 2
+				}
+				return m, fmt.Sprintf("rule: median measured fraction %.3f of %s (%s); no measurement of this GPU", m, level.name, strings.Join(ids, ", "))
+			}
+		}
+		return 0, ""
+	}
+	for dt, peak := range g.PeakFLOPs {
+		if dt == "fp32" {
+			continue
+		}
+		if c, ok := own["gemm:"+dt]; ok {
+			a.GEMM[dt] = c
+			continue
+		}
+		f, src := frac("gemm:" + dt)
+		if f == 0 && (dt == "fp8" || dt == "int8" || dt == "fp4") {
+			f, src = frac("gemm:bf16") // no measured GPU of this dtype at all: the 16-bit fraction
+		}
+		if f == 0 {
+			f, src = 1, "no measurement and no rule: datasheet peak"
+		}
+		a.GEMM[dt] = Ceiling{Value: float64(peak) * f, Fraction: f, Source: src, Confidence: "low"}
+	}
+	if c, ok := own["memory"]; ok {
+		a.MemoryBandwidth = c
+	} else if f, src := frac("memory"); f > 0 {
+		a.MemoryBandwidth = Ceiling{Value: float64(g.MemoryBandwidth) * f, Fraction: f, Source: src, Confidence: "low"}
+	} else {
+		a.MemoryBandwidth = Ceiling{Value: float64(g.MemoryBandwidth), Fraction: 1, Source: "no measurement and no rule: datasheet peak", Confidence: "low"}
+	}
+	if c, ok := own["launch"]; ok {
+		a.KernelLaunch = c
+	} else {
+		var vs []float64
+		var ids []string
+		for _, o := range others {
+			if c, ok := measured[o]["launch"]; ok && o.ID != g.ID {
+				vs = append(vs, c.Value)
+				ids = append(ids, o.ID)
+			}
+		}
+		if len(vs) > 0 {
+			sort.Float64s(vs)
+			a.KernelLaunch = Ceiling{Value: vs[len(vs)/2], Confidence: "low",
+				Source: fmt.Sprintf("rule: median of the measured GPUs (%s); no measurement of this GPU", strings.Join(ids, ", "))}
+		}
+	}
+	g.Achievable = a
+}
+
+// fillAll sets the Achievable ceilings of every GPU of a catalogue.
+func fillAll(gpus []*GPU) {
+	measured := make(map[*GPU]map[string]Ceiling, len(gpus))
+	for _, g := range gpus {
+		measured[g] = measuredCeilings(g)
+	}
+	for _, g := range gpus {
+		fillAchievable(g, gpus, measured)
+	}
+}
+
+// family is the first word of an architecture ("Blackwell Ultra" → "Blackwell", "CDNA 3" → "CDNA").
+func family(arch string) string {
+	if f := strings.Fields(arch); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+// CeilingsError reports a broken embedded ceilings table (nil normally).
+func CeilingsError() error { return ceilingErr }
