@@ -29,13 +29,13 @@ func fptr(v float64) *float64 {
 }
 
 // CompareMetrics lines up a prediction and a measured summary metric by metric and returns the
-// rows, the largest |error| of a key metric (%) and a one-line verdict against maxErr (%;
-// +Inf for no bound). A NaN or infinite value on either side gives a nil pointer and no error.
+// rows and the verdict (Judge) against maxErr (%; ≤ 0 or +Inf for no bound). A NaN or infinite
+// value on either side gives a nil pointer and no error.
 //
 // Key metrics (the verdict) are mean TTFT, TPOT and E2E, and output tok/s in closed loops; in an
 // open loop throughput is set by the offered arrivals, so comparing a finite run's throughput
 // with another draw of arrivals says nothing about the model.
-func CompareMetrics(p estimator.Serving, m bench.Summary, maxErr float64, openLoop bool) ([]Comparison, float64, string) {
+func CompareMetrics(p estimator.Serving, m bench.Summary, maxErr float64, openLoop bool) ([]Comparison, Verdict) {
 	rows := []struct {
 		name string
 		p, m float64
@@ -53,22 +53,97 @@ func CompareMetrics(p estimator.Serving, m bench.Summary, maxErr float64, openLo
 		{"request_per_s", p.RequestPerS, m.RequestPerS, false},
 	}
 	var out []Comparison
-	worst := 0.0
 	for _, r := range rows {
 		c := Comparison{Metric: r.name, Predicted: fptr(r.p), Measured: fptr(r.m), Key: r.key}
 		if c.Predicted != nil && c.Measured != nil && *c.Measured != 0 {
 			c.ErrPct = fptr(100 * (*c.Predicted - *c.Measured) / *c.Measured)
-			if r.key && c.ErrPct != nil {
-				worst = math.Max(worst, math.Abs(*c.ErrPct))
-			}
 		}
 		out = append(out, c)
 	}
-	verdict := fmt.Sprintf("agrees: every key metric within %.3g%%", maxErr)
-	if worst > maxErr {
-		verdict = fmt.Sprintf("differs: a key metric is %.3g%% off (bound %.3g%%)", worst, maxErr)
+	succeeded := -1 // unknown: an imported file without a count of successful requests
+	if m.Known(bench.FieldCompleted) {
+		succeeded = m.Completed
 	}
-	return out, worst, verdict
+	return out, Judge(out, succeeded, m.Failed, maxErr)
+}
+
+// Verdict statuses (Verdict.Status).
+const (
+	// Agrees: every key metric measured and within the bound.
+	Agrees = "agrees"
+	// Differs: every key metric measured and one beyond the bound.
+	Differs = "differs"
+	// Unbounded: every key metric measured, no bound given; the largest error is reported.
+	Unbounded = "unbounded"
+	// NoVerdict: no successful request, or a key metric not measured (or measured as 0):
+	// nothing can be said about the prediction.
+	NoVerdict = "no_verdict"
+)
+
+// Verdict is the judgement of a prediction against a measurement.
+type Verdict struct {
+	Status string `json:"status"` // Agrees, Differs, Unbounded or NoVerdict
+	Text   string `json:"text"`   // one line for people
+	// MaxKeyErrPct is the largest |error %| over the key metrics; nil without a verdict.
+	MaxKeyErrPct *float64 `json:"max_key_error_pct"`
+	// BoundPct is the allowed |error %| (nil: no bound).
+	BoundPct *float64 `json:"bound_pct"`
+	// Missing lists the key metrics without an error (not measured, or measured as 0).
+	Missing []string `json:"missing_key_metrics"`
+	// Partial is set by MarkPartial when the measurement was interrupted.
+	Partial bool `json:"partial"`
+}
+
+// Judge is the one place a verdict is computed. It refuses (NoVerdict) when no request
+// succeeded (succeeded == 0; −1 means the count is unknown) or when a key metric has no
+// error; otherwise it compares the largest key |error %| with maxErr (% ; ≤ 0 or +Inf: no
+// bound, Unbounded).
+func Judge(rows []Comparison, succeeded, failed int, maxErr float64) Verdict {
+	v := Verdict{Missing: []string{}}
+	if maxErr > 0 && !math.IsInf(maxErr, 1) {
+		v.BoundPct = &maxErr
+	}
+	if succeeded == 0 {
+		v.Status = NoVerdict
+		v.Text = fmt.Sprintf("no verdict: no request succeeded (%d failed), nothing was measured", failed)
+		return v
+	}
+	worst, keys := 0.0, 0
+	for _, c := range rows {
+		if !c.Key {
+			continue
+		}
+		keys++
+		if c.ErrPct == nil {
+			v.Missing = append(v.Missing, c.Metric)
+			continue
+		}
+		worst = math.Max(worst, math.Abs(*c.ErrPct))
+	}
+	if keys == 0 || len(v.Missing) > 0 {
+		v.Status = NoVerdict
+		v.Text = fmt.Sprintf("no verdict: key metric %s not measured (a verdict needs every key metric)", strings.Join(v.Missing, ", "))
+		return v
+	}
+	v.MaxKeyErrPct = &worst
+	switch {
+	case v.BoundPct == nil:
+		v.Status = Unbounded
+		v.Text = fmt.Sprintf("largest key-metric error %.3g%% (no --max-error bound)", worst)
+	case worst > maxErr:
+		v.Status = Differs
+		v.Text = fmt.Sprintf("differs: a key metric is %.3g%% off (bound %.3g%%)", worst, maxErr)
+	default:
+		v.Status = Agrees
+		v.Text = fmt.Sprintf("agrees: every key metric within %.3g%%", maxErr)
+	}
+	return v
+}
+
+// MarkPartial marks a verdict as made on an interrupted run of done out of planned requests.
+func (v *Verdict) MarkPartial(done, planned int) {
+	v.Partial = true
+	v.Text = fmt.Sprintf("partial (run interrupted after %d of %d requests): %s", done, planned, v.Text)
 }
 
 // ScheduledTimes returns the records' scheduled send times (s from the run's start) in

@@ -28,9 +28,9 @@ func ExampleReadRows() {
 // prediction's TTFT is 10% above the measured 50 ms (hand calculation: (55 − 50)/50).
 func ExampleCompareMetrics() {
 	pred := estimator.Serving{TTFT: estimator.Dist{Mean: 55}, TPOT: estimator.Dist{Mean: 10}, E2E: estimator.Dist{Mean: 2045}}
-	meas := bench.Summary{TTFT: bench.Dist{Mean: 50}, TPOT: bench.Dist{Mean: 10}, E2E: bench.Dist{Mean: 2040}}
-	rows, worst, verdict := validation.CompareMetrics(pred, meas, 5, true)
-	fmt.Printf("%s error %+.1f%%; worst key metric %.1f%%; %s\n", rows[0].Metric, *rows[0].ErrPct, worst, verdict)
+	meas := bench.Summary{Completed: 100, TTFT: bench.Dist{Mean: 50}, TPOT: bench.Dist{Mean: 10}, E2E: bench.Dist{Mean: 2040}}
+	rows, verdict := validation.CompareMetrics(pred, meas, 5, true)
+	fmt.Printf("%s error %+.1f%%; worst key metric %.1f%%; %s\n", rows[0].Metric, *rows[0].ErrPct, *verdict.MaxKeyErrPct, verdict.Text)
 	// Output:
 	// ttft_ms_mean error +10.0%; worst key metric 10.0%; differs: a key metric is 10% off (bound 5%)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 
@@ -11,7 +10,7 @@ import (
 )
 
 func runCompare(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "compare", "compare --result FILE --model M --gpu G [--num-gpus N --tp …] [--engine E | --profile P] --input-len I --output-len O [--concurrency C | --request-rate R] [--num-requests N] [--output table|json]\n\nFILE is a roofline bench --record file (.jsonl) or a result file that roofline import reads.")
+	fs := newFlags(e, "compare", "compare --result FILE --model M --gpu G [--num-gpus N --tp …] [--engine E | --profile P] --input-len I --output-len O [--concurrency C | --request-rate R] [--num-requests N] [--output table|json]\n\nFILE is a roofline bench --record file (.jsonl) or a result file that roofline import reads."+exitStatusHelp)
 	var df deployFlags
 	df.register(fs, true)
 	var wf workloadFlags
@@ -19,7 +18,7 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	result := fs.String("result", "", "measured results: a bench --record .jsonl file or a vllm bench serve / GenAI-Perf / guidellm / inference-perf file (required)")
 	format := fs.String("format", "auto", "format of a result file: auto, "+strings.Join(bench.Formats(), ", "))
 	seed := fs.Uint64("seed", 1, "simulation seed")
-	maxErr := floatFlag(fs, "max-error", 0, nonNegative, "exit with status 3 when a key metric is off by more than this percentage (0: never)")
+	maxErr := floatFlag(fs, "max-error", 0, nonNegative, "exit with status 3 when a key metric is off by more than this percentage (0: no bound)")
 	out := fs.String("output", "table", "output format: table or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -71,8 +70,5 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	if err := writeComparison(e.stdout, r, *out); err != nil {
 		return err
 	}
-	if *maxErr > 0 && r.MaxKeyErr > *maxErr {
-		return &exitError{code: 3, err: fmt.Errorf("compare: key metric off by %.3g%% > --max-error %.3g%%", r.MaxKeyErr, *maxErr)}
-	}
-	return nil
+	return verdictError("compare", r.VerdictOf, false)
 }

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -16,28 +16,46 @@ import (
 )
 
 type comparisonReport struct {
-	Model      string                  `json:"model"`
-	GPU        string                  `json:"gpu"`
-	Method     string                  `json:"prediction_method"`
-	Metrics    []validation.Comparison `json:"metrics"`
-	MaxKeyErr  float64                 `json:"max_key_error_pct"`
-	MaxError   float64                 `json:"max_error_pct_allowed"`
-	Verdict    string                  `json:"verdict"`
-	Measured   bench.Summary           `json:"measured"`
-	Predicted  estimator.Serving       `json:"predicted"`
-	Provenance provenance              `json:"provenance"`
-	Warnings   []string                `json:"warnings"`
+	Model     string                  `json:"model"`
+	GPU       string                  `json:"gpu"`
+	Method    string                  `json:"prediction_method"`
+	Metrics   []validation.Comparison `json:"metrics"`
+	MaxKeyErr *float64                `json:"max_key_error_pct"` // null without a verdict
+	MaxError  float64                 `json:"max_error_pct_allowed"`
+	Verdict   string                  `json:"verdict"`
+	// VerdictOf is the verdict in full: status agrees, differs, unbounded or no_verdict,
+	// the key metrics not measured, and whether the run was interrupted (partial).
+	VerdictOf  validation.Verdict `json:"verdict_detail"`
+	Measured   bench.Summary      `json:"measured"`
+	Predicted  estimator.Serving  `json:"predicted"`
+	Provenance provenance         `json:"provenance"`
+	Warnings   []string           `json:"warnings"`
 }
 
+// exitStatusHelp documents the exit status of validate and compare.
+const exitStatusHelp = "\n\nExit status: 0 verdict agrees (or no --max-error bound); 2 bad input; 3 a key metric differs by more than --max-error;\n" +
+	"4 no verdict (no request succeeded, or a key metric was not measured); 130 interrupted (the verdict printed is partial)."
+
 // newComparison assembles the report of a prediction against a measured summary; maxErr ≤ 0
-// means no bound.
+// means no bound. The verdict comes from validation.Judge, which refuses without data.
 func newComparison(d *estimator.Deployment, pv provenance, pred estimator.Serving, sum bench.Summary, maxErr float64, openLoop bool) comparisonReport {
-	metrics, worst, verdict := validation.CompareMetrics(pred, sum, maxOr(maxErr), openLoop)
-	if maxErr <= 0 {
-		verdict = fmt.Sprintf("largest key-metric error %.3g%% (no --max-error bound)", worst)
+	metrics, v := validation.CompareMetrics(pred, sum, maxErr, openLoop)
+	return comparisonReport{Model: d.Model.ID, GPU: d.GPU.ID, Method: pred.Method, Metrics: metrics, MaxKeyErr: v.MaxKeyErrPct, MaxError: maxErr,
+		Verdict: v.Text, VerdictOf: v, Measured: sum, Predicted: pred, Provenance: pv, Warnings: append(warnStrings(d.Warnings()), sum.Warnings...)}
+}
+
+// verdictError maps a verdict to the command's exit status (see exitStatusHelp);
+// interrupted means the run was cut short (Ctrl-C) and wins over the verdict.
+func verdictError(cmd string, v validation.Verdict, interrupted bool) error {
+	switch {
+	case interrupted:
+		return &exitError{code: 130, err: fmt.Errorf("%s: interrupted; the verdict printed is partial", cmd)}
+	case v.Status == validation.NoVerdict:
+		return &exitError{code: 4, err: fmt.Errorf("%s: %s", cmd, v.Text)}
+	case v.Status == validation.Differs:
+		return &exitError{code: 3, err: fmt.Errorf("%s: key metric off by %.3g%% > --max-error %.3g%%", cmd, *v.MaxKeyErrPct, *v.BoundPct)}
 	}
-	return comparisonReport{Model: d.Model.ID, GPU: d.GPU.ID, Method: pred.Method, Metrics: metrics, MaxKeyErr: worst, MaxError: maxErr,
-		Verdict: verdict, Measured: sum, Predicted: pred, Provenance: pv, Warnings: append(warnStrings(d.Warnings()), sum.Warnings...)}
+	return nil
 }
 
 func writeComparison(w io.Writer, r comparisonReport, format string) error {
@@ -74,7 +92,7 @@ func writeComparison(w io.Writer, r comparisonReport, format string) error {
 }
 
 func runValidate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "validate", "validate --url URL --model SERVED --model-id M --gpu G [--num-gpus N --tp …] [--engine E | --profile P]\n       [--concurrency C | --request-rate R] [--num-requests N] --input-len I --output-len O [--max-error PCT] [--calibrate-out P.toml] [--record F.jsonl] [--output table|json]")
+	fs := newFlags(e, "validate", "validate --url URL --model SERVED --model-id M --gpu G [--num-gpus N --tp …] [--engine E | --profile P]\n       [--concurrency C | --request-rate R] [--num-requests N] --input-len I --output-len O [--max-error PCT] [--calibrate-out P.toml] [--record F.jsonl] [--output table|json]"+exitStatusHelp)
 	var df deployFlags
 	df.registerAs(fs, true, "model-id")
 	url := fs.String("url", "", "server root or OpenAI base URL ending in /v1 (required)")
@@ -87,7 +105,7 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	timeoutText := fs.String("timeout", "10m", "limit per request")
 	keyEnv := fs.String("api-key-env", "", "environment variable holding the API key")
 	record := fs.String("record", "", "write one JSON line per request to this file")
-	maxErr := floatFlag(fs, "max-error", 0, nonNegative, "exit with status 3 when a key metric (TTFT, TPOT, E2E means, output tok/s) is off by more than this percentage (0: never)")
+	maxErr := floatFlag(fs, "max-error", 0, nonNegative, "exit with status 3 when a key metric (TTFT, TPOT, E2E means, output tok/s) is off by more than this percentage (0: no bound)")
 	calOut := fs.String("calibrate-out", "", "refit the engine profile from this run and write it here")
 	out := fs.String("output", "table", "output format: table or json")
 	if err := parseFlags(fs, args); err != nil {
@@ -154,7 +172,11 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	r := newComparison(d, pv, pred, sum, *maxErr, w.Kind == estimator.Rate)
-	worst := r.MaxKeyErr
+	interrupted := ctx.Err() != nil || errors.Is(runErr, context.Canceled)
+	if interrupted {
+		r.VerdictOf.MarkPartial(sum.Completed+sum.Failed, wf.numRequests)
+		r.Verdict = r.VerdictOf.Text
+	}
 	if runErr != nil {
 		r.Warnings = append(r.Warnings, "run ended early: "+runErr.Error())
 	}
@@ -172,18 +194,5 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	if err := writeComparison(e.stdout, r, *out); err != nil {
 		return err
 	}
-	if runErr != nil && sum.Completed == 0 {
-		return fmt.Errorf("validate: %v", runErr)
-	}
-	if *maxErr > 0 && worst > *maxErr {
-		return &exitError{code: 3, err: fmt.Errorf("validate: key metric off by %.3g%% > --max-error %.3g%%", worst, *maxErr)}
-	}
-	return nil
-}
-
-func maxOr(v float64) float64 {
-	if v <= 0 {
-		return math.Inf(1)
-	}
-	return v
+	return verdictError("validate", r.VerdictOf, interrupted)
 }
