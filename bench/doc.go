@@ -42,15 +42,18 @@
 // # Metric definitions
 //
 // They match `vllm bench serve`, so numbers compare one to one. Times are measured
-// from each request's scheduled send time, so a slow client never hides server queueing.
+// from each request's actual send time, as vLLM does (Options.TimingOrigin
+// OriginSent, the default). Every record also keeps the scheduled send time:
+// OriginScheduled times from it instead, so waiting behind a concurrency cap or a slow
+// client counts as latency, as a user arriving on schedule would see it.
 //
-//   - TTFT: scheduled send → first chunk carrying content. A reply with no content
+//   - TTFT: send → first chunk carrying content. A reply with no content
 //     chunk has no TTFT; it is counted in NoContent and left out of every latency.
 //   - ITL: gaps between consecutive content chunks of one request, pooled over requests
 //     (a per-chunk statistic; ChunksPerToken shows a server that bundles tokens).
 //   - TPOT: (last content − first content) / (output tokens − 1) per request; requests
 //     with one output token or fewer are left out of TPOT.
-//   - E2E: scheduled send → last content chunk (the end of the stream is kept too).
+//   - E2E: send → last content chunk (the end of the stream is kept too).
 //   - Output throughput: total output tokens / (first send → last end of stream);
 //     request throughput likewise with completed requests.
 //   - Per-user tokens/s: output tokens / (E2E − TTFT) per request.

@@ -407,3 +407,105 @@ func TestImportRooflineOwn(t *testing.T) {
 	same(t, "completed", float64(own[0].Completed), at(m, "completed"))
 	same(t, "ttft mean", own[0].TTFT.Mean, at(m, "ttft_ms", "mean"))
 }
+
+// vllmResultKeys are the keys of vllm bench serve --save-result (vllm/benchmarks/serve.py,
+// result_json and the metrics dictionary) that WriteVLLMResult writes, with the default
+// --percentiles 99.
+var vllmResultKeys = []string{"date", "backend", "model_id", "tokenizer_id", "num_prompts", "request_rate", "burstiness",
+	"max_concurrency", "duration", "completed", "failed", "total_input_tokens", "total_output_tokens", "request_throughput",
+	"request_goodput", "output_throughput", "total_token_throughput"}
+
+// TestSaveResultRoundTrip: a --save-result file read back by the vLLM importer gives
+// every value it holds, equal, without Python.
+func TestSaveResultRoundTrip(t *testing.T) {
+	f, err := os.Open("../cmd/roofline/testdata/bench_records.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := ReadRecords(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Summarize(recs, Options{SLO: SLO{TTFTMs: 500}})
+	for _, pct := range [][]float64{{99}, {50, 90, 95, 99, 99.9}} {
+		var buf bytes.Buffer
+		meta := VLLMMeta{Backend: "openai-chat", ModelID: "m", NumPrompts: 5, RequestRate: 2, MaxConcurrency: 4}
+		if err := WriteVLLMResult(&buf, s, meta, pct); err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		keys := append([]string(nil), vllmResultKeys...)
+		for _, met := range []string{"ttft", "tpot", "itl", "e2el"} {
+			keys = append(keys, "mean_"+met+"_ms", "median_"+met+"_ms", "std_"+met+"_ms")
+			for _, p := range pct {
+				keys = append(keys, "p"+pctKey(p)+"_"+met+"_ms")
+			}
+		}
+		for _, k := range keys {
+			if _, ok := m[k]; !ok {
+				t.Errorf("key %s missing", k)
+			}
+		}
+		if len(m) != len(keys) {
+			t.Errorf("%d keys, want %d", len(m), len(keys))
+		}
+		back, err := Import(bytes.NewReader(buf.Bytes()), FormatAuto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := back[0]
+		if r.Source != "vllm bench serve" || r.Completed != s.Completed || r.Failed != s.Failed || r.TotalInputTokens != s.TotalInputTokens ||
+			r.TotalOutputTokens != s.TotalOutputTokens || *r.GoodputReqS != *s.GoodputReqS {
+			t.Errorf("counts: %+v vs %+v", r, s)
+		}
+		same(t, "duration", r.DurationS, s.DurationS)
+		same(t, "req/s", r.RequestPerS, s.RequestPerS)
+		same(t, "out tok/s", r.OutputTokS, s.OutputTokS)
+		same(t, "total tok/s", r.TotalTokS, s.TotalTokS)
+		for _, d := range []struct {
+			name     string
+			got, was Dist
+		}{{"ttft", r.TTFT, s.TTFT}, {"tpot", r.TPOT, s.TPOT}, {"itl", r.ITL, s.ITL}, {"e2e", r.E2E, s.E2E}} {
+			same(t, d.name+" mean", d.got.Mean, d.was.Mean)
+			same(t, d.name+" median", d.got.Median, d.was.Median)
+			same(t, d.name+" std", d.got.Std, d.was.Std)
+			same(t, d.name+" p99", d.got.P99, d.was.P99)
+			if len(pct) > 1 {
+				same(t, d.name+" p90", d.got.P90, d.was.P90)
+				same(t, d.name+" p95", d.got.P95, d.was.P95)
+			}
+		}
+		// The file's own numbers, read independently: p50 is the median.
+		if len(pct) > 1 {
+			same(t, "p50 = median", at(m, "p50_ttft_ms"), at(m, "median_ttft_ms"))
+		}
+		if m["request_rate"].(float64) != 2 || m["max_concurrency"].(float64) != 4 || m["tokenizer_id"] != "m" {
+			t.Errorf("meta %v %v %v", m["request_rate"], m["max_concurrency"], m["tokenizer_id"])
+		}
+	}
+}
+
+// TestTimingOrigin: TTFT from the actual send by default (vLLM), from the schedule on
+// request; hand calculation on two records.
+func TestTimingOrigin(t *testing.T) {
+	recs := []Record{
+		{ScheduledS: 0, SentS: 0.5, FirstContentS: 0.6, LastContentS: 0.8, EndS: 0.8, ChunkS: []float64{0.6, 0.8}, ContentChunks: 2, CompletionTokens: 2, UsageSource: UsageFromServer},
+		{ScheduledS: 0, SentS: 0, FirstContentS: 0.2, LastContentS: 0.4, EndS: 0.4, ChunkS: []float64{0.2, 0.4}, ContentChunks: 2, CompletionTokens: 2, UsageSource: UsageFromServer},
+	}
+	sent := Summarize(recs, Options{})
+	sched := Summarize(recs, Options{TimingOrigin: OriginScheduled})
+	// sent: TTFT (0.1 s, 0.2 s) → mean 150 ms; scheduled: (0.6, 0.2) → 400 ms.
+	same(t, "sent TTFT", sent.TTFT.Mean, 150)
+	same(t, "scheduled TTFT", sched.TTFT.Mean, 400)
+	// E2E sent: (0.3, 0.4) → 350 ms; scheduled (0.8, 0.4) → 600 ms. TPOT does not move.
+	same(t, "sent E2E", sent.E2E.Mean, 350)
+	same(t, "scheduled E2E", sched.E2E.Mean, 600)
+	same(t, "TPOT", sent.TPOT.Mean, sched.TPOT.Mean)
+	if sent.TimingOrigin != OriginSent || sched.TimingOrigin != OriginScheduled {
+		t.Error(sent.TimingOrigin, sched.TimingOrigin)
+	}
+}

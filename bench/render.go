@@ -68,9 +68,18 @@ func (r RunInfo) Describe() string {
 		add("%d requests", *r.NumRequests)
 	}
 	if r.InputLen != nil || r.OutputLen != nil {
-		add("input %s / output %s tokens", num(val(r.InputLen)), num(val(r.OutputLen)))
+		add("input %s / output %s tokens", length(r.InputLen), length(r.OutputLen))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// length prints a token length: whole numbers as they are, others with 3 figures.
+func length(p *float64) string {
+	v := val(p)
+	if v == math.Trunc(v) && math.Abs(v) < 1e9 {
+		return strconv.Itoa(int(v))
+	}
+	return num(v)
 }
 
 // WriteTable prints s as a text table: what was run, counts, throughput, then one row
@@ -120,6 +129,12 @@ func (s Summary) WriteTable(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "percentiles: %s\n", s.Percentiles)
+	switch s.TimingOrigin {
+	case OriginSent:
+		fmt.Fprintf(w, "TTFT and E2E from: the actual send (as vllm bench serve)\n")
+	case OriginScheduled:
+		fmt.Fprintf(w, "TTFT and E2E from: the scheduled send (waiting for a free slot counts)\n")
+	}
 	keys := make([]string, 0, len(s.Definitions))
 	for k := range s.Definitions {
 		keys = append(keys, k)

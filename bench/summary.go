@@ -131,9 +131,24 @@ type SLO struct {
 
 func (s SLO) set() bool { return s.TTFTMs > 0 || s.TPOTMs > 0 || s.E2EMs > 0 || s.MinTokSPerUser > 0 }
 
-// Options tune Summarize; the zero value computes no goodput.
+// Timing origins of TTFT and E2E (Options.TimingOrigin).
+const (
+	// OriginSent times from the moment each request was actually sent, as vllm bench
+	// serve does. Under a concurrency cap, or with a client that falls behind, time
+	// spent waiting for a free slot is not counted.
+	OriginSent = "sent"
+	// OriginScheduled times from the moment each request was due by the arrival
+	// schedule, so waiting behind a concurrency cap or a slow client counts as latency
+	// (what a user arriving at that moment would see).
+	OriginScheduled = "scheduled"
+)
+
+// Options tune Summarize; the zero value times from the actual send and computes no
+// goodput.
 type Options struct {
-	SLO SLO // goodput is computed when any objective is set
+	// TimingOrigin is OriginSent (also for "") or OriginScheduled.
+	TimingOrigin string
+	SLO          SLO // goodput is computed when any objective is set
 }
 
 // RunInfo says what was run, as far as the result file tells: the hints compare uses
@@ -188,11 +203,17 @@ type Summary struct {
 	ChunksPerToken    float64           `json:"chunks_per_token"`                 // content chunks / completion tokens (NaN: unknown)
 	Approximate       bool              `json:"approximate"`                      // some token counts are counted chunks, not usage
 	Percentiles       string            `json:"percentile_method"`                // PercentileMethod, or the importer's
+	TimingOrigin      string            `json:"timing_origin,omitempty"`          // OriginSent or OriginScheduled ("" : the file does not say)
 	Missing           []string          `json:"missing,omitempty"`                // Field* names not known (written as null)
 	Definitions       map[string]string `json:"definition_differences,omitempty"` // metric JSON name (itl_ms, …) → how the file's definition differs
 	Errors            map[string]int    `json:"errors,omitempty"`                 // failed requests by Record.ErrorKind
 	Warnings          []string          `json:"warnings,omitempty"`               // caveats every renderer prints
+
+	samples *samples // raw per-request latencies of a Summarize result (nil when imported)
 }
+
+// samples are the latency samples behind a Summary's distributions, in ms.
+type samples struct{ ttft, itl, tpot, e2e []float64 }
 
 // Known reports whether the count field (a Field* name) is known.
 func (s Summary) Known(field string) bool {
@@ -229,6 +250,7 @@ type summaryJSON struct {
 	ChunksPerToken    *float64          `json:"chunks_per_token"`
 	Approximate       bool              `json:"approximate"`
 	Percentiles       string            `json:"percentile_method"`
+	TimingOrigin      string            `json:"timing_origin,omitempty"`
 	Missing           []string          `json:"missing,omitempty"`
 	Definitions       map[string]string `json:"definition_differences,omitempty"`
 	Errors            map[string]int    `json:"errors,omitempty"`
@@ -250,7 +272,7 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 		c(FieldCompleted, s.Completed), c(FieldFailed, s.Failed), c(FieldNoContent, s.NoContent),
 		c(FieldTotalInputTokens, s.TotalInputTokens), c(FieldTotalOutputTokens, s.TotalOutputTokens),
 		ptr(s.DurationS), ptr(s.RequestPerS), ptr(s.OutputTokS), ptr(s.TotalTokS), s.GoodputReqS,
-		s.TTFT, s.ITL, s.TPOT, s.E2E, s.OutputTokSPerUser, ptr(s.ChunksPerToken), s.Approximate, s.Percentiles,
+		s.TTFT, s.ITL, s.TPOT, s.E2E, s.OutputTokSPerUser, ptr(s.ChunksPerToken), s.Approximate, s.Percentiles, s.TimingOrigin,
 		s.Missing, s.Definitions, s.Errors, s.Warnings})
 }
 
@@ -281,8 +303,8 @@ func (s *Summary) UnmarshalJSON(b []byte) error {
 		c(FieldCompleted, v.Completed), c(FieldFailed, v.Failed), c(FieldNoContent, v.NoContent),
 		c(FieldTotalInputTokens, v.TotalInputTokens), c(FieldTotalOutputTokens, v.TotalOutputTokens),
 		val(v.DurationS), val(v.RequestPerS), val(v.OutputTokS), val(v.TotalTokS), v.GoodputReqS,
-		v.TTFT, v.ITL, v.TPOT, v.E2E, v.OutputTokSPerUser, val(v.ChunksPerToken), v.Approximate, v.Percentiles,
-		missing, v.Definitions, v.Errors, v.Warnings}
+		v.TTFT, v.ITL, v.TPOT, v.E2E, v.OutputTokSPerUser, val(v.ChunksPerToken), v.Approximate, v.Percentiles, v.TimingOrigin,
+		missing, v.Definitions, v.Errors, v.Warnings, nil}
 	if len(s.Missing) == 0 {
 		s.Missing = nil
 	}
@@ -294,7 +316,11 @@ func (s *Summary) UnmarshalJSON(b []byte) error {
 // successful ones without content count in NoContent and in the token totals but in no
 // latency. Empty input gives a zero Summary with NaN statistics.
 func Summarize(records []Record, opt Options) Summary {
-	s := Summary{Source: "roofline bench", Percentiles: PercentileMethod, ChunksPerToken: math.NaN()}
+	origin := OriginSent
+	if opt.TimingOrigin == OriginScheduled {
+		origin = OriginScheduled
+	}
+	s := Summary{Source: "roofline bench", Percentiles: PercentileMethod, ChunksPerToken: math.NaN(), TimingOrigin: origin}
 	var ttft, itl, tpot, e2e, perUser []float64
 	first, last := math.Inf(1), math.Inf(-1)
 	chunks, counted, tpotSkipped, userSkipped, good := 0, 0, 0, 0, 0
@@ -328,8 +354,12 @@ func Summarize(records []Record, opt Options) Summary {
 			s.NoContent++
 			continue
 		}
-		t := (r.FirstContentS - r.ScheduledS) * 1e3
-		e := (r.LastContentS - r.ScheduledS) * 1e3
+		start := r.SentS
+		if origin == OriginScheduled {
+			start = r.ScheduledS
+		}
+		t := (r.FirstContentS - start) * 1e3
+		e := (r.LastContentS - start) * 1e3
 		ttft = append(ttft, t)
 		e2e = append(e2e, e)
 		for i := 1; i < len(r.ChunkS); i++ {
@@ -356,6 +386,7 @@ func Summarize(records []Record, opt Options) Summary {
 		}
 	}
 	s.TTFT, s.ITL, s.TPOT, s.E2E, s.OutputTokSPerUser = NewDist(ttft), NewDist(itl), NewDist(tpot), NewDist(e2e), NewDist(perUser)
+	s.samples = &samples{ttft, itl, tpot, e2e}
 	if len(records) > 0 && last > first {
 		s.DurationS = last - first
 		s.RequestPerS = float64(s.Completed) / s.DurationS

@@ -15,7 +15,7 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 	profile := fs.String("profile", "", "use this profile TOML for every row instead of the row's engine")
 	closed := fs.Bool("closed-form", false, "predict with the closed form only (default: simulate open- and closed-loop rows)")
 	gpuFiles := fs.StringSlice("gpu-file", nil, "extra GPU catalogue TOML files")
-	out := fs.String("output", "table", "output format: table or json")
+	out := fs.StringP("output", "o", "table", "output format: table or json")
 	rowsOut := fs.Bool("rows", false, "table output: list every row, not only the summary")
 	if err := parseFlags(fs, args); err != nil {
 		return err

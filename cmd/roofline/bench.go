@@ -18,12 +18,19 @@ const benchSynopsis = `bench --url URL --model NAME [--api chat|completions]
        [--concurrency C | --request-rate R [--burstiness K]] [--num-requests N | --duration D]
        --input-len I --output-len O [--prefix-len P] [--dataset random|jsonl|sharegpt --dataset-file F]
        [--warmup N] [--seed S] [--timeout T] [--api-key-env VAR] [--record FILE.jsonl]
-       [--goodput ttft:500ms,tpot:50ms,…] [--output table|json|csv]
+       [--save-result FILE.json [--percentiles 50,90,99]] [--timing-origin sent|scheduled]
+       [--goodput ttft:500ms,tpot:50ms,…] [-o table|json|csv] [--quiet]
 
 Sends streaming requests to an OpenAI-compatible server and prints TTFT, ITL, TPOT, E2E
 latency (ms; mean, median, p90, p95, p99, std) and throughput, defined as vllm bench serve
-does. Latency counts from each request's scheduled send time. --record writes one JSON
-line per request as it completes; "roofline bench --summarize FILE" re-reports it.`
+does. TTFT and E2E count from each request's actual send (--timing-origin sent, as vLLM);
+--timing-origin scheduled counts from the time the arrival schedule gave it, so waiting
+behind --concurrency or a slow client counts as latency. Every record keeps both times.
+--record writes one JSON line per request as it completes; "roofline bench --summarize
+FILE" re-reports it. --save-result writes vLLM's result schema, for scripts that read
+vllm bench serve results. The API key comes from --api-key-env VAR, else OPENAI_API_KEY;
+it is never printed or recorded. Progress goes to stderr (a bar on a terminal, a line
+every 5 s otherwise); --quiet turns it off.`
 
 func runBench(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "bench", benchSynopsis)
@@ -44,11 +51,15 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	warmup := fs.Int("warmup", 0, "requests sent before the run, not recorded")
 	seed := fs.Uint64("seed", 0, "seed of arrival times and synthetic prompts")
 	timeoutText := fs.String("timeout", "10m", "limit per request, send to end of stream")
-	keyEnv := fs.String("api-key-env", "", "environment variable holding the API key (sent as a Bearer token)")
+	keyEnv := fs.String("api-key-env", "", "environment variable holding the API key, sent as a Bearer token (default: OPENAI_API_KEY when set)")
 	recordPath := fs.String("record", "", "write one JSON line per request to this file")
 	summarize := fs.String("summarize", "", "summarise a --record file instead of running (other run flags are ignored)")
-	output := fs.String("output", "table", "output format: table, json or csv")
+	output := fs.StringP("output", "o", "table", "output format: table, json or csv")
 	goodput := fs.String("goodput", "", "SLOs for goodput (requests/s meeting all), e.g. ttft:500ms,tpot:50ms,e2el:10s,tok_s_per_user:20")
+	saveResult := fs.String("save-result", "", "also write the result in vllm bench serve's --save-result JSON schema to this file")
+	percentiles := fs.String("percentiles", "99", "percentiles written by --save-result, as vLLM's --percentiles (e.g. 50,90,99)")
+	origin := fs.String("timing-origin", bench.OriginSent, "TTFT and E2E count from: sent (actual send, as vLLM) or scheduled (the arrival schedule; includes waiting for a free slot)")
+	quiet := fs.BoolP("quiet", "q", false, "no progress on stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -58,7 +69,17 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if err := checkOutput(*output, "table", "json", "csv"); err != nil {
 		return err
 	}
-	var opt bench.Options
+	if *origin != bench.OriginSent && *origin != bench.OriginScheduled {
+		return usageErr("--timing-origin %q: allowed values are sent, scheduled", *origin)
+	}
+	pcts, err := bench.VLLMPercentiles(*percentiles)
+	if err != nil {
+		return usageErr("--percentiles: %v", err)
+	}
+	if fs.Changed("percentiles") && *saveResult == "" {
+		return usageErr("--percentiles: only with --save-result")
+	}
+	opt := bench.Options{TimingOrigin: *origin}
 	if *goodput != "" {
 		slo, err := bench.ParseSLO(*goodput)
 		if err != nil {
@@ -76,7 +97,11 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return usageErr("--summarize %s: %v", *summarize, err)
 		}
-		return writeSummary(e.stdout, *output, bench.Summarize(recs, opt))
+		s := bench.Summarize(recs, opt)
+		if *saveResult != "" {
+			return usageErr("--save-result: not with --summarize (a record file does not hold the run's settings); run bench again or use import")
+		}
+		return writeSummary(e.stdout, *output, s)
 	}
 
 	cfg := bench.Config{
@@ -102,7 +127,6 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if fs.Changed("num-requests") && *numReq < 1 {
 		return usageErr("--num-requests %d: must be ≥ 1", *numReq)
 	}
-	var err error
 	if *durText != "" {
 		if cfg.Duration, err = parseDuration(*durText); err != nil {
 			return usageErr("--duration: %v", err)
@@ -144,6 +168,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		if cfg.APIKey == "" {
 			return usageErr("--api-key-env %s: the environment variable is empty or unset", *keyEnv)
 		}
+	} else {
+		cfg.APIKey = e.getenv("OPENAI_API_KEY")
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageErr("bench: %s", flagNames(err.Error()))
@@ -158,7 +184,15 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		defer f.Close()
 		rec = f // unbuffered: each record is on disk once it completes
 	}
-	prog := newProgress(e.stderr, cfg.NumRequests)
+	var save *os.File
+	if *saveResult != "" {
+		if save, err = os.Create(*saveResult); err != nil {
+			return usageErr("--save-result: %v", err)
+		}
+		defer save.Close()
+	}
+	started := time.Now()
+	prog := newProgress(e.stderr, "bench", "requests", cfg.NumRequests, *quiet)
 	var recErr error
 	var mu sync.Mutex
 	recs, runErr := bench.Run(ctx, cfg, func(r bench.Record) {
@@ -167,15 +201,33 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		if rec != nil && recErr == nil {
 			recErr = bench.WriteRecord(rec, r)
 		}
-		prog.add(r)
+		prog.add(!r.OK())
 	})
 	prog.done()
 	if recErr != nil {
 		return fmt.Errorf("--record %s: %v", *recordPath, recErr)
 	}
 	s := bench.Summarize(recs, opt)
+	s.Run = runInfo(cfg, len(recs))
 	if err := writeSummary(e.stdout, *output, s); err != nil {
 		return err
+	}
+	if save != nil {
+		backend := "openai-chat"
+		if cfg.API == bench.APICompletions {
+			backend = "openai"
+		}
+		meta := bench.VLLMMeta{Date: started, Backend: backend, ModelID: cfg.Model, NumPrompts: len(recs),
+			RequestRate: cfg.RequestRate, Burstiness: cfg.Burstiness, MaxConcurrency: cfg.Concurrency}
+		if cfg.RequestRate == 0 && cfg.Concurrency == 0 {
+			meta.MaxConcurrency = 1 // the closed loop's default
+		}
+		if err := bench.WriteVLLMResult(save, s, meta, pcts); err != nil {
+			return fmt.Errorf("--save-result %s: %v", *saveResult, err)
+		}
+		if err := save.Close(); err != nil {
+			return fmt.Errorf("--save-result %s: %v", *saveResult, err)
+		}
 	}
 	switch {
 	case errors.Is(runErr, context.Canceled) || errors.Is(runErr, context.DeadlineExceeded):
@@ -225,43 +277,33 @@ func writeSummary(w io.Writer, format string, s bench.Summary) error {
 	return s.WriteTable(w)
 }
 
-// progress prints a "\r" status line on stderr when it is a terminal, and nothing
-// otherwise (so piped and tested output stays clean).
-type progress struct {
-	w          io.Writer
-	total      int
-	n, failed  int
-	tty, drawn bool
-}
-
-func newProgress(w io.Writer, total int) *progress {
-	p := &progress{w: w, total: total}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.tty = true
+// runInfo says what a bench run sent: URL, model, endpoint, load and lengths
+// (requested lengths for synthetic prompts).
+func runInfo(cfg bench.Config, sent int) bench.RunInfo {
+	api := cfg.API
+	if api == "" {
+		api = bench.APIChat
+	}
+	yes := true
+	r := bench.RunInfo{URL: cfg.URL, Model: cfg.Model, Endpoint: api, Streaming: &yes, NumRequests: &sent}
+	if cfg.RequestRate > 0 {
+		r.RequestRate = &cfg.RequestRate
+		b := cfg.Burstiness
+		if b == 0 {
+			b = 1
 		}
-	}
-	return p
-}
-
-func (p *progress) add(r bench.Record) {
-	p.n++
-	if !r.OK() {
-		p.failed++
-	}
-	if !p.tty {
-		return
-	}
-	if p.total > 0 {
-		fmt.Fprintf(p.w, "\rbench: %d/%d requests done, %d failed ", p.n, p.total, p.failed)
+		r.Burstiness = &b
+		if cfg.Concurrency > 0 {
+			r.Concurrency = &cfg.Concurrency
+		}
 	} else {
-		fmt.Fprintf(p.w, "\rbench: %d requests done, %d failed ", p.n, p.failed)
+		c := max(cfg.Concurrency, 1)
+		r.Concurrency = &c
 	}
-	p.drawn = true
-}
-
-func (p *progress) done() {
-	if p.drawn {
-		fmt.Fprintln(p.w)
+	if len(cfg.Prompts) == 0 {
+		in, out := float64(cfg.InputLen), float64(cfg.OutputLen)
+		r.InputLen, r.OutputLen = &in, &out
+		r.LenSource = "requested (--input-len, --output-len)"
 	}
+	return r
 }

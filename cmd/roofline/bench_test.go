@@ -170,3 +170,63 @@ func TestBenchBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchSaveResult: --save-result writes vLLM's schema, the import command reads it
+// back with the same numbers as bench's own JSON; OPENAI_API_KEY is sent when no
+// --api-key-env is given and appears nowhere; the table says what was run.
+func TestBenchSaveResult(t *testing.T) {
+	srv, auth := sseServer(t, 4, 0)
+	dir := t.TempDir()
+	res := filepath.Join(dir, "vllm.json")
+	args := []string{"bench", "--url", srv.URL, "--model", "m", "--concurrency", "2", "--num-requests", "6",
+		"--input-len", "16", "--output-len", "4", "--save-result", res, "--percentiles", "50,99", "-o", "json"}
+	stdout, stderr, code := runCLIEnv(t, map[string]string{"OPENAI_API_KEY": "sk-env-77"}, args...)
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if *auth != "Bearer sk-env-77" {
+		t.Errorf("server saw Authorization %q", *auth)
+	}
+	b, err := os.ReadFile(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b)+stdout, "sk-env") {
+		t.Error("API key written")
+	}
+	var own, vllm map[string]any
+	json.Unmarshal([]byte(stdout), &own)
+	if err := json.Unmarshal(b, &vllm); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][2]string{{"mean_ttft_ms", "ttft_ms.mean"}, {"median_ttft_ms", "ttft_ms.median"}, {"p99_e2el_ms", "e2e_ms.p99"},
+		{"std_tpot_ms", "tpot_ms.std"}, {"completed", "completed"}, {"output_throughput", "output_tok_s"}, {"duration", "duration_s"}} {
+		var v any = own
+		for _, k := range strings.Split(c[1], ".") {
+			v = v.(map[string]any)[k]
+		}
+		if vllm[c[0]] != v {
+			t.Errorf("%s = %v, bench JSON %s = %v", c[0], vllm[c[0]], c[1], v)
+		}
+	}
+	if vllm["p50_ttft_ms"] != vllm["median_ttft_ms"] || vllm["model_id"] != "m" || vllm["max_concurrency"] != 2.0 || vllm["request_rate"] != "inf" {
+		t.Errorf("p50 %v median %v model %v conc %v rate %v", vllm["p50_ttft_ms"], vllm["median_ttft_ms"], vllm["model_id"], vllm["max_concurrency"], vllm["request_rate"])
+	}
+	imp, _, code := runCLI(t, "import", res, "-o", "json")
+	var back map[string]any
+	json.Unmarshal([]byte(imp), &back)
+	if code != 0 || back["source"] != "vllm bench serve" || back["completed"] != own["completed"] ||
+		back["ttft_ms"].(map[string]any)["mean"] != own["ttft_ms"].(map[string]any)["mean"] {
+		t.Errorf("import: exit %d %v", code, imp)
+	}
+	table, _, _ := runCLIEnv(t, nil, append(args[:len(args)-2:len(args)-2], "--timing-origin", "scheduled")...)
+	if !strings.Contains(table, "run               "+srv.URL+", model m, endpoint chat, concurrency 2, 6 requests, input 16 / output 4 tokens") {
+		t.Errorf("table header:\n%s", table)
+	}
+	for _, bad := range [][]string{{"--timing-origin", "queued"}, {"--percentiles", "0,50"}, {"--percentiles", "50"}} {
+		_, stderr, code := runCLI(t, append([]string{"bench", "--url", srv.URL, "--model", "m", "--input-len", "1", "--output-len", "1"}, bad...)...)
+		if code != 2 || !strings.Contains(stderr, bad[0]) {
+			t.Errorf("%v: exit %d %q", bad, code, stderr)
+		}
+	}
+}

@@ -18,7 +18,7 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	profile := fs.String("profile", "", "profile TOML to start from instead of --base")
 	params := fs.StringSlice("params", nil, "parameters to fit (default: all the rows identify): "+strings.Join(estimator.CalibParamNames(), ", "))
 	gpuFiles := fs.StringSlice("gpu-file", nil, "extra GPU catalogue TOML files")
-	out := fs.String("output", "table", "output format: table or json")
+	out := fs.StringP("output", "o", "table", "output format: table or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	format := fs.String("format", "auto", "format of a result file: auto, "+strings.Join(bench.Formats(), ", "))
 	seed := fs.Uint64("seed", 1, "simulation seed")
 	maxErr := floatFlag(fs, "max-error", 0, nonNegative, "exit with status 3 when a key metric is off by more than this percentage (0: no bound)")
-	out := fs.String("output", "table", "output format: table or json")
+	out := fs.StringP("output", "o", "table", "output format: table or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -212,7 +212,7 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 	simulate := fs.Bool("simulate", false, "run the discrete-event simulation for distributions (default: closed form)")
 	seed := fs.Uint64("seed", 1, "simulation seed")
 	price := floatFlag(fs, "price-per-gpu-hour", 0, nonNegative, "USD per GPU-hour (default: the catalogue's on-demand price)")
-	out := fs.String("output", "table", "output format: table, json, csv or markdown")
+	out := fs.StringP("output", "o", "table", "output format: table, json, csv or markdown")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func runMemory(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "memory", "memory --model M --gpu G [--tp N --pp N] [--weight-dtype D] [--kv-dtype D] [--engine E] [--gpu-memory-utilization F] [--max-model-len L] [--output table|json]")
 	var df deployFlags
 	df.register(fs, false)
-	out := fs.String("output", "table", "output format: table or json")
+	out := fs.StringP("output", "o", "table", "output format: table or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

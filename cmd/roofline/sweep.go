@@ -77,7 +77,7 @@ func (f *sweepFlags) register(fs *pflag.FlagSet) {
 	floatVar(fs, &f.price, "price-per-gpu-hour", 0, nonNegative, "USD per GPU-hour for every GPU (default: the catalogue's on-demand price; none = no cost)")
 	fs.IntVar(&f.top, "top", 20, "configurations to print (0 = all that meet the constraints)")
 	fs.StringVar(&f.emitScript, "emit-script", "", "write a shell script that serves and benchmarks each printed configuration")
-	fs.StringVar(&f.output, "output", "table", "output format: table or json")
+	fs.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 }
 
 // sweepOutput is the JSON document of a sweep (and what report reads back).

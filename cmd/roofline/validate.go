@@ -107,7 +107,7 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	record := fs.String("record", "", "write one JSON line per request to this file")
 	maxErr := floatFlag(fs, "max-error", 0, nonNegative, "exit with status 3 when a key metric (TTFT, TPOT, E2E means, output tok/s) is off by more than this percentage (0: no bound)")
 	calOut := fs.String("calibrate-out", "", "refit the engine profile from this run and write it here")
-	out := fs.String("output", "table", "output format: table or json")
+	out := fs.StringP("output", "o", "table", "output format: table or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
