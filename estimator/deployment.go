@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"roofline/hardware"
 	"roofline/models"
@@ -56,7 +57,7 @@ type Deployment struct {
 	qkDim, vDim                          int // per-head dims in prefill
 	qkDimDec, vDimDec                    int // per-head dims in decode (MLA absorbed: latent dims)
 	attnGroups                           []attnGroup
-	kvTokenLayerBytes                    float64 // KV bytes per token per layer per GPU
+	vocabPadded                          int // vocabulary rows of the embedding and lm_head as laid out
 	hidden                               int
 	interLocal                           int // largest per-GPU MLP inner size touched per token (for activations)
 	vocabLocal                           int
@@ -81,9 +82,31 @@ type gemmShard struct {
 	isHead   bool
 }
 
+// attnGroup is a KV-cache layer group: the layers of one stage that share a window and
+// a per-layer KV size (full attention, sliding window W, chunked local attention, MLA latent).
 type attnGroup struct {
-	window int     // 0: full attention
-	layers float64 // layers on one stage with this window
+	window  int     // 0: full attention
+	chunked bool    // Llama-4 chunked local attention (window = chunk size)
+	layers  float64 // layers on one stage in this group
+	kvBytes float64 // KV bytes per token per layer on one GPU
+	// per-head dims of the group's layers in prefill and in decode (MLA absorbed: latent dims)
+	qkDim, vDim, qkDimDec, vDimDec int
+}
+
+// name is the group's label in kv_bytes_per_token_by_group: "full", "sliding_<W>",
+// "chunked_<C>", "mla_latent" (with the head size when layers of one window differ).
+func (g attnGroup) name(multi bool) string {
+	n := "full"
+	switch {
+	case g.window > 0 && g.chunked:
+		n = fmt.Sprintf("chunked_%d", g.window)
+	case g.window > 0:
+		n = fmt.Sprintf("sliding_%d", g.window)
+	}
+	if multi {
+		n += fmt.Sprintf("_hd%d", g.qkDim)
+	}
+	return n
 }
 
 // New validates a Spec and precomputes the per-GPU model shard.
@@ -307,30 +330,37 @@ func (d *Deployment) shard() error {
 		// Absorbed MLA decode attends in the compressed latent space (DeepSeek-V2 paper §2.1.3).
 		d.qkDimDec = m.MLA.KVLoRARank + m.MLA.QKRopeHeadDim
 		d.vDimDec = m.MLA.KVLoRARank
-		d.kvTokenLayerBytes = float64(m.MLA.KVLoRARank+m.MLA.QKRopeHeadDim) * kvb
-	} else {
-		kvh := m.NumKVHeads / d.TP
-		if kvh < 1 {
-			kvh = 1 // vLLM replicates KV heads when TP exceeds them
-		}
-		d.kvTokenLayerBytes = float64(kvh*(d.qkDim+d.vDim)) * kvb
 	}
-	groups := map[int]float64{}
-	var order []int
-	for _, l := range m.Layers {
-		if _, ok := groups[l.SlidingWindow]; !ok {
-			order = append(order, l.SlidingWindow)
+	layers := m.Layers
+	if len(layers) == 0 {
+		layers = make([]models.Layer, m.NumLayers)
+	}
+	for _, l := range layers {
+		g := attnGroup{window: l.SlidingWindow, chunked: l.Chunked, kvBytes: m.KVLayerElems(l, d.TP) * kvb,
+			qkDim: m.LayerHeadDim(l), vDim: m.LayerVHeadDim(l)}
+		g.qkDimDec, g.vDimDec = g.qkDim, g.vDim
+		if m.MLA != nil {
+			g.qkDimDec, g.vDimDec = d.qkDimDec, d.vDimDec
 		}
-		groups[l.SlidingWindow]++
+		found := false
+		for i := range d.attnGroups {
+			o := &d.attnGroups[i]
+			if o.window == g.window && o.chunked == g.chunked && o.kvBytes == g.kvBytes && o.qkDim == g.qkDim {
+				o.layers++
+				found = true
+				break
+			}
+		}
+		if !found {
+			g.layers = 1
+			d.attnGroups = append(d.attnGroups, g)
+		}
 		if l.MoE {
 			d.moeLayers++
 		}
 	}
-	if len(m.Layers) == 0 {
-		order, groups[0] = []int{0}, float64(m.NumLayers)
-	}
-	for _, w := range order {
-		d.attnGroups = append(d.attnGroups, attnGroup{window: w, layers: groups[w] * stage})
+	for i := range d.attnGroups {
+		d.attnGroups[i].layers *= stage
 	}
 	d.moeLayers = int(math.Ceil(float64(d.moeLayers) * stage))
 
@@ -338,16 +368,20 @@ func (d *Deployment) shard() error {
 	if err != nil {
 		return fmt.Errorf("--weight-dtype: %w", err)
 	}
-	quant, err := m.ElemBytes(true, d.WeightDtype)
-	if err != nil {
-		return fmt.Errorf("--weight-dtype: %w", err)
-	}
 	var gemmParams float64
 	var weights float64
+	d.vocabPadded = padVocab(m.VocabSize)
 	for _, g := range m.GEMMs() {
+		bpe, err := m.GEMMElemBytes(g, d.WeightDtype)
+		if err != nil {
+			return fmt.Errorf("--weight-dtype: %w", err)
+		}
 		s := gemmShard{name: g.Name, k: float64(g.K), n: float64(g.N), layers: float64(g.Layers) * stage, bpe: half, peak: d.attnCeil, eff: d.gemmEff16}
 		if g.Quantized {
-			s.bpe, s.peak, s.eff, s.quant = quant, d.gemmCeil, d.gemmEffQ, d.actQuantBytes > 0
+			s.bpe, s.peak, s.eff, s.quant = bpe, d.gemmCeil, d.gemmEffQ, d.actQuantBytes > 0
+		}
+		if g.Name == "lm_head" {
+			s.n = float64(d.vocabPadded) // vLLM pads the vocabulary to a multiple of 64
 		}
 		if g.Name == "lm_head" {
 			s.layers, s.isHead = 1, true
@@ -367,9 +401,26 @@ func (d *Deployment) shard() error {
 		}
 		switch g.Split { // column-parallel splits the output features, row-parallel the input
 		case "column":
-			s.n /= div
+			if g.KVN > 0 && g.KVHeads < d.TP {
+				// KV heads replicated: each GPU holds one whole KV head (vLLM QKVParallelLinear).
+				s.n = float64(g.N-g.KVN)/div + float64(g.KVN)/float64(g.KVHeads)
+			} else {
+				s.n /= div
+			}
 		case "row":
 			s.k /= div
+		}
+		if g.Experts > 0 && d.padExperts() {
+			// MXFP4 experts on Hopper: vLLM pads the per-GPU expert inner dimension to a
+			// multiple of 256 for its kernels (gpt-oss: 2880 → 3072).
+			inner := float64(m.MoE.ExpertIntermediate) / div
+			padded := math.Ceil(inner/256) * 256
+			switch g.Split {
+			case "column":
+				s.n *= padded / inner
+			case "row":
+				s.k *= padded / inner
+			}
 		}
 		gemmParams += float64(g.Params()) * float64(g.Layers)
 		copies := math.Max(s.experts, 1)
@@ -407,17 +458,40 @@ func (d *Deployment) shard() error {
 	}
 	// Vocab-parallel embedding (sharded by TP); biases and norms are tiny and sharded or
 	// replicated — counted here as sharded with the layers.
-	weights += float64(pc.Embedding)/tp*half + other*stage/tp*half
+	weights += float64(d.vocabPadded)*float64(m.HiddenSize)/tp*half + other*stage/tp*half
+	// The vision tower (multimodal configs) is loaded with the decoder, sharded by TP.
+	weights += float64(m.VisionParams) / tp * half
 	d.weightsPerGPU = units.Bytes(weights)
 	return nil
+}
+
+// padVocab is the vocabulary as vLLM lays out its embedding and lm_head: rounded up to a
+// multiple of 64 (vllm/model_executor/layers/vocab_parallel_embedding.py,
+// DEFAULT_VOCAB_PADDING_SIZE = 64).
+func padVocab(v int) int { return (v + 63) / 64 * 64 }
+
+// padExperts reports whether the engine pads MXFP4 expert weights: vLLM on Hopper GPUs
+// rounds the per-GPU expert inner size up to a multiple of 256 for its MXFP4 MoE kernels;
+// gpt-oss-20b loads 13.47 GiB on an H100 where its checkpoint holds ~12.8 GiB.
+func (d *Deployment) padExperts() bool {
+	if d.Profile.MemoryModel != "vllm" || d.WeightDtype != "" || d.Model.MoE == nil {
+		return false
+	}
+	q := d.Model.Quant
+	return q.Method == "mxfp4" && strings.HasPrefix(d.GPU.Architecture, "Hopper")
 }
 
 // WeightsPerGPU is the weight shard held by the busiest GPU (bytes).
 func (d *Deployment) WeightsPerGPU() units.Bytes { return d.weightsPerGPU }
 
-// KVBytesPerToken is the KV cache one token occupies on one GPU (bytes), all layers of its stage.
+// KVBytesPerToken is the KV cache one token occupies on one GPU (bytes), all layers of its
+// stage at full length (windows ignored): Σ over layer groups of layers × bytes per layer.
 func (d *Deployment) KVBytesPerToken() units.Bytes {
-	return units.Bytes(d.kvTokenLayerBytes * float64(d.layers))
+	var b float64
+	for _, g := range d.attnGroups {
+		b += g.kvBytes * g.layers
+	}
+	return units.Bytes(b)
 }
 
 // Warnings lists caveats of the deployment (e.g. dequantized weights).

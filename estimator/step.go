@@ -262,8 +262,8 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 			}
 			kvTok += float64(ctx + c.New) // read the cached context, write the new tokens
 		}
-		pf += 2 * heads * float64(d.qkDim+d.vDim) * k * gr.layers
-		pb += (kvTok*d.kvTokenLayerBytes + float64(prefillTokens)*heads*float64(d.qkDim+d.vDim)*d.actBytes) * gr.layers
+		pf += 2 * heads * float64(gr.qkDim+gr.vDim) * k * gr.layers
+		pb += (kvTok*gr.kvBytes + float64(prefillTokens)*heads*float64(gr.qkDim+gr.vDim)*d.actBytes) * gr.layers
 		var dk float64
 		for _, ctx := range b.Decode {
 			n := ctx + 1
@@ -279,8 +279,8 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 			}
 			dk += float64(n) * float64(b.Uniform.N)
 		}
-		df += 2 * heads * float64(d.qkDimDec+d.vDimDec) * dk * gr.layers
-		db += dk * d.kvTokenLayerBytes * gr.layers
+		df += 2 * heads * float64(gr.qkDimDec+gr.vDimDec) * dk * gr.layers
+		db += dk * gr.kvBytes * gr.layers
 	}
 	if prefillTokens > 0 {
 		c := pf / (float64(d.attnCeil) * attnEff)

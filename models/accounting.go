@@ -57,9 +57,20 @@ func (m *Model) GEMMs() []GEMM {
 			GEMM{Name: "kv_b_proj", K: ml.KVLoRARank, N: m.NumHeads * (ml.QKNopeHeadDim + ml.VHeadDim), Layers: L, Split: "column", Quantized: attnQ},
 			GEMM{Name: "o_proj", K: m.NumHeads * ml.VHeadDim, N: h, Layers: L, Split: "row", Quantized: attnQ})
 	} else {
-		out = append(out,
-			GEMM{Name: "qkv_proj", K: h, N: (m.NumHeads + 2*m.NumKVHeads) * m.HeadDim, Layers: L, Split: "column", Quantized: attnQ},
-			GEMM{Name: "o_proj", K: m.NumHeads * m.VHeadDim, N: h, Layers: L, Split: "row", Quantized: attnQ})
+		for _, g := range m.attnGeometries() {
+			kv := 2 * g.kvHeads
+			if g.kEqV {
+				kv = g.kvHeads // one projection serves as K and V
+			}
+			vd := g.headDim
+			if g.headDim == m.HeadDim {
+				vd = m.VHeadDim
+			}
+			out = append(out,
+				GEMM{Name: "qkv_proj", K: h, N: (m.NumHeads*g.headDim + kv*g.headDim), Layers: g.layers, Split: "column", Quantized: attnQ,
+					KVHeads: g.kvHeads, KVN: kv * g.headDim},
+				GEMM{Name: "o_proj", K: m.NumHeads * vd, N: h, Layers: g.layers, Split: "row", Quantized: attnQ})
+		}
 	}
 	dense, moe := m.layerCounts()
 	upN := func(inner int) int {
@@ -92,7 +103,80 @@ func (m *Model) GEMMs() []GEMM {
 		}
 	}
 	out = append(out, GEMM{Name: "lm_head", K: h, N: m.VocabSize, Layers: 1, Split: "column"})
+	for i := range out {
+		out[i].Module = gemmModule(out[i].Name)
+	}
 	return out
+}
+
+// gemmModule is the module group of a GEMM name.
+func gemmModule(name string) string {
+	switch name {
+	case "mlp_up_gate", "mlp_down":
+		return ModMLP
+	case "expert_up_gate", "expert_down":
+		return ModExperts
+	case "shared_up_gate", "shared_down":
+		return ModShared
+	case "router", "shared_gate":
+		return ModRouter
+	case "lm_head":
+		return ModLMHead
+	}
+	return ModAttention
+}
+
+// attnGeometry is a set of layers sharing one attention shape.
+type attnGeometry struct {
+	kvHeads, headDim int
+	kEqV             bool
+	layers           int
+}
+
+// attnGeometries groups the layers by (KV heads, head size, shared K/V projection), in
+// order of first appearance: one group for a uniform model, two for Gemma 4.
+func (m *Model) attnGeometries() []attnGeometry {
+	var out []attnGeometry
+	for _, l := range m.layers() {
+		g := attnGeometry{kvHeads: m.LayerKVHeads(l), headDim: m.LayerHeadDim(l), kEqV: l.KEqV}
+		found := false
+		for i := range out {
+			if out[i].kvHeads == g.kvHeads && out[i].headDim == g.headDim && out[i].kEqV == g.kEqV {
+				out[i].layers++
+				found = true
+				break
+			}
+		}
+		if !found {
+			g.layers = 1
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// LayerKVHeads is layer l's KV-head count (Layer.KVHeads, else Model.NumKVHeads).
+func (m *Model) LayerKVHeads(l Layer) int {
+	if l.KVHeads > 0 {
+		return l.KVHeads
+	}
+	return m.NumKVHeads
+}
+
+// LayerHeadDim is layer l's query/key head size (Layer.HeadDim, else Model.HeadDim).
+func (m *Model) LayerHeadDim(l Layer) int {
+	if l.HeadDim > 0 {
+		return l.HeadDim
+	}
+	return m.HeadDim
+}
+
+// LayerVHeadDim is layer l's value head size (Layer.HeadDim when set, else Model.VHeadDim).
+func (m *Model) LayerVHeadDim(l Layer) int {
+	if l.HeadDim > 0 {
+		return l.HeadDim
+	}
+	return m.VHeadDim
 }
 
 // Params counts every stored parameter by role, and those active per token.
@@ -135,10 +219,16 @@ func (m *Model) Params() ParamCount {
 		}
 	}
 	// Biases.
-	qkvOut := int64(m.NumHeads+2*m.NumKVHeads) * int64(m.HeadDim)
 	if m.QKVBias && m.MLA == nil {
-		p.Attention += L * qkvOut
-		p.Biases += L * qkvOut
+		for _, g := range m.attnGeometries() {
+			kv := 2 * g.kvHeads
+			if g.kEqV {
+				kv = g.kvHeads
+			}
+			b := int64(g.layers) * int64(m.NumHeads+kv) * int64(g.headDim)
+			p.Attention += b
+			p.Biases += b
+		}
 	}
 	if m.OBias {
 		p.Attention += L * h
@@ -188,11 +278,14 @@ func (m *Model) Params() ParamCount {
 	// Norms.
 	p.Norms = L*int64(m.NormsPerLayer)*normW + normW
 	if m.QKNorm {
-		p.Norms += L * 2 * int64(m.HeadDim)
+		for _, l := range m.layers() {
+			p.Norms += 2 * int64(m.LayerHeadDim(l))
+		}
 	}
 	if ml := m.MLA; ml != nil {
 		p.Norms += L * int64(ml.QLoRARank+ml.KVLoRARank)
 	}
+	p.Vision = m.VisionParams
 	p.Total = p.Embedding + p.LMHead + p.Attention + p.Dense + p.Experts + p.Shared + p.Router + p.Norms
 	p.Active = p.Total - p.Experts + int64(math.Round(activeExperts))
 	return p
@@ -234,15 +327,36 @@ func (m *Model) ElemBytes(quantized bool, dtype string) (float64, error) {
 	return b, nil
 }
 
+// GEMMElemBytes returns the bytes per weight element of g in dtype ("" = as the
+// checkpoint stores it): with dtype given, ElemBytes(g.Quantized, dtype); else the
+// checkpoint's price for g's module group — Quant.ModuleBytes when a config group prices
+// it apart, else Quant.BytesPerWeight — blended with 16 bits for the share of its layers
+// that per-layer exclusions keep unquantized (Quant.Kept16); torch_dtype bytes for a
+// weight the checkpoint does not quantize.
+func (m *Model) GEMMElemBytes(g GEMM, dtype string) (float64, error) {
+	if dtype != "" {
+		return m.ElemBytes(g.Quantized, dtype)
+	}
+	half := bytesOf(m.TorchDtype)
+	if !g.Quantized || m.Quant.Method == "" {
+		return half, nil
+	}
+	b := m.Quant.BytesPerWeight
+	if mb, ok := m.Quant.ModuleBytes[g.Module]; ok {
+		b = mb
+	}
+	if f := m.Quant.Kept16[g.Module]; f > 0 {
+		b = f*half + (1-f)*b
+	}
+	return b, nil
+}
+
 // WeightBytes returns the bytes of the whole model's weights in dtype ("" = as the
-// checkpoint stores them): every GEMM at ElemBytes(g.Quantized, dtype) (lm_head not
-// again when tied), plus embedding, biases, norms and sinks at ElemBytes(false, dtype).
+// checkpoint stores them): every GEMM at GEMMElemBytes(g, dtype) (lm_head not again when
+// tied), plus embedding, biases, norms, sinks and the vision tower (VisionParams) at
+// ElemBytes(false, dtype).
 func (m *Model) WeightBytes(dtype string) (units.Bytes, error) {
 	half, err := m.ElemBytes(false, dtype)
-	if err != nil {
-		return 0, err
-	}
-	quant, err := m.ElemBytes(true, dtype)
 	if err != nil {
 		return 0, err
 	}
@@ -253,14 +367,14 @@ func (m *Model) WeightBytes(dtype string) (units.Bytes, error) {
 			continue
 		}
 		gemm += n
-		if g.Quantized {
-			total += n * quant
-		} else {
-			total += n * half
+		b, err := m.GEMMElemBytes(g, dtype)
+		if err != nil {
+			return 0, err
 		}
+		total += n * b
 	}
 	p := m.Params()
-	total += (float64(p.Total) - gemm) * half
+	total += (float64(p.Total) - gemm + float64(m.VisionParams)) * half
 	return units.Bytes(total), nil
 }
 
@@ -276,30 +390,43 @@ func (m *Model) kvElemBytes(kvDtype string) (float64, error) {
 	return units.DtypeBytes(d)
 }
 
-// kvLayerElems returns the KV elements one token stores in one layer on one GPU with
-// tensor parallelism tp: GQA 2·max(1, ⌈kv_heads/tp⌉)·head_dim (vLLM replicates KV heads
-// when tp > kv_heads); MLA kv_lora_rank + qk_rope_head_dim (the latent is not split).
-func (m *Model) kvLayerElems(tp int) float64 {
+// KVLayerElems returns the KV elements one token stores in layer l on one GPU with
+// tensor parallelism tp: GQA (k_heads+v_heads)·head_dim with max(1, ⌈kv_heads/tp⌉) heads
+// each (vLLM replicates KV heads when tp > kv_heads; the layer's own KV heads and head
+// size, K and V both stored even when one projection makes them); MLA kv_lora_rank +
+// qk_rope_head_dim (the latent is not split); 0 for a layer that shares an earlier
+// layer's cache.
+func (m *Model) KVLayerElems(l Layer, tp int) float64 {
+	if l.SharedKV {
+		return 0
+	}
 	if ml := m.MLA; ml != nil {
 		return float64(ml.KVLoRARank + ml.QKRopeHeadDim)
 	}
-	heads := (m.NumKVHeads + tp - 1) / tp
+	if tp < 1 {
+		tp = 1
+	}
+	heads := (m.LayerKVHeads(l) + tp - 1) / tp
 	if heads < 1 {
 		heads = 1
 	}
-	return 2 * float64(heads) * float64(m.HeadDim)
+	return float64(heads) * float64(m.LayerHeadDim(l)+m.LayerVHeadDim(l))
 }
 
 // KVBytesPerToken returns the KV-cache bytes one token occupies across all layers with
-// full attention (windows ignored), on one GPU without tensor parallelism:
-// GQA/MHA/MQA 2·kv_heads·head_dim·layers·bytes; MLA (kv_lora_rank + qk_rope_head_dim)·layers·bytes.
-// kvDtype "" is the model's torch_dtype.
+// full attention (windows ignored), on one GPU without tensor parallelism: Σ over layers
+// of KVLayerElems(layer, 1)·bytes — GQA/MHA/MQA 2·kv_heads·head_dim per layer; MLA
+// kv_lora_rank + qk_rope_head_dim per layer. kvDtype "" is the model's torch_dtype.
 func (m *Model) KVBytesPerToken(kvDtype string) (units.Bytes, error) {
 	b, err := m.kvElemBytes(kvDtype)
 	if err != nil {
 		return 0, err
 	}
-	return units.Bytes(m.kvLayerElems(1) * float64(m.NumLayers) * b), nil
+	var e float64
+	for _, l := range m.layers() {
+		e += m.KVLayerElems(l, 1)
+	}
+	return units.Bytes(e * b), nil
 }
 
 // KVCacheBytes returns the KV-cache bytes one sequence of ctx tokens holds on one GPU
@@ -317,16 +444,15 @@ func (m *Model) KVCacheBytes(kvDtype string, ctx, tp int) (units.Bytes, error) {
 	if err != nil {
 		return 0, err
 	}
-	per := m.kvLayerElems(tp) * b
-	var tokens float64
+	var total float64
 	for _, l := range m.layers() {
 		t := ctx
 		if l.SlidingWindow > 0 && l.SlidingWindow < t {
 			t = l.SlidingWindow
 		}
-		tokens += float64(t)
+		total += float64(t) * m.KVLayerElems(l, tp) * b
 	}
-	return units.Bytes(tokens * per), nil
+	return units.Bytes(total), nil
 }
 
 // layers returns m.Layers, or NumLayers full-attention dense layers when it is empty.
@@ -364,12 +490,12 @@ func (m *Model) AttentionFLOPs(newTokens, pastTokens int) units.FLOPs {
 	if newTokens <= 0 || pastTokens < 0 {
 		return 0
 	}
-	perKey := 2 * float64(m.NumHeads) * float64(m.HeadDim+m.VHeadDim)
-	var keys float64
+	var f float64
 	for _, l := range m.layers() {
-		keys += keysAttended(newTokens, pastTokens, l.SlidingWindow)
+		perKey := 2 * float64(m.NumHeads) * float64(m.LayerHeadDim(l)+m.LayerVHeadDim(l))
+		f += perKey * keysAttended(newTokens, pastTokens, l.SlidingWindow)
 	}
-	return units.FLOPs(perKey * keys)
+	return units.FLOPs(f)
 }
 
 // Operator names of FLOPsPerToken.

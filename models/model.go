@@ -63,6 +63,9 @@ type Model struct {
 	QKNorm bool
 	// LMHeadBias is true when the output projection has a bias (GPT-J).
 	LMHeadBias bool
+	// VisionParams is the vision tower's and projector's parameter count (0 without a
+	// vision_config): stored and loaded with the text decoder, in 16 bits.
+	VisionParams int64
 	// Notes are caveats of the reading that do not change the counts' validity but a
 	// user should see (e.g. "vision tower not counted").
 	Notes []string
@@ -93,6 +96,18 @@ type MoEConfig struct {
 type Layer struct {
 	SlidingWindow int  // 0 for full attention; else the window in tokens
 	MoE           bool // true when the MLP is a mixture of experts
+	// Chunked is true for Llama-4's chunked local attention (SlidingWindow holds the chunk
+	// size): a query sees the keys of its own chunk only.
+	Chunked bool
+	// KVHeads and HeadDim override Model.NumKVHeads and Model.HeadDim for this layer when
+	// non-zero (Gemma 4 global layers: num_global_key_value_heads, global_head_dim).
+	KVHeads, HeadDim int
+	// KEqV is true when keys and values share one projection (Gemma 4 attention_k_eq_v):
+	// the layer has no v_proj weights; its cache still stores K and V.
+	KEqV bool
+	// SharedKV is true when the layer reads an earlier layer's KV cache
+	// (num_kv_shared_layers): it stores no KV of its own.
+	SharedKV bool
 }
 
 // Quantization is how a checkpoint stores its weights.
@@ -104,11 +119,17 @@ type Quantization struct {
 	BytesPerWeight float64
 	// Excluded names modules kept in 16-bit (e.g. "lm_head", "router", "attention").
 	Excluded []string
+	// ModuleBytes gives the bytes per weight of module groups quantized differently from
+	// BytesPerWeight (mixed-precision config_groups: FP8 attention with FP4 experts).
+	ModuleBytes map[string]float64 `json:"module_bytes,omitempty"`
+	// Kept16 is the fraction of a module group's layers that per-layer exclusions keep in
+	// 16 bits (fbgemm_fp8 "model.layers.0.mlp"): 0 < f < 1.
+	Kept16 map[string]float64 `json:"kept_16bit_fraction,omitempty"`
 }
 
 // ParamCount is an exact parameter count split by role.
 type ParamCount struct {
-	Total     int64 // every parameter stored
+	Total     int64 // every parameter of the text decoder stored (the vision tower is Vision)
 	Active    int64 // parameters touched per token (MoE: top-k routed + shared experts); embeddings and LM head included
 	Embedding int64 // input embedding table
 	LMHead    int64 // output projection (0 when tied to the embedding)
@@ -122,12 +143,18 @@ type ParamCount struct {
 	// every bias vector (attention, MLP, experts, router, lm_head) and the attention sinks.
 	Biases int64
 	Sinks  int64
+	// Vision is the vision tower and its projector (multimodal configs; 0 otherwise), not
+	// part of Total: a ViT count from vision_config (see VisionParams).
+	Vision int64
 }
 
 // GEMM is one weight matrix multiply of a layer (or the head), y[M×N] = x[M×K]·W[K×N].
 // A routed-expert GEMM has Experts > 0: there are Experts copies of W and each token
 // multiplies by ExpertsPerToken of them.
 type GEMM struct {
+	// Module is the module group of the weight (ModAttention, ModMLP, ModExperts,
+	// ModShared, ModRouter, ModLMHead): it selects the quantization that applies.
+	Module          string
 	Name            string // "qkv_proj", "q_a_proj", "kv_a_proj", "o_proj", "mlp_up_gate", "mlp_down", "expert_up_gate", "expert_down", "shared_up_gate", "shared_down", "router", "lm_head"
 	K, N            int    // input and output features of one copy of the weight
 	Layers          int    // how many layers run this GEMM (1 for lm_head)
@@ -138,6 +165,10 @@ type GEMM struct {
 	Split string
 	// Quantized is false for weights a checkpoint keeps in 16 bits (lm_head, router…).
 	Quantized bool
+	// KVHeads and KVN describe the K/V part of a qkv_proj (0 otherwise): its KV heads and
+	// output features (kv_heads·head_dim for K and for V). Engines replicate KV heads
+	// when tensor parallelism exceeds them, so that part is not split below one head.
+	KVHeads, KVN int
 }
 
 // Params returns the weight elements of one layer's copy of g (all experts).

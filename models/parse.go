@@ -16,22 +16,48 @@ type cfg struct {
 	id     string
 	m      map[string]any
 	parent *cfg // top level, consulted for keys absent from a text_config (nil at top)
+	// seen records every key the parser looked up at this level, present or not: the keys
+	// of an unknown model_type that were never looked up are the ones it did not understand.
+	seen map[string]bool
+	// defaults holds a model_type's documented config-class defaults, consulted last for
+	// a text_config that gives only some fields; used lists the keys taken from it.
+	defaults map[string]any
+	used     map[string]bool
 }
 
-// raw returns the value of the first key present and not null, looking in c then its parent.
+// raw returns the value of the first key present and not null, looking in c, then its
+// parent, then c's model_type defaults.
 func (c *cfg) raw(keys ...string) (string, any, bool) {
 	for l := c; l != nil; l = l.parent {
 		for _, k := range keys {
+			l.mark(k)
 			if v, ok := l.m[k]; ok && v != nil {
 				return k, v, true
 			}
 		}
 	}
+	for _, k := range keys {
+		if v, ok := c.defaults[k]; ok {
+			if c.used == nil {
+				c.used = map[string]bool{}
+			}
+			c.used[k] = true
+			return k, v, true
+		}
+	}
 	return "", nil, false
+}
+
+func (c *cfg) mark(k string) {
+	if c.seen == nil {
+		c.seen = map[string]bool{}
+	}
+	c.seen[k] = true
 }
 
 // has reports whether any of keys is present (even as null) at c's level.
 func (c *cfg) has(key string) bool {
+	c.mark(key)
 	_, ok := c.m[key]
 	return ok
 }
@@ -170,6 +196,8 @@ var knownTypes = map[string]bool{
 	"gemma": true, "gemma2": true, "gemma3": true, "gemma3_text": true,
 	"phi3": true, "gpt_oss": true, "gptj": true, "internlm": true, "olmo2": true,
 	"falcon": true, "refinedweb": true, "refinedwebmodel": true,
+	"gemma4": true, "gemma4_text": true, "chatglm": true, "glm": true, "glm4": true, "glm4_moe": true,
+	"ernie4_5": true, "ernie4_5_moe": true, "dbrx": true, "mpt": true,
 }
 
 // Parse reads a Hugging Face config.json and returns the model's architecture. id names
@@ -202,9 +230,6 @@ func Parse(data []byte, id string) (*Model, error) {
 			return nil, fmt.Errorf("%s: field \"text_config\": want an object, got %s", id, show(tc))
 		}
 		c = &cfg{id: id + " text_config", m: tm, parent: root}
-		if _, ok := top["vision_config"]; ok {
-			m.Notes = append(m.Notes, "vision tower not counted: parameters, weights and FLOPs are the text decoder's")
-		}
 	}
 	mt, err := c.strOpt("model_type")
 	if err != nil {
@@ -214,26 +239,43 @@ func Parse(data []byte, id string) (*Model, error) {
 	if u := unsupportedFeature(c, mt); u != "" {
 		return nil, fmt.Errorf("%s: unsupported: %s", id, u)
 	}
-	if !knownTypes[strings.ToLower(mt)] {
+	if c != root {
+		c.defaults = textDefaults[strings.ToLower(mt)]
+	}
+	if err := flattenNested(c, m); err != nil {
+		return nil, err
+	}
+	known := knownTypes[strings.ToLower(mt)]
+	if !known {
 		what := fmt.Sprintf("model_type %q", mt)
 		if mt == "" {
 			what = "no model_type"
 		}
 		m.Notes = append(m.Notes, what+" is not one roofline was checked against: read as a Llama-style decoder (RoPE attention, gated MLP); compare params_total with the model card")
 	}
-	if err := parseDims(c, m); err != nil {
+	steps := func() error {
+		for _, f := range []func(*cfg, *Model) error{parseDims, parseAttention, parseMLP, parseLayers} {
+			if err := f(c, m); err != nil {
+				return err
+			}
+		}
+		return parseQuant(root, m)
+	}
+	err = steps()
+	if !known {
+		// Reading an unknown model_type as Llama is only safe when no key that sizes
+		// something went unread: else refuse by name (also when the reading failed).
+		if keys := notUnderstood(c); len(keys) > 0 {
+			return nil, fmt.Errorf("%s: unsupported: model_type %s: keys %s not understood", id, mt, strings.Join(keys, ", "))
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
-	if err := parseAttention(c, m); err != nil {
-		return nil, err
+	if len(c.used) > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("text_config omits %s: the %s config defaults are used", strings.Join(sortedKeys(c.used), ", "), mt))
 	}
-	if err := parseMLP(c, m); err != nil {
-		return nil, err
-	}
-	if err := parseLayers(c, m); err != nil {
-		return nil, err
-	}
-	if err := parseQuant(root, m); err != nil {
+	if err := parseVision(root, m); err != nil {
 		return nil, err
 	}
 	if m.Unsupported != "" {
@@ -307,13 +349,13 @@ func parseDims(c *cfg, m *Model) error {
 	if m.HiddenSize, err = c.intReq("hidden_size", "n_embd", "d_model"); err != nil {
 		return err
 	}
-	if m.NumLayers, err = c.intReq("num_hidden_layers", "n_layer", "num_layers"); err != nil {
+	if m.NumLayers, err = c.intReq("num_hidden_layers", "n_layer", "num_layers", "n_layers"); err != nil {
 		return err
 	}
 	if m.NumLayers > 100000 {
 		return fmt.Errorf("%s: field \"num_hidden_layers\": %d is not a plausible layer count", c.id, m.NumLayers)
 	}
-	if m.NumHeads, err = c.intReq("num_attention_heads", "n_head"); err != nil {
+	if m.NumHeads, err = c.intReq("num_attention_heads", "n_head", "n_heads"); err != nil {
 		return err
 	}
 	// Gemma-3's text_config omits vocab_size: transformers' default is 262208.
@@ -321,7 +363,12 @@ func parseDims(c *cfg, m *Model) error {
 	if isType(m, "gemma3_text", "gemma3") {
 		defVocab = 262208
 	}
-	if m.VocabSize, err = c.intOpt(defVocab, "vocab_size", "padded_vocab_size"); err != nil {
+	vocabKeys := []string{"vocab_size", "padded_vocab_size"}
+	if isType(m, "chatglm", "glm") {
+		// ChatGLM's embedding and output layer are padded_vocab_size rows.
+		vocabKeys = []string{"padded_vocab_size", "vocab_size"}
+	}
+	if m.VocabSize, err = c.intOpt(defVocab, vocabKeys...); err != nil {
 		return err
 	}
 	if m.VocabSize <= 0 {
@@ -335,7 +382,7 @@ func parseDims(c *cfg, m *Model) error {
 		defCtx = 2048 // Falcon's trained context; the RW configs do not say
 		m.Notes = append(m.Notes, "max_position_embeddings not given: 2048 assumed (Falcon)")
 	}
-	if m.MaxContextLen, err = c.intOpt(defCtx, "max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"); err != nil {
+	if m.MaxContextLen, err = c.intOpt(defCtx, "max_position_embeddings", "n_positions", "max_sequence_length", "seq_length", "max_seq_len"); err != nil {
 		return err
 	}
 	td, err := c.strOpt("torch_dtype", "dtype")
@@ -354,7 +401,8 @@ func parseDims(c *cfg, m *Model) error {
 	}
 	// tie_word_embeddings defaults to true for Gemma and Falcon configs, false for the
 	// others read here (their config classes set false, or their configs always say).
-	defTie := isType(m, "gemma", "gemma2", "gemma3", "gemma3_text", "falcon", "RefinedWeb", "RefinedWebModel")
+	// MPT always ties (its config has no such key).
+	defTie := isType(m, "gemma", "gemma2", "gemma3", "gemma3_text", "gemma4", "gemma4_text", "falcon", "RefinedWeb", "RefinedWebModel", "mpt")
 	if m.TiedEmbeddings, err = c.boolOpt(defTie, "tie_word_embeddings"); err != nil {
 		return err
 	}
@@ -402,7 +450,19 @@ func parseAttention(c *cfg, m *Model) error {
 		m.NormBias, m.ParallelBlock, m.LMHeadBias, m.MLPBias = true, true, true, true
 		m.NormsPerLayer = 1
 	default:
-		if m.NumKVHeads, err = c.intOpt(h, "num_key_value_heads", "num_kv_heads", "n_head_kv"); err != nil {
+		kvKeys := []string{"num_key_value_heads", "num_kv_heads", "n_head_kv", "kv_n_heads"}
+		if isType(m, "chatglm", "glm") {
+			// ChatGLM: multi_query_group_num KV heads when multi_query_attention is on.
+			mq, err := c.boolOpt(false, "multi_query_attention")
+			if err != nil {
+				return err
+			}
+			kvKeys = nil
+			if mq {
+				kvKeys = []string{"multi_query_group_num"}
+			}
+		}
+		if m.NumKVHeads, err = c.intOpt(h, kvKeys...); err != nil {
 			return err
 		}
 		ab, err := c.boolOpt(false, "attention_bias")
@@ -410,6 +470,38 @@ func parseAttention(c *cfg, m *Model) error {
 			return err
 		}
 		m.QKVBias, m.OBias = ab, ab
+		switch {
+		case isType(m, "chatglm", "glm"):
+			// ChatGLM: add_qkv_bias on the fused QKV; add_bias_linear on o and the MLP;
+			// RMSNorm unless rmsnorm is false (then LayerNorm with bias).
+			if m.QKVBias, err = c.boolOpt(false, "add_qkv_bias"); err != nil {
+				return err
+			}
+			if m.OBias, err = c.boolOpt(false, "add_bias_linear"); err != nil {
+				return err
+			}
+			m.MLPBias = m.OBias
+			rms, err := c.boolOpt(true, "rmsnorm")
+			if err != nil {
+				return err
+			}
+			m.NormBias = !rms
+		case isType(m, "ernie4_5", "ernie4_5_moe"):
+			b, err := c.boolOpt(false, "use_bias")
+			if err != nil {
+				return err
+			}
+			m.QKVBias, m.OBias, m.MLPBias = b, b, b
+		case isType(m, "mpt"):
+			// MPT: no_bias (default true) removes every linear and LayerNorm bias.
+			nb, err := c.boolOpt(true, "no_bias")
+			if err != nil {
+				return err
+			}
+			m.QKVBias, m.OBias, m.MLPBias, m.NormBias = !nb, !nb, !nb, !nb
+		case isType(m, "dbrx"):
+			m.NormBias = false // LayerNorm without bias
+		}
 		switch {
 		case isType(m, "qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl"):
 			// Qwen2 has q/k/v biases and no o bias, with no attention_bias key.
@@ -430,7 +522,7 @@ func parseAttention(c *cfg, m *Model) error {
 	if m.NumKVHeads == 0 || m.NumKVHeads > h || h%m.NumKVHeads != 0 {
 		return fmt.Errorf("%s: field \"num_key_value_heads\": %d does not divide num_attention_heads %d", c.id, m.NumKVHeads, h)
 	}
-	if m.HeadDim, err = c.intOpt(0, "head_dim"); err != nil {
+	if m.HeadDim, err = c.intOpt(0, "head_dim", "kv_channels"); err != nil {
 		return err
 	}
 	if m.HeadDim == 0 {
@@ -471,10 +563,10 @@ func parseAttention(c *cfg, m *Model) error {
 	}
 	// Qwen3 and Gemma-3 RMS-normalise q and k per head with learned weights; Llama-4's
 	// use_qk_norm is a weightless L2 norm and adds no parameters.
-	if isType(m, "qwen3", "qwen3_moe", "gemma3", "gemma3_text", "olmo2") {
+	if isType(m, "qwen3", "qwen3_moe", "gemma3", "gemma3_text", "gemma4", "gemma4_text", "olmo2") {
 		m.QKNorm = true
 	}
-	if isType(m, "gemma2", "gemma3", "gemma3_text") {
+	if isType(m, "gemma2", "gemma3", "gemma3_text", "gemma4", "gemma4_text", "glm4") {
 		m.NormsPerLayer = 4 // input, post-attention, pre-feedforward, post-feedforward
 	}
 	if isType(m, "gpt_oss") {
@@ -500,11 +592,20 @@ func parseMLP(c *cfg, m *Model) error {
 			return err
 		}
 		return nil
+	case isType(m, "mpt"):
+		// MPT: a GELU MLP of expansion_ratio·d_model (default 4).
+		m.GatedMLP = false
+		r, err := c.intOpt(4, "expansion_ratio")
+		if err != nil {
+			return err
+		}
+		m.IntermediateSize = r * m.HiddenSize
+		return nil
 	}
 	if m.IntermediateSize, err = c.intReq("intermediate_size", "ffn_hidden_size", "n_inner"); err != nil {
 		return err
 	}
-	experts, err := c.intOpt(0, "n_routed_experts", "num_local_experts", "num_experts")
+	experts, err := c.intOpt(0, "n_routed_experts", "num_local_experts", "num_experts", "moe_num_experts")
 	if err != nil {
 		return err
 	}
@@ -512,7 +613,7 @@ func parseMLP(c *cfg, m *Model) error {
 		return nil
 	}
 	moe := &MoEConfig{Experts: experts}
-	if moe.ExpertsPerToken, err = c.intReq("num_experts_per_tok", "experts_per_token", "moe_topk"); err != nil {
+	if moe.ExpertsPerToken, err = c.intReq("num_experts_per_tok", "experts_per_token", "moe_topk", "moe_k", "moe_top_k"); err != nil {
 		return err
 	}
 	if moe.ExpertsPerToken > experts {
@@ -535,7 +636,7 @@ func parseMLP(c *cfg, m *Model) error {
 		if moe.ExpertIntermediate, err = c.intOpt(m.IntermediateSize, "moe_intermediate_size"); err != nil {
 			return err
 		}
-		if moe.SharedExperts, err = c.intOpt(0, "n_shared_experts"); err != nil {
+		if moe.SharedExperts, err = c.intOpt(0, "n_shared_experts", "moe_num_shared_experts"); err != nil {
 			return err
 		}
 		moe.SharedIntermediate = moe.ExpertIntermediate
@@ -550,6 +651,10 @@ func parseMLP(c *cfg, m *Model) error {
 		}
 		// DeepSeek-V3's noaux_tc routing adds a learned per-expert score-correction bias.
 		if tm, _ := c.strOpt("topk_method"); tm == "noaux_tc" {
+			moe.RouterBias = true
+		}
+		// ERNIE 4.5 MoE keeps a per-expert score-correction bias (moe_statics).
+		if isType(m, "ernie4_5_moe") {
 			moe.RouterBias = true
 		}
 	}
@@ -594,12 +699,12 @@ func parseLayers(c *cfg, m *Model) error {
 				if chunk == 0 {
 					return fmt.Errorf("%s: layer_types has chunked_attention but attention_chunk_size is not set", c.id)
 				}
-				m.Layers[i].SlidingWindow = chunk
+				m.Layers[i].SlidingWindow, m.Layers[i].Chunked = chunk, true
 			default:
 				return fmt.Errorf("%s: unsupported: %s layers (layer_types)", c.id, t)
 			}
 		}
-		return nil
+		return layerGeometry(c, m, types)
 	}
 	switch {
 	case isType(m, "llama4", "llama4_text"):
@@ -630,7 +735,7 @@ func parseLayers(c *cfg, m *Model) error {
 		if chunk > 0 {
 			for i, r := range nope {
 				if r != 0 {
-					m.Layers[i].SlidingWindow = chunk
+					m.Layers[i].SlidingWindow, m.Layers[i].Chunked = chunk, true
 				}
 			}
 		}
@@ -680,7 +785,7 @@ func parseLayers(c *cfg, m *Model) error {
 
 // moeLayers marks the MoE layers, from the keys of each family.
 func moeLayers(c *cfg, m *Model) error {
-	firstDense, err := c.intOpt(0, "first_k_dense_replace")
+	firstDense, err := c.intOpt(0, "first_k_dense_replace", "moe_layer_start_index")
 	if err != nil {
 		return err
 	}
@@ -688,12 +793,18 @@ func moeLayers(c *cfg, m *Model) error {
 	if err != nil {
 		return err
 	}
-	step, err := c.intOpt(1, "decoder_sparse_step", "interleave_moe_layer_step")
+	step, err := c.intOpt(1, "decoder_sparse_step", "interleave_moe_layer_step", "moe_layer_interval")
 	if err != nil {
 		return err
 	}
 	if freq == 0 || step == 0 {
 		return fmt.Errorf("%s: moe_layer_freq / decoder_sparse_step / interleave_moe_layer_step must be positive", c.id)
+	}
+	// ERNIE 4.5: MoE layers run from moe_layer_start_index to moe_layer_end_index
+	// inclusive (-1 or absent: the last layer).
+	last, err := c.intOpt(len(m.Layers)-1, "moe_layer_end_index")
+	if err != nil {
+		return err
 	}
 	dense, err := c.intList("mlp_only_layers")
 	if err != nil {
@@ -707,7 +818,8 @@ func moeLayers(c *cfg, m *Model) error {
 		// DeepSeek: i >= first_k_dense_replace and i % moe_layer_freq == 0.
 		// Qwen-MoE: (i+1) % decoder_sparse_step == 0 and i not in mlp_only_layers.
 		// Llama-4: (i+1) % interleave_moe_layer_step == 0.
-		m.Layers[i].MoE = i >= firstDense && i%freq == 0 && (i+1)%step == 0 && !only[i]
+		// ERNIE 4.5: start <= i <= end and (i+1) % moe_layer_interval == 0.
+		m.Layers[i].MoE = i >= firstDense && i <= last && i%freq == 0 && (i+1)%step == 0 && !only[i]
 	}
 	n := 0
 	for _, l := range m.Layers {

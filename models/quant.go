@@ -2,6 +2,8 @@ package models
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -22,15 +24,25 @@ const (
 // Bytes per quantized weight, scales included:
 //   - fp8 (DeepSeek-style): 1 byte; with weight_block_size [a, b] one fp32 scale per a×b
 //     block: 1 + 4/(a·b) (1.000244 for 128×128).
+//   - fbgemm_fp8 (Meta's FP8 checkpoints): FP8 per output channel: 1 byte (the fp32 scale
+//     per row adds 4/K, below 0.1%).
 //   - mxfp4 (gpt-oss): 4-bit values plus one 8-bit (E8M0) scale per 32 elements: 0.5 + 1/32.
 //   - awq / gptq: bits/8 plus, per group of group_size, one fp16 scale and one zero point
 //     packed in bits: bits/8 + (2 + bits/8)/group_size; group_size -1 (per channel): bits/8.
-//   - compressed-tensors: num_bits/8 plus, for strategy "group", one 16-bit scale per
-//     group_size elements (and a packed zero point when asymmetric); "block": one 16-bit
-//     scale per block; "channel"/"tensor": no per-element overhead.
+//   - compressed-tensors: num_bits/8 plus, for strategy "group"/"tensor_group", one scale
+//     per group_size elements (and a packed zero point when asymmetric): 8-bit for float
+//     formats (NVFP4: FP8 E4M3 per 16 plus an FP32 global scale per tensor → 0.5 + 1/16;
+//     MXFP4/MXFP8: E8M0 per 32 → 0.5 + 1/32, 1 + 1/32), 16-bit for integer formats
+//     (scale_dtype overrides); "block": one 16-bit scale per block; "channel"/"tensor":
+//     no per-element overhead. Every config_groups entry is priced on the module groups
+//     its targets name ("Linear" = every linear layer; a more specific target wins).
+//   - modelopt (quant_method "modelopt" with quant_algo, or the legacy
+//     {"quantization": {"quant_algo": …}} form): NVFP4 0.5 + 1/16, FP8 1, MXFP8 1 + 1/32,
+//     W4A8_AWQ / W4A16_AWQ 0.5 + 2/group_size (group 128 unless given).
 //
-// Modules the config keeps unquantized (modules_to_not_convert, ignore) are mapped to
-// the groups above; vision-tower entries are dropped (the tower is not counted).
+// Modules the config keeps unquantized (modules_to_not_convert, ignore, exclude_modules)
+// are mapped to the groups above; an exclusion naming one layer ("model.layers.0.mlp")
+// keeps that share of the group in 16 bits (Kept16); vision-tower entries are dropped.
 func parseQuant(root *cfg, m *Model) error {
 	m.Quant = Quantization{Dtype: m.TorchDtype, BytesPerWeight: bytesOf(m.TorchDtype)}
 	v, ok := root.m["quantization_config"]
@@ -52,6 +64,11 @@ func parseQuant(root *cfg, m *Model) error {
 		return err
 	}
 	method = strings.ToLower(method)
+	if legacy, ok := qm["quantization"].(map[string]any); ok && method == "" {
+		// ModelOpt's legacy form (hf_quant_config.json): no quant_method, the scheme under "quantization".
+		q = &cfg{id: q.id + ".quantization", m: legacy}
+		method = "modelopt"
+	}
 	excl := map[string]bool{ModLMHead: true, ModRouter: true, ModEmbedding: true}
 	var modules []string
 	switch method {
@@ -72,6 +89,11 @@ func parseQuant(root *cfg, m *Model) error {
 			return err
 		} else {
 			modules = append(modules, ig...)
+		}
+	case "fbgemm_fp8":
+		m.Quant.Dtype, m.Quant.BytesPerWeight = "fp8", 1
+		if modules, err = q.strList("modules_to_not_convert"); err != nil {
+			return err
 		}
 	case "mxfp4":
 		m.Quant.Dtype, m.Quant.GroupSize = "fp4", 32
@@ -110,19 +132,90 @@ func parseQuant(root *cfg, m *Model) error {
 		if modules, err = q.strList("ignore"); err != nil {
 			return err
 		}
+	case "modelopt":
+		if err := modelOpt(q, m); err != nil {
+			return err
+		}
+		if modules, err = q.strList("exclude_modules"); err != nil {
+			return err
+		}
+		if ig, err := q.strList("ignore"); err != nil {
+			return err
+		} else {
+			modules = append(modules, ig...)
+		}
 	case "bitsandbytes":
 		return fmt.Errorf("%s: unsupported: quantization method %q", root.id, method)
 	default:
-		return fmt.Errorf("%s: unsupported: quantization method %q (known: fp8, mxfp4, awq, gptq, compressed-tensors)", root.id, method)
+		return fmt.Errorf("%s: unsupported: quantization method %q (known: fp8, fbgemm_fp8, mxfp4, awq, gptq, compressed-tensors, modelopt)", root.id, method)
 	}
 	m.Quant.Method = method
+	perLayer := map[string]map[int]bool{}
 	for _, mod := range modules {
-		if g := moduleGroup(mod); g != "" {
-			excl[g] = true
+		g := moduleGroup(mod)
+		if g == "" {
+			continue
 		}
+		if i, ok := layerIndex(mod); ok && g != ModRouter {
+			if perLayer[g] == nil {
+				perLayer[g] = map[int]bool{}
+			}
+			perLayer[g][i] = true
+			continue
+		}
+		excl[g] = true
+	}
+	for g, f := range m.Quant.Kept16 {
+		if f >= 1 {
+			excl[g] = true
+			delete(m.Quant.Kept16, g)
+		}
+	}
+	for g, idx := range perLayer {
+		if excl[g] {
+			continue
+		}
+		n := groupLayers(m, g)
+		if n == 0 {
+			continue
+		}
+		if len(idx) >= n {
+			excl[g] = true
+			continue
+		}
+		if m.Quant.Kept16 == nil {
+			m.Quant.Kept16 = map[string]float64{}
+		}
+		m.Quant.Kept16[g] = float64(len(idx)) / float64(n)
 	}
 	m.Quant.Excluded = sortedKeys(excl)
 	return nil
+}
+
+var layerIndexRE = regexp.MustCompile(`layers\.(\d+)\.`)
+
+// layerIndex returns the layer number a module name points at ("model.layers.12.mlp").
+func layerIndex(mod string) (int, bool) {
+	s := layerIndexRE.FindStringSubmatch(mod + ".")
+	if s == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s[1])
+	return n, err == nil
+}
+
+// groupLayers is how many layers carry module group g.
+func groupLayers(m *Model, g string) int {
+	dense, moe := m.layerCounts()
+	switch g {
+	case ModMLP:
+		return dense
+	case ModExperts, ModShared:
+		return moe
+	case ModAttention:
+		return m.NumLayers
+	}
+	return 0
 }
 
 // groupSize reads a group size: -1 or 0 mean per channel (returned as 0).
@@ -141,7 +234,135 @@ func groupSize(q *cfg, def int, keys ...string) (int, error) {
 	return int(f), nil
 }
 
-// compressedTensors reads the first weight scheme of config_groups.
+// modelOpt reads a ModelOpt quant_algo.
+func modelOpt(q *cfg, m *Model) error {
+	algo, err := q.strOpt("quant_algo")
+	if err != nil {
+		return err
+	}
+	if algo == "" {
+		if _, ok := q.m["config_groups"]; ok {
+			return compressedTensors(q, m)
+		}
+		return fmt.Errorf("%s: missing required field \"quant_algo\"", q.id)
+	}
+	gs, err := groupSize(q, 0, "group_size")
+	if err != nil {
+		return err
+	}
+	switch strings.ToUpper(algo) {
+	case "NVFP4":
+		// NVIDIA NVFP4: E2M1 values, one FP8 E4M3 scale per 16, an FP32 global scale per tensor.
+		m.Quant.Dtype, m.Quant.GroupSize, m.Quant.BytesPerWeight = "fp4", 16, 0.5+1.0/16
+	case "FP8", "FP8_PER_CHANNEL_PER_TOKEN":
+		m.Quant.Dtype, m.Quant.BytesPerWeight = "fp8", 1
+	case "FP8_PB_WO", "FP8_BLOCK":
+		m.Quant.Dtype, m.Quant.GroupSize, m.Quant.BytesPerWeight = "fp8", 128*128, 1+4.0/(128*128)
+	case "MXFP8":
+		m.Quant.Dtype, m.Quant.GroupSize, m.Quant.BytesPerWeight = "fp8", 32, 1+1.0/32
+	case "MXFP4":
+		m.Quant.Dtype, m.Quant.GroupSize, m.Quant.BytesPerWeight = "fp4", 32, 0.5+1.0/32
+	case "W4A8_AWQ", "W4A16_AWQ", "INT4_AWQ", "NVFP4_AWQ":
+		if gs == 0 {
+			gs = 128
+		}
+		m.Quant.Dtype, m.Quant.GroupSize, m.Quant.BytesPerWeight = "int4", gs, 0.5+2/float64(gs)
+		if strings.HasPrefix(strings.ToUpper(algo), "NVFP4") {
+			m.Quant.Dtype, m.Quant.GroupSize, m.Quant.BytesPerWeight = "fp4", 16, 0.5+1.0/16
+		}
+	case "W8A8_SQ_PER_CHANNEL", "INT8_SQ":
+		m.Quant.Dtype, m.Quant.BytesPerWeight = "int8", 1
+	default:
+		return fmt.Errorf("%s: unsupported: ModelOpt quant_algo %q (known: NVFP4, FP8, FP8_PB_WO, MXFP8, MXFP4, W4A8_AWQ, W4A16_AWQ, INT8_SQ)", q.id, algo)
+	}
+	return nil
+}
+
+// schemeBytes prices one compressed-tensors weights scheme: dtype and bytes per weight.
+func schemeBytes(wc *cfg) (string, int, float64, error) {
+	bits, err := wc.intReq("num_bits")
+	if err != nil {
+		return "", 0, 0, err
+	}
+	typ, err := wc.strOpt("type")
+	if err != nil {
+		return "", 0, 0, err
+	}
+	strategy, err := wc.strOpt("strategy")
+	if err != nil {
+		return "", 0, 0, err
+	}
+	sym, err := wc.boolOpt(true, "symmetric")
+	if err != nil {
+		return "", 0, 0, err
+	}
+	var dtype string
+	switch {
+	case bits == 8 && typ == "float":
+		dtype = "fp8"
+	case bits == 8:
+		dtype = "int8"
+	case bits == 4 && typ == "float":
+		dtype = "fp4"
+	case bits == 4:
+		dtype = "int4"
+	default:
+		return "", 0, 0, fmt.Errorf("%s: unsupported: %d-bit %s weights", wc.id, bits, typ)
+	}
+	b := float64(bits) / 8
+	per := 0
+	gs, err := wc.intOpt(0, "group_size")
+	if err != nil {
+		return "", 0, 0, err
+	}
+	switch strategy {
+	case "group", "tensor_group":
+		if gs == 0 {
+			return "", 0, 0, fmt.Errorf("%s: missing required field \"group_size\"", wc.id)
+		}
+		per = gs
+	case "block":
+		bs, err := wc.intList("block_structure")
+		if err != nil {
+			return "", 0, 0, err
+		}
+		if len(bs) == 2 && bs[0] > 0 && bs[1] > 0 {
+			per = bs[0] * bs[1]
+		}
+	case "channel", "tensor":
+	case "":
+		per = gs // ModelOpt's config_groups name a group_size without a strategy
+	default:
+		return "", 0, 0, fmt.Errorf("%s: field \"strategy\": %q (allowed: tensor, channel, group, tensor_group, block)", wc.id, strategy)
+	}
+	if per > 0 {
+		scale := 2.0 // a 16-bit scale (integer formats)
+		if typ == "float" && strategy != "block" {
+			scale = 1 // FP8 E4M3 (NVFP4, per 16) or E8M0 (MX formats, per 32) scales
+		}
+		sd, err := wc.strOpt("scale_dtype")
+		if err != nil {
+			return "", 0, 0, err
+		}
+		switch {
+		case sd == "":
+		case strings.Contains(sd, "float8") || strings.Contains(sd, "e8m0") || strings.Contains(sd, "uint8"):
+			scale = 1
+		case strings.Contains(sd, "16"):
+			scale = 2
+		case strings.Contains(sd, "32"):
+			scale = 4
+		}
+		over := scale
+		if !sym {
+			over += b // plus a zero point of the same width
+		}
+		b += over / float64(per)
+	}
+	return dtype, per, b, nil
+}
+
+// compressedTensors prices every config_groups entry on the module groups its targets name.
 func compressedTensors(q *cfg, m *Model) error {
 	groups, ok := q.m["config_groups"].(map[string]any)
 	if !ok || len(groups) == 0 {
@@ -151,73 +372,85 @@ func compressedTensors(q *cfg, m *Model) error {
 	for k := range groups {
 		names[k] = true
 	}
-	first := sortedKeys(names)[0]
-	g, ok := groups[first].(map[string]any)
-	if !ok {
-		return fmt.Errorf("%s: config_groups.%s: want an object", q.id, first)
+	type priced struct {
+		dtype string
+		per   int
+		b     float64
 	}
-	w, ok := g["weights"].(map[string]any)
-	if !ok {
-		return fmt.Errorf("%s: config_groups.%s: missing required field \"weights\"", q.id, first)
-	}
-	wc := &cfg{id: q.id + " config_groups." + first + ".weights", m: w}
-	bits, err := wc.intReq("num_bits")
-	if err != nil {
-		return err
-	}
-	typ, err := wc.strOpt("type")
-	if err != nil {
-		return err
-	}
-	strategy, err := wc.strOpt("strategy")
-	if err != nil {
-		return err
-	}
-	sym, err := wc.boolOpt(true, "symmetric")
-	if err != nil {
-		return err
-	}
-	switch {
-	case bits == 8 && typ == "float":
-		m.Quant.Dtype = "fp8"
-	case bits == 8:
-		m.Quant.Dtype = "int8"
-	case bits == 4 && typ == "float":
-		m.Quant.Dtype = "fp4"
-	case bits == 4:
-		m.Quant.Dtype = "int4"
-	default:
-		return fmt.Errorf("%s: unsupported: %d-bit %s weights", wc.id, bits, typ)
-	}
-	b := float64(bits) / 8
-	per := 0
-	switch strategy {
-	case "group", "tensor_group":
-		gs, err := wc.intReq("group_size")
+	generic := (*priced)(nil)
+	specific := map[string]priced{}
+	for _, name := range sortedKeys(names) {
+		g, ok := groups[name].(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: config_groups.%s: want an object", q.id, name)
+		}
+		w, ok := g["weights"].(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s: config_groups.%s: missing required field \"weights\"", q.id, name)
+		}
+		gc := &cfg{id: q.id + " config_groups." + name, m: g}
+		dtype, per, b, err := schemeBytes(&cfg{id: gc.id + ".weights", m: w})
 		if err != nil {
 			return err
 		}
-		per = gs
-	case "block":
-		bs, err := wc.intList("block_structure")
+		targets, err := gc.strList("targets")
 		if err != nil {
 			return err
 		}
-		if len(bs) == 2 && bs[0] > 0 && bs[1] > 0 {
-			per = bs[0] * bs[1]
+		p := priced{dtype, per, b}
+		hit := false
+		for _, t := range targets {
+			if t == "Linear" || t == "re:.*" {
+				if generic == nil {
+					generic = &p
+				}
+				hit = true
+				continue
+			}
+			if mg := moduleGroup(strings.TrimPrefix(t, "re:")); mg != "" {
+				specific[mg] = p
+				hit = true
+			}
 		}
-	case "channel", "tensor", "":
-	default:
-		return fmt.Errorf("%s: field \"strategy\": %q (allowed: tensor, channel, group, block)", wc.id, strategy)
-	}
-	if per > 0 {
-		over := 2.0 // one 16-bit scale
-		if !sym {
-			over += b // plus a zero point of the same width
+		if len(targets) == 0 || !hit {
+			if generic == nil {
+				generic = &p
+			}
 		}
-		b += over / float64(per)
 	}
-	m.Quant.GroupSize, m.Quant.BytesPerWeight = per, b
+	main := generic
+	if main == nil {
+		// No generic group: the largest module group's scheme is the checkpoint's dtype.
+		for _, g := range []string{ModExperts, ModMLP, ModShared, ModAttention} {
+			if p, ok := specific[g]; ok {
+				main = &p
+				break
+			}
+		}
+	}
+	if main == nil {
+		return fmt.Errorf("%s: config_groups: no group targets a linear layer", q.id)
+	}
+	m.Quant.Dtype, m.Quant.GroupSize, m.Quant.BytesPerWeight = main.dtype, main.per, main.b
+	for g, p := range specific {
+		if p.b != main.b {
+			if m.Quant.ModuleBytes == nil {
+				m.Quant.ModuleBytes = map[string]float64{}
+			}
+			m.Quant.ModuleBytes[g] = p.b
+		}
+	}
+	if generic == nil {
+		// Only the named groups are quantized: the others stay 16-bit.
+		for _, g := range []string{ModAttention, ModMLP, ModExperts, ModShared} {
+			if _, ok := specific[g]; !ok {
+				if m.Quant.Kept16 == nil {
+					m.Quant.Kept16 = map[string]float64{}
+				}
+				m.Quant.Kept16[g] = 1
+			}
+		}
+	}
 	return nil
 }
 
