@@ -34,6 +34,10 @@ type Spec struct {
 	MaxModelLen int
 	// MaxNumSeqs and MaxNumBatchedTokens override the profile's scheduler limits; 0 = profile default.
 	MaxNumSeqs, MaxNumBatchedTokens int
+	// Topology places the GPUs on nodes (zero value: see Topology).
+	Topology Topology
+	// Speculation enables speculative decoding (nil = off).
+	Speculation *Speculation
 }
 
 // Deployment is a validated Spec with the per-GPU quantities the step model needs.
@@ -66,6 +70,14 @@ type Deployment struct {
 	actBytes                             float64
 	weightsPerGPU                        units.Bytes
 	warnings                             []error
+
+	fabric           Fabric // topology.go
+	network          hardware.Network
+	nodes            int
+	crossTP, crossEP bool
+	crossPP          int        // pipeline sends that cross a node
+	spec             *specState // speculative.go
+	specKVBytes      float64    // the draft's KV bytes per token per GPU
 }
 
 type gemmShard struct {
@@ -199,6 +211,12 @@ func New(s Spec) (*Deployment, error) {
 		return nil, err
 	}
 	if err := d.shard(); err != nil {
+		return nil, err
+	}
+	if err := d.resolveTopology(); err != nil {
+		return nil, err
+	}
+	if err := d.resolveSpeculation(); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -491,7 +509,7 @@ func (d *Deployment) KVBytesPerToken() units.Bytes {
 	for _, g := range d.attnGroups {
 		b += g.kvBytes * g.layers
 	}
-	return units.Bytes(b)
+	return units.Bytes(b + d.specKVBytes)
 }
 
 // Warnings lists caveats of the deployment (e.g. dequantized weights).

@@ -69,21 +69,40 @@ type cf struct {
 
 func (c *cf) ctx() int { return int(c.inTotal + c.out/2) }
 
-// decode returns the time of a decode-only step of b sequences at the mean context.
+// decode returns the time per output token of decode-only steps of b sequences at the mean
+// context: the step time, or with speculative decoding (verify + draft) / acceptance length.
 func (c *cf) decode(b float64) float64 {
+	t, draft := c.decodeStep(b)
+	if s := c.d.spec; s != nil {
+		return (t + draft) / s.acceptLen
+	}
+	return t
+}
+
+// decodeStep returns the target's time of a decode-only step of b sequences at the mean
+// context (verifying K+1 positions each with speculative decoding) and the draft's time.
+func (c *cf) decodeStep(b float64) (t, draft float64) {
 	n := int(math.Max(1, math.Ceil(b)))
 	c.batch.Prefill = c.batch.Prefill[:0]
 	c.batch.Decode = c.batch.Decode[:0]
 	c.batch.Uniform.N, c.batch.Uniform.Ctx = n, c.ctx()
-	t := c.d.StepSeconds(&c.batch)
+	if s := c.d.spec; s != nil {
+		c.batch.Verify = s.Tokens + 1
+	}
+	t = c.d.StepSeconds(&c.batch)
+	draft = c.d.specDraftTime(&c.batch)
 	if f := b - math.Floor(b); n > 1 && f > 0 {
 		// interpolate between integer batches
 		c.batch.Uniform.N = n - 1
 		t0 := c.d.StepSeconds(&c.batch)
 		t = t0 + (t-t0)*f
+		if draft > 0 {
+			d0 := c.d.specDraftTime(&c.batch)
+			draft = d0 + (draft-d0)*f
+		}
 	}
 	c.batch.Uniform.N = 0
-	return t
+	return t, draft
 }
 
 // prefillExtra returns, for one request's prefill piggybacked on a decode batch of b, the
@@ -97,7 +116,7 @@ func (c *cf) prefillExtra(b float64) (extra float64, chunks int) {
 	past := int(c.inTotal) - left
 	n := int(math.Max(0, math.Round(b)))
 	ctx := c.ctx()
-	base := c.decode(b)
+	base, _ := c.decodeStep(b) // c.batch.Verify stays set for the mixed steps below
 	for left > 0 {
 		chunk := left
 		if float64(chunk) > room {

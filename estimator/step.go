@@ -18,6 +18,9 @@ type Batch struct {
 	// Uniform adds N more decoding sequences that each hold Ctx cached tokens: the same as
 	// N entries of Decode, in O(1) (used by the closed form).
 	Uniform struct{ N, Ctx int }
+	// Verify is the number of positions each decoding sequence computes this step: K+1 when
+	// the target verifies K drafted tokens (speculative decoding); 0 or 1 = one token.
+	Verify int
 }
 
 // Bounds an operator or a step can be limited by.
@@ -187,7 +190,8 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 		prefillTokens += c.New
 	}
 	nDecode := len(b.Decode) + b.Uniform.N
-	M := float64(prefillTokens + nDecode)
+	q := max(b.Verify, 1) // positions per decoding sequence
+	M := float64(prefillTokens + nDecode*q)
 	seqs := float64(len(b.Prefill) + nDecode)
 	acc.tokens = int(M)
 	if M == 0 {
@@ -200,7 +204,7 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 		s := &d.gemms[i]
 		rows := M
 		if s.isHead {
-			rows = seqs // logits only for each sequence's last position
+			rows = seqs + float64(nDecode*(q-1)) // logits for each sequence's last position (all verified positions)
 		}
 		var flops, wbytes, mEff float64
 		if s.experts > 0 {
@@ -279,7 +283,29 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 			}
 			dk += float64(n) * float64(b.Uniform.N)
 		}
-		df += 2 * heads * float64(gr.qkDimDec+gr.vDimDec) * dk * gr.layers
+		dq := dk // query·key pairs: one query per sequence …
+		if q > 1 {
+			// … or q verified positions attending causally after ctx cached tokens; the
+			// cache is read once per sequence (ctx + q keys).
+			dq, dk = 0, 0
+			for _, ctx := range b.Decode {
+				dq += keys(q, ctx, gr.window)
+				k := ctx + q
+				if gr.window > 0 && k > gr.window {
+					k = gr.window
+				}
+				dk += float64(k)
+			}
+			if n := b.Uniform.N; n > 0 {
+				dq += keys(q, b.Uniform.Ctx, gr.window) * float64(n)
+				k := b.Uniform.Ctx + q
+				if gr.window > 0 && k > gr.window {
+					k = gr.window
+				}
+				dk += float64(k) * float64(n)
+			}
+		}
+		df += 2 * heads * float64(gr.qkDimDec+gr.vDimDec) * dq * gr.layers
 		db += dk * gr.kvBytes * gr.layers
 	}
 	if prefillTokens > 0 {
@@ -312,15 +338,23 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	linkEff := orOne(prof.LinkEfficiency)
 	lat := prof.CollectiveLatencyUs * 1e-6
 	msg := M * float64(d.hidden) * d.actBytes
+	multiNode := d.fabric.GPUsPerNode > 0 // topology.go: groups may cross nodes
 	if d.TP > 1 && link > 0 {
 		n := float64(d.TP)
 		per := lat + 2*(n-1)/n*msg/(link*linkEff)
+		if multiNode {
+			per = d.fabric.AllReduce(msg, d.TP)
+		}
 		acc.addComm("tp_all_reduce", 2*msg*L, 2*L*per)
 	}
 	if d.EP > 1 && d.moeLayers > 0 && link > 0 {
 		n := float64(d.EP)
 		vol := 2 * msg * float64(d.expertsPerTok) * (n - 1) / n // dispatch + combine
-		acc.addComm("ep_all_to_all", vol*float64(d.moeLayers), float64(d.moeLayers)*(2*lat+vol/(link*linkEff)))
+		t := float64(d.moeLayers) * (2*lat + vol/(link*linkEff))
+		if multiNode {
+			t = float64(d.moeLayers) * 2 * d.fabric.AllToAll(msg*float64(d.expertsPerTok), d.EP)
+		}
+		acc.addComm("ep_all_to_all", vol*float64(d.moeLayers), t)
 	}
 
 	// Pipeline: the stages run one after another for one step, plus a send between stages.
@@ -332,6 +366,9 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 		}
 		if link > 0 {
 			send := float64(d.PP-1) * (lat + msg/(link*linkEff))
+			if multiNode {
+				send = float64(d.crossPP)*d.fabric.Send(msg, true) + float64(d.PP-1-d.crossPP)*d.fabric.Send(msg, false)
+			}
 			acc.addComm("pp_send", msg*float64(d.PP-1), send)
 		}
 	}

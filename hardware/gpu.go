@@ -51,6 +51,16 @@ type GPU struct {
 	CrossChecked []string // other material the figures were checked against
 	Confidence   string   // high, medium, low
 	Notes        string
+	// PCIeGen is the host link's PCIe generation (0 when not stated).
+	PCIeGen int
+	// CPUGPUBandwidth is a coherent CPU–GPU link per direction (NVLink-C2C on GH200/GB200),
+	// bytes/s; 0 when the host is reached over PCIe only.
+	CPUGPUBandwidth units.BytesPerSecond
+	// ScaleUpDomain is how many GPUs share the scale-up link (8 on an HGX/DGX board or an
+	// MI300X platform, 72 in a GB200 NVL72 rack); 0 when not stated.
+	ScaleUpDomain int
+	// ScaleOut is the network between scale-up domains, per GPU; zero when not stated.
+	ScaleOut Network
 	// Origin names the catalogue file that defined (or last overrode) this entry, e.g.
 	// "data/gpus.toml (embedded)" or a user file's path.
 	Origin string
@@ -81,4 +91,28 @@ func (g *GPU) Peak(dtype string) (units.FLOPsPerSecond, error) {
 		}
 	}
 	return 0, fmt.Errorf("GPU %s has no %s peak (has: %s)", g.ID, dtype, have)
+}
+
+// Network is a scale-out network as one GPU sees it: its own NIC's line rate per direction
+// and the latency of one message between nodes.
+type Network struct {
+	Name      string               // e.g. "InfiniBand NDR (1x ConnectX-7 400 Gb/s per GPU)"
+	Bandwidth units.BytesPerSecond // per GPU per direction, bytes/s (line rate)
+	Latency   units.Seconds        // one message between nodes, s
+	Source    string               // where the figures were read
+}
+
+// HostLink returns the GPU's link to host (CPU) memory per direction, bytes/s, and its name:
+// NVLink-C2C where the catalogue gives it, else PCIe; 0 and "" when neither is known.
+func (g *GPU) HostLink() (units.BytesPerSecond, string) {
+	if g.CPUGPUBandwidth > 0 {
+		return g.CPUGPUBandwidth, "NVLink-C2C"
+	}
+	if g.PCIeBandwidth > 0 {
+		if g.PCIeGen > 0 {
+			return g.PCIeBandwidth, fmt.Sprintf("PCIe Gen%d x16", g.PCIeGen)
+		}
+		return g.PCIeBandwidth, "PCIe"
+	}
+	return 0, ""
 }

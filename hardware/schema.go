@@ -73,6 +73,13 @@ type entry struct {
 	PriceSource       string   `toml:"price_source"`
 	PriceAsOf         string   `toml:"price_as_of"`
 	PriceAlternatives []string `toml:"price_alternatives"`
+
+	// Topology (optional): the scale-up domain a GPU sits in and its scale-out network.
+	ScaleupDomainGPUs   int     `toml:"scaleup_domain_gpus"`      // GPUs sharing the scale-up link (8 HGX, 72 NVL72)
+	ScaleoutNetwork     string  `toml:"scaleout_network"`         // e.g. "InfiniBand NDR, 1x ConnectX-7 400 Gb/s per GPU"
+	ScaleoutBWGBsPerGPU float64 `toml:"scaleout_bw_gb_s_per_gpu"` // 1e9 bytes/s per direction per GPU (line rate)
+	ScaleoutLatencyUs   float64 `toml:"scaleout_latency_us"`      // one inter-node message, µs
+	ScaleoutSource      string  `toml:"scaleout_source"`
 }
 
 // entryFields maps each allowed key to its field index in entry.
@@ -247,6 +254,11 @@ func (e *entry) gpu() (*GPU, error) {
 		CrossChecked:       append([]string(nil), e.CrossCheckedWith...),
 		Confidence:         e.Confidence,
 		Notes:              e.Notes,
+		PCIeGen:            e.PCIeGen,
+		CPUGPUBandwidth:    units.BytesPerSecond(e.CPUGPUBWGBsBidir / 2 * 1e9),
+		ScaleUpDomain:      e.ScaleupDomainGPUs,
+		ScaleOut: Network{Name: e.ScaleoutNetwork, Bandwidth: units.BytesPerSecond(e.ScaleoutBWGBsPerGPU * 1e9),
+			Latency: units.Seconds(e.ScaleoutLatencyUs * 1e-6), Source: e.ScaleoutSource},
 	}
 	if g.Name == "" {
 		g.Name = g.ID

@@ -1,0 +1,62 @@
+package estimator
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestAllReduceTP16TwoNodesHandCalc: an all-reduce of 1 MiB (a decode batch of 32 tokens of
+// Llama-3.1-405B, 32·16384·2 B) on H100 SXM: NVLink 450 GB/s per direction, one ConnectX-7
+// 400 Gb/s = 50 GB/s NIC per GPU; η = 1, latencies 10 µs (NVLink collective) and 5 µs (network).
+func TestAllReduceTP16TwoNodesHandCalc(t *testing.T) {
+	f := Fabric{GPUsPerNode: 8, ScaleUp: 450e9, ScaleUpLatency: 10e-6, ScaleOut: 50e9, ScaleOutLatency: 5e-6, Efficiency: 1}
+	S := 1048576.0
+	// TP8 in one node, ring: 10 µs + 2·7/8·1,048,576 B / 450e9 B/s = 10 + 4.0777 = 14.0777 µs.
+	tp8 := 10e-6 + 2*7.0/8*S/450e9
+	// TP16 on two nodes, hierarchical: reduce-scatter + all-gather in the node 2·10 µs +
+	// 2·7/8·S/450e9 = 24.0777 µs; ring over 2 nodes of each GPU's S/8 = 131,072 B shard:
+	// 2·(2−1)·5 µs + 2·(1/2)·131,072/50e9 = 10 + 2.6214 µs → 36.699 µs in all.
+	tp16 := 20e-6 + 2*7.0/8*S/450e9 + 10e-6 + 131072/50e9
+	if got := f.AllReduce(S, 8); math.Abs(got-tp8) > 1e-12 || math.Abs(got-14.0777e-6) > 1e-10 {
+		t.Errorf("TP8: got %.6g s, want %.6g s", got, tp8)
+	}
+	if got := f.AllReduce(S, 16); math.Abs(got-tp16) > 1e-12 || math.Abs(got-36.699e-6) > 1e-9 {
+		t.Errorf("TP16 over 2 nodes: got %.6g s, want %.6g s", got, tp16)
+	}
+	// All-to-all of EP16 over 2 nodes: 7/16 of V over NVLink, 8/16 over the NIC, in parallel.
+	V := 16e6
+	want := 10e-6 + 5e-6 + math.Max(V*7/16/450e9, V*8/16/50e9) // 15 µs + 160 µs
+	if got := f.AllToAll(V, 16); math.Abs(got-want) > 1e-12 {
+		t.Errorf("EP16 all-to-all: got %.6g, want %.6g", got, want)
+	}
+}
+
+// TestMultiNodeDeployment: Llama-3.1-70B at TP16 on two H100 nodes pays the network; the
+// same 16 GPUs as TP8×PP2 keep the all-reduce inside a node and cross only at the stage send.
+func TestMultiNodeDeployment(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-70B-Instruct")
+	g := mustGPU(t, "H100 SXM")
+	tp16 := mustDeploy(t, Spec{Model: m, GPU: g, TP: 16, Topology: Topology{Nodes: 2}})
+	if tp16.Nodes() != 2 || len(tp16.Crossings()) != 1 || !strings.Contains(tp16.Crossings()[0], "TP 16 spans 2 nodes") {
+		t.Fatalf("crossings %q", tp16.Crossings())
+	}
+	one := mustDeploy(t, Spec{Model: m, GPU: g, TP: 16, Topology: Topology{Nodes: 1, GPUsPerNode: 16}})
+	b := Batch{}
+	b.Uniform.N, b.Uniform.Ctx = 64, 2000
+	if a, c := tp16.StepSeconds(&b), one.StepSeconds(&b); !(a > c) {
+		t.Errorf("TP16 over two nodes %.4g s not slower than in one 16-GPU domain %.4g s", a, c)
+	}
+	// Unset topology: 16 GPUs exceed the 8-GPU domain, so two nodes are assumed with a warning.
+	def := mustDeploy(t, Spec{Model: m, GPU: g, TP: 16})
+	if def.Nodes() != 2 {
+		t.Errorf("default nodes %d, want 2", def.Nodes())
+	}
+	pp := mustDeploy(t, Spec{Model: m, GPU: g, TP: 8, PP: 2})
+	if c := pp.Crossings(); len(c) != 1 || !strings.HasPrefix(c[0], "PP") {
+		t.Errorf("TP8×PP2 crossings %q", c)
+	}
+	if _, err := New(Spec{Model: m, GPU: g, TP: 16, Topology: Topology{Nodes: 1}}); err == nil {
+		t.Error("16 GPUs on 1 node of 8: want an error")
+	}
+}
