@@ -38,6 +38,9 @@ type Spec struct {
 	Topology Topology
 	// Speculation enables speculative decoding (nil = off).
 	Speculation *Speculation
+	// Offload describes KV-cache offload tiers and prefix reuse (nil = the shared prefix
+	// always hits HBM, as without offloading). Tiers must be resolved (ResolveTiers).
+	Offload *Offload
 }
 
 // Deployment is a validated Spec with the per-GPU quantities the step model needs.

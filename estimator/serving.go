@@ -65,6 +65,7 @@ type cf struct {
 	bmax     float64 // largest running batch (max_num_seqs, KV capacity)
 	kvTokens float64
 	batch    Batch
+	loadS    float64 // mean time to load a request's prefix from an offload tier (offload.go)
 }
 
 func (c *cf) ctx() int { return int(c.inTotal + c.out/2) }
@@ -155,7 +156,7 @@ func (c *cf) at(b float64) cfPoint {
 	p.tauD = c.decode(b)
 	p.extra, p.chunks = c.prefillExtra(b)
 	p.tau = p.tauD + b*p.extra/c.out
-	p.ttft0 = p.tau/2 + float64(p.chunks)*p.tauD + p.extra + c.d.Profile.RequestOverheadMs*1e-3
+	p.ttft0 = p.tau/2 + float64(p.chunks)*p.tauD + p.extra + c.d.Profile.RequestOverheadMs*1e-3 + c.loadS
 	p.e2e = p.ttft0 + (c.out-1)*p.tau
 	return p
 }
@@ -206,6 +207,9 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 	}
 	s := Serving{Method: "closed-form"}
 	reps := float64(d.Lanes())
+	if d.Offload != nil {
+		d.applyOffload(c, &w, mem, reps)
+	}
 	O := c.out
 	var p cfPoint
 	var ttftWait, ttftSpread float64 // mean queueing wait, and the scale of its exponential tail

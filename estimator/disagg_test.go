@@ -1,0 +1,78 @@
+package estimator
+
+import (
+	"math"
+	"testing"
+)
+
+// TestKVTransfer8kLlama70BHandCalc: the KV of an 8k-token prompt of Llama-3.1-70B (GQA: 80
+// layers, 8 KV heads of 128 dims, bf16) is 80·2·8·128·2 B = 327,680 B per token; 8192 tokens
+// = 2,684,354,560 B. Over 400 Gb/s = 50e9 B/s at full line rate that takes 53.687 ms, plus a
+// 1.75 ms fixed cost per transfer = 55.437 ms.
+func TestKVTransfer8kLlama70BHandCalc(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-70B-Instruct")
+	g := mustGPU(t, "H100 SXM")
+	for _, tp := range []int{1, 4, 8} {
+		d := mustDeploy(t, Spec{Model: m, GPU: g, TP: tp, Profile: MustEngine("ideal"), MaxModelLen: 16384})
+		if got := d.ModelKVBytesPerToken(); got != 327680 {
+			t.Errorf("TP%d: model KV per token %g B, want 327,680 B", tp, got)
+		}
+	}
+	link := KVLink{Transport: TransportRDMA, Bandwidth: 50e9, Latency: 1.75e-3, Efficiency: 1}
+	got := link.TransferTime(8192 * 327680)
+	if math.Abs(got-55.437e-3) > 1e-6 {
+		t.Errorf("8k-token transfer: %.6g s, want 55.437 ms", got)
+	}
+}
+
+func TestParseDisagg(t *testing.T) {
+	s, err := ParseDisagg("2P1D:tp=4:tp=8,ep=8", 1)
+	if err != nil || s.Prefill != (PoolShape{2, 4, 1, 1}) || s.Decode != (PoolShape{1, 8, 8, 1}) {
+		t.Errorf("got %+v, %v", s, err)
+	}
+	for _, bad := range []string{"", "P1D", "2P", "0P1D", "1P1D:tp=0", "1P1D:pp=2", "1P1D:a:b:c"} {
+		if _, err := ParseDisagg(bad, 1); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
+	}
+}
+
+// TestDisaggLatencyParts: at a low rate TTFT is the prefill plus the KV transfer plus about
+// one and a half decode steps, and the decode pool's TPOT is a decode-only step (no prefill
+// chunks interleaved), below the colocated TPOT at the same load.
+func TestDisaggLatencyParts(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	g := mustGPU(t, "H100 SXM")
+	p := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm")})
+	d := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm")})
+	link, err := DefaultKVLink("rdma", p, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &Disagg{Prefill: p, Decode: d, PrefillReplicas: 1, DecodeReplicas: 1, Link: link}
+	w := Workload{Kind: Rate, RequestRate: 0.5, InputLen: 4000, OutputLen: 200}
+	s, err := x.Serve(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := s.PrefillQueueMs + s.PrefillMs + s.KVTransferMs + 1.5*s.TPOT.Mean
+	if math.Abs(s.TTFT.Mean-parts) > 1e-9*parts {
+		t.Errorf("TTFT %.4g ms != queue+prefill+transfer+1.5 steps %.4g ms", s.TTFT.Mean, parts)
+	}
+	// 4000 tokens · 131,072 B = 524 MB over one 50 GB/s NIC at η 0.84: 12.5 ms + 1.75 ms.
+	if want := 1.75 + 4000*131072/(50e9*0.84)*1e3; math.Abs(s.KVTransferMs-want) > 1e-6 {
+		t.Errorf("transfer %.4g ms, want %.4g", s.KVTransferMs, want)
+	}
+	w.RequestRate = 2
+	co, err := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm"), DP: 2}).Serve(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, _ := x.Serve(w)
+	if !(s2.TPOT.Mean < co.TPOT.Mean) {
+		t.Errorf("disaggregated TPOT %.3g ms not below colocated %.3g ms", s2.TPOT.Mean, co.TPOT.Mean)
+	}
+	if s2.GPUs != 2 {
+		t.Errorf("GPUs %d", s2.GPUs)
+	}
+}
