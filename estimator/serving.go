@@ -156,7 +156,11 @@ func (c *cf) at(b float64) cfPoint {
 	p.tauD = c.decode(b)
 	p.extra, p.chunks = c.prefillExtra(b)
 	p.tau = p.tauD + b*p.extra/c.out
-	p.ttft0 = p.tau/2 + float64(p.chunks)*p.tauD + p.extra + c.d.Profile.RequestOverheadMs*1e-3 + c.loadS
+	al := 1.0 // tokens per step: with speculative decoding a step is al per-token times long
+	if s := c.d.spec; s != nil {
+		al = s.acceptLen
+	}
+	p.ttft0 = p.tau*al/2 + float64(p.chunks)*p.tauD*al + p.extra + c.d.Profile.RequestOverheadMs*1e-3 + c.loadS
 	p.e2e = p.ttft0 + (c.out-1)*p.tau
 	return p
 }

@@ -161,6 +161,11 @@ type report struct {
 	Percentiles      string                `json:"percentile_method"`
 	Provenance       provenance            `json:"provenance"`
 	Parameters       []estimator.Parameter `json:"parameters"`
+	// Nodes and Crossings describe a deployment larger than one scale-up domain.
+	Nodes       int              `json:"nodes,omitempty"`
+	GPUsPerNode int              `json:"gpus_per_node,omitempty"`
+	Crossings   []string         `json:"crosses_nodes,omitempty"`
+	Technique   *techniqueReport `json:"technique,omitempty"`
 }
 
 type modelInfo struct {
@@ -207,8 +212,10 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "estimate", "estimate --model M --gpu G [--num-gpus N --tp --pp --dp --ep] [--weight-dtype --kv-dtype] [--engine E | --profile P] --input-len I --output-len O [--prefix-len P] [--concurrency C | --request-rate R | --batch-size B] [--simulate] [--price-per-gpu-hour X] [--output table|json|csv|markdown]")
 	var df deployFlags
 	var wf workloadFlags
+	var tf techFlags
 	df.register(fs, true)
 	wf.register(fs)
+	tf.register(fs)
 	simulate := fs.Bool("simulate", false, "run the discrete-event simulation for distributions (default: closed form)")
 	seed := fs.Uint64("seed", 1, "simulation seed")
 	price := floatFlag(fs, "price-per-gpu-hour", 0, nonNegative, "USD per GPU-hour (default: the catalogue's on-demand price)")
@@ -230,9 +237,26 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if tf.active() {
+		if *simulate {
+			return usageErr("--simulate: speculative decoding, --disagg, --kv-offload and --prefixes are modelled in the closed form only")
+		}
+		if d, err = tf.baselineSpec(d); err != nil {
+			return err
+		}
+	}
 	r, err := estimate(d, pv, w, *simulate, *seed, *price)
 	if err != nil {
 		return err
+	}
+	if tf.active() || tf.specTokens != 0 || tf.specAcceptLen != 0 || tf.specRates != nil || tf.specDraft != "" {
+		p := *price
+		if p == 0 {
+			p = d.GPU.PriceUSDPerHour
+		}
+		if r.Technique, err = tf.technique(ctx, e, d, r.Serving, w, p); err != nil {
+			return err
+		}
 	}
 	switch *out {
 	case "json":
@@ -270,6 +294,9 @@ func estimate(d *estimator.Deployment, pv provenance, w estimator.Workload, simu
 	}
 	if w.Kind == estimator.Rate {
 		r.Client.Burstiness = w.Burstiness
+	}
+	if d.Nodes() > 1 {
+		r.Nodes, r.GPUsPerNode, r.Crossings = d.Nodes(), d.Fabric().GPUsPerNode, d.Crossings()
 	}
 	r.MaxConcurrency = mem.ConcurrencyAt(w.InputLen+w.OutputLen, d.MaxNumSeqs) * d.DP
 	gpus := float64(d.NumGPUs)
@@ -353,6 +380,12 @@ func writeEstimateText(w io.Writer, r report, markdown bool) {
 	row("engine profile", r.Server.Engine)
 	row("parallelism", fmt.Sprintf("tp=%d pp=%d dp=%d ep=%d", r.Server.TP, r.Server.PP, r.Server.DP, r.Server.EP))
 	row("dtypes", fmt.Sprintf("weights %s, KV %s, GEMMs in %s", r.Server.WeightDtype, r.Server.KVDtype, r.Server.ComputeDtype))
+	if r.Nodes > 1 {
+		row("topology", fmt.Sprintf("%d nodes of %d GPUs", r.Nodes, r.GPUsPerNode))
+		for _, c := range r.Crossings {
+			row("crosses nodes", c)
+		}
+	}
 	row("scheduler", fmt.Sprintf("max_num_seqs %d, max_num_batched_tokens %d, max_model_len %d, gpu_memory_utilization %.2f", r.Server.MaxNumSeqs, r.Server.MaxNumBatchedTokens, r.Server.MaxModelLen, r.Server.MemoryFraction))
 	flush()
 	sec("Client config")
@@ -393,6 +426,10 @@ func writeEstimateText(w io.Writer, r report, markdown bool) {
 		money(r.CostOut), 100*r.PrefillShare, money(r.CostIn), money(r.CostOutSplit)))
 	row("energy", fmt.Sprintf("%s J per 1k output tokens (at TDP %g W per GPU)", units.Sig(r.EnergyPer1k), r.GPU.TDP))
 	flush()
+	if r.Technique != nil {
+		writeTechniqueText(w, r.Technique, markdown)
+		flush()
+	}
 	sec("Provenance")
 	row("model", r.Provenance.Model)
 	row("GPU", r.Provenance.GPU)
