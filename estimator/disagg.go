@@ -59,7 +59,7 @@ func (d *Deployment) ModelKVBytesPerToken() float64 {
 			shards = float64(m.NumKVHeads) // replicated heads are sent once
 		}
 	}
-	return d.kvTokenLayerBytes * float64(d.layers) * float64(d.PP) * shards
+	return (float64(d.KVBytesPerToken()) - d.specKVBytes) * float64(d.PP) * shards
 }
 
 // DefaultKVLink returns the link between a prefill and a decode instance of this GPU: NVLink
