@@ -454,9 +454,17 @@ type accGroup struct {
 	Key       string  `json:"key"`
 	Rows      int     `json:"rows"`
 	Predicted int     `json:"predicted"`
-	MedianAPE float64 `json:"median_ape_pct"`
-	P90APE    float64 `json:"p90_ape_pct"`
-	Bias      float64 `json:"bias_pct"`
+	MedianAPE *float64 `json:"median_ape_pct"` // null: no predicted row in the group
+	P90APE    *float64 `json:"p90_ape_pct"`
+	Bias      *float64 `json:"bias_pct"`
+}
+
+// sigp is sig for an optional value: "—" when there is none.
+func sigp(p *float64) string {
+	if p == nil {
+		return "—"
+	}
+	return sig(*p)
 }
 
 func accuracyPage(pg *page, doc []byte) error {
@@ -468,9 +476,9 @@ func accuracyPage(pg *page, doc []byte) error {
 	pg.Title = "roofline accuracy: predictions vs published measurements"
 	pg.Subtitle = fmt.Sprintf("%d rows, %d predicted", o.Rows, o.Predicted)
 	pg.Facts = [][2]string{
-		{"median absolute error", sig(o.MedianAPE) + " %"},
-		{"p90 absolute error", sig(o.P90APE) + " %"},
-		{"median signed error (bias)", sig(o.Bias) + " %"},
+		{"median absolute error", sigp(o.MedianAPE) + " %"},
+		{"p90 absolute error", sigp(o.P90APE) + " %"},
+		{"median signed error (bias)", sigp(o.Bias) + " %"},
 	}
 	pg.Notes = d.Notes
 	// Two families with their own units: latencies (ms) and rates (tokens/s, requests/s, s).
@@ -526,7 +534,7 @@ func accuracyPage(pg *page, doc []byte) error {
 	}
 	t := table{Title: "Error by metric", Head: []string{"metric", "rows", "predicted", "median APE %", "p90 APE %", "bias %"}}
 	for _, g := range d.Summary.ByMetric {
-		t.Rows = append(t.Rows, []string{g.Key, fmt.Sprint(g.Rows), fmt.Sprint(g.Predicted), sig(g.MedianAPE), sig(g.P90APE), sig(g.Bias)})
+		t.Rows = append(t.Rows, []string{g.Key, fmt.Sprint(g.Rows), fmt.Sprint(g.Predicted), sigp(g.MedianAPE), sigp(g.P90APE), sigp(g.Bias)})
 	}
 	pg.Tables = append(pg.Tables, t)
 	return nil

@@ -38,17 +38,99 @@ type Row struct {
 // Header lists the columns of the validation format in order.
 var Header = []string{"id", "source", "model", "gpu", "num_gpus", "tp", "pp", "dp", "ep", "engine", "weight_dtype", "kv_dtype", "input_len", "output_len", "prefix_len", "workload", "concurrency", "request_rate", "batch_size", "num_requests", "max_num_seqs", "max_num_batched_tokens", "gpu_memory_utilization", "metric", "value"}
 
+// BadRow is a row of a validation CSV that cannot be used: its file, 1-based line, the
+// field at fault and why.
+type BadRow struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+func (b *BadRow) Error() string { return fmt.Sprintf("%s:%d: %s: %s", b.File, b.Line, b.Field, b.Reason) }
+
+// Metrics lists the metric names a validation row may have (MetricValue predicts each).
+func Metrics() []string {
+	out := []string{}
+	for _, m := range []string{"ttft", "itl", "tpot", "e2e"} {
+		for _, q := range []string{"mean", "median", "p90", "p95", "p99"} {
+			out = append(out, m+"_ms_"+q)
+		}
+	}
+	return append(out, "output_tok_s", "output_tok_s_per_gpu", "total_tok_s", "request_per_s", "batch_elapsed_s")
+}
+
+// Check returns a *BadRow when r cannot be a measurement: a value that is not a finite number
+// > 0 (every metric is a latency or a rate), an unknown metric, or a GPU count that is not
+// tp·pp·dp (a field left 0 takes its default: tp 1, pp 1, dp num_gpus/(tp·pp)).
+func (r Row) Check() error {
+	bad := func(field, format string, a ...any) error {
+		return &BadRow{File: r.File, Line: r.Line, Field: field, Reason: fmt.Sprintf(format, a...)}
+	}
+	if math.IsNaN(r.Value) || math.IsInf(r.Value, 0) || r.Value <= 0 {
+		return bad("value", "%g: must be a finite number > 0 (a measured latency or rate)", r.Value)
+	}
+	known := false
+	for _, m := range Metrics() {
+		known = known || m == r.Metric
+	}
+	if !known {
+		return bad("metric", "%q: allowed values are %s", r.Metric, strings.Join(Metrics(), ", "))
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"num_gpus", r.NumGPUs}, {"tp", r.TP}, {"pp", r.PP}, {"dp", r.DP}, {"ep", r.EP}, {"input_len", r.InputLen}, {"output_len", r.OutputLen},
+		{"prefix_len", r.PrefixLen}, {"concurrency", r.Concurrency}, {"batch_size", r.BatchSize}, {"num_requests", r.NumRequests},
+		{"max_num_seqs", r.MaxNumSeqs}, {"max_num_batched_tokens", r.MaxNumBatchedTokens}} {
+		if f.v < 0 {
+			return bad(f.name, "%d: must be ≥ 0 (0 or empty: default)", f.v)
+		}
+	}
+	if math.IsNaN(r.RequestRate) || r.RequestRate < 0 {
+		return bad("request_rate", "%g: must be ≥ 0", r.RequestRate)
+	}
+	if math.IsNaN(r.GPUMemUtil) || r.GPUMemUtil < 0 || r.GPUMemUtil > 1 {
+		return bad("gpu_memory_utilization", "%g: must be in (0, 1] (empty: the engine's default)", r.GPUMemUtil)
+	}
+	tp, pp := max(r.TP, 1), max(r.PP, 1)
+	if r.NumGPUs > 0 {
+		dp := r.DP
+		if dp == 0 && r.NumGPUs%(tp*pp) == 0 {
+			dp = r.NumGPUs / (tp * pp)
+		}
+		if dp == 0 || tp*pp*dp != r.NumGPUs {
+			return bad("num_gpus", "%d: must equal tp·pp·dp = %d·%d·%d", r.NumGPUs, tp, pp, max(dp, 1))
+		}
+	}
+	return nil
+}
+
 // ReadRows parses a validation CSV read from r; name labels errors and becomes each row's File.
 // The columns id, model, gpu, metric and value are required, others may be missing or empty
-// (zero); lines starting with # are comments. A malformed row is an error naming file, line
-// and column.
+// (zero); lines starting with # are comments. A malformed row, or one that fails Row.Check,
+// is an error naming file, line and field (a *BadRow).
 func ReadRows(r io.Reader, name string) ([]Row, error) {
+	rows, bad, err := readRows(r, name, false)
+	if err == nil && len(bad) > 0 {
+		err = bad[0]
+	}
+	return rows, err
+}
+
+// ReadRowsSkipping is ReadRows that leaves out the bad rows and returns them; it fails only
+// when the file itself cannot be read (no header, a required column missing, broken CSV).
+func ReadRowsSkipping(r io.Reader, name string) ([]Row, []*BadRow, error) {
+	return readRows(r, name, true)
+}
+
+func readRows(r io.Reader, name string, skip bool) ([]Row, []*BadRow, error) {
 	cr := csv.NewReader(bufio.NewReader(r))
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'
 	head, err := cr.Read()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+		return nil, nil, fmt.Errorf("%s: %v", name, err)
 	}
 	col := map[string]int{}
 	for i, h := range head {
@@ -56,20 +138,20 @@ func ReadRows(r io.Reader, name string) ([]Row, error) {
 	}
 	for _, h := range []string{"id", "model", "gpu", "metric", "value"} {
 		if _, ok := col[h]; !ok {
-			return nil, fmt.Errorf("%s: missing column %q (header: %s)", name, h, strings.Join(Header, ","))
+			return nil, nil, fmt.Errorf("%s: missing column %q (header: %s)", name, h, strings.Join(Header, ","))
 		}
 	}
 	var rows []Row
-	line := 1
+	var bads []*BadRow
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			break
 		}
-		line++
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", name, err)
+			return nil, nil, fmt.Errorf("%s: %v", name, err)
 		}
+		line, _ := cr.FieldPos(0)
 		get := func(k string) string {
 			if i, ok := col[k]; ok && i < len(rec) {
 				return strings.TrimSpace(rec[i])
@@ -85,9 +167,9 @@ func ReadRows(r io.Reader, name string) ([]Row, error) {
 			v, err := strconv.Atoi(s)
 			if err != nil {
 				f, ferr := strconv.ParseFloat(s, 64)
-				if ferr != nil || f != math.Trunc(f) {
+				if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
 					if perr == nil {
-						perr = fmt.Errorf("%s:%d: %s %q is not an integer", name, line, k, s)
+						perr = &BadRow{File: name, Line: line, Field: k, Reason: fmt.Sprintf("%q is not an integer", s)}
 					}
 					return 0
 				}
@@ -100,12 +182,12 @@ func ReadRows(r io.Reader, name string) ([]Row, error) {
 			if s == "" {
 				return 0
 			}
-			if strings.EqualFold(s, "inf") {
-				return math.Inf(1)
+			if k == "request_rate" && strings.EqualFold(s, "inf") {
+				return math.Inf(1) // all requests at once, as vllm bench serve's default
 			}
 			v, err := strconv.ParseFloat(s, 64)
-			if err != nil && perr == nil {
-				perr = fmt.Errorf("%s:%d: %s %q is not a number", name, line, k, s)
+			if (err != nil || math.IsNaN(v) || math.IsInf(v, 0)) && perr == nil {
+				perr = &BadRow{File: name, Line: line, Field: k, Reason: fmt.Sprintf("%q is not a finite number", s)}
 			}
 			return v
 		}
@@ -113,12 +195,20 @@ func ReadRows(r io.Reader, name string) ([]Row, error) {
 			Engine: get("engine"), WeightDtype: get("weight_dtype"), KVDtype: get("kv_dtype"), InputLen: num("input_len"), OutputLen: num("output_len"), PrefixLen: num("prefix_len"),
 			Workload: get("workload"), Concurrency: num("concurrency"), RequestRate: flt("request_rate"), BatchSize: num("batch_size"), NumRequests: num("num_requests"),
 			MaxNumSeqs: num("max_num_seqs"), MaxNumBatchedTokens: num("max_num_batched_tokens"), GPUMemUtil: flt("gpu_memory_utilization"), Metric: get("metric"), Value: flt("value"), File: name, Line: line}
+		if perr == nil {
+			perr = r.Check()
+		}
 		if perr != nil {
-			return nil, perr
+			b := perr.(*BadRow)
+			if !skip {
+				return nil, []*BadRow{b}, nil
+			}
+			bads = append(bads, b)
+			continue
 		}
 		rows = append(rows, r)
 	}
-	return rows, nil
+	return rows, bads, nil
 }
 
 // EmbeddedFiles lists the names of the embedded validation CSVs (under data/validation/) (steps files excluded: they are

@@ -32,15 +32,17 @@ type Result struct {
 	weight    float64
 }
 
-// Group summarises the APE (absolute percentage error, %) of a set of rows.
+// Group summarises the APE (absolute percentage error, %) of a set of rows. The statistics
+// are nil (JSON null, "—" in tables) when no row of the group was predicted: an error of a
+// group without predictions is unknown, not 0.
 type Group struct {
-	Key       string  `json:"key"`
-	Rows      int     `json:"rows"`
-	Predicted int     `json:"predicted"`
-	MedianAPE float64 `json:"median_ape_pct"`
-	MeanAPE   float64 `json:"mean_ape_pct"`
-	P90APE    float64 `json:"p90_ape_pct"`
-	Bias      float64 `json:"bias_pct"` // median signed error
+	Key       string   `json:"key"`
+	Rows      int      `json:"rows"`
+	Predicted int      `json:"predicted"`
+	MedianAPE *float64 `json:"median_ape_pct"`
+	MeanAPE   *float64 `json:"mean_ape_pct"`
+	P90APE    *float64 `json:"p90_ape_pct"`
+	Bias      *float64 `json:"bias_pct"` // median signed error
 }
 
 // Summary is the accuracy report's summary: overall and grouped APE.
@@ -76,10 +78,10 @@ func group(key string, rows []Result) Group {
 	for _, a := range apes {
 		s += a
 	}
-	g.MeanAPE = s / float64(len(apes))
-	g.MedianAPE = estimator.Percentile(apes, 0.5)
-	g.P90APE = estimator.Percentile(apes, 0.9)
-	g.Bias = estimator.Percentile(errs, 0.5)
+	g.MeanAPE = fptr(s / float64(len(apes)))
+	g.MedianAPE = fptr(estimator.Percentile(apes, 0.5))
+	g.P90APE = fptr(estimator.Percentile(apes, 0.9))
+	g.Bias = fptr(estimator.Percentile(errs, 0.5))
 	return g
 }
 
@@ -182,8 +184,14 @@ func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
 	}
 	sec := func(title string, gs []Group) {
 		fmt.Fprintf(tw, "%s\trows\tpredicted\tmedian APE %%\tmean APE %%\tp90 APE %%\tbias %%\n", title)
+		f := func(format string, p *float64) string {
+			if p == nil {
+				return "—" // no predicted row: the error is unknown
+			}
+			return fmt.Sprintf(format, *p)
+		}
 		for _, g := range gs {
-			fmt.Fprintf(tw, "  %s\t%d\t%d\t%.1f\t%.1f\t%.1f\t%+.1f\n", g.Key, g.Rows, g.Predicted, g.MedianAPE, g.MeanAPE, g.P90APE, g.Bias)
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\t%s\t%s\n", g.Key, g.Rows, g.Predicted, f("%.1f", g.MedianAPE), f("%.1f", g.MeanAPE), f("%.1f", g.P90APE), f("%+.1f", g.Bias))
 		}
 		fmt.Fprintln(tw, "\t\t\t\t\t\t")
 	}

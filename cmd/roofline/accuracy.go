@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"roofline/estimator"
@@ -10,13 +11,14 @@ import (
 )
 
 func runAccuracy(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "accuracy", "accuracy [--data FILE.csv …] [--engine-override E] [--profile P] [--closed-form] [--output table|json]")
+	fs := newFlags(e, "accuracy", "accuracy [--data FILE.csv …] [--skip-bad-rows] [--profile P] [--closed-form] [--output table|json]")
 	files := fs.StringSlice("data", nil, "validation CSV files (default: all embedded data/validation/*.csv)")
 	profile := fs.String("profile", "", "use this profile TOML for every row instead of the row's engine")
 	closed := fs.Bool("closed-form", false, "predict with the closed form only (default: simulate open- and closed-loop rows)")
 	gpuFiles := fs.StringSlice("gpu-file", nil, "extra GPU catalogue TOML files")
 	out := fs.StringP("output", "o", "table", "output format: table or json")
 	rowsOut := fs.Bool("rows", false, "table output: list every row, not only the summary")
+	skip := fs.Bool("skip-bad-rows", false, "leave out rows that cannot be used (value not > 0, unknown metric or GPU, num_gpus ≠ tp·pp·dp), count them and say why (default: exit 2 at the first, naming file, line and field)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -24,6 +26,7 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	var all []validation.Row
+	var bad []*validation.BadRow
 	if len(*files) == 0 {
 		rs, err := validation.ReadEmbedded()
 		if err != nil {
@@ -36,13 +39,46 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 			if err != nil {
 				return usageErr("--data: %v", err)
 			}
-			rs, err := validation.ReadRows(fh, f)
+			var rs []validation.Row
+			if *skip {
+				var b []*validation.BadRow
+				rs, b, err = validation.ReadRowsSkipping(fh, f)
+				bad = append(bad, b...)
+			} else {
+				rs, err = validation.ReadRows(fh, f)
+			}
 			fh.Close()
 			if err != nil {
 				return usageErr("%v", err)
 			}
 			all = append(all, rs...)
 		}
+	}
+	cat, err := gpuCatalogue(*gpuFiles)
+	if err != nil {
+		return err
+	}
+	kept := all[:0]
+	for _, r := range all {
+		if _, err := cat.Lookup(r.GPU); err != nil {
+			b := &validation.BadRow{File: r.File, Line: r.Line, Field: "gpu", Reason: err.Error()}
+			if !*skip {
+				return usageErr("%v", b)
+			}
+			bad = append(bad, b)
+			continue
+		}
+		kept = append(kept, r)
+	}
+	all = kept
+	if len(bad) > 0 {
+		fmt.Fprintf(e.stderr, "accuracy: skipped %d bad rows (--skip-bad-rows):\n", len(bad))
+		for _, b := range bad {
+			fmt.Fprintf(e.stderr, "  %v\n", b)
+		}
+	}
+	if bad == nil {
+		bad = []*validation.BadRow{}
 	}
 	opts := validation.Options{ClosedForm: *closed,
 		LoadModel: func(ctx context.Context, name string) (*models.Model, error) { return loadModel(ctx, e, name) }}
@@ -53,10 +89,6 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 		}
 		opts.Profile = p
 	}
-	cat, err := gpuCatalogue(*gpuFiles)
-	if err != nil {
-		return err
-	}
 	opts.Catalogue = cat
 	inSample := validation.InSample()
 	res := validation.Predict(ctx, all, opts)
@@ -66,10 +98,11 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 	sum := validation.Summarise(res)
 	if *out == "json" {
 		return writeJSON(e.stdout, struct {
-			Rows    []validation.Result `json:"rows"`
-			Summary validation.Summary  `json:"summary"`
-			Notes   []string            `json:"notes"`
-		}{res, sum, validation.Notes()})
+			Rows    []validation.Result  `json:"rows"`
+			Skipped []*validation.BadRow `json:"skipped_rows"`
+			Summary validation.Summary   `json:"summary"`
+			Notes   []string             `json:"notes"`
+		}{res, bad, sum, validation.Notes()})
 	}
 	validation.WriteTable(e.stdout, res, sum, *rowsOut)
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,5 +195,82 @@ func TestEveryFloatFlagUsesTheHelper(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+const accHeader = "id,source,model,gpu,num_gpus,tp,pp,dp,ep,engine,weight_dtype,kv_dtype,input_len,output_len,prefix_len,workload,concurrency,request_rate,batch_size,num_requests,max_num_seqs,max_num_batched_tokens,gpu_memory_utilization,metric,value\n"
+
+// Fault 3: a group whose rows could not be predicted (here an offline row without input
+// length, as MLPerf rows have) showed 0.0% error; it has no error at all.
+func TestAccuracyGroupWithoutPredictionsIsNull(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "unpredictable.csv")
+	os.WriteFile(f, []byte(accHeader+"U-1,test,"+llama8b+",H100,1,1,1,1,1,vllm,bf16,,,290,,offline,,,,,,,,output_tok_s,100\n"), 0o644)
+	out, stderr, code := runCLI(t, "accuracy", "--data", f, "--output", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var j struct {
+		Rows    []map[string]any `json:"rows"`
+		Summary map[string]any   `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &j); err != nil {
+		t.Fatal(err)
+	}
+	if j.Rows[0]["predicted"] != nil {
+		t.Fatalf("row predicted: %v (the test needs an unpredictable row)", j.Rows[0])
+	}
+	for _, k := range []string{"median_ape_pct", "mean_ape_pct", "p90_ape_pct", "bias_pct"} {
+		if v, ok := j.Summary["overall"].(map[string]any)[k]; !ok || v != nil {
+			t.Errorf("overall %s = %v, want null", k, v)
+		}
+	}
+	table, _, _ := runCLI(t, "accuracy", "--data", f)
+	if strings.Contains(table, "0.0") || !strings.Contains(table, "—") {
+		t.Errorf("table shows a number for a group without predictions:\n%s", table)
+	}
+}
+
+// Fault 4: bad rows were predicted (NaN APE, 540,639% for a negative value, a 3-GPU row
+// predicted as tp·pp·dp = 2) or exited 0 with the reason only under --rows.
+func TestAccuracyBadRows(t *testing.T) {
+	good := "G-1,test," + llama8b + ",H100,1,1,1,1,1,vllm,bf16,,1000,200,,concurrency,16,,,,,,,ttft_ms_mean,40\n"
+	bad := []struct{ row, field string }{
+		{"B-1,test," + llama8b + ",H100,1,1,1,1,1,vllm,bf16,,1000,200,,concurrency,16,,,,,,,ttft_ms_mean,NaN\n", ":2: value"},
+		{"B-2,test," + llama8b + ",H100,1,1,1,1,1,vllm,bf16,,1000,200,,concurrency,16,,,,,,,ttft_ms_mean,-5\n", ":2: value"},
+		{"B-3,test," + llama8b + ",H100,3,2,1,1,1,vllm,bf16,,1000,200,,concurrency,16,,,,,,,ttft_ms_mean,40\n", ":2: num_gpus"},
+		{"B-4,test," + llama8b + ",Z9000,1,1,1,1,1,vllm,bf16,,1000,200,,concurrency,16,,,,,,,ttft_ms_mean,40\n", ":2: gpu"},
+		{"B-5,test," + llama8b + ",H100,1,1,1,1,1,vllm,bf16,,1000,200,,concurrency,16,,,,,,,ttft_ms_p42,40\n", ":2: metric"},
+	}
+	dir := t.TempDir()
+	all := accHeader + good
+	for i, b := range bad {
+		f := filepath.Join(dir, fmt.Sprintf("bad%d.csv", i))
+		os.WriteFile(f, []byte(accHeader+b.row), 0o644)
+		_, stderr, code := runCLI(t, "accuracy", "--data", f, "--output", "json")
+		if code != 2 || !strings.Contains(stderr, f+b.field) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%s: exit %d, %q: want exit 2 naming %s", strings.TrimSpace(b.row), code, stderr, f+b.field)
+		}
+		all += b.row
+	}
+	f := filepath.Join(dir, "mixed.csv")
+	os.WriteFile(f, []byte(all), 0o644)
+	out, stderr, code := runCLI(t, "accuracy", "--data", f, "--output", "json", "--skip-bad-rows")
+	var j struct {
+		Rows    []map[string]any `json:"rows"`
+		Skipped []map[string]any `json:"skipped_rows"`
+	}
+	if err := json.Unmarshal([]byte(out), &j); err != nil || code != 0 {
+		t.Fatalf("--skip-bad-rows: exit %d, %v, %s", code, err, stderr)
+	}
+	if len(j.Rows) != 1 || len(j.Skipped) != len(bad) || !strings.Contains(stderr, fmt.Sprintf("skipped %d bad rows", len(bad))) {
+		t.Errorf("--skip-bad-rows: %d rows, %d skipped, stderr %q: want 1 and %d", len(j.Rows), len(j.Skipped), stderr, len(bad))
+	}
+}
+
+// The accuracy usage advertised --engine-override, a flag it rejects.
+func TestAccuracyUsageNamesRealFlags(t *testing.T) {
+	_, help, _ := runCLI(t, "accuracy", "--help")
+	if strings.Contains(help, "engine-override") {
+		t.Errorf("accuracy help advertises --engine-override:\n%s", help)
 	}
 }
