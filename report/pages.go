@@ -451,9 +451,9 @@ type accuracyDoc struct {
 }
 
 type accGroup struct {
-	Key       string  `json:"key"`
-	Rows      int     `json:"rows"`
-	Predicted int     `json:"predicted"`
+	Key       string   `json:"key"`
+	Rows      int      `json:"rows"`
+	Predicted int      `json:"predicted"`
 	MedianAPE *float64 `json:"median_ape_pct"` // null: no predicted row in the group
 	P90APE    *float64 `json:"p90_ape_pct"`
 	Bias      *float64 `json:"bias_pct"`

@@ -47,7 +47,9 @@ type BadRow struct {
 	Reason string `json:"reason"`
 }
 
-func (b *BadRow) Error() string { return fmt.Sprintf("%s:%d: %s: %s", b.File, b.Line, b.Field, b.Reason) }
+func (b *BadRow) Error() string {
+	return fmt.Sprintf("%s:%d: %s: %s", b.File, b.Line, b.Field, b.Reason)
+}
 
 // Metrics lists the metric names a validation row may have (MetricValue predicts each).
 func Metrics() []string {
