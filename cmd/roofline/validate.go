@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"text/tabwriter"
 	"time"
 
@@ -16,13 +17,19 @@ import (
 )
 
 type comparisonReport struct {
-	Model     string                  `json:"model"`
-	GPU       string                  `json:"gpu"`
-	Method    string                  `json:"prediction_method"`
-	Metrics   []validation.Comparison `json:"metrics"`
-	MaxKeyErr *float64                `json:"max_key_error_pct"` // null without a verdict
-	MaxError  float64                 `json:"max_error_pct_allowed"`
-	Verdict   string                  `json:"verdict"`
+	// Benchmark names the measured benchmark (tool, and which run of a multi-run file).
+	Benchmark string `json:"benchmark,omitempty"`
+	// Hints are the workload values compare took from the result file (flag → value and where from).
+	Hints map[string]string `json:"from_result_file,omitempty"`
+	// DefinitionDifferences are the file's metrics defined otherwise than roofline's.
+	DefinitionDifferences map[string]string       `json:"definition_differences,omitempty"`
+	Model                 string                  `json:"model"`
+	GPU                   string                  `json:"gpu"`
+	Method                string                  `json:"prediction_method"`
+	Metrics               []validation.Comparison `json:"metrics"`
+	MaxKeyErr             *float64                `json:"max_key_error_pct"` // null without a verdict
+	MaxError              float64                 `json:"max_error_pct_allowed"`
+	Verdict               string                  `json:"verdict"`
 	// VerdictOf is the verdict in full: status agrees, differs, unbounded or no_verdict,
 	// the key metrics not measured, and whether the run was interrupted (partial).
 	VerdictOf  validation.Verdict `json:"verdict_detail"`
@@ -61,6 +68,19 @@ func verdictError(cmd string, v validation.Verdict, interrupted bool) error {
 func writeComparison(w io.Writer, r comparisonReport, format string) error {
 	if format == "json" {
 		return writeJSON(w, r)
+	}
+	if r.Benchmark != "" {
+		fmt.Fprintf(w, "measured: %s\n", r.Benchmark)
+	}
+	if len(r.Hints) > 0 {
+		keys := make([]string, 0, len(r.Hints))
+		for k := range r.Hints {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "from the result file: --%s %s\n", k, r.Hints[k])
+		}
 	}
 	fmt.Fprintf(w, "%s on %s: predicted (%s) vs measured\n", r.Model, r.GPU, r.Method)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
