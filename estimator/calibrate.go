@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 
+	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/optimize"
 )
 
@@ -80,6 +81,21 @@ type Fit struct {
 	MaxAPE   float64    `json:"max_ape_pct"`   // worst row after the fit
 	MAPE0    float64    `json:"base_mape_pct"` // before the fit (base profile)
 	Warnings []string   `json:"warnings"`
+	// Identifiability says, per fitted parameter, how much the rows pin it down.
+	Identifiability []ParamIdent `json:"identifiability"`
+}
+
+// ParamIdent is how well the rows determine one fitted parameter: Sensitivity is the RMS
+// relative change of the predicted step times per unit change of the parameter's logarithm
+// (0.1: doubling the parameter moves predictions by ~7%); RelStdErr is the parameter's
+// standard error as a fraction of its value from the fit's Jacobian and residuals (the
+// Gauss–Newton covariance s²(JᵀJ)⁻¹ in log space; +Inf when the rows cannot separate it
+// from the others). Identified is Sensitivity ≥ 0.01 and RelStdErr ≤ 0.5.
+type ParamIdent struct {
+	Name        string  `json:"name"`
+	Sensitivity float64 `json:"sensitivity"`
+	RelStdErr   float64 `json:"rel_std_err"`
+	Identified  bool    `json:"identified"`
 }
 
 // calibParams are the profile fields calibration may move, with accessors.
@@ -92,6 +108,8 @@ var calibParams = []struct {
 	{"memory_efficiency", func(p *Profile) *float64 { return &p.MemoryEfficiency }, true},
 	{"attention_efficiency", func(p *Profile) *float64 { return &p.AttentionEfficiency }, true},
 	{"attention_memory_efficiency", func(p *Profile) *float64 { return &p.AttentionMemoryEfficiency }, true},
+	{"kernel_overhead_us", func(p *Profile) *float64 { return &p.KernelOverheadUs }, false},
+	{"overlap_exponent", func(p *Profile) *float64 { return &p.OverlapExponent }, false},
 	{"step_overhead_ms", func(p *Profile) *float64 { return &p.StepOverheadMs }, false},
 	{"seq_overhead_us", func(p *Profile) *float64 { return &p.SeqOverheadUs }, false},
 	{"prefill_layer_overhead_us", func(p *Profile) *float64 { return &p.PrefillLayerOverheadUs }, false},
@@ -111,7 +129,13 @@ func CalibParamNames() []string {
 // stay ≥ 0), with a weak pull towards the base profile (a prior of ±50% in log space) so
 // that parameters the data cannot identify stay where they were. Parameters whose phase
 // has no rows are not moved (prefill rows identify compute efficiencies; decode rows the
-// memory efficiency and the overheads). names selects parameters (nil: all identifiable).
+// memory efficiency and the overheads). names selects parameters (nil: all identifiable;
+// kernel_overhead_us only on request). Efficiencies are fractions of the achievable
+// ceilings of each row's GPU and dtype, so a fit on one card carries to another.
+//
+// The fit reports, per parameter, how well the rows identify it (Fit.Identifiability,
+// from the Jacobian at the optimum), and warns when a parameter is not identified or
+// when there are fewer than two rows per parameter.
 func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error) {
 	if len(samples) == 0 {
 		return Fit{}, errors.New("calibrate: no step rows")
@@ -160,7 +184,7 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 			continue
 		}
 		switch c.name {
-		case "gemm_efficiency", "attention_efficiency", "prefill_layer_overhead_us":
+		case "gemm_efficiency", "attention_efficiency", "prefill_layer_overhead_us", "overlap_exponent":
 			if !hasPrefill {
 				continue
 			}
@@ -175,6 +199,12 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 		}
 		if !c.eff && v <= 0 {
 			v = map[bool]float64{true: 0.1, false: 1}[c.name == "step_overhead_ms"]
+		}
+		if c.name == "overlap_exponent" && v <= 0 {
+			v = 4 // max(c, m) is the limit p → ∞; start from a ridge that is nearly max
+		}
+		if c.name == "kernel_overhead_us" && len(names) == 0 {
+			continue // only on request: per-layer overheads already absorb it (see identifiability)
 		}
 		slots = append(slots, slot{i, v})
 	}
@@ -204,6 +234,7 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 	fit := Fit{N: len(rows)}
 	fit.MAPE0, _ = mape(apes())
 	const prior = 0.5 // log-space scale of the pull towards the base profile
+	const priorWeight = 0.01
 	obj := func(x []float64) float64 {
 		set(x)
 		s := 0.0
@@ -212,16 +243,32 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 		}
 		s /= float64(len(rows))
 		for _, v := range x {
-			s += 0.01 * (v / prior) * (v / prior) / float64(len(rows))
+			s += priorWeight * (v / prior) * (v / prior) / float64(len(rows))
 		}
 		return s
 	}
-	res, err := optimize.Minimize(optimize.Problem{Func: obj}, make([]float64, len(slots)),
-		&optimize.Settings{FuncEvaluations: 4000}, &optimize.NelderMead{})
-	if err != nil && res == nil {
-		return Fit{}, fmt.Errorf("calibrate: %w", err)
+	// Nelder–Mead restarted from its own result: the max() in each operator makes the
+	// surface kinked, and a fresh simplex escapes where the old one collapsed.
+	x := make([]float64, len(slots))
+	for range 3 {
+		res, err := optimize.Minimize(optimize.Problem{Func: obj}, x,
+			&optimize.Settings{FuncEvaluations: 2000}, &optimize.NelderMead{})
+		if err != nil && res == nil {
+			return Fit{}, fmt.Errorf("calibrate: %w", err)
+		}
+		x = res.X
 	}
-	set(res.X)
+	set(x)
+	fit.Identifiability = identify(x, len(rows), func(x []float64) []float64 { set(x); return apes() }, slots2names(slots, func(i int) string { return calibParams[i].name }, func(s slot) int { return s.idx }))
+	set(x)
+	for _, id := range fit.Identifiability {
+		if !id.Identified {
+			fit.Warnings = append(fit.Warnings, fmt.Sprintf("%s is not identified by these rows (sensitivity %.3g, relative standard error %s): its value stays near the base profile's and should not be trusted", id.Name, id.Sensitivity, pctOrInf(id.RelStdErr)))
+		}
+	}
+	if len(rows) < 2*len(slots) {
+		fit.Warnings = append(fit.Warnings, fmt.Sprintf("under-determined: %d rows for %d parameters (want at least %d): fit fewer parameters with --params or add rows", len(rows), len(slots), 2*len(slots)))
+	}
 	fit.MAPE, fit.MaxAPE = mape(apes())
 	out := work
 	out.Origin = "calibration"
@@ -235,7 +282,7 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 		fit.Params = append(fit.Params, FitParam{Name: c.name, Before: *c.get(base), After: after})
 		out.Sources[c.name] = fmt.Sprintf("calibration on %d measured steps (base %s = %.4g)", len(rows), c.name, *c.get(base))
 		if c.eff && after > 1 {
-			fit.Warnings = append(fit.Warnings, fmt.Sprintf("%s = %.3g exceeds 1: faster than the datasheet peak; check the GPU, dtype or data", c.name, after))
+			fit.Warnings = append(fit.Warnings, fmt.Sprintf("%s = %.3g exceeds 1: faster than the ceiling it is a fraction of (achievable, or datasheet for ceilings = \"datasheet\"); check the GPU, dtype or data, or an operator the model does not capture", c.name, after))
 		}
 		if !c.eff && after < 1e-6 {
 			fit.Warnings = append(fit.Warnings, fmt.Sprintf("%s fitted to ~0: the data wants a negative overhead; check the rows", c.name))
@@ -254,4 +301,158 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 		fit.Warnings = append(fit.Warnings, err.Error())
 	}
 	return fit, nil
+}
+
+func slots2names[S any](slots []S, name func(int) string, idx func(S) int) []string {
+	out := make([]string, len(slots))
+	for i, s := range slots {
+		out[i] = name(idx(s))
+	}
+	return out
+}
+
+func pctOrInf(v float64) string {
+	if math.IsInf(v, 1) || v > 100 {
+		return "unbounded"
+	}
+	return fmt.Sprintf("±%.0f%%", 100*v)
+}
+
+// identify estimates each parameter's sensitivity and standard error from the Jacobian
+// of the relative residuals r(x) (n rows) with respect to the log-parameters x.
+func identify(x []float64, n int, resid func([]float64) []float64, names []string) []ParamIdent {
+	p := len(x)
+	r0 := resid(x)
+	J := mat.NewDense(n, p, nil)
+	const h = 1e-3
+	for j := range p {
+		xp := append([]float64(nil), x...)
+		xp[j] += h
+		rp := resid(xp)
+		for i := range n {
+			J.Set(i, j, (rp[i]-r0[i])/h)
+		}
+	}
+	ssr := 0.0
+	for _, v := range r0 {
+		ssr += v * v
+	}
+	dof := float64(n - p)
+	s2 := math.Inf(1)
+	if dof > 0 {
+		s2 = ssr / dof
+	}
+	var jtj mat.SymDense
+	jtj.SymOuterK(1, J.T())
+	var inv mat.Dense
+	invErr := inv.Inverse(&jtj)
+	out := make([]ParamIdent, p)
+	for j := range p {
+		col := mat.Col(nil, j, J)
+		sens := 0.0
+		for _, v := range col {
+			sens += v * v
+		}
+		sens = math.Sqrt(sens / float64(n))
+		se := math.Inf(1)
+		if invErr == nil && !math.IsInf(s2, 1) {
+			if v := inv.At(j, j) * s2; v >= 0 {
+				se = math.Sqrt(v)
+			}
+		}
+		out[j] = ParamIdent{Name: names[j], Sensitivity: sens, RelStdErr: se, Identified: sens >= 0.01 && se <= 0.5}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
+}
+
+// CVGroup is the held-out result for one group of a leave-one-group-out check.
+type CVGroup struct {
+	Group     string  `json:"group"`
+	Rows      int     `json:"rows"`       // held-out rows
+	TrainRows int     `json:"train_rows"` // rows of every other group
+	BaseMAPE  float64 `json:"base_mape_pct"`
+	FitMAPE   float64 `json:"fit_mape_pct"` // held-out MAPE of the fit on the other groups
+	Bias      float64 `json:"fit_bias_pct"` // median signed error of the held-out rows
+}
+
+// CrossValidate fits on every group but one and reports the held-out error of each group
+// (leave-one-group-out). groups[i] labels samples[i] (a GPU, dtype or model).
+func CrossValidate(samples []StepSample, groups []string, base *Profile, names []string) ([]CVGroup, error) {
+	if len(groups) != len(samples) {
+		return nil, errors.New("cross-validate: one group label per row")
+	}
+	var keys []string
+	seen := map[string]bool{}
+	for _, g := range groups {
+		if !seen[g] {
+			seen[g] = true
+			keys = append(keys, g)
+		}
+	}
+	if len(keys) < 2 {
+		return nil, fmt.Errorf("cross-validate: the rows form %d group; need at least 2", len(keys))
+	}
+	sort.Strings(keys)
+	var out []CVGroup
+	for _, k := range keys {
+		var train, test []StepSample
+		for i, s := range samples {
+			if groups[i] == k {
+				test = append(test, s)
+			} else {
+				train = append(train, s)
+			}
+		}
+		fit, err := Calibrate(train, base, names)
+		if err != nil {
+			return nil, fmt.Errorf("cross-validate without %s: %w", k, err)
+		}
+		b, _, err := StepErrors(test, base)
+		if err != nil {
+			return nil, err
+		}
+		f, signed, err := StepErrors(test, fit.Profile)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, CVGroup{Group: k, Rows: len(test), TrainRows: len(train), BaseMAPE: b, FitMAPE: f, Bias: median(signed)})
+	}
+	return out, nil
+}
+
+// StepErrors predicts each sample with profile p and returns the mean absolute percentage
+// error and the signed errors (%).
+func StepErrors(samples []StepSample, p *Profile) (mape float64, signed []float64, err error) {
+	for i, s := range samples {
+		sp := s.Spec
+		sp.Profile = p
+		d, err := New(sp)
+		if err != nil {
+			return 0, nil, fmt.Errorf("row %d: %w", i+1, err)
+		}
+		b, err := StepBatch(s.Phase, s.Batch, s.Tokens)
+		if err != nil {
+			return 0, nil, fmt.Errorf("row %d: %w", i+1, err)
+		}
+		e := 100 * (d.StepSeconds(&b)/s.Measured - 1)
+		signed = append(signed, e)
+		mape += math.Abs(e)
+	}
+	if len(samples) > 0 {
+		mape /= float64(len(samples))
+	}
+	return mape, signed, nil
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

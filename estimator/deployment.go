@@ -51,11 +51,11 @@ type Deployment struct {
 	KVDtypeResolved     string
 	ComputeDtype        string // the dtype of the tensor-core peak GEMMs run at (W4A16 computes in bf16)
 
-	gemmPeak, attnPeak  units.FLOPsPerSecond // datasheet peaks of the quantised and 16-bit GEMMs (MFU)
-	gemmCeil, attnCeil  units.FLOPsPerSecond // the ceilings the step model uses (achievable or datasheet)
-	memBW               float64              // memory ceiling, bytes/s
-	gemmEffQ, gemmEff16 float64              // profile GEMM efficiency for the quantised and 16-bit GEMMs
-	actQuantBytes       float64              // bytes per element of quantised activations (W8A8/W4A4); 0 when GEMMs take 16-bit inputs
+	gemmPeak, attnPeak      units.FLOPsPerSecond // datasheet peaks of the quantised and 16-bit GEMMs (MFU)
+	gemmCeil, attnCeil      units.FLOPsPerSecond // the ceilings the step model uses (achievable or datasheet)
+	memBW                   float64              // memory ceiling, bytes/s
+	gemmDtypeQ, gemmDtype16 string               // compute dtypes of the quantised and 16-bit GEMMs (efficiency lookup)
+	actQuantBytes           float64              // bytes per element of quantised activations (W8A8/W4A4); 0 when GEMMs take 16-bit inputs
 	// Ceiling sources for --explain.
 	gemmCeilSrc, attnCeilSrc, memCeilSrc string
 	gemms                                []gemmShard
@@ -92,8 +92,8 @@ type gemmShard struct {
 	perTok   float64 // experts each token uses
 	bpe      float64 // bytes per weight element
 	peak     units.FLOPsPerSecond
-	eff      float64 // profile GEMM efficiency for this GEMM's compute dtype
-	quant    bool    // inputs are quantised on the fly (W8A8/W4A4)
+	quantDt  bool // computed in the quantised dtype (gemmDtypeQ), not gemmDtype16
+	quant    bool // inputs are quantised on the fly (W8A8/W4A4)
 	isHead   bool
 }
 
@@ -310,13 +310,7 @@ func (d *Deployment) resolveDtypes() error {
 			d.memBW, d.memCeilSrc = c.Value, ceilingNote(c)
 		}
 	}
-	eff := func(dt string) float64 {
-		if v, ok := d.Profile.GEMMEfficiencyByDtype[dt]; ok && v > 0 {
-			return v
-		}
-		return orOne(d.Profile.GEMMEfficiency)
-	}
-	d.gemmEffQ, d.gemmEff16 = eff(cd), eff(am)
+	d.gemmDtypeQ, d.gemmDtype16 = cd, am
 	if cd != am {
 		d.actQuantBytes, _ = units.DtypeBytes(cd)
 	}
@@ -397,9 +391,9 @@ func (d *Deployment) shard() error {
 		if err != nil {
 			return fmt.Errorf("--weight-dtype: %w", err)
 		}
-		s := gemmShard{name: g.Name, k: float64(g.K), n: float64(g.N), layers: float64(g.Layers) * stage, bpe: half, peak: d.attnCeil, eff: d.gemmEff16}
+		s := gemmShard{name: g.Name, k: float64(g.K), n: float64(g.N), layers: float64(g.Layers) * stage, bpe: half, peak: d.attnCeil}
 		if g.Quantized {
-			s.bpe, s.peak, s.eff, s.quant = bpe, d.gemmCeil, d.gemmEffQ, d.actQuantBytes > 0
+			s.bpe, s.peak, s.quantDt, s.quant = bpe, d.gemmCeil, true, d.actQuantBytes > 0
 		}
 		if g.Name == "lm_head" {
 			s.n = float64(d.vocabPadded) // vLLM pads the vocabulary to a multiple of 64

@@ -200,6 +200,15 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 
 	// GEMMs.
 	var qBytes, qKernels float64 // activation quantisation passes of W8A8/W4A4 GEMMs
+	etaQ, eta16 := orOne(prof.GEMMEfficiency), orOne(prof.GEMMEfficiency)
+	if len(prof.GEMMEfficiencyByDtype) > 0 {
+		if v := prof.GEMMEfficiencyByDtype[d.gemmDtypeQ]; v > 0 {
+			etaQ = v
+		}
+		if v := prof.GEMMEfficiencyByDtype[d.gemmDtype16]; v > 0 {
+			eta16 = v
+		}
+	}
 	for i := range d.gemms {
 		s := &d.gemms[i]
 		rows := M
@@ -234,7 +243,11 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 			qBytes += rows * s.k * (d.actBytes + d.actQuantBytes) * s.layers
 			qKernels += s.layers
 		}
-		c := flops / (float64(s.peak) * d.gemmEff(s.eff, mEff) * moe)
+		eta := eta16
+		if s.quantDt {
+			eta = etaQ
+		}
+		c := flops / (float64(s.peak) * d.gemmEff(eta, mEff) * moe)
 		m := bytes / (bw * memEff * moe)
 		ovh := kernel * s.layers
 		acc.add(s.name, flops, bytes, c, m, ovh, d.combine(c, m)+ovh)

@@ -11,7 +11,7 @@ import (
 )
 
 func runCalibrate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "calibrate", "calibrate --steps FILE.csv --out PROFILE.toml [--base ENGINE | --profile P] [--params a,b] [--output table|json]")
+	fs := newFlags(e, "calibrate", "calibrate --steps FILE.csv --out PROFILE.toml [--base ENGINE | --profile P] [--params a,b] [--cv gpu|dtype|model] [--output table|json]")
 	steps := fs.String("steps", "", "measured steps.csv (model,gpu,tp,weight_dtype,phase,batch,tokens,ms) (required)")
 	outFile := fs.String("out", "", "write the fitted profile TOML here (required)")
 	base := fs.String("base", "vllm", "engine profile to start from: "+strings.Join(estimator.EngineNames(), ", "))
@@ -19,8 +19,14 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	params := fs.StringSlice("params", nil, "parameters to fit (default: all the rows identify): "+strings.Join(estimator.CalibParamNames(), ", "))
 	gpuFiles := fs.StringSlice("gpu-file", nil, "extra GPU catalogue TOML files")
 	out := fs.StringP("output", "o", "table", "output format: table or json")
+	cv := fs.String("cv", "", "leave-one-group-out check: fit on every group but one, report the held-out error per group (gpu, dtype or model)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	switch *cv {
+	case "", "gpu", "dtype", "model":
+	default:
+		return usageErr("--cv %q: allowed values are gpu, dtype, model", *cv)
 	}
 	if err := checkOutput(*out, "table", "json"); err != nil {
 		return err
@@ -50,6 +56,22 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return asUsage(err)
 	}
+	var cvRes []estimator.CVGroup
+	if *cv != "" {
+		groups := make([]string, len(rows))
+		for i, r := range rows {
+			groups[i] = map[string]string{"gpu": r.gpu, "dtype": r.dtype, "model": r.model}[*cv]
+			if groups[i] == "" {
+				groups[i] = samples[i].Spec.GPU.ID
+				if *cv == "dtype" {
+					groups[i] = "(checkpoint dtype)"
+				}
+			}
+		}
+		if cvRes, err = estimator.CrossValidate(samples, groups, prof, *params); err != nil {
+			return asUsage(err)
+		}
+	}
 	fit.Profile.Name = strings.TrimSuffix(fit.Profile.Name, "-calibrated") + "-calibrated"
 	fit.Profile.Description = fmt.Sprintf("%s fitted to %d steps from %s", prof.Name, fit.N, *steps)
 	var buf bytes.Buffer
@@ -62,11 +84,35 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--out: %v", err)
 	}
 	if *out == "json" {
+		if *cv != "" {
+			return writeJSON(e.stdout, struct {
+				estimator.Fit
+				CV   []estimator.CVGroup `json:"cv"`
+				CVBy string              `json:"cv_by"`
+			}{fit, cvRes, *cv})
+		}
 		return writeJSON(e.stdout, fit)
 	}
 	fmt.Fprintf(e.stdout, "fitted %d rows: MAPE %.2f%% (base profile %s: %.2f%%), max error %.2f%%\n", fit.N, fit.MAPE, prof.Name, fit.MAPE0, fit.MaxAPE)
+	ident := map[string]estimator.ParamIdent{}
+	for _, id := range fit.Identifiability {
+		ident[id.Name] = id
+	}
+	fmt.Fprintf(e.stdout, "  %-28s %10s    %-10s %-11s %s\n", "parameter", "base", "fitted", "sensitivity", "rel. std. error")
 	for _, p := range fit.Params {
-		fmt.Fprintf(e.stdout, "  %-28s %10.4g -> %.4g\n", p.Name, p.Before, p.After)
+		id := ident[p.Name]
+		mark := ""
+		if !id.Identified {
+			mark = "  (not identified)"
+		}
+		fmt.Fprintf(e.stdout, "  %-28s %10.4g -> %-10.4g %-11.3g %s%s\n", p.Name, p.Before, p.After, id.Sensitivity, relErr(id.RelStdErr), mark)
+	}
+	if *cv != "" {
+		fmt.Fprintf(e.stdout, "leave-one-%s-out (fit on the other groups, predict this one):\n", *cv)
+		fmt.Fprintf(e.stdout, "  %-32s %5s %6s  %14s  %13s  %s\n", *cv, "rows", "train", "base MAPE %", "fit MAPE %", "fit bias %")
+		for _, g := range cvRes {
+			fmt.Fprintf(e.stdout, "  %-32s %5d %6d  %14.1f  %13.1f  %+.1f\n", g.Group, g.Rows, g.TrainRows, g.BaseMAPE, g.FitMAPE, g.Bias)
+		}
 	}
 	for _, w := range fit.Warnings {
 		fmt.Fprintf(e.stdout, "warning: %s\n", w)
@@ -82,4 +128,12 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// relErr formats a relative standard error as ±N%, or "unbounded".
+func relErr(v float64) string {
+	if v > 100 || v != v {
+		return "unbounded"
+	}
+	return fmt.Sprintf("±%.0f%%", 100*v)
 }

@@ -49,6 +49,9 @@ func TestCalibrationHeldOut(t *testing.T) {
 		{"all A100 rows → H100 and L40S rows",
 			func(r stepRow) bool { return r.gpu == "A100 SXM 80GB" },
 			func(r stepRow) bool { return r.gpu != "A100 SXM 80GB" }},
+		{"TensorRT-LLM only: A100 rows → H100 and L40S rows (one engine's constants)",
+			func(r stepRow) bool { return r.gpu == "A100 SXM 80GB" && strings.HasPrefix(id(r), "TRT") },
+			func(r stepRow) bool { return r.gpu != "A100 SXM 80GB" }},
 	} {
 		var train, test []estimator.StepSample
 		for i, r := range rows {
