@@ -23,7 +23,8 @@ const DefaultStopAfterConnErrors = 50
 // checks the whole Config with Validate before sending anything.
 type Config struct {
 	// URL is the server root ("http://host:8000") or its OpenAI base ("…/v1"). Only
-	// this server is contacted: redirects are not followed and proxies are not used.
+	// this server is contacted (redirects are not followed); HTTP_PROXY, HTTPS_PROXY and
+	// NO_PROXY are honoured, loopback addresses are never proxied (net/http rules).
 	URL string
 	// API is APIChat (default when empty) or APICompletions.
 	API string

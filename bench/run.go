@@ -111,7 +111,7 @@ func newRunner(cfg Config) *runner {
 	if r.client == nil {
 		r.client = &http.Client{
 			Transport: &http.Transport{
-				Proxy:               nil, // only the given server is contacted
+				Proxy:               http.ProxyFromEnvironment, // loopback is never proxied
 				DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 				MaxIdleConnsPerHost: max(cfg.Concurrency, 64),
 				IdleConnTimeout:     90 * time.Second,

@@ -10,12 +10,14 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"roofline/internal/suggest"
 	"sort"
 	"strings"
 	"time"
 
 	"roofline/data"
+	"roofline/internal/suggest"
+
+	"github.com/cenkalti/backoff/v5"
 )
 
 // Resolver finds a model's config.json by name. Its zero value reads paths, the
@@ -28,8 +30,14 @@ type Resolver struct {
 	HubURL string
 	// Token, when set, is sent to the Hub as "Authorization: Bearer Token".
 	Token string
-	// Client makes Hub requests; nil means a client with a 30 s timeout.
+	// Client makes Hub requests; nil means a client with a 30 s timeout per attempt that
+	// honours the proxy environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY).
 	Client *http.Client
+	// HubAttempts is how many times a Hub request is tried when the network fails or
+	// the Hub answers 429 or 5xx; 0 means 4. Waits between attempts grow exponentially
+	// (github.com/cenkalti/backoff/v5) from RetryWait (0 means 500 ms), with jitter.
+	HubAttempts int
+	RetryWait   time.Duration
 	// CacheDir, when set, keeps configs downloaded from the Hub (CacheDir/ORG--NAME/config.json)
 	// and is read before the Hub is asked.
 	CacheDir string
@@ -186,20 +194,43 @@ func (r *Resolver) fetch(ctx context.Context, org, repo string) ([]byte, error) 
 		base = "https://huggingface.co"
 	}
 	url := base + "/" + path.Join(org, repo) + "/resolve/main/config.json"
+	client := r.Client
+	if client == nil {
+		// A clone of the default transport: proxy from the environment, dial timeouts.
+		client = &http.Client{Timeout: 30 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	attempts := r.HubAttempts
+	if attempts <= 0 {
+		attempts = 4
+	}
+	exp := backoff.NewExponentialBackOff()
+	if r.RetryWait > 0 {
+		exp.InitialInterval = r.RetryWait
+	}
+	tries := 0
+	b, err := backoff.Retry(ctx, func() ([]byte, error) {
+		tries++
+		return r.fetchOnce(ctx, client, url, org, repo)
+	}, backoff.WithBackOff(exp), backoff.WithMaxTries(uint(attempts)))
+	if err != nil && tries > 1 {
+		return nil, fmt.Errorf("%v (gave up after %d attempts)", err, tries)
+	}
+	return b, err
+}
+
+// fetchOnce makes one Hub request; errors that another attempt cannot fix (401, 403,
+// 404, a too-large body) are permanent.
+func (r *Resolver) fetchOnce(ctx context.Context, client *http.Client, url, org, repo string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%s/%s: %v", org, repo, err)
+		return nil, backoff.Permanent(fmt.Errorf("%s/%s: %v", org, repo, err))
 	}
 	if r.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.Token)
 	}
-	client := r.Client
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
-	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s/%s: fetching config.json from the Hub: %v", org, repo, err)
+		return nil, fmt.Errorf("%s/%s: fetching %s: %v", org, repo, url, err)
 	}
 	defer resp.Body.Close()
 	switch {
@@ -208,18 +239,20 @@ func (r *Resolver) fetch(ctx context.Context, org, repo string) ([]byte, error) 
 		if r.Token != "" {
 			hint = "the token was refused; check that it has access to this repository"
 		}
-		return nil, fmt.Errorf("%s/%s: the Hub answered %s (gated or private model): %s", org, repo, resp.Status, hint)
+		return nil, backoff.Permanent(fmt.Errorf("%s/%s: the Hub answered %s (gated or private model): %s", org, repo, resp.Status, hint))
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, fmt.Errorf("%w (the Hub answered 404)", unknownModel(org+"/"+repo))
+		return nil, backoff.Permanent(fmt.Errorf("%w (the Hub answered 404)", unknownModel(org+"/"+repo)))
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		return nil, fmt.Errorf("%s/%s: fetching %s: the Hub answered %s", org, repo, url, resp.Status)
 	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("%s/%s: the Hub answered %s", org, repo, resp.Status)
+		return nil, backoff.Permanent(fmt.Errorf("%s/%s: fetching %s: the Hub answered %s", org, repo, url, resp.Status))
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxConfigBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s/%s: reading config.json from the Hub: %v", org, repo, err)
 	}
 	if len(b) > maxConfigBytes {
-		return nil, fmt.Errorf("%s/%s: config.json from the Hub is larger than %d bytes", org, repo, maxConfigBytes)
+		return nil, backoff.Permanent(fmt.Errorf("%s/%s: config.json from the Hub is larger than %d bytes", org, repo, maxConfigBytes))
 	}
 	return b, nil
 }

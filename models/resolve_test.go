@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const tinyConfig = `{"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":64,"num_hidden_layers":2,
@@ -163,4 +164,42 @@ func FuzzParse(f *testing.F) {
 		m.FLOPsPerToken("prefill", 10)
 		m.WeightBytes("int4")
 	})
+}
+
+// TestResolverHubRetries: a Hub that fails twice (503, then a dropped connection) is
+// tried again with backoff; one that keeps failing gives an error saying what failed
+// and how many attempts were made; a 404 is not retried.
+func TestResolverHubRetries(t *testing.T) {
+	var calls int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		switch {
+		case r.URL.Path == "/acme/Missing/resolve/main/config.json":
+			http.NotFound(w, r)
+		case r.URL.Path == "/acme/Down/resolve/main/config.json":
+			http.Error(w, "down", http.StatusBadGateway)
+		case calls == 1:
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		case calls == 2:
+			hj, _ := w.(http.Hijacker)
+			c, _, _ := hj.Hijack()
+			c.Close()
+		default:
+			w.Write([]byte(tinyConfig))
+		}
+	}))
+	defer srv.Close()
+	r := &Resolver{HFHome: t.TempDir(), HubURL: srv.URL, Client: srv.Client(), RetryWait: time.Millisecond}
+	if m, err := r.Load(context.Background(), "acme/Tiny-1B"); err != nil || m.HiddenSize != 64 || calls != 3 {
+		t.Fatalf("after 2 failures: %v, %d calls", err, calls)
+	}
+	calls = 0
+	_, err := r.Load(context.Background(), "acme/Down")
+	if err == nil || !strings.Contains(err.Error(), "502 Bad Gateway") || !strings.Contains(err.Error(), "gave up after 4 attempts") || calls != 4 {
+		t.Errorf("always down: %v, %d calls", err, calls)
+	}
+	calls = 0
+	if _, err := r.Load(context.Background(), "acme/Missing"); err == nil || calls != 1 {
+		t.Errorf("404 retried: %d calls, %v", calls, err)
+	}
 }

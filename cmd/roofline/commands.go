@@ -36,6 +36,7 @@ func commands() []command {
 		{"report", "render an HTML report with plots from a JSON result", runReport},
 		{"models", "list or show models of the catalogue", runModels},
 		{"gpus", "list or show GPUs of the catalogue", runGPUs},
+		{"version", "print the module version and VCS revision of this binary", runVersion},
 	}
 }
 
