@@ -76,3 +76,40 @@ func TestDisaggLatencyParts(t *testing.T) {
 		t.Errorf("GPUs %d", s2.GPUs)
 	}
 }
+
+// TestSweepDisaggBeatsColocated: for 8k-token prompts and 200-token answers of Llama-3.1-8B on
+// eight H100s under mean TTFT < 2 s and TPOT < 20 ms, prefill instances absorb the long
+// prompts while decode instances keep TPOT low, so some xPyD split serves more goodput per
+// GPU than every colocated DP×TP split (the README example).
+func TestSweepDisaggBeatsColocated(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	g := mustGPU(t, "H100 SXM")
+	var cons []Constraint
+	for _, s := range []string{"ttft:mean<2000ms", "tpot:mean<20ms"} {
+		c, err := ParseConstraint(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cons = append(cons, c)
+	}
+	w := Workload{Kind: Rate, RequestRate: 1, InputLen: 8000, OutputLen: 200}
+	res, err := SweepDisagg(t.Context(), Spec{Model: m, GPU: g, Profile: MustEngine("vllm")}, []int{8}, 2, w, cons, "rdma")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BestColocated == nil || res.BestDisagg == nil {
+		t.Fatalf("no candidates: %+v", res)
+	}
+	if !(res.GainOverColoc > 1.05) {
+		t.Errorf("best disaggregated %s %.4g tok/s/GPU vs colocated %s %.4g: gain %.3g", res.BestDisagg.Label, res.BestDisagg.GoodputTokSPerGPU,
+			res.BestColocated.Label, res.BestColocated.GoodputTokSPerGPU, res.GainOverColoc)
+	}
+	for _, c := range res.Candidates {
+		if c.GoodputReqS > 0 && !(c.TTFTMs <= 2000 && c.TPOTMs <= 20) {
+			t.Errorf("%s at its goodput breaks an SLO: TTFT %.4g ms, TPOT %.4g ms", c.Label, c.TTFTMs, c.TPOTMs)
+		}
+	}
+	if _, err := SweepDisagg(t.Context(), Spec{Model: m, GPU: g}, []int{8}, 2, w, nil, "rdma"); err == nil {
+		t.Error("no constraints: want an error")
+	}
+}

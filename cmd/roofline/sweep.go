@@ -49,6 +49,8 @@ type sweepFlags struct {
 	emitScript, output  string
 	progressAfter       time.Duration
 	progressEvery       time.Duration
+	disagg              bool
+	kvTransfer          string
 }
 
 func (f *sweepFlags) register(fs *pflag.FlagSet) {
@@ -78,6 +80,8 @@ func (f *sweepFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.top, "top", 20, "configurations to print (0 = all that meet the constraints)")
 	fs.StringVar(&f.emitScript, "emit-script", "", "write a shell script that serves and benchmarks each printed configuration")
 	fs.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
+	fs.BoolVar(&f.disagg, "disagg", false, "search prefill:decode (xPyD) splits of each --num-gpus beside colocated DP×TP, ranked by goodput per GPU under the --constraint SLOs")
+	fs.StringVar(&f.kvTransfer, "kv-transfer", "rdma", "with --disagg: KV transport between instances (nvlink, rdma, tcp)")
 }
 
 // sweepOutput is the JSON document of a sweep (and what report reads back).
@@ -129,6 +133,9 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 		return usageErr("sweep: give --gpus or its alias --gpu, not both")
 	}
 	f.progressAfter, f.progressEvery = time.Second, 200*time.Millisecond
+	if f.disagg {
+		return sweepDisagg(ctx, e, &f)
+	}
 	return sweep(ctx, e, &f)
 }
 
