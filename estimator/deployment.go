@@ -197,11 +197,20 @@ func New(s Spec) (*Deployment, error) {
 		// max_model_len … is greater than the derived max_model_len") unless forced.
 		return nil, fmt.Errorf("--max-model-len %d: must be in [1, %d], the max context of %s", s.MaxModelLen, m.MaxContextLen, m.ID)
 	}
+	smallVLLM := s.Profile.MemoryModel == "vllm" && (s.GPU.Usable() < 70*units.GiB || strings.Contains(strings.ToLower(s.GPU.Name), "a100"))
 	if s.MaxNumSeqs == 0 {
 		s.MaxNumSeqs = s.Profile.MaxNumSeqs
+		if smallVLLM && s.MaxNumSeqs > 256 {
+			// vLLM (engine/arg_utils.py, V1 defaults): max_num_seqs 256 and a 2048-token
+			// budget for the OpenAI server on GPUs under 70 GiB and on A100s.
+			s.MaxNumSeqs = 256
+		}
 	}
 	if s.MaxNumBatchedTokens == 0 {
 		s.MaxNumBatchedTokens = s.Profile.MaxNumBatchedTokens
+		if smallVLLM && s.MaxNumBatchedTokens > 2048 {
+			s.MaxNumBatchedTokens = 2048
+		}
 	}
 	if s.MemoryFraction == 0 {
 		s.MemoryFraction = s.Profile.MemoryFraction

@@ -3,6 +3,7 @@ package estimator
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"roofline/units"
 )
@@ -20,12 +21,28 @@ type Memory struct {
 	NonTorchBytes   units.Bytes `json:"non_torch_bytes"`  // CUDA context, NCCL buffers
 	ReserveBytes    units.Bytes `json:"reserve_bytes"`
 	KVCacheBytes    units.Bytes `json:"kv_cache_bytes_per_gpu"`
-	KVBytesPerToken units.Bytes `json:"kv_bytes_per_token_per_gpu"`
-	// KVCacheTokens is the number of tokens the KV cache of one replica holds (rounded down
-	// to whole blocks).
+	// KVBytesPerToken is the KV one token adds on one GPU with every layer at full length
+	// (windows ignored); KVBytesPerTokenByGroup splits it by layer group ("full",
+	// "sliding_1024", "chunked_8192", …): the windowed groups stop growing at their window.
+	KVBytesPerToken        units.Bytes            `json:"kv_bytes_per_token_per_gpu"`
+	KVBytesPerTokenByGroup map[string]units.Bytes `json:"kv_bytes_per_token_by_group"`
+	// KVPolicy says how the engine holds windowed layers (vLLM's hybrid KV-cache manager:
+	// window − 1 + scheduled tokens per sequence).
+	KVPolicy string `json:"kv_policy"`
+	// KVCacheTokens is the longest context the KV cache of one replica holds for one
+	// sequence (rounded down to whole blocks): KV bytes over the full-attention bytes per
+	// token, after the windowed layers' footprint at the prefill peak. Without windowed
+	// layers it is KV bytes / KV bytes per token, the "GPU KV cache size" vLLM logs.
 	KVCacheTokens int `json:"kv_cache_tokens"`
-	MaxModelLen   int `json:"max_model_len"`
-	// MaxConcurrency is how many sequences of MaxModelLen tokens fit at once, capped by max_num_seqs.
+	// SamplerBytes is vLLM's dummy sampler pass over max_num_seqs × vocabulary, part of
+	// the profiling peak (ActivationBytes is the larger of it and the forward pass).
+	SamplerBytes units.Bytes `json:"sampler_bytes"`
+	// WeightsLayoutNote says how the weights are laid out beyond the checkpoint's bytes
+	// (padding, replicated KV heads, vision tower).
+	WeightsLayoutNote string `json:"weights_layout_note"`
+	MaxModelLen       int    `json:"max_model_len"`
+	// MaxConcurrency is how many sequences of MaxModelLen tokens fit at once (each at its
+	// decode footprint, KVSequenceBytes(MaxModelLen, 1)), capped by max_num_seqs.
 	MaxConcurrency int  `json:"max_concurrency"`
 	Fits           bool `json:"fits"`
 	// NeededBytes is what one GPU needs for weights, activations, runtime and one sequence of
@@ -34,39 +51,194 @@ type Memory struct {
 	AvailableBytes units.Bytes `json:"available_bytes_per_gpu"`
 }
 
-// activationBytes estimates the peak activation memory of the engine's profiling forward
-// pass of T = max_num_batched_tokens tokens and S = max_num_seqs sampled sequences:
-// T·act·(4·hidden + 3·inner) for the hidden states, the gate/up output and the activation
-// product, plus (vLLM only) S·vocab·4 B·2 for fp32 logits and probabilities of its dummy sampler run.
-func (d *Deployment) activationBytes() units.Bytes {
+// samplerBytesPerElem is the memory live at once per element of vLLM's dummy sampler
+// pass over max_num_seqs × vocabulary (gpu_model_runner._dummy_sampler_run with top-k,
+// top-p and temperature set): bf16 logits 2 B + fp32 logits 4 + sorted logits 4 + int64
+// sort indices 8 + sorted probabilities 4 + their cumulative sum 4 + boolean mask 1 +
+// scattered logits 4 + probabilities 4 + exponential noise 4 = 39 B. Checked against the
+// peak activation vLLM logged on one H100 (llm-d capacity-planner runs, max_num_seqs 1024):
+// Qwen3-0.6B 5.56 GiB (38.4 B/element), Llama-3.1-8B 4.76 GiB (38.9), gpt-oss-20b 7.38
+// GiB (38.5) — these rows are in-sample for this constant.
+const samplerBytesPerElem = 39
+
+// forwardActivation is the peak of the profiling forward pass over T =
+// max_num_batched_tokens tokens: T·act·(4·hidden + 3·inner) for the hidden states, the
+// gate/up output and the activation product.
+func (d *Deployment) forwardActivation() units.Bytes {
 	T := float64(d.MaxNumBatchedTokens)
 	if T == 0 {
 		T = float64(d.MaxModelLen)
+	}
+	return units.Bytes(T * d.actBytes * (4*float64(d.hidden) + 3*float64(d.interLocal)))
+}
+
+// samplerBytes is vLLM's dummy sampler pass: max_num_seqs × vocabulary × 39 B.
+func (d *Deployment) samplerBytes() units.Bytes {
+	if d.Profile.MemoryModel != "vllm" {
+		return 0
 	}
 	S := float64(d.MaxNumSeqs)
 	if S == 0 {
 		S = 256
 	}
-	a := T * d.actBytes * (4*float64(d.hidden) + 3*float64(d.interLocal))
-	if d.Profile.MemoryModel == "vllm" {
-		a += S * float64(d.vocabLocal) * 8 // vLLM's profiling run also samples max_num_seqs dummy requests
+	return units.Bytes(S * float64(d.Model.VocabSize) * samplerBytesPerElem)
+}
+
+// activationBytes is the peak activation of the engine's profiling pass: the larger of
+// the forward pass and (vLLM) the sampler pass, which runs after the forward's
+// intermediates are freed.
+func (d *Deployment) activationBytes() units.Bytes {
+	return max(d.forwardActivation(), d.samplerBytes())
+}
+
+// KVGroup is one KV-cache layer group of a deployment's GPU: the layers of one pipeline
+// stage sharing a window and a per-layer KV size.
+type KVGroup struct {
+	Name   string  // "full", "sliding_<W>", "chunked_<C>"
+	Window int     // 0: full attention; else the window or chunk in tokens
+	Layers float64 // layers on one stage
+	// BytesPerToken is the KV one token adds in this group on one GPU (all its layers).
+	BytesPerToken units.Bytes
+}
+
+// KVGroups lists the deployment's KV layer groups (full attention, sliding windows,
+// chunked local attention, MLA latent as "full"), in layer order.
+func (d *Deployment) KVGroups() []KVGroup {
+	multi := map[int]int{}
+	for _, g := range d.attnGroups {
+		multi[g.window]++
 	}
-	return units.Bytes(a)
+	var out []KVGroup
+	for _, g := range d.attnGroups {
+		out = append(out, KVGroup{Name: g.name(multi[g.window] > 1), Window: g.window, Layers: g.layers,
+			BytesPerToken: units.Bytes(g.kvBytes * g.layers)})
+	}
+	return out
+}
+
+// heldTokens is how many of a sequence's ctx tokens a layer group with window w keeps
+// when `scheduled` tokens run in the current step, under the engine's policy:
+//   - vllm (hybrid KV-cache manager, SlidingWindowSpec/ChunkedLocalAttentionSpec):
+//     min(ctx, w − 1 + scheduled), rounded up to whole blocks plus one block in flight;
+//   - sglang (SWA pool): min(ctx, w + scheduled);
+//   - trtllm (variable/cyclic attention window) and ideal: min(ctx, w).
+//
+// Full-attention groups (w 0) hold ctx tokens (vLLM: rounded up to whole blocks).
+func (d *Deployment) heldTokens(w, ctx, scheduled int) float64 {
+	block := d.Profile.KVBlockTokens
+	if block < 1 {
+		block = 1
+	}
+	n := ctx
+	if w > 0 {
+		lim := w
+		switch d.Profile.MemoryModel {
+		case "vllm":
+			lim = w - 1 + scheduled
+		case "sglang":
+			lim = w + scheduled
+		}
+		if lim < n {
+			n = lim
+		}
+	}
+	if d.Profile.MemoryModel == "vllm" {
+		b := (n + block - 1) / block
+		if w > 0 && n < ctx {
+			b++
+		}
+		return float64(b * block)
+	}
+	return float64(n)
+}
+
+// KVSequenceBytes is the KV cache one sequence holds on one GPU (one pipeline stage)
+// with ctx tokens of context while `scheduled` of them run in the current step (1 in
+// decode, the chunk in prefill): Σ over layer groups of bytes per token × held tokens
+// (heldTokens: full attention holds ctx; windowed layers by the engine's policy).
+// ctx ≤ 0 gives 0.
+func (d *Deployment) KVSequenceBytes(ctx, scheduled int) units.Bytes {
+	if ctx <= 0 {
+		return 0
+	}
+	if scheduled < 1 {
+		scheduled = 1
+	}
+	var b float64
+	for _, g := range d.attnGroups {
+		b += g.kvBytes * g.layers * d.heldTokens(g.window, ctx, scheduled)
+	}
+	return units.Bytes(b)
+}
+
+// peakScheduled is the most tokens of one sequence scheduled in a step: the chunked-prefill
+// budget, or ctx when there is none.
+func (d *Deployment) peakScheduled(ctx int) int {
+	if b := d.MaxNumBatchedTokens; b > 0 && b < ctx {
+		return b
+	}
+	return ctx
+}
+
+// KVTokensAt is the KV capacity of one replica in tokens for sequences of ctx tokens
+// (ctx × how many such sequences the pool holds at their decode footprint), capped at
+// the pool's full-length capacity. It is what the scheduler budgets against: without
+// windowed layers it equals Memory().KVCacheTokens whatever ctx is.
+func (d *Deployment) KVTokensAt(ctx int) int {
+	mem := d.Memory()
+	return d.kvTokensAt(mem, ctx)
+}
+
+func (d *Deployment) kvTokensAt(mem Memory, ctx int) int {
+	if ctx <= 0 {
+		return mem.KVCacheTokens
+	}
+	per := float64(d.KVSequenceBytes(ctx, 1))
+	if per <= 0 {
+		return mem.KVCacheTokens
+	}
+	t := int(float64(mem.KVCacheBytes) / per * float64(ctx))
+	if full := float64(mem.KVBytesPerToken); full > 0 {
+		if m := int(float64(mem.KVCacheBytes) / full); t < m {
+			t = m
+		}
+	}
+	return t
 }
 
 // Memory plans one GPU's memory.
 //
-//   - vllm: KV = gpu_memory_utilization·total − weights − activations − non-torch memory;
-//   - sglang: KV = mem_fraction_static·total − weights;
+//   - vllm: KV = gpu_memory_utilization·total − weights − peak activation − non-torch
+//     memory (CUDA graphs are captured after the KV cache is sized: their pool comes out of
+//     the 1 − gpu_memory_utilization headroom);
+//   - sglang: KV = mem_fraction_static·total − weights (activations and CUDA graphs live in
+//     the 1 − mem_fraction_static left over);
 //   - trtllm: KV = free_gpu_memory_fraction·(total − weights − activations − non-torch);
 //   - ideal: KV = total − weights.
 //
-// Capacity in tokens is KV / (KV bytes per token per GPU), rounded down to whole blocks.
+// The peak activation is the larger of the forward pass and, for vLLM, its dummy sampler
+// pass (samplerBytesPerElem). KV capacity in tokens: see Memory.KVCacheTokens. Fits when
+// one MaxModelLen sequence at its prefill peak (KVSequenceBytes(MaxModelLen,
+// min(MaxModelLen, max_num_batched_tokens))) fits in the KV pool — vLLM's start-up check.
 func (d *Deployment) Memory() Memory {
 	p := d.Profile
 	g := d.GPU
 	mem := Memory{Engine: p.MemoryModel, TotalBytes: g.Usable(), MemoryFraction: d.MemoryFraction,
-		WeightsBytes: d.weightsPerGPU, KVBytesPerToken: d.KVBytesPerToken(), MaxModelLen: d.MaxModelLen}
+		WeightsBytes: d.weightsPerGPU, KVBytesPerToken: d.KVBytesPerToken(), MaxModelLen: d.MaxModelLen,
+		KVBytesPerTokenByGroup: map[string]units.Bytes{}, WeightsLayoutNote: d.weightsLayoutNote()}
+	for _, gr := range d.KVGroups() {
+		mem.KVBytesPerTokenByGroup[gr.Name] += gr.BytesPerToken
+	}
+	switch p.MemoryModel {
+	case "vllm":
+		mem.KVPolicy = "vLLM hybrid KV-cache manager: a sliding-window layer holds window − 1 + scheduled tokens per sequence, a full-attention layer every token"
+	case "sglang":
+		mem.KVPolicy = "SGLang SWA pool: a sliding-window layer holds window + scheduled tokens per sequence, a full-attention layer every token"
+	case "trtllm":
+		mem.KVPolicy = "TensorRT-LLM variable attention window: a sliding-window layer holds a cyclic buffer of window tokens"
+	default:
+		mem.KVPolicy = "ideal: a sliding-window layer holds window tokens"
+	}
 	mem.TotalSource = "vendor capacity (datasheet)"
 	if g.UsableMemoryBytes > 0 {
 		mem.TotalSource = "usable memory reported by the driver (catalogue)"
@@ -86,6 +258,7 @@ func (d *Deployment) Memory() Memory {
 	switch p.MemoryModel {
 	case "vllm":
 		mem.ActivationBytes = d.activationBytes()
+		mem.SamplerBytes = d.samplerBytes()
 		avail = units.Bytes(frac)*total - mem.ActivationBytes - mem.NonTorchBytes - mem.ReserveBytes
 	case "sglang":
 		avail = units.Bytes(frac)*total - mem.ReserveBytes
@@ -108,18 +281,17 @@ func (d *Deployment) Memory() Memory {
 	if block < 1 {
 		block = 1
 	}
-	if per := float64(mem.KVBytesPerToken); per > 0 {
-		tokens := int(math.Floor(float64(kv) / per))
-		mem.KVCacheTokens = tokens / block * block
-	}
-	seqKV := units.Bytes(float64(mem.KVBytesPerToken) * float64(d.MaxModelLen))
+	mem.KVCacheTokens = d.kvCapacityTokens(kv)
+	seqKV := d.KVSequenceBytes(d.MaxModelLen, d.peakScheduled(d.MaxModelLen))
 	mem.NeededBytes = mem.WeightsBytes + seqKV + (total - avail)
 	if p.MemoryModel == "trtllm" {
 		mem.NeededBytes = mem.WeightsBytes + units.Bytes(float64(seqKV)/frac) + (total - avail)
 	}
-	mem.Fits = mem.KVCacheTokens > 0 && mem.KVCacheTokens >= d.MaxModelLen
+	mem.Fits = kv > 0 && d.MaxModelLen > 0 && seqKV <= kv
 	if d.MaxModelLen > 0 {
-		mem.MaxConcurrency = mem.KVCacheTokens / d.MaxModelLen
+		if per := float64(d.KVSequenceBytes(d.MaxModelLen, 1)); per > 0 {
+			mem.MaxConcurrency = int(float64(kv) / per)
+		}
 	}
 	if d.MaxNumSeqs > 0 && mem.MaxConcurrency > d.MaxNumSeqs {
 		mem.MaxConcurrency = d.MaxNumSeqs
@@ -127,7 +299,71 @@ func (d *Deployment) Memory() Memory {
 	return mem
 }
 
-// ConcurrencyAt is how many sequences of ctx tokens the KV cache holds at once, capped by max_num_seqs.
+// kvCapacityTokens is the longest context a KV pool of kv bytes holds for one sequence,
+// rounded down to whole blocks: the windowed groups at their prefill peak
+// (heldTokens at max_model_len with the chunked-prefill budget scheduled) come first and
+// the full-attention groups take the rest; without full-attention groups, kv over the
+// bytes per token of every layer.
+func (d *Deployment) kvCapacityTokens(kv units.Bytes) int {
+	block := d.Profile.KVBlockTokens
+	if block < 1 {
+		block = 1
+	}
+	ctx := max(d.MaxModelLen, 1)
+	var fullPer, windowed float64
+	for _, gr := range d.attnGroups {
+		if gr.window == 0 {
+			fullPer += gr.kvBytes * gr.layers
+		} else {
+			windowed += gr.kvBytes * gr.layers * d.heldTokens(gr.window, ctx, d.peakScheduled(ctx))
+		}
+	}
+	var tokens int
+	switch {
+	case fullPer > 0:
+		tokens = int(math.Floor((float64(kv) - windowed) / fullPer))
+	case windowed > 0:
+		tokens = int(math.Floor(float64(kv) / float64(d.KVBytesPerToken())))
+	}
+	return max(tokens/block*block, 0)
+}
+
+// weightsLayoutNote says what the engine lays out beyond the checkpoint's bytes.
+func (d *Deployment) weightsLayoutNote() string {
+	m := d.Model
+	var parts []string
+	if d.padExperts() {
+		parts = append(parts, fmt.Sprintf("MXFP4 expert inner dimension padded %d → %d per GPU for vLLM's Hopper kernels", m.MoE.ExpertIntermediate/d.expertDiv(), int(math.Ceil(float64(m.MoE.ExpertIntermediate/d.expertDiv())/256)*256)))
+	}
+	if m.MLA == nil && m.NumKVHeads < d.TP {
+		parts = append(parts, fmt.Sprintf("%d KV heads replicated over tp=%d (one whole KV head per GPU)", m.NumKVHeads, d.TP))
+	}
+	if d.vocabPadded != m.VocabSize {
+		parts = append(parts, fmt.Sprintf("vocabulary padded %d → %d rows (multiple of 64)", m.VocabSize, d.vocabPadded))
+	}
+	if m.VisionParams > 0 {
+		parts = append(parts, fmt.Sprintf("vision tower %.3g B parameters loaded in 16 bits", float64(m.VisionParams)/1e9))
+	}
+	if d.EP > 1 {
+		parts = append(parts, fmt.Sprintf("routed experts split over ep=%d GPUs, shared experts and attention on every GPU of the stage", d.EP))
+	}
+	if len(parts) == 0 {
+		return "checkpoint bytes sharded by tp/pp"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// expertDiv is how many GPUs split one expert's inner dimension (TP without EP).
+func (d *Deployment) expertDiv() int {
+	if d.EP > 1 {
+		return 1
+	}
+	return d.TP
+}
+
+// ConcurrencyAt is how many sequences of ctx tokens the KV cache holds at once when every
+// layer grows with the context (KVCacheTokens / ctx), capped by max_num_seqs. With
+// windowed layers use Deployment.ConcurrencyAt, which prices each sequence's footprint.
 func (m Memory) ConcurrencyAt(ctx, maxNumSeqs int) int {
 	if ctx <= 0 {
 		return 0
@@ -139,6 +375,24 @@ func (m Memory) ConcurrencyAt(ctx, maxNumSeqs int) int {
 	return c
 }
 
+// ConcurrencyAt is how many sequences of ctx tokens one replica's KV pool holds at once,
+// each at its decode footprint KVSequenceBytes(ctx, 1) (windowed layers held to their
+// window by the engine's policy), capped by max_num_seqs.
+func (d *Deployment) ConcurrencyAt(ctx int) int {
+	if ctx <= 0 {
+		return 0
+	}
+	per := float64(d.KVSequenceBytes(ctx, 1))
+	if per <= 0 {
+		return 0
+	}
+	c := int(float64(d.Memory().KVCacheBytes) / per)
+	if d.MaxNumSeqs > 0 && c > d.MaxNumSeqs {
+		c = d.MaxNumSeqs
+	}
+	return c
+}
+
 // DoesNotFitError says why a deployment cannot hold the model.
 type DoesNotFitError struct {
 	Model, GPU          string
@@ -146,11 +400,21 @@ type DoesNotFitError struct {
 	Weights             units.Bytes
 	MaxModelLen, TP, PP int
 	MinGPUs             int // 0 when unknown
+	// MaxFitLen is the longest max_model_len the KV pool holds (0: not even one block).
+	MaxFitLen int
+	// Sampler is vLLM's sampler-pass share of the start-up peak (0 when it is not the peak).
+	Sampler units.Bytes
 }
 
 func (e *DoesNotFitError) Error() string {
 	s := fmt.Sprintf("%s does not fit on %s with tp=%d pp=%d: needs %s per GPU (weights %s + KV for one %d-token sequence + runtime), %s available",
 		e.Model, e.GPU, e.TP, e.PP, e.Needed, e.Weights, e.MaxModelLen, e.Available)
+	if e.MaxFitLen > 0 {
+		s += fmt.Sprintf("; the KV cache holds one sequence of at most %d tokens: --max-model-len %d fits", e.MaxFitLen, e.MaxFitLen)
+	}
+	if e.Sampler > 0 {
+		s += fmt.Sprintf("; the start-up sampler pass over max_num_seqs × vocabulary takes %s (a lower --max-num-seqs frees it)", e.Sampler.GiBString())
+	}
 	if e.MinGPUs > 0 {
 		s += fmt.Sprintf("; the smallest fitting tensor-parallel size is %d GPUs", e.MinGPUs)
 	}
@@ -163,9 +427,21 @@ func (d *Deployment) CheckFits() error {
 	if m.Fits {
 		return nil
 	}
+	e := d.notFitErr(m)
+	e.MinGPUs, _ = MinGPUs(d.Spec)
+	return e
+}
+
+// notFitErr describes a memory plan that cannot hold one MaxModelLen sequence.
+func (d *Deployment) notFitErr(m Memory) *DoesNotFitError {
 	e := &DoesNotFitError{Model: d.Model.ID, GPU: d.GPU.ID, Needed: m.NeededBytes, Available: m.AvailableBytes,
 		Weights: m.WeightsBytes, MaxModelLen: d.MaxModelLen, TP: d.TP, PP: d.PP}
-	e.MinGPUs, _ = MinGPUs(d.Spec)
+	if m.KVCacheTokens < d.MaxModelLen {
+		e.MaxFitLen = m.KVCacheTokens
+	}
+	if m.SamplerBytes > 0 && m.SamplerBytes >= m.ActivationBytes && m.SamplerBytes > m.KVCacheBytes/4 {
+		e.Sampler = m.SamplerBytes
+	}
 	return e
 }
 

@@ -176,7 +176,9 @@ func newCF(d *Deployment, w *Workload, mem Memory) *cf {
 	if c.budget == 0 {
 		c.budget = math.Inf(1)
 	}
-	c.kvTokens = float64(mem.KVCacheTokens / d.PP) // each pipeline lane holds its own sequences
+	// Each pipeline lane holds its own sequences; windowed layers are priced by the
+	// per-sequence footprint at the mean context (KVTokensAt).
+	c.kvTokens = float64(d.kvTokensAt(mem, int(c.inTotal+c.out/2)) / d.PP)
 	c.bmax = c.kvTokens / (c.inTotal + c.out/2)
 	if ms := float64(d.MaxNumSeqs); ms > 0 && c.bmax > ms {
 		c.bmax = ms
@@ -355,8 +357,7 @@ func (d *Deployment) serveBatch(c *cf, s Serving, n, reps float64) (Serving, err
 }
 
 func (d *Deployment) notFit(mem Memory, w Workload) error {
-	return &DoesNotFitError{Model: d.Model.ID, GPU: d.GPU.ID, Needed: mem.NeededBytes,
-		Available: mem.AvailableBytes, Weights: mem.WeightsBytes, MaxModelLen: d.MaxModelLen, TP: d.TP, PP: d.PP}
+	return d.notFitErr(mem)
 }
 
 // utilisation fills MFU and MBU from the decode step at the operating point.

@@ -39,7 +39,9 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	if block < 1 {
 		block = 1
 	}
-	totalBlocks := mem.KVCacheTokens / d.PP / block // one pipeline lane's share
+	// One pipeline lane's share, in tokens of sequences of the workload's length
+	// (windowed layers held to their window: KVTokensAt).
+	totalBlocks := d.kvTokensAt(mem, w.InputLen+w.OutputLen) / d.PP / block
 	prefixBlocks := w.PrefixLen / block
 	cachedTokens := prefixBlocks * block
 	freeBlocks := totalBlocks - prefixBlocks

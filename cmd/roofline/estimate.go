@@ -298,7 +298,7 @@ func estimate(d *estimator.Deployment, pv provenance, w estimator.Workload, simu
 	if d.Nodes() > 1 {
 		r.Nodes, r.GPUsPerNode, r.Crossings = d.Nodes(), d.Fabric().GPUsPerNode, d.Crossings()
 	}
-	r.MaxConcurrency = mem.ConcurrencyAt(w.InputLen+w.OutputLen, d.MaxNumSeqs) * d.DP
+	r.MaxConcurrency = d.ConcurrencyAt(w.InputLen+w.OutputLen) * d.DP
 	gpus := float64(d.NumGPUs)
 	r.OutputTokSPerGPU = s.OutputTokS / gpus
 	r.TotalTokSPerGPU = s.TotalTokS / gpus

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"text/tabwriter"
 
 	"roofline/estimator"
@@ -57,11 +58,25 @@ func writeMemoryTable(w io.Writer, o memoryOut) {
 	fmt.Fprintf(tw, "GPU memory\t%s (%s), %s\n", m.TotalBytes, m.TotalBytes.GiBString(), m.TotalSource)
 	fmt.Fprintf(tw, "memory fraction\t%.3g\n", m.MemoryFraction)
 	fmt.Fprintf(tw, "weights\t%s (%s)\n", m.WeightsBytes, m.WeightsBytes.GiBString())
-	fmt.Fprintf(tw, "activations (profiling pass)\t%s (%s)\n", m.ActivationBytes, m.ActivationBytes.GiBString())
+	fmt.Fprintf(tw, "weights layout\t%s\n", m.WeightsLayoutNote)
+	act := "forward pass at max_num_batched_tokens"
+	if m.SamplerBytes > 0 && m.SamplerBytes >= m.ActivationBytes {
+		act = fmt.Sprintf("sampler pass over max_num_seqs × vocabulary × 39 B: %s", m.SamplerBytes.GiBString())
+	}
+	fmt.Fprintf(tw, "activations (profiling peak)\t%s (%s), %s\n", m.ActivationBytes, m.ActivationBytes.GiBString(), act)
 	fmt.Fprintf(tw, "non-torch (CUDA context, NCCL)\t%s (%s)\n", m.NonTorchBytes, m.NonTorchBytes.GiBString())
 	fmt.Fprintf(tw, "KV cache\t%s (%s)\n", m.KVCacheBytes, m.KVCacheBytes.GiBString())
-	fmt.Fprintf(tw, "KV per token\t%s\n", m.KVBytesPerToken)
-	fmt.Fprintf(tw, "KV capacity\t%d tokens\n", m.KVCacheTokens)
+	fmt.Fprintf(tw, "KV per token (all layers)\t%s\n", m.KVBytesPerToken)
+	names := make([]string, 0, len(m.KVBytesPerTokenByGroup))
+	for n := range m.KVBytesPerTokenByGroup {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(tw, "  KV per token, %s layers\t%s\n", n, m.KVBytesPerTokenByGroup[n])
+	}
+	fmt.Fprintf(tw, "KV policy\t%s\n", m.KVPolicy)
+	fmt.Fprintf(tw, "KV capacity\t%d tokens (longest context of one sequence)\n", m.KVCacheTokens)
 	fmt.Fprintf(tw, "max concurrency\t%d sequences of %d tokens\n", m.MaxConcurrency, m.MaxModelLen)
 	fmt.Fprintf(tw, "fits\t%v\n", m.Fits)
 	fmt.Fprintf(tw, "min GPUs that fit\t%d\n", o.MinGPUs)
