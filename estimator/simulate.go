@@ -26,6 +26,9 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	if err := w.Validate(); err != nil {
 		return Serving{}, err
 	}
+	if w.NumRequests > MaxSimRequests {
+		return Serving{}, &TooManyRequestsError{w.NumRequests}
+	}
 	if err := d.CheckWorkload(&w); err != nil {
 		return Serving{}, err
 	}

@@ -177,6 +177,19 @@ func (w *Workload) meanOutput() float64 {
 	return float64(w.OutputLen)
 }
 
+// MaxSimRequests bounds Workload.NumRequests in a simulation: each simulated request keeps a
+// state and its latency samples, so memory grows with the count (measured: "roofline estimate
+// --simulate --num-requests 1000000" for Llama-3.1-8B on H100 peaks at ~250 MB RSS in ~3 s;
+// 10⁸ requests asked for 8 GB up front). The closed form has no such bound.
+const MaxSimRequests = 1_000_000
+
+// TooManyRequestsError is a simulation asked for more than MaxSimRequests requests.
+type TooManyRequestsError struct{ NumRequests int }
+
+func (e *TooManyRequestsError) Error() string {
+	return fmt.Sprintf("--num-requests %d: a simulation holds at most %d requests (memory); use fewer, or the closed form (no --simulate)", e.NumRequests, MaxSimRequests)
+}
+
 // TooLongError is a workload whose requests exceed the engine's max_model_len: the
 // engine would reject every one (vLLM answers HTTP 400), so no latency applies.
 type TooLongError struct {

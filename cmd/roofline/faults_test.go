@@ -74,6 +74,9 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"sweep gpus and gpu", with(sweep, "--gpus", "H100", "--gpu", "A100"), `give --gpus or its alias --gpu, not both`},
 		// step took 462,713 s for a batch no KV cache holds (and allocated 100M entries).
 		{"step batch huge", []string{"step", "--model", llama8b, "--gpu", "H100", "--phase", "decode", "--batch", "100000000", "--tokens", "1000"}, `KV cache of one replica holds`},
+		// Fault 7: 10⁸ simulated requests allocated 8 GB and died with a stack trace.
+		{"simulate 1e8 requests", with(est, "--concurrency", "8", "--simulate", "--num-requests", "100000000"), "a simulation holds at most 1000000 requests"},
+		{"validate 1e8 requests", []string{"validate", "--url", "http://127.0.0.1:1", "--model", "m", "--model-id", llama8b, "--gpu", "H100", "--input-len", "8", "--output-len", "4", "--concurrency", "1", "--num-requests", "100000000"}, "a simulation holds at most"},
 		{"step tokens > max_model_len", []string{"step", "--model", llama8b, "--gpu", "H100", "--phase", "prefill", "--batch", "1", "--tokens", "200000"}, `exceeds max_model_len 131072`},
 	}
 	for _, c := range cases {

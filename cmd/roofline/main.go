@@ -62,11 +62,14 @@ func exitCode(e *env, err error) int {
 	}
 	var ee *exitError
 	var tooLong *estimator.TooLongError
+	var tooMany *estimator.TooManyRequestsError
 	code := 1
 	if errors.As(err, &ee) {
 		code = ee.code
 	} else if errors.As(err, &tooLong) {
 		code = 2 // bad input: the flags ask for requests the engine would reject
+	} else if errors.As(err, &tooMany) {
+		code = 2 // bad input: more simulated requests than memory allows
 	}
 	if !errors.Is(err, errHelpShown) {
 		fmt.Fprintf(e.stderr, "roofline: %v\n", err)
