@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -21,6 +22,9 @@ import (
 // overheads are times. The zero value of an efficiency means 1 (the ideal roofline); the
 // zero value of an overhead means none.
 type Profile struct {
+	// Base names the embedded engine profile a profile file starts from (e.g. "vllm"): the
+	// file overrides only the keys it sets. Without it a profile file must set every field.
+	Base        string `toml:"base,omitempty"`
 	Name        string `toml:"name"`
 	Description string `toml:"description"`
 	// Origin says where the numbers come from: "datasheet" (ideal), "engine profile", or
@@ -174,8 +178,64 @@ func (p *Profile) Validate() error {
 }
 
 // ParseProfile decodes a profile from TOML strictly: unknown keys are an error naming the file.
-func ParseProfile(name string, b []byte) (*Profile, error) {
+// With base = "ENGINE" the profile starts from that embedded engine profile and overrides only
+// the keys it sets (their sources become "set in NAME" unless [sources] says otherwise). An
+// efficiency or memory_fraction set to 0 is out of range, as is a negative one. Missing keys
+// keep their zero values (1 for an efficiency, none for an overhead): embedded profiles such as
+// "ideal" rely on it; LoadProfileFile, for users' files, does not allow it.
+func ParseProfile(name string, b []byte) (*Profile, error) { return parseProfile(name, b, false) }
+
+// profileMetaKeys are the keys a profile may leave out without changing a number.
+var profileMetaKeys = map[string]bool{"base": true, "name": true, "description": true, "origin": true, "sources": true, "gemm_efficiency_by_dtype": true}
+
+// ProfileKeys lists the TOML keys of every numeric or behavioural field of a profile: the ones a
+// profile file without base must set.
+func ProfileKeys() []string {
+	var out []string
+	t := reflect.TypeOf(Profile{})
+	for i := 0; i < t.NumField(); i++ {
+		k, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ",")
+		if k != "" && !profileMetaKeys[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func parseProfile(name string, b []byte, complete bool) (*Profile, error) {
+	var head struct {
+		Base string `toml:"base"`
+	}
+	if _, err := toml.Decode(string(b), &head); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
 	var p Profile
+	if head.Base != "" {
+		bp, ok, err := Engine(head.Base)
+		if err != nil {
+			return nil, fmt.Errorf("%s: base %q: %v", name, head.Base, err)
+		}
+		if !ok || bp.Base != "" {
+			return nil, fmt.Errorf("%s: base %q: allowed values are %s", name, head.Base, strings.Join(EngineNames(), ", "))
+		}
+		p = *bp
+		p.Sources, p.GEMMEfficiencyByDtype = map[string]string{}, nil
+		for k, v := range bp.Sources {
+			p.Sources[k] = v
+		}
+		if bp.GEMMEfficiencyByDtype != nil {
+			p.GEMMEfficiencyByDtype = map[string]float64{}
+			for k, v := range bp.GEMMEfficiencyByDtype {
+				p.GEMMEfficiencyByDtype[k] = v
+			}
+		}
+		p.Name, p.Description = "", ""
+		p.Origin = "engine profile " + bp.Name + " with overrides from " + name
+	}
+	var own struct {
+		Sources map[string]string `toml:"sources"`
+	}
+	toml.Decode(string(b), &own)
 	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(&p)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
@@ -186,6 +246,48 @@ func ParseProfile(name string, b []byte) (*Profile, error) {
 			keys[i] = k.String()
 		}
 		return nil, fmt.Errorf("%s: unknown key %s", name, strings.Join(keys, ", "))
+	}
+	// An explicit 0 is out of range for a fraction (it used to mean 1, silently).
+	fractions := map[string]float64{"gemm_efficiency": p.GEMMEfficiency, "memory_efficiency": p.MemoryEfficiency, "moe_efficiency": p.MoEEfficiency,
+		"attention_efficiency": p.AttentionEfficiency, "attention_memory_efficiency": p.AttentionMemoryEfficiency, "link_efficiency": p.LinkEfficiency,
+		"memory_fraction": p.MemoryFraction}
+	for _, k := range ProfileKeys() {
+		if v, ok := fractions[k]; ok && v == 0 && md.IsDefined(k) {
+			return nil, fmt.Errorf("%s: %s = 0: must be in (0, 1]", name, k)
+		}
+	}
+	for k, v := range p.GEMMEfficiencyByDtype {
+		if v <= 0 {
+			return nil, fmt.Errorf("%s: gemm_efficiency_by_dtype.%s = %g: must be in (0, 1]", name, k, v)
+		}
+	}
+	if head.Base == "" && complete {
+		var missing []string
+		for _, k := range ProfileKeys() {
+			if !md.IsDefined(k) {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("%s: missing %s: a profile file sets every field, or starts from an engine profile with base = \"vllm\" (or %s) and sets only what differs",
+				name, strings.Join(missing, ", "), strings.Join(EngineNames(), ", "))
+		}
+	}
+	if head.Base != "" {
+		bp, _, _ := Engine(head.Base)
+		for k, v := range bp.Sources { // inherited keys keep the base's sources
+			if _, ok := p.Sources[k]; !ok && !md.IsDefined(k) {
+				p.Sources[k] = v
+			}
+		}
+		for _, k := range ProfileKeys() {
+			if _, cited := own.Sources[k]; md.IsDefined(k) && !cited {
+				p.Sources[k] = "set in " + name
+			}
+		}
+		if md.IsDefined("gemm_efficiency_by_dtype") && own.Sources["gemm_efficiency_by_dtype"] == "" {
+			p.Sources["gemm_efficiency_by_dtype"] = "set in " + name
+		}
 	}
 	if p.Name == "" {
 		p.Name = strings.TrimSuffix(path.Base(name), ".toml")
@@ -202,7 +304,7 @@ func LoadProfileFile(file string) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ParseProfile(file, b)
+	return parseProfile(file, b, true)
 }
 
 // EngineNames lists the embedded engine profiles.

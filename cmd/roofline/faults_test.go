@@ -277,3 +277,74 @@ func TestAccuracyUsageNamesRealFlags(t *testing.T) {
 		t.Errorf("accuracy help advertises --engine-override:\n%s", help)
 	}
 }
+
+// Fault 5: an empty profile (or one with only name=) made every efficiency 1.0 and
+// memory_fraction 0 act as 1 (TTFT 7 ms instead of 22 ms); gemm_efficiency = 0 became 1.0
+// while its source still cited the base value. A profile file sets every field, or names
+// its base and inherits the rest.
+func TestProfileFileMustBeCompleteOrNameItsBase(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	est := func(profile string, extra ...string) (string, string, int) {
+		return runCLI(t, append([]string{"estimate", "--model", llama8b, "--gpu", "H100", "--input-len", "1000", "--output-len", "100",
+			"--concurrency", "1", "--profile", profile, "--output", "json"}, extra...)...)
+	}
+	for _, c := range []struct{ file, body, want string }{
+		{"empty.toml", "", "missing ceilings, gemm_efficiency"},
+		{"name.toml", "name = \"mine\"\n", "base = \"vllm\""},
+		{"zero.toml", "base = \"vllm\"\ngemm_efficiency = 0\n", "gemm_efficiency = 0: must be in (0, 1]"},
+		{"negative.toml", "base = \"vllm\"\ngemm_efficiency = -0.5\n", "gemm_efficiency = -0.5"},
+		{"memzero.toml", "base = \"vllm\"\nmemory_fraction = 0\n", "memory_fraction = 0"},
+		{"tgi.toml", "base = \"tgi\"\n", `base "tgi": allowed values are`},
+	} {
+		_, stderr, code := est(write(c.file, c.body))
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s: exit %d, %q: want exit 2 containing %q", c.file, code, stderr, c.want)
+		}
+	}
+	// Inheriting: base = "vllm" alone predicts what --engine vllm predicts; an override
+	// changes its field only and cites this file as its source.
+	type out struct {
+		TTFT       struct{ Mean float64 } `json:"ttft_ms"`
+		Parameters []struct {
+			Name   string
+			Value  float64
+			Source string
+		} `json:"parameters"`
+	}
+	decode := func(s string) out {
+		var o out
+		if err := json.Unmarshal([]byte(s), &o); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	ref, stderr, code := runCLI(t, "estimate", "--model", llama8b, "--gpu", "H100", "--input-len", "1000", "--output-len", "100", "--concurrency", "1", "--output", "json")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	same, stderr, code := est(write("same.toml", "base = \"vllm\"\n"))
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	if a, b := decode(ref).TTFT.Mean, decode(same).TTFT.Mean; a != b {
+		t.Errorf("base = \"vllm\" alone: TTFT %g ms, --engine vllm %g ms", b, a)
+	}
+	half, stderr, code := est(write("half.toml", "base = \"vllm\"\nname = \"slow\"\nmemory_efficiency = 0.4\n"))
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	o := decode(half)
+	if !(o.TTFT.Mean > decode(ref).TTFT.Mean) {
+		t.Errorf("memory_efficiency 0.4: TTFT %g ms, not above vllm's %g ms", o.TTFT.Mean, decode(ref).TTFT.Mean)
+	}
+	for _, p := range o.Parameters {
+		if p.Name == "memory_efficiency" && (p.Value != 0.4 || !strings.Contains(p.Source, "half.toml")) {
+			t.Errorf("memory_efficiency %g from %q: want 0.4 set in half.toml", p.Value, p.Source)
+		}
+	}
+}
