@@ -157,6 +157,28 @@ func ScheduledTimes(recs []bench.Record) []float64 {
 	return out
 }
 
+// RunFitParams are the profile parameters a live run refits (CalibrateFromRun).
+var RunFitParams = []string{"memory_efficiency", "step_overhead_ms"}
+
+// RunSamples turns a run's summary into the decode-step samples CalibrateFromRun fits:
+// the mean running batch per lane by Little's law, b = request/s · (E2E − TTFT) / lanes,
+// at the mean context input + output/2 tokens, with the measured mean TPOT and median
+// ITL (seconds) as step times. It also returns b and the context. It fails when the run
+// has no completed request with more than one token.
+func RunSamples(d *estimator.Deployment, w estimator.Workload, s bench.Summary) ([]estimator.StepSample, int, int, error) {
+	if s.Completed == 0 || math.IsNaN(s.TPOT.Mean) || s.TPOT.Mean <= 0 {
+		return nil, 0, 0, fmt.Errorf("no completed requests with more than one token")
+	}
+	batch := int(math.Max(1, math.Round(s.RequestPerS*(s.E2E.Mean-s.TTFT.Mean)/1e3/float64(d.Lanes()))))
+	ctx := w.InputLen + w.OutputLen/2
+	sp := d.Spec
+	samples := []estimator.StepSample{{Spec: sp, Phase: "decode", Batch: batch, Tokens: ctx, Measured: s.TPOT.Mean / 1e3}}
+	if !math.IsNaN(s.ITL.Median) && s.ITL.Median > 0 {
+		samples = append(samples, estimator.StepSample{Spec: sp, Phase: "decode", Batch: batch, Tokens: ctx, Measured: s.ITL.Median / 1e3})
+	}
+	return samples, batch, ctx, nil
+}
+
 // Recalibration is a profile refitted on a live run: the TOML to write and a one-line summary.
 type Recalibration struct {
 	TOML    []byte
@@ -169,17 +191,11 @@ type Recalibration struct {
 // per-step overhead. now dates the profile's description. It fails when the run has no
 // completed request with more than one token.
 func CalibrateFromRun(d *estimator.Deployment, w estimator.Workload, s bench.Summary, now time.Time) (Recalibration, error) {
-	if s.Completed == 0 || math.IsNaN(s.TPOT.Mean) || s.TPOT.Mean <= 0 {
-		return Recalibration{}, fmt.Errorf("no completed requests with more than one token")
+	samples, batch, ctx, err := RunSamples(d, w, s)
+	if err != nil {
+		return Recalibration{}, err
 	}
-	batch := int(math.Max(1, math.Round(s.RequestPerS*(s.E2E.Mean-s.TTFT.Mean)/1e3/float64(d.Lanes()))))
-	ctx := w.InputLen + w.OutputLen/2
-	sp := d.Spec
-	samples := []estimator.StepSample{{Spec: sp, Phase: "decode", Batch: batch, Tokens: ctx, Measured: s.TPOT.Mean / 1e3}}
-	if !math.IsNaN(s.ITL.Median) && s.ITL.Median > 0 {
-		samples = append(samples, estimator.StepSample{Spec: sp, Phase: "decode", Batch: batch, Tokens: ctx, Measured: s.ITL.Median / 1e3})
-	}
-	fit, err := estimator.Calibrate(samples, d.Profile, []string{"memory_efficiency", "step_overhead_ms"})
+	fit, err := estimator.Calibrate(samples, d.Profile, RunFitParams)
 	if err != nil {
 		return Recalibration{}, err
 	}

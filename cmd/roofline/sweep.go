@@ -21,7 +21,9 @@ import (
 
 const sweepSynopsis = "sweep --model M --gpus all|G1,G2 [--num-gpus 1,2,4,8] [--weight-dtype bf16,fp8] [--kv-dtype bf16,fp8] [--engine vllm,...] " +
 	"[--max-num-seqs 64,256] [--max-num-batched-tokens 2048,8192] --input-len I --output-len O (--concurrency 1-512 | --request-rate 0.5-16) " +
-	"[--constraint ttft:p95<500ms ...] [--objective cost|throughput-per-gpu|latency|goodput] [--top K] [--emit-script FILE] [--output table|json]"
+	"[--constraint ttft:p95<500ms ...] [--objective cost|throughput-per-gpu|latency|goodput] [--top K] [--emit-script FILE] [--output table|json]\n" +
+	"       sweep --run|--dry-run (--framework vllm|sglang|trtllm|ollama | --server-cmd TEMPLATE) [--server-args GRID] [--client-args GRID] [--server-env GRID]\n" +
+	"             [--model M --gpus G (for predictions)] --input-len I --output-len O [--output-dir DIR] [--continue] [--calibrate] [--constraint …]"
 
 // sweepFlags are the flags of sweep (lists where a deployment flag takes one value).
 type sweepFlags struct {
@@ -51,6 +53,8 @@ type sweepFlags struct {
 	progressEvery       time.Duration
 	disagg              bool
 	kvTransfer          string
+	loop                loopFlags // --run, --dry-run and their flags (sweeprun.go)
+	engineChanged       bool
 }
 
 func (f *sweepFlags) register(fs *pflag.FlagSet) {
@@ -82,6 +86,7 @@ func (f *sweepFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
 	fs.BoolVar(&f.disagg, "disagg", false, "search prefill:decode (xPyD) splits of each --num-gpus beside colocated DP×TP, ranked by goodput per GPU under the --constraint SLOs")
 	fs.StringVar(&f.kvTransfer, "kv-transfer", "rdma", "with --disagg: KV transport between instances (nvlink, rdma, tcp)")
+	f.loop.register(fs)
 }
 
 // sweepOutput is the JSON document of a sweep (and what report reads back).
@@ -133,6 +138,13 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 		return usageErr("sweep: give --gpus or its alias --gpu, not both")
 	}
 	f.progressAfter, f.progressEvery = time.Second, 200*time.Millisecond
+	if f.loop.active() {
+		if f.disagg {
+			return usageErr("--disagg: not with --run or --dry-run (the loop launches one server per configuration)")
+		}
+		f.engineChanged = fs.Changed("engine")
+		return sweepLoop(ctx, e, &f, fs)
+	}
 	if f.disagg {
 		return sweepDisagg(ctx, e, &f)
 	}
