@@ -489,7 +489,7 @@ func splitVarying(rs []sweeprun.Result, get func(sweeprun.Result) sweeprun.Param
 	}
 	varies := func(name string) bool { return len(values[name]) > 1 || count[name] != len(rs) }
 	var common sweeprun.Params
-	if len(rs) > 0 {
+	if len(rs) > 1 {
 		for _, kv := range get(rs[0]) {
 			if !varies(kv.Name) {
 				common = append(common, kv)
