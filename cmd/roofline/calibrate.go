@@ -8,16 +8,20 @@ import (
 	"strings"
 
 	"roofline/estimator"
+	"roofline/validation"
 )
 
 func runCalibrate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "calibrate", "calibrate --steps FILE.csv --out PROFILE.toml [--base ENGINE | --profile P] [--params a,b] [--cv gpu|dtype|model] [--output table|json]")
+	fs := newFlags(e, "calibrate", "calibrate (--steps FILE.csv | --bench-results DIR --model M --gpu G) --out PROFILE.toml [--base ENGINE | --profile P] [--params a,b] [--cv gpu|dtype|model] [--output table|json]")
 	steps := fs.String("steps", "", "measured steps.csv (model,gpu,tp,weight_dtype,phase,batch,tokens,ms) (required)")
 	outFile := fs.String("out", "", "write the fitted profile TOML here (required)")
 	base := fs.String("base", "vllm", "engine profile to start from: "+strings.Join(estimator.EngineNames(), ", "))
 	profile := fs.String("profile", "", "profile TOML to start from instead of --base")
 	params := fs.StringSlice("params", nil, "parameters to fit (default: all the rows identify): "+strings.Join(estimator.CalibParamNames(), ", "))
 	gpuFiles := fs.StringSlice("gpu-file", nil, "extra GPU catalogue TOML files")
+	benchDir := fs.String("bench-results", "", "a sweep --run output directory: fit to its measured runs (decode steps, as validate --calibrate-out)")
+	model := fs.String("model", "", "with --bench-results: the model the servers ran")
+	gpu := fs.String("gpu", "", "with --bench-results: the GPU the servers ran on")
 	out := fs.StringP("output", "o", "table", "output format: table or json")
 	cv := fs.String("cv", "", "leave-one-group-out check: fit on every group but one, report the held-out error per group (gpu, dtype or model)")
 	if err := parseFlags(fs, args); err != nil {
@@ -31,8 +35,8 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	if err := checkOutput(*out, "table", "json"); err != nil {
 		return err
 	}
-	if *steps == "" || *outFile == "" {
-		return usageErr("calibrate: --steps and --out are required")
+	if (*steps == "") == (*benchDir == "") || *outFile == "" {
+		return usageErr("calibrate: --out and one of --steps or --bench-results are required")
 	}
 	for _, p := range *params {
 		if !contains(estimator.CalibParamNames(), p) {
@@ -43,14 +47,32 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rows, samples, err := loadStepSamples(ctx, e, *steps, *gpuFiles)
-	if err != nil {
-		return err
+	if *cv != "" && *benchDir != "" {
+		return usageErr("--cv: only with --steps (a sweep's runs carry no groups)")
 	}
-	for i, r := range rows {
-		if r.ms <= 0 {
-			return usageErr("%s:%d: ms must be a measured time > 0 to calibrate", *steps, i+2)
+	var samples []estimator.StepSample
+	var rows []stepRow
+	source := *steps
+	if *benchDir != "" {
+		source = *benchDir
+		if samples, err = benchResultSamples(ctx, e, *benchDir, *model, *gpu, *gpuFiles, prof); err != nil {
+			return err
 		}
+		if len(*params) == 0 {
+			*params = validation.RunFitParams
+		}
+	} else {
+		var ss []estimator.StepSample
+		rows, ss, err = loadStepSamples(ctx, e, *steps, *gpuFiles)
+		if err != nil {
+			return err
+		}
+		for i, r := range rows {
+			if r.ms <= 0 {
+				return usageErr("%s:%d: ms must be a measured time > 0 to calibrate", *steps, i+2)
+			}
+		}
+		samples = ss
 	}
 	fit, err := estimator.Calibrate(samples, prof, *params)
 	if err != nil {
@@ -73,9 +95,9 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	fit.Profile.Name = strings.TrimSuffix(fit.Profile.Name, "-calibrated") + "-calibrated"
-	fit.Profile.Description = fmt.Sprintf("%s fitted to %d steps from %s", prof.Name, fit.N, *steps)
+	fit.Profile.Description = fmt.Sprintf("%s fitted to %d steps from %s", prof.Name, fit.N, source)
 	var buf bytes.Buffer
-	buf.WriteString(fmt.Sprintf("# Written by roofline calibrate from %s (%d rows); base profile %s.\n", *steps, fit.N, prof.Name))
+	buf.WriteString(fmt.Sprintf("# Written by roofline calibrate from %s (%d rows); base profile %s.\n", source, fit.N, prof.Name))
 	buf.WriteString(fmt.Sprintf("# Fit: MAPE %.2f%% (base %.2f%%), max error %.2f%%.\n", fit.MAPE, fit.MAPE0, fit.MaxAPE))
 	if err := fit.Profile.WriteTOML(&buf); err != nil {
 		return err

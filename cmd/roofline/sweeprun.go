@@ -7,7 +7,9 @@ import (
 	"io"
 	"math"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -363,25 +365,10 @@ func (p *loopPredictor) predict(server sweeprun.Params, cfg bench.Config, recs [
 // --calibrate-out) and orders the remaining configurations by predicted output tok/s
 // per GPU at their first client configuration, highest first.
 func (p *loopPredictor) recalibrate(done []sweeprun.Result, remaining []sweeprun.Config) []sweeprun.Config {
-	var samples []estimator.StepSample
-	for _, r := range done {
-		if r.Status != sweeprun.StatusOK || r.Measured == nil {
-			continue
-		}
-		d, _, err := p.deployment(r.ServerArgs)
-		if err != nil {
-			continue
-		}
-		cfg, _ := sweeprun.ClientConfig(bench.Config{}, r.ClientArgs)
-		w := sweeprun.RunWorkload(cfg, nil)
-		if w.InputLen == 0 {
-			continue
-		}
-		ss, _, _, err := validation.RunSamples(d, w, *r.Measured)
-		if err == nil {
-			samples = append(samples, ss...)
-		}
-	}
+	samples := loopSamples(done, func(args sweeprun.Params) (*estimator.Deployment, error) {
+		d, _, err := p.deployment(args)
+		return d, err
+	})
 	if len(samples) == 0 {
 		return remaining
 	}
@@ -512,4 +499,78 @@ func orDash(p sweeprun.Params) string {
 		return "-"
 	}
 	return p.String()
+}
+
+// loopSamples turns every ok result into decode-step samples (validation.RunSamples, the
+// fit of validate --calibrate-out) on the deployment its server arguments describe; the
+// workload's lengths are the measured mean prompt and completion tokens per request.
+func loopSamples(rs []sweeprun.Result, deploy func(sweeprun.Params) (*estimator.Deployment, error)) []estimator.StepSample {
+	var samples []estimator.StepSample
+	for _, r := range rs {
+		m := r.Measured
+		if r.Status != sweeprun.StatusOK || m == nil || m.Completed == 0 {
+			continue
+		}
+		d, err := deploy(r.ServerArgs)
+		if err != nil {
+			continue
+		}
+		w := estimator.Workload{InputLen: max(1, m.TotalInputTokens/m.Completed), OutputLen: max(1, m.TotalOutputTokens/m.Completed)}
+		if ss, _, _, err := validation.RunSamples(d, w, *m); err == nil {
+			samples = append(samples, ss...)
+		}
+	}
+	return samples
+}
+
+// benchResultSamples reads DIR/results.jsonl of sweep --run and returns the decode-step
+// samples of its ok runs on model × gpu with the base profile.
+func benchResultSamples(ctx context.Context, e *env, dir, model, gpu string, gpuFiles []string, prof *estimator.Profile) ([]estimator.StepSample, error) {
+	if model == "" || gpu == "" {
+		return nil, usageErr("--bench-results: --model and --gpu are required (the model and GPU the servers ran)")
+	}
+	f, err := os.Open(filepath.Join(dir, sweeprun.ResultsFile))
+	if err != nil {
+		return nil, usageErr("--bench-results: %v", err)
+	}
+	defer f.Close()
+	rs, err := sweeprun.ReadResults(f)
+	if err != nil {
+		return nil, usageErr("--bench-results: %v", err)
+	}
+	m, err := loadModel(ctx, e, model)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := gpuCatalogue(gpuFiles)
+	if err != nil {
+		return nil, err
+	}
+	g, err := cat.Lookup(gpu)
+	if err != nil {
+		return nil, usageErr("--gpu: %v", err)
+	}
+	var firstErr error
+	samples := loopSamples(rs, func(args sweeprun.Params) (*estimator.Deployment, error) {
+		spec := estimator.Spec{Model: m, GPU: g, Profile: prof}
+		if _, err := sweeprun.ApplyArgs(&spec, args, nil); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			return nil, err
+		}
+		d, err := estimator.New(spec)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return d, err
+	})
+	if len(samples) == 0 {
+		why := "no ok run with more than one output token"
+		if firstErr != nil {
+			why += " (" + firstErr.Error() + ")"
+		}
+		return nil, usageErr("--bench-results %s: %s", dir, why)
+	}
+	return samples, nil
 }
