@@ -47,8 +47,13 @@
 // OriginScheduled times from it instead, so waiting behind a concurrency cap or a slow
 // client counts as latency, as a user arriving on schedule would see it.
 //
-//   - TTFT: send → first chunk carrying content. A reply with no content
-//     chunk has no TTFT; it is counted in NoContent and left out of every latency.
+//   - TTFT: send → first chunk carrying content. A live reply with no content chunk
+//     (e.g. only [DONE]) has no TTFT and fails ("empty"), as vllm bench serve fails it, so
+//     it stays out of every rate; NoContent counts such replies in imported results.
+//   - A stream that closes cleanly after its tokens without [DONE] is complete (vLLM's
+//     client never looks for [DONE]; the record's note says so). A reply of one JSON
+//     object (the server ignored "stream": true) fails "not streamed". HTTP 429/503 keep
+//     their Retry-After in the record (retry_after_s) and the summary warns; no retry.
 //   - ITL: gaps between consecutive content chunks of one request, pooled over requests
 //     (a per-chunk statistic; ChunksPerToken shows a server that bundles tokens).
 //   - TPOT: (last content − first content) / (output tokens − 1) per request; requests

@@ -32,6 +32,9 @@ type Record struct {
 	HTTPStatus       int       `json:"http_status,omitempty"`     // 0 when no response arrived
 	Error            string    `json:"error,omitempty"`           // "" for a successful request
 	Note             string    `json:"note,omitempty"`            // caveat that does not fail the request
+	// RetryAfterS is the server's Retry-After on an HTTP 429 or 503 reply, s (0: none given).
+	// The client does not retry; the summary reports it.
+	RetryAfterS float64 `json:"retry_after_s,omitempty"`
 }
 
 // OK reports whether the request succeeded (HTTP 200, complete stream, no error).

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -302,10 +304,40 @@ func (r *runner) send(ctx context.Context, p prepared, i int, sched float64) Rec
 	if resp.StatusCode != http.StatusOK {
 		rec.Error = httpError(resp, r.cfg.APIKey)
 		rec.EndS = r.now()
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			if ra := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ra > 0 {
+				rec.RetryAfterS = ra
+				rec.Error += fmt.Sprintf(" (Retry-After %g s)", ra)
+			}
+		}
+		return rec
+	}
+	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
+		// The server answered with one JSON completion: it ignored "stream": true, so
+		// there is no first token or gap between tokens to time.
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		rec.EndS = r.now()
+		rec.Error = "not streamed: the server ignored \"stream\": true and sent one JSON reply (" + ct + "); TTFT and ITL cannot be measured"
 		return rec
 	}
 	r.readStream(ctx, rctx, resp.Body, &rec)
 	return rec
+}
+
+// retryAfter parses a Retry-After header value (RFC 9110 §10.2.3: delay-seconds or an
+// HTTP-date) into seconds from now; 0 when absent or unreadable.
+func retryAfter(v string, now time.Time) float64 {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 && !math.IsInf(n, 0) {
+		return n
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return math.Max(0, math.Round(t.Sub(now).Seconds()))
+	}
+	return 0
 }
 
 func (r *runner) post(ctx context.Context, body []byte) (*http.Response, error) {
@@ -373,8 +405,18 @@ func (r *runner) readStream(ctx, rctx context.Context, body io.Reader, rec *Reco
 			last = ev.usage
 		}
 	}
-	if rec.Error == "" && !done {
-		rec.Error = "incomplete: stream ended without [DONE]"
+	switch {
+	case rec.Error == "" && rec.ContentChunks == 0:
+		// vllm bench serve fails such a reply too ("Never received a valid chunk to
+		// calculate TTFT"): with no token it has no TTFT and must not count in the rates.
+		rec.Error = "empty: the reply carried no content chunk"
+		if !done {
+			rec.Error += " and ended without [DONE]"
+		}
+	case rec.Error == "" && !done:
+		// A stream that closes cleanly after its tokens is complete for vllm bench serve,
+		// which never looks for [DONE]; say so rather than fail it.
+		rec.Note = "stream ended cleanly without [DONE]: counted complete, as vllm bench serve does"
 	}
 	// The last usage object counts, unless it is an all-zero placeholder (Ollama puts
 	// one on every chunk and the real one in a final choices: [] chunk).

@@ -32,6 +32,8 @@ type script struct {
 	noContent      bool          // no content chunk at all
 	apiKey         string        // require "Authorization: Bearer apiKey"
 	echoKeyError   bool          // answer 401 with the received Authorization header in the message
+	retryAfter     string        // Retry-After header sent with status
+	jsonReply      bool          // ignore "stream": answer with one application/json completion
 }
 
 // testServer serves s on /v1/chat/completions and /v1/completions; it counts requests
@@ -105,6 +107,9 @@ func (ts *testServer) handler(s script) http.Handler {
 			return
 		}
 		if s.status != 0 {
+			if s.retryAfter != "" {
+				w.Header().Set("Retry-After", s.retryAfter)
+			}
 			w.WriteHeader(s.status)
 			io.WriteString(w, `{"error":{"message":"model \"x\" not found"}}`)
 			return
@@ -112,6 +117,11 @@ func (ts *testServer) handler(s script) http.Handler {
 		if s.failEvery > 0 && n%int64(s.failEvery) == 0 {
 			w.WriteHeader(500)
 			io.WriteString(w, `{"error":{"message":"injected failure"}}`)
+			return
+		}
+		if s.jsonReply {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"tok tok"}}],"usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9}}`)
 			return
 		}
 		w.Header().Set("Content-Type", "text/event-stream")

@@ -423,6 +423,16 @@ func Summarize(records []Record, opt Options) Summary {
 	for _, n := range noteOrder {
 		w("%d requests: %s", notes[n], n)
 	}
+	limited, maxRetry := 0, 0.0
+	for _, r := range records {
+		if r.RetryAfterS > 0 {
+			limited++
+			maxRetry = math.Max(maxRetry, r.RetryAfterS)
+		}
+	}
+	if limited > 0 {
+		w("%d requests were refused with HTTP 429/503 and Retry-After (up to %g s): the server is shedding load; the client does not retry them", limited, maxRetry)
+	}
 	return s
 }
 
