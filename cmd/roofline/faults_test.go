@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Regression tests for the faults a new user found (issue "Verdicts that never lie"): each
@@ -346,5 +350,51 @@ func TestProfileFileMustBeCompleteOrNameItsBase(t *testing.T) {
 		if p.Name == "memory_efficiency" && (p.Value != 0.4 || !strings.Contains(p.Source, "half.toml")) {
 			t.Errorf("memory_efficiency %g from %q: want 0.4 set in half.toml", p.Value, p.Source)
 		}
+	}
+}
+
+// Fault 12: the emitted script's wait_ready did not notice a dead server (it polled for 20
+// minutes), then set -e skipped every remaining configuration. With stand-ins for vllm (dead
+// on its first start, a live server after), curl and roofline on PATH, the script must give
+// up on the dead one at once, benchmark every other configuration and exit 1.
+func TestSweepScriptSurvivesADeadServer(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "runs.sh")
+	stdout, stderr, code := runCLI(t, append(append([]string{}, sweepArgs...), "--output", "json", "--emit-script", script)...)
+	if code != 0 {
+		t.Fatalf("sweep: exit %d: %s", code, stderr)
+	}
+	var doc struct{ Configs []struct{ Engine string } }
+	json.Unmarshal([]byte(stdout), &doc)
+	bin := filepath.Join(dir, "bin")
+	os.Mkdir(bin, 0o755)
+	stub := func(name, body string) { os.WriteFile(filepath.Join(bin, name), []byte("#!"+bash+"\n"+body+"\n"), 0o755) }
+	stub("vllm", `if [ ! -e "$STUBS/started" ]; then touch "$STUBS/started"; exit 1; fi; touch "$STUBS/up"; exec sleep 30`)
+	stub("curl", `sleep 0.2; [ -e "$STUBS/up" ]`)
+	stub("roofline", `echo bench >> "$STUBS/benches"`)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bash, script)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "STUBS="+dir)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("script: %v, want exit 1 (a configuration failed)\n%s", err, out)
+	}
+	if el := time.Since(start); el > 20*time.Second {
+		t.Errorf("script took %v: wait_ready did not notice the dead server", el)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "benches"))
+	if n := strings.Count(string(b), "bench"); n != len(doc.Configs)-1 || len(doc.Configs) < 2 {
+		t.Errorf("%d benchmarks for %d configurations: want every one but the dead server's\n%s", n, len(doc.Configs), out)
+	}
+	if !strings.Contains(string(out), "rank 1: skipped, the server did not start") {
+		t.Errorf("script output does not name the skipped configuration:\n%s", out)
 	}
 }
