@@ -76,7 +76,7 @@ func TestSweepJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(b), "\nroofline bench "); n != len(doc.Configs) {
+	if n := strings.Count(string(b), "\n\troofline bench "); n != len(doc.Configs) {
 		t.Errorf("script has %d bench runs, want %d", n, len(doc.Configs))
 	}
 }
