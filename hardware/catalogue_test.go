@@ -438,8 +438,11 @@ func TestMarshalJSON(t *testing.T) {
 		// H100 SXM: datasheet figures (see TestDatasheet); usable memory from PyTorch.
 		{"H100", map[string]any{"memory_bytes": 80e9, "usable_memory_bytes": 85017493504.0, "memory_bandwidth_bytes_per_s": 3.35e12,
 			"link_bandwidth_bytes_per_s": 450e9, "tdp_watts": 700.0, "price_usd_per_hour": 3.78, "l2_bytes": 52428800.0}},
-		// B200 has no PCIe figure and no price; H200-style null for unknown.
-		{"B200", map[string]any{"usable_memory_bytes": nil, "price_usd_per_hour": nil, "pcie_bandwidth_bytes_per_s": nil, "l2_bytes": nil}},
+		// B200 has no PCIe figure; H200-style null for unknown. Its price is the median of the
+		// ten on-demand offers in data/hardware/prices.csv (RunPod 6.79 USD per GPU-hour).
+		{"B200", map[string]any{"usable_memory_bytes": nil, "price_usd_per_hour": 6.79, "pcie_bandwidth_bytes_per_s": nil, "l2_bytes": nil}},
+		// MI355X has no public rental price at all (GPU_DATA.md, "Prices missing").
+		{"MI355X", map[string]any{"price_usd_per_hour": nil}},
 		// GH200 publishes no per-GPU TDP.
 		{"GH200", map[string]any{"tdp_watts": nil}},
 	} {

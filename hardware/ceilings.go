@@ -282,6 +282,13 @@ func fillAll(gpus []*GPU) {
 	}
 	for _, g := range gpus {
 		fillAchievable(g, gpus, measured)
+		if g.PriceUSDPerHour == 0 { // no catalogue price: the median public on-demand offer
+			if o, n := medianOffer(g, "on-demand"); n > 0 {
+				g.PriceUSDPerHour, g.PriceAsOf = o.USDPerHour, o.AsOf
+				g.PriceProvider = o.Provider + " on-demand"
+				g.PriceSource = fmt.Sprintf("%s (median of %d public on-demand offers, data/hardware/prices.csv)", o.URL, n)
+			}
+		}
 	}
 }
 

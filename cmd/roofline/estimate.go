@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"roofline/estimator"
+	"roofline/hardware"
 	"roofline/units"
 )
 
@@ -146,17 +147,22 @@ type report struct {
 	Server serverInfo `json:"server_config"`
 	Client clientInfo `json:"client_config"`
 	estimator.Serving
-	OutputTokSPerGPU float64               `json:"output_tok_s_per_gpu"`
-	TotalTokSPerGPU  float64               `json:"total_tok_s_per_gpu"`
-	KVCacheTokens    int                   `json:"kv_cache_tokens"`
-	MaxConcurrency   int                   `json:"max_concurrency"`
-	Memory           estimator.Memory      `json:"memory"`
-	CostPerHour      *float64              `json:"cost_usd_per_hour"`
-	CostOut          *float64              `json:"cost_usd_per_1m_output_tokens"`       // all GPU time (estimator.Cost)
-	CostIn           *float64              `json:"cost_usd_per_1m_input_tokens"`        // prefill share of GPU time
-	CostOutSplit     *float64              `json:"cost_usd_per_1m_output_tokens_split"` // the rest of it
-	CostPerRequest   *float64              `json:"cost_usd_per_request"`
-	PriceSource      string                `json:"price_source"`
+	OutputTokSPerGPU float64          `json:"output_tok_s_per_gpu"`
+	TotalTokSPerGPU  float64          `json:"total_tok_s_per_gpu"`
+	KVCacheTokens    int              `json:"kv_cache_tokens"`
+	MaxConcurrency   int              `json:"max_concurrency"`
+	Memory           estimator.Memory `json:"memory"`
+	CostPerHour      *float64         `json:"cost_usd_per_hour"`
+	CostOut          *float64         `json:"cost_usd_per_1m_output_tokens"`       // all GPU time (estimator.Cost)
+	CostIn           *float64         `json:"cost_usd_per_1m_input_tokens"`        // prefill share of GPU time
+	CostOutSplit     *float64         `json:"cost_usd_per_1m_output_tokens_split"` // the rest of it
+	CostPerRequest   *float64         `json:"cost_usd_per_request"`
+	PriceSource      string           `json:"price_source"`
+	PriceOffering    string           `json:"price_offering"`
+	// Power is the electricity cost at TDP of all GPUs, beside the rental cost.
+	PowerUSDPerKWh   float64               `json:"power_usd_per_kwh"`
+	PowerCostPerHour *float64              `json:"power_cost_usd_per_hour"`
+	PowerSource      string                `json:"power_price_source"`
 	EnergyPer1k      float64               `json:"energy_j_per_1k_output_tokens"`
 	Percentiles      string                `json:"percentile_method"`
 	Provenance       provenance            `json:"provenance"`
@@ -209,7 +215,7 @@ type clientInfo struct {
 }
 
 func runEstimate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "estimate", "estimate --model M --gpu G [--num-gpus N --tp --pp --dp --ep] [--weight-dtype --kv-dtype] [--engine E | --profile P] --input-len I --output-len O [--prefix-len P] [--concurrency C | --request-rate R | --batch-size B] [--simulate] [--price-per-gpu-hour X] [--output table|json|csv|markdown]")
+	fs := newFlags(e, "estimate", "estimate --model M --gpu G [--num-gpus N --tp --pp --dp --ep] [--weight-dtype --kv-dtype] [--engine E | --profile P] --input-len I --output-len O [--prefix-len P] [--concurrency C | --request-rate R | --batch-size B] [--simulate] [--price-per-gpu-hour X | --price-offering on-demand|reserved|spot|purchase] [--power-usd-per-kwh X] [--output table|json|csv|markdown]")
 	var df deployFlags
 	var wf workloadFlags
 	var tf techFlags
@@ -218,7 +224,10 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 	tf.register(fs)
 	simulate := fs.Bool("simulate", false, "run the discrete-event simulation for distributions (default: closed form)")
 	seed := fs.Uint64("seed", 1, "simulation seed")
-	price := floatFlag(fs, "price-per-gpu-hour", 0, nonNegative, "USD per GPU-hour (default: the catalogue's on-demand price)")
+	price := floatFlag(fs, "price-per-gpu-hour", 0, nonNegative, "USD per GPU-hour (default: the catalogue's price for --price-offering)")
+	offering := fs.String("price-offering", "on-demand", "which public price to cost with: "+strings.Join(hardware.Offerings, ", ")+" (purchase: list price amortised over 5 years)")
+	kwhDefault, kwhSource := hardware.PowerPrice()
+	kwh := floatFlag(fs, "power-usd-per-kwh", kwhDefault, nonNegative, "electricity price for the power cost shown beside the rental cost, USD per kWh (default: "+kwhSource+")")
 	out := fs.StringP("output", "o", "table", "output format: table, json, csv or markdown")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -245,15 +254,31 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	r, err := estimate(d, pv, w, *simulate, *seed, *price)
+	if !contains(hardware.Offerings, *offering) {
+		return usageErr("--price-offering %q: allowed values are %s", *offering, strings.Join(hardware.Offerings, ", "))
+	}
+	pr := priceChoice{usd: *price, source: "--price-per-gpu-hour", offering: *offering}
+	if *price == 0 {
+		p, err := hardware.SelectPrice(d.GPU, *offering)
+		switch {
+		case err == nil:
+			pr = priceChoice{usd: p.USDPerHour, source: p.Source, offering: *offering}
+		case *offering != "on-demand":
+			return usageErr("--price-offering: %v", err)
+		default:
+			pr = priceChoice{offering: *offering}
+		}
+	}
+	pr.kwh, pr.kwhSource = *kwh, kwhSource
+	if fs.Changed("power-usd-per-kwh") {
+		pr.kwhSource = "--power-usd-per-kwh"
+	}
+	r, err := estimate(d, pv, w, *simulate, *seed, pr)
 	if err != nil {
 		return err
 	}
 	if tf.active() || tf.specTokens != 0 || tf.specAcceptLen != 0 || tf.specRates != nil || tf.specDraft != "" {
-		p := *price
-		if p == 0 {
-			p = d.GPU.PriceUSDPerHour
-		}
+		p := pr.usd
 		if r.Technique, err = tf.technique(ctx, e, d, r.Serving, w, p); err != nil {
 			return err
 		}
@@ -272,7 +297,16 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 }
 
 // estimate predicts a workload on a deployment and assembles the report.
-func estimate(d *estimator.Deployment, pv provenance, w estimator.Workload, simulate bool, seed uint64, price float64) (report, error) {
+// priceChoice is the GPU-hour price a cost is computed with and the electricity price.
+type priceChoice struct {
+	usd       float64 // USD per GPU-hour; 0: no price
+	source    string
+	offering  string
+	kwh       float64 // USD per kWh
+	kwhSource string
+}
+
+func estimate(d *estimator.Deployment, pv provenance, w estimator.Workload, simulate bool, seed uint64, pr priceChoice) (report, error) {
 	var s estimator.Serving
 	var err error
 	if simulate {
@@ -306,11 +340,16 @@ func estimate(d *estimator.Deployment, pv provenance, w estimator.Workload, simu
 	if s.Method == "simulation" {
 		r.Percentiles = "simulated; linear interpolation between order statistics (numpy default, as vllm bench serve)"
 	}
-	if price == 0 && d.GPU.PriceUSDPerHour > 0 {
-		price = d.GPU.PriceUSDPerHour
-		r.PriceSource = fmt.Sprintf("catalogue: %s, as of %s (%s)", d.GPU.PriceSource, d.GPU.PriceAsOf, "on-demand")
-	} else if price > 0 {
-		r.PriceSource = "--price-per-gpu-hour"
+	price := pr.usd
+	if price > 0 {
+		r.PriceSource, r.PriceOffering = pr.source, pr.offering
+	} else {
+		r.PriceSource = fmt.Sprintf("no price for %s: give --price-per-gpu-hour USD or price_usd_per_hour in a --gpu-file", d.GPU.ID)
+	}
+	r.PowerUSDPerKWh, r.PowerSource = pr.kwh, pr.kwhSource
+	if d.GPU.TDPWatts > 0 && pr.kwh > 0 {
+		v := d.GPU.TDPWatts / 1000 * pr.kwh * gpus
+		r.PowerCostPerHour = &v
 	}
 	if c, ok := estimator.CostOf(price*gpus, &s); ok {
 		r.CostPerHour, r.CostOut = &c.PerHour, &c.Per1MOutput
@@ -425,6 +464,17 @@ func writeEstimateText(w io.Writer, r report, markdown bool) {
 	row("cost", fmt.Sprintf("%s per 1M output tokens, all GPU time; split by prefill share of GPU time %.0f%%: %s per 1M input, %s per 1M output tokens",
 		money(r.CostOut), 100*r.PrefillShare, money(r.CostIn), money(r.CostOutSplit)))
 	row("energy", fmt.Sprintf("%s J per 1k output tokens (at TDP %g W per GPU)", units.Sig(r.EnergyPer1k), r.GPU.TDP))
+	if r.CostPerHour != nil || r.PowerCostPerHour != nil {
+		rent := "no price"
+		if r.CostPerHour != nil {
+			rent = fmt.Sprintf("$%.2f per hour (%s)", *r.CostPerHour, r.PriceOffering)
+		}
+		pw := "unknown (no TDP)"
+		if r.PowerCostPerHour != nil {
+			pw = fmt.Sprintf("$%.3f per hour at TDP and %s USD/kWh", *r.PowerCostPerHour, units.Sig(r.PowerUSDPerKWh))
+		}
+		row("GPU cost", fmt.Sprintf("rental %s; power %s (included in rental prices; the own cost of purchased GPUs)", rent, pw))
+	}
 	flush()
 	if r.Technique != nil {
 		writeTechniqueText(w, r.Technique, markdown)
@@ -436,6 +486,9 @@ func writeEstimateText(w io.Writer, r report, markdown bool) {
 	row("engine", r.Provenance.Profile)
 	if r.PriceSource != "" {
 		row("price", r.PriceSource)
+	}
+	if r.PowerSource != "" {
+		row("power price", r.PowerSource)
 	}
 	row("percentiles", r.Percentiles)
 	flush()

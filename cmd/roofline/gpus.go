@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 
@@ -171,6 +172,33 @@ func writeGPU(w io.Writer, g *hardware.GPU) error {
 		row("price", fmt.Sprintf("%s USD per GPU-hour (%s, as of %s)", units.Sig(g.PriceUSDPerHour), gpuJoin(", ", g.PriceProvider, g.PriceSource), g.PriceAsOf))
 	} else {
 		row("price", "unknown (set price_usd_per_hour in a --gpu-file)")
+	}
+	for _, off := range hardware.Offerings {
+		if off == "on-demand" && g.PriceUSDPerHour == 0 {
+			continue
+		}
+		p, err := hardware.SelectPrice(g, off)
+		if err != nil {
+			continue
+		}
+		n, lo, hi := 0, math.Inf(1), 0.0
+		for _, o := range g.Offers() {
+			if o.Offering == off {
+				v := o.USDPerHour
+				if off == "purchase" {
+					v = o.USDPurchase
+				}
+				n, lo, hi = n+1, math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+		rng := ""
+		if n > 1 {
+			rng = fmt.Sprintf(" (%d public offers, %s to %s)", n, units.Sig(lo), units.Sig(hi))
+		}
+		row("price "+off, fmt.Sprintf("%s USD per GPU-hour%s: %s", units.Sig(p.USDPerHour), rng, p.Source))
+	}
+	if kwh, src := hardware.PowerPrice(); g.TDPWatts > 0 && kwh > 0 {
+		row("power cost", fmt.Sprintf("%s USD per GPU-hour at TDP and %s USD/kWh (%s)", units.Sig(g.TDPWatts/1000*kwh), units.Sig(kwh), src))
 	}
 	row("source", g.Source)
 	for _, c := range g.CrossChecked {

@@ -42,13 +42,22 @@ func TestGPUsShowJSON(t *testing.T) {
 		"memory_bandwidth_bytes_per_s": 4.8e12,            // NVIDIA H200 datasheet: 4.8 TB/s
 		"link_bandwidth_bytes_per_s":   450e9,             // NVLink 900 GB/s bidirectional / 2
 		"tdp_watts":                    700.0,             // NVIDIA H200 datasheet: up to 700 W
-		"price_usd_per_hour":           nil,               // no sourced price in the catalogue
+		"price_usd_per_hour":           4.5,               // median of 10 on-demand offers in data/hardware/prices.csv (Nebius, 2026-10-07)
 		"confidence":                   "high",
 	}
 	for k, v := range want {
 		if got, ok := g[k]; !ok || got != v {
 			t.Errorf("%s = %v (present %v), want %v", k, got, ok, v)
 		}
+	}
+	// achievable ceilings with the peaks' keys: the Azure ND H200 v5 BabelStream Dot run read
+	// 4.48 TB/s; the stas00 MAMF table gives the H100 figure 794.5 TFLOP/s for the H200.
+	ach, _ := g["achievable"].(map[string]any)
+	if ach["memory_bandwidth_bytes_per_s"] != 4.48e12 {
+		t.Errorf("achievable.memory_bandwidth_bytes_per_s = %v, want 4.48e12", ach["memory_bandwidth_bytes_per_s"])
+	}
+	if gf, _ := ach["gemm_flops"].(map[string]any); gf["bf16"] != 794.5e12 {
+		t.Errorf("achievable.gemm_flops.bf16 = %v, want 7.945e14", gf["bf16"])
 	}
 	peaks, _ := g["peak_flops"].(map[string]any)
 	if peaks["bf16"] != 989.5e12 { // NVIDIA H200 datasheet: BF16 1,979 TFLOPS with sparsity, halved
