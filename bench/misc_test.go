@@ -310,3 +310,20 @@ func FuzzSSE(f *testing.F) {
 		}
 	})
 }
+
+// TestPromptTokens: a synthetic prompt of n words counts n tokens (SyntheticPrompt writes
+// one vocabulary word per token); other text counts 4 bytes per token, rounded up (hand:
+// "Hello, world! How are you?" is 26 bytes → 7 tokens).
+func TestPromptTokens(t *testing.T) {
+	for _, n := range []int{1, 7, 300} {
+		if got := PromptTokens(SyntheticPrompt(3, 5, n, n/2).Text); got != n {
+			t.Errorf("synthetic prompt of %d words: %d tokens", n, got)
+		}
+	}
+	if got := PromptTokens("Hello, world! How are you?"); got != 7 {
+		t.Errorf("free text: %d tokens, want 7", got)
+	}
+	if got := PromptTokens(""); got != 1 {
+		t.Errorf("empty prompt: %d tokens, want 1", got)
+	}
+}

@@ -47,6 +47,28 @@ func SyntheticPrompt(seed uint64, index, inputLen, prefixLen int) Prompt {
 	return Prompt{Text: b.String(), InputLen: inputLen}
 }
 
+// PromptTokens counts the tokens of a prompt the way this package builds prompts: a synthetic
+// prompt (SyntheticPrompt: words of the synthetic vocabulary joined by single spaces) has one
+// token per word; any other text is estimated at 4 bytes per token (approxTokens). At least 1.
+func PromptTokens(text string) int {
+	n := 0
+	for _, f := range strings.Split(text, " ") {
+		if !synthetic[f] {
+			return approxTokens(text)
+		}
+		n++
+	}
+	return max(n, 1)
+}
+
+var synthetic = func() map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}()
+
 // approxTokens estimates the tokens of text without a tokenizer: 4 bytes per token
 // (the usual rule of thumb for English BPE vocabularies), at least 1.
 func approxTokens(text string) int {

@@ -165,6 +165,23 @@ func (c *cf) at(b float64) cfPoint {
 	return p
 }
 
+// maxRate is the highest request rate per lane the mean field sustains, max over running
+// batches b ≤ bmax of b / E2E(b), req/s (scanned on a geometric grid plus bmax: the rate
+// need not peak at the largest batch when prefill interference grows with it).
+func (c *cf) maxRate() float64 {
+	best := 0.0
+	for b := 1.0; ; b *= 1.25 {
+		if b > c.bmax {
+			b = c.bmax
+		}
+		p := c.at(b)
+		best = math.Max(best, p.b/p.e2e)
+		if b >= c.bmax {
+			return best
+		}
+	}
+}
+
 func newCF(d *Deployment, w *Workload, mem Memory) *cf {
 	c := &cf{d: d, w: w, inTotal: w.meanInput(), out: w.meanOutput(), budget: float64(d.MaxNumBatchedTokens)}
 	block := d.Profile.KVBlockTokens
@@ -220,7 +237,8 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 	var p cfPoint
 	var ttftWait, ttftSpread float64 // mean queueing wait, and the scale of its exponential tail
 	full := c.at(c.bmax)
-	s.MaxRequestRate = reps * full.b / full.e2e
+	maxLane := c.maxRate()
+	s.MaxRequestRate = reps * maxLane
 	switch w.Kind {
 	case Concurrency:
 		var rps float64
@@ -228,7 +246,7 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 		s.RequestPerS = reps * rps
 	case Rate:
 		lam := w.RequestRate / reps
-		if lam >= full.b/full.e2e {
+		if lam >= maxLane {
 			s.Overloaded = true
 			s.Warnings = append(s.Warnings, fmt.Sprintf("overloaded: %.3g req/s exceeds the sustainable %.3g req/s; queues grow without bound", w.RequestRate, s.MaxRequestRate))
 			s.Batch = c.bmax

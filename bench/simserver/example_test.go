@@ -15,7 +15,8 @@ import (
 )
 
 // Serve plays an estimator deployment back as a streaming OpenAI-compatible server: a
-// request for 3 tokens gets 3 content chunks, a usage chunk and [DONE].
+// request for 3 tokens gets 3 content chunks, a usage chunk and [DONE]. The prompt counts
+// as 4 tokens: its words are all from the synthetic vocabulary bench builds prompts from.
 func ExampleServe() {
 	m, _ := (&models.Resolver{Offline: true}).Load(context.Background(), "meta-llama/Llama-3.1-8B-Instruct")
 	cat, _ := hardware.Load()
@@ -27,7 +28,7 @@ func ExampleServe() {
 	done := make(chan error)
 	go func() { done <- simserver.Serve(ctx, d, "llama", ln) }()
 
-	body := `{"model":"llama","prompt":"one two three four","max_tokens":3,"stream":true,"stream_options":{"include_usage":true}}`
+	body := `{"model":"llama","prompt":"the world is small","max_tokens":3,"stream":true,"stream_options":{"include_usage":true}}`
 	resp, err := http.Post("http://"+ln.Addr().String()+"/v1/completions", "application/json", strings.NewReader(body))
 	if err != nil {
 		fmt.Println(err)

@@ -16,9 +16,9 @@ import (
 	"roofline/estimator"
 )
 
-// simEngine runs one replica's continuous batching in real time: each step takes the time the step model
-// predicts for its batch, then every running sequence receives its token. It is a fixture for
-// trying bench and validate without a GPU; it is never evidence of accuracy.
+// simEngine runs one lane's estimator.Scheduler in real time: each step takes the time the
+// step model predicts for its batch, then every sequence that emitted a token receives it.
+// It is a fixture for trying bench and validate without a GPU; it is never evidence of accuracy.
 //
 // It keeps the schedule of the discrete-event simulation on a virtual clock: while busy,
 // steps run back to back in virtual time, whenever the process itself wakes up, and a
@@ -31,11 +31,9 @@ type simEngine struct {
 }
 
 type simReq struct {
-	prompt, max int
-	at          time.Time // when the engine may see it (arrival plus the API server's overhead)
-	done        int       // prompt tokens computed
-	generated   int
-	tokens      chan int // receives the index of each generated token; closed at the end
+	estimator.SchedRequest
+	at     time.Time // when the engine may see it (arrival plus the API server's overhead)
+	tokens chan int  // receives the index of each generated token; closed at the end
 }
 
 func newSimEngine(d *estimator.Deployment) *simEngine {
@@ -44,24 +42,19 @@ func newSimEngine(d *estimator.Deployment) *simEngine {
 
 // run steps the engine until ctx ends.
 func (s *simEngine) run(ctx context.Context) {
-	var waiting, running []*simReq
-	budget := s.d.MaxNumBatchedTokens
-	if budget <= 0 {
-		budget = 8192
-	}
-	maxSeqs := s.d.MaxNumSeqs
-	if maxSeqs <= 0 {
-		maxSeqs = 256
-	}
-	var b estimator.Batch
-	clock := time.Now() // virtual time: the start of the next step
+	sch := s.d.NewScheduler(0, 0, false)
+	sch.OnToken = func(r *estimator.SchedRequest, _ float64) { r.Tag.(*simReq).tokens <- r.Generated - 1 }
+	sch.OnDone = func(r *estimator.SchedRequest, _ float64) { close(r.Tag.(*simReq).tokens) }
+	var arrived []*simReq // submitted, not yet due in virtual time
+	clock := time.Now()   // virtual time: the start of the next step
+	origin := clock
 	for {
-		if len(waiting) == 0 && len(running) == 0 {
+		if sch.Idle() && len(arrived) == 0 {
 			select {
 			case <-ctx.Done():
 				return
 			case r := <-s.submit:
-				waiting = append(waiting, r)
+				arrived = append(arrived, r)
 				if clock.Before(r.at) { // idle until it came
 					clock = r.at
 				}
@@ -71,44 +64,39 @@ func (s *simEngine) run(ctx context.Context) {
 		for {
 			select {
 			case r := <-s.submit:
-				waiting = append(waiting, r)
+				arrived = append(arrived, r)
 			default:
 				break drain
 			}
 		}
-		b.Prefill, b.Decode = b.Prefill[:0], b.Decode[:0]
-		left := budget
-		chunks := map[*simReq]int{}
-		for _, r := range running {
-			if left == 0 {
-				break
-			}
-			if r.done < r.prompt {
-				c := min(r.prompt-r.done, left)
-				b.Prefill = append(b.Prefill, estimator.Chunk{New: c, Past: r.done})
-				chunks[r] = c
-				left -= c
+		keep := arrived[:0]
+		for _, r := range arrived {
+			if r.at.After(clock) {
+				keep = append(keep, r)
 				continue
 			}
-			b.Decode = append(b.Decode, r.prompt+r.generated)
-			chunks[r] = -1
-			left--
+			r.Arrival = r.at.Sub(origin).Seconds()
+			if !sch.Fits(r.In, r.Out, 0) {
+				close(r.tokens) // longer than the whole KV cache: the engine rejects it
+				continue
+			}
+			sch.Enqueue(&r.SchedRequest)
 		}
-		for len(waiting) > 0 && left > 0 && len(running) < maxSeqs && !waiting[0].at.After(clock) {
-			r := waiting[0]
-			waiting = waiting[1:]
-			c := min(r.prompt, left)
-			b.Prefill = append(b.Prefill, estimator.Chunk{New: c})
-			chunks[r] = c
-			left -= c
-			running = append(running, r)
-		}
-		if len(b.Prefill) == 0 && len(b.Decode) == 0 {
+		arrived = keep
+		if sch.Idle() || !sch.Plan() {
 			// Only requests that arrived after this step's start wait: start at the first.
-			clock = waiting[0].at
+			if len(arrived) > 0 {
+				next := arrived[0].at
+				for _, r := range arrived {
+					if r.at.Before(next) {
+						next = r.at
+					}
+				}
+				clock = next
+			}
 			continue
 		}
-		dt := time.Duration(s.d.StepSeconds(&b) * float64(time.Second))
+		dt := time.Duration(s.d.StepSeconds(sch.Batch()) * float64(time.Second))
 		if now := time.Now(); clock.Before(now.Add(-time.Second)) {
 			clock = now // the process was stopped: start a new timeline
 		}
@@ -116,29 +104,7 @@ func (s *simEngine) run(ctx context.Context) {
 		if bench.WaitUntil(ctx, clock) != nil {
 			return
 		}
-		keep := running[:0]
-		for _, r := range running {
-			c, ok := chunks[r]
-			if !ok {
-				keep = append(keep, r)
-				continue
-			}
-			if c > 0 {
-				r.done += c
-				if r.done < r.prompt {
-					keep = append(keep, r)
-					continue
-				}
-			}
-			r.tokens <- r.generated
-			r.generated++
-			if r.generated >= r.max {
-				close(r.tokens)
-				continue
-			}
-			keep = append(keep, r)
-		}
-		running = keep
+		sch.Commit(clock.Sub(origin).Seconds())
 	}
 }
 
@@ -157,16 +123,29 @@ type openAIRequest struct {
 	} `json:"stream_options"`
 }
 
-// promptTokens approximates a prompt's tokens as its whitespace-separated words (the same
-// approximation bench's synthetic prompts use).
+// promptTokens counts a request's prompt tokens the way the bench client builds prompts
+// (bench.PromptTokens): a synthetic prompt's words are one token each, other text 4 bytes per
+// token. Chat message contents are joined; a content that is not a JSON string counts as text.
 func promptTokens(req *openAIRequest) int {
 	var text strings.Builder
-	text.Write(req.Prompt)
-	for _, m := range req.Messages {
-		text.Write(m.Content)
-		text.WriteByte(' ')
+	add := func(raw json.RawMessage) {
+		var v string
+		if json.Unmarshal(raw, &v) == nil {
+			text.WriteString(v)
+		} else {
+			text.Write(raw)
+		}
 	}
-	return max(1, len(strings.Fields(text.String())))
+	if len(req.Prompt) > 0 {
+		add(req.Prompt)
+	}
+	for i, m := range req.Messages {
+		if i > 0 {
+			text.WriteByte(' ')
+		}
+		add(m.Content)
+	}
+	return bench.PromptTokens(text.String())
 }
 
 // simFleet is one engine per lane (DP replicas × PP micro-batches); requests go round-robin.
@@ -208,7 +187,14 @@ func (f *simFleet) handler(served string, chat bool) http.HandlerFunc {
 		// The API server's per-request cost (tokenisation, HTTP) before the engine sees it,
 		// counted from the request's arrival so that decoding it here is part of it.
 		ovh := time.Duration(s.d.Profile.RequestOverheadMs * float64(time.Millisecond))
-		sr := &simReq{prompt: promptTokens(&req), max: maxTok, at: arrived.Add(ovh), tokens: make(chan int, maxTok)}
+		sr := &simReq{at: arrived.Add(ovh), tokens: make(chan int, maxTok)}
+		sr.In, sr.Out, sr.Tag = promptTokens(&req), maxTok, sr
+		if l := s.d.MaxModelLen; l > 0 && sr.In+sr.Out > l {
+			// vLLM rejects a request longer than max_model_len before streaming.
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"error":{"message":"This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the messages, %d in the completion)."}}`, l, sr.In+sr.Out, sr.In, sr.Out)
+			return
+		}
 		if bench.WaitUntil(r.Context(), sr.at) != nil {
 			return
 		}
@@ -238,7 +224,7 @@ func (f *simFleet) handler(served string, chat bool) http.HandlerFunc {
 		}
 		if req.StreamOptions.IncludeUsage {
 			fmt.Fprintf(w, "data: {\"id\":\"sim\",\"object\":%q,\"model\":%q,\"choices\":[],\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,\"total_tokens\":%d}}\n\n",
-				obj, served, sr.prompt, sr.max, sr.prompt+sr.max)
+				obj, served, sr.In, sr.Generated, sr.In+sr.Generated)
 		}
 		fmt.Fprint(w, "data: [DONE]\n\n")
 		if fl != nil {

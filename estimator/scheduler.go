@@ -1,0 +1,258 @@
+package estimator
+
+import "math"
+
+// SchedRequest is one request inside a Scheduler. Times are seconds on the caller's clock;
+// lengths are tokens.
+type SchedRequest struct {
+	// Arrival is when the engine may first schedule the request (after the API server's
+	// per-request cost), s.
+	Arrival float64
+	// In and Out are the prompt and output tokens; Cached leading prompt tokens are served
+	// from the prefix cache and never computed (0 ≤ Cached < In).
+	In, Out, Cached int
+	// Generated counts output tokens emitted so far. First and Last are the times of the
+	// first and latest emitted token, s (First is 0 until the first token).
+	Generated   int
+	First, Last float64
+	// Preempted counts the times the request was evicted for lack of KV blocks (its KV is
+	// recomputed when it is scheduled again, as vLLM's recompute preemption does).
+	Preempted int
+	// Tag is the caller's handle (the streaming server keeps its reply channel here).
+	Tag any
+
+	need   int // tokens to prefill: In − Cached, plus the tokens generated before a preemption
+	done   int // tokens of need computed so far
+	blocks int // KV blocks held (shared prefix blocks excluded)
+	chunk  int // tokens scheduled in the planned step: > 0 prefill chunk, −1 decode, 0 none
+}
+
+// Scheduler is one lane's continuous-batching scheduler, the single model of the engine's
+// scheduling that Simulate, the streaming simulator server and the closed form's region of
+// validity rest on. It follows vLLM's V1 scheduler:
+//
+//   - every step has a token budget (max_num_batched_tokens; a decode costs 1 token, a
+//     prefill chunk its length) and at most max_num_seqs running sequences;
+//   - running sequences are served first, in admission order: each decodes one token or
+//     continues its prefill with as much of the remaining budget as it needs (chunked prefill);
+//   - waiting requests are then admitted first-come first-served while budget, sequence slots
+//     and KV blocks allow, the first one that does not fit blocking those behind it;
+//   - KV cache is allocated in blocks of kv_block_tokens as sequences grow; when a running
+//     sequence needs a block and none is free, the most recently admitted sequence is preempted
+//     (its blocks freed, its prompt and generated tokens recomputed when it is readmitted, ahead
+//     of the waiting queue). With the profile's admission "reserve" (TensorRT-LLM's guaranteed
+//     no-evict) a request is admitted only with blocks for its whole sequence.
+//
+// A step's duration is Deployment.StepSeconds of the batch it plans. The Scheduler keeps no
+// clock: Plan forms the next step, the caller advances its clock by the duration and calls
+// Commit with the step's end time.
+type Scheduler struct {
+	d       *Deployment
+	budget  int
+	maxSeqs int
+	block   int
+	free    int // free KV blocks
+	reserve bool
+	waiting []*SchedRequest // FCFS; waiting[head:] are queued
+	head    int
+	running []*SchedRequest
+	batch   Batch
+	// Preemptions counts evictions so far.
+	Preemptions int
+	// OnToken, when set, is called by Commit for every emitted token (index = Generated − 1)
+	// and OnDone when a request has emitted its last token and freed its KV blocks.
+	OnToken func(r *SchedRequest, t float64)
+	OnDone  func(r *SchedRequest, t float64)
+}
+
+// laneKVBlocks is the KV cache one lane (a DP replica's pipeline stage set, 1/PP of the
+// replica's cache) holds, in blocks of blockTokens tokens, for sequences of seqTokens tokens
+// (windowed layers hold only their window: the memory plan's KV capacity per layer group,
+// kvTokensAt; 0: max_model_len). It is the one place the scheduler reads the memory plan's
+// KV capacity.
+func (d *Deployment) laneKVBlocks(mem Memory, seqTokens int) (blocks, blockTokens int) {
+	blockTokens = max(d.Profile.KVBlockTokens, 1)
+	if seqTokens <= 0 {
+		seqTokens = d.MaxModelLen
+	}
+	return d.kvTokensAt(mem, seqTokens) / d.PP / blockTokens, blockTokens
+}
+
+// NewScheduler returns an empty scheduler for one lane of d. seqTokens is the typical
+// sequence length (prompt + output, tokens; 0: max_model_len) at which the KV cache is
+// counted; prefixTokens leading prompt tokens shared by every request stay cached (their
+// whole blocks are taken out of the KV cache once); static makes every step's token budget
+// unlimited (a static batch prefills all its prompts in one step).
+func (d *Deployment) NewScheduler(seqTokens, prefixTokens int, static bool) *Scheduler {
+	blocks, block := d.laneKVBlocks(d.Memory(), seqTokens)
+	s := &Scheduler{d: d, budget: d.MaxNumBatchedTokens, maxSeqs: d.MaxNumSeqs, block: block,
+		free: blocks - prefixTokens/block, reserve: d.Profile.Admission == "reserve"}
+	if s.budget <= 0 || static {
+		s.budget = math.MaxInt32
+	}
+	if s.maxSeqs <= 0 {
+		s.maxSeqs = math.MaxInt32
+	}
+	return s
+}
+
+// CachedPrefix is the part of a prefixTokens-long shared prefix the prefix cache serves:
+// whole blocks only (vLLM caches full blocks), at most in − 1 so that one token is computed.
+func (s *Scheduler) CachedPrefix(prefixTokens, in int) int {
+	return min(prefixTokens/s.block*s.block, in-1)
+}
+
+// Fits reports whether a request of in prompt and out output tokens (cached excluded) can
+// ever run alone in the lane's KV cache.
+func (s *Scheduler) Fits(in, out, cached int) bool {
+	return s.blocksFor(in-cached+out) <= s.free
+}
+
+func (s *Scheduler) blocksFor(tokens int) int { return (tokens + s.block - 1) / s.block }
+
+// Enqueue adds an arrived request to the back of the waiting queue.
+func (s *Scheduler) Enqueue(r *SchedRequest) {
+	r.need, r.done, r.blocks, r.chunk = r.In-r.Cached, 0, 0, 0
+	s.waiting = append(s.waiting, r)
+}
+
+// Idle reports whether nothing is running or waiting.
+func (s *Scheduler) Idle() bool { return len(s.running) == 0 && s.head == len(s.waiting) }
+
+// Running and Waiting are the numbers of running and queued requests.
+func (s *Scheduler) Running() int { return len(s.running) }
+func (s *Scheduler) Waiting() int { return len(s.waiting) - s.head }
+
+// Batch is the step planned by the latest Plan (valid until the next Plan).
+func (s *Scheduler) Batch() *Batch { return &s.batch }
+
+func (s *Scheduler) pushFront(r *SchedRequest) {
+	if s.head > 0 {
+		s.head--
+		s.waiting[s.head] = r
+		return
+	}
+	s.waiting = append(s.waiting, nil)
+	copy(s.waiting[1:], s.waiting)
+	s.waiting[0] = r
+}
+
+// preemptLast evicts the most recently admitted running request.
+func (s *Scheduler) preemptLast() {
+	v := s.running[len(s.running)-1]
+	s.running = s.running[:len(s.running)-1]
+	s.free += v.blocks
+	v.need = v.In - v.Cached + v.Generated
+	v.blocks, v.done, v.chunk = 0, 0, 0
+	v.Preempted++
+	s.Preemptions++
+	s.pushFront(v)
+}
+
+// Plan forms the next step and reports whether it holds any work (false: nothing can run
+// until a request arrives).
+func (s *Scheduler) Plan() bool {
+	b := &s.batch
+	b.Prefill, b.Decode = b.Prefill[:0], b.Decode[:0]
+	left := s.budget
+	for i := 0; i < len(s.running) && left > 0; i++ {
+		r := s.running[i]
+		if r.done < r.need { // continue a chunked prefill
+			c := min(r.need-r.done, left)
+			need := s.blocksFor(r.done+c) - r.blocks
+			for need > s.free && len(s.running) > i+1 {
+				s.preemptLast()
+			}
+			if need > s.free {
+				c = (r.blocks+s.free)*s.block - r.done
+				if c <= 0 {
+					continue
+				}
+				need = s.blocksFor(r.done+c) - r.blocks
+			}
+			s.free -= need
+			r.blocks += need
+			r.chunk = c
+			left -= c
+			b.Prefill = append(b.Prefill, Chunk{New: c, Past: r.Cached + r.done})
+			continue
+		}
+		ctx := r.In - r.Cached + r.Generated // tokens in its own KV blocks after this step, less one
+		need := s.blocksFor(ctx+1) - r.blocks
+		for need > s.free && len(s.running) > i+1 {
+			s.preemptLast()
+		}
+		if need > s.free {
+			continue
+		}
+		s.free -= need
+		r.blocks += need
+		r.chunk = -1
+		left--
+		b.Decode = append(b.Decode, r.Cached+ctx)
+	}
+	for s.head < len(s.waiting) && left > 0 && len(s.running) < s.maxSeqs {
+		r := s.waiting[s.head]
+		c := min(r.need, left)
+		need := s.blocksFor(c)
+		if s.reserve {
+			need = s.blocksFor(r.In - r.Cached + r.Out) // the whole sequence, up front
+		}
+		if need > s.free {
+			break
+		}
+		s.waiting[s.head] = nil
+		s.head++
+		s.free -= need
+		r.blocks, r.done, r.chunk = need, 0, c
+		left -= c
+		s.running = append(s.running, r)
+		b.Prefill = append(b.Prefill, Chunk{New: c, Past: r.Cached})
+	}
+	if s.head == len(s.waiting) {
+		s.waiting, s.head = s.waiting[:0], 0
+	}
+	return len(b.Prefill) > 0 || len(b.Decode) > 0
+}
+
+// Commit ends the planned step at time t: prefill chunks advance, sequences whose prefill
+// completed and decoding sequences emit a token, and finished requests leave, freeing
+// their KV blocks. It returns the number of requests that finished.
+func (s *Scheduler) Commit(t float64) int {
+	keep := s.running[:0]
+	finished := 0
+	for _, r := range s.running {
+		emit := false
+		switch {
+		case r.chunk > 0:
+			r.done += r.chunk
+			emit = r.done >= r.need
+		case r.chunk < 0:
+			emit = true
+		}
+		r.chunk = 0
+		if emit {
+			r.Generated++
+			if r.First == 0 {
+				r.First = t
+			}
+			r.Last = t
+			if s.OnToken != nil {
+				s.OnToken(r, t)
+			}
+		}
+		if r.Generated >= r.Out && r.done >= r.need {
+			finished++
+			s.free += r.blocks
+			r.blocks = 0
+			if s.OnDone != nil {
+				s.OnDone(r, t)
+			}
+			continue
+		}
+		keep = append(keep, r)
+	}
+	clear(s.running[len(keep):])
+	s.running = keep
+	return finished
+}
