@@ -149,6 +149,20 @@ type dtypeError struct{ err error }
 
 func (d *dtypeError) Error() string { return d.err.Error() }
 
+// meets reports whether a replica's prediction meets every constraint but cost (what the
+// planner minimises).
+func (pl *Planner) meets(d *Deployment, sv Serving) bool {
+	p := SweepPoint{Serving: sv}
+	p.OutputTokSPerGPU = sv.OutputTokS / float64(d.NumGPUs)
+	p.GoodputReqS = sv.RequestPerS
+	for _, c := range pl.Constraints {
+		if c.Metric != "cost_usd_per_1m_output_tokens" && !c.Met(&p) {
+			return false
+		}
+	}
+	return true
+}
+
 // fleet returns the smallest replica count of spec meeting the load and SLOs (nil if none
 // up to maxRep). Latency falls as replicas share the load, so: double until it passes,
 // then bisect.
@@ -167,19 +181,18 @@ func (pl *Planner) fleet(spec Spec) (*Fleet, error) {
 		if err != nil {
 			return nil, err
 		}
-		p := SweepPoint{Serving: sv}
-		p.OutputTokSPerGPU = sv.OutputTokS / float64(d.NumGPUs)
-		p.GoodputReqS = sv.RequestPerS
-		if sv.Overloaded {
+		if sv.Overloaded || !pl.meets(d, sv) {
 			return nil, nil
 		}
-		for _, c := range pl.Constraints {
-			if c.Metric == "cost_usd_per_1m_output_tokens" {
-				continue // cost is what plan minimises
-			}
-			if !c.Met(&p) {
+		if ok, why, _ := d.ClosedFormValid(pl.Workload); !ok {
+			// The closed form's tails cannot be trusted here: confirm with the simulation.
+			sim, err := d.Simulate(pl.Workload, 1)
+			if err != nil || !pl.meets(d, sim) {
 				return nil, nil
 			}
+			sim.MethodReason = "outside the closed form's region of validity: " + why
+			sim.MaxRequestRate = sv.MaxRequestRate
+			sv = sim
 		}
 		f := &Fleet{GPU: spec.GPU.ID, GPUsPerReplica: d.TP * d.PP, TP: d.TP, PP: d.PP, Replicas: r, TotalGPUs: d.NumGPUs,
 			WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, MaxNumSeqs: d.MaxNumSeqs,

@@ -178,7 +178,10 @@ func (s *Scheduler) Plan() bool {
 			continue
 		}
 		ctx := r.In - r.Cached + r.Generated // tokens in its own KV blocks after this step, less one
-		need := s.blocksFor(ctx+1) - r.blocks
+		need := 0
+		if ctx+1 > r.blocks*s.block {
+			need = s.blocksFor(ctx+1) - r.blocks
+		}
 		for need > s.free && len(s.running) > i+1 {
 			s.preemptLast()
 		}
@@ -247,6 +250,91 @@ func (s *Scheduler) Commit(t float64) int {
 			r.blocks = 0
 			if s.OnDone != nil {
 				s.OnDone(r, t)
+			}
+			continue
+		}
+		keep = append(keep, r)
+	}
+	clear(s.running[len(keep):])
+	s.running = keep
+	return finished
+}
+
+// RunLength reports, after a Plan, how many steps like the planned one the scheduler would
+// plan in a row if nothing arrived: the planned step decodes every running sequence and no
+// prefill, no waiting request could be admitted, and the KV blocks for the growth are free.
+// It is the number of steps until the first running sequence finishes (at least 1). Such a
+// run can be committed at once with CommitRun.
+func (s *Scheduler) RunLength() int {
+	if len(s.batch.Prefill) > 0 || len(s.batch.Decode) != len(s.running) || len(s.running) == 0 {
+		return 1
+	}
+	if s.head < len(s.waiting) && len(s.running) < s.maxSeqs {
+		return 1 // a waiting request may be admitted at the next step
+	}
+	k := math.MaxInt32
+	for _, r := range s.running {
+		k = min(k, r.Out-r.Generated)
+	}
+	if k <= 1 {
+		return 1
+	}
+	// KV blocks for k−1 more tokens per sequence beyond the planned step.
+	for k > 1 {
+		need := 0
+		for _, r := range s.running {
+			need += s.blocksFor(r.In-r.Cached+r.Generated+k) - r.blocks
+		}
+		if need <= s.free {
+			break
+		}
+		k /= 2
+	}
+	return max(k, 1)
+}
+
+// ShiftDecode adds by tokens to every decoding context of the planned batch (to price the
+// last step of a run); ShiftDecode(−by) restores it.
+func (s *Scheduler) ShiftDecode(by int) {
+	for i := range s.batch.Decode {
+		s.batch.Decode[i] += by
+	}
+}
+
+// CommitRun commits k ≥ 1 steps of a decode-only run (RunLength ≥ k) ending at times
+// ends[0…k−1]: every running sequence emits k tokens. It returns the requests finished.
+func (s *Scheduler) CommitRun(ends []float64) int {
+	k := len(ends)
+	if k == 1 {
+		return s.Commit(ends[0])
+	}
+	for _, r := range s.running {
+		r.chunk = 0
+		if s.OnToken != nil {
+			for i := range k {
+				r.Generated++
+				r.Last = ends[i]
+				s.OnToken(r, ends[i])
+			}
+		} else {
+			r.Generated += k
+			r.Last = ends[k-1]
+		}
+		need := s.blocksFor(r.In-r.Cached+r.Generated) - r.blocks
+		if need > 0 {
+			s.free -= need
+			r.blocks += need
+		}
+	}
+	keep := s.running[:0]
+	finished := 0
+	for _, r := range s.running {
+		if r.Generated >= r.Out {
+			finished++
+			s.free += r.blocks
+			r.blocks = 0
+			if s.OnDone != nil {
+				s.OnDone(r, r.Last)
 			}
 			continue
 		}

@@ -9,22 +9,29 @@ import (
 
 // Dist summarises a latency distribution in milliseconds. Percentiles use linear
 // interpolation between order statistics (numpy's default, as vLLM, SGLang and GenAI-Perf).
+//
+// Min and Max bound the distribution, so that a mean pulled above p99 by rare long values
+// (the steps that carry a prefill, for ITL) is visibly one of them.
 type Dist struct {
 	Mean   float64 `json:"mean"`
 	Median float64 `json:"median"`
 	P90    float64 `json:"p90"`
 	P95    float64 `json:"p95"`
 	P99    float64 `json:"p99"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
 }
 
 // Serving is the predicted steady-state behaviour of a deployment under a workload. Rates
 // are for the whole deployment (all DP replicas); latencies are per request.
 type Serving struct {
 	Method string `json:"method"` // "closed-form" or "simulation"
-	TTFT   Dist   `json:"ttft_ms"`
-	ITL    Dist   `json:"itl_ms"`
-	TPOT   Dist   `json:"tpot_ms"`
-	E2E    Dist   `json:"e2e_ms"`
+	// MethodReason says why Method was used (Predict fills it; see ClosedFormValid).
+	MethodReason string `json:"method_reason,omitempty"`
+	TTFT         Dist   `json:"ttft_ms"`
+	ITL          Dist   `json:"itl_ms"`
+	TPOT         Dist   `json:"tpot_ms"`
+	E2E          Dist   `json:"e2e_ms"`
 	// OutputTokS and TotalTokS are output and input+output tokens/s; RequestPerS requests/s.
 	OutputTokS  float64 `json:"output_tok_s"`
 	TotalTokS   float64 `json:"total_tok_s"`
@@ -66,6 +73,12 @@ type cf struct {
 	kvTokens float64
 	batch    Batch
 	loadS    float64 // mean time to load a request's prefix from an offload tier (offload.go)
+	// closed is true for a closed loop (arrivals right after a step ends, when a reply ends);
+	// cv2 is the squared coefficient of variation of arrivals per step (1/burstiness; 1 closed).
+	closed bool
+	cv2    float64
+	// in2 is E[in²]/E[in]² of the prompt lengths (1 for fixed lengths).
+	in2 float64
 }
 
 func (c *cf) ctx() int { return int(c.inTotal + c.out/2) }
@@ -139,6 +152,10 @@ func (c *cf) prefillExtra(b float64) (extra float64, chunks int) {
 type cfPoint struct {
 	b, tauD, extra, tau, ttft0, e2e float64
 	chunks                          int
+	// The parts of TTFT₀ (s): the wait for the step in progress, the wait for prefill budget
+	// behind prompts admitted earlier, the prompt's own prefill chunks (decode part) and the
+	// extra time prefills add to those steps; fixed is the API server's per-request cost.
+	waitStep, waitBudget, prefill, interference, fixed float64
 }
 
 // prefillShare is the fraction of step time spent on prefill: b·Δ/O of each mean step τ̄.
@@ -149,18 +166,63 @@ func (p cfPoint) prefillShare(O float64) float64 {
 	return p.b * p.extra / O / p.tau
 }
 
-// at evaluates the mean-field model at a running batch b: mean step τ̄ = τ_d(b) + b·Δ(b)/O,
-// TTFT₀ = τ̄/2 (wait for the step in progress) + chunks·τ_d(b) + Δ(b), E2E = TTFT₀ + (O−1)·τ̄.
+// at evaluates the steady state of the Scheduler at a running batch b (per lane):
+//
+//   - decode step τ_d(b); one prompt's prefill adds Δ(b) over its chunks (prefillExtra);
+//   - a = b/O prompts start per step on average, so the mean step is τ̄ = τ_d + a·Δ and the
+//     prefill share of time u = a·Δ/τ̄;
+//   - the prompts admitted in one step are those that arrived during the step before
+//     (Poisson-like with mean a, variance a·cv²), so step lengths vary:
+//     Var τ = Δ²·a·cv²/(1 − u²) and a length-biased step lasts m = τ̄ + Var τ/τ̄;
+//   - an open-loop arrival lands in a length-biased step and waits m/2 for it to end, with
+//     a·m/τ̄ other prompts arriving in the same step; a closed-loop arrival comes right after
+//     a step ends (the reply that freed its client ended it, plus the API server's cost f)
+//     and waits τ̄ − f, with a others (the replies that ended in the same step);
+//   - FCFS, half of the co-arrivals go first: the prompt completes after
+//     n = ⌈in·(1 + co/2)/room⌉ steps (room = budget − b), taking n·τ_d + Δ·min(n·room/in, 1 + co);
+//
+// TTFT₀ = wait + n·τ_d + Δ·min(…) + f and E2E = TTFT₀ + (O−1)·τ̄.
 func (c *cf) at(b float64) cfPoint {
 	p := cfPoint{b: b}
 	p.tauD = c.decode(b)
 	p.extra, p.chunks = c.prefillExtra(b)
 	p.tau = p.tauD + b*p.extra/c.out
+	p.fixed = c.d.Profile.RequestOverheadMs * 1e-3
 	al := 1.0 // tokens per step: with speculative decoding a step is al per-token times long
 	if s := c.d.spec; s != nil {
 		al = s.acceptLen
 	}
-	p.ttft0 = p.tau*al/2 + float64(p.chunks)*p.tauD*al + p.extra + c.d.Profile.RequestOverheadMs*1e-3 + c.loadS
+	step, stepD := p.tau*al, p.tauD*al
+	a := b * al / c.out
+	u := math.Min(a*p.extra/step, 0.95)
+	cv2 := c.cv2
+	if cv2 <= 0 {
+		cv2 = 1
+	}
+	m := step + p.extra*p.extra*c.in2*a*cv2/(1-u*u)/step
+	var co float64
+	if c.closed {
+		// With b ≤ 1 nobody else runs: the engine is idle when the request comes.
+		p.waitStep = math.Max(step-p.fixed, step/2) * math.Min(1, math.Max(0, b-1))
+		co = a * math.Max(0, b-1) / b
+	} else {
+		p.waitStep = m / 2
+		co = a * m / step
+	}
+	room := math.Max(c.budget-b, 1)
+	ahead := c.in * (1 + co/2)
+	n := math.Max(float64(p.chunks), math.Ceil(ahead/room))
+	if math.IsInf(room, 1) {
+		n = float64(p.chunks)
+	}
+	share := 1 + co
+	if !math.IsInf(room, 1) {
+		share = math.Min(n*room/c.in, share)
+	}
+	p.prefill = float64(p.chunks)*stepD + c.loadS // loadS: the prefix's KV from an offload tier
+	p.waitBudget = (n - float64(p.chunks)) * stepD
+	p.interference = p.extra * share
+	p.ttft0 = p.waitStep + p.waitBudget + p.prefill + p.interference + p.fixed
 	p.e2e = p.ttft0 + (c.out-1)*p.tau
 	return p
 }
@@ -168,13 +230,16 @@ func (c *cf) at(b float64) cfPoint {
 // maxRate is the highest request rate per lane the mean field sustains, max over running
 // batches b ≤ bmax of b / E2E(b), req/s (scanned on a geometric grid plus bmax: the rate
 // need not peak at the largest batch when prefill interference grows with it).
-func (c *cf) maxRate() float64 {
+func (c *cf) maxRate() float64 { return c.maxRateAt(c.at) }
+
+// maxRateAt is maxRate with the operating points from at (the sweep memoizes them).
+func (c *cf) maxRateAt(at func(float64) cfPoint) float64 {
 	best := 0.0
 	for b := 1.0; ; b *= 1.25 {
 		if b > c.bmax {
 			b = c.bmax
 		}
-		p := c.at(b)
+		p := at(b)
 		best = math.Max(best, p.b/p.e2e)
 		if b >= c.bmax {
 			return best
@@ -183,7 +248,15 @@ func (c *cf) maxRate() float64 {
 }
 
 func newCF(d *Deployment, w *Workload, mem Memory) *cf {
-	c := &cf{d: d, w: w, inTotal: w.meanInput(), out: w.meanOutput(), budget: float64(d.MaxNumBatchedTokens)}
+	c := &cf{d: d, w: w, inTotal: w.meanInput(), out: w.meanOutput(), budget: float64(d.MaxNumBatchedTokens), in2: 1, cv2: 1}
+	if w.InputDist != nil {
+		m, v := w.InputDist.moments()
+		c.in2 = 1 + v/(m*m)
+	}
+	if w.Kind == Rate && w.Burstiness > 0 {
+		c.cv2 = 1 / w.Burstiness
+	}
+	c.closed = w.Kind == Concurrency
 	block := d.Profile.KVBlockTokens
 	if block < 1 {
 		block = 1
@@ -241,9 +314,9 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 	s.MaxRequestRate = reps * maxLane
 	switch w.Kind {
 	case Concurrency:
-		var rps float64
-		p, ttftWait, rps = closedLoop(float64(w.Concurrency)/reps, c.bmax, c.at)
-		s.RequestPerS = reps * rps
+		s = d.serveClosed(c, float64(w.Concurrency)/reps, c.at)
+		s.MaxRequestRate = reps * maxLane
+		return s, nil
 	case Rate:
 		lam := w.RequestRate / reps
 		if lam >= maxLane {
@@ -275,13 +348,19 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 		// service s = chunks·τ̄; Kingman: W = ρ/(1−ρ)·(c_a²+c_s²)/2·s with c_a² = 1/k, c_s² = 0.
 		room := math.Max(c.budget-p.b, 1)
 		rho := lam * c.in * p.tau / room
-		if rho < 0.99 {
+		if false && rho < 0.99 {
 			svc := float64(p.chunks) * p.tau
 			ttftWait = rho / (1 - rho) * (1 / w.Burstiness) / 2 * svc
 			ttftSpread = ttftWait
 		}
 		p.e2e += ttftWait
-		s.RequestPerS = w.RequestRate
+		// Throughput as vllm bench serve measures a run of n requests per lane: n over first
+		// arrival → last reply, (n−1)/λ + E2E (the simulation's default n is 1000).
+		n := float64(w.NumRequests) / reps
+		if n <= 0 {
+			n = 1000
+		}
+		s.RequestPerS = reps * n / ((n-1)/lam + p.e2e)
 	case Static, Offline:
 		n := float64(w.BatchSize)
 		if w.Kind == Offline {
@@ -293,6 +372,30 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 	}
 	d.finishSteady(&s, c, p, ttftWait, ttftSpread)
 	return s, nil
+}
+
+// serveClosed is the closed form of a closed loop of cr clients per lane (at gives the
+// operating points): the steady state at the running batch cr (closedLoop), and, as vllm bench
+// serve starts every client at once, the first requests' start-up burst pooled with the
+// steady-state ones (burstMix) over the run's requests (Workload.NumRequests per lane, or the
+// simulation's default max(10·clients, 500)). MaxRequestRate is left to the caller.
+func (d *Deployment) serveClosed(c *cf, cr float64, at func(float64) cfPoint) Serving {
+	s := Serving{Method: "closed-form"}
+	reps := float64(d.Lanes())
+	p, wait, rps := closedLoop(cr, c.bmax, at)
+	s.RequestPerS = reps * rps
+	d.finishSteady(&s, c, p, wait, 0)
+	if clients := int(math.Max(1, math.Round(cr))); clients > 1 && cr <= c.bmax {
+		n := c.w.NumRequests
+		if n <= 0 {
+			n = max(10*clients, 500)
+		} else {
+			n = int(math.Ceil(float64(n) / reps))
+		}
+		s.TTFT = burstMix(c.startBurst(clients), n, p.ttft0, p.tau, p.fixed)
+		s.E2E = shift(s.TTFT, (c.out-1)*p.tau*1e3)
+	}
+	return s
 }
 
 // closedLoop is the operating point of cr clients per replica: below the batch cap the running
@@ -351,11 +454,18 @@ func (d *Deployment) serveBatch(c *cf, s Serving, n, reps float64) (Serving, err
 	dec := c.decode(b)
 	wave := steps*tp + (c.out-1)*dec
 	elapsed := wave * waves
-	// TTFT over waves: wave j starts at j·wave.
-	ttft := (steps+1)/2*tp + (waves-1)/2*wave + d.Profile.RequestOverheadMs*1e-3
-	s.TTFT = constDist(ttft * 1e3)
-	s.TTFT.P99 = ((steps)*tp + (waves-1)*wave) * 1e3
-	s.TTFT.P90, s.TTFT.P95 = s.TTFT.P99, s.TTFT.P99
+	// TTFT over waves: wave w starts at w·wave; within it, the prompts finishing in prefill
+	// step j (1…steps, an equal share each) get their first token at j·tp. The percentiles
+	// are those of these values, one per (wave, step).
+	ovh := d.Profile.RequestOverheadMs * 1e-3
+	var vals []float64
+	for wv := 0.0; wv < waves && len(vals) < 1<<16; wv++ {
+		for j := 1.0; j <= steps; j++ {
+			vals = append(vals, (j*tp+wv*wave+ovh)*1e3)
+		}
+	}
+	ttft := (steps+1)/2*tp + (waves-1)/2*wave + ovh
+	s.TTFT = Dist{Mean: ttft * 1e3, Median: Percentile(vals, 0.5), P90: Percentile(vals, 0.9), P95: Percentile(vals, 0.95), P99: Percentile(vals, 0.99), Min: vals[0], Max: vals[len(vals)-1]}
 	s.TPOT = constDist(dec * 1e3)
 	s.ITL = constDist(dec * 1e3)
 	s.E2E = shift(s.TTFT, (c.out-1)*dec*1e3)
@@ -397,15 +507,83 @@ func (d *Deployment) utilisation(s *Serving, c *cf, p cfPoint) {
 	}
 }
 
-func constDist(v float64) Dist { return Dist{v, v, v, v, v} }
+func constDist(v float64) Dist { return Dist{v, v, v, v, v, v, v} }
 
 func infDist() Dist {
 	i := math.Inf(1)
-	return Dist{i, i, i, i, i}
+	return Dist{i, i, i, i, i, i, i}
 }
 
 func shift(d Dist, by float64) Dist {
-	return Dist{d.Mean + by, d.Median + by, d.P90 + by, d.P95 + by, d.P99 + by}
+	return Dist{d.Mean + by, d.Median + by, d.P90 + by, d.P95 + by, d.P99 + by, d.Min + by, d.Max + by}
+}
+
+// startBurst returns the TTFT (s, without the API server's cost) of each of the k requests a
+// closed loop sends together when it starts: FCFS, each step prefills up to the token budget
+// less one token per sequence already decoding, and the requests whose prompts completed
+// decode alongside.
+func (c *cf) startBurst(k int) []float64 {
+	in := int(math.Max(1, math.Ceil(c.in)))
+	past := int(c.inTotal) - in
+	budget := math.MaxInt32
+	if !math.IsInf(c.budget, 1) {
+		budget = int(c.budget)
+	}
+	out := make([]float64, 0, k)
+	t := 0.0
+	next, doneTok, decoding := 0, 0, 0
+	for next < k {
+		room := max(budget-decoding, 1)
+		c.batch.Prefill = c.batch.Prefill[:0]
+		finishing := 0
+		for room > 0 && next < k {
+			take := min(in-doneTok, room)
+			c.batch.Prefill = append(c.batch.Prefill, Chunk{New: take, Past: past + doneTok})
+			room -= take
+			doneTok += take
+			if doneTok == in {
+				finishing++
+				next++
+				doneTok = 0
+			}
+		}
+		c.batch.Decode = c.batch.Decode[:0]
+		c.batch.Uniform.N, c.batch.Uniform.Ctx = decoding, int(c.inTotal)
+		t += c.d.StepSeconds(&c.batch)
+		for range finishing {
+			out = append(out, t)
+		}
+		decoding += finishing
+	}
+	c.batch.Prefill, c.batch.Uniform.N = c.batch.Prefill[:0], 0
+	return out
+}
+
+// burstMix is the TTFT distribution (ms) of a closed loop of n requests per lane whose first
+// len(burst) start together (TTFT burst[i] + fixed, s) and the rest in the steady state
+// (mean ttft0, s; residual step wait uniform over τ̄): percentiles of the pooled values.
+func burstMix(burst []float64, n int, ttft0, tau, fixed float64) Dist {
+	k := len(burst)
+	if n <= k {
+		n = k
+	}
+	// Both lists are ascending: merge them.
+	rest := n - k
+	steady := func(j int) float64 { return (ttft0 + ((float64(j)+0.5)/float64(rest)-0.5)*tau) * 1e3 }
+	vals := make([]float64, 0, n)
+	sum := float64(rest) * ttft0 * 1e3
+	i, j := 0, 0
+	for i < k || j < rest {
+		if j >= rest || i < k && (burst[i]+fixed)*1e3 <= steady(j) {
+			vals = append(vals, (burst[i]+fixed)*1e3)
+			sum += (burst[i] + fixed) * 1e3
+			i++
+			continue
+		}
+		vals = append(vals, steady(j))
+		j++
+	}
+	return Dist{Mean: sum / float64(n), Median: Percentile(vals, 0.5), P90: Percentile(vals, 0.9), P95: Percentile(vals, 0.95), P99: Percentile(vals, 0.99), Min: vals[0], Max: vals[len(vals)-1]}
 }
 
 // ttftDist: TTFT = fixed part + residual wait for the running step (uniform on [0, τ̄]) +
@@ -419,7 +597,11 @@ func ttftDist(mean, tau, spread float64) Dist {
 		}
 		return v * 1e3
 	}
-	return Dist{Mean: mean * 1e3, Median: q(0.5), P90: q(0.9), P95: q(0.95), P99: q(0.99)}
+	top := q(1)
+	if spread > 0 {
+		top = q(0.9999) // the exponential tail has no bound: its 99.99th percentile
+	}
+	return Dist{Mean: mean * 1e3, Median: q(0.5), P90: q(0.9), P95: q(0.95), P99: q(0.99), Min: q(0), Max: top}
 }
 
 // itlDist: gaps are decode-only steps, except steps that also carry someone's prefill chunk
@@ -436,7 +618,7 @@ func itlDist(p cfPoint, O float64) Dist {
 		}
 		return long * 1e3
 	}
-	return Dist{Mean: p.tau * 1e3, Median: q(0.5), P90: q(0.9), P95: q(0.95), P99: q(0.99)}
+	return Dist{Mean: p.tau * 1e3, Median: q(0.5), P90: q(0.9), P95: q(0.95), P99: q(0.99), Min: p.tauD * 1e3, Max: long * 1e3}
 }
 
 // MarshalJSON writes non-finite values (an overloaded queue) as null: JSON has no infinity.
@@ -446,7 +628,7 @@ func (d Dist) MarshalJSON() ([]byte, error) {
 	for i, f := range []struct {
 		k string
 		v float64
-	}{{"mean", d.Mean}, {"median", d.Median}, {"p90", d.P90}, {"p95", d.P95}, {"p99", d.P99}} {
+	}{{"mean", d.Mean}, {"median", d.Median}, {"p90", d.P90}, {"p95", d.P95}, {"p99", d.P99}, {"min", d.Min}, {"max", d.Max}} {
 		if i > 0 {
 			b.WriteByte(',')
 		}

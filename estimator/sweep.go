@@ -57,6 +57,15 @@ type SweepOptions struct {
 	Top int
 	// Workers evaluating deployments in parallel (0 = GOMAXPROCS).
 	Workers int
+	// Simulate evaluates every configuration with the simulation (seed 1). Without it the
+	// closed form evaluates every configuration, and, when there are constraints, the ones
+	// that meet them but lie outside the closed form's region of validity (ClosedFormValid)
+	// are simulated and checked again, so that no point is kept on closed-form tails the
+	// simulation contradicts.
+	Simulate bool
+	// NumRequests is the number of requests each simulation runs (0: as many as the emitted
+	// benchmark sends, max(100, 5·concurrency) or max(100, 60 s of arrivals)).
+	NumRequests int
 	// Progress, when set, is called from the workers with the configurations done so far and
 	// the total; it must be safe for concurrent use.
 	Progress func(done, total int64)
@@ -157,6 +166,9 @@ type SweepResult struct {
 	Skipped []string
 	// Distinct counts the closed-form evaluations actually run (the rest came from the memo).
 	Distinct int64
+	// Simulated counts the simulations run (SweepOptions.Simulate, or points meeting the
+	// constraints outside the closed form's region of validity).
+	Simulated int64
 	// Points are the best configurations meeting every constraint, ranked by the objective
 	// (SweepOptions.Top of them; all when Top is 0).
 	Points []SweepPoint
@@ -335,12 +347,12 @@ func Sweep(ctx context.Context, sp SweepSpace, opt SweepOptions) (SweepResult, e
 		workers = runtime.GOMAXPROCS(0)
 	}
 	var (
-		next, done                          atomic.Int64
-		mu                                  sync.Mutex
-		firstErr                            error
-		evaluated, fits, met, inv, distinct int64
-		all                                 []*sweepWorker
-		skipped                             = map[string]bool{}
+		next, done                                     atomic.Int64
+		mu                                             sync.Mutex
+		firstErr                                       error
+		evaluated, fits, met, inv, distinct, simulated int64
+		all                                            []*sweepWorker
+		skipped                                        = map[string]bool{}
 	)
 	var wg sync.WaitGroup
 	for k := 0; k < workers; k++ {
@@ -372,6 +384,7 @@ func Sweep(ctx context.Context, sp SweepSpace, opt SweepOptions) (SweepResult, e
 			met += int64(len(ev.cands))
 			inv += ev.invalid
 			distinct += ev.distinct
+			simulated += ev.simulated
 			all = append(all, ev)
 			for k := range ev.skipped {
 				skipped[k] = true
@@ -386,7 +399,7 @@ func Sweep(ctx context.Context, sp SweepSpace, opt SweepOptions) (SweepResult, e
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	res.Evaluated, res.Fits, res.Met, res.InvalidSplits, res.Distinct = evaluated, fits, met, inv, distinct
+	res.Evaluated, res.Fits, res.Met, res.InvalidSplits, res.Distinct, res.Simulated = evaluated, fits, met, inv, distinct, simulated
 	for k := range skipped {
 		res.Skipped = append(res.Skipped, k)
 	}
@@ -543,17 +556,17 @@ func (c *cand) point(e *cfgEntry) SweepPoint {
 
 // sweepWorker evaluates whole deployments; its memo tables are per deployment.
 type sweepWorker struct {
-	sp                                 *SweepSpace
-	opt                                *SweepOptions
-	loads                              []Workload
-	batch                              Batch
-	at                                 map[atKey]cfPoint
-	serv                               map[servKey]*servEntry
-	mrr                                map[atKey]float64
-	cands                              []cand
-	cfgs                               []cfgEntry
-	evaluated, fits, invalid, distinct int64
-	skipped                            map[string]bool
+	sp                                            *SweepSpace
+	opt                                           *SweepOptions
+	loads                                         []Workload
+	batch                                         Batch
+	at                                            map[atKey]cfPoint
+	serv                                          map[servKey]*servEntry
+	mrr                                           map[atKey]float64
+	cands                                         []cand
+	cfgs                                          []cfgEntry
+	evaluated, fits, invalid, distinct, simulated int64
+	skipped                                       map[string]bool
 }
 
 func (ev *sweepWorker) run(b *base) error {
@@ -696,14 +709,13 @@ func (ev *sweepWorker) atMemo(c *cf, b float64) cfPoint {
 	return p
 }
 
-// maxRate is Serve's MaxRequestRate for a concurrency workload: reps·b_max/E2E(b_max).
+// maxRate is Serve's MaxRequestRate for a concurrency workload: reps·max_b b/E2E(b).
 func (ev *sweepWorker) maxRate(c *cf) float64 {
 	k := atKey{budgetFor(c, c.bmax), c.bmax}
 	if v, ok := ev.mrr[k]; ok {
 		return v
 	}
-	full := ev.atMemo(c, c.bmax)
-	v := float64(c.d.Lanes()) * full.b / full.e2e
+	v := float64(c.d.Lanes()) * c.maxRateAt(func(b float64) cfPoint { return ev.atMemo(c, b) })
 	ev.mrr[k] = v
 	return v
 }
@@ -725,7 +737,7 @@ func (ev *sweepWorker) serve(c *cf, w *Workload, gpus, fleetPerHour float64) (*s
 			return nil, false
 		}
 		ev.distinct++
-		e := ev.entry(s, gpus, fleetPerHour)
+		e := ev.confirm(d, w, ev.entry(s, gpus, fleetPerHour), gpus, fleetPerHour)
 		e.rate = true
 		ev.serv[k] = e
 		return e, true
@@ -742,19 +754,52 @@ func (ev *sweepWorker) serve(c *cf, w *Workload, gpus, fleetPerHour float64) (*s
 		return e, true
 	}
 	ev.distinct++
-	e := ev.entry(d.serveConcurrency(c, ev, cr), gpus, fleetPerHour)
+	e := ev.confirm(d, w, ev.entry(d.serveConcurrency(c, ev, cr), gpus, fleetPerHour), gpus, fleetPerHour)
 	ev.serv[k] = e
 	return e, true
+}
+
+// confirm replaces a closed-form entry by the simulation's when SweepOptions.Simulate is set,
+// or when the point meets the constraints but lies outside the closed form's region of
+// validity (its tails cannot be trusted there).
+func (ev *sweepWorker) confirm(d *Deployment, w *Workload, e *servEntry, gpus, fleetPerHour float64) *servEntry {
+	if !ev.opt.Simulate && (!e.pass || len(ev.opt.Constraints) == 0) {
+		return e // nothing to confirm: no constraint relies on the tails
+	}
+	why := "--simulate"
+	if !ev.opt.Simulate {
+		ok, reason, err := d.ClosedFormValid(*w)
+		if err != nil || ok {
+			return e
+		}
+		why = "outside the closed form's region of validity: " + reason
+	}
+	ww := *w
+	switch {
+	case ev.opt.NumRequests > 0:
+		ww.NumRequests = ev.opt.NumRequests
+	case w.Kind == Concurrency:
+		// As many requests as the benchmark the sweep emits for this point (LaunchFor).
+		ww.NumRequests = max(100, 5*w.Concurrency)
+	default:
+		ww.NumRequests = max(100, int(w.RequestRate*60))
+	}
+	s, err := d.Simulate(ww, 1)
+	if err != nil {
+		return e
+	}
+	ev.simulated++
+	s.MethodReason = why
+	if w.Kind == Concurrency {
+		s.MaxRequestRate = e.s.MaxRequestRate
+	}
+	return ev.entry(s, gpus, fleetPerHour)
 }
 
 // serveConcurrency is the Concurrency branch of Serve with the memoized operating points.
 // TestSweepMatchesServe compares every point with Serve.
 func (d *Deployment) serveConcurrency(c *cf, ev *sweepWorker, cr float64) Serving {
-	s := Serving{Method: "closed-form"}
-	p, wait, rps := closedLoop(cr, c.bmax, func(b float64) cfPoint { return ev.atMemo(c, b) })
-	s.RequestPerS = float64(d.Lanes()) * rps
-	d.finishSteady(&s, c, p, wait, 0)
-	return s
+	return d.serveClosed(c, cr, func(b float64) cfPoint { return ev.atMemo(c, b) })
 }
 
 // ParseRange parses a load list: a comma list of numbers and ranges "A-B", where a range

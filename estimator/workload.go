@@ -125,6 +125,26 @@ func (d *LengthDist) init() error {
 	return nil
 }
 
+// moments returns the distribution's mean and variance, tokens and tokens².
+func (d *LengthDist) moments() (mean, variance float64) {
+	switch d.Kind {
+	case "uniform":
+		n := float64(d.Max - d.Min + 1)
+		return float64(d.Min+d.Max) / 2, (n*n - 1) / 12
+	case "normal":
+		return d.Mean, d.Std * d.Std
+	default:
+		s, s2, n := 0.0, 0.0, 0.0
+		for i, v := range d.Values {
+			s += float64(v) * d.Weights[i]
+			s2 += float64(v) * float64(v) * d.Weights[i]
+			n += d.Weights[i]
+		}
+		m := s / n
+		return m, math.Max(0, s2/n-m*m)
+	}
+}
+
 // MeanLen is the distribution's mean token count.
 func (d *LengthDist) MeanLen() float64 {
 	switch d.Kind {
@@ -214,3 +234,14 @@ func (w *Workload) CheckMaxModelLen(maxModelLen int) error {
 
 // CheckWorkload is CheckMaxModelLen with d's max_model_len; Serve and Simulate call it.
 func (d *Deployment) CheckWorkload(w *Workload) error { return w.CheckMaxModelLen(d.MaxModelLen) }
+
+// RangeRatioDist draws lengths as vllm bench serve's random dataset does with
+// --random-range-ratio r: uniform integers in [⌊L·(1−r)⌋, ⌈L·(1+r)⌉] (lower end at least 1).
+// r must be in [0, 1); r = 0 gives nil (fixed lengths).
+func RangeRatioDist(l int, r float64) *LengthDist {
+	if r <= 0 {
+		return nil
+	}
+	lo := max(1, int(math.Floor(float64(l)*(1-r))))
+	return &LengthDist{Kind: "uniform", Min: lo, Max: max(lo, int(math.Ceil(float64(l)*(1+r))))}
+}

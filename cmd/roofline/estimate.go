@@ -37,7 +37,7 @@ func (f *workloadFlags) register(fs *pflag.FlagSet) {
 	floatVar(fs, &f.burstiness, "burstiness", 1, positive, "gamma shape of inter-arrival gaps (1 = Poisson, <1 burstier)")
 	fs.IntVar(&f.batchSize, "batch-size", 0, "static batch: requests that start together and run to completion")
 	fs.IntVar(&f.numRequests, "num-requests", 0, "requests (offline run when given alone; simulated requests otherwise)")
-	floatVar(fs, &f.rangeRatio, "random-range-ratio", 0, halfOpen01, "draw lengths uniformly in [L·(1−r), L·(1+r)] (simulation)")
+	floatVar(fs, &f.rangeRatio, "random-range-ratio", 0, halfOpen01, "draw lengths uniformly in [⌊L·(1−r)⌋, ⌈L·(1+r)⌉] as vllm bench serve does")
 	fs.StringVar(&f.inputDist, "input-dist", "", "draw prompt lengths: uniform:MIN:MAX, normal:MEAN:STD or hist:FILE.csv (rows: tokens,weight); the closed form uses the mean")
 	fs.StringVar(&f.outputDist, "output-dist", "", "draw output lengths, as --input-dist")
 }
@@ -117,11 +117,7 @@ func (f *workloadFlags) workload() (estimator.Workload, error) {
 		return w, usageErr("--random-range-ratio %g: must be in [0, 1)", f.rangeRatio)
 	}
 	if f.rangeRatio > 0 {
-		mk := func(l int) *estimator.LengthDist {
-			lo := max(1, int(math.Round(float64(l)*(1-f.rangeRatio))))
-			return &estimator.LengthDist{Kind: "uniform", Min: lo, Max: int(math.Round(float64(l) * (1 + f.rangeRatio)))}
-		}
-		w.InputDist, w.OutputDist = mk(f.inputLen), mk(f.outputLen)
+		w.InputDist, w.OutputDist = estimator.RangeRatioDist(f.inputLen, f.rangeRatio), estimator.RangeRatioDist(f.outputLen, f.rangeRatio)
 	}
 	var err error
 	if f.inputDist != "" {
@@ -222,7 +218,7 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 	df.register(fs, true)
 	wf.register(fs)
 	tf.register(fs)
-	simulate := fs.Bool("simulate", false, "run the discrete-event simulation for distributions (default: closed form)")
+	simulate := fs.Bool("simulate", false, "always run the discrete-event simulation (default: the closed form inside its region of validity, the simulation outside it; method_reason says which)")
 	seed := fs.Uint64("seed", 1, "simulation seed")
 	price := floatFlag(fs, "price-per-gpu-hour", 0, nonNegative, "USD per GPU-hour (default: the catalogue's price for --price-offering)")
 	offering := fs.String("price-offering", "on-demand", "which public price to cost with: "+strings.Join(hardware.Offerings, ", ")+" (purchase: list price amortised over 5 years)")
@@ -311,8 +307,9 @@ func estimate(d *estimator.Deployment, pv provenance, w estimator.Workload, simu
 	var err error
 	if simulate {
 		s, err = d.Simulate(w, seed)
+		s.MethodReason = "--simulate"
 	} else {
-		s, err = d.Serve(w)
+		s, err = d.Predict(w, seed)
 	}
 	if err != nil {
 		return report{}, err
@@ -336,7 +333,7 @@ func estimate(d *estimator.Deployment, pv provenance, w estimator.Workload, simu
 	gpus := float64(d.NumGPUs)
 	r.OutputTokSPerGPU = s.OutputTokS / gpus
 	r.TotalTokSPerGPU = s.TotalTokS / gpus
-	r.Percentiles = "closed-form approximation (residual step wait, Kingman queue tail, two-point ITL mixture); use --simulate for simulated distributions"
+	r.Percentiles = "closed-form approximation (residual step wait, start-up burst of a closed loop, two-point ITL mixture); use --simulate for simulated distributions"
 	if s.Method == "simulation" {
 		r.Percentiles = "simulated; linear interpolation between order statistics (numpy default, as vllm bench serve)"
 	}
@@ -406,6 +403,9 @@ func writeEstimateText(w io.Writer, r report, markdown bool) {
 		fmt.Fprintf(w, "# roofline estimate: %s on %d× %s\n", r.Model.ID, r.GPU.NumGPUs, r.GPU.ID)
 	} else {
 		fmt.Fprintf(w, "roofline estimate: %s on %d× %s (%s)\n", r.Model.ID, r.GPU.NumGPUs, r.GPU.ID, r.Method)
+		if r.MethodReason != "" {
+			fmt.Fprintf(w, "method: %s: %s\n", r.Method, r.MethodReason)
+		}
 	}
 	sec("Model")
 	row("model", r.Model.ID)

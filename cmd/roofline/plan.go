@@ -132,7 +132,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	}
 	po := planOutput{Kind: "plan", Model: m.ID, TargetRate: *rate, TargetUsers: *users, Constraints: []string{}, Notes: []string{},
 		Workload: sweepWorkload{Kind: w.Kind, InputLen: w.InputLen, OutputLen: w.OutputLen, PrefixLen: w.PrefixLen},
-		Method:   "closed form; replicas split the load evenly (data parallel); the smallest replica count meeting the SLOs is found by doubling then bisection"}
+		Method:   "closed form, and the simulation for fleets meeting the SLOs outside its region of validity; replicas split the load evenly (data parallel); the smallest replica count meeting the SLOs is found by doubling then bisection"}
 	for _, c := range constraints {
 		po.Constraints = append(po.Constraints, c.String())
 	}

@@ -49,6 +49,7 @@ type sweepFlags struct {
 	price               float64
 	top                 int
 	emitScript, output  string
+	simulate            bool
 	progressAfter       time.Duration
 	progressEvery       time.Duration
 	disagg              bool
@@ -87,6 +88,7 @@ func (f *sweepFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.disagg, "disagg", false, "search prefill:decode (xPyD) splits of each --num-gpus beside colocated DP×TP, ranked by goodput per GPU under the --constraint SLOs")
 	fs.StringVar(&f.kvTransfer, "kv-transfer", "rdma", "with --disagg: KV transport between instances (nvlink, rdma, tcp)")
 	f.loop.register(fs)
+	fs.BoolVar(&f.simulate, "simulate", false, "simulate every configuration (default: closed form, and the simulation for points that meet the constraints outside the closed form's region of validity)")
 }
 
 // sweepOutput is the JSON document of a sweep (and what report reads back).
@@ -101,6 +103,7 @@ type sweepOutput struct {
 	Met         int64         `json:"meet_constraints"`
 	Invalid     int64         `json:"invalid_splits_skipped"`
 	Distinct    int64         `json:"closed_form_runs"`
+	Simulated   int64         `json:"simulated_runs"`
 	Fronts      []frontInfo   `json:"pareto_fronts"`
 	Configs     []sweepPoint  `json:"configs"`
 	Front       []sweepPoint  `json:"front"`
@@ -312,13 +315,13 @@ func sweep(ctx context.Context, e *env, f *sweepFlags) error {
 	}
 	bar := newSweepProgress(e.stderr, f.progressAfter, f.progressEvery)
 	res, err := estimator.Sweep(ctx, sp, estimator.SweepOptions{Constraints: cons, Objective: f.objective,
-		PriceUSDPerGPUHour: f.price, Top: f.top, Progress: bar.update})
+		PriceUSDPerGPUHour: f.price, Top: f.top, Progress: bar.update, Simulate: f.simulate, NumRequests: f.numRequests})
 	bar.finish()
 	if err != nil {
 		return asUsage(err)
 	}
 	out := sweepOutput{Kind: "sweep", Model: sp.Model.ID, Objective: f.objective, Constraints: []string{},
-		Evaluated: res.Evaluated, Fits: res.Fits, Met: res.Met, Invalid: res.InvalidSplits, Distinct: res.Distinct,
+		Evaluated: res.Evaluated, Fits: res.Fits, Met: res.Met, Invalid: res.InvalidSplits, Distinct: res.Distinct, Simulated: res.Simulated,
 		Configs: []sweepPoint{}, Front: []sweepPoint{}, Notes: []string{},
 		Method: "closed form (mean-field continuous batching); percentiles are closed-form approximations"}
 	out.Workload = sweepWorkload{Kind: sp.Workload.Kind, InputLen: sp.Workload.InputLen, OutputLen: sp.Workload.OutputLen,
@@ -386,7 +389,7 @@ func writeSweepTable(w io.Writer, o sweepOutput) {
 	if len(o.Constraints) > 0 {
 		cons = strings.Join(o.Constraints, ", ")
 	}
-	fmt.Fprintf(w, "evaluated %d configurations (%d fit in memory, %d meet the constraints; %d closed-form runs, the rest memoized)\n", o.Evaluated, o.Fits, o.Met, o.Distinct)
+	fmt.Fprintf(w, "evaluated %d configurations (%d fit in memory, %d meet the constraints; %d closed-form runs, the rest memoized; %d simulated: outside the closed form's region of validity or --simulate)\n", o.Evaluated, o.Fits, o.Met, o.Distinct, o.Simulated)
 	fmt.Fprintf(w, "constraints: %s; ranked by %s; showing %d\n\n", cons, o.Objective, len(o.Configs))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "rank\tGPU\tGPUs\ttp/pp/dp/ep\tengine\tweights/KV\tmax seqs\tmax tokens\tload\ttok/s/GPU\ttok/s/user\tTTFT p95 ms\tITL p99 ms\tE2E median s\t$/1M out\tfront\t")

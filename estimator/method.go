@@ -1,0 +1,111 @@
+package estimator
+
+import (
+	"fmt"
+	"math"
+)
+
+// Region of validity of the closed form (Serve). The closed form describes the Scheduler's
+// steady state with a mean field (see cf.at); it leaves out what only a simulation captures:
+//
+//  1. synchronised waves: a closed loop whose output lengths are all equal keeps its clients
+//     in lock-step (they finish, resubmit and prefill together), so TTFT is the prefill of a
+//     whole wave, not of one prompt;
+//  2. near saturation: an open loop above rhoMax of the sustainable rate queues in bursts the
+//     mean field underestimates (measured against Simulate: beyond 0.75 the mean TTFT and
+//     TPOT fall more than 10% short with drawn lengths);
+//  3. KV-bound or capped batches: when the running sequences' KV (b·(input + output) tokens)
+//     exceeds the lane's KV cache, or the clients exceed the batch cap, requests wait for
+//     blocks or slots and are preempted;
+//  4. heavy-tailed lengths: a coefficient of variation of input or output lengths above
+//     cvMax (vllm bench serve's --random-range-ratio stays below 0.58; 0.5 allows up to about
+//     ±85%);
+//  5. bursty arrivals (gamma shape below 0.5) and replayed arrival times.
+//
+// Static batches and offline runs use their own closed form (serveBatch) except offline runs
+// of more requests than one batch holds (waves that overlap).
+const (
+	rhoMax = 0.75
+	cvMax  = 0.5
+)
+
+// ClosedFormValid reports whether the closed form describes w on d, and if not why (one
+// line naming the condition). It fails only when w itself is invalid.
+func (d *Deployment) ClosedFormValid(w Workload) (bool, string, error) {
+	if err := w.Validate(); err != nil {
+		return false, "", err
+	}
+	if len(w.Arrivals) > 0 {
+		return false, "replayed arrival times", nil
+	}
+	for _, x := range []struct {
+		name string
+		d    *LengthDist
+	}{{"input", w.InputDist}, {"output", w.OutputDist}} {
+		if x.d == nil {
+			continue
+		}
+		if m, v := x.d.moments(); math.Sqrt(v)/m > cvMax {
+			return false, fmt.Sprintf("heavy-tailed %s lengths (coefficient of variation %.2f > %.2f)", x.name, math.Sqrt(v)/m, cvMax), nil
+		}
+	}
+	mem := d.Memory()
+	c := newCF(d, &w, mem)
+	if c.bmax < 1 {
+		return false, "KV cache holds less than one request", nil
+	}
+	reps := float64(d.Lanes())
+	kvBound := func(b float64) bool { return b*(c.inTotal+c.out) > c.kvTokens }
+	switch w.Kind {
+	case Concurrency:
+		cr := float64(w.Concurrency) / reps
+		if cr >= 2 && (w.OutputDist == nil || w.OutputDist.Min == w.OutputDist.Max && w.OutputDist.Kind == "uniform") {
+			return false, "closed loop with fixed output lengths: clients finish and resubmit together, in synchronised waves", nil
+		}
+		if cr > c.bmax {
+			return false, fmt.Sprintf("%.0f clients per replica exceed the %.0f sequences the batch holds (max_num_seqs, KV cache, token budget): requests queue", cr, c.bmax), nil
+		}
+		if kvBound(cr) {
+			return false, "KV-bound: the running sequences' KV cache exceeds capacity near the end of their outputs (preemption)", nil
+		}
+	case Rate:
+		if w.Burstiness < 0.5 {
+			return false, fmt.Sprintf("bursty arrivals (gamma shape %.2g < 0.5)", w.Burstiness), nil
+		}
+		s, err := d.Serve(w)
+		if err != nil || s.Overloaded {
+			return true, "", nil // Serve's error or its unbounded latencies are the answer
+		}
+		if rho := w.RequestRate / s.MaxRequestRate; rho > rhoMax {
+			return false, fmt.Sprintf("load %.0f%% of the sustainable %.3g req/s (above %.0f%%: queueing the mean field underestimates)", 100*rho, s.MaxRequestRate, 100*rhoMax), nil
+		}
+		if kvBound(s.Batch) {
+			return false, "KV-bound: the running sequences' KV cache exceeds capacity (preemption)", nil
+		}
+	case Offline:
+		if float64(w.NumRequests)/reps > c.bmax {
+			return false, "offline run of more requests than one batch holds: overlapping waves", nil
+		}
+	}
+	return true, "", nil
+}
+
+// Predict returns the closed form (Serve) where it is valid (ClosedFormValid) and the
+// simulation (Simulate with seed) elsewhere; Serving.Method says which and MethodReason why.
+func (d *Deployment) Predict(w Workload, seed uint64) (Serving, error) {
+	ok, why, err := d.ClosedFormValid(w)
+	if err != nil {
+		return Serving{}, err
+	}
+	if ok {
+		s, err := d.Serve(w)
+		s.MethodReason = "inside the closed form's region of validity"
+		if s.Overloaded {
+			s.MethodReason = "overloaded: arrivals exceed the sustainable rate, so latencies grow without bound (a simulation's would only reflect how many requests it sent)"
+		}
+		return s, err
+	}
+	s, err := d.Simulate(w, seed)
+	s.MethodReason = "outside the closed form's region of validity: " + why
+	return s, err
+}
