@@ -169,8 +169,35 @@ func sweepPage(pg *page, doc []byte) error {
 	if err := scatter(p, "top 5 by objective", finite(top), palette[5], draw.RingGlyph{}, vg.Points(6), false); err != nil {
 		return err
 	}
+	// Name the front's points (F1, F2, … by tokens/s per user) in the plot and a table.
+	var fpts []*sweepPt
+	for _, q := range pts {
+		if q.on("throughput_vs_interactivity") && !math.IsNaN(q.PerUser) && !math.IsNaN(q.TputGPU) {
+			fpts = append(fpts, q)
+		}
+	}
+	sort.SliceStable(fpts, func(a, b int) bool { return fpts[a].PerUser < fpts[b].PerUser })
+	if len(fpts) > 0 {
+		step := max(1, (len(fpts)+11)/12) // at most about 12 labels, evenly spread, to stay legible
+		var lxy plotter.XYs
+		var names []string
+		ft := table{Title: "Pareto front: throughput per GPU vs tokens/s per user", Head: []string{"point", "deployment", "load", "tok/s/GPU", "tok/s/user", "TTFT p95 ms", "ITL p99 ms"}}
+		for i, q := range fpts {
+			id := fmt.Sprintf("F%d", i+1)
+			if i%step == 0 || i == len(fpts)-1 {
+				lxy = append(lxy, plotter.XY{X: q.PerUser, Y: q.TputGPU})
+				names = append(names, id)
+			}
+			ft.Rows = append(ft.Rows, []string{id, q.deployment() + fmt.Sprintf(" tokens %d", q.MaxBatched), sig(q.load()), sig(q.TputGPU), sig(q.PerUser),
+				sig(q.TTFT.get(q.TTFT.P95)), sig(q.ITL.get(q.ITL.P99))})
+		}
+		if err := labelled(p, "", lxy, names, palette[0], false); err != nil {
+			return err
+		}
+		pg.Tables = append(pg.Tables, ft)
+	}
 	if err := addPlot(pg, p, "Pareto front: throughput per GPU vs tokens/s per user",
-		"Each point is a configuration meeting every constraint; the line joins the front (no other point is better on both axes)."); err != nil {
+		"Each point is a configuration meeting every constraint; the line joins the front (no other point is better on both axes). Front points are named F1, F2, … as in the table \"Pareto front\" below."); err != nil {
 		return err
 	}
 
@@ -284,7 +311,7 @@ func shade(i int, alpha uint8) color.RGBA {
 }
 
 func addPlot(pg *page, p *plot.Plot, title, caption string) error {
-	s, err := svg(p, 10, 4.6)
+	s, err := svg(p, plotW, plotH)
 	if err != nil {
 		return err
 	}

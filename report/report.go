@@ -25,6 +25,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Kinds of documents Render accepts.
@@ -32,14 +33,48 @@ const (
 	KindEstimate = "estimate"
 	KindSweep    = "sweep"
 	KindAccuracy = "accuracy"
+	KindPlan     = "plan"
+	KindCompare  = "compare"  // compare --output json (one report or an array)
+	KindValidate = "validate" // validate --output json
+	KindBench    = "bench"    // bench or import --output json (one summary or an array)
+	KindSweepRun = "sweep-run"
 )
 
-// Detect returns the kind of a roofline JSON document, or an error naming the accepted kinds.
+// Kinds lists the kinds Render accepts.
+func Kinds() []string {
+	return []string{KindEstimate, KindSweep, KindAccuracy, KindPlan, KindCompare, KindValidate, KindBench, KindSweepRun}
+}
+
+// Detect returns the kind of a roofline JSON document (an object, an array of objects,
+// or the JSON lines of sweep --run's results.jsonl), or an error naming the accepted
+// kinds.
 func Detect(doc []byte) (string, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(doc, &top); err != nil {
-		return "", fmt.Errorf("not a JSON object: %v", err)
+	var vals []map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	for dec.More() {
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", fmt.Errorf("not JSON: %v", err)
+		}
+		t := bytes.TrimSpace(v)
+		if len(t) > 0 && t[0] == '[' {
+			var list []map[string]json.RawMessage
+			if err := json.Unmarshal(t, &list); err != nil || len(list) == 0 {
+				return "", fmt.Errorf("not a JSON object or a non-empty array of objects")
+			}
+			vals = append(vals, list[0])
+			continue
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(t, &m); err != nil {
+			return "", fmt.Errorf("not a JSON object: %v", err)
+		}
+		vals = append(vals, m)
 	}
+	if len(vals) == 0 {
+		return "", errors.New("empty document: want the --output json of " + strings.Join(Kinds(), ", "))
+	}
+	top := vals[0]
 	has := func(k ...string) bool {
 		for _, s := range k {
 			if _, ok := top[s]; !ok {
@@ -49,14 +84,24 @@ func Detect(doc []byte) (string, error) {
 		return true
 	}
 	switch {
+	case has("server_args", "status"):
+		return KindSweepRun, nil
 	case has("evaluated", "configs"):
 		return KindSweep, nil
 	case has("model_info", "server_config"):
 		return KindEstimate, nil
 	case has("rows", "summary"):
 		return KindAccuracy, nil
+	case has("cheapest", "per_gpu"):
+		return KindPlan, nil
+	case has("metrics", "verdict", "measured") && has("benchmark"):
+		return KindCompare, nil
+	case has("metrics", "verdict", "measured"):
+		return KindValidate, nil
+	case has("percentile_method", "ttft_ms"):
+		return KindBench, nil
 	}
-	return "", errors.New("unrecognised JSON: want the --output json of roofline estimate, sweep or accuracy")
+	return "", errors.New("unrecognised JSON: want the --output json of roofline " + strings.Join(Kinds(), ", ") + " (sweep-run: its results.jsonl)")
 }
 
 // Render writes the HTML page for a JSON document and returns its kind.
@@ -71,6 +116,14 @@ func Render(w io.Writer, doc []byte) (string, error) {
 		err = sweepPage(&pg, doc)
 	case KindEstimate:
 		err = estimatePage(&pg, doc)
+	case KindPlan:
+		err = planPage(&pg, doc)
+	case KindCompare, KindValidate:
+		err = comparePage(&pg, doc, kind)
+	case KindBench:
+		err = benchPage(&pg, doc)
+	case KindSweepRun:
+		err = sweepRunPage(&pg, doc)
 	default:
 		err = accuracyPage(&pg, doc)
 	}
@@ -103,26 +156,29 @@ type table struct {
 }
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
 <style>
-body{font-family:"Liberation Sans",Arial,Helvetica,sans-serif;margin:24px;color:#222;max-width:1150px}
+body{font-family:"Liberation Sans",Arial,Helvetica,sans-serif;margin:24px auto;padding:0 16px;color:#222;max-width:1150px;font-size:15px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 6px}
-.sub{color:#555;margin-bottom:14px}
-.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:6px 18px;margin:10px 0}
-.facts div{border-left:3px solid #3b75af;padding:2px 8px}.facts b{display:block;font-size:12px;color:#555;font-weight:normal}
-figure{margin:10px 0 18px;border:1px solid #ddd;padding:8px;background:#fff}
+.sub{color:#555;margin-bottom:14px;overflow-wrap:anywhere}
+.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:6px 18px;margin:10px 0}
+.facts div{border-left:3px solid #3b75af;padding:2px 8px;overflow-wrap:anywhere}.facts b{display:block;font-size:12px;color:#555;font-weight:normal}
+figure{margin:10px 0 18px;border:1px solid #ddd;padding:8px;background:#fff;max-width:840px}
 figcaption{font-size:13px;color:#444;margin-top:4px}
 figure svg{display:block;width:100%;height:auto}
-table{border-collapse:collapse;font-size:12px;margin:6px 0}
-th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#eef2f7}
+.scroll{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;font-size:13px;margin:6px 0}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:right;white-space:nowrap}th{background:#eef2f7}
 td:first-child,th:first-child{text-align:left}
-.note{font-size:13px;color:#7a4b00}
+.note{font-size:13px;color:#7a4b00;overflow-wrap:anywhere}
+@media (max-width:600px){body{margin:12px auto;padding:0 10px}figure{padding:4px;margin:8px 0 14px}}
 </style></head><body>
 <h1>{{.Title}}</h1><div class="sub">{{.Subtitle}}</div>
 <div class="facts">{{range .Facts}}<div><b>{{index . 0}}</b>{{index . 1}}</div>{{end}}</div>
 {{range .Plots}}<h2>{{.Title}}</h2><figure>{{.SVG}}<figcaption>{{.Caption}}</figcaption></figure>{{end}}
-{{range .Tables}}<h2>{{.Title}}</h2><table><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>{{end}}
+{{range .Tables}}<h2>{{.Title}}</h2><div class="scroll"><table><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table></div>{{end}}
 {{range .Notes}}<p class="note">note: {{.}}</p>{{end}}
 <p class="sub">Generated by roofline report. Plots: gonum/plot (SVG).</p>
 </body></html>
@@ -134,14 +190,52 @@ var palette = []color.RGBA{
 	{86, 180, 233, 255}, {213, 94, 0, 255}, {240, 228, 66, 255}, {0, 0, 0, 255},
 }
 
-// svg renders a plot as an inline <svg> element (the XML prolog dropped).
+// Plot size and fonts: a figure is drawn at plotW × plotH inches (1 in = 96 CSS px at
+// natural size) and scaled to the page width; at a 390-px phone (about 350 px for the
+// figure) the scale is ≈ 0.57, so the smallest text (tick labels, 14 pt = 18.7 px) stays
+// above 10 px.
+const (
+	plotW, plotH = 6.4, 4.2
+	fontTitle    = 16
+	fontLabel    = 15
+	fontTick     = 14
+	fontLegend   = 14
+)
+
+// styleFonts sets the plot's text sizes (points).
+func styleFonts(p *plot.Plot) {
+	p.Title.TextStyle.Font.Size = fontTitle
+	p.X.Label.TextStyle.Font.Size = fontLabel
+	p.Y.Label.TextStyle.Font.Size = fontLabel
+	p.X.Tick.Label.Font.Size = fontTick
+	p.Y.Tick.Label.Font.Size = fontTick
+	p.Legend.TextStyle.Font.Size = fontLegend
+}
+
+// svg renders a plot as an inline <svg> element (the XML prolog dropped). A legend is
+// drawn in its own strip above the plot, so it never covers data.
 func svg(p *plot.Plot, wIn, hIn float64) (template.HTML, error) {
-	wt, err := p.WriterTo(vg.Length(wIn)*vg.Inch, vg.Length(hIn)*vg.Inch, "svg")
-	if err != nil {
-		return "", err
+	styleFonts(p)
+	lg := p.Legend
+	p.Legend = plot.NewLegend()
+	w, h := vg.Length(wIn)*vg.Inch, vg.Length(hIn)*vg.Inch
+	probe := draw.New(vgsvg.New(w, h))
+	r := lg.Rectangle(probe)
+	lh := r.Max.Y - r.Min.Y
+	if lh > 0 {
+		lh += vg.Points(6)
 	}
+	c := vgsvg.New(w, h+lh)
+	dc := draw.New(c)
+	if lh > 0 {
+		lg.Top, lg.Left = true, false
+		lg.XOffs, lg.YOffs = 0, 0
+		lg.Draw(draw.Crop(dc, 0, 0, h, 0))
+	}
+	p.Draw(draw.Crop(dc, 0, 0, 0, -lh))
+	p.Legend = lg
 	var b bytes.Buffer
-	if _, err := wt.WriteTo(&b); err != nil {
+	if _, err := c.WriteTo(&b); err != nil {
 		return "", err
 	}
 	s := b.String()

@@ -8,11 +8,12 @@ import (
 	htmlreport "roofline/report"
 )
 
-// runReport renders the JSON result of estimate, sweep or accuracy as an HTML page.
+// runReport renders a JSON result of roofline as one offline HTML page.
 func runReport(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "report", "report --in RESULT.json --html OUT.html   (RESULT: --output json of estimate, sweep or accuracy; - reads stdin)")
-	in := fs.String("in", "", "JSON result file of roofline estimate, sweep or accuracy (- = stdin) (required)")
+	fs := newFlags(e, "report", "report --in RESULT.json --html OUT.html\n\nRESULT is the --output json of estimate, sweep, plan, accuracy, compare, validate, bench or\nimport, or the results.jsonl of sweep --run (- reads stdin). The page is one file: inline\nstyles and SVG plots, nothing loaded from the network; it reads on a phone.")
+	in := fs.String("in", "", "JSON result file (- = stdin) (required)")
 	out := fs.String("html", "", "HTML file to write (required)")
+	fs.StringVarP(out, "output", "o", "", "same as --html")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

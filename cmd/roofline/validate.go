@@ -123,7 +123,8 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	seed := fs.Uint64("seed", 1, "seed of arrivals, prompts and the simulation")
 	warmup := fs.Int("warmup", 0, "requests sent before the run, not recorded")
 	timeoutText := fs.String("timeout", "10m", "limit per request")
-	keyEnv := fs.String("api-key-env", "", "environment variable holding the API key")
+	keyEnv := fs.String("api-key-env", "", "environment variable holding the API key (default: OPENAI_API_KEY when set; never printed or recorded)")
+	quiet := fs.BoolP("quiet", "q", false, "no progress on stderr (a bar on a terminal, a line every 5 s otherwise)")
 	record := fs.String("record", "", "write one JSON line per request to this file")
 	maxErr := floatFlag(fs, "max-error", 0, nonNegative, "exit with status 3 when a key metric (TTFT, TPOT, E2E means, output tok/s) is off by more than this percentage (0: no bound)")
 	calOut := fs.String("calibrate-out", "", "refit the engine profile from this run and write it here")
@@ -169,6 +170,8 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	}
 	if *keyEnv != "" {
 		cfg.APIKey = e.getenv(*keyEnv)
+	} else {
+		cfg.APIKey = e.getenv("OPENAI_API_KEY")
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageErr("validate: %v", err)
@@ -182,7 +185,12 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 		defer f.Close()
 		rec = f
 	}
-	recs, runErr := bench.Run(ctx, cfg, func(r bench.Record) { bench.WriteRecord(rec, r) })
+	prog := newProgress(e.stderr, "validate", "requests", cfg.NumRequests, *quiet)
+	recs, runErr := bench.Run(ctx, cfg, func(r bench.Record) {
+		bench.WriteRecord(rec, r)
+		prog.add(!r.OK())
+	})
+	prog.done()
 	sum := bench.Summarize(recs, bench.Options{})
 	if w.Kind == estimator.Rate {
 		w.Arrivals = validation.ScheduledTimes(recs)
