@@ -820,7 +820,7 @@ func ParseRange(text string, integer bool) ([]float64, error) {
 		lo, hi, isRange := cutRange(item)
 		if !isRange {
 			v, err := strconv.ParseFloat(item, 64)
-			if err != nil || !(v > 0) || math.IsInf(v, 0) || integer && v != math.Trunc(v) {
+			if err != nil || !(v > 0) || math.IsInf(v, 0) || integer && (v != math.Trunc(v) || v > maxRangeInt) {
 				return nil, fmt.Errorf("%q: need a positive %s or a range A-B", item, kind(integer))
 			}
 			add(v)
@@ -828,7 +828,7 @@ func ParseRange(text string, integer bool) ([]float64, error) {
 		}
 		a, err1 := strconv.ParseFloat(lo, 64)
 		b, err2 := strconv.ParseFloat(hi, 64)
-		if err1 != nil || err2 != nil || !(a > 0) || !(b >= a) || math.IsInf(b, 0) || integer && (a != math.Trunc(a) || b != math.Trunc(b)) {
+		if err1 != nil || err2 != nil || !(a > 0) || !(b >= a) || math.IsInf(b, 0) || integer && (a != math.Trunc(a) || b != math.Trunc(b) || b > maxRangeInt) {
 			return nil, fmt.Errorf("range %q: need %ss 0 < A ≤ B", item, kind(integer))
 		}
 		if b/a > 1<<40 {
@@ -850,9 +850,13 @@ func ParseRange(text string, integer bool) ([]float64, error) {
 	return out, nil
 }
 
+// maxRangeInt is the largest integer ParseRange accepts (2³¹ − 1): counts beyond it are
+// nonsense and would not survive the conversion to int on every platform.
+const maxRangeInt = math.MaxInt32
+
 func kind(integer bool) string {
 	if integer {
-		return "integer"
+		return "integer ≤ 2147483647"
 	}
 	return "number"
 }

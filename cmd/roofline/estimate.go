@@ -351,6 +351,8 @@ func estimate(d *estimator.Deployment, pv provenance, w estimator.Workload, simu
 	if c, ok := estimator.CostOf(price*gpus, &s); ok {
 		r.CostPerHour, r.CostOut = &c.PerHour, &c.Per1MOutput
 		r.CostIn, r.CostOutSplit, r.CostPerRequest = fptr(c.Per1MInputSplit), fptr(c.Per1MOutputSplit), fptr(c.PerRequest)
+	} else if price > 0 {
+		r.CostPerHour = fptr(price * gpus) // the fleet costs this much; per token is undefined
 	}
 	if s.OutputTokS > 0 {
 		r.EnergyPer1k = d.GPU.TDPWatts * gpus / s.OutputTokS * 1000
@@ -460,9 +462,25 @@ func writeEstimateText(w io.Writer, r report, markdown bool) {
 	row("running batch", fmt.Sprintf("%s sequences per replica (mean)", units.Sig(r.Batch)))
 	row("KV cache", fmt.Sprintf("%d tokens in all; max concurrency %d at %d tokens/request", r.KVCacheTokens, r.MaxConcurrency, r.Client.InputLen+r.Client.OutputLen))
 	row("memory per GPU", fmt.Sprintf("weights %s, activations %s, non-torch %s, KV %s", r.Memory.WeightsBytes, r.Memory.ActivationBytes, r.Memory.NonTorchBytes, r.Memory.KVCacheBytes))
-	row("utilisation", fmt.Sprintf("MFU %.1f%%, MBU %.1f%%, %s-bound", 100*r.MFU, 100*r.MBU, r.Bound))
-	row("cost", fmt.Sprintf("%s per 1M output tokens, all GPU time; split by prefill share of GPU time %.0f%%: %s per 1M input, %s per 1M output tokens",
-		money(r.CostOut), 100*r.PrefillShare, money(r.CostIn), money(r.CostOutSplit)))
+	switch {
+	case r.Overloaded:
+		row("utilisation", "none at a steady state: overloaded (queues grow without bound)")
+	case r.MFU == 0 && r.MBU == 0:
+		row("utilisation", "unknown")
+	default:
+		row("utilisation", fmt.Sprintf("MFU %.1f%%, MBU %.1f%%, %s-bound", 100*r.MFU, 100*r.MBU, r.Bound))
+	}
+	switch {
+	case r.CostOut == nil && r.PriceSource != "":
+		why := "no steady output throughput"
+		if r.Overloaded {
+			why = "overloaded: no steady output throughput"
+		}
+		row("cost", fmt.Sprintf("none per 1M output tokens (%s; %s per hour for the fleet)", why, money(r.CostPerHour)))
+	default:
+		row("cost", fmt.Sprintf("%s per 1M output tokens, all GPU time; split by prefill share of GPU time %.0f%%: %s per 1M input, %s per 1M output tokens",
+			money(r.CostOut), 100*r.PrefillShare, money(r.CostIn), money(r.CostOutSplit)))
+	}
 	row("energy", fmt.Sprintf("%s J per 1k output tokens (at TDP %g W per GPU)", units.Sig(r.EnergyPer1k), r.GPU.TDP))
 	if r.CostPerHour != nil || r.PowerCostPerHour != nil {
 		rent := "no price"

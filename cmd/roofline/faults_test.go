@@ -398,3 +398,21 @@ func TestSweepScriptSurvivesADeadServer(t *testing.T) {
 		t.Errorf("script output does not name the skipped configuration:\n%s", out)
 	}
 }
+
+// Output slips: an overloaded estimate said "cost unknown (no price)" for a priced GPU and
+// "compute-bound" at 0% MFU; plan with an impossible SLO asked for a price the GPU has;
+// gpus show H100 printed "memory 80.0 GB" then "usable 85.0 GB" without a word.
+func TestOutputSlips(t *testing.T) {
+	out, _, code := runCLI(t, "estimate", "--model", llama8b, "--gpu", "H100", "--input-len", "1000", "--output-len", "100", "--request-rate", "1000")
+	if code != 0 || strings.Contains(out, "no price") || strings.Contains(out, "compute-bound") || !strings.Contains(out, "overloaded: no steady output throughput") {
+		t.Errorf("overloaded estimate (exit %d):\n%s", code, out)
+	}
+	out, _, _ = runCLI(t, "plan", "--model", llama8b, "--gpus", "H100", "--target-rate", "5", "--input-len", "100", "--output-len", "10", "--constraint", "ttft:p99<1us")
+	if strings.Contains(out, "--price-per-gpu-hour") || !strings.Contains(out, "no fleet meets the load and constraints") {
+		t.Errorf("plan with an impossible SLO:\n%s", out)
+	}
+	out, _, _ = runCLI(t, "gpus", "show", "H100")
+	if !strings.Contains(out, "more than the marketed 80.0 GB because vendors count HBM in binary units (80.0 GiB = 85.9 GB)") {
+		t.Errorf("gpus show H100 does not explain usable > marketed memory:\n%s", out)
+	}
+}

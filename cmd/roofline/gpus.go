@@ -123,9 +123,15 @@ func writeGPU(w io.Writer, g *hardware.GPU) error {
 	row("aliases", strings.Join(g.Aliases, ", "))
 	row("vendor", gpuJoin(" ", g.Vendor, gpuParen(g.Architecture)))
 	row("form factor", g.FormFactor)
-	row("memory", gpuJoin(" ", g.MemoryBytes.String(), gpuParen(g.MemoryBytes.GiBString()), g.MemoryType))
+	row("memory", gpuJoin(" ", g.MemoryBytes.String(), gpuParen(g.MemoryBytes.GiBString()), g.MemoryType, "as marketed"))
 	if g.UsableMemoryBytes > 0 {
-		row("usable memory", fmt.Sprintf("%s (%s, %.0f bytes): %s", g.UsableMemoryBytes, g.UsableMemoryBytes.GiBString(), float64(g.UsableMemoryBytes), g.UsableMemorySource))
+		note := ""
+		if g.UsableMemoryBytes > g.MemoryBytes {
+			// "80 GB" HBM is 80 GiB: the driver reports more bytes than the marketed figure.
+			note = fmt.Sprintf("; more than the marketed %s because vendors count HBM in binary units (%s GiB = %s)",
+				g.MemoryBytes, units.Sig(float64(g.MemoryBytes)/1e9), units.Bytes(float64(g.MemoryBytes)/1e9*float64(units.GiB)))
+		}
+		row("usable memory", fmt.Sprintf("%s (%s, %.0f bytes): %s%s", g.UsableMemoryBytes, g.UsableMemoryBytes.GiBString(), float64(g.UsableMemoryBytes), g.UsableMemorySource, note))
 	} else {
 		row("usable memory", "unknown (engines plan with the stated memory)")
 	}

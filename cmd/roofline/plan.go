@@ -149,7 +149,21 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if po.Cheapest == nil {
-		po.Notes = append(po.Notes, "no priced fleet meets the load and constraints (give --price-per-gpu-hour for GPUs without a price, or relax a constraint)")
+		met, unpriced := false, []string{}
+		for i, pg := range po.PerGPU {
+			met = met || pg.Best != nil
+			if *price == 0 && list[i].PriceUSDPerHour <= 0 {
+				unpriced = append(unpriced, list[i].ID)
+			}
+		}
+		switch {
+		case !met:
+			po.Notes = append(po.Notes, "no fleet meets the load and constraints: relax a constraint or the load")
+		case len(unpriced) > 0:
+			po.Notes = append(po.Notes, "no priced fleet meets the load and constraints: give --price-per-gpu-hour for GPUs without a price ("+strings.Join(unpriced, ", ")+"), or relax a constraint")
+		default:
+			po.Notes = append(po.Notes, "no priced fleet meets the load and constraints: relax a constraint")
+		}
 	}
 	if *out == "json" {
 		return writeJSON(e.stdout, po)
