@@ -372,7 +372,9 @@ func TestSweepScriptSurvivesADeadServer(t *testing.T) {
 	json.Unmarshal([]byte(stdout), &doc)
 	bin := filepath.Join(dir, "bin")
 	os.Mkdir(bin, 0o755)
-	stub := func(name, body string) { os.WriteFile(filepath.Join(bin, name), []byte("#!"+bash+"\n"+body+"\n"), 0o755) }
+	stub := func(name, body string) {
+		os.WriteFile(filepath.Join(bin, name), []byte("#!"+bash+"\n"+body+"\n"), 0o755)
+	}
 	stub("vllm", `if [ ! -e "$STUBS/started" ]; then touch "$STUBS/started"; exit 1; fi; touch "$STUBS/up"; exec sleep 30`)
 	stub("curl", `sleep 0.2; [ -e "$STUBS/up" ]`)
 	stub("roofline", `echo bench >> "$STUBS/benches"`)
