@@ -3,6 +3,7 @@ package estimator
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 
 	"roofline/units"
@@ -445,20 +446,33 @@ func (d *Deployment) notFitErr(m Memory) *DoesNotFitError {
 	return e
 }
 
-// MinGPUs returns the smallest TP·PP (TP a power of two up to 8 within a node, then PP)
-// on which the spec's model fits with one MaxModelLen sequence of KV cache.
+// MinGPUs returns the smallest TP·PP (TP a power of two up to 8 within a node, PP in
+// {1, 2, 3, 4, 6, 8, 16}; the larger TP first at equal GPU counts) on which the spec's
+// model fits by Memory.Fits: the engine would start with one MaxModelLen sequence.
 func MinGPUs(s Spec) (int, error) {
+	type split struct{ tp, pp int }
+	var splits []split
 	for _, pp := range []int{1, 2, 3, 4, 6, 8, 16} {
 		for _, tp := range []int{1, 2, 4, 8} {
-			t := s
-			t.TP, t.PP, t.DP, t.NumGPUs, t.EP = tp, pp, 1, 0, 0
-			d, err := New(t)
-			if err != nil {
-				continue
-			}
-			if d.Memory().Fits {
-				return tp * pp, nil
-			}
+			splits = append(splits, split{tp, pp})
+		}
+	}
+	sort.SliceStable(splits, func(i, j int) bool {
+		a, b := splits[i], splits[j]
+		if a.tp*a.pp != b.tp*b.pp {
+			return a.tp*a.pp < b.tp*b.pp
+		}
+		return a.tp > b.tp
+	})
+	for _, sp := range splits {
+		t := s
+		t.TP, t.PP, t.DP, t.NumGPUs, t.EP = sp.tp, sp.pp, 1, 0, 0
+		d, err := New(t)
+		if err != nil {
+			continue
+		}
+		if d.Memory().Fits {
+			return sp.tp * sp.pp, nil
 		}
 	}
 	return 0, fmt.Errorf("%s does not fit on up to 128 %s GPUs", s.Model.ID, s.GPU.ID)

@@ -74,9 +74,17 @@ func (pl *Planner) GPU(g *hardware.GPU) (GPUPlan, error) {
 		price, src = g.PriceUSDPerHour, fmt.Sprintf("catalogue: %s, as of %s", g.PriceProvider, g.PriceAsOf)
 	}
 	for _, wd := range orEmpty(pl.WeightDtypes) {
-		n, err := MinGPUs(Spec{Model: pl.Model, GPU: g, WeightDtype: wd, Profile: pl.Profile, MaxModelLen: pl.MaxModelLen})
-		if err != nil {
-			n = 0
+		// The fewest GPUs on which the engine starts, over the scheduler settings the plan
+		// explores (a smaller max_num_seqs shrinks vLLM's start-up sampler pass).
+		n := 0
+		for _, mns := range orZero(pl.MaxNumSeqs) {
+			for _, mnbt := range orZero(pl.MaxNumBatchedTokens) {
+				k, err := MinGPUs(Spec{Model: pl.Model, GPU: g, WeightDtype: wd, Profile: pl.Profile, MaxModelLen: pl.MaxModelLen,
+					MaxNumSeqs: mns, MaxNumBatchedTokens: mnbt})
+				if err == nil && (n == 0 || k < n) {
+					n = k
+				}
+			}
 		}
 		key := wd
 		if key == "" {

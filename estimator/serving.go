@@ -294,7 +294,7 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 		return Serving{}, err
 	}
 	mem := d.Memory()
-	if !mem.Fits && mem.KVCacheTokens < int(w.meanInput()+w.meanOutput()) {
+	if !mem.Fits { // the one fits rule: the engine refuses to start (Memory.Fits)
 		return Serving{}, d.notFit(mem, w)
 	}
 	c := newCF(d, &w, mem)

@@ -24,7 +24,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 		return Serving{}, err
 	}
 	mem := d.Memory()
-	if mem.KVCacheTokens/d.PP < w.InputLen+1 {
+	if !mem.Fits || mem.KVCacheTokens/d.PP < w.InputLen+1 { // the one fits rule (Memory.Fits)
 		return Serving{}, d.notFit(mem, w)
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))

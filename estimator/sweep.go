@@ -609,8 +609,9 @@ func (ev *sweepWorker) run(b *base) error {
 				dd.MaxNumBatchedTokens = mnbt
 			}
 			mem := dd.Memory()
-			// Serve's own checks: the model and one request must fit, and one sequence run.
-			if !mem.Fits && mem.KVCacheTokens < int(w0.meanInput()+w0.meanOutput()) {
+			// Serve's own checks: the engine must start (Memory.Fits, the one fits rule),
+			// and one sequence run.
+			if !mem.Fits {
 				continue
 			}
 			c := newCF(&dd, w0, mem)

@@ -304,6 +304,9 @@ type priceChoice struct {
 
 func estimate(d *estimator.Deployment, pv provenance, w estimator.Workload, simulate bool, seed uint64, pr priceChoice) (report, error) {
 	var s estimator.Serving
+	if err := d.CheckFits(); err != nil {
+		return report{}, err // the one fits rule: the engine would refuse to start
+	}
 	var err error
 	if simulate {
 		s, err = d.Simulate(w, seed)

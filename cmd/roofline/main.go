@@ -63,6 +63,7 @@ func exitCode(e *env, err error) int {
 	var ee *exitError
 	var tooLong *estimator.TooLongError
 	var tooMany *estimator.TooManyRequestsError
+	var noFit *estimator.DoesNotFitError
 	code := 1
 	if errors.As(err, &ee) {
 		code = ee.code
@@ -70,6 +71,8 @@ func exitCode(e *env, err error) int {
 		code = 2 // bad input: the flags ask for requests the engine would reject
 	} else if errors.As(err, &tooMany) {
 		code = 2 // bad input: more simulated requests than memory allows
+	} else if errors.As(err, &noFit) {
+		code = 2 // the deployment the flags describe would not start: the engine refuses it
 	}
 	if !errors.Is(err, errHelpShown) {
 		fmt.Fprintf(e.stderr, "roofline: %v\n", err)
