@@ -36,6 +36,10 @@ type Options struct {
 	ServerArgs, ServerEnv []Params
 	// Clients is the grid of client arguments, run in order against each server.
 	Clients []Params
+	// Explicit, when not empty, replaces the grids: each entry's Args, Env and Clients
+	// (nil Clients: the Clients grid) is one server configuration (the survivors of the
+	// estimator's sweep, each with its own loads).
+	Explicit []Config
 	// Bench is the client configuration the client arguments modify (URL is set per run).
 	Bench bench.Config
 	// Dir receives results.jsonl, logs/ and records/ (created if missing).
@@ -72,6 +76,8 @@ type Config struct {
 	GPUs    int    // GPUs it needs (0: unknown or none)
 	Command string // the command with "$PORT" for the port
 	Skip    string // why it is not run ("" when it runs)
+	// Clients are the client configurations run against this server (nil: Options.Clients).
+	Clients []Params
 }
 
 // All returns the arguments and environment together, as results record them.
@@ -92,27 +98,36 @@ func Plan(o Options) ([]Config, error) {
 	if len(envs) == 0 {
 		envs = []Params{{}}
 	}
-	for _, c := range o.Clients {
-		if _, err := ClientConfig(o.Bench, c); err != nil {
-			return nil, err
+	var todo []Config
+	if len(o.Explicit) > 0 {
+		todo = o.Explicit
+	} else {
+		for _, a := range args {
+			for _, e := range envs {
+				todo = append(todo, Config{Args: a, Env: e})
+			}
 		}
 	}
 	var out []Config
-	for _, a := range args {
-		for _, e := range envs {
-			line, vars, err := o.Launcher.Command(a, e, 0)
-			if err != nil {
+	for _, c := range todo {
+		for _, cl := range append(append([]Params{}, o.Clients...), c.Clients...) {
+			if _, err := ClientConfig(o.Bench, cl); err != nil {
 				return nil, err
 			}
-			c := Config{Index: len(out) + 1, Args: a, Env: e, Command: Display(line, vars)}
-			if c.GPUs, err = GPUsNeeded(o.Launcher.Framework, a); err != nil {
-				return nil, err
-			}
-			if o.GPUsAvailable >= 0 && c.GPUs > o.GPUsAvailable {
-				c.Skip = fmt.Sprintf("needs %d GPUs, %d available (--gpus-available)", c.GPUs, o.GPUsAvailable)
-			}
-			out = append(out, c)
 		}
+		line, vars, err := o.Launcher.Command(c.Args, c.Env, 0)
+		if err != nil {
+			return nil, err
+		}
+		c.Index, c.Command = len(out)+1, Display(line, vars)
+		if c.GPUs, err = GPUsNeeded(o.Launcher.Framework, c.Args); err != nil {
+			return nil, err
+		}
+		c.Skip = ""
+		if o.GPUsAvailable >= 0 && c.GPUs > o.GPUsAvailable {
+			c.Skip = fmt.Sprintf("needs %d GPUs, %d available (--gpus-available)", c.GPUs, o.GPUsAvailable)
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -138,10 +153,6 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if len(o.ReadyPaths) == 0 {
 		o.ReadyPaths = DefaultReadyPaths
 	}
-	clients := o.Clients
-	if len(clients) == 0 {
-		clients = []Params{{}}
-	}
 	for _, d := range []string{o.Dir, filepath.Join(o.Dir, "logs"), filepath.Join(o.Dir, "records")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
@@ -164,6 +175,13 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	for len(remaining) > 0 {
 		c := remaining[0]
 		remaining = remaining[1:]
+		clients := c.Clients
+		if len(clients) == 0 {
+			clients = o.Clients
+		}
+		if len(clients) == 0 {
+			clients = []Params{{}}
+		}
 		var todo []int
 		for j, cl := range clients {
 			if !rs.done[Result{ServerArgs: c.All(), ClientArgs: cl}.Key()] {

@@ -131,7 +131,22 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	}
 	o.Bench = bench.Config{Model: served, InputLen: f.inputLen, OutputLen: f.outputLen, PrefixLen: f.prefixLen,
 		NumRequests: f.numRequests, Timeout: 10 * time.Minute, Seed: 1}
-	if len(o.Clients) == 1 && len(o.Clients[0]) == 0 && (f.concurrency != "" || f.rate != "") {
+	fromEstimator := lf.serverCmd == "" && lf.serverArgs == "" && lf.env == "" && lf.clientArgs == "" && lf.framework != "ollama"
+	var ranked string
+	if fromEstimator {
+		// No grid: run the --top survivors of the estimator's sweep with the engine's flags.
+		if !f.engineChanged {
+			f.engines = []string{lf.framework}
+		}
+		if len(f.engines) != 1 || f.engines[0] != lf.framework {
+			return usageErr("--engine %s: with --framework %s and no --server-args, the sweep ranks the %s profile only (leave --engine out)", strings.Join(f.engines, ","), lf.framework, lf.framework)
+		}
+		if o.Explicit, ranked, err = estimatorConfigs(ctx, e, f); err != nil {
+			return err
+		}
+		o.Clients = nil
+	}
+	if !fromEstimator && len(o.Clients) == 1 && len(o.Clients[0]) == 0 && (f.concurrency != "" || f.rate != "") {
 		// No --client-args: the loads of --concurrency or --request-rate.
 		key, text := "concurrency", f.concurrency
 		if text == "" {
@@ -146,7 +161,11 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 			o.Clients = append(o.Clients, sweeprun.Params{{Name: key, Value: strconv.FormatFloat(v, 'g', -1, 64)}})
 		}
 	}
-	for _, c := range o.Clients {
+	allClients := append([]sweeprun.Params{}, o.Clients...)
+	for _, c := range o.Explicit {
+		allClients = append(allClients, c.Clients...)
+	}
+	for _, c := range allClients {
 		cfg, err := sweeprun.ClientConfig(o.Bench, c)
 		if err != nil {
 			return usageErr("--client-args: %v", err)
@@ -181,17 +200,30 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	clientsOf := func(c sweeprun.Config) []sweeprun.Params {
+		if len(c.Clients) > 0 {
+			return c.Clients
+		}
+		if len(o.Clients) == 0 {
+			return []sweeprun.Params{{}}
+		}
+		return o.Clients
+	}
 	runs, skipped := 0, 0
 	for _, c := range plan {
 		if c.Skip != "" {
 			skipped++
 		} else {
-			runs += len(o.Clients)
+			runs += len(clientsOf(c))
 		}
 	}
 	if lf.dryRun {
 		w := e.stdout
-		fmt.Fprintf(w, "roofline sweep --dry-run: %d server configurations × %d client configurations = %d runs", len(plan)-skipped, len(o.Clients), runs)
+		if fromEstimator {
+			fmt.Fprintf(w, "roofline sweep --dry-run: the %s; %d server configurations, %d runs", ranked, len(plan)-skipped, runs)
+		} else {
+			fmt.Fprintf(w, "roofline sweep --dry-run: %d server configurations × %d client configurations = %d runs", len(plan)-skipped, len(o.Clients), runs)
+		}
 		if skipped > 0 {
 			fmt.Fprintf(w, " (%d configurations refused)", skipped)
 		}
@@ -202,9 +234,12 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 				fmt.Fprintf(w, "    refused: %s\n", c.Skip)
 				continue
 			}
-			for _, cl := range o.Clients {
+			for _, cl := range clientsOf(c) {
 				cfg, _ := sweeprun.ClientConfig(o.Bench, cl)
 				fmt.Fprintf(w, "    bench %s\n", benchLine(cfg))
+				if pr != nil {
+					fmt.Fprintf(w, "      predicted: %s\n", pr.closedForm(c.All(), cfg))
+				}
 			}
 		}
 		fmt.Fprintf(w, "\n$PORT is a free port picked at each start; results would go to %s/%s\n", lf.outDir, sweeprun.ResultsFile)
@@ -390,6 +425,81 @@ func (p *loopPredictor) recalibrate(done []sweeprun.Result, remaining []sweeprun
 	}
 	sort.SliceStable(remaining, func(i, j int) bool { return score[remaining[i].Index] > score[remaining[j].Index] })
 	return remaining
+}
+
+// closedForm is a one-line closed-form prediction of a run, for --dry-run.
+func (p *loopPredictor) closedForm(server sweeprun.Params, cfg bench.Config) string {
+	d, _, err := p.deployment(server)
+	if err != nil {
+		return "none: " + err.Error()
+	}
+	s, err := d.Serve(sweeprun.RunWorkload(cfg, nil))
+	if err != nil {
+		return "none: " + err.Error()
+	}
+	return fmt.Sprintf("TTFT mean %s ms, TPOT mean %s ms, %s output tok/s (closed form, profile %s)", ms(s.TTFT.Mean), ms(s.TPOT.Mean), units.Sig(s.OutputTokS), p.profile.Name)
+}
+
+// estimatorConfigs runs the estimator's sweep over the usual sweep flags and returns its
+// --top survivors as server configurations (the engine's own arguments) with their
+// loads as client configurations, and a phrase saying what was ranked.
+func estimatorConfigs(ctx context.Context, e *env, f *sweepFlags) ([]sweeprun.Config, string, error) {
+	sp, cons, err := f.space(ctx, e)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(sp.GPUs) != 1 {
+		return nil, "", usageErr("--gpus %q: --run launches servers on this machine: name the one GPU type it has", f.gpus)
+	}
+	res, err := estimator.Sweep(ctx, sp, estimator.SweepOptions{Constraints: cons, Objective: f.objective, PriceUSDPerGPUHour: f.price, Top: f.top})
+	if err != nil {
+		return nil, "", asUsage(err)
+	}
+	if len(res.Points) == 0 {
+		return nil, "", usageErr("no configuration meets every constraint: nothing to run (relax a --constraint or widen the space)")
+	}
+	ckpt := sp.Model.Quant.Dtype
+	var out []sweeprun.Config
+	index := map[string]int{}
+	for _, p := range res.Points {
+		args := sweeprun.Params{{Name: "tp_size", Value: strconv.Itoa(p.TP)}}
+		add := func(name string, v int) {
+			if v > 1 {
+				args = append(args, sweeprun.Param{Name: name, Value: strconv.Itoa(v)})
+			}
+		}
+		add("pp_size", p.PP)
+		add("dp_size", p.DP)
+		add("ep_size", p.EP)
+		add("max_num_seqs", p.MaxNumSeqs)
+		add("max_num_batched_tokens", p.MaxNumBatchedTokens)
+		add("max_model_len", p.MaxModelLen)
+		if p.KVDtype == "fp8" && p.Engine != "trtllm" {
+			v := "fp8"
+			if p.Engine == "sglang" {
+				v = "fp8_e4m3" // sglang.launch_server names the FP8 format
+			}
+			args = append(args, sweeprun.Param{Name: "kv_cache_dtype", Value: v})
+		}
+		if p.WeightDtype == "fp8" && ckpt != "fp8" && p.Engine != "trtllm" {
+			args = append(args, sweeprun.Param{Name: "quantization", Value: "fp8"})
+		}
+		if p.MemoryFraction > 0 && p.Engine != "trtllm" {
+			args = append(args, sweeprun.Param{Name: "gpu_memory_utilization", Value: strconv.FormatFloat(p.MemoryFraction, 'g', -1, 64)})
+		}
+		load := sweeprun.Params{{Name: "concurrency", Value: strconv.Itoa(p.Concurrency)}}
+		if p.RequestRate > 0 {
+			load = sweeprun.Params{{Name: "request_rate", Value: strconv.FormatFloat(p.RequestRate, 'g', -1, 64)}}
+		}
+		k := args.Key()
+		if i, ok := index[k]; ok {
+			out[i].Clients = append(out[i].Clients, load)
+			continue
+		}
+		index[k] = len(out)
+		out = append(out, sweeprun.Config{Args: args, Clients: []sweeprun.Params{load}})
+	}
+	return out, fmt.Sprintf("%d best of %d configurations by %s (estimator sweep, --top %d)", len(res.Points), res.Evaluated, f.objective, f.top), nil
 }
 
 // writeLoopTable prints measured beside predicted for every run.

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -32,8 +33,11 @@ func readSweepResults(t *testing.T, dir string) []sweeprun.Result {
 // measured key metrics (mean TTFT, TPOT, E2E, output tok/s) are within 5% of the
 // prediction for both: serve-sim streams the timing the estimator's step model gives,
 // so this checks the loop's plumbing (ports, readiness, client arguments, the
-// deployment rebuilt from the server arguments), not the model's accuracy. The long
-// prompts keep steps (15–40 ms) long against timer jitter, as in TestValidateAgainstServeSim.
+// deployment rebuilt from the server arguments), not the model's accuracy. One request
+// at a time keeps the comparison free of step-boundary races (requests arriving together
+// may or may not share a prefill step), and 2048-token prompts make TTFT a prefill of
+// ~100–250 ms, long against a late wake-up of a busy machine; TPOT and E2E span the
+// whole reply, and serve-sim's virtual clock keeps one late step from shifting the next.
 func TestSweepRunServeSim(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time runs of ~5 s")
@@ -43,7 +47,7 @@ func TestSweepRunServeSim(t *testing.T) {
 		dir := t.TempDir()
 		tmpl := shellQuoteTest(os.Args[0]) + " serve-sim --model meta-llama/Llama-3.1-70B-Instruct --gpu H100 --num-gpus {num_gpus} --max-model-len 4096 --served-model-name sim --port {port}"
 		stdout, stderr, code := runCLI(t, "sweep", "--run", "--server-cmd", tmpl, "--server-args", "num_gpus=[4,8]",
-			"--server-env", runMainEnv+"=1", "--client-args", "request_rate=6;num_requests=24",
+			"--server-env", runMainEnv+"=1", "--client-args", "concurrency=1;num_requests=6;warmup=1",
 			"--model", "meta-llama/Llama-3.1-70B-Instruct", "--gpus", "H100", "--max-model-len", "4096",
 			"--served-model-name", "sim", "--input-len", "2048", "--output-len", "32", "--output-dir", dir, "--grace", "2s")
 		if code != 0 {
@@ -58,8 +62,8 @@ func TestSweepRunServeSim(t *testing.T) {
 			if r.Status != sweeprun.StatusOK || r.Predicted == nil || r.Measured == nil {
 				t.Fatalf("%s: status %s, predicted %v (%s), error %s", r.ServerArgs, r.Status, r.Predicted != nil, r.PredictedReason, r.Error)
 			}
-			if r.Measured.Completed != 24 || r.Measured.TotalOutputTokens != 24*32 {
-				t.Errorf("%s: %d completed, %d output tokens; want 24 and %d", r.ServerArgs, r.Measured.Completed, r.Measured.TotalOutputTokens, 24*32)
+			if r.Measured.Completed != 6 || r.Measured.TotalOutputTokens != 6*32 {
+				t.Errorf("%s: %d completed, %d output tokens; want 6 and %d", r.ServerArgs, r.Measured.Completed, r.Measured.TotalOutputTokens, 6*32)
 			}
 			for _, m := range []string{"ttft_ms_mean", "tpot_ms_mean", "e2e_ms_mean", "output_tok_s"} {
 				e, ok := r.ErrorPct[m]
@@ -73,11 +77,41 @@ func TestSweepRunServeSim(t *testing.T) {
 			if !strings.Contains(stdout, "num_gpus=4") || !strings.Contains(stdout, "num_gpus=8") {
 				t.Errorf("table lacks the configurations:\n%s", stdout)
 			}
+			checkCalibrateBenchResults(t, dir)
 			return
 		}
 		last = strings.Join(bad, "; ")
 	}
 	t.Fatalf("measured not within 5%% of predicted in 3 tries: %s", last)
+}
+
+// checkCalibrateBenchResults fits the vllm profile to the sweep's runs: 2 decode-step
+// samples per run (mean TPOT and median ITL, validation.RunSamples), written to a profile.
+func checkCalibrateBenchResults(t *testing.T, dir string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "fit.toml")
+	stdout, stderr, code := runCLI(t, "calibrate", "--bench-results", dir, "--model", "meta-llama/Llama-3.1-70B-Instruct",
+		"--gpu", "H100", "--base", "vllm", "--out", out, "--output", "json")
+	if code != 0 {
+		t.Fatalf("calibrate --bench-results: exit %d: %s", code, stderr)
+	}
+	var fit struct {
+		Rows  int     `json:"rows"`
+		MAPE  float64 `json:"mape_pct"`
+		MAPE0 float64 `json:"base_mape_pct"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &fit); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	t.Logf("calibrate --bench-results: %d rows, MAPE %.2f%% (base %.2f%%)", fit.Rows, fit.MAPE, fit.MAPE0)
+	// serve-sim streams the vllm profile's own decode steps (one sequence at a time), so
+	// the base profile explains them up to timing jitter, and so does the fit.
+	if fit.Rows != 4 || fit.MAPE0 > 5 || fit.MAPE > 5 {
+		t.Errorf("fit of %d rows, MAPE %.2f%% (base %.2f%%): want 4 rows (2 per run), both under 5%%", fit.Rows, fit.MAPE, fit.MAPE0)
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), "vllm-calibrated") {
+		t.Errorf("profile file: %v\n%s", err, b)
+	}
 }
 
 func shellQuoteTest(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
@@ -96,6 +130,25 @@ func TestSweepDryRunVLLM(t *testing.T) {
 	}
 }
 
+// TestSweepDryRunFromEstimator: without a grid, --run takes the --top survivors of the
+// estimator's sweep and launches each with vLLM's own flags, its loads as benchmarks.
+func TestSweepDryRunFromEstimator(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "sweep", "--dry-run", "--framework", "vllm", "--model", "meta-llama/Llama-3.1-8B-Instruct",
+		"--gpus", "H100", "--num-gpus", "1,2", "--concurrency", "16,64", "--input-len", "1024", "--output-len", "256",
+		"--top", "3", "--gpus-available", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	golden(t, "sweep_dry_run_top.txt", stdout)
+	// Every 2-GPU survivor is refused on a 1-GPU machine.
+	for _, block := range strings.Split(stdout, "\n\n")[1:] {
+		two := strings.Contains(block, "--tensor-parallel-size 2") || strings.Contains(block, "-parallel-size 2 ")
+		if two != strings.Contains(block, "refused: needs 2 GPUs, 1 available") {
+			t.Errorf("2-GPU configuration refused %v, want %v:\n%s", !two, two, block)
+		}
+	}
+}
+
 func TestSweepRunBadInput(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -108,7 +161,8 @@ func TestSweepRunBadInput(t *testing.T) {
 		{[]string{"--dry-run", "--framework", "ollama", "--served-model-name", "x", "--server-args", "tp_size=2", "--input-len", "8", "--output-len", "8"}, "ollama serve has no setting"},
 		{[]string{"--dry-run", "--server-cmd", "srv {port}", "--server-args", "tp=[1,2]", "--served-model-name", "x", "--input-len", "8", "--output-len", "8"}, "no {tp} placeholder"},
 		{[]string{"--run", "--dry-run", "--framework", "vllm", "--model", "m"}, "--run and --dry-run"},
-		{[]string{"--dry-run", "--framework", "vllm", "--model", "m", "--output-len", "8"}, "--input-len and --output-len"},
+		{[]string{"--dry-run", "--framework", "vllm", "--model", "m", "--server-args", "tp=1", "--output-len", "8"}, "--input-len and --output-len"},
+		{[]string{"--dry-run", "--framework", "vllm", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpus", "H100,H200", "--concurrency", "8", "--input-len", "8", "--output-len", "8"}, "name the one GPU type"},
 	} {
 		_, stderr, code := runCLI(t, append([]string{"sweep"}, c.args...)...)
 		if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
