@@ -25,14 +25,16 @@ type KVLink struct {
 	Source     string // where the figures come from
 }
 
-// KV link defaults. Mooncake's 1P1D tables (Qwen3-235B, TP8 → TP8 over RoCE with 4×400GbE
-// per node, 200 GB/s) give 2.04 ms for 49 MB and 77 ms for 12.62 GB: solving t = L + B/R
-// for both gives R = 168 GB/s (84% of the line rate) and L = 1.75 ms; OPTIMIZATIONS.md
-// quotes a fixed overhead of 0.5–2 ms. TCP: a 100 GbE host NIC shared by the node, staged
-// through host memory (assumed 50% of line rate, 5 ms per transfer).
+// KV link defaults. Mooncake's 1P1D tables (Qwen3-235B, 94 layers, TP8 → TP8 over RoCE with
+// 4×400GbE per node, 200 GB/s) give 2.07 ms for 49 MB and 76.8 ms for 12.62 GB: solving
+// t = L + B/R for both gives R = 168 GB/s (84% of the line rate) and L = 1.75 ms. The engines
+// post one RDMA write per layer's KV buffer, so L is taken per layer: 1.75 ms / 94 = 18.6 µs
+// (in-sample: MOONCAKE-002, -026; OPTIMIZATIONS.md quotes a fixed overhead of 0.5–2 ms).
+// TCP: a 100 GbE host NIC shared by the node, staged through host memory (assumed 50% of
+// line rate, 5 ms per transfer).
 const (
-	kvRDMAEfficiency = 0.84
-	kvRDMALatency    = 1.75e-3
+	kvRDMAEfficiency   = 0.84
+	kvRDMALayerLatency = 1.75e-3 / 94
 	kvTCPBandwidth   = 12.5e9
 	kvTCPEfficiency  = 0.5
 	kvTCPLatency     = 5e-3
@@ -46,20 +48,13 @@ func (l KVLink) TransferTime(bytes float64) float64 {
 	return l.Latency + bytes/(l.Bandwidth*orOne(l.Efficiency))
 }
 
-// ModelKVBytesPerToken is the KV cache of one token for the whole model (all layers, all
-// KV heads once; MLA's latent once), bytes: what a prefill instance must send per prompt token.
+// ModelKVBytesPerToken is the KV cache one prompt token occupies on all GPUs of one instance
+// (TP·PP GPUs), bytes: what a prefill instance sends per prompt token, each GPU its own
+// shard. When TP exceeds the KV heads each head is replicated on TP/heads GPUs and every
+// copy is sent (Mooncake's Qwen3-235B table: 4 KV heads at TP8 move 0.385 MB per token,
+// twice the model's 0.19 MB); MLA's latent is replicated on every TP rank likewise.
 func (d *Deployment) ModelKVBytesPerToken() float64 {
-	m := d.Model
-	shards := 1.0
-	if m.MLA == nil {
-		kvh := m.NumKVHeads / d.TP
-		if kvh >= 1 {
-			shards = float64(d.TP)
-		} else {
-			shards = float64(m.NumKVHeads) // replicated heads are sent once
-		}
-	}
-	return (float64(d.KVBytesPerToken()) - d.specKVBytes) * float64(d.PP) * shards
+	return (float64(d.KVBytesPerToken()) - d.specKVBytes) * float64(d.PP) * float64(d.TP)
 }
 
 // DefaultKVLink returns the link between a prefill and a decode instance of this GPU: NVLink
@@ -76,12 +71,16 @@ func DefaultKVLink(transport string, p, dec *Deployment) (KVLink, error) {
 		return KVLink{Transport: transport, Bandwidth: float64(g.LinkBandwidth) * streams, Latency: p.Profile.CollectiveLatencyUs * 1e-6,
 			Efficiency: orOne(p.Profile.LinkEfficiency), Source: "catalogue scale-up link × GPUs sending in parallel; profile link_efficiency"}, nil
 	case TransportRDMA, "":
-		bw := float64(g.ScaleOut.Bandwidth)
+		net := p.network
+		if net.Bandwidth == 0 {
+			net = g.ScaleOut
+		}
+		bw := float64(net.Bandwidth)
 		if bw == 0 {
 			return KVLink{}, fmt.Errorf("--kv-transfer rdma: the catalogue gives no scale-out network for %s (scaleout_bw_gb_s_per_gpu)", g.ID)
 		}
-		return KVLink{Transport: TransportRDMA, Bandwidth: bw * streams, Latency: kvRDMALatency, Efficiency: kvRDMAEfficiency,
-			Source: fmt.Sprintf("%s × %g GPUs in parallel; η and latency from Mooncake 1P1D RoCE tables (in-sample)", g.ScaleOut.Name, streams)}, nil
+		return KVLink{Transport: TransportRDMA, Bandwidth: bw * streams, Latency: kvRDMALayerLatency * float64(p.Model.NumLayers), Efficiency: kvRDMAEfficiency,
+			Source: fmt.Sprintf("%s × %g GPUs in parallel; η 0.84 and 18.6 µs per layer from Mooncake 1P1D RoCE tables (in-sample)", net.Name, streams)}, nil
 	case TransportTCP:
 		return KVLink{Transport: transport, Bandwidth: kvTCPBandwidth, Latency: kvTCPLatency, Efficiency: kvTCPEfficiency, Source: "assumed 100 GbE host NIC, staged through host memory"}, nil
 	}

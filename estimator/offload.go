@@ -175,4 +175,10 @@ func (d *Deployment) applyOffload(c *cf, w *Workload, mem Memory, lanes float64)
 	h := d.offloadHits(w, mem, b)
 	c.in = math.Max(1, c.inTotal-float64(w.PrefixLen)*(1-h.Miss))
 	c.loadS = h.LoadS
+	if len(d.Offload.Tiers) > 0 {
+		// Every newly computed KV block is also written to the first tier (vLLM's KV
+		// connector saves each layer after the forward pass; LMCache with vLLM 0.10 does
+		// it synchronously): c.in tokens × KV bytes per token per GPU over the host link.
+		c.storeS = c.in * float64(d.KVBytesPerToken()) / d.Offload.Tiers[0].Bandwidth
+	}
 }

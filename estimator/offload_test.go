@@ -51,13 +51,15 @@ func TestOffloadCutsTTFT(t *testing.T) {
 	if !(h.CPU > 0.5 && h.Miss == 0) {
 		t.Errorf("hits %+v", h)
 	}
-	// With one shared prefix the offload tiers change nothing.
+	// With one shared prefix nothing is loaded, but each request's 1000 new tokens of KV are
+	// stored to the CPU tier: 1000 · 131,072 B over PCIe Gen5 (64 GB/s per direction × η 0.78
+	// = 49.92 GB/s) = 2.626 ms more TTFT (a little more: the store also lengthens the steps).
 	w.Concurrency = 4
 	one := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm"), Offload: &Offload{Tiers: tiers}})
 	x, _ := one.Serve(w)
 	y, _ := d0.Serve(w)
-	if x.TTFT.Mean != y.TTFT.Mean {
-		t.Errorf("one shared prefix: %g vs %g ms", x.TTFT.Mean, y.TTFT.Mean)
+	if dt := x.TTFT.Mean - y.TTFT.Mean; !(dt >= 2.6256 && dt < 1.1*2.6256) {
+		t.Errorf("one shared prefix: TTFT %g vs %g ms, difference %.4g ms, want ≈ 2.626 ms", x.TTFT.Mean, y.TTFT.Mean, dt)
 	}
 }
 

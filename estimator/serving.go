@@ -78,7 +78,8 @@ type cf struct {
 	closed bool
 	cv2    float64
 	// in2 is E[in²]/E[in]² of the prompt lengths (1 for fixed lengths).
-	in2 float64
+	in2    float64
+	storeS float64 // GPU time to store a request's new KV into the offload tier (offload.go)
 }
 
 func (c *cf) ctx() int { return int(c.inTotal + c.out/2) }
@@ -186,6 +187,7 @@ func (c *cf) at(b float64) cfPoint {
 	p := cfPoint{b: b}
 	p.tauD = c.decode(b)
 	p.extra, p.chunks = c.prefillExtra(b)
+	p.extra += c.storeS
 	p.tau = p.tauD + b*p.extra/c.out
 	p.fixed = c.d.Profile.RequestOverheadMs * 1e-3
 	al := 1.0 // tokens per step: with speculative decoding a step is al per-token times long
@@ -450,7 +452,7 @@ func (d *Deployment) serveBatch(c *cf, s Serving, n, reps float64) (Serving, err
 	for i := 0; i < seqs; i++ {
 		c.batch.Prefill = append(c.batch.Prefill, Chunk{New: per, Past: int(c.inTotal - c.in)})
 	}
-	tp := c.d.StepSeconds(&c.batch)
+	tp := c.d.StepSeconds(&c.batch) + c.storeS*float64(seqs)
 	dec := c.decode(b)
 	wave := steps*tp + (c.out-1)*dec
 	elapsed := wave * waves

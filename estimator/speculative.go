@@ -38,6 +38,13 @@ var specDefaults = map[string]specDefault{
 	SpecNgram:  {0.30, "n-gram/prompt lookup on generic chat: AL 1.37–1.40 at K=3 (TensorRT-LLM tech blog 7); α=0.30 gives 1.42"},
 }
 
+// specFamilyDefaults override specDefaults for a method on a model family (config.json
+// model_type).
+var specFamilyDefaults = map[string]specDefault{
+	SpecEagle3 + "/qwen3":     {0.54, "EAGLE-3 drafts for Qwen3 (AngelSlim benchmarks: mean AL 1.79–2.17 over GSM8K, Alpaca, HumanEval, MT-bench for Qwen3-1.7B…32B, 1.99 for Qwen3-8B; K not stated, taken as 3); α=0.54 gives 1.99 at K=3"},
+	SpecEagle3 + "/qwen3_moe": {0.56, "EAGLE-3 drafts for Qwen3 MoE (AngelSlim: Qwen3-30B-A3B mean AL 2.04; K taken as 3); α=0.56 gives 2.05 at K=3"},
+}
+
 // Speculation configures speculative decoding. Each decode step drafts K tokens per sequence
 // and the target verifies K+1 positions in one forward pass.
 type Speculation struct {
@@ -95,6 +102,9 @@ func (d *Deployment) resolveSpeculation() error {
 	st := &specState{Speculation: *s}
 	st.Method = strings.ToLower(s.Method)
 	def, ok := specDefaults[st.Method]
+	if f, fok := specFamilyDefaults[st.Method+"/"+d.Model.ModelType]; fok {
+		def = f
+	}
 	if !ok {
 		return fmt.Errorf("--spec-method %q: allowed values are %s", s.Method, strings.Join(SpecMethods, ", "))
 	}

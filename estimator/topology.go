@@ -111,6 +111,9 @@ func (d *Deployment) resolveTopology() error {
 	}
 	d.fabric = Fabric{ScaleUp: link, ScaleUpLatency: p.CollectiveLatencyUs * 1e-6, Efficiency: orOne(p.LinkEfficiency)}
 	t := d.Topology
+	if t.Network.Bandwidth > 0 {
+		d.network = t.Network // also used by KV transfers between instances (DefaultKVLink)
+	}
 	if t.Nodes < 0 || t.GPUsPerNode < 0 {
 		return fmt.Errorf("--nodes and --gpus-per-node must be ≥ 1")
 	}

@@ -49,6 +49,10 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 		}
 		groups[ks] = append(groups[ks], i)
 		out[i] = Result{ID: r.ID, Source: r.Source, Model: r.Model, GPU: r.GPU, Engine: r.Engine, Metric: r.Metric, Measured: r.Value, weight: float64(max(r.NumRequests, 1))}
+		out[i].Technique = r.Tech.Name()
+		if out[i].Technique != "" {
+			out[i].pairKey = pairKey(r)
+		}
 		if m := stageRe.FindStringSubmatch(r.ID); m != nil {
 			out[i].run = m[1] + "|" + r.Metric
 		}
@@ -103,6 +107,8 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 type Prediction struct {
 	Serving estimator.Serving
 	NumGPUs int
+	// Disagg holds the parts of a disaggregated fleet's prediction (KV transfer…); nil otherwise.
+	Disagg *estimator.DisaggServing
 }
 
 func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, error) {
@@ -130,11 +136,17 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 		tp = max(1, r.NumGPUs/(pp*dp))
 	}
 	kv := r.KVDtype
-	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, TP: tp, PP: pp, DP: dp, EP: r.EP, WeightDtype: r.WeightDtype, KVDtype: kv, Profile: p,
+	spec := estimator.Spec{Model: m, GPU: g, TP: tp, PP: pp, DP: dp, EP: r.EP, WeightDtype: r.WeightDtype, KVDtype: kv, Profile: p,
 		MemoryFraction: r.GPUMemUtil, MaxNumSeqs: r.MaxNumSeqs, MaxNumBatchedTokens: r.MaxNumBatchedTokens,
-		MaxModelLen: MaxModelLen(m.MaxContextLen, r.InputLen+r.OutputLen)})
-	if err != nil {
+		MaxModelLen: MaxModelLen(m.MaxContextLen, r.InputLen+r.OutputLen)}
+	if err := applyTechnique(&spec, r, o); err != nil {
 		return Prediction{}, "", err
+	}
+	var d *estimator.Deployment
+	if !r.Tech.Disaggregated() {
+		if d, err = estimator.New(spec); err != nil {
+			return Prediction{}, "", err
+		}
 	}
 	w := estimator.Workload{InputLen: r.InputLen, OutputLen: r.OutputLen, PrefixLen: r.PrefixLen, Concurrency: r.Concurrency, RequestRate: r.RequestRate, BatchSize: r.BatchSize, NumRequests: r.NumRequests}
 	switch r.Workload {
@@ -161,15 +173,18 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 	if w.Kind != estimator.Static && w.NumRequests > 3000 {
 		w.NumRequests = 3000 // steady state is reached long before; keeps the report fast
 	}
+	if r.Tech.Name() != "" && r.Tech.Name() != "baseline" {
+		return predictTechnique(spec, d, r, w)
+	}
 	var s estimator.Serving
 	method := "closed-form"
-	if o.ClosedForm {
+	if o.ClosedForm || r.Tech.Name() == "baseline" {
 		s, err = d.Serve(w)
 	} else {
 		method = "simulation"
 		s, err = d.Simulate(w, 1)
 	}
-	return Prediction{s, d.NumGPUs}, method, err
+	return Prediction{Serving: s, NumGPUs: d.NumGPUs}, method, err
 }
 
 // MaxModelLen is the engine's max_model_len for a validation row, which rows do not record:
@@ -203,7 +218,7 @@ func MetricValue(p Prediction, r Row) (float64, bool, string) {
 		return 0, false
 	}
 	parts := strings.Split(r.Metric, "_ms_")
-	if len(parts) == 2 {
+	if len(parts) == 2 && !strings.HasPrefix(r.Metric, "kv_transfer") {
 		var d estimator.Dist
 		switch parts[0] {
 		case "ttft":
@@ -227,6 +242,19 @@ func MetricValue(p Prediction, r Row) (float64, bool, string) {
 		return v, true, ""
 	}
 	switch r.Metric {
+	case "output_tok_s_per_user":
+		if s.OutputTokSPerUser == 0 {
+			return 0, false, "output_tok_s_per_user needs more than one output token"
+		}
+		return s.OutputTokSPerUser, true, ""
+	case "kv_transfer_ms_mean", "kv_transfer_bw_GBps":
+		if p.Disagg == nil {
+			return 0, false, r.Metric + " needs a disaggregated row (prefill_replicas, decode_replicas)"
+		}
+		if r.Metric == "kv_transfer_ms_mean" {
+			return p.Disagg.KVTransferMs, true, ""
+		}
+		return p.Disagg.KVTransferBytes / (p.Disagg.KVTransferMs * 1e-3) / 1e9, true, ""
 	case "output_tok_s":
 		return s.OutputTokS, true, ""
 	case "output_tok_s_per_gpu":

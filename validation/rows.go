@@ -29,6 +29,8 @@ type Row struct {
 	GPUMemUtil                      float64
 	Metric                          string
 	Value                           float64
+	// Technique columns (optional; see TechniqueColumns and technique.go).
+	Tech Technique
 	// File is the file the row came from (a model given as a relative path to a config.json
 	// is resolved against its directory); Line is its 1-based line number.
 	File string
@@ -59,7 +61,8 @@ func Metrics() []string {
 			out = append(out, m+"_ms_"+q)
 		}
 	}
-	return append(out, "output_tok_s", "output_tok_s_per_gpu", "total_tok_s", "request_per_s", "batch_elapsed_s")
+	return append(out, "output_tok_s", "output_tok_s_per_gpu", "total_tok_s", "request_per_s", "batch_elapsed_s",
+		"output_tok_s_per_user", "kv_transfer_ms_mean", "kv_transfer_bw_GBps")
 }
 
 // Check returns a *BadRow when r cannot be a measurement: a value that is not a finite number
@@ -95,8 +98,11 @@ func (r Row) Check() error {
 	if math.IsNaN(r.GPUMemUtil) || r.GPUMemUtil < 0 || r.GPUMemUtil > 1 {
 		return bad("gpu_memory_utilization", "%g: must be in (0, 1] (empty: the engine's default)", r.GPUMemUtil)
 	}
+	if err := r.Tech.check(); err != nil {
+		return bad(err.field, "%s", err.msg)
+	}
 	tp, pp := max(r.TP, 1), max(r.PP, 1)
-	if r.NumGPUs > 0 {
+	if r.NumGPUs > 0 && !r.Tech.Disaggregated() {
 		dp := r.DP
 		if dp == 0 && r.NumGPUs%(tp*pp) == 0 {
 			dp = r.NumGPUs / (tp * pp)
@@ -197,6 +203,9 @@ func readRows(r io.Reader, name string, skip bool) ([]Row, []*BadRow, error) {
 			Engine: get("engine"), WeightDtype: get("weight_dtype"), KVDtype: get("kv_dtype"), InputLen: num("input_len"), OutputLen: num("output_len"), PrefixLen: num("prefix_len"),
 			Workload: get("workload"), Concurrency: num("concurrency"), RequestRate: flt("request_rate"), BatchSize: num("batch_size"), NumRequests: num("num_requests"),
 			MaxNumSeqs: num("max_num_seqs"), MaxNumBatchedTokens: num("max_num_batched_tokens"), GPUMemUtil: flt("gpu_memory_utilization"), Metric: get("metric"), Value: flt("value"), File: name, Line: line}
+		if perr == nil {
+			r.Tech, perr = readTechnique(col, get, num, flt, name, line)
+		}
 		if perr == nil {
 			perr = r.Check()
 		}

@@ -28,8 +28,12 @@ type Result struct {
 	InSample  bool     `json:"in_sample"`
 	Reason    string   `json:"reason,omitempty"`
 	Method    string   `json:"method,omitempty"`
+	// Technique is the row's technique (speculative, disaggregation, offload, multi-node,
+	// baseline) when its file has the technique columns.
+	Technique string `json:"technique,omitempty"`
 	run       string
 	weight    float64
+	pairKey   string // rows of one source, deployment, workload and metric (technique.go)
 }
 
 // Group summarises the APE (absolute percentage error, %) of a set of rows. The statistics
@@ -56,6 +60,9 @@ type Summary struct {
 	// measured and predicted are request-weighted over the stages first.
 	ByRunMetric []Group `json:"by_run_metric"`
 	OutOfSample Group   `json:"out_of_sample"`
+	// ByTechnique and GainSigns appear when rows carry technique columns (technique.go).
+	ByTechnique []Group    `json:"by_technique,omitempty"`
+	GainSigns   *GainSigns `json:"gain_signs,omitempty"`
 }
 
 // group summarises rows under key.
@@ -149,6 +156,7 @@ func Summarise(rows []Result) Summary {
 		runRows = append(runRows, rr)
 	}
 	s.ByRunMetric = groupBy(runRows, func(r Result) string { return r.Metric })
+	summariseTechniques(&s, rows)
 	return s
 }
 
@@ -196,6 +204,9 @@ func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
 		fmt.Fprintln(tw, "\t\t\t\t\t\t")
 	}
 	sec("overall", []Group{s.Overall, s.OutOfSample})
+	if len(s.ByTechnique) > 0 {
+		sec("by technique", s.ByTechnique)
+	}
 	sec("by source", s.BySource)
 	sec("by metric", s.ByMetric)
 	sec("by GPU", s.ByGPU)
@@ -204,6 +215,15 @@ func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
 		sec("serving runs (request-weighted over stages), by metric", s.ByRunMetric)
 	}
 	tw.Flush()
+	if g := s.GainSigns; g != nil {
+		fmt.Fprintf(w, "gain over the baseline: sign right on %d of %d pairs (technique row vs the same source's row without it)\n", g.Right, g.Pairs)
+		if g.MedianRatioAPE != nil {
+			fmt.Fprintf(w, "  median APE of the gain ratio (technique/baseline, predicted vs measured): %.1f%%\n", *g.MedianRatioAPE)
+		}
+		for _, t := range g.ByTechnique {
+			fmt.Fprintf(w, "  %s: %d of %d\n", t.Technique, t.Right, t.Pairs)
+		}
+	}
 	for _, n := range Notes() {
 		fmt.Fprintln(w, "note: "+n)
 	}
