@@ -35,9 +35,9 @@ type KVLink struct {
 const (
 	kvRDMAEfficiency   = 0.84
 	kvRDMALayerLatency = 1.75e-3 / 94
-	kvTCPBandwidth   = 12.5e9
-	kvTCPEfficiency  = 0.5
-	kvTCPLatency     = 5e-3
+	kvTCPBandwidth     = 12.5e9
+	kvTCPEfficiency    = 0.5
+	kvTCPLatency       = 5e-3
 )
 
 // TransferTime is the time (s) to move `bytes` of KV: L + bytes/(R·η).
