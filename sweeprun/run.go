@@ -219,8 +219,9 @@ func runServer(ctx context.Context, o Options, rs *resultSet, c Config, total in
 	host := o.Launcher.host()
 	port, err := freePort(host)
 	logRel := filepath.Join("logs", fmt.Sprintf("%03d.log", c.Index))
+	shown := c.Command // with the port once it is known
 	base := func(j int) Result {
-		return Result{ServerArgs: c.All(), ClientArgs: clients[j], Command: c.Command, GPUs: c.GPUs, ServerLog: logRel, ErrorPct: map[string]float64{}}
+		return Result{ServerArgs: c.All(), ClientArgs: clients[j], Command: shown, GPUs: c.GPUs, ServerLog: logRel, ErrorPct: map[string]float64{}}
 	}
 	failAll := func(status, msg string) {
 		for _, j := range todo {
@@ -239,7 +240,7 @@ func runServer(ctx context.Context, o Options, rs *resultSet, c Config, total in
 		failAll(StatusServerFailed, err.Error())
 		return nil
 	}
-	shown := Display(line, vars)
+	shown = Display(line, vars)
 	logPath := filepath.Join(o.Dir, logRel)
 	if f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
 		fmt.Fprintf(f, "=== roofline sweep: %s: %s\n", time.Now().UTC().Format(time.RFC3339), shown)
@@ -295,6 +296,7 @@ func runServer(ctx context.Context, o Options, rs *resultSet, c Config, total in
 		r.Records = recRel
 		recs, runErr := runBench(ctx, srv, cfg, filepath.Join(o.Dir, recRel))
 		sum := bench.Summarize(recs, bench.Options{})
+		sum.Run = runInfo(cfg, len(recs))
 		if sum.Failed > 0 && ctx.Err() == nil {
 			// Failed requests may mean the server died: give its exit a moment to show.
 			select {
@@ -325,6 +327,34 @@ func runServer(ctx context.Context, o Options, rs *resultSet, c Config, total in
 		}
 	}
 	return nil
+}
+
+// runInfo says what a run sent (as roofline bench's JSON does): URL, model, endpoint,
+// load and the requested lengths.
+func runInfo(cfg bench.Config, sent int) bench.RunInfo {
+	api := cfg.API
+	if api == "" {
+		api = bench.APIChat
+	}
+	yes := true
+	r := bench.RunInfo{URL: cfg.URL, Model: cfg.Model, Endpoint: api, Streaming: &yes, NumRequests: &sent}
+	if cfg.RequestRate > 0 {
+		rate, b := cfg.RequestRate, cfg.Burstiness
+		r.RequestRate, r.Burstiness = &rate, &b
+		if cfg.Concurrency > 0 {
+			c := cfg.Concurrency
+			r.Concurrency = &c
+		}
+	} else {
+		c := max(cfg.Concurrency, 1)
+		r.Concurrency = &c
+	}
+	if len(cfg.Prompts) == 0 {
+		in, out := float64(cfg.InputLen), float64(cfg.OutputLen)
+		r.InputLen, r.OutputLen = &in, &out
+		r.LenSource = "requested (sweep --input-len/--output-len or --client-args)"
+	}
+	return r
 }
 
 // runBench runs one benchmark, cancelled if the server exits, with each record written
