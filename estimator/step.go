@@ -1,7 +1,9 @@
 package estimator
 
 import (
+	"fmt"
 	"math"
+	"strings"
 
 	"roofline/units"
 )
@@ -41,6 +43,9 @@ type OpTime struct {
 	Overhead units.Seconds `json:"overhead_s"` // fixed costs
 	Time     units.Seconds `json:"time_s"`     // combined (roofline + overhead)
 	Bound    string        `json:"bound"`
+	// Ceiling names the compute and memory ceilings this operator is measured against
+	// (filled with --explain; their values and sources are in Deployment.Parameters).
+	Ceiling string `json:"ceiling,omitempty"`
 }
 
 // Step is the predicted time of one engine step on the deployment.
@@ -68,7 +73,32 @@ func (d *Deployment) StepTime(b Batch, explain bool) Step {
 	var acc stepAcc
 	acc.explain = explain
 	d.step(&b, &acc)
-	return acc.result()
+	st := acc.result()
+	if explain {
+		quant := map[string]bool{}
+		for _, g := range d.gemms {
+			quant[g.name] = g.quantDt
+		}
+		mem := fmt.Sprintf("HBM %s", units.BytesPerSecond(d.memBW))
+		for i := range st.Ops {
+			o := &st.Ops[i]
+			switch q, isGEMM := quant[o.Name]; {
+			case isGEMM && q:
+				o.Ceiling = fmt.Sprintf("%s GEMM %s; %s", d.gemmDtypeQ, d.gemmCeil, mem)
+			case isGEMM:
+				o.Ceiling = fmt.Sprintf("%s GEMM %s; %s", d.gemmDtype16, d.attnCeil, mem)
+			case strings.HasPrefix(o.Name, "attention"):
+				o.Ceiling = fmt.Sprintf("%s GEMM %s; %s", d.gemmDtype16, d.attnCeil, mem)
+			case o.Name == "elementwise" || o.Name == "activation_quant":
+				o.Ceiling = mem
+			case o.Bound == BoundComm:
+				o.Ceiling = "link (datasheet × link_efficiency)"
+			default:
+				o.Ceiling = "fixed costs"
+			}
+		}
+	}
+	return st
 }
 
 // StepSeconds is StepTime without the breakdown: the fast path for the simulators.

@@ -53,6 +53,9 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 		if out[i].Technique != "" {
 			out[i].pairKey = pairKey(r)
 		}
+		if r.Workload == "offline" || r.Workload == "static" || r.Workload == "concurrency" || r.BatchSize > 0 || r.Concurrency > 0 {
+			out[i].batch = max(r.BatchSize, r.Concurrency)
+		}
 		if m := stageRe.FindStringSubmatch(r.ID); m != nil {
 			out[i].run = m[1] + "|" + r.Metric
 		}

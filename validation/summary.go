@@ -34,6 +34,7 @@ type Result struct {
 	run       string
 	weight    float64
 	pairKey   string // rows of one source, deployment, workload and metric (technique.go)
+	batch     int    // static batch size or closed-loop concurrency; 0 when the row has neither
 }
 
 // Group summarises the APE (absolute percentage error, %) of a set of rows. The statistics
@@ -63,6 +64,10 @@ type Summary struct {
 	// ByTechnique and GainSigns appear when rows carry technique columns (technique.go).
 	ByTechnique []Group    `json:"by_technique,omitempty"`
 	GainSigns   *GainSigns `json:"gain_signs,omitempty"`
+	// SmallBatchDecode groups decode-speed rows (ITL and TPOT) at a static batch size or
+	// concurrency ≤ 8 by engine and batch: where fixed per-layer and per-step costs and
+	// small-M GEMM efficiency decide the step time.
+	SmallBatchDecode []Group `json:"small_batch_decode"`
 }
 
 // group summarises rows under key.
@@ -120,6 +125,13 @@ func Summarise(rows []Result) Summary {
 		}
 	}
 	s.OutOfSample = group("out-of-sample", oos)
+	var small []Result
+	for _, r := range rows {
+		if r.batch >= 1 && r.batch <= 8 && (strings.HasPrefix(r.Metric, "itl_") || strings.HasPrefix(r.Metric, "tpot_")) {
+			small = append(small, r)
+		}
+	}
+	s.SmallBatchDecode = groupBy(small, func(r Result) string { return fmt.Sprintf("%s, batch %d", r.Engine, r.batch) })
 	// Runs: request-weighted measured and predicted over stages, then APE per run.
 	type agg struct {
 		m, p, w float64
@@ -213,6 +225,9 @@ func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
 	sec("by engine", s.ByEngine)
 	if len(s.ByRunMetric) > 0 {
 		sec("serving runs (request-weighted over stages), by metric", s.ByRunMetric)
+	}
+	if len(s.SmallBatchDecode) > 0 {
+		sec("decode ITL/TPOT at batch or concurrency ≤ 8, by engine", s.SmallBatchDecode)
 	}
 	tw.Flush()
 	if g := s.GainSigns; g != nil {

@@ -63,12 +63,24 @@ func runStep(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "%s step, batch %d, %d tokens: %s (%s-bound) on %s, tp=%d pp=%d\n", *phase, *batch, *tokens, st.Time, st.Bound, d.GPU.ID, d.TP, d.PP)
 	if *explain {
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "operator\tFLOP/GPU\tbytes/GPU\tcompute\tmemory\toverhead\ttime\tbound\t")
+		fmt.Fprintln(tw, "operator\tFLOP/GPU\tbytes/GPU\tcompute\tmemory\toverhead\ttime\tbound\tceilings\t")
 		for _, o := range st.Ops {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", o.Name, o.FLOPs, o.Bytes, o.Compute, o.Memory, o.Overhead, o.Time, o.Bound)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", o.Name, o.FLOPs, o.Bytes, o.Compute, o.Memory, o.Overhead, o.Time, o.Bound, o.Ceiling)
 		}
 		tw.Flush()
-		fmt.Fprintln(e.stdout, "times are per pipeline stage and summed over its layers; compute = FLOPs/(dense peak·η), memory = bytes/(HBM bandwidth·η)")
+		fmt.Fprintln(e.stdout, "times are per pipeline stage and summed over its layers; compute = FLOPs/(ceiling·η), memory = bytes/(bandwidth ceiling·η)")
+		fmt.Fprintln(e.stdout, "ceilings and overhead terms:")
+		for _, p := range d.Parameters() {
+			switch {
+			case strings.Contains(p.Name, "ceiling"), strings.HasSuffix(p.Name, "_efficiency"),
+				strings.HasSuffix(p.Name, "overhead_us"), strings.HasSuffix(p.Name, "overhead_ms"), p.Name == "elementwise_kernels_per_layer":
+				v := units.Sig(p.Value) + " " + p.Unit
+				if u, rest, _ := strings.Cut(p.Unit, " "); u == "B/s" || u == "FLOP/s" {
+					v = strings.TrimSpace(units.Prefixed(p.Value, u) + " " + rest)
+				}
+				fmt.Fprintf(e.stdout, "  %-30s %s — %s\n", p.Name, v, p.Source)
+			}
+		}
 	}
 	fmt.Fprintf(e.stdout, "sources: model %s; GPU %s; %s\n", pv.Model, pv.GPU, pv.Profile)
 	return nil
