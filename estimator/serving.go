@@ -276,8 +276,10 @@ func newCF(d *Deployment, w *Workload, mem Memory) *cf {
 		c.bmax = ms
 	}
 	// Every step's token budget must cover one token per running sequence plus, on average,
-	// in/O prompt tokens per sequence: b·(1 + in/O) ≤ max_num_batched_tokens.
-	if cap := c.budget / (1 + c.in/c.out); c.bmax > cap {
+	// in/O prompt tokens per sequence: b·(1 + in/O) ≤ max_num_batched_tokens. One sequence
+	// always runs (a prompt longer than the budget is prefilled in chunks over several steps):
+	// a small budget is not a lack of memory.
+	if cap := math.Max(1, c.budget/(1+c.in/c.out)); c.bmax > cap {
 		c.bmax = cap
 	}
 	if c.bmax > 4096 {
