@@ -429,6 +429,32 @@ func (m *Model) KVBytesPerToken(kvDtype string) (units.Bytes, error) {
 	return units.Bytes(e * b), nil
 }
 
+// KVGroupName is the name of a layer's KV group: "full", "sliding_<W>" or "chunked_<C>".
+func KVGroupName(l Layer) string {
+	switch {
+	case l.SlidingWindow > 0 && l.Chunked:
+		return fmt.Sprintf("chunked_%d", l.SlidingWindow)
+	case l.SlidingWindow > 0:
+		return fmt.Sprintf("sliding_%d", l.SlidingWindow)
+	}
+	return "full"
+}
+
+// KVBytesPerTokenByGroup splits KVBytesPerToken by layer group (KVGroupName): what one
+// token adds in each group's layers on one GPU without tensor parallelism. Windowed
+// groups stop growing once a sequence passes their window.
+func (m *Model) KVBytesPerTokenByGroup(kvDtype string) (map[string]units.Bytes, error) {
+	b, err := m.kvElemBytes(kvDtype)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]units.Bytes{}
+	for _, l := range m.layers() {
+		out[KVGroupName(l)] += units.Bytes(m.KVLayerElems(l, 1) * b)
+	}
+	return out, nil
+}
+
 // KVCacheBytes returns the KV-cache bytes one sequence of ctx tokens holds on one GPU
 // with tensor parallelism tp: Σ over layers of min(ctx, window)·per-token bytes, where
 // sliding-window (and Llama-4 chunked) layers are capped at their window. ctx < 0 or

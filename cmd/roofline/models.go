@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -137,28 +138,32 @@ func quantName(m *models.Model) string {
 
 // modelShow is the JSON of "models show": base units, units in field names.
 type modelShow struct {
-	ID                    string        `json:"id"`
-	Source                string        `json:"source"`
-	Architecture          string        `json:"architecture"`
-	ModelType             string        `json:"model_type"`
-	ParamsTotal           int64         `json:"params_total"`
-	ParamsActive          int64         `json:"params_active"`
-	Params                paramsJSON    `json:"params_by_role"`
-	NumLayers             int           `json:"num_layers"`
-	HiddenSize            int           `json:"hidden_size"`
-	NumHeads              int           `json:"num_heads"`
-	NumKVHeads            int           `json:"num_kv_heads"`
-	HeadDim               int           `json:"head_dim"`
-	VHeadDim              int           `json:"v_head_dim"`
-	Attention             string        `json:"attention"`
-	MLA                   *mlaJSON      `json:"mla"`
-	IntermediateSize      int           `json:"intermediate_size"`
-	VocabSize             int           `json:"vocab_size"`
-	TiedEmbeddings        bool          `json:"tied_embeddings"`
-	MoE                   *moeJSON      `json:"moe"`
-	SlidingWindowLayers   []windowJSON  `json:"sliding_window_layers"`
-	KVDtype               string        `json:"kv_dtype"`
-	KVCacheBytesPerToken  float64       `json:"kv_cache_bytes_per_token"`
+	ID                   string       `json:"id"`
+	Source               string       `json:"source"`
+	Architecture         string       `json:"architecture"`
+	ModelType            string       `json:"model_type"`
+	ParamsTotal          int64        `json:"params_total"`
+	ParamsActive         int64        `json:"params_active"`
+	Params               paramsJSON   `json:"params_by_role"`
+	NumLayers            int          `json:"num_layers"`
+	HiddenSize           int          `json:"hidden_size"`
+	NumHeads             int          `json:"num_heads"`
+	NumKVHeads           int          `json:"num_kv_heads"`
+	HeadDim              int          `json:"head_dim"`
+	VHeadDim             int          `json:"v_head_dim"`
+	Attention            string       `json:"attention"`
+	MLA                  *mlaJSON     `json:"mla"`
+	IntermediateSize     int          `json:"intermediate_size"`
+	VocabSize            int          `json:"vocab_size"`
+	TiedEmbeddings       bool         `json:"tied_embeddings"`
+	MoE                  *moeJSON     `json:"moe"`
+	SlidingWindowLayers  []windowJSON `json:"sliding_window_layers"`
+	KVDtype              string       `json:"kv_dtype"`
+	KVCacheBytesPerToken float64      `json:"kv_cache_bytes_per_token"`
+	// KVBytesPerTokenByGroup splits it by layer group (full, sliding_W, chunked_C).
+	KVBytesPerTokenByGroup map[string]float64 `json:"kv_bytes_per_token_by_group"`
+	// VisionParams is the vision tower and projector (0 for a text-only config).
+	VisionParams          int64         `json:"vision_params"`
 	WeightDtype           string        `json:"weight_dtype"`
 	WeightBytes           float64       `json:"weight_bytes"`
 	Quantization          quantJSON     `json:"quantization"`
@@ -168,6 +173,7 @@ type modelShow struct {
 	Notes                 []string      `json:"notes"`
 	GEMMs                 []models.GEMM `json:"-"`
 	weightBytesUnits      units.Bytes
+	geometry              string // per-layer attention geometry that differs from the model-wide one
 	kvBytesPerTokenUnits  units.Bytes
 	kvBytesAtMaxCtxUnits  units.Bytes
 	decodeFLOPsTotalUnits units.FLOPs
@@ -305,6 +311,28 @@ func describe(m *models.Model, wd, kd string) (*modelShow, error) {
 		return nil, fmt.Errorf("--kv-dtype: %w", err)
 	}
 	s.KVCacheBytesPerToken, s.kvBytesPerTokenUnits = float64(kv), kv
+	byGroup, err := m.KVBytesPerTokenByGroup(kd)
+	if err != nil {
+		return nil, fmt.Errorf("--kv-dtype: %w", err)
+	}
+	s.KVBytesPerTokenByGroup = map[string]float64{}
+	for k, v := range byGroup {
+		s.KVBytesPerTokenByGroup[k] = float64(v)
+	}
+	s.VisionParams = m.VisionParams
+	for _, l := range m.Layers {
+		if l.HeadDim > 0 || l.KVHeads > 0 {
+			kind := "global"
+			if l.SlidingWindow > 0 {
+				kind = "local"
+			}
+			s.geometry = fmt.Sprintf("%s layers: %d KV heads, head_dim %d", kind, m.LayerKVHeads(l), m.LayerHeadDim(l))
+			if l.KEqV {
+				s.geometry += ", K and V from one projection"
+			}
+			break
+		}
+	}
 	s.WeightDtype = wd
 	if wd == "" {
 		s.WeightDtype = "checkpoint (" + quantName(m) + ")"
@@ -346,6 +374,9 @@ func showTable(w io.Writer, s *modelShow) error {
 			s.NumHeads, ml.QLoRARank, ml.KVLoRARank, ml.QKNopeHeadDim, ml.QKRopeHeadDim, ml.VHeadDim)
 	}
 	row("Attention", "%s", att)
+	if s.geometry != "" {
+		row("", "%s", s.geometry)
+	}
 	for _, sw := range s.SlidingWindowLayers {
 		row("Sliding window", "%d tokens on %d of %d layers", sw.WindowTokens, sw.Layers, s.NumLayers)
 	}
@@ -363,6 +394,19 @@ func showTable(w io.Writer, s *modelShow) error {
 		row("Quantization", "%s, %s, %.6g bytes/weight with scales; kept 16-bit: %s", q.Method, q.Dtype, q.BytesPerWeight, strings.Join(q.Excluded, ", "))
 	}
 	row("KV cache", "%s/token (%s, all layers, full attention)", s.kvBytesPerTokenUnits, s.KVDtype)
+	if len(s.KVBytesPerTokenByGroup) > 1 {
+		names := make([]string, 0, len(s.KVBytesPerTokenByGroup))
+		for n := range s.KVBytesPerTokenByGroup {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			row("  "+n+" layers", "%s/token", units.Bytes(s.KVBytesPerTokenByGroup[n]))
+		}
+	}
+	if s.VisionParams > 0 {
+		row("Vision tower", "%s (with projector), loaded in 16 bits with the weights", paramStr(s.VisionParams))
+	}
 	if s.MaxContextLen > 0 {
 		row("KV at max context", "%s (%s) for one sequence of %d tokens, windows capped", s.kvBytesAtMaxCtxUnits, s.kvBytesAtMaxCtxUnits.GiBString(), s.MaxContextLen)
 		row("Decode FLOPs", "%s/token at max context", s.decodeFLOPsTotalUnits)
@@ -370,8 +414,24 @@ func showTable(w io.Writer, s *modelShow) error {
 	for _, n := range s.Notes {
 		row("Note", "%s", n)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprint(w, memoryExplainer)
+	return err
 }
+
+// memoryExplainer is what models show says about layer groups and start-up memory.
+const memoryExplainer = `
+Layer groups: the KV cache is sized per group of layers. Full-attention (and MLA) layers keep
+every token of a sequence; a sliding-window layer keeps only its window (vLLM's hybrid KV-cache
+manager: window − 1 + the tokens scheduled this step), a chunked layer its chunk. Past the window
+only the full-attention groups grow, so "KV at max context" is far below max context × KV/token.
+
+Start-up memory: before sizing the KV cache the engine loads the weights as it lays them out
+(padding, replicated KV heads, vision tower) and runs a profiling pass; vLLM's peak is its dummy
+sampler over max_num_seqs × vocabulary at ~39 B per element. ` + "`roofline memory`" + ` prints each part.
+`
 
 // writeModelsJSON prints v as indented JSON.
 func writeModelsJSON(w io.Writer, v any) error {
