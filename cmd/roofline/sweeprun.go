@@ -185,6 +185,8 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	pr, note := newLoopPredictor(ctx, e, f, o.ServerEnv)
 	if pr != nil {
 		o.Predict = pr.predict
+	} else {
+		o.Predict = func(sweeprun.Params, bench.Config, []bench.Record) (*estimator.Serving, string) { return nil, note }
 	}
 	cons := []estimator.Constraint{}
 	for _, s := range f.constraints {
@@ -330,6 +332,7 @@ type loopPredictor struct {
 	engine  string
 	ignore  map[string]bool
 	base    estimator.Spec
+	log     io.Writer // where --calibrate reports each refit (nil: nowhere)
 }
 
 // newLoopPredictor returns nil and the reason when no prediction can be made.
@@ -359,7 +362,7 @@ func newLoopPredictor(ctx context.Context, e *env, f *sweepFlags, env []sweeprun
 	if err != nil {
 		return nil, err.Error()
 	}
-	p := &loopPredictor{model: m, profile: prof, engine: engine, ignore: map[string]bool{}}
+	p := &loopPredictor{model: m, profile: prof, engine: engine, ignore: map[string]bool{}, log: e.stderr}
 	for _, ps := range env {
 		for _, kv := range ps {
 			p.ignore[kv.Name] = true
@@ -410,6 +413,11 @@ func (p *loopPredictor) recalibrate(done []sweeprun.Result, remaining []sweeprun
 	fit, err := estimator.Calibrate(samples, p.profile, validation.RunFitParams)
 	if err != nil {
 		return remaining
+	}
+	fit.Profile.Name = strings.TrimSuffix(p.profile.Name, "-calibrated") + "-calibrated"
+	if p.log != nil {
+		fmt.Fprintf(p.log, "sweep: refitted %s on %d decode-step samples of the finished runs (MAPE %.2f%% → %.2f%%); re-ranking %d configurations\n",
+			fit.Profile.Name, fit.N, fit.MAPE0, fit.MAPE, len(remaining))
 	}
 	p.profile = fit.Profile
 	score := map[int]float64{}
