@@ -18,6 +18,25 @@
 //     data-parallel replicas per GPU type that serves a target load (fewest GPUs meeting the
 //     SLOs: doubling the replicas, then bisection).
 //
+// Serving techniques and topology (speculative.go, disagg.go, offload.go, topology.go):
+//
+//   - Topology places GPUs on nodes of the catalogue's scale-up domain. A TP group across k
+//     nodes of g GPUs all-reduces S bytes hierarchically: 2·lat + 2(g−1)/g·S/(B_up·η) inside
+//     the nodes plus 2(k−1)·lat_net + 2(k−1)/k·(S/g)/(B_net·η) between them (B_net: the GPU's
+//     own NIC, bytes/s); an EP all-to-all sends (g−1)/n of its bytes over the scale-up link and
+//     (n−g)/n over the NIC in parallel; PP sends that cross a node use the NIC.
+//   - Speculation: a decode step verifies K+1 positions per sequence and runs K draft passes
+//     (each the draft's share of the target's parameters × a one-token step); it emits
+//     AL = Σ_{i=0..K} α^i tokens on average (or the given acceptance length), so the time
+//     per output token is (verify + draft)/AL.
+//   - Disagg: TTFT = prefill queue (Kingman) + prefill + KV transfer + 1.5 decode steps, where
+//     the transfer is L + bytes/(R·η) with bytes = prompt tokens × KV per token of all TP
+//     ranks; the decode pool's batch solves b = λ_d·O·τ(b); goodput is the highest rate whose
+//     metrics meet the constraints.
+//   - Offload: P distinct prefixes fill HBM then the tiers by capacity (LRU with uniform reuse);
+//     a hit in a tier loads its KV over the tier's bandwidth (added to TTFT), a miss is
+//     recomputed, and every new KV block is also stored to the first tier (GPU time).
+//
 // Efficiencies η are fractions of the target GPU's own peaks and overheads are times, so a
 // Profile fitted on one GPU (Calibrate) applies to another. The package does no I/O except
 // reading its embedded engine profiles, keeps no global state and uses randomness only from
