@@ -151,6 +151,16 @@ func (f *techFlags) technique(ctx context.Context, e *env, base *estimator.Deplo
 	if dt.Offload != nil && len(dt.Offload.Tiers) > 0 {
 		names = append(names, "KV-cache offload ("+f.kvOffload+")")
 	}
+	// Both columns come from the closed form (the simulator does not model the techniques),
+	// even where the report above was simulated outside the closed form's region of validity.
+	if bs.Method != "closed-form" {
+		cf, err := base.Serve(w)
+		if err != nil {
+			return nil, err
+		}
+		details = append(details, "both columns: closed form (the report above: "+bs.Method+")")
+		bs = cf
+	}
 	r := &techniqueReport{}
 	bmem := base.Memory()
 	r.Baseline = sideOf(&bs, base.NumGPUs, bmem.KVCacheTokens*base.DP, bmem.WeightsBytes, price)
