@@ -110,6 +110,7 @@ var calibParams = []struct {
 	{"attention_memory_efficiency", func(p *Profile) *float64 { return &p.AttentionMemoryEfficiency }, true},
 	{"kernel_overhead_us", func(p *Profile) *float64 { return &p.KernelOverheadUs }, false},
 	{"overlap_exponent", func(p *Profile) *float64 { return &p.OverlapExponent }, false},
+	{"gemm_fixed_us", func(p *Profile) *float64 { return &p.GEMMFixedUs }, false},
 	{"step_overhead_ms", func(p *Profile) *float64 { return &p.StepOverheadMs }, false},
 	{"seq_overhead_us", func(p *Profile) *float64 { return &p.SeqOverheadUs }, false},
 	{"prefill_layer_overhead_us", func(p *Profile) *float64 { return &p.PrefillLayerOverheadUs }, false},
@@ -203,7 +204,7 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 		if c.name == "overlap_exponent" && v <= 0 {
 			v = 4 // max(c, m) is the limit p → ∞; start from a ridge that is nearly max
 		}
-		if c.name == "kernel_overhead_us" && len(names) == 0 {
+		if (c.name == "kernel_overhead_us" || c.name == "gemm_fixed_us") && len(names) == 0 {
 			continue // only on request: per-layer overheads already absorb it (see identifiability)
 		}
 		slots = append(slots, slot{i, v})

@@ -67,6 +67,10 @@ type Profile struct {
 	// GEMM, attention kernel, element-wise kernel and activation-quantisation kernel of a
 	// layer pays it once per step.
 	KernelOverheadUs float64 `toml:"kernel_overhead_us"`
+	// GEMMFixedUs is a fixed time per GEMM kernel on top of its roofline time and
+	// KernelOverheadUs, µs: a small-M GEMM does not stream weights at full bandwidth from
+	// its first microsecond (pipeline fill and drain). It matters for decode at small batch.
+	GEMMFixedUs float64 `toml:"gemm_fixed_us"`
 	// ElementwiseKernelsPerLayer is the number of element-wise kernels one decoder layer
 	// launches per step (norms, residual adds, rotary, activation, KV-cache write): fewer
 	// when the engine fuses them. Each costs KernelOverheadUs.
@@ -147,7 +151,7 @@ func (p *Profile) Validate() error {
 	}
 	nonneg := map[string]float64{
 		"gemm_half_m": p.GEMMHalfM, "overlap_exponent": p.OverlapExponent, "collective_latency_us": p.CollectiveLatencyUs,
-		"kernel_overhead_us": p.KernelOverheadUs, "elementwise_kernels_per_layer": p.ElementwiseKernelsPerLayer, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs,
+		"kernel_overhead_us": p.KernelOverheadUs, "gemm_fixed_us": p.GEMMFixedUs, "elementwise_kernels_per_layer": p.ElementwiseKernelsPerLayer, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs,
 		"step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
 		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB,
 	}

@@ -44,6 +44,7 @@ func (d *Deployment) Parameters() []Parameter {
 		{"link_efficiency", orOne(p.LinkEfficiency), "fraction of link bandwidth"},
 		{"collective_latency_us", p.CollectiveLatencyUs, "µs"},
 		{"kernel_overhead_us", p.KernelOverheadUs, "µs per kernel per layer"},
+		{"gemm_fixed_us", p.GEMMFixedUs, "µs per GEMM per layer"},
 		{"elementwise_kernels_per_layer", p.ElementwiseKernelsPerLayer, "kernels per layer"},
 		{"prefill_layer_overhead_us", p.PrefillLayerOverheadUs, "µs per layer"},
 		{"step_overhead_ms", p.StepOverheadMs, "ms per step"},

@@ -279,7 +279,7 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 		}
 		c := flops / (float64(s.peak) * d.gemmEff(eta, mEff) * moe)
 		m := bytes / (bw * memEff * moe)
-		ovh := kernel * s.layers
+		ovh := (kernel + prof.GEMMFixedUs*1e-6) * s.layers
 		acc.add(s.name, flops, bytes, c, m, ovh, d.combine(c, m)+ovh)
 	}
 

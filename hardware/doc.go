@@ -48,4 +48,18 @@
 //	price_as_of = "2026-06-01"
 //
 // changes only the H100's price.
+//
+// # Achievable ceilings and prices
+//
+// Beside each datasheet peak, GPU.Achievable holds what real software reaches, from the
+// public microbenchmarks in data/hardware/ceilings.csv (see data/hardware/SOURCES.md): the
+// best large-shape dense GEMM rate per dtype (FLOP/s), the best HBM streaming rate (bytes/s)
+// and the kernel launch cost (s). A GPU without a measurement gets fraction × its own peak,
+// the fraction being the median measured fraction of its architecture, family or vendor;
+// such figures have Measured = false and confidence "low". A ceiling never exceeds the peak.
+//
+// GPU.Offers lists the public prices of data/hardware/prices.csv; SelectPrice picks the
+// median offer of an offering (on-demand, spot, reserved, purchase). A purchase price
+// becomes USD per GPU-hour as price / (AmortisationYears × 8760 h). PowerPrice is the
+// default electricity price (USD per kWh) for the power cost at TDP: W / 1000 × USD/kWh.
 package hardware
