@@ -262,7 +262,8 @@ func detect(doc map[string]any) string {
 		return FormatGuideLLM
 	case has("load_summary") || (has("successes") && has("failures")):
 		return FormatInferencePerf
-	case has("aiperf_version") || has("inter_chunk_latency") || has("error_request_count") || has("benchmark_duration"):
+	case has("aiperf_version") || has("inter_chunk_latency") || has("error_request_count") || has("benchmark_duration") ||
+		obj(doc, "records", "time_to_first_token") != nil || obj(doc, "records", "request_latency") != nil:
 		return FormatAIPerf
 	case has("time_to_first_token") || has("request_latency"):
 		return FormatGenAIPerf

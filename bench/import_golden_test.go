@@ -509,3 +509,23 @@ func TestTimingOrigin(t *testing.T) {
 		t.Error(sent.TimingOrigin, sched.TimingOrigin)
 	}
 }
+
+// TestImportAIPerfNested: an AIPerf export with its metric objects under "records" reads
+// as the flat one (the case file, nested by hand).
+func TestImportAIPerfNested(t *testing.T) {
+	m := readJSONValues(t, "testdata/import/aiperf_profile_export_aiperf.json")[0]
+	nested := map[string]any{"records": map[string]any{}}
+	for k, v := range m {
+		if _, ok := v.(map[string]any); ok && k != "input_config" {
+			nested["records"].(map[string]any)[k] = v
+		} else {
+			nested[k] = v
+		}
+	}
+	delete(nested, "aiperf_version")
+	b, _ := json.Marshal(nested)
+	ss, err := Import(bytes.NewReader(b), FormatAuto)
+	if err != nil || ss[0].Source != "AIPerf" || ss[0].Failed != 84 || ss[0].TTFT.Mean != at(m, "time_to_first_token", "avg") {
+		t.Fatalf("%v %+v", err, ss)
+	}
+}

@@ -21,6 +21,19 @@ func importGenAIPerf(doc map[string]any, aiperf bool) ([]Summary, error) {
 	if aiperf {
 		tool = "AIPerf"
 	}
+	// Some AIPerf exports nest the metric objects under "records" (or "metrics").
+	for _, k := range []string{"records", "metrics"} {
+		if m := obj(doc, k); m != nil && obj(doc, "time_to_first_token") == nil && obj(doc, "request_latency") == nil {
+			merged := map[string]any{}
+			for kk, v := range doc {
+				merged[kk] = v
+			}
+			for kk, v := range m {
+				merged[kk] = v
+			}
+			doc = merged
+		}
+	}
 	im := newImporter(tool)
 	s := &im.s
 	s.Percentiles = "as computed by " + tool + " (numpy percentiles)"

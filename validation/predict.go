@@ -28,6 +28,9 @@ type Options struct {
 	ClosedForm bool
 	// Workers bounds the predictions run at once (default 4).
 	Workers int
+	// Progress, when set, is called after each configuration is predicted with the
+	// number done and the total (configurations, not rows), one call at a time.
+	Progress func(done, total int)
 }
 
 var stageRe = regexp.MustCompile(`^(.*)-s\d+-[a-z0-9_]+$`)
@@ -61,6 +64,7 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 		}
 	}
 	var mu sync.Mutex
+	done := 0
 	jobs := make(chan string)
 	var wg sync.WaitGroup
 	workers := o.Workers
@@ -93,6 +97,10 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 						a := math.Abs(sg)
 						r.ErrPct, r.APEPct = &sg, &a
 					}
+				}
+				done++
+				if o.Progress != nil {
+					o.Progress(done, len(order))
 				}
 				mu.Unlock()
 			}

@@ -18,6 +18,7 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 	gpuFiles := fs.StringSlice("gpu-file", nil, "extra GPU catalogue TOML files")
 	out := fs.StringP("output", "o", "table", "output format: table or json")
 	rowsOut := fs.Bool("rows", false, "table output: list every row, not only the summary")
+	quiet := fs.BoolP("quiet", "q", false, "no progress on stderr (a bar on a terminal, a line every 5 s otherwise)")
 	skip := fs.Bool("skip-bad-rows", false, "leave out rows that cannot be used (value not > 0, unknown metric or GPU, num_gpus ≠ tp·pp·dp), count them and say why (default: exit 2 at the first, naming file, line and field)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -91,7 +92,15 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 	}
 	opts.Catalogue = cat
 	inSample := validation.InSample()
+	var prog *progress
+	opts.Progress = func(done, total int) {
+		if prog == nil {
+			prog = newProgress(e.stderr, "accuracy", "configurations", total, *quiet)
+		}
+		prog.add(false)
+	}
 	res := validation.Predict(ctx, all, opts)
+	prog.done()
 	for i := range res {
 		res[i].InSample = inSample(res[i].ID)
 	}
