@@ -169,7 +169,7 @@ func (p cfPoint) prefillShare(O float64) float64 {
 
 // at evaluates the steady state of the Scheduler at a running batch b (per lane):
 //
-//   - decode step τ_d(b); one prompt's prefill adds Δ(b) over its chunks (prefillExtra);
+//   - decode step τ_d(b) (b + 1 in an open loop: the request itself and b others on average); one prompt's prefill adds Δ(b) over its chunks (prefillExtra);
 //   - a = b/O prompts start per step on average, so the mean step is τ̄ = τ_d + a·Δ and the
 //     prefill share of time u = a·Δ/τ̄;
 //   - the prompts admitted in one step are those that arrived during the step before
@@ -188,6 +188,14 @@ func (c *cf) at(b float64) cfPoint {
 	p.tauD = c.decode(b)
 	p.extra, p.chunks = c.prefillExtra(b)
 	p.extra += c.storeS
+	// The batch a request runs in: in a closed loop the b clients; in an open loop itself
+	// plus the others, Poisson with mean b (arrivals see time averages), so 1 + b.
+	seen := b
+	if !c.closed {
+		seen = math.Min(b+1, math.Max(c.bmax, b))
+	}
+	p.tauD = c.decode(seen)
+	p.extra, p.chunks = c.prefillExtra(seen)
 	p.tau = p.tauD + b*p.extra/c.out
 	p.fixed = c.d.Profile.RequestOverheadMs * 1e-3
 	al := 1.0 // tokens per step: with speculative decoding a step is al per-token times long
@@ -485,6 +493,8 @@ func (d *Deployment) serveBatch(c *cf, s Serving, n, reps float64) (Serving, err
 	}
 	p := cfPoint{b: b, tauD: dec, tau: dec}
 	d.utilisation(&s, c, p)
+	// A batch that starts together can beat the steady state it is compared with.
+	s.MaxRequestRate = math.Max(s.MaxRequestRate, s.RequestPerS)
 	return s, nil
 }
 
@@ -608,21 +618,28 @@ func ttftDist(mean, tau, spread float64) Dist {
 	return Dist{Mean: mean * 1e3, Median: q(0.5), P90: q(0.9), P95: q(0.95), P99: q(0.99), Min: q(0), Max: top}
 }
 
-// itlDist: gaps are decode-only steps, except steps that also carry someone's prefill chunk
-// (a fraction b·chunks/O of them), which last τ_d + Δ/chunks.
+// itlDist: gaps are decode-only steps, except steps that also carry prefill chunks. On
+// average x = b·chunks/O chunks join each step; with n = ⌈x⌉, a fraction x/n of the steps
+// carry n chunks and last τ_d + n·Δ/chunks, the rest τ_d (mean τ_d + b·Δ/O = τ̄).
 func itlDist(p cfPoint, O float64) Dist {
-	if p.chunks == 0 {
+	if p.chunks == 0 || p.extra <= 0 {
 		return constDist(p.tau * 1e3)
 	}
-	f := math.Min(1, p.b*float64(p.chunks)/O)
-	long := p.tauD + p.extra/float64(p.chunks)
-	q := func(x float64) float64 {
-		if x <= 1-f {
+	x := p.b * float64(p.chunks) / O
+	n := math.Max(1, math.Ceil(x))
+	f := math.Min(1, x/n)
+	long := p.tauD + n*p.extra/float64(p.chunks)
+	q := func(y float64) float64 {
+		if y <= 1-f {
 			return p.tauD * 1e3
 		}
 		return long * 1e3
 	}
-	return Dist{Mean: p.tau * 1e3, Median: q(0.5), P90: q(0.9), P95: q(0.95), P99: q(0.99), Min: p.tauD * 1e3, Max: long * 1e3}
+	min := p.tauD * 1e3
+	if f >= 1 {
+		min = long * 1e3
+	}
+	return Dist{Mean: p.tau * 1e3, Median: q(0.5), P90: q(0.9), P95: q(0.95), P99: q(0.99), Min: min, Max: long * 1e3}
 }
 
 // MarshalJSON writes non-finite values (an overloaded queue) as null: JSON has no infinity.
