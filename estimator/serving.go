@@ -169,7 +169,8 @@ func (p cfPoint) prefillShare(O float64) float64 {
 
 // at evaluates the steady state of the Scheduler at a running batch b (per lane):
 //
-//   - decode step τ_d(b) (b + 1 in an open loop: the request itself and b others on average); one prompt's prefill adds Δ(b) over its chunks (prefillExtra);
+//   - decode step τ_d(b) (b + 1 in an open loop: the request itself and b others on average);
+//     one prompt's prefill adds Δ(b) over its chunks (prefillExtra);
 //   - a = b/O prompts start per step on average, so the mean step is τ̄ = τ_d + a·Δ and the
 //     prefill share of time u = a·Δ/τ̄;
 //   - the prompts admitted in one step are those that arrived during the step before
@@ -185,9 +186,6 @@ func (p cfPoint) prefillShare(O float64) float64 {
 // TTFT₀ = wait + n·τ_d + Δ·min(…) + f and E2E = TTFT₀ + (O−1)·τ̄.
 func (c *cf) at(b float64) cfPoint {
 	p := cfPoint{b: b}
-	p.tauD = c.decode(b)
-	p.extra, p.chunks = c.prefillExtra(b)
-	p.extra += c.storeS
 	// The batch a request runs in: in a closed loop the b clients; in an open loop itself
 	// plus the others, Poisson with mean b (arrivals see time averages), so 1 + b.
 	seen := b
@@ -196,6 +194,7 @@ func (c *cf) at(b float64) cfPoint {
 	}
 	p.tauD = c.decode(seen)
 	p.extra, p.chunks = c.prefillExtra(seen)
+	p.extra += c.storeS
 	p.tau = p.tauD + b*p.extra/c.out
 	p.fixed = c.d.Profile.RequestOverheadMs * 1e-3
 	al := 1.0 // tokens per step: with speculative decoding a step is al per-token times long
