@@ -48,9 +48,7 @@ var knownViolations = map[string]struct {
 	ceiling int
 	why     string
 }{
-	"P2/ITL": {894, "closed-form ITL mean above its max: the mean counts the prefill-carrying steps, min/max only decode steps"},
-	"P3":     {11, "closed loops near saturation: achieved req/s a little above MaxRequestRate"},
-	"P4":     {107, "closed form: output tok/s falls slightly (≤ 6%) as concurrency or rate rises before saturation"},
+	"P4": {38, "closed form: output tok/s falls slightly (≤ 6%) as concurrency or rate rises before saturation"},
 }
 
 // invariantCases is the number of random cases drawn (≥ 10,000, within a few seconds).

@@ -677,7 +677,7 @@ func (e *servEntry) mrr(knob float64) float64 {
 	if e.rate {
 		return e.s.MaxRequestRate
 	}
-	return knob
+	return math.Max(knob, e.s.RequestPerS) // as Serve: a reached operating point is sustainable
 }
 
 func (ev *sweepWorker) entry(s Serving, gpus, fleetPerHour float64) *servEntry {
