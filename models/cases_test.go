@@ -177,6 +177,9 @@ func TestUnknownTypeShapeKeys(t *testing.T) {
 		// ChatGLM's KV groups under a new name: a Llama reading would count 32 KV heads, not 2 (16× KV).
 		{"glm-like", `{"model_type":"chatglm5","hidden_size":4096,"num_layers":28,"num_attention_heads":32,"multi_query_attention":true,
 "multi_query_group_num":2,"kv_channels":128,"ffn_hidden_size":13696,"padded_vocab_size":65024}`, "unsupported: model_type chatglm5: keys multi_query_group_num not understood"},
+		// Cross-layer attention shares one layer's KV with the next: a Llama reading doubles the KV.
+		{"cla", `{"model_type":"hunyuan_next","hidden_size":4096,"num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,
+"intermediate_size":11008,"vocab_size":128000,"use_cla":true,"cla_share_factor":2}`, "unsupported: model_type hunyuan_next: keys cla_share_factor not understood"},
 	} {
 		_, err := Parse([]byte(c.json), c.name)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -280,4 +283,20 @@ func FuzzParseVendor(f *testing.F) {
 			t.Error(err)
 		}
 	})
+}
+
+// TestVisionTowerQwen2VL: Qwen2-VL names its tower's width embed_dim (hidden_size is the
+// merger's output) and its layers depth. The Qwen2-VL paper (arXiv 2409.12191, Table 1)
+// gives a 675 M-parameter ViT for every size; the ViT count here omits the patch merger's
+// 5120→5120 MLP (rotary positions, no learned table), so it comes within 8%.
+func TestVisionTowerQwen2VL(t *testing.T) {
+	m, err := Parse([]byte(`{"model_type":"qwen2_vl","hidden_size":3584,"intermediate_size":18944,"num_hidden_layers":28,"num_attention_heads":28,
+"num_key_value_heads":4,"vocab_size":152064,"max_position_embeddings":32768,"torch_dtype":"bfloat16",
+"vision_config":{"depth":32,"embed_dim":1280,"mlp_ratio":4,"num_heads":16,"hidden_size":3584,"patch_size":14,"spatial_merge_size":2}}`), "qwen2-vl-7b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := float64(m.Params().Vision); !within(v, 675e6, 0.08) {
+		t.Errorf("Qwen2-VL vision tower %.4g, want ≈ 675 M ±8%%", v)
+	}
 }

@@ -60,7 +60,7 @@ var harmlessKeys = map[string]bool{
 	"layer_norm_epsilon": true, "max_window_layers": true, "num_labels": true, "rope_scaling": true,
 	"rope_parameters": true, "quantization_config": true, "text_config": true, "vision_config": true,
 	"audio_config": true, "rope_theta": true, "partial_rotary_factor": true, "head_dim_scale": true,
-	"initializer_range": true, "output_router_logits": true, "router_aux_loss_coef": true,
+	"initializer_range": true, "output_router_logits": true, "router_aux_loss_coef": true, "routed_scaling_factor": true,
 	"num_experts_per_tok": true, "norm_topk_prob": true, "use_cache": true, "pad_token_id": true,
 	"bos_token_id": true, "eos_token_id": true, "hidden_act": true, "hidden_activation": true,
 	"attention_dropout": true, "hidden_dropout": true, "torch_dtype": true, "dtype": true,
@@ -72,7 +72,7 @@ var harmlessKeys = map[string]bool{
 // shapeKey matches config keys whose names say they size something: counts (num_…,
 // n_…), sizes, dims, heads, layers, experts, ranks, windows, chunks, groups, intervals,
 // ratios, channels, and nested *_config objects.
-var shapeKey = regexp.MustCompile(`^(num_|n_)|_size$|_sizes$|_dim$|_dims$|heads|layers?$|layers?_|experts?|_rank$|window|chunk|group|interval|_index$|_ratio$|channels|_config$|^moe_|^ffn_|^attn_|_per_layer`)
+var shapeKey = regexp.MustCompile(`^(num_|n_)|_size$|_sizes$|_dim$|_dims$|heads|layers?$|layers?_|experts?|_rank$|window|chunk|group|interval|_index$|_ratio$|channels|_config$|^moe_|^ffn_|^attn_|_per_layer|share`)
 
 // notUnderstood lists the keys of c's level that look shape-changing and that the parser
 // never looked up: for a model_type roofline was not written against, they mean a Llama
@@ -187,18 +187,28 @@ func parseVision(root *cfg, m *Model) error {
 		fam = "clip"
 	}
 	d := visionDefaults[fam]
-	get := func(k string) (int64, error) {
-		n, err := vc.intOpt(d[k], k)
+	// Qwen2-VL names the tower's width embed_dim (its hidden_size is the projector's output),
+	// its layers depth, and its MLP mlp_ratio × width.
+	get := func(k string, alias ...string) (int64, error) {
+		n, err := vc.intOpt(d[k], append(alias, k)...)
 		return int64(n), err
 	}
 	var h, I, L, img, p int64
 	for _, f := range []struct {
-		k string
-		p *int64
-	}{{"hidden_size", &h}, {"intermediate_size", &I}, {"num_hidden_layers", &L}, {"image_size", &img}, {"patch_size", &p}} {
-		if *f.p, err = get(f.k); err != nil {
+		k     string
+		alias []string
+		p     *int64
+	}{{"hidden_size", []string{"embed_dim"}, &h}, {"num_hidden_layers", []string{"depth"}, &L}, {"image_size", nil, &img}, {"patch_size", nil, &p}} {
+		if *f.p, err = get(f.k, f.alias...); err != nil {
 			return err
 		}
+	}
+	if r, err := vc.intOpt(0, "mlp_ratio"); err != nil {
+		return err
+	} else if r > 0 && !vc.has("intermediate_size") {
+		I = int64(r) * h
+	} else if I, err = get("intermediate_size"); err != nil {
+		return err
 	}
 	if p == 0 || h == 0 {
 		return fmt.Errorf("%s: vision_config: hidden_size and patch_size must be positive", root.id)
