@@ -60,7 +60,7 @@ func catalogueModels(t *testing.T) map[string]bool {
 }
 
 // gpuNames are the GPU names data/validation/README.md lists for the curated files.
-var gpuNames = []string{"H100 SXM", "H200 SXM", "GH200", "L40S", "A100 SXM 80GB", "B200", "GB200",
+var gpuNames = []string{"H100 SXM", "H200 SXM", "H200 NVL", "GB300", "GH200", "L40S", "A100 SXM 80GB", "B200", "GB200",
 	"MI300X", "MI325X", "RTX PRO 6000"}
 
 var (
@@ -79,12 +79,21 @@ func TestValidationFiles(t *testing.T) {
 		idPrefix string
 	}{
 		{"validation/published.csv", 1579, true, ""},
+		{"validation/modern.csv", 331, true, ""},
 		{"validation/vllm_sim2real_train.csv", 140, false, "S2R-"},
 	} {
 		t.Run(path.Base(tc.file), func(t *testing.T) {
 			header, rows := readCSV(t, tc.file)
-			if !slices.Equal(header, validationHeader) {
-				t.Fatalf("header = %q, want %q", header, validationHeader)
+			// The validation header, optionally followed by the optional columns engine_version
+			// (DESIGN.md) and tpot_limit_ms (data/validation/README.md).
+			n := len(validationHeader)
+			if len(header) < n || !slices.Equal(header[:n], validationHeader) {
+				t.Fatalf("header = %q, want %q first", header, validationHeader)
+			}
+			for _, h := range header[n:] {
+				if h != "engine_version" && h != "tpot_limit_ms" {
+					t.Errorf("unknown optional column %q", h)
+				}
 			}
 			if len(rows) != tc.rows {
 				t.Errorf("%d rows, want %d", len(rows), tc.rows)

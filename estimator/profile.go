@@ -30,6 +30,14 @@ type Profile struct {
 	// Origin says where the numbers come from: "datasheet" (ideal), "engine profile", or
 	// "calibration" (written by roofline calibrate).
 	Origin string `toml:"origin"`
+	// EngineFamily is the engine this profile describes (vllm, sglang, trtllm); empty means Name.
+	EngineFamily string `toml:"engine"`
+	// Versions is the release range the profile describes: comma-separated constraints such
+	// as ">=0.6, <0.8" (empty: every release). `--engine NAME@VERSION` picks the profile of
+	// family NAME whose range holds VERSION.
+	Versions string `toml:"versions"`
+	// Release is the engine release a caller asked for (NAME@VERSION); not read from TOML.
+	Release string `toml:"-"`
 
 	// Ceilings says what the efficiencies below are fractions of: "achievable" (the GPU's
 	// measured best large-shape GEMM rate per dtype and HBM streaming rate, from the hardware
@@ -50,6 +58,9 @@ type Profile struct {
 	// to dense ones: grouped/fused MoE kernels gather tokens per expert and read many small
 	// weight matrices, and reach a lower fraction of the roofs. 0 means 1.
 	MoEEfficiency float64 `toml:"moe_efficiency"`
+	// MoEImbalance is the busiest expert-parallel rank's routed load over the uniform-routing
+	// expectation (router skew, after any expert-placement balancing); 0 or 1 means uniform.
+	MoEImbalance float64 `toml:"moe_imbalance"`
 	// MemoryEfficiency is the fraction of HBM bandwidth reached when streaming weights and activations.
 	MemoryEfficiency float64 `toml:"memory_efficiency"`
 	// AttentionEfficiency is the fraction of the dense peak reached by prefill attention kernels.
@@ -153,7 +164,7 @@ func (p *Profile) Validate() error {
 		"gemm_half_m": p.GEMMHalfM, "overlap_exponent": p.OverlapExponent, "collective_latency_us": p.CollectiveLatencyUs,
 		"kernel_overhead_us": p.KernelOverheadUs, "gemm_fixed_us": p.GEMMFixedUs, "elementwise_kernels_per_layer": p.ElementwiseKernelsPerLayer, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs,
 		"step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
-		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB,
+		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB, "moe_imbalance": p.MoEImbalance,
 	}
 	for k, v := range nonneg {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
@@ -171,6 +182,9 @@ func (p *Profile) Validate() error {
 	case "", "greedy", "reserve":
 	default:
 		return fmt.Errorf("profile %s: admission %q: allowed values are greedy, reserve", p.Name, p.Admission)
+	}
+	if _, err := parseRange(p.Versions); err != nil {
+		return fmt.Errorf("profile %s: %v", p.Name, err)
 	}
 	if p.MemoryFraction < 0 || p.MemoryFraction > 1 {
 		return fmt.Errorf("profile %s: memory_fraction = %g: must be in (0, 1]", p.Name, p.MemoryFraction)
@@ -190,7 +204,8 @@ func (p *Profile) Validate() error {
 func ParseProfile(name string, b []byte) (*Profile, error) { return parseProfile(name, b, false) }
 
 // profileMetaKeys are the keys a profile may leave out without changing a number.
-var profileMetaKeys = map[string]bool{"base": true, "name": true, "description": true, "origin": true, "sources": true, "gemm_efficiency_by_dtype": true}
+var profileMetaKeys = map[string]bool{"base": true, "name": true, "description": true, "origin": true, "sources": true, "gemm_efficiency_by_dtype": true,
+	"engine": true, "versions": true, "-": true}
 
 // ProfileKeys lists the TOML keys of every numeric or behavioural field of a profile: the ones a
 // profile file without base must set.
@@ -325,9 +340,14 @@ func EngineNames() []string {
 }
 
 // Engine returns the embedded profile of an engine (vllm, sglang, trtllm, ideal, default).
+// NAME@VERSION (e.g. vllm@0.7.3) returns the profile whose release range holds VERSION, or
+// an error naming the ranges when none does; plain NAME is the newest release.
 // Unknown engines (lmdeploy, tgi, …) get the "default" profile and ok=false.
 func Engine(name string) (p *Profile, ok bool, err error) {
 	n := strings.ToLower(strings.TrimSpace(name))
+	if fam, rel, found := strings.Cut(n, "@"); found {
+		return engineRelease(strings.TrimSpace(fam), strings.TrimSpace(rel))
+	}
 	if n == "" {
 		n = "default"
 	}

@@ -245,22 +245,18 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 		if s.isHead {
 			rows = seqs + float64(nDecode*(q-1)) // logits for each sequence's last position (all verified positions)
 		}
-		var flops, wbytes, mEff float64
-		if s.experts > 0 {
-			routed := rows * s.perTok
-			// Expected distinct experts hit on this GPU when routed tokens pick uniformly.
-			touched := s.experts * (1 - math.Pow(1-s.perTok/s.totalExp, rows))
-			flops = 2 * routed * s.k * s.n * (s.experts / s.totalExp)
-			wbytes = touched * s.k * s.n * s.bpe
-			mEff = math.Max(routed*(s.experts/s.totalExp)/math.Max(touched, 1e-9), 1)
+		var flops, wbytes, mEff, abytes float64
+		skew := 1.0
+		if s.experts > 0 { // routed experts: see moe.go
+			var routedLocal float64
+			flops, wbytes, mEff, routedLocal = d.expertWork(s, rows)
+			abytes = routedLocal * (s.k + s.n) * d.actBytes
+			skew = d.moeSkew(rows, s.perTok)
 		} else {
 			flops = 2 * rows * s.k * s.n
 			wbytes = s.k * s.n * s.bpe
 			mEff = rows
-		}
-		abytes := rows * (s.k + s.n) * d.actBytes
-		if s.experts > 0 {
-			abytes *= s.perTok * (s.experts / s.totalExp)
+			abytes = rows * (s.k + s.n) * d.actBytes
 		}
 		flops *= s.layers
 		bytes := (wbytes + abytes) * s.layers
@@ -277,7 +273,7 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 		if s.quantDt {
 			eta = etaQ
 		}
-		c := flops / (float64(s.peak) * d.gemmEff(eta, mEff) * moe)
+		c := skew * flops / (float64(s.peak) * d.gemmEff(eta, mEff) * moe)
 		m := bytes / (bw * memEff * moe)
 		ovh := (kernel + prof.GEMMFixedUs*1e-6) * s.layers
 		acc.add(s.name, flops, bytes, c, m, ovh, d.combine(c, m)+ovh)

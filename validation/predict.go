@@ -51,7 +51,7 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 			order = append(order, ks)
 		}
 		groups[ks] = append(groups[ks], i)
-		out[i] = Result{ID: r.ID, Source: r.Source, Model: r.Model, GPU: r.GPU, Engine: r.Engine, Metric: r.Metric, Measured: r.Value, weight: float64(max(r.NumRequests, 1))}
+		out[i] = Result{ID: r.ID, Source: r.Source, Model: r.Model, GPU: r.GPU, Engine: r.Engine, EngineVersion: r.EngineVersion, Workload: r.Workload, Metric: r.Metric, Measured: r.Value, weight: float64(max(r.NumRequests, 1))}
 		out[i].Technique = r.Tech.Name()
 		if out[i].Technique != "" {
 			out[i].pairKey = pairKey(r)
@@ -82,6 +82,7 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 				for _, i := range idx {
 					r := &out[i]
 					r.Method = method
+					r.Profile, r.ModelClass, r.Vendor, r.GPUID = s.Profile, s.ModelClass, s.Vendor, s.GPUID
 					if err != nil {
 						r.Reason = err.Error()
 						continue
@@ -114,12 +115,27 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 	return out
 }
 
+// EngineName is the --engine value a row predicts with: ENGINE, or ENGINE@VERSION when the
+// row names the release.
+func EngineName(r Row) string {
+	if r.EngineVersion == "" || r.Engine == "" {
+		return r.Engine
+	}
+	return r.Engine + "@" + r.EngineVersion
+}
+
 // Prediction is one configuration's predicted serving metrics and its GPU count.
 type Prediction struct {
 	Serving estimator.Serving
 	NumGPUs int
 	// Disagg holds the parts of a disaggregated fleet's prediction (KV transfer…); nil otherwise.
 	Disagg *estimator.DisaggServing
+	// Profile names the engine profile used (for NAME@VERSION, the one whose range holds VERSION).
+	Profile string
+	// ModelClass is "moe" or "dense"; Vendor the GPU's vendor (lower case).
+	ModelClass, Vendor string
+	// GPUID is the catalogue id of the row's GPU.
+	GPUID string
 }
 
 func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, error) {
@@ -137,7 +153,7 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 	}
 	p := o.Profile
 	if p == nil {
-		p, _, err = estimator.Engine(r.Engine)
+		p, _, err = estimator.Engine(EngineName(r))
 		if err != nil {
 			return Prediction{}, "", err
 		}
@@ -159,6 +175,19 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 			return Prediction{}, "", err
 		}
 	}
+	if r.TPOTLimitMs > 0 && d != nil {
+		// The harness sized the engine's per-step token budget so a full step stays within
+		// the scenario's TPOT bound (see budgetForStep).
+		spec := d.Spec
+		spec.MaxNumBatchedTokens = budgetForStep(d, r.TPOTLimitMs/1e3)
+		if d2, err := estimator.New(spec); err == nil {
+			d = d2
+		}
+	}
+	lanes := 1
+	if d != nil {
+		lanes = d.Lanes()
+	}
 	w := estimator.Workload{InputLen: r.InputLen, OutputLen: r.OutputLen, PrefixLen: r.PrefixLen, Concurrency: r.Concurrency, RequestRate: r.RequestRate, BatchSize: r.BatchSize, NumRequests: r.NumRequests}
 	switch r.Workload {
 	case "static":
@@ -176,13 +205,15 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 	case "offline":
 		w.Kind = estimator.Offline
 		if w.NumRequests == 0 {
-			w.NumRequests = max(r.Concurrency, 1000)
+			// Not stated (trtllm-bench, MLPerf Offline): enough requests for every DP
+			// replica to fill its batch and reach the steady state.
+			w.NumRequests = max(r.Concurrency, 1000*lanes)
 		}
 	default:
 		return Prediction{}, "", fmt.Errorf("workload %q: allowed values are static, concurrency, rate, offline", r.Workload)
 	}
-	if w.Kind != estimator.Static && w.NumRequests > 3000 {
-		w.NumRequests = 3000 // steady state is reached long before; keeps the report fast
+	if lim := 3000 * lanes; w.Kind != estimator.Static && w.NumRequests > lim {
+		w.NumRequests = lim // 3000 per replica: steady state is reached long before; keeps the report fast
 	}
 	if r.Tech.Name() != "" && r.Tech.Name() != "baseline" {
 		return predictTechnique(spec, d, r, w)
@@ -195,7 +226,11 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 		method = "simulation"
 		s, err = d.Simulate(w, 1)
 	}
-	return Prediction{Serving: s, NumGPUs: d.NumGPUs}, method, err
+	mc := "dense"
+	if m.MoE != nil {
+		mc = "moe"
+	}
+	return Prediction{Serving: s, NumGPUs: d.NumGPUs, Profile: p.Name, ModelClass: mc, Vendor: strings.ToLower(g.Vendor), GPUID: g.ID}, method, err
 }
 
 // MaxModelLen is the engine's max_model_len for a validation row, which rows do not record:
@@ -281,4 +316,21 @@ func MetricValue(p Prediction, r Row) (float64, bool, string) {
 		return s.BatchElapsedS, true, ""
 	}
 	return 0, false, "unknown metric " + r.Metric
+}
+
+// budgetForStep is the per-step token budget (max_num_batched_tokens, a multiple of 256
+// from 256 to 65536) of an engine tuned for a TPOT bound: the largest whose full step — one
+// prefill chunk of that many tokens — takes at most limit seconds. MLPerf Server and
+// Interactive harnesses are tuned this way: the submitter raises max_num_tokens and the
+// offered load until the p99 TPOT nears the scenario's bound, so every step that carries
+// prefill work is about as long as the bound allows.
+func budgetForStep(d *estimator.Deployment, limit float64) int {
+	best := 256
+	for b := 256; b <= 65536; b += 256 {
+		if d.StepSeconds(&estimator.Batch{Prefill: []estimator.Chunk{{New: b}}}) > limit {
+			break
+		}
+		best = b
+	}
+	return best
 }

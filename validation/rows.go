@@ -17,9 +17,15 @@ import (
 // Row is one row of the validation format (data/validation/README.md): one measured number
 // with the deployment and workload it was measured on. Lengths are tokens, rates req/s.
 type Row struct {
-	ID, Source, Model, GPU          string
-	NumGPUs, TP, PP, DP, EP         int
-	Engine, WeightDtype, KVDtype    string
+	ID, Source, Model, GPU       string
+	NumGPUs, TP, PP, DP, EP      int
+	Engine, WeightDtype, KVDtype string
+	// EngineVersion is the optional engine_version column: the engine release measured
+	// (empty = the newest profile of the engine).
+	EngineVersion string
+	// TPOTLimitMs is the optional tpot_limit_ms column: the latency bound (ms) a benchmark
+	// harness tuned the engine's per-step token budget for (MLPerf Server/Interactive).
+	TPOTLimitMs                     float64
 	InputLen, OutputLen, PrefixLen  int
 	Workload                        string
 	Concurrency                     int
@@ -202,7 +208,7 @@ func readRows(r io.Reader, name string, skip bool) ([]Row, []*BadRow, error) {
 		r := Row{ID: get("id"), Source: get("source"), Model: get("model"), GPU: get("gpu"), NumGPUs: num("num_gpus"), TP: num("tp"), PP: num("pp"), DP: num("dp"), EP: num("ep"),
 			Engine: get("engine"), WeightDtype: get("weight_dtype"), KVDtype: get("kv_dtype"), InputLen: num("input_len"), OutputLen: num("output_len"), PrefixLen: num("prefix_len"),
 			Workload: get("workload"), Concurrency: num("concurrency"), RequestRate: flt("request_rate"), BatchSize: num("batch_size"), NumRequests: num("num_requests"),
-			MaxNumSeqs: num("max_num_seqs"), MaxNumBatchedTokens: num("max_num_batched_tokens"), GPUMemUtil: flt("gpu_memory_utilization"), Metric: get("metric"), Value: flt("value"), File: name, Line: line}
+			EngineVersion: get("engine_version"), TPOTLimitMs: flt("tpot_limit_ms"), MaxNumSeqs: num("max_num_seqs"), MaxNumBatchedTokens: num("max_num_batched_tokens"), GPUMemUtil: flt("gpu_memory_utilization"), Metric: get("metric"), Value: flt("value"), File: name, Line: line}
 		if perr == nil {
 			r.Tech, perr = readTechnique(col, get, num, flt, name, line)
 		}
@@ -222,7 +228,8 @@ func readRows(r io.Reader, name string, skip bool) ([]Row, []*BadRow, error) {
 	return rows, bads, nil
 }
 
-// EmbeddedFiles lists the names of the embedded validation CSVs (under data/validation/) (steps files excluded: they are
+// EmbeddedFiles lists the names of the embedded validation CSVs (under data/validation/) (steps files and
+// the intervals table excluded: they are
 // step times, not serving measurements).
 func EmbeddedFiles() ([]string, error) {
 	ents, err := fs.ReadDir(data.FS, "validation")
@@ -231,7 +238,7 @@ func EmbeddedFiles() ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), ".csv") && !strings.HasPrefix(e.Name(), "steps") {
+		if strings.HasSuffix(e.Name(), ".csv") && !strings.HasPrefix(e.Name(), "steps") && e.Name() != "intervals.csv" {
 			out = append(out, e.Name())
 		}
 	}

@@ -15,19 +15,31 @@ import (
 // Result is one row of the accuracy report: a measured value, its prediction and the error.
 // Predicted, ErrPct and APEPct are nil when the row could not be predicted (Reason says why).
 type Result struct {
-	ID        string   `json:"id"`
-	Source    string   `json:"source"`
-	Model     string   `json:"model"`
-	GPU       string   `json:"gpu"`
-	Engine    string   `json:"engine"`
-	Metric    string   `json:"metric"`
-	Measured  float64  `json:"measured"`
-	Predicted *float64 `json:"predicted"`
-	ErrPct    *float64 `json:"error_pct"` // signed: (predicted − measured)/measured
-	APEPct    *float64 `json:"ape_pct"`
-	InSample  bool     `json:"in_sample"`
-	Reason    string   `json:"reason,omitempty"`
-	Method    string   `json:"method,omitempty"`
+	ID     string `json:"id"`
+	Source string `json:"source"`
+	Model  string `json:"model"`
+	GPU    string `json:"gpu"`
+	Engine string `json:"engine"`
+	// EngineVersion is the row's engine_version (empty: the newest profile); Profile names
+	// the engine profile the prediction used.
+	EngineVersion string `json:"engine_version"`
+	Profile       string `json:"profile,omitempty"`
+	// Workload is the row's workload kind; ModelClass "dense" or "moe"; Vendor the GPU vendor.
+	Workload   string `json:"workload"`
+	ModelClass string `json:"model_class,omitempty"`
+	Vendor     string `json:"gpu_vendor,omitempty"`
+	GPUID      string `json:"gpu_id,omitempty"`
+	// IntervalLo and IntervalHi bound the prediction at IntervalLevel (see Intervals).
+	IntervalLo *float64 `json:"interval_lo"`
+	IntervalHi *float64 `json:"interval_hi"`
+	Metric     string   `json:"metric"`
+	Measured   float64  `json:"measured"`
+	Predicted  *float64 `json:"predicted"`
+	ErrPct     *float64 `json:"error_pct"` // signed: (predicted − measured)/measured
+	APEPct     *float64 `json:"ape_pct"`
+	InSample   bool     `json:"in_sample"`
+	Reason     string   `json:"reason,omitempty"`
+	Method     string   `json:"method,omitempty"`
 	// Technique is the row's technique (speculative, disaggregation, offload, multi-node,
 	// baseline) when its file has the technique columns.
 	Technique string `json:"technique,omitempty"`
@@ -57,6 +69,9 @@ type Summary struct {
 	ByMetric []Group `json:"by_metric"`
 	ByGPU    []Group `json:"by_gpu"`
 	ByEngine []Group `json:"by_engine"`
+	// ByEngineVersion groups rows by engine release and the profile that predicted them,
+	// e.g. "vllm@0.5.4 [vllm-0.5]"; rows without a release read "vllm@newest [vllm]".
+	ByEngineVersion []Group `json:"by_engine_version"`
 	// ByRunMetric aggregates serving runs with several load stages (ids "…-sN-metric"):
 	// measured and predicted are request-weighted over the stages first.
 	ByRunMetric []Group `json:"by_run_metric"`
@@ -118,6 +133,7 @@ func Summarise(rows []Result) Summary {
 	s.ByMetric = groupBy(rows, func(r Result) string { return r.Metric })
 	s.ByGPU = groupBy(rows, func(r Result) string { return r.GPU })
 	s.ByEngine = groupBy(rows, func(r Result) string { return r.Engine })
+	s.ByEngineVersion = groupBy(rows, engineVersionKey)
 	var oos []Result
 	for _, r := range rows {
 		if !r.InSample {
@@ -172,6 +188,19 @@ func Summarise(rows []Result) Summary {
 	return s
 }
 
+// engineVersionKey is "ENGINE@VERSION [PROFILE]" ("newest" when the row names no release).
+func engineVersionKey(r Result) string {
+	v := r.EngineVersion
+	if v == "" {
+		v = "newest"
+	}
+	k := r.Engine + "@" + v
+	if r.Profile != "" {
+		k += " [" + r.Profile + "]"
+	}
+	return k
+}
+
 // sourceKey shortens a source to its id prefix (e.g. TRT017) or first words.
 func sourceKey(r Result) string {
 	if i := strings.IndexAny(r.ID, "-_"); i > 0 {
@@ -223,6 +252,7 @@ func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
 	sec("by metric", s.ByMetric)
 	sec("by GPU", s.ByGPU)
 	sec("by engine", s.ByEngine)
+	sec("by engine version [profile]", s.ByEngineVersion)
 	if len(s.ByRunMetric) > 0 {
 		sec("serving runs (request-weighted over stages), by metric", s.ByRunMetric)
 	}

@@ -20,6 +20,7 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 	rowsOut := fs.Bool("rows", false, "table output: list every row, not only the summary")
 	quiet := fs.BoolP("quiet", "q", false, "no progress on stderr (a bar on a terminal, a line every 5 s otherwise)")
 	skip := fs.Bool("skip-bad-rows", false, "leave out rows that cannot be used (value not > 0, unknown metric or GPU, num_gpus ≠ tp·pp·dp), count them and say why (default: exit 2 at the first, naming file, line and field)")
+	writeIv := fs.String("write-intervals", "", "write the residual table behind estimate's 80% intervals to this CSV (data/validation/intervals.csv is written this way from all embedded data)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -104,15 +105,31 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 	for i := range res {
 		res[i].InSample = inSample(res[i].ID)
 	}
+	cov := validation.Intervals(res)
 	sum := validation.Summarise(res)
+	if *writeIv != "" {
+		f, err := os.Create(*writeIv)
+		if err != nil {
+			return usageErr("--write-intervals: %v", err)
+		}
+		if err := validation.BuildIntervals(res, nil).WriteIntervals(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
 	if *out == "json" {
 		return writeJSON(e.stdout, struct {
-			Rows    []validation.Result  `json:"rows"`
-			Skipped []*validation.BadRow `json:"skipped_rows"`
-			Summary validation.Summary   `json:"summary"`
-			Notes   []string             `json:"notes"`
-		}{res, bad, sum, validation.Notes()})
+			Rows     []validation.Result   `json:"rows"`
+			Skipped  []*validation.BadRow  `json:"skipped_rows"`
+			Summary  validation.Summary    `json:"summary"`
+			Coverage []validation.Coverage `json:"interval_coverage"`
+			Notes    []string              `json:"notes"`
+		}{res, bad, sum, cov, validation.Notes()})
 	}
 	validation.WriteTable(e.stdout, res, sum, *rowsOut)
+	validation.WriteCoverage(e.stdout, cov)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,6 +17,7 @@ import (
 	"roofline/estimator"
 	"roofline/hardware"
 	"roofline/units"
+	"roofline/validation"
 )
 
 // workloadFlags are the client-side flags shared by estimate, validate and sweep.
@@ -156,13 +158,16 @@ type report struct {
 	PriceSource      string           `json:"price_source"`
 	PriceOffering    string           `json:"price_offering"`
 	// Power is the electricity cost at TDP of all GPUs, beside the rental cost.
-	PowerUSDPerKWh   float64               `json:"power_usd_per_kwh"`
-	PowerCostPerHour *float64              `json:"power_cost_usd_per_hour"`
-	PowerSource      string                `json:"power_price_source"`
-	EnergyPer1k      float64               `json:"energy_j_per_1k_output_tokens"`
-	Percentiles      string                `json:"percentile_method"`
-	Provenance       provenance            `json:"provenance"`
-	Parameters       []estimator.Parameter `json:"parameters"`
+	PowerUSDPerKWh   float64  `json:"power_usd_per_kwh"`
+	PowerCostPerHour *float64 `json:"power_cost_usd_per_hour"`
+	PowerSource      string   `json:"power_price_source"`
+	EnergyPer1k      float64  `json:"energy_j_per_1k_output_tokens"`
+	Percentiles      string   `json:"percentile_method"`
+	// Intervals holds an 80% prediction interval per headline metric (ttft_ms_mean, …),
+	// from the accuracy report's out-of-sample residuals (data/validation/intervals.csv).
+	Intervals  map[string]validation.Interval `json:"intervals"`
+	Provenance provenance                     `json:"provenance"`
+	Parameters []estimator.Parameter          `json:"parameters"`
 	// Nodes and Crossings describe a deployment larger than one scale-up domain.
 	Nodes       int              `json:"nodes,omitempty"`
 	GPUsPerNode int              `json:"gpus_per_node,omitempty"`
@@ -184,7 +189,10 @@ type gpuInfo struct {
 }
 
 type serverInfo struct {
-	Engine              string  `json:"engine"`
+	Engine string `json:"engine"`
+	// EngineRelease names the framework and release range predicted, e.g. "vllm@0.7.3
+	// (profile vllm-v0, versions >=0.6, <0.8)".
+	EngineRelease       string  `json:"engine_release"`
 	TP                  int     `json:"tp"`
 	PP                  int     `json:"pp"`
 	DP                  int     `json:"dp"`
@@ -322,7 +330,7 @@ func estimate(d *estimator.Deployment, pv provenance, w estimator.Workload, simu
 	r := report{
 		Model:   modelInfo{ID: d.Model.ID, ParamsTotal: pc.Total, ParamsActive: pc.Active},
 		GPU:     gpuInfo{ID: d.GPU.ID, Name: d.GPU.Name, NumGPUs: d.NumGPUs, TDP: d.GPU.TDPWatts},
-		Server:  serverInfo{Engine: d.Profile.Name, TP: d.TP, PP: d.PP, DP: d.DP, EP: d.EP, WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, ComputeDtype: d.ComputeDtype, MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens, MaxModelLen: d.MaxModelLen, MemoryFraction: d.MemoryFraction},
+		Server:  serverInfo{Engine: d.Profile.Name, EngineRelease: d.Profile.Label(), TP: d.TP, PP: d.PP, DP: d.DP, EP: d.EP, WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, ComputeDtype: d.ComputeDtype, MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens, MaxModelLen: d.MaxModelLen, MemoryFraction: d.MemoryFraction},
 		Client:  clientInfo{Workload: w.Kind, InputLen: w.InputLen, OutputLen: w.OutputLen, PrefixLen: w.PrefixLen, Concurrency: w.Concurrency, RequestRate: w.RequestRate, BatchSize: w.BatchSize, NumRequests: w.NumRequests},
 		Serving: s, Memory: mem, KVCacheTokens: mem.KVCacheTokens * d.DP, Provenance: pv, Parameters: d.Parameters(),
 	}
@@ -361,6 +369,7 @@ func estimate(d *estimator.Deployment, pv provenance, w estimator.Workload, simu
 		r.EnergyPer1k = d.GPU.TDPWatts * gpus / s.OutputTokS * 1000
 	}
 	r.Warnings = append(r.Warnings, warnStrings(d.Warnings())...)
+	addIntervals(&r, d, w)
 	if r.Warnings == nil {
 		r.Warnings = []string{}
 	}
@@ -421,7 +430,7 @@ func writeEstimateText(w io.Writer, r report, markdown bool) {
 	row("memory per GPU", fmt.Sprintf("%s (%s), %s", r.Memory.TotalBytes, r.Memory.TotalBytes.GiBString(), r.Memory.TotalSource))
 	flush()
 	sec("Server config")
-	row("engine profile", r.Server.Engine)
+	row("engine profile", r.Server.EngineRelease)
 	row("parallelism", fmt.Sprintf("tp=%d pp=%d dp=%d ep=%d", r.Server.TP, r.Server.PP, r.Server.DP, r.Server.EP))
 	row("dtypes", fmt.Sprintf("weights %s, KV %s, GEMMs in %s", r.Server.WeightDtype, r.Server.KVDtype, r.Server.ComputeDtype))
 	if r.Nodes > 1 {
@@ -501,6 +510,26 @@ func writeEstimateText(w io.Writer, r report, markdown bool) {
 		writeTechniqueText(w, r.Technique, markdown)
 		flush()
 	}
+	if len(r.Intervals) > 0 {
+		sec("80% prediction intervals (from out-of-sample residuals of the validation data)")
+		ks := make([]string, 0, len(r.Intervals))
+		for k := range r.Intervals {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		reason := ""
+		for _, k := range ks {
+			iv := r.Intervals[k]
+			row(k, fmt.Sprintf("%s – %s (%d residuals, cell %s)", units.Sig(iv.Lo), units.Sig(iv.Hi), iv.Rows, iv.Cell))
+			if iv.Reason != "" {
+				reason = iv.Reason
+			}
+		}
+		if reason != "" {
+			row("note", reason)
+		}
+		flush()
+	}
 	sec("Provenance")
 	row("model", r.Provenance.Model)
 	row("GPU", r.Provenance.GPU)
@@ -567,4 +596,41 @@ func fptr(v float64) *float64 {
 		return nil
 	}
 	return &v
+}
+
+// addIntervals attaches 80% prediction intervals to the headline metrics from the embedded
+// residual table (validation.EmbeddedIntervals); cost bounds follow the throughput's.
+func addIntervals(r *report, d *estimator.Deployment, w estimator.Workload) {
+	t, err := validation.EmbeddedIntervals()
+	if err != nil {
+		r.Warnings = append(r.Warnings, "no prediction intervals: "+err.Error())
+		return
+	}
+	mc := "dense"
+	if d.Model.MoE != nil {
+		mc = "moe"
+	}
+	q := validation.Query{Engine: d.Profile.Family(), Workload: w.Kind, ModelClass: mc, Vendor: strings.ToLower(d.GPU.Vendor), GPU: d.GPU.ID, Profile: d.Profile.Name}
+	vals := map[string]float64{"output_tok_s": r.OutputTokS, "total_tok_s": r.TotalTokS, "request_per_s": r.RequestPerS, "output_tok_s_per_gpu": r.OutputTokSPerGPU}
+	for _, m := range []struct {
+		n string
+		d estimator.Dist
+	}{{"ttft_ms", r.TTFT}, {"itl_ms", r.ITL}, {"tpot_ms", r.TPOT}, {"e2e_ms", r.E2E}} {
+		vals[m.n+"_mean"], vals[m.n+"_median"], vals[m.n+"_p99"] = m.d.Mean, m.d.Median, m.d.P99
+	}
+	r.Intervals = map[string]validation.Interval{}
+	for k, v := range vals {
+		if v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+			continue
+		}
+		q.Metric, q.Value = k, v
+		if iv, ok := t.Interval(q); ok {
+			r.Intervals[k] = iv
+		}
+	}
+	if iv, ok := r.Intervals["output_tok_s"]; ok && r.CostOut != nil && iv.Lo > 0 {
+		c := *r.CostOut
+		r.Intervals["cost_usd_per_1m_output_tokens"] = validation.Interval{Lo: c * r.OutputTokS / iv.Hi, Hi: c * r.OutputTokS / iv.Lo,
+			Level: iv.Level, Rows: iv.Rows, Cell: iv.Cell, Reason: iv.Reason}
+	}
 }

@@ -1,0 +1,65 @@
+package estimator
+
+import "math"
+
+// MoE at scale: how many tokens each GPU's experts see in one step, how evenly, and what
+// the grouped GEMMs and the expert-parallel exchange cost.
+//
+// Layouts. With EP ≤ TP every GPU of a replica holds a slice of every expert (TP-sharded MoE)
+// and sees the replica's M tokens. With EP > TP the expert group spans EP/TP data-parallel
+// attention ranks (TensorRT-LLM "DEP"/attention DP, SGLang --enable-dp-attention with
+// --ep-size, vLLM --enable-expert-parallel with DP): each rank runs attention on its own M
+// tokens, then dispatches them to the ranks owning their experts, so one GPU's experts serve
+// the tokens of all EP/TP ranks. The step model runs one rank with the others assumed to
+// carry the same batch (they step together: the slowest rank sets the step).
+//
+// Routed tokens per GPU per step: R = M·g·k/EP·… with g = max(EP/TP, 1) ranks gathered and
+// k experts per token; the local experts E/EP each receive R/(E/EP) rows on average — the M
+// of their grouped GEMM (small M: memory-bound, each touched expert's weights read once).
+//
+// Imbalance. Tokens do not split evenly across EP ranks. For uniform routing the load of a
+// rank is binomial with mean μ = M·g·k/EP (token-expert pairs); the expected maximum over
+// EP ranks is about μ + σ·√(2·ln EP), σ = √(μ·(1−1/EP)) (Gaussian extreme-value bound).
+// Real routers are more skewed than uniform; the profile's moe_imbalance multiplies the
+// rank's load on top (1 = uniform). The slowest rank's compute sets the step.
+
+// moeGather is the number of attention-DP ranks whose tokens one GPU's experts serve
+// (1 when experts are sharded within the replica).
+func (d *Deployment) moeGather() float64 {
+	if d.EP <= d.TP || d.DP <= 1 {
+		return 1
+	}
+	return math.Min(float64(d.EP)/float64(d.TP), float64(d.DP))
+}
+
+// moeSkew is the slowest EP rank's routed load relative to the mean for a step of M tokens
+// per rank: the uniform-routing extreme value times the profile's moe_imbalance.
+func (d *Deployment) moeSkew(M, perTok float64) float64 {
+	skew := 1.0
+	if d.EP > 1 {
+		n := float64(d.EP)
+		mu := M * d.moeGather() * perTok / n
+		if mu > 0 {
+			skew += math.Sqrt(2*math.Log(n)) * math.Sqrt(mu*(1-1/n)) / mu
+		}
+	}
+	if f := d.Profile.MoEImbalance; f > 1 {
+		skew *= f
+	}
+	return skew
+}
+
+// expertWork returns one expert GEMM's FLOPs, weight bytes and the mean rows per touched
+// expert (the grouped GEMM's M) on one GPU for rows tokens of this rank, per layer.
+func (d *Deployment) expertWork(s *gemmShard, rows float64) (flops, wbytes, mPerExpert, routedLocal float64) {
+	gathered := rows * d.moeGather()
+	routed := gathered * s.perTok
+	share := s.experts / s.totalExp
+	// Expected distinct local experts hit when routed tokens pick uniformly.
+	touched := s.experts * (1 - math.Pow(1-s.perTok/s.totalExp, gathered))
+	routedLocal = routed * share
+	flops = 2 * routedLocal * s.k * s.n
+	wbytes = touched * s.k * s.n * s.bpe
+	mPerExpert = math.Max(routedLocal/math.Max(touched, 1e-9), 1)
+	return
+}

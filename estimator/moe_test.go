@@ -1,0 +1,55 @@
+package estimator
+
+import (
+	"math"
+	"testing"
+
+	"roofline/hardware"
+	"roofline/models"
+)
+
+// With attention DP (tp=1, dp=8, ep=8, TensorRT-LLM "DEP8") one GPU's experts serve the
+// tokens of all 8 ranks: per GPU the routed-expert FLOPs equal those of the whole model's
+// experts for M tokens split over 8 GPUs, i.e. the same as TP8 (hand calculation:
+// 2·M·k·K·N·layers/8 either way), not 1/8 of it.
+func TestDEPExpertsServeEveryRank(t *testing.T) {
+	m, err := models.LoadCatalogue("deepseek-ai/DeepSeek-R1")
+	if err != nil {
+		t.Skip(err)
+	}
+	cat, err := hardware.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := cat.Lookup("B200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := MustEngine("trtllm")
+	flopsOf := func(tp, dp, ep int) float64 {
+		d, err := New(Spec{Model: m, GPU: g, TP: tp, DP: dp, EP: ep, WeightDtype: "fp4", KVDtype: "fp8", Profile: prof})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := d.StepTime(Batch{Uniform: struct{ N, Ctx int }{256, 1000}}, true)
+		for _, op := range s.Ops {
+			if op.Name == "expert_up_gate" {
+				return float64(op.FLOPs)
+			}
+		}
+		t.Fatal("no expert_up_gate op")
+		return 0
+	}
+	dep := flopsOf(1, 8, 8)
+	// Hand calculation: 256 tokens × 8 experts × 2·7168·4096 FLOPs × 58 MoE layers / 8 GPUs × 8 ranks.
+	want := 256.0 * 8 * 2 * 7168 * 4096 * 58 / 8 * 8
+	if math.Abs(dep/want-1) > 1e-6 {
+		t.Errorf("DEP8 expert_up_gate FLOPs per GPU = %.4g, want %.4g", dep, want)
+	}
+	if g := (&Deployment{Spec: Spec{TP: 1, DP: 8, EP: 8}}).moeGather(); g != 8 {
+		t.Errorf("moeGather(tp1 dp8 ep8) = %g, want 8", g)
+	}
+	if g := (&Deployment{Spec: Spec{TP: 8, DP: 1, EP: 8}}).moeGather(); g != 1 {
+		t.Errorf("moeGather(tp8 ep8) = %g, want 1", g)
+	}
+}

@@ -1,0 +1,224 @@
+package estimator
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"roofline/data"
+)
+
+// Engine releases. An engine name may carry a release, NAME@VERSION (vllm@0.7.3,
+// sglang@0.5.9, trtllm@1.2). Each embedded profile states the engine family it belongs to
+// (`engine`, default: its name) and the release range it describes (`versions`, a comma
+// list of constraints such as ">=0.6, <0.8"; empty = every release). The newest profile of
+// a family is engines/NAME.toml; older releases live in engines/releases/*.toml.
+
+// Version is a release number split into its numeric components: "0.6.3.post2.dev308+g…"
+// reads as [0 6 3], "1.2.0rc1" as [1 2 0]. Missing components compare as 0.
+type Version []int
+
+// ParseVersion reads the leading numeric components of a release string. It fails when the
+// string does not start with a number.
+func ParseVersion(s string) (Version, error) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "v")
+	var v Version
+	for _, part := range strings.Split(s, ".") {
+		n := 0
+		for n < len(part) && part[n] >= '0' && part[n] <= '9' {
+			n++
+		}
+		if n == 0 {
+			break
+		}
+		x, err := strconv.Atoi(part[:n])
+		if err != nil {
+			return nil, err
+		}
+		v = append(v, x)
+		if n < len(part) { // "0rc1", "3+g…": the rest is a pre/post-release tag
+			break
+		}
+	}
+	if len(v) == 0 {
+		return nil, fmt.Errorf("version %q: expected a release number such as 0.7.3", s)
+	}
+	return v, nil
+}
+
+// Compare returns -1, 0 or +1.
+func (v Version) Compare(o Version) int {
+	for i := 0; i < max(len(v), len(o)); i++ {
+		a, b := 0, 0
+		if i < len(v) {
+			a = v[i]
+		}
+		if i < len(o) {
+			b = o[i]
+		}
+		if a != b {
+			if a < b {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+func (v Version) String() string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = strconv.Itoa(x)
+	}
+	return strings.Join(parts, ".")
+}
+
+// versionConstraint is one "OP VERSION" term of a profile's `versions`.
+type versionConstraint struct {
+	op string
+	v  Version
+}
+
+func parseRange(s string) ([]versionConstraint, error) {
+	var out []versionConstraint
+	for _, t := range strings.Split(s, ",") {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			continue
+		}
+		op := ""
+		for _, o := range []string{">=", "<=", ">", "<", "=="} {
+			if strings.HasPrefix(t, o) {
+				op = o
+				break
+			}
+		}
+		if op == "" {
+			return nil, fmt.Errorf("versions %q: each term needs one of >=, >, <=, <, == (e.g. \">=0.6, <0.8\")", s)
+		}
+		v, err := ParseVersion(strings.TrimSpace(t[len(op):]))
+		if err != nil {
+			return nil, fmt.Errorf("versions %q: %v", s, err)
+		}
+		out = append(out, versionConstraint{op, v})
+	}
+	return out, nil
+}
+
+// Covers reports whether the profile's release range holds v (an empty range holds all).
+func (p *Profile) Covers(v Version) bool {
+	cs, err := parseRange(p.Versions)
+	if err != nil {
+		return false
+	}
+	for _, c := range cs {
+		r := v.Compare(c.v)
+		ok := false
+		switch c.op {
+		case ">=":
+			ok = r >= 0
+		case ">":
+			ok = r > 0
+		case "<=":
+			ok = r <= 0
+		case "<":
+			ok = r < 0
+		case "==":
+			ok = r == 0
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Family is the engine the profile describes (vllm, sglang, trtllm, …).
+func (p *Profile) Family() string {
+	if p.EngineFamily != "" {
+		return p.EngineFamily
+	}
+	return p.Name
+}
+
+// Label names the engine and release range a profile predicts, e.g. "vllm >=0.8" or
+// "vllm@0.6.3 (profile vllm-v0, versions >=0.6, <0.8)".
+func (p *Profile) Label() string {
+	s := p.Family()
+	if p.Release != "" {
+		s += "@" + p.Release
+	}
+	if p.Name != p.Family() || p.Release != "" {
+		s += " (profile " + p.Name
+		if p.Versions != "" {
+			s += ", versions " + p.Versions
+		}
+		s += ")"
+	} else if p.Versions != "" {
+		s += " " + p.Versions
+	}
+	return s
+}
+
+// releaseProfiles returns the embedded profiles of one engine family, newest first.
+func releaseProfiles(family string) ([]*Profile, error) {
+	var out []*Profile
+	for _, dir := range []string{"engines", "engines/releases"} {
+		ents, err := fs.ReadDir(data.FS, dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".toml") {
+				continue
+			}
+			name := path.Join(dir, e.Name())
+			b, err := data.FS.ReadFile(name)
+			if err != nil {
+				return nil, err
+			}
+			p, err := ParseProfile(name, b)
+			if err != nil {
+				return nil, err
+			}
+			if p.Family() == family {
+				out = append(out, p)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// engineRelease resolves NAME@VERSION to the embedded profile whose range holds VERSION.
+func engineRelease(family, release string) (*Profile, bool, error) {
+	v, err := ParseVersion(release)
+	if err != nil {
+		return nil, false, fmt.Errorf("--engine %s@%s: %v", family, release, err)
+	}
+	ps, err := releaseProfiles(family)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(ps) == 0 {
+		p, _, err := Engine("default")
+		if err != nil {
+			return nil, false, err
+		}
+		p.Release = release
+		return p, false, nil
+	}
+	var ranges []string
+	for _, p := range ps {
+		if p.Covers(v) {
+			p.Release = release
+			return p, true, nil
+		}
+		ranges = append(ranges, p.Name+" "+p.Versions)
+	}
+	return nil, false, fmt.Errorf("--engine %s@%s: no %s profile covers release %s (profiles: %s)", family, release, family, v, strings.Join(ranges, "; "))
+}

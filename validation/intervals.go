@@ -1,0 +1,381 @@
+package validation
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"roofline/data"
+	"roofline/estimator"
+)
+
+// Prediction intervals.
+//
+// The residual of a predicted row is d = ln(measured / predicted). For a cell of rows
+// (engine, metric class, workload class, model class, GPU vendor) the interval at level L
+// (0.8) is [p·e^{q((1−L)/2)}, p·e^{q((1+L)/2)}] for a prediction p, with q the quantiles of
+// the cell's out-of-sample residuals (linear interpolation). A cell needs MinCellRows rows;
+// otherwise the next coarser cell is used (drop vendor and model class, then workload, then
+// engine). Outside what the data covers — an engine with no rows on that GPU, model class or
+// engine release — both log-bounds are multiplied by WidenFactor per reason, and the reason
+// is given.
+
+// IntervalLevel is the nominal coverage of the intervals.
+const IntervalLevel = 0.8
+
+// MinCellRows is the fewest residuals a cell needs before its quantiles are used.
+const MinCellRows = 20
+
+// WidenFactor multiplies both log-bounds of an interval for each way the deployment lies
+// outside the validation data. A stated choice (not fitted): 1.5 widens an 80% interval
+// roughly to the 90–95% one of a Gaussian.
+const WidenFactor = 1.5
+
+// Interval is a prediction interval: Lo ≤ value ≤ Hi with nominal probability Level.
+type Interval struct {
+	Lo     float64 `json:"lo"`
+	Hi     float64 `json:"hi"`
+	Level  float64 `json:"level"`
+	Rows   int     `json:"rows"`             // residuals the interval was drawn from
+	Cell   string  `json:"cell"`             // which cell of the table
+	Reason string  `json:"reason,omitempty"` // why it was widened
+}
+
+// IntervalCell is one cell of the residual table: quantiles of ln(measured/predicted).
+type IntervalCell struct {
+	Key    string // engine|metric|workload|model|vendor with "*" for pooled dimensions
+	N      int
+	LogLo  float64
+	LogHi  float64
+	sorted []float64
+}
+
+// IntervalTable holds the cells and what the data covers.
+type IntervalTable struct {
+	Cells map[string]*IntervalCell
+	// Seen lists "engine|gpu:NAME", "engine|model:CLASS" and "engine|profile:NAME" that have rows.
+	Seen map[string]bool
+}
+
+// MetricClass pools metric names whose residuals behave alike: ttft, token (TPOT, ITL),
+// e2e (E2E, batch elapsed time), throughput (tokens/s, requests/s) and cost.
+func MetricClass(metric string) string {
+	switch {
+	case strings.HasPrefix(metric, "ttft"):
+		return "ttft"
+	case strings.HasPrefix(metric, "tpot"), strings.HasPrefix(metric, "itl"):
+		return "token"
+	case strings.HasPrefix(metric, "e2e"), metric == "batch_elapsed_s":
+		return "e2e"
+	case strings.HasPrefix(metric, "cost"):
+		return "cost"
+	}
+	return "throughput"
+}
+
+// WorkloadClass is "offline" (offline, static) or "online" (rate, concurrency).
+func WorkloadClass(w string) string {
+	if w == "offline" || w == "static" {
+		return "offline"
+	}
+	return "online"
+}
+
+func cellKey(engine, metric, workload, model, vendor string) string {
+	return strings.Join([]string{engine, metric, workload, model, vendor}, "|")
+}
+
+// levels returns the keys of a row's cells from the most specific to the coarsest.
+func levels(engine, metric, workload, model, vendor string) []string {
+	return []string{
+		cellKey(engine, metric, workload, model, vendor),
+		cellKey(engine, metric, workload, "*", "*"),
+		cellKey(engine, metric, "*", "*", "*"),
+		cellKey("*", metric, workload, "*", "*"),
+		cellKey("*", metric, "*", "*", "*"),
+	}
+}
+
+func engineFamily(e string) string {
+	switch e {
+	case "vllm", "sglang", "trtllm":
+		return e
+	}
+	return "other"
+}
+
+// BuildIntervals builds the residual table from predicted, out-of-sample results; skip, when
+// set, leaves rows out (e.g. one source, for a leave-one-source-out check).
+func BuildIntervals(res []Result, skip func(Result) bool) *IntervalTable {
+	t := &IntervalTable{Cells: map[string]*IntervalCell{}, Seen: map[string]bool{}}
+	for _, r := range res {
+		if r.Predicted == nil || *r.Predicted <= 0 || r.Measured <= 0 || (skip != nil && skip(r)) {
+			continue
+		}
+		e := engineFamily(r.Engine)
+		// What the data covers counts in-sample rows too; only the residuals must be out of sample.
+		t.Seen[e+"|gpu:"+r.GPUID] = true
+		t.Seen[e+"|model:"+r.ModelClass] = true
+		if r.Profile != "" {
+			t.Seen[e+"|profile:"+r.Profile] = true
+		}
+		if r.InSample {
+			continue
+		}
+		d := math.Log(r.Measured / *r.Predicted)
+		for _, k := range levels(e, MetricClass(r.Metric), WorkloadClass(r.Workload), r.ModelClass, r.Vendor) {
+			c := t.Cells[k]
+			if c == nil {
+				c = &IntervalCell{Key: k}
+				t.Cells[k] = c
+			}
+			c.sorted = append(c.sorted, d)
+		}
+	}
+	lo, hi := (1-IntervalLevel)/2, (1+IntervalLevel)/2
+	for _, c := range t.Cells {
+		sort.Float64s(c.sorted)
+		c.N = len(c.sorted)
+		c.LogLo, c.LogHi = estimator.Percentile(c.sorted, lo), estimator.Percentile(c.sorted, hi)
+	}
+	return t
+}
+
+// Query describes one predicted value to bound.
+type Query struct {
+	// GPU is the catalogue id; Profile the engine profile's name.
+	Engine, Metric, Workload, ModelClass, Vendor, GPU, Profile string
+	Value                                                      float64
+}
+
+// Interval returns the interval of a prediction, widened (with the reason) where the table
+// has no rows for the query's GPU, model class or engine release. ok is false when no cell
+// has enough rows.
+func (t *IntervalTable) Interval(q Query) (Interval, bool) {
+	e := engineFamily(q.Engine)
+	var c *IntervalCell
+	for _, k := range levels(e, MetricClass(q.Metric), WorkloadClass(q.Workload), q.ModelClass, q.Vendor) {
+		if cc := t.Cells[k]; cc != nil && cc.N >= MinCellRows {
+			c = cc
+			break
+		}
+	}
+	if c == nil {
+		return Interval{}, false
+	}
+	var why []string
+	if q.GPU != "" && !t.Seen[e+"|gpu:"+q.GPU] {
+		why = append(why, "no validation rows on "+q.GPU+" for "+e)
+	}
+	if q.ModelClass != "" && !t.Seen[e+"|model:"+q.ModelClass] {
+		why = append(why, "no validation rows of "+q.ModelClass+" models for "+e)
+	}
+	if q.Profile != "" && !t.Seen[e+"|profile:"+q.Profile] {
+		why = append(why, "no validation rows for engine profile "+q.Profile)
+	}
+	f := math.Pow(WidenFactor, float64(len(why)))
+	lo, hi := math.Min(c.LogLo, 0)*f, math.Max(c.LogHi, 0)*f
+	iv := Interval{Lo: q.Value * math.Exp(lo), Hi: q.Value * math.Exp(hi), Level: IntervalLevel, Rows: c.N, Cell: c.Key}
+	if len(why) > 0 {
+		iv.Reason = fmt.Sprintf("widened ×%.3g: %s", f, strings.Join(why, "; "))
+	}
+	return iv, true
+}
+
+// WriteIntervals writes the table as CSV: kind,key,n,log_lo,log_hi ("cell" rows) and
+// kind,key ("seen" rows).
+func (t *IntervalTable) WriteIntervals(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"kind", "key", "n", "log_lo", "log_hi"})
+	keys := make([]string, 0, len(t.Cells))
+	for k := range t.Cells {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		c := t.Cells[k]
+		_ = cw.Write([]string{"cell", k, strconv.Itoa(c.N), strconv.FormatFloat(c.LogLo, 'g', 6, 64), strconv.FormatFloat(c.LogHi, 'g', 6, 64)})
+	}
+	seen := make([]string, 0, len(t.Seen))
+	for k := range t.Seen {
+		seen = append(seen, k)
+	}
+	sort.Strings(seen)
+	for _, k := range seen {
+		_ = cw.Write([]string{"seen", k, "", "", ""})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// ReadIntervals parses a table written by WriteIntervals.
+func ReadIntervals(r io.Reader, name string) (*IntervalTable, error) {
+	cr := csv.NewReader(bufio.NewReader(r))
+	recs, err := cr.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	t := &IntervalTable{Cells: map[string]*IntervalCell{}, Seen: map[string]bool{}}
+	for i, rec := range recs {
+		if i == 0 {
+			continue
+		}
+		if len(rec) != 5 {
+			return nil, fmt.Errorf("%s:%d: want 5 columns (kind,key,n,log_lo,log_hi), got %d", name, i+1, len(rec))
+		}
+		switch rec[0] {
+		case "seen":
+			t.Seen[rec[1]] = true
+		case "cell":
+			n, err1 := strconv.Atoi(rec[2])
+			lo, err2 := strconv.ParseFloat(rec[3], 64)
+			hi, err3 := strconv.ParseFloat(rec[4], 64)
+			if err1 != nil || err2 != nil || err3 != nil || lo > hi {
+				return nil, fmt.Errorf("%s:%d: n, log_lo, log_hi must be numbers with log_lo ≤ log_hi", name, i+1)
+			}
+			t.Cells[rec[1]] = &IntervalCell{Key: rec[1], N: n, LogLo: lo, LogHi: hi}
+		default:
+			return nil, fmt.Errorf("%s:%d: kind %q: allowed values are cell, seen", name, i+1, rec[0])
+		}
+	}
+	return t, nil
+}
+
+// EmbeddedIntervals reads data/validation/intervals.csv (written by
+// `roofline accuracy --write-intervals`).
+func EmbeddedIntervals() (*IntervalTable, error) {
+	f, err := data.FS.Open("validation/intervals.csv")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadIntervals(f, "data/validation/intervals.csv")
+}
+
+// Coverage is the share of out-of-sample rows inside their interval, per source group.
+type Coverage struct {
+	Key string `json:"key"`
+	// Rows with an interval; InsideLOO counts those inside the interval built from every other
+	// row's residual (leave one out), InsideLOSO those inside the interval built without any
+	// row of their source (leave one source out).
+	Rows       int      `json:"rows"`
+	InsideLOO  int      `json:"inside_loo"`
+	InsideLOSO int      `json:"inside_loso"`
+	PctLOO     *float64 `json:"coverage_loo_pct"` // null without rows
+	PctLOSO    *float64 `json:"coverage_loso_pct"`
+}
+
+// Intervals attaches an interval to every predicted result from a table built without that
+// result (leave one out: its own residual removed from its cell) and returns coverage per
+// source and overall, out of sample.
+func Intervals(res []Result) []Coverage {
+	full := BuildIntervals(res, nil)
+	bySource := map[string]*IntervalTable{}
+	cov := map[string]*Coverage{}
+	all := &Coverage{Key: "all (out of sample)"}
+	for i := range res {
+		r := &res[i]
+		if r.Predicted == nil || *r.Predicted <= 0 {
+			continue
+		}
+		q := Query{Engine: r.Engine, Metric: r.Metric, Workload: r.Workload, ModelClass: r.ModelClass, Vendor: r.Vendor, Value: *r.Predicted}
+		iv, ok := full.intervalLOO(q, r)
+		if !ok {
+			continue
+		}
+		r.IntervalLo, r.IntervalHi = &iv.Lo, &iv.Hi
+		if r.InSample || r.Measured <= 0 {
+			continue
+		}
+		src := sourceKey(*r)
+		t := bySource[src]
+		if t == nil {
+			t = BuildIntervals(res, func(x Result) bool { return sourceKey(x) == src })
+			bySource[src] = t
+		}
+		c := cov[src]
+		if c == nil {
+			c = &Coverage{Key: src}
+			cov[src] = c
+		}
+		in := r.Measured >= iv.Lo && r.Measured <= iv.Hi
+		ivs, oks := t.Interval(q)
+		ins := oks && r.Measured >= ivs.Lo && r.Measured <= ivs.Hi
+		for _, x := range []*Coverage{c, all} {
+			x.Rows++
+			if in {
+				x.InsideLOO++
+			}
+			if ins {
+				x.InsideLOSO++
+			}
+		}
+	}
+	var out []Coverage
+	for _, c := range cov {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	out = append(out, *all)
+	for i := range out {
+		if out[i].Rows > 0 {
+			a := 100 * float64(out[i].InsideLOO) / float64(out[i].Rows)
+			b := 100 * float64(out[i].InsideLOSO) / float64(out[i].Rows)
+			out[i].PctLOO, out[i].PctLOSO = &a, &b
+		}
+	}
+	return out
+}
+
+// intervalLOO is Interval for a result of the table itself, with its own residual removed
+// from the cell (no widening: the row is inside what the data covers by construction).
+func (t *IntervalTable) intervalLOO(q Query, r *Result) (Interval, bool) {
+	own := math.NaN()
+	if !r.InSample && r.Measured > 0 {
+		own = math.Log(r.Measured / q.Value)
+	}
+	e := engineFamily(q.Engine)
+	for _, k := range levels(e, MetricClass(q.Metric), WorkloadClass(q.Workload), q.ModelClass, q.Vendor) {
+		c := t.Cells[k]
+		if c == nil {
+			continue
+		}
+		s := c.sorted
+		if !math.IsNaN(own) {
+			j := sort.SearchFloat64s(s, own)
+			if j < len(s) && s[j] == own {
+				s = append(append(make([]float64, 0, len(s)-1), s[:j]...), s[j+1:]...)
+			}
+		}
+		if len(s) < MinCellRows {
+			continue
+		}
+		lo := math.Min(estimator.Percentile(s, (1-IntervalLevel)/2), 0)
+		hi := math.Max(estimator.Percentile(s, (1+IntervalLevel)/2), 0)
+		return Interval{Lo: q.Value * math.Exp(lo), Hi: q.Value * math.Exp(hi), Level: IntervalLevel, Rows: len(s), Cell: k}, true
+	}
+	return Interval{}, false
+}
+
+// WriteCoverage prints the measured coverage of the 80% intervals per source group.
+func WriteCoverage(w io.Writer, cov []Coverage) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "80%% interval coverage, out of sample\trows\tleave-one-out %%\tleave-one-source-out %%\n")
+	pct := func(p *float64) string {
+		if p == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%.1f", *p)
+	}
+	for _, c := range cov {
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", c.Key, c.Rows, pct(c.PctLOO), pct(c.PctLOSO))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "note: interval = prediction × exp(10th, 90th percentile of ln(measured/predicted)) of its cell (engine, metric class, workload class, model class, GPU vendor; coarser when < 20 rows); leave-one-out drops the row's own residual, leave-one-source-out every row of its source")
+}
