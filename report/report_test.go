@@ -37,9 +37,10 @@ import (
 //	  meta-llama/Llama-3.1-8B-Instruct --gpu H100, --concurrency 4 --num-requests 40 --input-len 256
 //	  --output-len 64 -o json
 //	import_sglang.json: roofline import ../bench/testdata/import/sglang_0801_200_1024_256.jsonl -o json
-//	sweep_run_results.jsonl: four lines in the schema of sweep --run's results.jsonl (server_args,
-//	  client_args, status, measured, predicted, error_pct, gpus, pareto), built from bench.json and
-//	  validate.json with loads scaled by hand, and one server that failed to start.
+//	sweep_run_results.jsonl: roofline sweep --run --server-cmd "roofline serve-sim --model
+//	  meta-llama/Llama-3.1-8B-Instruct --gpu H100 --port {port} --max-num-seqs {max_num_seqs}"
+//	  --server-args "max_num_seqs=[8,64]" --client-args "concurrency=[2,8]" --model
+//	  meta-llama/Llama-3.1-8B-Instruct --gpus H100 --input-len 128 --output-len 32 --num-requests 20
 var inputs = []struct {
 	file, kind string
 	plots      int // SVG plots the page must hold
