@@ -392,7 +392,9 @@ func hostPort(host string, port int) string {
 // describe is a one-line account of a result for the log.
 func describe(r Result) string {
 	s := r.Status
-	if m := r.Measured; m != nil {
+	if m := r.Measured; m != nil && m.Completed == 0 {
+		s += fmt.Sprintf(", 0 completed, %d failed", m.Failed)
+	} else if m != nil {
 		s += fmt.Sprintf(", %d completed, TTFT mean %.4g ms, TPOT mean %.4g ms, %.4g output tok/s", m.Completed, m.TTFT.Mean, m.TPOT.Mean, m.OutputTokS)
 	}
 	if e, ok := r.ErrorPct["ttft_ms_mean"]; ok {

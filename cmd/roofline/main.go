@@ -9,12 +9,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"roofline/estimator"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Ctrl-C and SIGTERM (timeout, a job scheduler, sweep --run stopping a server) end the
+	// context: a bench keeps its records, sweep --run stops the server group it started.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
 	err := run(ctx, e, os.Args[1:])

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -229,5 +231,60 @@ func TestSweepCalibrateRerank(t *testing.T) {
 	}
 	if !(q8.TPOT.Mean > 1.05*p8.TPOT.Mean) {
 		t.Errorf("TPOT on 8 GPUs %.2f → %.2f ms after a slower measurement: want it to rise", p8.TPOT.Mean, q8.TPOT.Mean)
+	}
+}
+
+// TestSweepRunCtrlC sends SIGINT to a "roofline sweep --run" process (this test binary
+// acting as roofline) while it benchmarks the first of two serve-sim servers: it exits
+// with status 130, the results file holds that run as interrupted and nothing else (the
+// second server never started), and no process the sweep started is left.
+func TestSweepRunCtrlC(t *testing.T) {
+	dir := t.TempDir()
+	mark := fmt.Sprintf("roofline-ctrlc-test-%d", os.Getpid())
+	tmpl := shellQuoteTest(os.Args[0]) + " serve-sim --model meta-llama/Llama-3.1-8B-Instruct --gpu H100 --max-num-seqs {max_num_seqs} --served-model-name sim --port {port}"
+	cmd := exec.Command(os.Args[0], "sweep", "--run", "--server-cmd", tmpl, "--server-args", "max_num_seqs=[8,16]",
+		"--server-env", runMainEnv+"=1;ROOFLINE_TEST_MARK="+mark, "--client-args", "concurrency=1;num_requests=50",
+		"--served-model-name", "sim", "--input-len", "256", "--output-len", "256", "--output-dir", dir, "--grace", "2s")
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	stdin, err := cmd.StdinPipe() // held open: the child roofline exits when it closes
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "ready after") {
+			break
+		}
+	}
+	// 50 replies of 256 tokens at ~7 ms a step take seconds: 300 ms in, the run is going.
+	time.Sleep(300 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+	}
+	err = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit status %d (%v), want 130\n%s", code, err, log.String())
+	}
+	rs := readSweepResults(t, dir)
+	if len(rs) != 1 || rs[0].Status != sweeprun.StatusInterrupted {
+		t.Errorf("results %+v: want one run, interrupted\n%s", rs, log.String())
+	}
+	t.Logf("stderr of the sweep:\n%s", log.String())
+	if strings.Contains(log.String(), "[2/2] starting") {
+		t.Errorf("the second server started after Ctrl-C:\n%s", log.String())
+	}
+	if left := marked(mark); len(left) > 0 {
+		t.Errorf("processes of the sweep still running: %v", left)
 	}
 }
