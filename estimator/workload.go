@@ -63,14 +63,17 @@ func (w *Workload) Validate() error {
 	if w.Burstiness < 0 || math.IsNaN(w.Burstiness) {
 		return fmt.Errorf("--burstiness %g: must be > 0", w.Burstiness)
 	}
+	if w.NumRequests < 0 {
+		return fmt.Errorf("--num-requests %d: must be ≥ 1 (0: the default)", w.NumRequests)
+	}
 	switch w.Kind {
 	case Static:
-		if w.BatchSize < 1 {
-			return errors.New("--batch-size: must be ≥ 1 for a static batch")
+		if w.BatchSize < 1 || w.BatchSize > MaxSimRequests {
+			return fmt.Errorf("--batch-size %d: must be in [1, %d] for a static batch", w.BatchSize, MaxSimRequests)
 		}
 	case Concurrency:
-		if w.Concurrency < 1 {
-			return errors.New("--concurrency: must be ≥ 1")
+		if w.Concurrency < 1 || w.Concurrency > MaxClients {
+			return fmt.Errorf("--concurrency %d: must be in [1, %d]", w.Concurrency, MaxClients)
 		}
 	case Rate:
 		if !(w.RequestRate > 0) || math.IsInf(w.RequestRate, 0) {
@@ -202,6 +205,11 @@ func (w *Workload) meanOutput() float64 {
 // --simulate --num-requests 1000000" for Llama-3.1-8B on H100 peaks at ~250 MB RSS in ~3 s;
 // 10⁸ requests asked for 8 GB up front). The closed form has no such bound.
 const MaxSimRequests = 1_000_000
+
+// MaxClients bounds Workload.Concurrency: the closed form models the clients' start burst one
+// by one, so memory and time grow with them (measured: "roofline estimate --concurrency
+// 100000" for Llama-3.1-8B on H100 takes ~3.5 s and ~270 MB; 10¹¹ clients ran out of memory).
+const MaxClients = 100_000
 
 // TooManyRequestsError is a simulation asked for more than MaxSimRequests requests.
 type TooManyRequestsError struct{ NumRequests int }

@@ -78,7 +78,7 @@ func TestEstimateBadInput(t *testing.T) {
 		{[]string{"--input-len", "10", "--output-len", "10", "--concurrency", "2", "--weight-dtype", "fp7"}, "fp7"},
 		{[]string{"--input-len", "10", "--output-len", "10", "--concurrency", "2", "--output", "xml"}, "--output"},
 		{[]string{"--input-len", "10", "--output-len", "10", "--concurrency", "2", "--gpu", "H10"}, "did you mean"},
-		{[]string{"--input-len", "10", "--output-len", "10", "--concurrency", "-3"}, "--concurrency: must be ≥ 1"},
+		{[]string{"--input-len", "10", "--output-len", "10", "--concurrency", "-3"}, "--concurrency -3: must be in [1, 100000]"},
 		{[]string{"--input-len", "10", "--output-len", "10", "--request-rate", "-1"}, "--request-rate -1: must be a finite number in (0, ∞)"},
 		{[]string{"--input-len", "10", "--output-len", "10", "--request-rate", "NaN"}, "--request-rate NaN"},
 		{[]string{"--input-len", "10", "--output-len", "10", "--num-requests", "-2"}, "--num-requests"},

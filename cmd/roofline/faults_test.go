@@ -81,6 +81,11 @@ func TestBadFlagsExit2(t *testing.T) {
 		// Fault 7: 10⁸ simulated requests allocated 8 GB and died with a stack trace.
 		{"simulate 1e8 requests", with(est, "--concurrency", "8", "--simulate", "--num-requests", "100000000"), "a simulation holds at most 1000000 requests"},
 		{"validate 1e8 requests", []string{"validate", "--url", "http://127.0.0.1:1", "--model", "m", "--model-id", llama8b, "--gpu", "H100", "--input-len", "8", "--output-len", "4", "--concurrency", "1", "--num-requests", "100000000"}, "a simulation holds at most"},
+		// Found beyond the issue's list: 10¹¹ clients ran out of memory; a negative
+		// --num-requests was accepted.
+		{"concurrency 1e11", with(est, "--concurrency", "99999999999"), "--concurrency 99999999999: must be in [1, 100000]"},
+		{"batch 1e11", with(est, "--batch-size", "99999999999"), "--batch-size 99999999999: must be in [1, 1000000]"},
+		{"num-requests -1", with(est, "--concurrency", "2", "--num-requests", "-1"), "--num-requests -1: must be ≥ 1"},
 		{"step tokens > max_model_len", []string{"step", "--model", llama8b, "--gpu", "H100", "--phase", "prefill", "--batch", "1", "--tokens", "200000"}, `exceeds max_model_len 131072`},
 	}
 	for _, c := range cases {
