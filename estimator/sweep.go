@@ -822,7 +822,7 @@ func ParseRange(text string, integer bool) ([]float64, error) {
 		if !isRange {
 			v, err := strconv.ParseFloat(item, 64)
 			if err != nil || !(v > 0) || math.IsInf(v, 0) || integer && (v != math.Trunc(v) || v > maxRangeInt) {
-				return nil, fmt.Errorf("%q: need a positive %s or a range A-B", item, kind(integer))
+				return nil, fmt.Errorf("%q: need a positive %s%s or a range A-B", item, kind(integer), bound(integer))
 			}
 			add(v)
 			continue
@@ -830,7 +830,7 @@ func ParseRange(text string, integer bool) ([]float64, error) {
 		a, err1 := strconv.ParseFloat(lo, 64)
 		b, err2 := strconv.ParseFloat(hi, 64)
 		if err1 != nil || err2 != nil || !(a > 0) || !(b >= a) || math.IsInf(b, 0) || integer && (a != math.Trunc(a) || b != math.Trunc(b) || b > maxRangeInt) {
-			return nil, fmt.Errorf("range %q: need %ss 0 < A ≤ B", item, kind(integer))
+			return nil, fmt.Errorf("range %q: need %ss 0 < A ≤ B%s", item, kind(integer), bound(integer))
 		}
 		if b/a > 1<<40 {
 			return nil, fmt.Errorf("range %q: spans too many powers of two", item)
@@ -855,9 +855,17 @@ func ParseRange(text string, integer bool) ([]float64, error) {
 // nonsense and would not survive the conversion to int on every platform.
 const maxRangeInt = math.MaxInt32
 
+// bound is the upper bound ParseRange names in its errors.
+func bound(integer bool) string {
+	if integer {
+		return " ≤ 2147483647"
+	}
+	return ""
+}
+
 func kind(integer bool) string {
 	if integer {
-		return "integer ≤ 2147483647"
+		return "integer"
 	}
 	return "number"
 }
