@@ -529,3 +529,48 @@ func TestImportAIPerfNested(t *testing.T) {
 		t.Fatalf("%v %+v", err, ss)
 	}
 }
+
+// TestImportGenAIPerfJSON and the inference-perf summary: each mapped number against the
+// file read here.
+func TestImportGenAIPerfJSONAndInferencePerf(t *testing.T) {
+	file := "../cmd/roofline/testdata/import_in_genai-perf.json"
+	s := importFile(t, file, FormatAuto)[0]
+	m := readJSONValues(t, file)[0]
+	for _, d := range []struct {
+		key string
+		got Dist
+	}{{"time_to_first_token", s.TTFT}, {"inter_token_latency", s.TPOT}, {"request_latency", s.E2E}} {
+		same(t, d.key+" avg", d.got.Mean, at(m, d.key, "avg"))
+		same(t, d.key+" p50", d.got.Median, at(m, d.key, "p50"))
+		same(t, d.key+" p95", d.got.P95, at(m, d.key, "p95"))
+		same(t, d.key+" std", d.got.Std, at(m, d.key, "std"))
+	}
+	same(t, "completed", float64(s.Completed), at(m, "request_count", "avg"))
+	same(t, "req/s", s.RequestPerS, at(m, "request_throughput", "avg"))
+	same(t, "output tok/s", s.OutputTokS, at(m, "output_token_throughput", "avg"))
+	same(t, "per-user median", s.OutputTokSPerUser.Median, at(m, "output_token_throughput_per_user", "p50"))
+	same(t, "output tokens", float64(s.TotalOutputTokens), at(m, "output_sequence_length", "avg")*at(m, "request_count", "avg"))
+	same(t, "duration", s.DurationS, at(m, "request_count", "avg")/at(m, "request_throughput", "avg"))
+	if s.Source != "GenAI-Perf" || s.Known(FieldFailed) || !math.IsNaN(s.ITL.Mean) || *s.Run.Concurrency != int(at(m, "input_config", "concurrency")) {
+		t.Errorf("%+v", s)
+	}
+
+	file = "../cmd/roofline/testdata/import_in_inference-perf.json"
+	s = importFile(t, file, FormatAuto)[0]
+	m = readJSONValues(t, file)[0]
+	for _, d := range []struct {
+		key string
+		got Dist
+	}{{"time_to_first_token", s.TTFT}, {"inter_token_latency", s.ITL}, {"time_per_output_token", s.TPOT}, {"request_latency", s.E2E}} {
+		same(t, d.key+" mean", d.got.Mean, 1e3*at(m, "successes", "latency", d.key, "mean"))
+		same(t, d.key+" median", d.got.Median, 1e3*at(m, "successes", "latency", d.key, "median"))
+		same(t, d.key+" p90", d.got.P90, 1e3*at(m, "successes", "latency", d.key, "p90"))
+		same(t, d.key+" p99", d.got.P99, 1e3*at(m, "successes", "latency", d.key, "p99"))
+	}
+	same(t, "completed", float64(s.Completed), at(m, "successes", "count"))
+	same(t, "failed", float64(s.Failed), at(m, "failures", "count"))
+	same(t, "req/s", s.RequestPerS, at(m, "successes", "throughput", "requests_per_sec"))
+	same(t, "output tok/s", s.OutputTokS, at(m, "successes", "throughput", "output_tokens_per_sec"))
+	same(t, "total tok/s", s.TotalTokS, at(m, "successes", "throughput", "total_tokens_per_sec"))
+	same(t, "duration", s.DurationS, at(m, "load_summary", "send_duration"))
+}

@@ -62,6 +62,9 @@ type Options struct {
 	Constraints []estimator.Constraint
 	// Log receives one line per event (server started, ready, run finished); nil: none.
 	Log io.Writer
+	// OnRequest, when set, is called as each request of a benchmark completes, with the
+	// run's planned request count (0: bounded by time instead); one call at a time.
+	OnRequest func(total int, r bench.Record)
 	// Reorder, when not nil, is called after each finished server configuration with
 	// every result so far and the configurations still to run, and returns the order to
 	// run them in (sweep --run --calibrate re-ranks them on a refitted profile).
@@ -294,7 +297,7 @@ func runServer(ctx context.Context, o Options, rs *resultSet, c Config, total in
 		cfg.URL = baseURL
 		recRel := filepath.Join("records", fmt.Sprintf("%03d-%03d.jsonl", c.Index, j+1))
 		r.Records = recRel
-		recs, runErr := runBench(ctx, srv, cfg, filepath.Join(o.Dir, recRel))
+		recs, runErr := runBench(ctx, srv, cfg, filepath.Join(o.Dir, recRel), o.OnRequest)
 		sum := bench.Summarize(recs, bench.Options{})
 		sum.Run = runInfo(cfg, len(recs))
 		if sum.Failed > 0 && ctx.Err() == nil {
@@ -359,7 +362,7 @@ func runInfo(cfg bench.Config, sent int) bench.RunInfo {
 
 // runBench runs one benchmark, cancelled if the server exits, with each record written
 // to path as it completes.
-func runBench(ctx context.Context, srv *server, cfg bench.Config, path string) ([]bench.Record, error) {
+func runBench(ctx context.Context, srv *server, cfg bench.Config, path string, onRequest func(int, bench.Record)) ([]bench.Record, error) {
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -378,6 +381,9 @@ func runBench(ctx context.Context, srv *server, cfg bench.Config, path string) (
 	return bench.Run(bctx, cfg, func(r bench.Record) {
 		mu.Lock()
 		bench.WriteRecord(f, r)
+		if onRequest != nil {
+			onRequest(cfg.NumRequests, r)
+		}
 		mu.Unlock()
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -29,6 +30,7 @@ import (
 // loopFlags are the flags of "sweep --run" and "sweep --dry-run".
 type loopFlags struct {
 	run, dryRun, cont, calibrate bool
+	quiet                        bool
 	framework, serverCmd, bin    string
 	serverArgs, clientArgs, env  string
 	served, outDir, host         string
@@ -40,6 +42,7 @@ type loopFlags struct {
 func (f *loopFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.run, "run", false, "start each configuration's server, benchmark it and record it beside the prediction (see --output-dir)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print every server command and the number of runs of --run, and run nothing")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "with --run: no progress bar of each benchmark's requests on stderr (the event lines stay)")
 	fs.StringVar(&f.framework, "framework", "", "server to launch: vllm, sglang, trtllm or ollama (maps argument names to its native flags)")
 	fs.StringVar(&f.serverCmd, "server-cmd", "", "command template for any other server: {name} takes a --server-args value, {port} the port, {host}, {model}")
 	fs.StringVar(&f.bin, "server-bin", "", "executable of --framework's server (default vllm, python, trtllm-serve or ollama on PATH)")
@@ -77,7 +80,10 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 		fmt.Fprintf(e.stderr, "roofline: warning: --host %s: servers will accept connections from beyond this machine\n", lf.host)
 	}
 	o := sweeprun.Options{Dir: lf.outDir, Continue: lf.cont, ReadyPaths: lf.readyPaths, ReadyTimeout: lf.readyTimeout,
-		Grace: lf.grace, Rest: lf.rest, GPUsAvailable: lf.gpusAvailable, Log: e.stderr}
+		Grace: lf.grace, Rest: lf.rest, GPUsAvailable: lf.gpusAvailable}
+	pl := &progressLog{w: e.stderr, quiet: lf.quiet}
+	o.Log, o.OnRequest = pl, pl.request
+	defer pl.finish()
 	o.Launcher = sweeprun.Launcher{Framework: lf.framework, Template: lf.serverCmd, Bin: lf.bin, Model: f.model, Host: lf.host}
 	if err := o.Launcher.Validate(); err != nil {
 		return usageErr("%v", err)
@@ -691,4 +697,41 @@ func benchResultSamples(ctx context.Context, e *env, dir, model, gpu string, gpu
 		return nil, usageErr("--bench-results %s: %s", dir, why)
 	}
 	return samples, nil
+}
+
+// progressLog shows each benchmark's requests with the shared progress bar and finishes
+// the bar before every event line of the sweep, so bars and lines never mix.
+type progressLog struct {
+	mu    sync.Mutex
+	w     io.Writer
+	quiet bool
+	cur   *progress
+}
+
+func (p *progressLog) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cur != nil {
+		p.cur.done()
+		p.cur = nil
+	}
+	return p.w.Write(b)
+}
+
+func (p *progressLog) request(total int, r bench.Record) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cur == nil {
+		p.cur = newProgress(p.w, "sweep run", "requests", total, p.quiet)
+	}
+	p.cur.add(!r.OK())
+}
+
+func (p *progressLog) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cur != nil {
+		p.cur.done()
+		p.cur = nil
+	}
 }
