@@ -249,3 +249,28 @@ func TestIssueCaseSweepTails(t *testing.T) {
 		}
 	}
 }
+
+// TestTTFTBreakdownAddsUp: the parts of the closed form's mean TTFT add up to it (open loop,
+// closed loop with its start-up burst), and the fixed part is the profile's request overhead.
+func TestTTFTBreakdownAddsUp(t *testing.T) {
+	d := mustDeploy(t, Spec{Model: mustModel(t, "meta-llama/Llama-3.1-8B-Instruct"), GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096, MaxNumBatchedTokens: 512})
+	for _, w := range []Workload{
+		{Kind: Rate, RequestRate: 10, InputLen: 2000, OutputLen: 200},
+		{Kind: Concurrency, Concurrency: 32, InputLen: 1000, OutputLen: 200, InputDist: RangeRatioDist(1000, 0.5), OutputDist: RangeRatioDist(200, 0.5)},
+	} {
+		s, err := d.Serve(w)
+		if err != nil || s.Explain == nil {
+			t.Fatalf("%s: %v, breakdown %v", w.Kind, err, s.Explain)
+		}
+		if got := s.Explain.Total(); math.Abs(got-s.TTFT.Mean) > 1e-6*s.TTFT.Mean {
+			t.Errorf("%s: parts add up to %g ms, mean TTFT %g ms (%+v)", w.Kind, got, s.TTFT.Mean, *s.Explain)
+		}
+		// A 2000-token prompt at a 512-token budget needs ⌈2000/(512 − b)⌉ ≥ 4 chunks.
+		if w.Kind == Rate && s.Explain.Chunks < 4 {
+			t.Errorf("2000-token prompt at a 512-token budget in %d chunks, want ≥ 4", s.Explain.Chunks)
+		}
+		if s.Explain.FixedMs != d.Profile.RequestOverheadMs || !strings.Contains(s.Explain.FixedSource, "vllm") {
+			t.Errorf("fixed part %g ms (%s), want the profile's %g ms", s.Explain.FixedMs, s.Explain.FixedSource, d.Profile.RequestOverheadMs)
+		}
+	}
+}

@@ -26,6 +26,9 @@ type Dist struct {
 // are for the whole deployment (all DP replicas); latencies are per request.
 type Serving struct {
 	Method string `json:"method"` // "closed-form" or "simulation"
+	// Explain splits the closed form's mean TTFT into its parts (nil for the simulation and
+	// for static batches); estimate --explain prints it.
+	Explain *TTFTBreakdown `json:"-"`
 	// MethodReason says why Method was used (Predict fills it; see ClosedFormValid).
 	MethodReason string `json:"method_reason,omitempty"`
 	TTFT         Dist   `json:"ttft_ms"`
@@ -157,6 +160,7 @@ type cfPoint struct {
 	// behind prompts admitted earlier, the prompt's own prefill chunks (decode part) and the
 	// extra time prefills add to those steps; fixed is the API server's per-request cost.
 	waitStep, waitBudget, prefill, interference, fixed float64
+	decodePart, loadPart                               float64 // prefill = decodePart + loadPart
 }
 
 // prefillShare is the fraction of step time spent on prefill: b·Δ/O of each mean step τ̄.
@@ -228,7 +232,8 @@ func (c *cf) at(b float64) cfPoint {
 	if !math.IsInf(room, 1) {
 		share = math.Min(n*room/c.in, share)
 	}
-	p.prefill = float64(p.chunks)*stepD + c.loadS // loadS: the prefix's KV from an offload tier
+	p.decodePart, p.loadPart = float64(p.chunks)*stepD, c.loadS // loadS: the prefix's KV from an offload tier
+	p.prefill = p.decodePart + p.loadPart
 	p.waitBudget = (n - float64(p.chunks)) * stepD
 	p.interference = p.extra * share
 	p.ttft0 = p.waitStep + p.waitBudget + p.prefill + p.interference + p.fixed
@@ -357,15 +362,6 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 			}
 		}
 		p = c.at(math.Max(hi, 1e-3))
-		// Queue for the prefill budget: utilisation ρ of (budget − decode tokens) per step,
-		// service s = chunks·τ̄; Kingman: W = ρ/(1−ρ)·(c_a²+c_s²)/2·s with c_a² = 1/k, c_s² = 0.
-		room := math.Max(c.budget-p.b, 1)
-		rho := lam * c.in * p.tau / room
-		if false && rho < 0.99 {
-			svc := float64(p.chunks) * p.tau
-			ttftWait = rho / (1 - rho) * (1 / w.Burstiness) / 2 * svc
-			ttftSpread = ttftWait
-		}
 		p.e2e += ttftWait
 		s.RequestPerS = w.RequestRate // steady state: what arrives is served
 	case Static, Offline:
@@ -401,6 +397,9 @@ func (d *Deployment) serveClosed(c *cf, cr float64, at func(float64) cfPoint) Se
 		}
 		s.TTFT = burstMix(c.startBurst(clients), n, p.ttft0, p.tau, p.fixed)
 		s.E2E = shift(s.TTFT, (c.out-1)*p.tau*1e3)
+		if s.Explain != nil {
+			s.Explain.StartupBurstMs = s.TTFT.Mean - (p.ttft0+wait)*1e3
+		}
 	}
 	return s
 }
@@ -429,6 +428,7 @@ func (d *Deployment) finishSteady(s *Serving, c *cf, p cfPoint, wait, spread flo
 	s.DecodeStepMs, s.MeanStepMs = p.tauD*1e3, p.tau*1e3
 	s.PrefillShare = p.prefillShare(O)
 	s.TTFT = ttftDist(p.ttft0+wait, p.tau, spread)
+	s.Explain = explainOf(d, p, wait)
 	s.TPOT = constDist(p.tau * 1e3)
 	s.ITL = itlDist(p, O)
 	s.E2E = shift(s.TTFT, (O-1)*p.tau*1e3)
@@ -664,3 +664,43 @@ func (d Dist) MarshalJSON() ([]byte, error) {
 // batch; vLLM's virtual engines, TensorRT-LLM's micro-batches). Each lane's step takes the
 // full pipeline latency (StepSeconds) and holds 1/PP of the replica's KV cache.
 func (d *Deployment) Lanes() int { return d.DP * d.PP }
+
+// TTFTBreakdown splits a mean TTFT (ms) into the parts of the closed form's steady state
+// (cf.at); they add up to the mean.
+type TTFTBreakdown struct {
+	// QueueMs is the wait before admission: for the engine step in progress when the request
+	// arrives, plus, in a closed loop with more clients than the batch holds, the queue for a slot.
+	QueueMs float64 `json:"queueing_ms"`
+	// BudgetWaitMs is the wait for prefill budget behind prompts admitted earlier, and the
+	// time the prompts admitted with it add to its steps.
+	BudgetWaitMs float64 `json:"prefill_budget_wait_ms"`
+	// PrefillMs is the time the prompt's own prefill chunks add to the steps they ride in
+	// (Chunks of them), plus loading a cached prefix from an offload tier.
+	PrefillMs float64 `json:"prefill_compute_ms"`
+	Chunks    int     `json:"prefill_chunks"`
+	// InterferenceMs is the decode work of the running batch in those steps.
+	InterferenceMs float64 `json:"decode_interference_ms"`
+	// StartupBurstMs is what a closed loop's start (every client sending at once) adds to
+	// the mean over the run's requests.
+	StartupBurstMs float64 `json:"startup_burst_ms"`
+	// FixedMs is the per-request cost outside the engine loop (API server: HTTP,
+	// tokenisation, detokenisation, streaming); FixedSource says where it comes from.
+	FixedMs     float64 `json:"fixed_per_request_ms"`
+	FixedSource string  `json:"fixed_per_request_source"`
+}
+
+// Total is the sum of the parts, ms.
+func (b TTFTBreakdown) Total() float64 {
+	return b.QueueMs + b.BudgetWaitMs + b.PrefillMs + b.InterferenceMs + b.StartupBurstMs + b.FixedMs
+}
+
+func explainOf(d *Deployment, p cfPoint, wait float64) *TTFTBreakdown {
+	src := d.Profile.Sources["request_overhead_ms"]
+	if src == "" {
+		src = "engine profile " + d.Profile.Name
+	} else {
+		src = "engine profile " + d.Profile.Name + ": " + src
+	}
+	return &TTFTBreakdown{QueueMs: (p.waitStep + wait) * 1e3, BudgetWaitMs: (p.waitBudget + p.interference - p.extra) * 1e3,
+		PrefillMs: (p.extra + p.loadPart) * 1e3, Chunks: p.chunks, InterferenceMs: p.decodePart * 1e3, FixedMs: p.fixed * 1e3, FixedSource: src}
+}

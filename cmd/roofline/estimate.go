@@ -173,6 +173,10 @@ type report struct {
 	GPUsPerNode int              `json:"gpus_per_node,omitempty"`
 	Crossings   []string         `json:"crosses_nodes,omitempty"`
 	Technique   *techniqueReport `json:"technique,omitempty"`
+	// TTFTBreakdown (--explain) splits the closed form's mean TTFT; TTFTBreakdownNote says
+	// which mean it decomposes.
+	TTFTBreakdown     *estimator.TTFTBreakdown `json:"ttft_breakdown_ms,omitempty"`
+	TTFTBreakdownNote string                   `json:"ttft_breakdown_note,omitempty"`
 }
 
 type modelInfo struct {
@@ -226,6 +230,7 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 	df.register(fs, true)
 	wf.register(fs)
 	tf.register(fs)
+	explain := fs.Bool("explain", false, "split mean TTFT into queueing, prefill-budget wait, prefill compute, decode interference, start-up burst and fixed per-request cost")
 	simulate := fs.Bool("simulate", false, "always run the discrete-event simulation (default: the closed form inside its region of validity, the simulation outside it; method_reason says which)")
 	seed := fs.Uint64("seed", 1, "simulation seed")
 	price := floatFlag(fs, "price-per-gpu-hour", 0, nonNegative, "USD per GPU-hour (default: the catalogue's price for --price-offering)")
@@ -280,6 +285,9 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 	r, err := estimate(d, pv, w, *simulate, *seed, pr)
 	if err != nil {
 		return err
+	}
+	if *explain {
+		explainTTFT(d, w, &r)
 	}
 	if tf.active() || tf.specTokens != 0 || tf.specAcceptLen != 0 || tf.specRates != nil || tf.specDraft != "" {
 		p := pr.usd
@@ -530,6 +538,17 @@ func writeEstimateText(w io.Writer, r report, markdown bool) {
 		}
 		flush()
 	}
+	if b := r.TTFTBreakdown; b != nil {
+		sec("TTFT breakdown (mean, ms)")
+		row("queueing before admission", units.Sig(b.QueueMs))
+		row("waiting for prefill budget", units.Sig(b.BudgetWaitMs))
+		row("prefill compute", fmt.Sprintf("%s (%d chunk(s))", units.Sig(b.PrefillMs), b.Chunks))
+		row("decode interference", units.Sig(b.InterferenceMs))
+		row("start-up burst", units.Sig(b.StartupBurstMs))
+		row("fixed per-request cost", fmt.Sprintf("%s (%s)", units.Sig(b.FixedMs), b.FixedSource))
+		row("total", fmt.Sprintf("%s — %s", units.Sig(b.Total()), r.TTFTBreakdownNote))
+		flush()
+	}
 	sec("Provenance")
 	row("model", r.Provenance.Model)
 	row("GPU", r.Provenance.GPU)
@@ -632,5 +651,20 @@ func addIntervals(r *report, d *estimator.Deployment, w estimator.Workload) {
 		c := *r.CostOut
 		r.Intervals["cost_usd_per_1m_output_tokens"] = validation.Interval{Lo: c * r.OutputTokS / iv.Hi, Hi: c * r.OutputTokS / iv.Lo,
 			Level: iv.Level, Rows: iv.Rows, Cell: iv.Cell, Reason: iv.Reason}
+	}
+}
+
+// explainTTFT attaches the closed form's TTFT breakdown at the same load; when the estimate
+// itself was simulated the note says which mean the parts add up to.
+func explainTTFT(d *estimator.Deployment, w estimator.Workload, r *report) {
+	cf, err := d.Serve(w)
+	if err != nil || cf.Explain == nil {
+		r.TTFTBreakdownNote = "no breakdown: the closed form does not apply to this workload"
+		return
+	}
+	r.TTFTBreakdown = cf.Explain
+	r.TTFTBreakdownNote = "the closed form's mean TTFT"
+	if r.Method != "closed-form" {
+		r.TTFTBreakdownNote = fmt.Sprintf("the closed form's mean TTFT at the same load; the reported mean (%s ms) is the simulation's", units.Sig(r.TTFT.Mean))
 	}
 }
