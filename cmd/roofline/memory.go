@@ -13,14 +13,18 @@ import (
 
 type memoryOut struct {
 	estimator.Memory
-	Model      string     `json:"model"`
-	GPU        string     `json:"gpu"`
-	TP         int        `json:"tp"`
-	PP         int        `json:"pp"`
-	MinGPUs    int        `json:"min_gpus"`
-	Error      string     `json:"error,omitempty"`
-	Provenance provenance `json:"provenance"`
-	Warnings   []string   `json:"warnings"`
+	Model   string `json:"model"`
+	GPU     string `json:"gpu"`
+	TP      int    `json:"tp"`
+	PP      int    `json:"pp"`
+	MinGPUs int    `json:"min_gpus"`
+	// MaxNumSeqs and MaxNumBatchedTokens size the profiling pass (vLLM's sampler pass
+	// scales with max_num_seqs × vocabulary).
+	MaxNumSeqs          int        `json:"max_num_seqs"`
+	MaxNumBatchedTokens int        `json:"max_num_batched_tokens"`
+	Error               string     `json:"error,omitempty"`
+	Provenance          provenance `json:"provenance"`
+	Warnings            []string   `json:"warnings"`
 }
 
 func runMemory(ctx context.Context, e *env, args []string) error {
@@ -39,7 +43,8 @@ func runMemory(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	m := d.Memory()
-	o := memoryOut{Memory: m, Model: d.Model.ID, GPU: d.GPU.ID, TP: d.TP, PP: d.PP, Provenance: pv, Warnings: warnStrings(d.Warnings())}
+	o := memoryOut{Memory: m, Model: d.Model.ID, GPU: d.GPU.ID, TP: d.TP, PP: d.PP, Provenance: pv, Warnings: warnStrings(d.Warnings()),
+		MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens}
 	o.MinGPUs, _ = estimator.MinGPUs(d.Spec)
 	if err := d.CheckFits(); err != nil {
 		o.Error = err.Error()
@@ -57,6 +62,7 @@ func writeMemoryTable(w io.Writer, o memoryOut) {
 	fmt.Fprintf(tw, "Memory plan per GPU\t%s on %s, tp=%d pp=%d, %s accounting\n", o.Model, o.GPU, o.TP, o.PP, m.Engine)
 	fmt.Fprintf(tw, "GPU memory\t%s (%s), %s\n", m.TotalBytes, m.TotalBytes.GiBString(), m.TotalSource)
 	fmt.Fprintf(tw, "memory fraction\t%.3g\n", m.MemoryFraction)
+	fmt.Fprintf(tw, "profiling pass\tmax_num_seqs %d, max_num_batched_tokens %d\n", o.MaxNumSeqs, o.MaxNumBatchedTokens)
 	fmt.Fprintf(tw, "weights\t%s (%s)\n", m.WeightsBytes, m.WeightsBytes.GiBString())
 	fmt.Fprintf(tw, "weights layout\t%s\n", m.WeightsLayoutNote)
 	act := "forward pass at max_num_batched_tokens"
@@ -65,6 +71,9 @@ func writeMemoryTable(w io.Writer, o memoryOut) {
 	}
 	fmt.Fprintf(tw, "activations (profiling peak)\t%s (%s), %s\n", m.ActivationBytes, m.ActivationBytes.GiBString(), act)
 	fmt.Fprintf(tw, "non-torch (CUDA context, NCCL)\t%s (%s)\n", m.NonTorchBytes, m.NonTorchBytes.GiBString())
+	if m.Engine == "vllm" {
+		fmt.Fprintf(tw, "CUDA graphs\tcaptured after the KV cache is sized: their pool comes out of the 1 − gpu_memory_utilization headroom\n")
+	}
 	fmt.Fprintf(tw, "KV cache\t%s (%s)\n", m.KVCacheBytes, m.KVCacheBytes.GiBString())
 	fmt.Fprintf(tw, "KV per token (all layers)\t%s\n", m.KVBytesPerToken)
 	names := make([]string, 0, len(m.KVBytesPerTokenByGroup))
