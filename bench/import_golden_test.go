@@ -574,3 +574,26 @@ func TestImportGenAIPerfJSONAndInferencePerf(t *testing.T) {
 	same(t, "total tok/s", s.TotalTokS, at(m, "successes", "throughput", "total_tokens_per_sec"))
 	same(t, "duration", s.DurationS, at(m, "load_summary", "send_duration"))
 }
+
+// TestImportAIPerfCSV: AIPerf's CSV layout (p1…p99 and std columns, "Inter Chunk Latency",
+// "Benchmark Duration (sec)", no blank line between the tables), numbers from the case
+// file's JSON twin.
+func TestImportAIPerfCSV(t *testing.T) {
+	in := "Metric,avg,min,max,p1,p5,p10,p25,p50,p75,p90,p95,p99,std\n" +
+		"Time to First Token (ms),1588.80,382.24,4121.09,403.48,547.97,641.77,659.03,787.54,2439.00,3695.10,4051.43,4119.33,1189.99\n" +
+		"Inter Chunk Latency (ms),51.00,46.00,56.00,50.00,50.10,50.20,50.50,51.20,51.90,53.00,54.00,55.50,1.10\n" +
+		"Request Latency (ms),6550.36,4996.25,9383.37,5523.64,5641.18,5649.25,5678.54,5799.90,7314.96,8594.21,8980.84,9381.63,1171.14\n" +
+		"Metric,Value\n" +
+		"Request Throughput (requests/sec),13.16\n" +
+		"Benchmark Duration (sec),15.20\n" +
+		"Request Count (requests),200\n" +
+		"Error Request Count (requests),84\n"
+	ss, err := Import(strings.NewReader(in), FormatAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ss[0]
+	if s.Source != "AIPerf" || s.Completed != 200 || s.Failed != 84 || s.DurationS != 15.2 || s.TTFT.P95 != 4051.43 || s.ITL.Mean != 51 || s.E2E.Median != 5799.9 || s.RequestPerS != 13.16 {
+		t.Errorf("%+v", s)
+	}
+}

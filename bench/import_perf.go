@@ -232,11 +232,11 @@ func importPerfCSV(b []byte, format string) ([]Summary, error) {
 		if err != nil {
 			return nil, fmt.Errorf("CSV: %v", err)
 		}
-		for i, row := range rows {
+		for _, row := range rows {
 			if len(row) == 0 || strings.TrimSpace(row[0]) == "" {
 				continue
 			}
-			if i == 0 && strings.EqualFold(strings.TrimSpace(row[0]), "Metric") {
+			if strings.EqualFold(strings.TrimSpace(row[0]), "Metric") { // a table's header (AIPerf may omit the blank line)
 				header = row
 				continue
 			}

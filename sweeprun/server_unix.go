@@ -109,7 +109,7 @@ func (s *server) groupAlive() bool {
 // waitReady polls base+path for each of paths in turn until one answers 200, the server
 // exits, timeout passes or ctx ends. It returns "" when ready, else a status and an error.
 func (s *server) waitReady(ctx context.Context, base string, paths []string, timeout time.Duration) (string, error) {
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DisableKeepAlives: true}} // loopback is never proxied
 	deadline := time.Now().Add(timeout)
 	poll := 100 * time.Millisecond
 	for {

@@ -313,7 +313,11 @@ func sweep(ctx context.Context, e *env, f *sweepFlags) error {
 	if err != nil {
 		return err
 	}
-	bar := newSweepProgress(e.stderr, f.progressAfter, f.progressEvery)
+	progressW := e.stderr
+	if f.loop.quiet {
+		progressW = io.Discard
+	}
+	bar := newSweepProgress(progressW, f.progressAfter, f.progressEvery)
 	res, err := estimator.Sweep(ctx, sp, estimator.SweepOptions{Constraints: cons, Objective: f.objective,
 		PriceUSDPerGPUHour: f.price, Top: f.top, Progress: bar.update, Simulate: f.simulate, NumRequests: f.numRequests})
 	bar.finish()

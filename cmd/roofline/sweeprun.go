@@ -42,7 +42,7 @@ type loopFlags struct {
 func (f *loopFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.run, "run", false, "start each configuration's server, benchmark it and record it beside the prediction (see --output-dir)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print every server command and the number of runs of --run, and run nothing")
-	fs.BoolVarP(&f.quiet, "quiet", "q", false, "with --run: no progress bar of each benchmark's requests on stderr (the event lines stay)")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar on stderr (of the sweep, or with --run of each benchmark's requests; --run's event lines stay)")
 	fs.StringVar(&f.framework, "framework", "", "server to launch: vllm, sglang, trtllm or ollama (maps argument names to its native flags)")
 	fs.StringVar(&f.serverCmd, "server-cmd", "", "command template for any other server: {name} takes a --server-args value, {port} the port, {host}, {model}")
 	fs.StringVar(&f.bin, "server-bin", "", "executable of --framework's server (default vllm, python, trtllm-serve or ollama on PATH)")
