@@ -114,3 +114,30 @@ func BenchmarkSimulate10kRequests(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSimulate12kRequests is the speed case: 12,000 requests of 512/128 tokens
+// in an open loop at 40 req/s on one H100 (run with -cpu 1 for one core).
+func BenchmarkSimulate12kRequests(b *testing.B) {
+	m := mustModel(b, "meta-llama/Llama-3.1-8B-Instruct")
+	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
+	w := Workload{Kind: Rate, InputLen: 512, OutputLen: 128, RequestRate: 40, NumRequests: 12000}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Simulate(w, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSimulate12kClosedLoop: 12,000 requests of 1000/200 tokens from 64 clients.
+func BenchmarkSimulate12kClosedLoop(b *testing.B) {
+	m := mustModel(b, "meta-llama/Llama-3.1-8B-Instruct")
+	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
+	w := Workload{Kind: Concurrency, InputLen: 1000, OutputLen: 200, Concurrency: 64, NumRequests: 12000}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Simulate(w, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
