@@ -418,6 +418,12 @@ func TestOutputSlips(t *testing.T) {
 	if strings.Contains(out, "--price-per-gpu-hour") || !strings.Contains(out, "no fleet meets the load and constraints") {
 		t.Errorf("plan with an impossible SLO:\n%s", out)
 	}
+	_, help, _ := runCLI(t, "compare", "--help")
+	for _, l := range strings.Split(help, "\n") {
+		if strings.Contains(l, "--format") && strings.Count(l, "auto") != 2 { // "auto, …" and (default "auto")
+			t.Errorf("compare --format lists auto other than once: %s", l)
+		}
+	}
 	out, _, _ = runCLI(t, "gpus", "show", "H100")
 	if !strings.Contains(out, "more than the marketed 80.0 GB because vendors count HBM in binary units (80.0 GiB = 85.9 GB)") {
 		t.Errorf("gpus show H100 does not explain usable > marketed memory:\n%s", out)
