@@ -39,11 +39,11 @@ import (
 //
 // Tolerances are relative 1e-9 (floating point) unless a check says otherwise.
 //
-// Known violations. The closed form on main still breaks three of them on some of the drawn
-// cases; they are counted, not hidden: each has a ceiling (the count measured when the suite
-// was written, same seed) that a change may lower but not raise, and the test logs the first
-// example. They are the defects the one-scheduler rework (issue 12) removes; lower a
-// ceiling, or delete its entry, when a change fixes them.
+// Known violations. The closed form still breaks an invariant on some of the drawn cases
+// (INV-P2 and INV-P3 were fixed since the suite was written); such cases are counted, not
+// hidden: each entry has a ceiling (a measured count, same seed) that a change may lower but
+// not raise, and the test logs the first example. Lower a ceiling, or delete its entry, when
+// a change fixes them.
 var knownViolations = map[string]struct {
 	ceiling int
 	why     string
