@@ -52,14 +52,16 @@ type Memory struct {
 	AvailableBytes units.Bytes `json:"available_bytes_per_gpu"`
 }
 
-// samplerBytesPerElem is the memory live at once per element of vLLM's dummy sampler
-// pass over max_num_seqs × vocabulary (gpu_model_runner._dummy_sampler_run with top-k,
-// top-p and temperature set): bf16 logits 2 B + fp32 logits 4 + sorted logits 4 + int64
-// sort indices 8 + sorted probabilities 4 + their cumulative sum 4 + boolean mask 1 +
-// scattered logits 4 + probabilities 4 + exponential noise 4 = 39 B. Checked against the
-// peak activation vLLM logged on one H100 (llm-d capacity-planner runs, max_num_seqs 1024):
-// Qwen3-0.6B 5.56 GiB (38.4 B/element), Llama-3.1-8B 4.76 GiB (38.9), gpt-oss-20b 7.38
-// GiB (38.5) — these rows are in-sample for this constant.
+// samplerBytesPerElem is the start-up peak per element of vLLM's dummy sampler pass over
+// max_num_seqs × vocabulary (gpu_model_runner._dummy_sampler_run with top-k, top-p and
+// temperature set). The sampler's own tensors: bf16 logits 2 B + fp32 logits 4 + sorted
+// logits 4 + int64 sort indices 8 + sorted probabilities 4 (the cumulative sum is taken
+// in place) + a boolean mask 1 + scattered logits 4 + probabilities 4 + exponential noise
+// 4 = 36 B; re-enacting the pass in PyTorch measured 36.0–36.2 B on an H200
+// (testdata/sampler_peak.py, sampler_peak.csv). The peaks vLLM logged on one H100 (llm-d
+// capacity-planner runs, max_num_seqs 1024) are 38.4–38.9 B per element — Qwen3-0.6B 5.56
+// GiB, Llama-3.1-8B 4.76 GiB, gpt-oss-20b 7.38 GiB — the rest being the profiling pass's
+// other live memory; 39 B is taken from those rows (in-sample for this constant).
 const samplerBytesPerElem = 39
 
 // forwardActivation is the peak of the profiling forward pass over T =

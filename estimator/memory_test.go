@@ -187,3 +187,30 @@ func TestReplicatedKVHeadWeights(t *testing.T) {
 		t.Errorf("layout note %q does not say the KV heads are replicated", d2.Memory().WeightsLayoutNote)
 	}
 }
+
+// TestSamplerConstantMeasured: the sampler's own tensors, re-enacted in PyTorch on an H200
+// (testdata/sampler_peak.csv, from testdata/sampler_peak.py), take 36.0–36.2 B per element
+// of max_num_seqs × vocabulary; the constant, taken from vLLM's logged peaks, may exceed
+// that by the profiling pass's other live memory but by no more than 10%.
+func TestSamplerConstantMeasured(t *testing.T) {
+	f, err := os.Open("testdata/sampler_peak.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.Comment = '#'
+	rows, err := r.ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("sampler_peak.csv: %v", err)
+	}
+	for _, row := range rows[1:] {
+		b, err := strconv.ParseFloat(row[4], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if samplerBytesPerElem < b || samplerBytesPerElem > 1.1*b {
+			t.Errorf("max_num_seqs %s × vocab %s: measured %.2f B/element; the constant %d B is outside [measured, +10%%]", row[0], row[1], b, samplerBytesPerElem)
+		}
+	}
+}
