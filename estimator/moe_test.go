@@ -53,3 +53,39 @@ func TestDEPExpertsServeEveryRank(t *testing.T) {
 		t.Errorf("moeGather(tp8 ep8) = %g, want 1", g)
 	}
 }
+
+// mla_decode_efficiency applies to the absorbed MLA decode kernel only: halving it doubles the
+// compute time of DeepSeek-R1's attention_decode (2·heads·(576+512) FLOPs per cached token,
+// compute-bound at batch 256 × 4000 tokens) and leaves a GQA model's untouched.
+func TestMLADecodeEfficiency(t *testing.T) {
+	cat, err := hardware.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := cat.Lookup("H200")
+	attn := func(model string, eff float64) float64 {
+		m, err := models.LoadCatalogue(model)
+		if err != nil {
+			t.Skip(err)
+		}
+		p := *MustEngine("sglang")
+		p.MLADecodeEfficiency = eff
+		d, err := New(Spec{Model: m, GPU: g, TP: 8, WeightDtype: "fp8", Profile: &p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, op := range d.StepTime(Batch{Uniform: struct{ N, Ctx int }{256, 4000}}, true).Ops {
+			if op.Name == "attention_decode" {
+				return float64(op.Compute)
+			}
+		}
+		t.Fatal("no attention_decode")
+		return 0
+	}
+	if a, b := attn("deepseek-ai/DeepSeek-R1", 0.4), attn("deepseek-ai/DeepSeek-R1", 0.2); math.Abs(b/a-2) > 1e-9 {
+		t.Errorf("DeepSeek-R1 decode compute %g → %g s: want ×2", a, b)
+	}
+	if a, b := attn("meta-llama/Llama-3.1-70B-Instruct", 0.4), attn("meta-llama/Llama-3.1-70B-Instruct", 0.2); a != b {
+		t.Errorf("Llama decode compute changed %g → %g s", a, b)
+	}
+}

@@ -61,6 +61,9 @@ type Profile struct {
 	// MoEImbalance is the busiest expert-parallel rank's routed load over the uniform-routing
 	// expectation (router skew, after any expert-placement balancing); 0 or 1 means uniform.
 	MoEImbalance float64 `toml:"moe_imbalance"`
+	// MLADecodeEfficiency is the fraction of the 16-bit ceiling reached by the absorbed MLA
+	// decode kernel (models with multi-head latent attention); 0 means AttentionEfficiency.
+	MLADecodeEfficiency float64 `toml:"mla_decode_efficiency"`
 	// MemoryEfficiency is the fraction of HBM bandwidth reached when streaming weights and activations.
 	MemoryEfficiency float64 `toml:"memory_efficiency"`
 	// AttentionEfficiency is the fraction of the dense peak reached by prefill attention kernels.
@@ -164,7 +167,7 @@ func (p *Profile) Validate() error {
 		"gemm_half_m": p.GEMMHalfM, "overlap_exponent": p.OverlapExponent, "collective_latency_us": p.CollectiveLatencyUs,
 		"kernel_overhead_us": p.KernelOverheadUs, "gemm_fixed_us": p.GEMMFixedUs, "elementwise_kernels_per_layer": p.ElementwiseKernelsPerLayer, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs,
 		"step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
-		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB, "moe_imbalance": p.MoEImbalance,
+		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB, "moe_imbalance": p.MoEImbalance, "mla_decode_efficiency": p.MLADecodeEfficiency,
 	}
 	for k, v := range nonneg {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {

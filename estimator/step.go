@@ -354,7 +354,7 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 		acc.add("attention_prefill", pf, pb, c, m, ovh, d.combine(c, m)+ovh)
 	}
 	if nDecode > 0 {
-		c := df / (float64(d.attnCeil) * attnEff)
+		c := df / (float64(d.attnCeil) * d.mlaDecodeEff()) // absorbed MLA: mla.go
 		m := db / (bw * kvEff)
 		ovh := kernel * layersAll
 		acc.add("attention_decode", df, db, c, m, ovh, d.combine(c, m)+ovh)

@@ -3,10 +3,12 @@ package estimator
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"roofline/data"
 )
@@ -164,8 +166,24 @@ func (p *Profile) Label() string {
 	return s
 }
 
-// releaseProfiles returns the embedded profiles of one engine family, newest first.
+// releaseCache holds the parsed embedded profiles per family (they never change at run time).
+var releaseCache sync.Map // family → []*Profile
+
+// releaseProfiles returns the embedded profiles of one engine family (parsed once; callers
+// get the shared values and must copy before changing one).
 func releaseProfiles(family string) ([]*Profile, error) {
+	if v, ok := releaseCache.Load(family); ok {
+		return v.([]*Profile), nil
+	}
+	ps, err := parseReleaseProfiles(family)
+	if err != nil {
+		return nil, err
+	}
+	releaseCache.Store(family, ps)
+	return ps, nil
+}
+
+func parseReleaseProfiles(family string) ([]*Profile, error) {
 	var out []*Profile
 	for _, dir := range []string{"engines", "engines/releases"} {
 		ents, err := fs.ReadDir(data.FS, dir)
@@ -215,8 +233,11 @@ func engineRelease(family, release string) (*Profile, bool, error) {
 	var ranges []string
 	for _, p := range ps {
 		if p.Covers(v) {
-			p.Release = release
-			return p, true, nil
+			c := *p
+			c.Sources = maps.Clone(p.Sources)
+			c.GEMMEfficiencyByDtype = maps.Clone(p.GEMMEfficiencyByDtype)
+			c.Release = release
+			return &c, true, nil
 		}
 		ranges = append(ranges, p.Name+" "+p.Versions)
 	}

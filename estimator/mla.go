@@ -1,0 +1,29 @@
+package estimator
+
+// MLA as engines run it (DeepSeek-V2 paper §2.1.3; DeepSeek-V3/R1).
+//
+// Prefill runs the decompressed form: the latent c_KV (kv_lora_rank = 512) is expanded by
+// kv_b_proj into per-head keys (qk_nope 128 + rope 64) and values (128), and attention is
+// ordinary multi-head attention over those dims (the GEMMs kv_b_proj, q_b_proj, o_proj are in
+// the operator list; see deployment.go's per-head prefill dims).
+//
+// Decode runs the absorbed form: W_UK is folded into the query and W_UV into the output, so
+// every head attends over the shared 512 + 64 latent — MQA-like, 2·heads·(576+512) FLOPs per
+// cached token per layer, with 576 elements of KV per token read once for all heads. At long
+// context and large batch this is compute-bound, and the kernels that run it (FlashMLA,
+// FlashInfer MLA, Triton MLA, TensorRT-LLM's MLA generation kernels) reach a different
+// fraction of the tensor-core ceiling than prefill FMHA does: the profile's
+// mla_decode_efficiency (0 = attention_efficiency).
+//
+// The latent KV is not split by heads, so with tensor parallelism every TP rank holds the full
+// latent cache (KVBytesPerToken does not divide by TP); attention data parallelism (SGLang
+// --enable-dp-attention, TensorRT-LLM attention DP) instead gives each rank its own sequences
+// and cache, and the MoE layers gather tokens across ranks (moe.go).
+
+// mlaDecodeEff is the compute efficiency of the absorbed MLA decode kernel.
+func (d *Deployment) mlaDecodeEff() float64 {
+	if d.Model.MLA != nil && d.Profile.MLADecodeEfficiency > 0 {
+		return d.Profile.MLADecodeEfficiency
+	}
+	return orOne(d.Profile.AttentionEfficiency)
+}
