@@ -128,7 +128,7 @@ func Plan(o Options) ([]Config, error) {
 		}
 		c.Skip = ""
 		if o.GPUsAvailable >= 0 && c.GPUs > o.GPUsAvailable {
-			c.Skip = fmt.Sprintf("needs %d GPUs, %d available (--gpus-available)", c.GPUs, o.GPUsAvailable)
+			c.Skip = fmt.Sprintf("needs %d GPU(s), %d available (--gpus-available)", c.GPUs, o.GPUsAvailable)
 		}
 		out = append(out, c)
 	}

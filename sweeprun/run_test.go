@@ -300,7 +300,7 @@ func TestGPUsAvailable(t *testing.T) {
 	for _, c := range plan {
 		skips = append(skips, c.Skip)
 	}
-	if skips[0] != "" || skips[1] != "" || !strings.Contains(skips[2], "needs 4 GPUs, 2 available") {
+	if skips[0] != "" || skips[1] != "" || !strings.Contains(skips[2], "needs 4 GPU(s), 2 available") {
 		t.Errorf("skips %q: want only tp 4 refused", skips)
 	}
 }

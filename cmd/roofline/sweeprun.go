@@ -128,6 +128,9 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	}
 	if !fs.Changed("gpus-available") && lf.serverCmd == "" && lf.framework != "ollama" {
 		o.GPUsAvailable = countGPUs()
+		if o.GPUsAvailable == 0 {
+			fmt.Fprintln(e.stderr, "roofline: warning: nvidia-smi -L and rocm-smi list no GPU: every configuration is refused (give --gpus-available N to override)")
+		}
 	}
 
 	// The benchmark's base configuration: the sweep's workload flags.
@@ -307,27 +310,33 @@ func benchLine(c bench.Config) string {
 	return s
 }
 
-// countGPUs is the number of GPUs nvidia-smi -L (lines "GPU n: …") or rocm-smi
-// --showid (lines "GPU[n] …") lists; 0 when neither answers.
+// countGPUs is the number of GPUs nvidia-smi -L or rocm-smi --showid lists; 0 when
+// neither answers.
 func countGPUs() int {
-	count := func(out []byte, prefix string) int {
-		seen := map[string]bool{}
-		for _, l := range strings.Split(string(out), "\n") {
-			l = strings.TrimSpace(l)
-			if strings.HasPrefix(l, prefix) {
-				id, _, _ := strings.Cut(l, " ")
-				seen[id] = true
-			}
-		}
-		return len(seen)
-	}
 	if out, err := exec.Command("nvidia-smi", "-L").Output(); err == nil {
-		return count(out, "GPU ")
+		return countGPULines(string(out))
 	}
 	if out, err := exec.Command("rocm-smi", "--showid").Output(); err == nil {
-		return count(out, "GPU[")
+		return countGPULines(string(out))
 	}
 	return 0
+}
+
+// countGPULines counts the distinct GPUs of nvidia-smi -L ("GPU 0: NVIDIA H200 (UUID:
+// GPU-…)", one line each) or rocm-smi --showid ("GPU[0]		: Device ID: 0x74a1", several
+// lines each): lines starting with "GPU", told apart by the text before their first colon.
+func countGPULines(out string) int {
+	seen := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		if !strings.HasPrefix(l, "GPU") {
+			continue
+		}
+		if id, _, ok := strings.Cut(l, ":"); ok {
+			seen[strings.TrimSpace(id)] = true
+		}
+	}
+	return len(seen)
 }
 
 // loopPredictor predicts each run from the sweep's --model and --gpus and the server

@@ -161,7 +161,7 @@ func TestSweepDryRunFromEstimator(t *testing.T) {
 	// Every 2-GPU survivor is refused on a 1-GPU machine.
 	for _, block := range strings.Split(stdout, "\n\n")[1:] {
 		two := strings.Contains(block, "--tensor-parallel-size 2") || strings.Contains(block, "-parallel-size 2 ")
-		if two != strings.Contains(block, "refused: needs 2 GPUs, 1 available") {
+		if two != strings.Contains(block, "refused: needs 2 GPU(s), 1 available") {
 			t.Errorf("2-GPU configuration refused %v, want %v:\n%s", !two, two, block)
 		}
 	}
@@ -286,5 +286,25 @@ func TestSweepRunCtrlC(t *testing.T) {
 	}
 	if left := marked(mark); len(left) > 0 {
 		t.Errorf("processes of the sweep still running: %v", left)
+	}
+}
+
+func TestCountGPULines(t *testing.T) {
+	// nvidia-smi -L as printed on a one-H200 machine (UUIDs shortened), then a two-GPU
+	// variant; rocm-smi --showid prints several lines per GPU (format of ROCm 6.x).
+	for _, c := range []struct {
+		out  string
+		want int
+	}{
+		{"GPU 0: NVIDIA H200 (UUID: GPU-039bdd59)\n", 1},
+		{"GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-a)\nGPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-b)\n", 2},
+		{"============================ ROCm System Management Interface ============================\n" +
+			"GPU[0]\t\t: Device Name: \t\tAMD Instinct MI300X\nGPU[0]\t\t: Device ID: \t\t0x74a1\n" +
+			"GPU[1]\t\t: Device Name: \t\tAMD Instinct MI300X\nGPU[1]\t\t: Device ID: \t\t0x74a1\n", 2},
+		{"", 0},
+	} {
+		if got := countGPULines(c.out); got != c.want {
+			t.Errorf("countGPULines(%q) = %d, want %d", c.out, got, c.want)
+		}
 	}
 }
