@@ -128,9 +128,6 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	}
 	if !fs.Changed("gpus-available") && lf.serverCmd == "" && lf.framework != "ollama" {
 		o.GPUsAvailable = countGPUs()
-		if o.GPUsAvailable == 0 {
-			fmt.Fprintln(e.stderr, "roofline: warning: nvidia-smi -L and rocm-smi list no GPU: every configuration is refused (give --gpus-available N to override)")
-		}
 	}
 
 	// The benchmark's base configuration: the sweep's workload flags.
@@ -210,6 +207,9 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	plan, err := sweeprun.Plan(o)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	if o.GPUsAvailable == 0 && !fs.Changed("gpus-available") {
+		fmt.Fprintln(e.stderr, "roofline: warning: nvidia-smi -L and rocm-smi list no GPU: configurations needing one are refused (give --gpus-available N to override)")
 	}
 	clientsOf := func(c sweeprun.Config) []sweeprun.Params {
 		if len(c.Clients) > 0 {
