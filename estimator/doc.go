@@ -6,7 +6,7 @@
 //   - Memory plans one GPU's memory the way the engine does (vLLM, SGLang, TensorRT-LLM)
 //     and gives the KV-cache capacity in tokens and the maximum concurrency;
 //   - StepTime predicts one engine step (prefill chunks and decoding sequences) as a sum of
-//     per-operator rooflines, max(FLOPs/(peak·η), bytes/(bandwidth·η)) + overhead, plus
+//     per-operator rooflines, max(FLOPs/(ceiling·η), bytes/(bandwidth ceiling·η)) + overhead, plus
 //     collectives and fixed per-step costs, with the bound that dominates;
 //   - Serve predicts steady-state serving metrics in closed form (mean-field continuous
 //     batching: a running batch b takes decode steps τ_d(b), each request's prefill adds Δ(b)
@@ -37,8 +37,17 @@
 //     a hit in a tier loads its KV over the tier's bandwidth (added to TTFT), a miss is
 //     recomputed, and every new KV block is also stored to the first tier (GPU time).
 //
-// Efficiencies η are fractions of the target GPU's own peaks and overheads are times, so a
-// Profile fitted on one GPU (Calibrate) applies to another. The package does no I/O except
+// Efficiencies η are fractions of the target GPU's achievable ceilings (hardware.Achievable:
+// the best measured large-shape GEMM rate of the GEMM's compute dtype, the best HBM
+// streaming rate; a profile with ceilings = "datasheet" uses the peaks) and overheads are
+// times, so a Profile fitted on one GPU or dtype (Calibrate) applies to another. The fixed
+// cost of a step is structured: per layer, (GEMMs + attention kernels +
+// elementwise_kernels_per_layer) × kernel_overhead_us + GEMMs × gemm_fixed_us; a W8A8/W4A4
+// GEMM adds its activation quantisation, M·K·(2 + b_q) bytes (read 16-bit, write the b_q-byte
+// dtype) and, unless act_quant_fused, one kernel; then step_overhead_ms per step and
+// seq_overhead_us per sequence. Calibrate reports each fitted parameter's sensitivity
+// (RMS of ∂(relative error)/∂ln p) and relative standard error (√diag(s²(JᵀJ)⁻¹)), and
+// CrossValidate fits on all groups but one. The package does no I/O except
 // reading its embedded engine profiles, keeps no global state and uses randomness only from
 // an explicit seed.
 package estimator

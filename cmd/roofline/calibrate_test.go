@@ -112,3 +112,21 @@ func TestCalibrateCLI(t *testing.T) {
 		t.Errorf("step --profile: exit %d: %s", code, stderr)
 	}
 }
+
+func TestCalibrateCV(t *testing.T) {
+	steps := filepath.Join("..", "..", "data", "validation", "steps_published.csv")
+	out := filepath.Join(t.TempDir(), "p.toml")
+	stdout, stderr, code := runCLI(t, "calibrate", "--steps", steps, "--out", out, "--cv", "gpu")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// The file's GPUs: A100 SXM 80GB, H100 SXM, L40S: one held-out line each.
+	for _, g := range []string{"leave-one-gpu-out", "A100 SXM 80GB", "H100 SXM", "L40S", "rel. std. error"} {
+		if !strings.Contains(stdout, g) {
+			t.Errorf("output lacks %q:\n%s", g, stdout)
+		}
+	}
+	if _, stderr, code := runCLI(t, "calibrate", "--steps", steps, "--out", out, "--cv", "engine"); code != 2 || !strings.Contains(stderr, "gpu, dtype, model") {
+		t.Errorf("--cv engine: exit %d, %s", code, stderr)
+	}
+}

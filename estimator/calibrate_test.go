@@ -1,0 +1,107 @@
+package estimator
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestCalibrateWarnsUnderDetermined: two decode rows cannot pin down the parameters decode
+// rows touch (the example: two rows, seven parameters); the fit says so and reports
+// each parameter's identifiability.
+func TestCalibrateWarnsUnderDetermined(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-2-7b-hf")
+	sp := Spec{Model: m, GPU: mustGPU(t, "A100 SXM 80GB")}
+	var rows []StepSample
+	for _, b := range []int{1, 8} {
+		// Measured: 9 and 10 ms (LMDeploy's A100 decode of Llama-2-7B, data/validation/steps_published.csv).
+		rows = append(rows, StepSample{Spec: sp, Phase: "decode", Batch: b, Tokens: 128, Measured: map[int]float64{1: 9e-3, 8: 10e-3}[b]})
+	}
+	fit, err := Calibrate(rows, MustEngine("vllm"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(fit.Warnings, "\n")
+	if !strings.Contains(joined, "under-determined: 2 rows") {
+		t.Errorf("no under-determined warning: %q", joined)
+	}
+	if len(fit.Identifiability) != len(fit.Params) {
+		t.Fatalf("identifiability for %d of %d parameters", len(fit.Identifiability), len(fit.Params))
+	}
+	unidentified := 0
+	for _, id := range fit.Identifiability {
+		if !id.Identified {
+			unidentified++
+		}
+	}
+	if unidentified == 0 {
+		t.Errorf("two rows identified every one of %d parameters: %+v", len(fit.Params), fit.Identifiability)
+	}
+}
+
+// TestActivationQuantPass: a W8A8 GEMM quantises its input first, reading it in bf16 and
+// writing it in fp8: per token 2 + 1 bytes per input element. Llama-3.1-8B's quantised GEMMs
+// per layer take inputs of 4096 (qkv), 4096 (o), 4096 (gate/up) and 14336 (down) elements:
+// 26,624 × 3 B × 32 layers = 2,555,904 bytes per token, in 4 × 32 = 128 kernels when unfused.
+func TestActivationQuantPass(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	for _, fused := range []bool{false, true} {
+		p := *MustEngine("vllm")
+		p.ActQuantFused = fused
+		d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), WeightDtype: "fp8", Profile: &p})
+		b, _ := StepBatch("decode", 1, 128)
+		st := d.StepTime(b, true)
+		var q *OpTime
+		for i := range st.Ops {
+			if st.Ops[i].Name == "activation_quant" {
+				q = &st.Ops[i]
+			}
+		}
+		if q == nil {
+			t.Fatal("no activation_quant operator in a W8A8 step")
+		}
+		if got := float64(q.Bytes); got != 2555904 {
+			t.Errorf("activation_quant bytes = %g, want 2,555,904", got)
+		}
+		wantOvh := 128 * p.KernelOverheadUs * 1e-6
+		if fused {
+			wantOvh = 0
+		}
+		if math.Abs(float64(q.Overhead)-wantOvh) > 1e-12 {
+			t.Errorf("fused=%v: overhead %g s, want %g s", fused, float64(q.Overhead), wantOvh)
+		}
+	}
+	// bf16 weights: no quantisation pass.
+	d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("vllm")})
+	b, _ := StepBatch("decode", 1, 128)
+	for _, o := range d.StepTime(b, true).Ops {
+		if o.Name == "activation_quant" {
+			t.Error("bf16 step has an activation_quant operator")
+		}
+	}
+}
+
+// TestCrossValidateGroups: leave-one-group-out fits on the other groups and scores each
+// held-out group once.
+func TestCrossValidateGroups(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-2-7b-hf")
+	var rows []StepSample
+	var groups []string
+	for _, g := range []string{"A100 SXM 80GB", "H100 SXM"} {
+		sp := Spec{Model: m, GPU: mustGPU(t, g)}
+		for _, b := range []int{1, 8, 32, 64} {
+			rows = append(rows, StepSample{Spec: sp, Phase: "decode", Batch: b, Tokens: 512, Measured: 0.01})
+			groups = append(groups, g)
+		}
+	}
+	res, err := CrossValidate(rows, groups, MustEngine("vllm"), []string{"memory_efficiency", "step_overhead_ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0].Rows != 4 || res[0].TrainRows != 4 || res[1].Rows != 4 {
+		t.Fatalf("groups %+v, want two groups of 4 held-out rows each", res)
+	}
+	if _, err := CrossValidate(rows, groups[:3], MustEngine("vllm"), nil); err == nil {
+		t.Error("one label per row is required")
+	}
+}
