@@ -30,13 +30,36 @@ const (
 )
 
 // ClosedFormValid reports whether the closed form describes w on d, and if not why (one
-// line naming the condition). It fails only when w itself is invalid.
+// line naming the condition). It fails only when w itself is invalid; a workload Serve cannot
+// compute (it does not fit) counts as valid, Serve's error being the answer.
 func (d *Deployment) ClosedFormValid(w Workload) (bool, string, error) {
 	if err := w.Validate(); err != nil {
 		return false, "", err
 	}
+	s, err := d.Serve(w)
+	if err != nil {
+		return true, "", nil
+	}
+	return s.outside == "", s.outside, nil
+}
+
+// markValidity records in s why the closed form does not describe w (empty when it does);
+// c is the closed form's state for w (nil: built here).
+func (d *Deployment) markValidity(s *Serving, w *Workload, c *cf) {
+	if c == nil {
+		c = newCF(d, w, d.Memory())
+	}
+	s.outside = outsideReason(c, w, float64(d.Lanes()), s)
+	if s.outside != "" {
+		s.MethodReason = "closed form outside its region of validity: " + s.outside
+	}
+}
+
+// outsideReason is the first condition of the list above that w meets on the closed form's
+// result s, or "".
+func outsideReason(c *cf, w *Workload, reps float64, s *Serving) string {
 	if len(w.Arrivals) > 0 {
-		return false, "replayed arrival times", nil
+		return "replayed arrival times"
 	}
 	for _, x := range []struct {
 		name string
@@ -46,66 +69,62 @@ func (d *Deployment) ClosedFormValid(w Workload) (bool, string, error) {
 			continue
 		}
 		if m, v := x.d.moments(); math.Sqrt(v)/m > cvMax {
-			return false, fmt.Sprintf("heavy-tailed %s lengths (coefficient of variation %.2f > %.2f)", x.name, math.Sqrt(v)/m, cvMax), nil
+			return fmt.Sprintf("heavy-tailed %s lengths (coefficient of variation %.2f > %.2f)", x.name, math.Sqrt(v)/m, cvMax)
 		}
 	}
-	mem := d.Memory()
-	c := newCF(d, &w, mem)
 	if c.bmax < 1 {
-		return false, "KV cache holds less than one request", nil
+		return "KV cache holds less than one request"
 	}
-	reps := float64(d.Lanes())
 	kvBound := func(b float64) bool { return b*(c.inTotal+c.out) > c.kvTokens }
 	switch w.Kind {
 	case Concurrency:
 		cr := float64(w.Concurrency) / reps
 		if cr >= 2 && (w.OutputDist == nil || w.OutputDist.Min == w.OutputDist.Max && w.OutputDist.Kind == "uniform") {
-			return false, "closed loop with fixed output lengths: clients finish and resubmit together, in synchronised waves", nil
+			return "closed loop with fixed output lengths: clients finish and resubmit together, in synchronised waves"
 		}
 		if cr > c.bmax {
-			return false, fmt.Sprintf("%.0f clients per replica exceed the %.0f sequences the batch holds (max_num_seqs, KV cache, token budget): requests queue", cr, c.bmax), nil
+			return fmt.Sprintf("%.0f clients per replica exceed the %.0f sequences the batch holds (max_num_seqs, KV cache, token budget): requests queue", cr, c.bmax)
 		}
 		if kvBound(cr) {
-			return false, "KV-bound: the running sequences' KV cache exceeds capacity near the end of their outputs (preemption)", nil
+			return "KV-bound: the running sequences' KV cache exceeds capacity near the end of their outputs (preemption)"
 		}
 	case Rate:
 		if w.Burstiness < 0.5 {
-			return false, fmt.Sprintf("bursty arrivals (gamma shape %.2g < 0.5)", w.Burstiness), nil
+			return fmt.Sprintf("bursty arrivals (gamma shape %.2g < 0.5)", w.Burstiness)
 		}
-		s, err := d.Serve(w)
-		if err != nil || s.Overloaded {
-			return true, "", nil // Serve's error or its unbounded latencies are the answer
+		if s.Overloaded || !(s.MaxRequestRate > 0) {
+			return "" // the unbounded latencies are the answer
 		}
 		if rho := w.RequestRate / s.MaxRequestRate; rho > rhoMax {
-			return false, fmt.Sprintf("load %.0f%% of the sustainable %.3g req/s (above %.0f%%: queueing the mean field underestimates)", 100*rho, s.MaxRequestRate, 100*rhoMax), nil
+			return fmt.Sprintf("load %.0f%% of the sustainable %.3g req/s (above %.0f%%: queueing the mean field underestimates)", 100*rho, s.MaxRequestRate, 100*rhoMax)
 		}
 		if kvBound(s.Batch) {
-			return false, "KV-bound: the running sequences' KV cache exceeds capacity (preemption)", nil
+			return "KV-bound: the running sequences' KV cache exceeds capacity (preemption)"
 		}
 	case Offline:
 		if float64(w.NumRequests)/reps > c.bmax {
-			return false, "offline run of more requests than one batch holds: overlapping waves", nil
+			return "offline run of more requests than one batch holds: overlapping waves"
 		}
 	}
-	return true, "", nil
+	return ""
 }
 
 // Predict returns the closed form (Serve) where it is valid (ClosedFormValid) and the
 // simulation (Simulate with seed) elsewhere; Serving.Method says which and MethodReason why.
 func (d *Deployment) Predict(w Workload, seed uint64) (Serving, error) {
-	ok, why, err := d.ClosedFormValid(w)
+	s, err := d.Serve(w)
 	if err != nil {
-		return Serving{}, err
+		return s, err
 	}
-	if ok {
-		s, err := d.Serve(w)
+	if s.outside == "" {
 		s.MethodReason = "inside the closed form's region of validity"
 		if s.Overloaded {
 			s.MethodReason = "overloaded: arrivals exceed the sustainable rate, so latencies grow without bound (a simulation's would only reflect how many requests it sent)"
 		}
-		return s, err
+		return s, nil
 	}
-	s, err := d.Simulate(w, seed)
+	why := s.outside
+	s, err = d.Simulate(w, seed)
 	s.MethodReason = "outside the closed form's region of validity: " + why
 	return s, err
 }

@@ -29,8 +29,10 @@ type Serving struct {
 	// Explain splits the closed form's mean TTFT into its parts (nil for the simulation and
 	// for static batches); estimate --explain prints it.
 	Explain *TTFTBreakdown `json:"-"`
-	// MethodReason says why Method was used (Predict fills it; see ClosedFormValid).
+	// MethodReason says why Method was used (Predict fills it; see ClosedFormValid), or, for
+	// the closed form outside its region of validity, why it should not be trusted.
 	MethodReason string `json:"method_reason,omitempty"`
+	outside      string // the condition of ClosedFormValid that fails ("" inside)
 	TTFT         Dist   `json:"ttft_ms"`
 	ITL          Dist   `json:"itl_ms"`
 	TPOT         Dist   `json:"tpot_ms"`
@@ -300,9 +302,22 @@ func newCF(d *Deployment, w *Workload, mem Memory) *cf {
 	return c
 }
 
-// Serve predicts serving metrics with the closed form (mean-field continuous batching,
-// Little's law, and an M/D/1-style queue for open-loop arrivals; see the package doc).
+// Serve predicts serving metrics with the closed form and, outside its region of validity
+// (ClosedFormValid), says so in MethodReason.
 func (d *Deployment) Serve(w Workload) (Serving, error) {
+	if err := w.Validate(); err != nil {
+		return Serving{}, err
+	}
+	s, err := d.serveCF(w)
+	if err == nil {
+		d.markValidity(&s, &w, nil)
+	}
+	return s, err
+}
+
+// serveCF predicts serving metrics with the closed form (mean-field continuous batching,
+// Little's law, and an M/D/1-style queue for open-loop arrivals; see the package doc).
+func (d *Deployment) serveCF(w Workload) (Serving, error) {
 	if err := w.Validate(); err != nil {
 		return Serving{}, err
 	}

@@ -769,11 +769,10 @@ func (ev *sweepWorker) confirm(d *Deployment, w *Workload, e *servEntry, gpus, f
 	}
 	why := "--simulate"
 	if !ev.opt.Simulate {
-		ok, reason, err := d.ClosedFormValid(*w)
-		if err != nil || ok {
+		if e.s.outside == "" {
 			return e
 		}
-		why = "outside the closed form's region of validity: " + reason
+		why = "outside the closed form's region of validity: " + e.s.outside
 	}
 	ww := *w
 	switch {
@@ -800,7 +799,11 @@ func (ev *sweepWorker) confirm(d *Deployment, w *Workload, e *servEntry, gpus, f
 // serveConcurrency is the Concurrency branch of Serve with the memoized operating points.
 // TestSweepMatchesServe compares every point with Serve.
 func (d *Deployment) serveConcurrency(c *cf, ev *sweepWorker, cr float64) Serving {
-	return d.serveClosed(c, cr, func(b float64) cfPoint { return ev.atMemo(c, b) })
+	s := d.serveClosed(c, cr, func(b float64) cfPoint { return ev.atMemo(c, b) })
+	w := *c.w
+	w.Concurrency = int(math.Round(cr * float64(d.Lanes())))
+	d.markValidity(&s, &w, c)
+	return s
 }
 
 // ParseRange parses a load list: a comma list of numbers and ranges "A-B", where a range
