@@ -87,9 +87,9 @@ func WriteResult(w io.Writer, r Result) error {
 	return err
 }
 
-// ErrorPct compares a prediction with a measurement: 100·(p − m)/m for mean TTFT,
-// median TTFT, mean TPOT, mean ITL, mean E2E (ms), output tok/s and requests/s, the
-// sign convention of validate. Metrics unknown or zero on either side are left out.
+// ErrorPct compares a prediction with a measurement: 100·(p − m)/m for the mean and
+// median TTFT, TPOT, ITL and E2E (ms), output tok/s and requests/s, the sign convention
+// of validate. Metrics unknown or zero on either side are left out.
 func ErrorPct(p estimator.Serving, m bench.Summary) map[string]float64 {
 	out := map[string]float64{}
 	for _, r := range []struct {
@@ -97,8 +97,10 @@ func ErrorPct(p estimator.Serving, m bench.Summary) map[string]float64 {
 		p, m float64
 	}{
 		{"ttft_ms_mean", p.TTFT.Mean, m.TTFT.Mean}, {"ttft_ms_median", p.TTFT.Median, m.TTFT.Median},
-		{"tpot_ms_mean", p.TPOT.Mean, m.TPOT.Mean}, {"itl_ms_mean", p.ITL.Mean, m.ITL.Mean},
-		{"e2e_ms_mean", p.E2E.Mean, m.E2E.Mean}, {"output_tok_s", p.OutputTokS, m.OutputTokS},
+		{"tpot_ms_mean", p.TPOT.Mean, m.TPOT.Mean}, {"tpot_ms_median", p.TPOT.Median, m.TPOT.Median},
+		{"itl_ms_mean", p.ITL.Mean, m.ITL.Mean}, {"itl_ms_median", p.ITL.Median, m.ITL.Median},
+		{"e2e_ms_mean", p.E2E.Mean, m.E2E.Mean}, {"e2e_ms_median", p.E2E.Median, m.E2E.Median},
+		{"output_tok_s", p.OutputTokS, m.OutputTokS},
 		{"request_per_s", p.RequestPerS, m.RequestPerS},
 	} {
 		if finite(r.p) && finite(r.m) && r.m != 0 {

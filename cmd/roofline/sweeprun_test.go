@@ -36,7 +36,8 @@ func readSweepResults(t *testing.T, dir string) []sweeprun.Result {
 
 // TestSweepRunServeSim sweeps serve-sim (this test binary acting as roofline) through
 // --server-cmd over two deployments of a 70B model, 4 and 8 H100s, and checks that the
-// measured key metrics (mean TTFT, TPOT, E2E, output tok/s) are within 5% of the
+// measured TTFT, TPOT and E2E (medians: a request or two that a loaded machine starves
+// do not move them, as they move means) and output tok/s are within 5% of the
 // prediction for both: serve-sim streams the timing the estimator's step model gives,
 // so this checks the loop's plumbing (ports, readiness, client arguments, the
 // deployment rebuilt from the server arguments), not the model's accuracy. One request
@@ -71,7 +72,7 @@ func TestSweepRunServeSim(t *testing.T) {
 			}
 			n, _ := r.ServerArgs.Get("num_gpus")
 			bad[n] = nil
-			for _, m := range []string{"ttft_ms_mean", "tpot_ms_mean", "e2e_ms_mean", "output_tok_s"} {
+			for _, m := range []string{"ttft_ms_median", "tpot_ms_median", "e2e_ms_median", "output_tok_s"} {
 				e, ok := r.ErrorPct[m]
 				if !ok || math.Abs(e) > 5 {
 					bad[n] = append(bad[n], fmt.Sprintf("%s %+.1f%% (present %v)", m, e, ok))
