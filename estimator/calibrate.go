@@ -45,7 +45,8 @@ func StepBatch(phase string, batch, tokens int) (Batch, error) {
 // CheckStep returns an error when a step of batch sequences with tokens tokens each (prompt
 // tokens for "prefill", cached tokens for "decode", which adds one) cannot run on d: a
 // sequence longer than MaxModelLen, or more KV-cache tokens than one pipeline lane of one
-// replica holds (Memory().KVCacheTokens / PP). Call it before StepBatch, which allocates
+// replica holds for sequences of that length (KVTokensAt / PP: windowed layers held to
+// their window). Call it before StepBatch, which allocates
 // one entry per sequence.
 func (d *Deployment) CheckStep(phase string, batch, tokens int) error {
 	if batch < 1 || tokens < 1 {
@@ -58,7 +59,7 @@ func (d *Deployment) CheckStep(phase string, batch, tokens int) error {
 	if per > d.MaxModelLen {
 		return fmt.Errorf("--tokens %d: a sequence of %d tokens exceeds max_model_len %d", tokens, per, d.MaxModelLen)
 	}
-	hold := d.Memory().KVCacheTokens / d.PP
+	hold := d.kvTokensAt(d.Memory(), per) / d.PP
 	if need := float64(batch) * float64(per); need > float64(hold) {
 		return fmt.Errorf("--batch %d × %d tokens needs %.0f KV-cache tokens; the KV cache of one replica holds %d (range of --batch here: 1 to %d)", batch, per, need, hold, hold/per)
 	}
