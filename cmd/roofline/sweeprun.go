@@ -136,7 +136,8 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 		served = f.model
 	}
 	o.Bench = bench.Config{Model: served, InputLen: f.inputLen, OutputLen: f.outputLen, PrefixLen: f.prefixLen,
-		NumRequests: f.numRequests, Timeout: 10 * time.Minute, Seed: 1}
+		NumRequests: f.numRequests, Timeout: 10 * time.Minute, Seed: 1,
+		APIKey: e.getenv("OPENAI_API_KEY")} // as bench: sent as a Bearer token, never printed or recorded
 	fromEstimator := lf.serverCmd == "" && lf.serverArgs == "" && lf.env == "" && lf.clientArgs == "" && lf.framework != "ollama"
 	var ranked string
 	if fromEstimator {
