@@ -22,7 +22,7 @@ import (
 // (0.8) is [p·e^{q((1−L)/2)}, p·e^{q((1+L)/2)}] for a prediction p, with q the quantiles of
 // the cell's out-of-sample residuals (linear interpolation). A cell needs MinCellRows rows;
 // otherwise the next coarser cell is used (drop vendor and model class, then workload, then
-// engine). Outside what the data covers — an engine with no rows on that GPU, model class or
+// engine, then pool every metric). Outside what the data covers — an engine with no rows on that GPU, model class or
 // engine release — both log-bounds are multiplied by WidenFactor per reason, and the reason
 // is given.
 
@@ -99,6 +99,7 @@ func levels(engine, metric, workload, model, vendor string) []string {
 		cellKey(engine, metric, "*", "*", "*"),
 		cellKey("*", metric, workload, "*", "*"),
 		cellKey("*", metric, "*", "*", "*"),
+		cellKey("*", "*", "*", "*", "*"), // every metric pooled: the last resort
 	}
 }
 
@@ -276,6 +277,7 @@ type Coverage struct {
 // source and overall, out of sample.
 func Intervals(res []Result) []Coverage {
 	full := BuildIntervals(res, nil)
+	emb, _ := EmbeddedIntervals() // fallback; nil when missing
 	bySource := map[string]*IntervalTable{}
 	cov := map[string]*Coverage{}
 	all := &Coverage{Key: "all (out of sample)"}
@@ -286,6 +288,12 @@ func Intervals(res []Result) []Coverage {
 		}
 		q := Query{Engine: r.Engine, Metric: r.Metric, Workload: r.Workload, ModelClass: r.ModelClass, Vendor: r.Vendor, Value: *r.Predicted}
 		iv, ok := full.intervalLOO(q, r)
+		if !ok && emb != nil {
+			// Too few residuals among the rows given: the embedded table's interval (the one
+			// estimate prints), widened where those rows lie outside it.
+			q.GPU, q.Profile = r.GPUID, r.Profile
+			iv, ok = emb.Interval(q)
+		}
 		if !ok {
 			continue
 		}
