@@ -70,6 +70,11 @@ type Profile struct {
 	AttentionEfficiency float64 `toml:"attention_efficiency"`
 	// AttentionMemoryEfficiency is the fraction of HBM bandwidth reached reading the KV cache in decode.
 	AttentionMemoryEfficiency float64 `toml:"attention_memory_efficiency"`
+	// FP8KVReadEfficiency is the fraction of AttentionMemoryEfficiency a decode attention
+	// kernel keeps when the KV cache is FP8: it dequantises every K and V element on read
+	// (scale multiply and convert in registers), which costs issue slots a bf16 read does not.
+	// 0 means 1 (no cost).
+	FP8KVReadEfficiency float64 `toml:"fp8_kv_read_efficiency"`
 	// OverlapExponent p combines an operator's compute time c and memory time m as
 	// (c^p + m^p)^(1/p): the ridge region is slower than either roof. 0 means max(c, m).
 	OverlapExponent float64 `toml:"overlap_exponent"`
@@ -143,7 +148,7 @@ func (p *Profile) Validate() error {
 	eff := map[string]float64{
 		"gemm_efficiency": p.GEMMEfficiency, "memory_efficiency": p.MemoryEfficiency,
 		"attention_efficiency": p.AttentionEfficiency, "attention_memory_efficiency": p.AttentionMemoryEfficiency,
-		"link_efficiency": p.LinkEfficiency, "moe_efficiency": p.MoEEfficiency,
+		"link_efficiency": p.LinkEfficiency, "moe_efficiency": p.MoEEfficiency, "fp8_kv_read_efficiency": p.FP8KVReadEfficiency,
 	}
 	for k, v := range p.GEMMEfficiencyByDtype {
 		switch k {

@@ -41,6 +41,7 @@ func (d *Deployment) Parameters() []Parameter {
 		{"memory_efficiency", orOne(p.MemoryEfficiency), "fraction of the bandwidth ceiling"},
 		{"attention_efficiency", orOne(p.AttentionEfficiency), "fraction of the 16-bit GEMM ceiling"},
 		{"attention_memory_efficiency", orOne(p.AttentionMemoryEfficiency), "fraction of the bandwidth ceiling"},
+		{"fp8_kv_read_efficiency", orOne(p.FP8KVReadEfficiency), "fraction of attention_memory_efficiency with an FP8 KV cache"},
 		{"link_efficiency", orOne(p.LinkEfficiency), "fraction of link bandwidth"},
 		{"collective_latency_us", p.CollectiveLatencyUs, "µs"},
 		{"kernel_overhead_us", p.KernelOverheadUs, "µs per kernel per layer"},

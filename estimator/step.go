@@ -292,6 +292,9 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	heads := float64(d.heads)
 	attnEff := orOne(prof.AttentionEfficiency)
 	kvEff := orOne(prof.AttentionMemoryEfficiency)
+	if d.KVDtypeResolved == "fp8" {
+		kvEff *= orOne(prof.FP8KVReadEfficiency) // dequantise on read
+	}
 	var pf, pb, df, db float64
 	var layersAll float64
 	for _, gr := range d.attnGroups {
