@@ -491,7 +491,9 @@ func writeEstimateText(w io.Writer, r report, markdown bool) {
 		row("utilisation", fmt.Sprintf("MFU %.1f%%, MBU %.1f%%, %s-bound", 100*r.MFU, 100*r.MBU, r.Bound))
 	}
 	switch {
-	case r.CostOut == nil && r.PriceSource != "":
+	case r.CostPerHour == nil:
+		row("cost", "unknown: "+r.PriceSource)
+	case r.CostOut == nil: // a price but no steady throughput
 		why := "no steady output throughput"
 		if r.Overloaded {
 			why = "overloaded: no steady output throughput"
