@@ -144,8 +144,9 @@ func (p *Params) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// specials are the characters of the grammar; a value holding one is double-quoted.
-const specials = "[](),;=*\" "
+// specials are the characters of the grammar and the blanks the parser skips (see
+// gridParser.space); a value holding one is double-quoted.
+const specials = "[](),;=*\" \t\n"
 
 func quoteValue(v string) string {
 	if v != "" && !strings.ContainsAny(v, specials) {
