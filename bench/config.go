@@ -169,3 +169,36 @@ func redactURL(u *url.URL) string {
 	c.Fragment = ""
 	return c.String()
 }
+
+// RunInfo says what a run of this configuration sent: URL, model, endpoint, load
+// (a rate with its burstiness, 1 = Poisson when unset, or the concurrency, at least 1)
+// and, for synthetic prompts, the requested lengths with lenSource naming where they
+// came from. sent is the number of requests sent.
+func (cfg Config) RunInfo(sent int, lenSource string) RunInfo {
+	api := cfg.API
+	if api == "" {
+		api = APIChat
+	}
+	yes := true
+	r := RunInfo{URL: cfg.URL, Model: cfg.Model, Endpoint: api, Streaming: &yes, NumRequests: &sent}
+	if cfg.RequestRate > 0 {
+		rate, b := cfg.RequestRate, cfg.Burstiness
+		if b == 0 {
+			b = 1
+		}
+		r.RequestRate, r.Burstiness = &rate, &b
+		if cfg.Concurrency > 0 {
+			c := cfg.Concurrency
+			r.Concurrency = &c
+		}
+	} else {
+		c := max(cfg.Concurrency, 1)
+		r.Concurrency = &c
+	}
+	if len(cfg.Prompts) == 0 {
+		in, out := float64(cfg.InputLen), float64(cfg.OutputLen)
+		r.InputLen, r.OutputLen = &in, &out
+		r.LenSource = lenSource
+	}
+	return r
+}

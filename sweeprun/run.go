@@ -299,7 +299,7 @@ func runServer(ctx context.Context, o Options, rs *resultSet, c Config, total in
 		r.Records = recRel
 		recs, runErr := runBench(ctx, srv, cfg, filepath.Join(o.Dir, recRel), o.OnRequest)
 		sum := bench.Summarize(recs, bench.Options{})
-		sum.Run = runInfo(cfg, len(recs))
+		sum.Run = cfg.RunInfo(len(recs), "requested (sweep --input-len/--output-len or --client-args)")
 		if sum.Failed > 0 && ctx.Err() == nil {
 			// Failed requests may mean the server died: give its exit a moment to show.
 			select {
@@ -330,34 +330,6 @@ func runServer(ctx context.Context, o Options, rs *resultSet, c Config, total in
 		}
 	}
 	return nil
-}
-
-// runInfo says what a run sent (as roofline bench's JSON does): URL, model, endpoint,
-// load and the requested lengths.
-func runInfo(cfg bench.Config, sent int) bench.RunInfo {
-	api := cfg.API
-	if api == "" {
-		api = bench.APIChat
-	}
-	yes := true
-	r := bench.RunInfo{URL: cfg.URL, Model: cfg.Model, Endpoint: api, Streaming: &yes, NumRequests: &sent}
-	if cfg.RequestRate > 0 {
-		rate, b := cfg.RequestRate, cfg.Burstiness
-		r.RequestRate, r.Burstiness = &rate, &b
-		if cfg.Concurrency > 0 {
-			c := cfg.Concurrency
-			r.Concurrency = &c
-		}
-	} else {
-		c := max(cfg.Concurrency, 1)
-		r.Concurrency = &c
-	}
-	if len(cfg.Prompts) == 0 {
-		in, out := float64(cfg.InputLen), float64(cfg.OutputLen)
-		r.InputLen, r.OutputLen = &in, &out
-		r.LenSource = "requested (sweep --input-len/--output-len or --client-args)"
-	}
-	return r
 }
 
 // runBench runs one benchmark, cancelled if the server exits, with each record written

@@ -208,7 +208,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--record %s: %v", *recordPath, recErr)
 	}
 	s := bench.Summarize(recs, opt)
-	s.Run = runInfo(cfg, len(recs))
+	s.Run = cfg.RunInfo(len(recs), "requested (--input-len, --output-len)")
 	if err := writeSummary(e.stdout, *output, s); err != nil {
 		return err
 	}
@@ -275,35 +275,4 @@ func writeSummary(w io.Writer, format string, s bench.Summary) error {
 		return bench.WriteCSV(w, s)
 	}
 	return s.WriteTable(w)
-}
-
-// runInfo says what a bench run sent: URL, model, endpoint, load and lengths
-// (requested lengths for synthetic prompts).
-func runInfo(cfg bench.Config, sent int) bench.RunInfo {
-	api := cfg.API
-	if api == "" {
-		api = bench.APIChat
-	}
-	yes := true
-	r := bench.RunInfo{URL: cfg.URL, Model: cfg.Model, Endpoint: api, Streaming: &yes, NumRequests: &sent}
-	if cfg.RequestRate > 0 {
-		r.RequestRate = &cfg.RequestRate
-		b := cfg.Burstiness
-		if b == 0 {
-			b = 1
-		}
-		r.Burstiness = &b
-		if cfg.Concurrency > 0 {
-			r.Concurrency = &cfg.Concurrency
-		}
-	} else {
-		c := max(cfg.Concurrency, 1)
-		r.Concurrency = &c
-	}
-	if len(cfg.Prompts) == 0 {
-		in, out := float64(cfg.InputLen), float64(cfg.OutputLen)
-		r.InputLen, r.OutputLen = &in, &out
-		r.LenSource = "requested (--input-len, --output-len)"
-	}
-	return r
 }
