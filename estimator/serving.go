@@ -125,34 +125,70 @@ func (c *cf) decodeStep(b float64) (t, draft float64) {
 	return t, draft
 }
 
-// prefillExtra returns, for one request's prefill piggybacked on a decode batch of b, the
-// extra time its chunks add and the number of steps they span.
-func (c *cf) prefillExtra(b float64) (extra float64, chunks int) {
-	room := c.budget - b
-	if room < 1 {
-		room = 1
+// prefillExtra returns, for one request's prefill piggybacked on a decode batch of b when k
+// prompts (k ≥ 1, mean prompts admitted per step) start in the same step, the extra time its
+// chunks add and the number of steps they span. A step's time is convex in its tokens (a
+// roofline: max of the weights' read and the tokens' compute), so k prompts in one step cost
+// more than k times one prompt's marginal time near the ridge, while a step's fixed prefill
+// cost is paid once for all k: a prompt's share is the extra of the step carrying all of them,
+// T(b + k·in) − T(b), over k. Prompts that do not fit the
+// step's room together (k·in > budget − b) fill it: the share is then that of a full step
+// per room tokens; a prompt longer than the room spans its chunks as when it is alone.
+func (c *cf) prefillExtra(b, k float64) (extra float64, chunks int) {
+	// Evaluated at whole running batches and interpolated, as the decode step (decodeStep).
+	if s := c.d.spec; s != nil {
+		c.batch.Verify = s.Tokens + 1 // the mixed steps verify as the decode steps do
 	}
-	left := int(math.Ceil(c.in))
-	past := int(c.inTotal) - left
-	n := int(math.Max(0, math.Round(b)))
-	ctx := c.ctx()
-	base, _ := c.decodeStep(b) // c.batch.Verify stays set for the mixed steps below
-	for left > 0 {
-		chunk := left
-		if float64(chunk) > room {
-			chunk = int(room)
-		}
-		c.batch.Decode = c.batch.Decode[:0]
-		c.batch.Uniform.N, c.batch.Uniform.Ctx = n, ctx
-		c.batch.Prefill = append(c.batch.Prefill[:0], Chunk{New: chunk, Past: past})
-		extra += c.d.StepSeconds(&c.batch) - base
-		past += chunk
-		left -= chunk
-		chunks++
+	n := math.Max(0, math.Floor(b))
+	extra, chunks = c.prefillExtraAt(int(n), b, k)
+	if f := b - n; f > 0 {
+		e1, _ := c.prefillExtraAt(int(n)+1, b, k)
+		extra += (e1 - extra) * f
 	}
 	c.batch.Prefill = c.batch.Prefill[:0]
+	c.batch.Decode = c.batch.Decode[:0]
 	c.batch.Uniform.N = 0
 	return extra, chunks
+}
+
+// prefillExtraAt is prefillExtra with n decoding sequences in the steps (b sets the room).
+func (c *cf) prefillExtraAt(n int, b, k float64) (extra float64, chunks int) {
+	room := math.Max(c.budget-b, 1)
+	in := int(math.Ceil(c.in))
+	past := max(int(c.inTotal)-in, 0)
+	ctx := c.ctx()
+	c.batch.Decode = c.batch.Decode[:0]
+	c.batch.Uniform.N, c.batch.Uniform.Ctx = n, ctx
+	c.batch.Prefill = c.batch.Prefill[:0]
+	base := c.d.StepSeconds(&c.batch)
+	kEff := math.Min(k, room/float64(in)) // prompts per step that fit the room
+	if kEff <= 1 {
+		// A prompt alone in its steps, in chunks of the room.
+		for left := in; left > 0; {
+			chunk := min(left, int(room))
+			c.batch.Prefill = append(c.batch.Prefill[:0], Chunk{New: chunk, Past: past})
+			extra += c.d.StepSeconds(&c.batch) - base
+			past += chunk
+			left -= chunk
+			chunks++
+		}
+		return extra, chunks
+	}
+	// j whole prompts in one step; a fractional count interpolates between ⌊k⌋ and ⌈k⌉
+	// prompts (a partial prompt would price its attention as a shorter, cheaper one).
+	stepWith := func(j int) float64 {
+		c.batch.Prefill = c.batch.Prefill[:0]
+		for range j {
+			c.batch.Prefill = append(c.batch.Prefill, Chunk{New: in, Past: past})
+		}
+		return c.d.StepSeconds(&c.batch) - base
+	}
+	full := int(kEff)
+	extra = stepWith(full)
+	if f := kEff - float64(full); f > 0 {
+		extra += (stepWith(full+1) - extra) * f
+	}
+	return extra / kEff, 1
 }
 
 type cfPoint struct {
@@ -198,15 +234,15 @@ func (c *cf) at(b float64) cfPoint {
 	if !c.closed {
 		seen = math.Min(b+1, math.Max(c.bmax, b))
 	}
-	p.tauD = c.decode(seen)
-	p.extra, p.chunks = c.prefillExtra(seen)
-	p.extra += c.storeS
-	p.tau = p.tauD + b*p.extra/c.out
-	p.fixed = c.d.Profile.RequestOverheadMs * 1e-3
 	al := 1.0 // tokens per step: with speculative decoding a step is al per-token times long
 	if s := c.d.spec; s != nil {
 		al = s.acceptLen
 	}
+	p.tauD = c.decode(seen)
+	p.extra, p.chunks = c.prefillExtra(seen, b*al/c.out)
+	p.extra += c.storeS
+	p.tau = p.tauD + b*p.extra/c.out
+	p.fixed = c.d.Profile.RequestOverheadMs * 1e-3
 	step, stepD := p.tau*al, p.tauD*al
 	a := b * al / c.out
 	u := math.Min(a*p.extra/step, 0.95)
@@ -226,7 +262,11 @@ func (c *cf) at(b float64) cfPoint {
 	}
 	room := math.Max(c.budget-b, 1)
 	ahead := c.in * (1 + co/2)
-	n := math.Max(float64(p.chunks), math.Ceil(ahead/room))
+	// The steps until the prompt completes: its own chunks, or, behind co/2 others, the
+	// tokens ahead over the room per step — a mean over where the queue's head falls within a
+	// step, so not rounded up (a rounded count would jump by a whole step as the load rises
+	// and make TTFT and throughput step backwards).
+	n := math.Max(float64(p.chunks), ahead/room)
 	if math.IsInf(room, 1) {
 		n = float64(p.chunks)
 	}
@@ -403,14 +443,17 @@ func (d *Deployment) serveClosed(c *cf, cr float64, at func(float64) cfPoint) Se
 	p, wait, rps := closedLoop(cr, c.bmax, at)
 	s.RequestPerS = reps * rps
 	d.finishSteady(&s, c, p, wait, 0)
-	if clients := int(math.Max(1, math.Round(cr))); clients > 1 && cr <= c.bmax {
+	// Above the batch cap the first min(clients, cap) requests start together and the others
+	// queue for a slot: the burst is the cap's, the steady state waits as well.
+	if clients := int(math.Max(1, math.Round(cr))); clients > 1 {
 		n := c.w.NumRequests
 		if n <= 0 {
 			n = max(10*clients, 500)
 		} else {
 			n = int(math.Ceil(float64(n) / reps))
 		}
-		s.TTFT = burstMix(c.startBurst(clients), n, p.ttft0, p.tau, p.fixed)
+		k := min(clients, int(math.Max(1, math.Round(c.bmax))))
+		s.TTFT = burstMix(c.startBurst(k), n, p.ttft0+wait, p.tau, p.fixed)
 		s.E2E = shift(s.TTFT, (c.out-1)*p.tau*1e3)
 		if s.Explain != nil {
 			s.Explain.StartupBurstMs = s.TTFT.Mean - (p.ttft0+wait)*1e3
