@@ -689,15 +689,11 @@ func (ev *sweepWorker) entry(s Serving, gpus, fleetPerHour float64) *servEntry {
 	return e
 }
 
-// budgetFor is the token budget as far as one prompt's prefill beside a running batch of b
-// sees it: when the whole uncached prompt fits (budget − b ≥ ⌈in⌉) the budget does not
-// matter and +Inf stands for every such value.
-func budgetFor(c *cf, b float64) float64 {
-	if c.budget-b >= math.Ceil(c.in) {
-		return math.Inf(1)
-	}
-	return c.budget
-}
+// budgetFor is the token budget as the memo keys it. The operating point depends on the
+// budget through the room left beside the running batch (how many prompts share a step,
+// cf.prefillExtra, and how many steps the queue ahead takes) and the start-up burst
+// (cf.startBurst) depends on it at every load, so every budget has its own entries.
+func budgetFor(c *cf, b float64) float64 { return c.budget }
 
 // atMemo is cf.at with the memo.
 func (ev *sweepWorker) atMemo(c *cf, b float64) cfPoint {

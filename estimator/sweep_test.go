@@ -299,3 +299,33 @@ func FuzzParseRange(f *testing.F) {
 		}
 	})
 }
+
+// TestSweepBudgetsAgreeWithServe: a sweep over several max_num_batched_tokens shares its
+// operating points between them only where the budget cannot matter; each point equals
+// Serve's for that budget (INV-P9 across budgets). 64 clients of 512/64 tokens put
+// 64/64 = 1 … 8 prompts (up to 4096 tokens) into a step, so 2048 and 8192 differ.
+func TestSweepBudgetsAgreeWithServe(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	g := mustGPU(t, "H100 SXM")
+	w := Workload{Kind: Concurrency, InputLen: 512, OutputLen: 64}
+	sp := SweepSpace{Model: m, GPUs: []*hardware.GPU{g}, NumGPUs: []int{1}, MaxTP: 1, Profiles: []*Profile{MustEngine("vllm")},
+		MaxNumSeqs: []int{256}, MaxNumBatchedTokens: []int{1024, 2048, 8192}, MaxModelLen: 4096, Workload: w, Concurrencies: []int{32, 128, 512}}
+	res, err := Sweep(context.Background(), sp, SweepOptions{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Points) < 6 {
+		t.Fatalf("%d points, want at least 6", len(res.Points))
+	}
+	for _, p := range res.Points {
+		d := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm"), MaxModelLen: 4096, MaxNumSeqs: 256, MaxNumBatchedTokens: p.MaxNumBatchedTokens})
+		w.Concurrency = p.Concurrency
+		s, err := d.Serve(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(p.TTFT.Mean-s.TTFT.Mean) > 1e-9*s.TTFT.Mean || math.Abs(p.OutputTokS-s.OutputTokS) > 1e-9*s.OutputTokS {
+			t.Errorf("budget %d, concurrency %d: sweep TTFT %g ms, %g tok/s; Serve %g ms, %g tok/s", p.MaxNumBatchedTokens, p.Concurrency, p.TTFT.Mean, p.OutputTokS, s.TTFT.Mean, s.OutputTokS)
+		}
+	}
+}
