@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"roofline/units"
 )
@@ -266,7 +268,10 @@ func Parse(data []byte, id string) (*Model, error) {
 		// Reading an unknown model_type as Llama is only safe when no key that sizes
 		// something went unread: else refuse by name (also when the reading failed).
 		if keys := notUnderstood(c); len(keys) > 0 {
-			return nil, fmt.Errorf("%s: unsupported: model_type %s: keys %s not understood", id, mt, strings.Join(keys, ", "))
+			for i, k := range keys {
+				keys[i] = printable(k)
+			}
+			return nil, fmt.Errorf("%s: unsupported: model_type %s: keys %s not understood", id, printable(mt), strings.Join(keys, ", "))
 		}
 	}
 	if err != nil {
@@ -841,4 +846,16 @@ func sortedKeys(s map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// printable returns a name from a config file as it is when every rune is a visible,
+// non-space character and it holds no comma, else Go-quoted, so that an error message
+// naming it stays on one line and cannot be misread.
+func printable(name string) string {
+	for _, r := range name {
+		if !unicode.IsGraphic(r) || unicode.IsSpace(r) || r == ',' {
+			return strconv.Quote(name)
+		}
+	}
+	return name
 }
