@@ -74,7 +74,8 @@ type Deployment struct {
 	weightsPerGPU                        units.Bytes
 	warnings                             []error
 
-	fabric           Fabric // topology.go
+	rates            *rateMemo // serving.go: the closed form's sustainable rates, memoized
+	fabric           Fabric    // topology.go
 	network          hardware.Network
 	nodes            int
 	crossTP, crossEP bool
@@ -215,7 +216,7 @@ func New(s Spec) (*Deployment, error) {
 	if s.MemoryFraction == 0 {
 		s.MemoryFraction = s.Profile.MemoryFraction
 	}
-	d := &Deployment{Spec: s, hidden: m.HiddenSize, actBytes: 2}
+	d := &Deployment{Spec: s, hidden: m.HiddenSize, actBytes: 2, rates: &rateMemo{m: map[rateKey]float64{}}}
 	for _, n := range m.Notes {
 		d.warnings = append(d.warnings, fmt.Errorf("model %s: %s", m.ID, n))
 	}

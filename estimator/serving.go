@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Dist summarises a latency distribution in milliseconds. Percentiles use linear
@@ -303,6 +304,43 @@ func (c *cf) maxRateAt(at func(float64) cfPoint) float64 {
 	}
 }
 
+// rateMemo caches the closed form's sustainable rate per lane (cf.maxRate, a scan of about
+// 25 operating points: most of an estimate's time) for a deployment, keyed by every input of
+// cf.at that is not the deployment's own: a sweep of loads over one deployment and one pair
+// of lengths scans once. The deployment's copies (the sweep varies max_num_seqs and the token
+// budget on copies) share it: both are in the key, through bmax and budget.
+type rateMemo struct {
+	mu sync.Mutex
+	m  map[rateKey]float64
+}
+
+type rateKey struct {
+	inTotal, in, out, budget, bmax, loadS, storeS, cv2, in2 float64
+	closed                                                  bool
+}
+
+// maxRateMemo is c.maxRate() through the deployment's memo.
+func (d *Deployment) maxRateMemo(c *cf) float64 {
+	if d.rates == nil {
+		return c.maxRate()
+	}
+	k := rateKey{c.inTotal, c.in, c.out, c.budget, c.bmax, c.loadS, c.storeS, c.cv2, c.in2, c.closed}
+	d.rates.mu.Lock()
+	v, ok := d.rates.m[k]
+	d.rates.mu.Unlock()
+	if ok {
+		return v
+	}
+	v = c.maxRate()
+	d.rates.mu.Lock()
+	if len(d.rates.m) >= 1024 { // bounded: a long run of distinct lengths starts over
+		clear(d.rates.m)
+	}
+	d.rates.m[k] = v
+	d.rates.mu.Unlock()
+	return v
+}
+
 func newCF(d *Deployment, w *Workload, mem Memory) *cf {
 	c := &cf{d: d, w: w, inTotal: w.meanInput(), out: w.meanOutput(), budget: float64(d.MaxNumBatchedTokens), in2: 1, cv2: 1}
 	if w.InputDist != nil {
@@ -380,8 +418,7 @@ func (d *Deployment) serveCF(w Workload) (Serving, error) {
 	O := c.out
 	var p cfPoint
 	var ttftWait, ttftSpread float64 // mean queueing wait, and the scale of its exponential tail
-	full := c.at(c.bmax)
-	maxLane := c.maxRate()
+	maxLane := d.maxRateMemo(c)
 	s.MaxRequestRate = reps * maxLane
 	switch w.Kind {
 	case Concurrency:
@@ -393,6 +430,7 @@ func (d *Deployment) serveCF(w Workload) (Serving, error) {
 	case Rate:
 		lam := w.RequestRate / reps
 		if lam >= maxLane {
+			full := c.at(c.bmax)
 			s.Overloaded = true
 			s.Warnings = append(s.Warnings, fmt.Sprintf("overloaded: %.3g req/s exceeds the sustainable %.3g req/s; queues grow without bound", w.RequestRate, s.MaxRequestRate))
 			s.Batch = c.bmax
@@ -634,23 +672,46 @@ func burstMix(burst []float64, n int, ttft0, tau, fixed float64) Dist {
 	if n <= k {
 		n = k
 	}
-	// Both lists are ascending: merge them.
+	// Both lists are ascending; the order statistics of their merge are found by bisection
+	// (no merged copy: an estimate stays allocation-light).
 	rest := n - k
 	steady := func(j int) float64 { return (ttft0 + ((float64(j)+0.5)/float64(rest)-0.5)*tau) * 1e3 }
-	vals := make([]float64, 0, n)
+	first := func(i int) float64 { return (burst[i] + fixed) * 1e3 }
 	sum := float64(rest) * ttft0 * 1e3
-	i, j := 0, 0
-	for i < k || j < rest {
-		if j >= rest || i < k && (burst[i]+fixed)*1e3 <= steady(j) {
-			vals = append(vals, (burst[i]+fixed)*1e3)
-			sum += (burst[i] + fixed) * 1e3
-			i++
-			continue
-		}
-		vals = append(vals, steady(j))
-		j++
+	for i := range k {
+		sum += first(i)
 	}
-	return Dist{Mean: sum / float64(n), Median: Percentile(vals, 0.5), P90: Percentile(vals, 0.9), P95: Percentile(vals, 0.95), P99: Percentile(vals, 0.99), Min: vals[0], Max: vals[len(vals)-1]}
+	// kth is the i-th smallest (0-based) of the merge.
+	kth := func(i int) float64 {
+		lo, hi := max(0, i+1-rest), min(k, i+1) // how many of the first i+1 come from burst
+		for lo < hi {
+			t := (lo + hi) / 2
+			if first(t) <= steady(i-t) {
+				lo = t + 1
+			} else {
+				hi = t
+			}
+		}
+		v := math.Inf(-1)
+		if lo > 0 {
+			v = first(lo - 1)
+		}
+		if u := i + 1 - lo; u > 0 {
+			v = math.Max(v, steady(u-1))
+		}
+		return v
+	}
+	pct := func(p float64) float64 {
+		h := p * float64(n-1)
+		lo := math.Floor(h)
+		i := int(lo)
+		if i+1 >= n {
+			return kth(n - 1)
+		}
+		a := kth(i)
+		return a + (h-lo)*(kth(i+1)-a)
+	}
+	return Dist{Mean: sum / float64(n), Median: pct(0.5), P90: pct(0.9), P95: pct(0.95), P99: pct(0.99), Min: kth(0), Max: kth(n - 1)}
 }
 
 // ttftDist: TTFT = fixed part + residual wait for the running step (uniform on [0, τ̄]) +

@@ -2,6 +2,8 @@ package estimator
 
 import (
 	"math"
+	"math/rand/v2"
+	"sort"
 	"testing"
 )
 
@@ -138,6 +140,39 @@ func BenchmarkSimulate12kClosedLoop(b *testing.B) {
 	for b.Loop() {
 		if _, err := d.Simulate(w, 1); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestBurstMixOrderStatistics checks burstMix's bisection against the definition: the
+// numpy-linear percentiles of the sorted pooled values (burst[i] + fixed, and rest steady
+// values ttft0 + ((j + ½)/rest − ½)·τ, all in ms).
+func TestBurstMixOrderStatistics(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for c := 0; c < 200; c++ {
+		k := 1 + r.IntN(40)
+		burst := make([]float64, k)
+		x := 0.0
+		for i := range burst {
+			x += r.Float64() * 0.05
+			burst[i] = x
+		}
+		n := k + r.IntN(300)
+		ttft0, tau, fixed := r.Float64()*0.5, r.Float64()*0.1, r.Float64()*0.01
+		var vals []float64
+		for _, b := range burst {
+			vals = append(vals, (b+fixed)*1e3)
+		}
+		for j := 0; j < n-k; j++ {
+			vals = append(vals, (ttft0+((float64(j)+0.5)/float64(n-k)-0.5)*tau)*1e3)
+		}
+		sort.Float64s(vals)
+		got := burstMix(burst, n, ttft0, tau, fixed)
+		want := Dist{Mean: mean(vals), Median: Percentile(vals, 0.5), P90: Percentile(vals, 0.9), P95: Percentile(vals, 0.95), P99: Percentile(vals, 0.99), Min: vals[0], Max: vals[len(vals)-1]}
+		for _, p := range [][2]float64{{got.Mean, want.Mean}, {got.Median, want.Median}, {got.P90, want.P90}, {got.P95, want.P95}, {got.P99, want.P99}, {got.Min, want.Min}, {got.Max, want.Max}} {
+			if math.Abs(p[0]-p[1]) > 1e-9*math.Abs(p[1])+1e-12 {
+				t.Fatalf("case %d (k %d, n %d): burstMix %+v, sorted pool %+v", c, k, n, got, want)
+			}
 		}
 	}
 }
