@@ -86,9 +86,35 @@ type cf struct {
 	// in2 is E[in²]/E[in]² of the prompt lengths (1 for fixed lengths).
 	in2    float64
 	storeS float64 // GPU time to store a request's new KV into the offload tier (offload.go)
+	dmemo  [2]decodeMemo
+	dnext  int
 }
 
 func (c *cf) ctx() int { return int(c.inTotal + c.out/2) }
+
+// decodeOnly is the target's time of a decode-only step of n sequences at the mean context
+// (c.batch.Verify as set), remembering the last two: an operating point needs the same
+// whole batches for its decode step and for the steps its prefills join.
+func (c *cf) decodeOnly(n int) float64 {
+	for _, e := range c.dmemo {
+		if e.ok && e.n == n && e.verify == c.batch.Verify {
+			return e.t
+		}
+	}
+	c.batch.Prefill = c.batch.Prefill[:0]
+	c.batch.Decode = c.batch.Decode[:0]
+	c.batch.Uniform.N, c.batch.Uniform.Ctx = n, c.ctx()
+	t := c.d.StepSeconds(&c.batch)
+	c.dmemo[c.dnext] = decodeMemo{n: n, verify: c.batch.Verify, t: t, ok: true}
+	c.dnext ^= 1
+	return t
+}
+
+type decodeMemo struct {
+	n, verify int
+	t         float64
+	ok        bool
+}
 
 // decode returns the time per output token of decode-only steps of b sequences at the mean
 // context: the step time, or with speculative decoding (verify + draft) / acceptance length.
@@ -110,12 +136,12 @@ func (c *cf) decodeStep(b float64) (t, draft float64) {
 	if s := c.d.spec; s != nil {
 		c.batch.Verify = s.Tokens + 1
 	}
-	t = c.d.StepSeconds(&c.batch)
+	t = c.decodeOnly(n)
 	draft = c.d.specDraftTime(&c.batch)
 	if f := b - math.Floor(b); n > 1 && f > 0 {
 		// interpolate between integer batches
 		c.batch.Uniform.N = n - 1
-		t0 := c.d.StepSeconds(&c.batch)
+		t0 := c.decodeOnly(n - 1)
 		t = t0 + (t-t0)*f
 		if draft > 0 {
 			d0 := c.d.specDraftTime(&c.batch)
@@ -158,10 +184,10 @@ func (c *cf) prefillExtraAt(n int, b, k float64) (extra float64, chunks int) {
 	in := int(math.Ceil(c.in))
 	past := max(int(c.inTotal)-in, 0)
 	ctx := c.ctx()
+	base := c.decodeOnly(n)
 	c.batch.Decode = c.batch.Decode[:0]
 	c.batch.Uniform.N, c.batch.Uniform.Ctx = n, ctx
 	c.batch.Prefill = c.batch.Prefill[:0]
-	base := c.d.StepSeconds(&c.batch)
 	kEff := math.Min(k, room/float64(in)) // prompts per step that fit the room
 	if kEff <= 1 {
 		// A prompt alone in its steps, in chunks of the room.

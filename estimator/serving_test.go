@@ -105,6 +105,40 @@ func BenchmarkServeClosedForm(b *testing.B) {
 	}
 }
 
+// BenchmarkServeClosedFormLoads estimates a different concurrency (1…512) on each call: the
+// sustainable-rate scan is shared (same lengths), the operating point and start-up burst are not.
+func BenchmarkServeClosedFormLoads(b *testing.B) {
+	m := mustModel(b, "meta-llama/Llama-3.1-8B-Instruct")
+	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
+	w := Workload{Kind: Concurrency, InputLen: 1024, OutputLen: 256}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		w.Concurrency = 1 + i%512
+		i++
+		if _, err := d.Serve(w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkServeClosedFormLengths estimates different lengths on each call (input 512…3511
+// tokens): nothing is shared, every call scans the sustainable rate.
+func BenchmarkServeClosedFormLengths(b *testing.B) {
+	m := mustModel(b, "meta-llama/Llama-3.1-8B-Instruct")
+	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
+	w := Workload{Kind: Concurrency, OutputLen: 256, Concurrency: 32}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		w.InputLen = 512 + i%3000 // more than the memo holds: every call misses
+		i++
+		if _, err := d.Serve(w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkSimulate10kRequests(b *testing.B) {
 	m := mustModel(b, "meta-llama/Llama-3.1-8B-Instruct")
 	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
