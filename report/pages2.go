@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"roofline/sweeprun"
 	"sort"
 	"strings"
 
@@ -563,10 +564,10 @@ func planPage(pg *page, doc []byte) error {
 
 // runDoc is one line of sweep --run's results.jsonl.
 type runDoc struct {
-	ServerArgs orderedArgs `json:"server_args"`
-	ClientArgs orderedArgs `json:"client_args"`
-	Status     string      `json:"status"`
-	Measured   *benchDoc   `json:"measured"`
+	ServerArgs sweeprun.Params `json:"server_args"`
+	ClientArgs sweeprun.Params `json:"client_args"`
+	Status     string          `json:"status"`
+	Measured   *benchDoc       `json:"measured"`
 	Predicted  *struct {
 		TTFT       bdist `json:"ttft_ms"`
 		TPOT       bdist `json:"tpot_ms"`
@@ -581,37 +582,14 @@ type runDoc struct {
 	Pareto          bool               `json:"pareto"`
 }
 
-// orderedArgs reads sweep --run's argument objects ({"tp": 2, "max-num-seqs": 64}) in
-// their order, as "name=value" strings.
-type orderedArgs []string
-
-func (a *orderedArgs) UnmarshalJSON(b []byte) error {
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	t, err := dec.Token()
-	if err != nil {
-		return err
+// args shows a run's arguments in their order as "name=value" words.
+func args(p sweeprun.Params) string {
+	out := make([]string, len(p))
+	for i, kv := range p {
+		out[i] = kv.Name + "=" + kv.Value
 	}
-	if t == nil {
-		return nil
-	}
-	if d, ok := t.(json.Delim); !ok || d != '{' {
-		return fmt.Errorf("arguments: want an object")
-	}
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return err
-		}
-		*a = append(*a, fmt.Sprintf("%v=%v", k, v))
-	}
-	return nil
+	return strings.Join(out, " ")
 }
-
-func args(a orderedArgs) string { return strings.Join(a, " ") }
 
 func sweepRunPage(pg *page, doc []byte) error {
 	var runs []runDoc
