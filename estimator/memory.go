@@ -407,6 +407,9 @@ type DoesNotFitError struct {
 	MaxFitLen int
 	// Sampler is vLLM's sampler-pass share of the start-up peak (0 when it is not the peak).
 	Sampler units.Bytes
+	// MaxFitSeqs is the largest max_num_seqs (halving from the deployment's) whose smaller
+	// sampler pass lets one MaxModelLen sequence fit; 0 when none down to 8 does.
+	MaxFitSeqs int
 }
 
 func (e *DoesNotFitError) Error() string {
@@ -416,7 +419,11 @@ func (e *DoesNotFitError) Error() string {
 		s += fmt.Sprintf("; the KV cache holds one sequence of at most %d tokens: --max-model-len %d fits", e.MaxFitLen, e.MaxFitLen)
 	}
 	if e.Sampler > 0 {
-		s += fmt.Sprintf("; the start-up sampler pass over max_num_seqs × vocabulary takes %s (a lower --max-num-seqs frees it)", e.Sampler.GiBString())
+		s += fmt.Sprintf("; the start-up sampler pass over max_num_seqs × vocabulary takes %s (a lower --max-num-seqs frees it", e.Sampler.GiBString())
+		if e.MaxFitSeqs > 0 {
+			s += fmt.Sprintf(": --max-num-seqs %d fits", e.MaxFitSeqs)
+		}
+		s += ")"
 	}
 	if e.MinGPUs > 0 {
 		s += fmt.Sprintf("; the smallest fitting tensor-parallel size is %d GPUs", e.MinGPUs)
@@ -432,6 +439,16 @@ func (d *Deployment) CheckFits() error {
 	}
 	e := d.notFitErr(m)
 	e.MinGPUs, _ = MinGPUs(d.Spec)
+	if e.Sampler > 0 {
+		for n := d.MaxNumSeqs / 2; n >= 8; n /= 2 {
+			t := d.Spec
+			t.MaxNumSeqs = n
+			if nd, err := New(t); err == nil && nd.Memory().Fits {
+				e.MaxFitSeqs = n
+				break
+			}
+		}
+	}
 	return e
 }
 

@@ -119,8 +119,26 @@ func TestGemma3SlidingWindowCapacity(t *testing.T) {
 	d1024 := mustDeploy(t, Spec{Model: m, GPU: h100, Profile: MustEngine("vllm"), MaxModelLen: 131072, MaxNumSeqs: 1024})
 	err := d1024.CheckFits()
 	var nf *DoesNotFitError
-	if !errors.As(err, &nf) || nf.MaxFitLen < 80000 || nf.MaxFitLen >= 131072 || !strings.Contains(err.Error(), "--max-model-len") || !strings.Contains(err.Error(), "--max-num-seqs") {
-		t.Errorf("max_num_seqs 1024: %v, want a does-not-fit error naming --max-model-len and --max-num-seqs", err)
+	if !errors.As(err, &nf) || nf.MaxFitLen < 80000 || nf.MaxFitLen >= 131072 || !strings.Contains(err.Error(), "--max-model-len") || !strings.Contains(err.Error(), "--max-num-seqs 512 fits") {
+		t.Errorf("max_num_seqs 1024: %v, want a does-not-fit error naming --max-model-len and --max-num-seqs 512", err)
+	}
+	// At 512 the sampler takes 512 × 262208 × 39 B = 4.88 GiB and the pool ≈ 10.3 + 4.88 =
+	// 15.2 GiB ≥ 13.66 GiB: the largest halving that fits is 512.
+	if nf != nil && nf.MaxFitSeqs != 512 {
+		t.Errorf("largest fitting max_num_seqs %d, want 512", nf.MaxFitSeqs)
+	}
+	// vLLM 0.8.x defaulted max_num_seqs to 256 on every GPU (its release profile): the
+	// unmodified launch fits, as the case's ~16–17 GiB pool says, with 5–6 sequences at 32 K / 1 K.
+	v08, _, err := Engine("vllm@0.8.5")
+	if err != nil || v08.MaxNumSeqs != 256 {
+		t.Fatalf("vllm@0.8.5: %v, max_num_seqs %v; want the 0.8 release profile with 256", err, v08)
+	}
+	d08 := mustDeploy(t, Spec{Model: m, GPU: h100, Profile: v08, MaxModelLen: 131072})
+	if !d08.Memory().Fits {
+		t.Errorf("vllm@0.8.5 defaults: Gemma-3-27B 128 K does not fit (pool %.2f GiB)", gib(d08.Memory().KVCacheBytes))
+	}
+	if c := d08.ConcurrencyAt(32768 + 1024); c < 5 || c > 6 {
+		t.Errorf("vllm@0.8.5 at 32 K / 1 K: %d sequences, want 5–6", c)
 	}
 }
 

@@ -29,13 +29,15 @@ func TestParseVersion(t *testing.T) {
 }
 
 // The release boundaries: vLLM V0 up to 0.7 and V1 from 0.8 (vLLM 0.8.0 release notes
-// make V1 the default), SGLang 0.4 vs 0.5, TensorRT-LLM before and from 1.0.
+// make V1 the default; 0.8.x keeps max_num_seqs 256, 0.9 raised it to 1024 on large GPUs), SGLang 0.4 vs 0.5, TensorRT-LLM before and from 1.0.
 func TestEngineRelease(t *testing.T) {
 	for _, tc := range []struct{ in, profile string }{
 		{"vllm@0.5.4", "vllm-0.5"},
 		{"vllm@0.6.3", "vllm-v0"},
 		{"vllm@0.7.3", "vllm-v0"},
-		{"vllm@0.8.0", "vllm"},
+		{"vllm@0.8.0", "vllm-0.8"},
+		{"vllm@0.8.5.post1", "vllm-0.8"},
+		{"vllm@0.9.0", "vllm"},
 		{"vllm@0.19.1", "vllm"},
 		{"vllm", "vllm"},
 		{"sglang@0.4.6", "sglang-0.4"},
