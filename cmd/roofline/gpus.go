@@ -3,15 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"math"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
 	"roofline/hardware"
-	"roofline/units"
 )
 
 // gpuCatalogue returns the embedded GPU catalogue with each --gpu-file added in order.
@@ -67,7 +62,7 @@ func runGPUs(ctx context.Context, e *env, args []string) error {
 		if *output == "json" {
 			return writeJSON(e.stdout, cat.List()) // writeJSON: indented JSON, shared with the other commands
 		}
-		return writeGPUTable(e.stdout, cat.List())
+		return hardware.WriteTable(e.stdout, cat.List())
 	}
 	if fs.NArg() != 1 {
 		return usageErr("gpus show: want exactly one GPU id or alias, got %d arguments (run 'roofline gpus list' for the ids)", fs.NArg())
@@ -79,165 +74,5 @@ func runGPUs(ctx context.Context, e *env, args []string) error {
 	if *output == "json" {
 		return writeJSON(e.stdout, g)
 	}
-	return writeGPU(e.stdout, g)
-}
-
-// writeGPUTable prints one line per GPU.
-func writeGPUTable(w io.Writer, gpus []*hardware.GPU) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tVENDOR\tMEMORY\tBANDWIDTH\tBF16 DENSE\tFP8 DENSE\tLINK/DIR\tTDP\tPRICE")
-	for _, g := range gpus {
-		bf16 := g.PeakFLOPs["bf16"]
-		if bf16 == 0 {
-			bf16 = g.PeakFLOPs["fp16"] // V100, T4: fp16 tensor cores only
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.ID, g.Vendor, g.MemoryBytes, g.MemoryBandwidth,
-			gpuDash(float64(bf16), bf16.String()), gpuDash(float64(g.PeakFLOPs["fp8"]), g.PeakFLOPs["fp8"].String()),
-			gpuDash(float64(g.LinkBandwidth), g.LinkBandwidth.String()), gpuDash(g.TDPWatts, units.Sig(g.TDPWatts)+" W"),
-			gpuDash(g.PriceUSDPerHour, units.Sig(g.PriceUSDPerHour)+" USD/h"))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintf(w, "\n%d GPUs. FLOP/s are dense peaks (no 2:4 sparsity); BF16 DENSE shows the fp16 peak where a GPU has no bf16.\n"+
-		"LINK/DIR is the scale-up link per direction; PRICE is on-demand per GPU-hour (source and date: roofline gpus show ID).\n", len(gpus))
-	return err
-}
-
-// gpuPeakOrder is the order in which writeGPU prints peaks.
-var gpuPeakOrder = []struct{ dtype, label string }{
-	{"fp32", "fp32 (non-tensor)"}, {"tf32", "tf32 dense"}, {"bf16", "bf16 dense"}, {"fp16", "fp16 dense"},
-	{"fp8", "fp8 dense"}, {"int8", "int8 dense"}, {"fp4", "fp4 dense"},
-}
-
-// writeGPU prints every field of one GPU, with units.
-func writeGPU(w io.Writer, g *hardware.GPU) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	row := func(k, v string) {
-		if v != "" {
-			fmt.Fprintf(tw, "%s\t%s\n", k, v)
-		}
-	}
-	row("id", g.ID)
-	row("name", g.Name)
-	row("aliases", strings.Join(g.Aliases, ", "))
-	row("vendor", gpuJoin(" ", g.Vendor, gpuParen(g.Architecture)))
-	row("form factor", g.FormFactor)
-	row("memory", gpuJoin(" ", g.MemoryBytes.String(), gpuParen(g.MemoryBytes.GiBString()), g.MemoryType, "as marketed"))
-	if g.UsableMemoryBytes > 0 {
-		note := ""
-		if g.UsableMemoryBytes > g.MemoryBytes {
-			// "80 GB" HBM is 80 GiB: the driver reports more bytes than the marketed figure.
-			note = fmt.Sprintf("; more than the marketed %s because vendors count HBM in binary units (%s GiB = %s)",
-				g.MemoryBytes, units.Sig(float64(g.MemoryBytes)/1e9), units.Bytes(float64(g.MemoryBytes)/1e9*float64(units.GiB)))
-		}
-		row("usable memory", fmt.Sprintf("%s (%s, %.0f bytes): %s%s", g.UsableMemoryBytes, g.UsableMemoryBytes.GiBString(), float64(g.UsableMemoryBytes), g.UsableMemorySource, note))
-	} else {
-		row("usable memory", "unknown (engines plan with the stated memory)")
-	}
-	ach := func(c hardware.Ceiling, s string) string {
-		if c.Value == 0 {
-			return ""
-		}
-		kind := "measured"
-		if !c.Measured {
-			kind = "lower confidence"
-		}
-		return fmt.Sprintf("  | achievable %s (%.0f%%, %s: %s)", s, 100*c.Fraction, kind, c.Source)
-	}
-	row("memory bandwidth", g.MemoryBandwidth.String()+ach(g.Achievable.MemoryBandwidth, units.BytesPerSecond(g.Achievable.MemoryBandwidth.Value).String()))
-	for _, p := range gpuPeakOrder {
-		v, ok := g.PeakFLOPs[p.dtype]
-		if !ok {
-			continue
-		}
-		c := g.Achievable.GEMM[p.dtype]
-		s, a := v.String(), units.FLOPsPerSecond(c.Value).String()
-		if p.dtype == "int8" {
-			s = strings.TrimSuffix(s, "FLOP/s") + "OP/s"
-			a = strings.TrimSuffix(a, "FLOP/s") + "OP/s"
-		}
-		row("peak "+p.label, s+ach(c, a))
-	}
-	if c := g.Achievable.KernelLaunch; c.Value > 0 {
-		kind := "measured"
-		if !c.Measured {
-			kind = "lower confidence"
-		}
-		row("kernel launch", fmt.Sprintf("%.2f µs per back-to-back launch (%s: %s)", c.Value*1e6, kind, c.Source))
-	}
-	row("L2 cache", gpuDash(float64(g.L2Bytes), units.Sig(float64(g.L2Bytes/units.MiB))+" MiB"))
-	if g.LinkBandwidth > 0 {
-		row("scale-up link", gpuJoin(" ", g.LinkBandwidth.String()+" per direction", gpuParen(g.Interconnect)))
-	} else {
-		row("scale-up link", "none")
-	}
-	row("PCIe", gpuDash(float64(g.PCIeBandwidth), g.PCIeBandwidth.String()+" per direction"))
-	row("TDP", gpuDash(g.TDPWatts, units.Sig(g.TDPWatts)+" W"))
-	if g.PriceUSDPerHour > 0 {
-		row("price", fmt.Sprintf("%s USD per GPU-hour (%s, as of %s)", units.Sig(g.PriceUSDPerHour), gpuJoin(", ", g.PriceProvider, g.PriceSource), g.PriceAsOf))
-	} else {
-		row("price", "unknown (set price_usd_per_hour in a --gpu-file)")
-	}
-	for _, off := range hardware.Offerings {
-		if off == "on-demand" && g.PriceUSDPerHour == 0 {
-			continue
-		}
-		p, err := hardware.SelectPrice(g, off)
-		if err != nil {
-			continue
-		}
-		n, lo, hi := 0, math.Inf(1), 0.0
-		for _, o := range g.Offers() {
-			if o.Offering == off {
-				v := o.USDPerHour
-				if off == "purchase" {
-					v = o.USDPurchase
-				}
-				n, lo, hi = n+1, math.Min(lo, v), math.Max(hi, v)
-			}
-		}
-		rng := ""
-		if n > 1 {
-			rng = fmt.Sprintf(" (%d public offers, %s to %s)", n, units.Sig(lo), units.Sig(hi))
-		}
-		row("price "+off, fmt.Sprintf("%s USD per GPU-hour%s: %s", units.Sig(p.USDPerHour), rng, p.Source))
-	}
-	if kwh, src := hardware.PowerPrice(); g.TDPWatts > 0 && kwh > 0 {
-		row("power cost", fmt.Sprintf("%s USD per GPU-hour at TDP and %s USD/kWh (%s)", units.Sig(g.TDPWatts/1000*kwh), units.Sig(kwh), src))
-	}
-	row("source", g.Source)
-	for _, c := range g.CrossChecked {
-		row("cross-checked with", c)
-	}
-	row("confidence", g.Confidence)
-	row("notes", g.Notes)
-	row("defined in", g.Origin)
-	return tw.Flush()
-}
-
-// gpuDash returns s, or "-" when v is 0 (unknown).
-func gpuDash(v float64, s string) string {
-	if v == 0 {
-		return "-"
-	}
-	return s
-}
-
-func gpuParen(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "(" + s + ")"
-}
-
-// gpuJoin joins the non-empty parts with sep.
-func gpuJoin(sep string, parts ...string) string {
-	var out []string
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, sep)
+	return hardware.WriteGPU(e.stdout, g)
 }
