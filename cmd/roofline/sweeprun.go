@@ -5,26 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"roofline/bench"
 	"roofline/estimator"
-	"roofline/models"
 	"roofline/sweeprun"
-	"roofline/units"
-	"roofline/validation"
 )
 
 // loopFlags are the flags of "sweep --run" and "sweep --dry-run".
@@ -127,7 +120,7 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 		return usageErr("--gpus-available %d: must be ≥ 0", lf.gpusAvailable)
 	}
 	if !fs.Changed("gpus-available") && lf.serverCmd == "" && lf.framework != "ollama" {
-		o.GPUsAvailable = countGPUs()
+		o.GPUsAvailable = sweeprun.CountGPUs()
 	}
 
 	// The benchmark's base configuration: the sweep's workload flags.
@@ -191,7 +184,7 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 
 	pr, note := newLoopPredictor(ctx, e, f, o.ServerEnv)
 	if pr != nil {
-		o.Predict = pr.predict
+		o.Predict = pr.Predict
 	} else {
 		o.Predict = func(sweeprun.Params, bench.Config, []bench.Record) (*estimator.Serving, string) { return nil, note }
 	}
@@ -248,9 +241,9 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 			}
 			for _, cl := range clientsOf(c) {
 				cfg, _ := sweeprun.ClientConfig(o.Bench, cl)
-				fmt.Fprintf(w, "    bench %s\n", benchLine(cfg))
+				fmt.Fprintf(w, "    bench %s\n", sweeprun.BenchLine(cfg))
 				if pr != nil {
-					fmt.Fprintf(w, "      predicted: %s\n", pr.closedForm(c.All(), cfg))
+					fmt.Fprintf(w, "      predicted: %s\n", pr.ClosedForm(c.All(), cfg))
 				}
 			}
 		}
@@ -270,7 +263,7 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 		if pr == nil {
 			return usageErr("--calibrate: needs a prediction (%s)", note)
 		}
-		o.Reorder = pr.recalibrate
+		o.Reorder = pr.Recalibrate
 	}
 	res, runErr := sweeprun.Run(ctx, o)
 	if res == nil && runErr != nil {
@@ -279,7 +272,7 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 		}
 		return asUsage(runErr)
 	}
-	writeLoopTable(e.stdout, res, cons)
+	sweeprun.WriteTable(e.stdout, res, cons)
 	fmt.Fprintf(e.stdout, "results: %s/%s (one JSON object per run), server logs in %s/logs, request records in %s/records\n", lf.outDir, sweeprun.ResultsFile, lf.outDir, lf.outDir)
 	if errors.Is(runErr, context.Canceled) {
 		return &exitError{code: 130, err: fmt.Errorf("sweep: interrupted; %d results kept in %s (--continue runs the rest)", len(res), lf.outDir)}
@@ -287,72 +280,8 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	return runErr
 }
 
-// benchLine is the roofline bench command of a client configuration (without --url).
-func benchLine(c bench.Config) string {
-	s := fmt.Sprintf("--model %s --input-len %d --output-len %d", c.Model, c.InputLen, c.OutputLen)
-	if c.PrefixLen > 0 {
-		s += fmt.Sprintf(" --prefix-len %d", c.PrefixLen)
-	}
-	if c.RequestRate > 0 {
-		s += fmt.Sprintf(" --request-rate %g --burstiness %g", c.RequestRate, c.Burstiness)
-	}
-	if c.Concurrency > 0 {
-		s += fmt.Sprintf(" --concurrency %d", c.Concurrency)
-	}
-	if c.NumRequests > 0 {
-		s += fmt.Sprintf(" --num-requests %d", c.NumRequests)
-	}
-	if c.Duration > 0 {
-		s += fmt.Sprintf(" --duration %s", c.Duration)
-	}
-	if c.Warmup > 0 {
-		s += fmt.Sprintf(" --warmup %d", c.Warmup)
-	}
-	return s
-}
-
-// countGPUs is the number of GPUs nvidia-smi -L or rocm-smi --showid lists; 0 when
-// neither answers.
-func countGPUs() int {
-	if out, err := exec.Command("nvidia-smi", "-L").Output(); err == nil {
-		return countGPULines(string(out))
-	}
-	if out, err := exec.Command("rocm-smi", "--showid").Output(); err == nil {
-		return countGPULines(string(out))
-	}
-	return 0
-}
-
-// countGPULines counts the distinct GPUs of nvidia-smi -L ("GPU 0: NVIDIA H200 (UUID:
-// GPU-…)", one line each) or rocm-smi --showid ("GPU[0]		: Device ID: 0x74a1", several
-// lines each): lines starting with "GPU", told apart by the text before their first colon.
-func countGPULines(out string) int {
-	seen := map[string]bool{}
-	for _, l := range strings.Split(out, "\n") {
-		l = strings.TrimSpace(l)
-		if !strings.HasPrefix(l, "GPU") {
-			continue
-		}
-		if id, _, ok := strings.Cut(l, ":"); ok {
-			seen[strings.TrimSpace(id)] = true
-		}
-	}
-	return len(seen)
-}
-
-// loopPredictor predicts each run from the sweep's --model and --gpus and the server
-// arguments; with --calibrate its profile is refitted as runs finish.
-type loopPredictor struct {
-	model   *models.Model
-	profile *estimator.Profile
-	engine  string
-	ignore  map[string]bool
-	base    estimator.Spec
-	log     io.Writer // where --calibrate reports each refit (nil: nowhere)
-}
-
 // newLoopPredictor returns nil and the reason when no prediction can be made.
-func newLoopPredictor(ctx context.Context, e *env, f *sweepFlags, env []sweeprun.Params) (*loopPredictor, string) {
+func newLoopPredictor(ctx context.Context, e *env, f *sweepFlags, env []sweeprun.Params) (*sweeprun.ModelPredictor, string) {
 	if f.model == "" {
 		return nil, "no --model: runs are recorded without a prediction"
 	}
@@ -378,90 +307,14 @@ func newLoopPredictor(ctx context.Context, e *env, f *sweepFlags, env []sweeprun
 	if err != nil {
 		return nil, err.Error()
 	}
-	p := &loopPredictor{model: m, profile: prof, engine: engine, ignore: map[string]bool{}, log: e.stderr}
+	p := &sweeprun.ModelPredictor{Profile: prof, Ignore: map[string]bool{}, Log: e.stderr,
+		Base: estimator.Spec{Model: m, GPU: gpus[0], MaxModelLen: f.maxModelLen, MemoryFraction: f.memFrac}}
 	for _, ps := range env {
 		for _, kv := range ps {
-			p.ignore[kv.Name] = true
+			p.Ignore[kv.Name] = true
 		}
 	}
-	p.base = estimator.Spec{Model: m, GPU: gpus[0], MaxModelLen: f.maxModelLen, MemoryFraction: f.memFrac}
 	return p, ""
-}
-
-func (p *loopPredictor) deployment(server sweeprun.Params) (*estimator.Deployment, []string, error) {
-	spec := p.base
-	spec.Profile = p.profile
-	unmodelled, err := sweeprun.ApplyArgs(&spec, server, p.ignore)
-	if err != nil {
-		return nil, nil, err
-	}
-	d, err := estimator.New(spec)
-	return d, unmodelled, err
-}
-
-func (p *loopPredictor) predict(server sweeprun.Params, cfg bench.Config, recs []bench.Record) (*estimator.Serving, string) {
-	d, unmodelled, err := p.deployment(server)
-	if err != nil {
-		return nil, err.Error()
-	}
-	s, err := d.Simulate(sweeprun.RunWorkload(cfg, recs), cfg.Seed)
-	if err != nil {
-		return nil, err.Error()
-	}
-	for _, u := range unmodelled {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("server argument %s is not modelled: the prediction ignores it", u))
-	}
-	s.Warnings = append(s.Warnings, "profile "+p.profile.Name)
-	return &s, ""
-}
-
-// recalibrate refits the profile on every ok run so far (the fit of validate
-// --calibrate-out) and orders the remaining configurations by predicted output tok/s
-// per GPU at their first client configuration, highest first.
-func (p *loopPredictor) recalibrate(done []sweeprun.Result, remaining []sweeprun.Config) []sweeprun.Config {
-	samples := loopSamples(done, func(args sweeprun.Params) (*estimator.Deployment, error) {
-		d, _, err := p.deployment(args)
-		return d, err
-	})
-	if len(samples) == 0 {
-		return remaining
-	}
-	fit, err := estimator.Calibrate(samples, p.profile, validation.RunFitParams)
-	if err != nil {
-		return remaining
-	}
-	fit.Profile.Name = strings.TrimSuffix(p.profile.Name, "-calibrated") + "-calibrated"
-	if p.log != nil {
-		fmt.Fprintf(p.log, "sweep: refitted %s on %d decode-step samples of the finished runs (MAPE %.2f%% → %.2f%%); re-ranking %d configurations\n",
-			fit.Profile.Name, fit.N, fit.MAPE0, fit.MAPE, len(remaining))
-	}
-	p.profile = fit.Profile
-	score := map[int]float64{}
-	for _, c := range remaining {
-		score[c.Index] = math.Inf(-1)
-		d, _, err := p.deployment(c.All())
-		if err != nil {
-			continue
-		}
-		if s, err := d.Serve(estimator.Workload{Kind: estimator.Concurrency, Concurrency: 1, InputLen: 512, OutputLen: 128}); err == nil {
-			score[c.Index] = s.OutputTokS / float64(d.NumGPUs)
-		}
-	}
-	sort.SliceStable(remaining, func(i, j int) bool { return score[remaining[i].Index] > score[remaining[j].Index] })
-	return remaining
-}
-
-// closedForm is a one-line closed-form prediction of a run, for --dry-run.
-func (p *loopPredictor) closedForm(server sweeprun.Params, cfg bench.Config) string {
-	d, _, err := p.deployment(server)
-	if err != nil {
-		return "none: " + err.Error()
-	}
-	s, err := d.Serve(sweeprun.RunWorkload(cfg, nil))
-	if err != nil {
-		return "none: " + err.Error()
-	}
-	return fmt.Sprintf("TTFT mean %s ms, TPOT mean %s ms, %s output tok/s (closed form, profile %s)", ms(s.TTFT.Mean), ms(s.TPOT.Mean), units.Sig(s.OutputTokS), p.profile.Name)
 }
 
 // estimatorConfigs runs the estimator's sweep over the usual sweep flags and returns its
@@ -482,179 +335,8 @@ func estimatorConfigs(ctx context.Context, e *env, f *sweepFlags) ([]sweeprun.Co
 	if len(res.Points) == 0 {
 		return nil, "", usageErr("no configuration meets every constraint: nothing to run (relax a --constraint or widen the space)")
 	}
-	ckpt := sp.Model.Quant.Dtype
-	var out []sweeprun.Config
-	index := map[string]int{}
-	for _, p := range res.Points {
-		args := sweeprun.Params{{Name: "tp_size", Value: strconv.Itoa(p.TP)}}
-		add := func(name string, v int) {
-			if v > 1 {
-				args = append(args, sweeprun.Param{Name: name, Value: strconv.Itoa(v)})
-			}
-		}
-		add("pp_size", p.PP)
-		add("dp_size", p.DP)
-		add("ep_size", p.EP)
-		add("max_num_seqs", p.MaxNumSeqs)
-		add("max_num_batched_tokens", p.MaxNumBatchedTokens)
-		add("max_model_len", p.MaxModelLen)
-		if p.KVDtype == "fp8" && p.Engine != "trtllm" {
-			v := "fp8"
-			if p.Engine == "sglang" {
-				v = "fp8_e4m3" // sglang.launch_server names the FP8 format
-			}
-			args = append(args, sweeprun.Param{Name: "kv_cache_dtype", Value: v})
-		}
-		if p.WeightDtype == "fp8" && ckpt != "fp8" && p.Engine != "trtllm" {
-			args = append(args, sweeprun.Param{Name: "quantization", Value: "fp8"})
-		}
-		if p.MemoryFraction > 0 && p.Engine != "trtllm" {
-			args = append(args, sweeprun.Param{Name: "gpu_memory_utilization", Value: strconv.FormatFloat(p.MemoryFraction, 'g', -1, 64)})
-		}
-		load := sweeprun.Params{{Name: "concurrency", Value: strconv.Itoa(p.Concurrency)}}
-		if p.RequestRate > 0 {
-			load = sweeprun.Params{{Name: "request_rate", Value: strconv.FormatFloat(p.RequestRate, 'g', -1, 64)}}
-		}
-		k := args.Key()
-		if i, ok := index[k]; ok {
-			out[i].Clients = append(out[i].Clients, load)
-			continue
-		}
-		index[k] = len(out)
-		out = append(out, sweeprun.Config{Args: args, Clients: []sweeprun.Params{load}})
-	}
+	out := sweeprun.FromSweep(res.Points, sp.Model.Quant.Dtype)
 	return out, fmt.Sprintf("%d best of %d configurations by %s (estimator sweep, --top %d)", len(res.Points), res.Evaluated, f.objective, f.top), nil
-}
-
-// writeLoopTable prints measured beside predicted for every run.
-func writeLoopTable(w io.Writer, rs []sweeprun.Result, cons []estimator.Constraint) {
-	fmt.Fprintf(w, "roofline sweep --run: %d runs; measured / predicted (error = (predicted − measured)/measured)\n", len(rs))
-	if len(cons) > 0 {
-		var cs []string
-		for _, c := range cons {
-			cs = append(cs, c.String())
-		}
-		fmt.Fprintf(w, "SLO constraints on the measured runs: %s\n", strings.Join(cs, ", "))
-	}
-	srvVary, srvCommon := splitVarying(rs, func(r sweeprun.Result) sweeprun.Params { return r.ServerArgs })
-	cliVary, cliCommon := splitVarying(rs, func(r sweeprun.Result) sweeprun.Params { return r.ClientArgs })
-	if len(srvCommon) > 0 {
-		fmt.Fprintf(w, "every server: %s\n", srvCommon)
-	}
-	if len(cliCommon) > 0 {
-		fmt.Fprintf(w, "every client: %s\n", cliCommon)
-	}
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tserver\tclient\tstatus\tTTFT mean ms\tTPOT mean ms\toutput tok/s\terror tok/s\tSLO\tfront\t")
-	pair := func(m, p float64, have bool) string {
-		ms := "-"
-		if !math.IsNaN(m) {
-			ms = units.Sig(m)
-		}
-		if !have || math.IsNaN(p) || math.IsInf(p, 0) {
-			return ms + " / -"
-		}
-		return ms + " / " + units.Sig(p)
-	}
-	for i, r := range rs {
-		var mt, mp, mo = math.NaN(), math.NaN(), math.NaN()
-		if r.Measured != nil {
-			mt, mp, mo = r.Measured.TTFT.Mean, r.Measured.TPOT.Mean, r.Measured.OutputTokS
-		}
-		var pt, pp, po float64
-		if r.Predicted != nil {
-			pt, pp, po = r.Predicted.TTFT.Mean, r.Predicted.TPOT.Mean, r.Predicted.OutputTokS
-		}
-		errTok := "-"
-		if v, ok := r.ErrorPct["output_tok_s"]; ok {
-			errTok = fmt.Sprintf("%+.1f%%", v)
-		}
-		slo := "-"
-		if r.MeetsSLO != nil {
-			slo = map[bool]string{true: "met", false: "missed"}[*r.MeetsSLO]
-		}
-		front := ""
-		if r.Pareto {
-			front = "*"
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", i+1, orDash(srvVary(r)), orDash(cliVary(r)), r.Status,
-			pair(mt, pt, r.Predicted != nil), pair(mp, pp, r.Predicted != nil), pair(mo, po, r.Predicted != nil), errTok, slo, front)
-	}
-	tw.Flush()
-	fmt.Fprintln(w, "\nfront: * = on the measured Pareto front of output tok/s per GPU vs output tok/s per user (runs meeting the SLOs)")
-	for i, r := range rs {
-		if r.Status != sweeprun.StatusOK && r.Error != "" {
-			first, _, _ := strings.Cut(r.Error, "\n")
-			fmt.Fprintf(w, "run %d %s: %s (log: %s)\n", i+1, r.Status, first, r.ServerLog)
-		}
-		if r.Predicted == nil && r.PredictedReason != "" && i == 0 {
-			fmt.Fprintf(w, "no prediction: %s\n", r.PredictedReason)
-		}
-	}
-}
-
-// splitVarying splits the arguments of results into those whose value differs between
-// results (returned as a function of the result) and those common to all.
-func splitVarying(rs []sweeprun.Result, get func(sweeprun.Result) sweeprun.Params) (func(sweeprun.Result) sweeprun.Params, sweeprun.Params) {
-	values := map[string]map[string]bool{}
-	count := map[string]int{}
-	for _, r := range rs {
-		for _, kv := range get(r) {
-			if values[kv.Name] == nil {
-				values[kv.Name] = map[string]bool{}
-			}
-			values[kv.Name][kv.Value] = true
-			count[kv.Name]++
-		}
-	}
-	varies := func(name string) bool { return len(values[name]) > 1 || count[name] != len(rs) }
-	var common sweeprun.Params
-	if len(rs) > 1 {
-		for _, kv := range get(rs[0]) {
-			if !varies(kv.Name) {
-				common = append(common, kv)
-			}
-		}
-	}
-	return func(r sweeprun.Result) sweeprun.Params {
-		var out sweeprun.Params
-		for _, kv := range get(r) {
-			if varies(kv.Name) || len(rs) == 1 {
-				out = append(out, kv)
-			}
-		}
-		return out
-	}, common
-}
-
-func orDash(p sweeprun.Params) string {
-	if len(p) == 0 {
-		return "-"
-	}
-	return p.String()
-}
-
-// loopSamples turns every ok result into decode-step samples (validation.RunSamples, the
-// fit of validate --calibrate-out) on the deployment its server arguments describe; the
-// workload's lengths are the measured mean prompt and completion tokens per request.
-func loopSamples(rs []sweeprun.Result, deploy func(sweeprun.Params) (*estimator.Deployment, error)) []estimator.StepSample {
-	var samples []estimator.StepSample
-	for _, r := range rs {
-		m := r.Measured
-		if r.Status != sweeprun.StatusOK || m == nil || m.Completed == 0 {
-			continue
-		}
-		d, err := deploy(r.ServerArgs)
-		if err != nil {
-			continue
-		}
-		w := estimator.Workload{InputLen: max(1, m.TotalInputTokens/m.Completed), OutputLen: max(1, m.TotalOutputTokens/m.Completed)}
-		if ss, _, _, err := validation.RunSamples(d, w, *m); err == nil {
-			samples = append(samples, ss...)
-		}
-	}
-	return samples
 }
 
 // benchResultSamples reads DIR/results.jsonl of sweep --run and returns the decode-step
@@ -684,27 +366,9 @@ func benchResultSamples(ctx context.Context, e *env, dir, model, gpu string, gpu
 	if err != nil {
 		return nil, usageErr("--gpu: %v", err)
 	}
-	var firstErr error
-	samples := loopSamples(rs, func(args sweeprun.Params) (*estimator.Deployment, error) {
-		spec := estimator.Spec{Model: m, GPU: g, Profile: prof}
-		if _, err := sweeprun.ApplyArgs(&spec, args, nil); err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			return nil, err
-		}
-		d, err := estimator.New(spec)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return d, err
-	})
-	if len(samples) == 0 {
-		why := "no ok run with more than one output token"
-		if firstErr != nil {
-			why += " (" + firstErr.Error() + ")"
-		}
-		return nil, usageErr("--bench-results %s: %s", dir, why)
+	samples, err := sweeprun.ResultSamples(rs, estimator.Spec{Model: m, GPU: g, Profile: prof})
+	if err != nil {
+		return nil, usageErr("--bench-results %s: %v", dir, err)
 	}
 	return samples, nil
 }
