@@ -222,9 +222,10 @@ func (s *Scheduler) Plan() bool {
 // completed and decoding sequences emit a token, and finished requests leave, freeing
 // their KV blocks. It returns the number of requests that finished.
 func (s *Scheduler) Commit(t float64) int {
-	keep := s.running[:0]
-	finished := 0
-	for _, r := range s.running {
+	// Survivors are compacted in place, writing a pointer only after the first finished
+	// request (a pointer store costs a GC write barrier while a collection runs).
+	j, finished := 0, 0
+	for i, r := range s.running {
 		emit := false
 		switch {
 		case r.chunk > 0:
@@ -253,10 +254,13 @@ func (s *Scheduler) Commit(t float64) int {
 			}
 			continue
 		}
-		keep = append(keep, r)
+		if j != i {
+			s.running[j] = r
+		}
+		j++
 	}
-	clear(s.running[len(keep):])
-	s.running = keep
+	clear(s.running[j:])
+	s.running = s.running[:j]
 	return finished
 }
 
@@ -326,9 +330,8 @@ func (s *Scheduler) CommitRun(ends []float64) int {
 			r.blocks += need
 		}
 	}
-	keep := s.running[:0]
-	finished := 0
-	for _, r := range s.running {
+	j, finished := 0, 0
+	for i, r := range s.running {
 		if r.Generated >= r.Out {
 			finished++
 			s.free += r.blocks
@@ -338,9 +341,12 @@ func (s *Scheduler) CommitRun(ends []float64) int {
 			}
 			continue
 		}
-		keep = append(keep, r)
+		if j != i {
+			s.running[j] = r
+		}
+		j++
 	}
-	clear(s.running[len(keep):])
-	s.running = keep
+	clear(s.running[j:])
+	s.running = s.running[:j]
 	return finished
 }

@@ -3,8 +3,7 @@ package estimator
 import (
 	"math"
 	"math/rand/v2"
-	"slices"
-	"sort"
+	"sync"
 )
 
 // Simulate runs a seeded discrete-event simulation of one lane's Scheduler (continuous
@@ -57,7 +56,13 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 			n = int(math.Ceil(float64(len(w.Arrivals)) / reps))
 		}
 	}
-	reqs := make([]SchedRequest, n)
+	buf := simBufs.Get().(*simBuf)
+	defer simBufs.Put(buf)
+	if cap(buf.reqs) < n {
+		buf.reqs = make([]SchedRequest, n)
+	}
+	reqs := buf.reqs[:n]
+	clear(reqs)
 	lam := w.RequestRate / reps
 	t := 0.0
 	for i := range reqs {
@@ -94,15 +99,14 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 
 	var (
 		now         float64
-		next        int       // next request not yet enqueued
-		stepDur     []float64 // duration of each step with decode tokens
-		stepN       []float64 // decode tokens emitted in that step (ITL samples)
+		next        int // next request not yet enqueued
 		finished    int
 		issued      = clients
 		flops, byts float64
 		busy        float64
-		ends        []float64
+		ends        = buf.ends[:0]
 	)
+	itl := itlAcc{keys: buf.itl[:0]} // each step with decode tokens: its duration and tokens
 	if w.Kind == Concurrency {
 		// Clients resubmit the moment a reply ends; the engine sees it after the API server's cost.
 		sch.OnDone = func(_ *SchedRequest, end float64) {
@@ -133,8 +137,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 			busy += dt
 			now += dt
 			if len(b.Decode) > 0 {
-				stepDur = append(stepDur, dt)
-				stepN = append(stepN, float64(len(b.Decode)))
+				itl.add(dt, len(b.Decode))
 			}
 			finished += sch.Commit(now)
 			continue
@@ -159,8 +162,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 			di := dt + float64(i)*slope
 			t += di
 			ends = append(ends, t)
-			stepDur = append(stepDur, di)
-			stepN = append(stepN, float64(len(b.Decode)))
+			itl.add(di, len(b.Decode))
 			flops += f + float64(i)*fs
 			byts += by + float64(i)*bs
 			busy += di
@@ -169,9 +171,12 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 		finished += sch.CommitRun(ends)
 	}
 
+	buf.ends, buf.itl = ends, itl.keys
+
 	// Metrics. The API server's per-request cost (tokenisation, HTTP, streaming) adds to TTFT and E2E.
 	s := Serving{Method: "simulation", Preemptions: sch.Preemptions}
-	var ttft, tpot, e2e, user []float64
+	ttft, tpot, e2e, user := buf.ttft[:0], buf.tpot[:0], buf.e2e[:0], buf.user[:0]
+	defer func() { buf.ttft, buf.tpot, buf.e2e, buf.user = ttft, tpot, e2e, user }()
 	var first, lastEnd = math.Inf(1), 0.0
 	var outTok, inTok float64
 	for i := range reqs {
@@ -197,8 +202,8 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	if dur <= 0 || len(ttft) == 0 {
 		return s, nil
 	}
-	s.TTFT, s.TPOT, s.E2E = summarize(ttft), summarize(tpot), summarize(e2e)
-	s.ITL = weighted(stepDur, stepN)
+	s.TTFT, s.TPOT, s.E2E = buf.summarize(ttft), buf.summarize(tpot), buf.summarize(e2e)
+	s.ITL = buf.weighted(&itl)
 	s.RequestPerS = reps * float64(len(ttft)) / dur
 	s.OutputTokS = reps * outTok / dur
 	s.TotalTokS = reps * (outTok + inTok) / dur
@@ -208,7 +213,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	if w.Kind == Static || w.Kind == Offline {
 		s.BatchElapsedS = dur
 	}
-	s.MeanStepMs = busy / float64(max(1, len(stepDur))) * 1e3
+	s.MeanStepMs = busy / float64(max(1, len(itl.keys))) * 1e3
 	if busy > 0 {
 		s.MFU = flops / busy / float64(d.gemmPeak)
 		s.MBU = byts / busy / float64(d.GPU.MemoryBandwidth)
@@ -281,31 +286,55 @@ func Percentile(sorted []float64, p float64) float64 {
 	return sorted[i] + (h-lo)*(sorted[i+1]-sorted[i])
 }
 
-func summarize(x []float64) Dist {
+// simBuf holds a simulation's working slices, reused across calls (a sweep runs thousands).
+type simBuf struct {
+	reqs                  []SchedRequest
+	ends                  []float64
+	itl                   []uint64
+	ttft, tpot, e2e, user []float64
+	scratch               []uint64
+}
+
+var simBufs = sync.Pool{New: func() any { return new(simBuf) }}
+
+// summarize sorts x and returns its mean (summed in sorted order), numpy-linear percentiles,
+// minimum and maximum.
+func (b *simBuf) summarize(x []float64) Dist {
 	if len(x) == 0 {
 		return Dist{}
 	}
-	sort.Float64s(x)
+	b.scratch = sortFloats(x, b.scratch)
 	return Dist{Mean: mean(x), Median: Percentile(x, 0.5), P90: Percentile(x, 0.9), P95: Percentile(x, 0.95), P99: Percentile(x, 0.99), Min: x[0], Max: x[len(x)-1]}
 }
 
-// weighted summarises values v[i] (seconds) each occurring w[i] times, in ms: percentiles
-// are the smallest value whose cumulative weight reaches p of the total. Weights are whole
-// counts below 65536 (decode tokens of a step); values are sorted on their float bits with
-// the low 16 mantissa bits replaced by the weight (a relative error below 1e−11).
-func weighted(v, w []float64) Dist {
-	if len(v) == 0 {
+// itlAcc collects values v (seconds) each occurring w times (decode tokens of a step) for
+// weighted. Weights are whole counts below 65536; a value is kept as its float bits with the
+// low 16 mantissa bits replaced by the weight (a relative error below 1e−11), so that sorting
+// the keys sorts the values.
+type itlAcc struct {
+	keys       []uint64
+	total, sum float64 // Σ w, Σ v·w
+}
+
+func (a *itlAcc) add(v float64, w int) {
+	wi := uint64(min(max(w, 0), 0xFFFF))
+	a.keys = append(a.keys, math.Float64bits(v)&^0xFFFF|wi)
+	a.total += float64(wi)
+	a.sum += v * float64(wi)
+}
+
+// weighted summarises a's values in ms: percentiles are the smallest value whose cumulative
+// weight reaches p of the total.
+func (b *simBuf) weighted(a *itlAcc) Dist {
+	keys := a.keys
+	if len(keys) == 0 {
 		return Dist{}
 	}
-	keys := make([]uint64, len(v))
-	total, sum := 0.0, 0.0
-	for i := range v {
-		wi := uint64(min(max(w[i], 0), 0xFFFF))
-		keys[i] = math.Float64bits(v[i])&^0xFFFF | wi
-		total += float64(wi)
-		sum += v[i] * float64(wi)
+	if cap(b.scratch) < len(keys) {
+		b.scratch = make([]uint64, len(keys))
 	}
-	slices.Sort(keys)
+	sortKeys(keys, b.scratch[:len(keys)]) // non-negative durations: bit order is value order
+	total := a.total
 	val := func(k uint64) float64 { return math.Float64frombits(k&^0xFFFF) * 1e3 }
 	qs := [...]float64{0.5, 0.9, 0.95, 0.99}
 	var out [4]float64
@@ -320,5 +349,5 @@ func weighted(v, w []float64) Dist {
 	for ; j < len(qs); j++ {
 		out[j] = val(keys[len(keys)-1])
 	}
-	return Dist{Mean: sum / total * 1e3, Median: out[0], P90: out[1], P95: out[2], P99: out[3], Min: val(keys[0]), Max: val(keys[len(keys)-1])}
+	return Dist{Mean: a.sum / total * 1e3, Median: out[0], P90: out[1], P95: out[2], P99: out[3], Min: val(keys[0]), Max: val(keys[len(keys)-1])}
 }

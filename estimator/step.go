@@ -174,7 +174,7 @@ func (a *stepAcc) result() Step {
 func (d *Deployment) combine(c, m float64) float64 {
 	p := d.Profile.OverlapExponent
 	if p <= 0 {
-		return math.Max(c, m)
+		return max(c, m) // the builtin: math.Max's rules for ±0 and NaN, inlined
 	}
 	if c == 0 || m == 0 {
 		return c + m
@@ -310,14 +310,20 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 		}
 		pf += 2 * heads * float64(gr.qkDim+gr.vDim) * k * gr.layers
 		pb += (kvTok*gr.kvBytes + float64(prefillTokens)*heads*float64(gr.qkDim+gr.vDim)*d.actBytes) * gr.layers
-		var dk float64
-		for _, ctx := range b.Decode {
-			n := ctx + 1
-			if gr.window > 0 && n > gr.window {
-				n = gr.window
+		// Keys summed as integers: exact, and the same as a float64 sum of the terms (every
+		// partial sum is an integer far below 2⁵³).
+		var dkn int
+		if gr.window > 0 {
+			for _, ctx := range b.Decode {
+				dkn += min(ctx+1, gr.window)
 			}
-			dk += float64(n)
+		} else {
+			for _, ctx := range b.Decode {
+				dkn += ctx
+			}
+			dkn += len(b.Decode)
 		}
+		dk := float64(dkn)
 		if b.Uniform.N > 0 {
 			n := b.Uniform.Ctx + 1
 			if gr.window > 0 && n > gr.window {
