@@ -2,6 +2,14 @@ package estimator
 
 import "fmt"
 
+// Provenance says where a deployment's inputs came from: the model's config.json, the GPU's
+// datasheet entry (with its confidence) and the engine profile (embedded or a file).
+type Provenance struct {
+	Model   string `json:"model"`
+	GPU     string `json:"gpu"`
+	Profile string `json:"profile"`
+}
+
 // Parameter is one number a prediction rests on, with its unit and where it came from.
 type Parameter struct {
 	Name   string  `json:"name"`

@@ -1,12 +1,3 @@
-// Package report renders roofline's JSON results (estimate, sweep, accuracy) as one
-// self-contained HTML page with inline SVG plots drawn by gonum/plot.
-//
-//	kind, err := report.Render(w, jsonBytes)
-//
-// The kind is detected from the document: a sweep has "evaluated" and "configs", an
-// estimate has "model_info" and "server_config", an accuracy report has "rows" and
-// "summary". The page loads nothing from the network: styles are inline and each plot is an
-// <svg> element. Every axis names its unit.
 package report
 
 import (

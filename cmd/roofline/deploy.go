@@ -62,13 +62,6 @@ func (f *deployFlags) registerAs(fs *pflag.FlagSet, withGPUCount bool, modelFlag
 	fs.IntVar(&f.gpusPerNode, "gpus-per-node", 0, "GPUs per node, the scale-up domain (default from the catalogue: 8 for HGX/MI300X, 72 for NVL72)")
 }
 
-// provenance records where the deployment's inputs came from, for every renderer.
-type provenance struct {
-	Model   string `json:"model"`
-	GPU     string `json:"gpu"`
-	Profile string `json:"profile"`
-}
-
 // resolveProfile returns the profile named by --profile or by the engine flag (named
 // flag, e.g. "engine" or "base"); an engine without an embedded profile is bad input.
 func resolveProfile(flag, engine, file string) (*estimator.Profile, string, error) {
@@ -90,8 +83,8 @@ func resolveProfile(flag, engine, file string) (*estimator.Profile, string, erro
 }
 
 // build resolves the model, GPU and profile and validates the deployment.
-func (f *deployFlags) build(ctx context.Context, e *env) (*estimator.Deployment, provenance, error) {
-	var pv provenance
+func (f *deployFlags) build(ctx context.Context, e *env) (*estimator.Deployment, estimator.Provenance, error) {
+	var pv estimator.Provenance
 	if f.model == "" {
 		name := f.modelFlag
 		if name == "" {
@@ -127,7 +120,7 @@ func (f *deployFlags) build(ctx context.Context, e *env) (*estimator.Deployment,
 		// equal to max_num_seqs"; each running sequence needs a token of the step's budget.
 		return nil, pv, usageErr("--max-num-batched-tokens %d: must be ≥ max_num_seqs %d (lower --max-num-seqs to run a smaller budget)", d.MaxNumBatchedTokens, d.MaxNumSeqs)
 	}
-	pv = provenance{Model: m.ID + " (config.json from " + m.Source + ")", GPU: g.Name + " (datasheet, confidence " + g.Confidence + ")", Profile: psrc}
+	pv = estimator.Provenance{Model: m.ID + " (config.json from " + m.Source + ")", GPU: g.Name + " (datasheet, confidence " + g.Confidence + ")", Profile: psrc}
 	return d, pv, nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roofline/report"
 )
 
 // Regression tests for the faults a new user found (issue "Verdicts that never lie"): each
@@ -133,8 +135,8 @@ func TestNoBF16GPURunsFP16(t *testing.T) {
 				continue
 			}
 			var r struct {
-				Server   serverInfo `json:"server_config"`
-				Warnings []string   `json:"warnings"`
+				Server   report.ServerInfo `json:"server_config"`
+				Warnings []string          `json:"warnings"`
 			}
 			if err := json.Unmarshal([]byte(out), &r); err != nil {
 				t.Fatal(err)

@@ -20,11 +20,11 @@ type memoryOut struct {
 	MinGPUs int    `json:"min_gpus"`
 	// MaxNumSeqs and MaxNumBatchedTokens size the profiling pass (vLLM's sampler pass
 	// scales with max_num_seqs × vocabulary).
-	MaxNumSeqs          int        `json:"max_num_seqs"`
-	MaxNumBatchedTokens int        `json:"max_num_batched_tokens"`
-	Error               string     `json:"error,omitempty"`
-	Provenance          provenance `json:"provenance"`
-	Warnings            []string   `json:"warnings"`
+	MaxNumSeqs          int                  `json:"max_num_seqs"`
+	MaxNumBatchedTokens int                  `json:"max_num_batched_tokens"`
+	Error               string               `json:"error,omitempty"`
+	Provenance          estimator.Provenance `json:"provenance"`
+	Warnings            []string             `json:"warnings"`
 }
 
 func runMemory(ctx context.Context, e *env, args []string) error {

@@ -57,7 +57,7 @@ func runStep(ctx context.Context, e *env, args []string) error {
 			Tokens      int     `json:"tokens"`
 			PredictedMs float64 `json:"predicted_ms"`
 			estimator.Step
-			Provenance provenance `json:"provenance"`
+			Provenance estimator.Provenance `json:"provenance"`
 		}{d.Model.ID, d.GPU.ID, *phase, *batch, *tokens, st.Time.Ms(), st, pv})
 	}
 	fmt.Fprintf(e.stdout, "%s step, batch %d, %d tokens: %s (%s-bound) on %s, tp=%d pp=%d\n", *phase, *batch, *tokens, st.Time, st.Bound, d.GPU.ID, d.TP, d.PP)

@@ -32,11 +32,11 @@ type comparisonReport struct {
 	Verdict               string                  `json:"verdict"`
 	// VerdictOf is the verdict in full: status agrees, differs, unbounded or no_verdict,
 	// the key metrics not measured, and whether the run was interrupted (partial).
-	VerdictOf  validation.Verdict `json:"verdict_detail"`
-	Measured   bench.Summary      `json:"measured"`
-	Predicted  estimator.Serving  `json:"predicted"`
-	Provenance provenance         `json:"provenance"`
-	Warnings   []string           `json:"warnings"`
+	VerdictOf  validation.Verdict   `json:"verdict_detail"`
+	Measured   bench.Summary        `json:"measured"`
+	Predicted  estimator.Serving    `json:"predicted"`
+	Provenance estimator.Provenance `json:"provenance"`
+	Warnings   []string             `json:"warnings"`
 }
 
 // exitStatusHelp documents the exit status of validate and compare.
@@ -45,7 +45,7 @@ const exitStatusHelp = "\n\nExit status: 0 verdict agrees (or no --max-error bou
 
 // newComparison assembles the report of a prediction against a measured summary; maxErr ≤ 0
 // means no bound. The verdict comes from validation.Judge, which refuses without data.
-func newComparison(d *estimator.Deployment, pv provenance, pred estimator.Serving, sum bench.Summary, maxErr float64, openLoop bool) comparisonReport {
+func newComparison(d *estimator.Deployment, pv estimator.Provenance, pred estimator.Serving, sum bench.Summary, maxErr float64, openLoop bool) comparisonReport {
 	metrics, v := validation.CompareMetrics(pred, sum, maxErr, openLoop)
 	return comparisonReport{Model: d.Model.ID, GPU: d.GPU.ID, Method: pred.Method, Metrics: metrics, MaxKeyErr: v.MaxKeyErrPct, MaxError: maxErr,
 		Verdict: v.Text, VerdictOf: v, Measured: sum, Predicted: pred, Provenance: pv, Warnings: append(warnStrings(d.Warnings()), sum.Warnings...)}

@@ -1,0 +1,60 @@
+package report_test
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+
+	"roofline/estimator"
+	"roofline/hardware"
+	"roofline/models"
+	"roofline/report"
+)
+
+// TestNewEstimateDerived checks the figures NewEstimate derives from the prediction against
+// the formulas of the package documentation, computed here by hand from the prediction:
+// Llama-3.1-8B on 2× H100 (dp=2) at a made-up 2.00 USD per GPU-hour and 0.10 USD/kWh.
+func TestNewEstimateDerived(t *testing.T) {
+	m, err := models.LoadCatalogue("meta-llama/Llama-3.1-8B-Instruct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := hardware.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := cat.Lookup("H100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, TP: 1, DP: 2, MaxModelLen: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := estimator.Workload{Kind: estimator.Concurrency, Concurrency: 16, InputLen: 1000, OutputLen: 200}
+	r, err := report.NewEstimate(d, estimator.Provenance{}, w, false, 1, report.Price{USDPerGPUHour: 2, Source: "test", USDPerKWh: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(name string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-9*math.Abs(want) {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	near("output_tok_s_per_gpu", r.OutputTokSPerGPU, r.OutputTokS/2)
+	near("energy J per 1k output tokens", r.EnergyPer1k, g.TDPWatts*2/r.OutputTokS*1000)
+	near("cost USD per hour", *r.CostPerHour, 2*2)
+	near("cost USD per 1M output tokens", *r.CostOut, 4/(3600*r.OutputTokS)*1e6)
+	near("power cost USD per hour", *r.PowerCostPerHour, g.TDPWatts/1000*0.1*2)
+	near("kv_cache_tokens", float64(r.KVCacheTokens), float64(2*d.Memory().KVCacheTokens))
+	var b bytes.Buffer
+	if err := report.WriteEstimateCSV(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 || len(strings.Split(lines[0], ",")) != len(strings.Split(lines[1], ",")) {
+		t.Errorf("CSV: want one header and one row of as many fields, got\n%s", b.String())
+	}
+}
