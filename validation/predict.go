@@ -136,6 +136,9 @@ type Prediction struct {
 	ModelClass, Vendor string
 	// GPUID is the catalogue id of the row's GPU.
 	GPUID string
+	// Lanes is the number of independent schedulers (DP replicas × PP micro-batches) that
+	// Serving.Batch describes one of; 0 is read as 1.
+	Lanes int
 }
 
 func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, error) {
@@ -230,7 +233,7 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 	if m.MoE != nil {
 		mc = "moe"
 	}
-	return Prediction{Serving: s, NumGPUs: d.NumGPUs, Profile: p.Name, ModelClass: mc, Vendor: strings.ToLower(g.Vendor), GPUID: g.ID}, method, err
+	return Prediction{Serving: s, NumGPUs: d.NumGPUs, Profile: p.Name, ModelClass: mc, Vendor: strings.ToLower(g.Vendor), GPUID: g.ID, Lanes: d.Lanes()}, method, err
 }
 
 // MaxModelLen is the engine's max_model_len for a validation row, which rows do not record:
@@ -305,6 +308,13 @@ func MetricValue(p Prediction, r Row) (float64, bool, string) {
 		return s.OutputTokS, true, ""
 	case "output_tok_s_per_gpu":
 		return s.OutputTokS / float64(p.NumGPUs), true, ""
+	case "decode_tok_s_per_gpu":
+		// Decode steps alone (SGLang's per-rank "gen throughput" log line): the running
+		// sequences of every lane over the decode time per output token.
+		if s.DecodeStepMs <= 0 || s.Batch <= 0 {
+			return 0, false, "decode_tok_s_per_gpu needs a running batch with decode steps"
+		}
+		return s.Batch * float64(max(p.Lanes, 1)) / (s.DecodeStepMs * 1e-3) / float64(p.NumGPUs), true, ""
 	case "total_tok_s":
 		return s.TotalTokS, true, ""
 	case "request_per_s":

@@ -68,7 +68,7 @@ func Metrics() []string {
 		}
 	}
 	return append(out, "output_tok_s", "output_tok_s_per_gpu", "total_tok_s", "request_per_s", "batch_elapsed_s",
-		"output_tok_s_per_user", "kv_transfer_ms_mean", "kv_transfer_bw_GBps")
+		"output_tok_s_per_user", "decode_tok_s_per_gpu", "kv_transfer_ms_mean", "kv_transfer_bw_GBps")
 }
 
 // Check returns a *BadRow when r cannot be a measurement: a value that is not a finite number

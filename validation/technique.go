@@ -159,7 +159,7 @@ func applyTechnique(s *estimator.Spec, r Row, o Options) error {
 func predictTechnique(s estimator.Spec, d *estimator.Deployment, r Row, w estimator.Workload) (Prediction, string, error) {
 	if !r.Tech.Disaggregated() {
 		sv, err := d.Serve(w)
-		return Prediction{Serving: sv, NumGPUs: d.NumGPUs}, "closed-form", err
+		return Prediction{Serving: sv, NumGPUs: d.NumGPUs, Lanes: d.Lanes()}, "closed-form", err
 	}
 	t := r.Tech
 	pool := func(tp, ep, dp int, spec *estimator.Speculation) (*estimator.Deployment, error) {

@@ -55,3 +55,21 @@ func TestTechniqueRows(t *testing.T) {
 		t.Errorf("unknown spec_method: %v", err)
 	}
 }
+
+// TestDecodeTokSPerGPU: decode_tok_s_per_gpu is the running sequences of every lane over the
+// decode time per output token, per GPU. By hand: 16 attention-DP ranks on 16 GPUs, 2
+// sequences each, 39.2 ms per decode step → 2 / 0.0392 s = 51.0 tok/s per GPU (the SGLang
+// DeepSeek-V3 per-rank "gen throughput" of 51.0 at 2 requests per rank, LMSYS MTP blog case
+// study 1, implies this step time).
+func TestDecodeTokSPerGPU(t *testing.T) {
+	p := Prediction{NumGPUs: 16, Lanes: 16}
+	p.Serving.Batch, p.Serving.DecodeStepMs = 2, 39.2
+	v, ok, why := MetricValue(p, Row{Metric: "decode_tok_s_per_gpu"})
+	if !ok || math.Abs(v-2/0.0392) > 1e-9 || math.Abs(v-51.0) > 0.05 {
+		t.Errorf("decode_tok_s_per_gpu = %g (%v, %s), want 51.0", v, ok, why)
+	}
+	p.Serving.Batch = 0
+	if _, ok, _ := MetricValue(p, Row{Metric: "decode_tok_s_per_gpu"}); ok {
+		t.Error("no running batch: want no value")
+	}
+}
