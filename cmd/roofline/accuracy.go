@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"roofline/internal/progress"
 
 	"roofline/estimator"
 	"roofline/models"
@@ -93,15 +94,15 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 	}
 	opts.Catalogue = cat
 	inSample := validation.InSample()
-	var prog *progress
+	var prog *progress.Bar
 	opts.Progress = func(done, total int) {
 		if prog == nil {
-			prog = newProgress(e.stderr, "accuracy", "configurations", total, *quiet)
+			prog = progress.New(e.stderr, "accuracy", "configurations", total, *quiet)
 		}
-		prog.add(false)
+		prog.Add(false)
 	}
 	res := validation.Predict(ctx, all, opts)
-	prog.done()
+	prog.Done()
 	for i := range res {
 		res[i].InSample = inSample(res[i].ID)
 	}

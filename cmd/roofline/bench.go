@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"roofline/internal/progress"
 	"strings"
 	"sync"
 	"time"
@@ -192,7 +193,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		defer save.Close()
 	}
 	started := time.Now()
-	prog := newProgress(e.stderr, "bench", "requests", cfg.NumRequests, *quiet)
+	prog := progress.New(e.stderr, "bench", "requests", cfg.NumRequests, *quiet)
 	var recErr error
 	var mu sync.Mutex
 	recs, runErr := bench.Run(ctx, cfg, func(r bench.Record) {
@@ -201,9 +202,9 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		if rec != nil && recErr == nil {
 			recErr = bench.WriteRecord(rec, r)
 		}
-		prog.add(!r.OK())
+		prog.Add(!r.OK())
 	})
-	prog.done()
+	prog.Done()
 	if recErr != nil {
 		return fmt.Errorf("--record %s: %v", *recordPath, recErr)
 	}

@@ -6,11 +6,9 @@ import (
 	"io"
 	"math"
 	"os"
+	"roofline/internal/progress"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -50,8 +48,6 @@ type sweepFlags struct {
 	top                 int
 	emitScript, output  string
 	simulate            bool
-	progressAfter       time.Duration
-	progressEvery       time.Duration
 	disagg              bool
 	kvTransfer          string
 	loop                loopFlags // --run, --dry-run and their flags (sweeprun.go)
@@ -140,7 +136,6 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if fs.Changed("gpus") && fs.Changed("gpu") {
 		return usageErr("sweep: give --gpus or its alias --gpu, not both")
 	}
-	f.progressAfter, f.progressEvery = time.Second, 200*time.Millisecond
 	if f.loop.active() {
 		if f.disagg {
 			return usageErr("--disagg: not with --run or --dry-run (the loop launches one server per configuration)")
@@ -313,14 +308,10 @@ func sweep(ctx context.Context, e *env, f *sweepFlags) error {
 	if err != nil {
 		return err
 	}
-	progressW := e.stderr
-	if f.loop.quiet {
-		progressW = io.Discard
-	}
-	bar := newSweepProgress(progressW, f.progressAfter, f.progressEvery)
+	bar := progress.New(e.stderr, "sweep", "configurations", 0, f.loop.quiet)
 	res, err := estimator.Sweep(ctx, sp, estimator.SweepOptions{Constraints: cons, Objective: f.objective,
-		PriceUSDPerGPUHour: f.price, Top: f.top, Progress: bar.update, Simulate: f.simulate, NumRequests: f.numRequests})
-	bar.finish()
+		PriceUSDPerGPUHour: f.price, Top: f.top, Progress: func(done, total int64) { bar.Set(int(done), int(total)) }, Simulate: f.simulate, NumRequests: f.numRequests})
+	bar.Done()
 	if err != nil {
 		return asUsage(err)
 	}
@@ -480,69 +471,4 @@ func writeSweepScript(path string, o sweepOutput) error {
 		return usageErr("--emit-script: %v", err)
 	}
 	return nil
-}
-
-// sweepProgress draws a bar on stderr once a sweep has run longer than `after`.
-type sweepProgress struct {
-	w            io.Writer
-	start        time.Time
-	after, every time.Duration
-	done, total  atomic.Int64
-	stop         chan struct{}
-	wg           sync.WaitGroup
-	drawn        bool
-}
-
-func newSweepProgress(w io.Writer, after, every time.Duration) *sweepProgress {
-	p := &sweepProgress{w: w, start: time.Now(), after: after, every: every, stop: make(chan struct{})}
-	p.wg.Add(1)
-	go p.loop()
-	return p
-}
-
-func (p *sweepProgress) update(done, total int64) {
-	p.total.Store(total)
-	for {
-		old := p.done.Load()
-		if done <= old || p.done.CompareAndSwap(old, done) {
-			return
-		}
-	}
-}
-
-func (p *sweepProgress) loop() {
-	defer p.wg.Done()
-	t := time.NewTicker(p.every)
-	defer t.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-t.C:
-			if time.Since(p.start) >= p.after {
-				p.draw()
-			}
-		}
-	}
-}
-
-func (p *sweepProgress) draw() {
-	d, tot := p.done.Load(), p.total.Load()
-	if tot == 0 {
-		return
-	}
-	const width = 30
-	n := int(float64(width) * float64(d) / float64(tot))
-	fmt.Fprintf(p.w, "\r[%s%s] %3.0f%% %d/%d configurations, %.1f s", strings.Repeat("#", n), strings.Repeat(" ", width-n),
-		100*float64(d)/float64(tot), d, tot, time.Since(p.start).Seconds())
-	p.drawn = true
-}
-
-func (p *sweepProgress) finish() {
-	close(p.stop)
-	p.wg.Wait()
-	if p.drawn {
-		p.draw()
-		fmt.Fprintln(p.w)
-	}
 }

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"roofline/internal/progress"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -74,9 +73,9 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	}
 	o := sweeprun.Options{Dir: lf.outDir, Continue: lf.cont, ReadyPaths: lf.readyPaths, ReadyTimeout: lf.readyTimeout,
 		Grace: lf.grace, Rest: lf.rest, GPUsAvailable: lf.gpusAvailable}
-	pl := &progressLog{w: e.stderr, quiet: lf.quiet}
-	o.Log, o.OnRequest = pl, pl.request
-	defer pl.finish()
+	pl := &progress.Log{W: e.stderr, Quiet: lf.quiet, What: "sweep run", Unit: "requests"}
+	o.Log, o.OnRequest = pl, func(total int, r bench.Record) { pl.Item(total, !r.OK()) }
+	defer pl.Finish()
 	o.Launcher = sweeprun.Launcher{Framework: lf.framework, Template: lf.serverCmd, Bin: lf.bin, Model: f.model, Host: lf.host}
 	if err := o.Launcher.Validate(); err != nil {
 		return usageErr("%v", err)
@@ -371,41 +370,4 @@ func benchResultSamples(ctx context.Context, e *env, dir, model, gpu string, gpu
 		return nil, usageErr("--bench-results %s: %v", dir, err)
 	}
 	return samples, nil
-}
-
-// progressLog shows each benchmark's requests with the shared progress bar and finishes
-// the bar before every event line of the sweep, so bars and lines never mix.
-type progressLog struct {
-	mu    sync.Mutex
-	w     io.Writer
-	quiet bool
-	cur   *progress
-}
-
-func (p *progressLog) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cur != nil {
-		p.cur.done()
-		p.cur = nil
-	}
-	return p.w.Write(b)
-}
-
-func (p *progressLog) request(total int, r bench.Record) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cur == nil {
-		p.cur = newProgress(p.w, "sweep run", "requests", total, p.quiet)
-	}
-	p.cur.add(!r.OK())
-}
-
-func (p *progressLog) finish() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cur != nil {
-		p.cur.done()
-		p.cur = nil
-	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"roofline/internal/progress"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -185,12 +186,12 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 		defer f.Close()
 		rec = f
 	}
-	prog := newProgress(e.stderr, "validate", "requests", cfg.NumRequests, *quiet)
+	prog := progress.New(e.stderr, "validate", "requests", cfg.NumRequests, *quiet)
 	recs, runErr := bench.Run(ctx, cfg, func(r bench.Record) {
 		bench.WriteRecord(rec, r)
-		prog.add(!r.OK())
+		prog.Add(!r.OK())
 	})
-	prog.done()
+	prog.Done()
 	sum := bench.Summarize(recs, bench.Options{})
 	if w.Kind == estimator.Rate {
 		w.Arrivals = validation.ScheduledTimes(recs)
