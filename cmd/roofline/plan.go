@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"math"
-	"sort"
+	"roofline/report"
 	"strings"
-	"text/tabwriter"
 
 	"roofline/estimator"
 	"roofline/units"
@@ -15,19 +12,6 @@ import (
 
 const planSynopsis = "plan --model M (--target-rate R | --target-users U) --input-len I --output-len O [--constraint ttft:p95<500ms ...] " +
 	"[--gpus all|G1,G2] [--weight-dtype bf16,fp8] [--kv-dtype bf16,fp8] [--max-num-seqs 64,256] [--max-num-batched-tokens 512,2048] [--engine vllm] [--price-per-gpu-hour X] [--output table|json]"
-
-type planOutput struct {
-	Kind        string              `json:"kind"` // "plan"
-	Model       string              `json:"model"`
-	Workload    sweepWorkload       `json:"workload"`
-	TargetRate  float64             `json:"target_request_rate,omitempty"`
-	TargetUsers int                 `json:"target_users,omitempty"`
-	Constraints []string            `json:"constraints"`
-	Cheapest    *estimator.Fleet    `json:"cheapest"`
-	PerGPU      []estimator.GPUPlan `json:"per_gpu"`
-	Notes       []string            `json:"notes"`
-	Method      string              `json:"method"`
-}
 
 func runPlan(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "plan", planSynopsis)
@@ -130,132 +114,15 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 			return usageErr("--weight-dtype/--kv-dtype %q: allowed values are %s", d, strings.Join(units.Dtypes(), ", "))
 		}
 	}
-	po := planOutput{Kind: "plan", Model: m.ID, TargetRate: *rate, TargetUsers: *users, Constraints: []string{}, Notes: []string{},
-		Workload: sweepWorkload{Kind: w.Kind, InputLen: w.InputLen, OutputLen: w.OutputLen, PrefixLen: w.PrefixLen},
-		Method:   "closed form, and the simulation for fleets meeting the SLOs outside its region of validity; replicas split the load evenly (data parallel); the smallest replica count meeting the SLOs is found by doubling then bisection"}
-	for _, c := range constraints {
-		po.Constraints = append(po.Constraints, c.String())
-	}
 	pl := estimator.Planner{Model: m, Profile: prof, Workload: w, Constraints: constraints, WeightDtypes: wds, KVDtypes: kvds, MaxNumSeqs: mnss,
 		MaxNumBatchedTokens: mnbts, MaxGPUsPerReplica: *maxPer, MaxReplicas: *maxReplicas, PricePerGPUHour: *price, MaxModelLen: *maxModelLen}
-	for _, g := range list {
-		pg, err := pl.GPU(g)
-		if err != nil {
-			return err
-		}
-		po.PerGPU = append(po.PerGPU, pg)
-		if b := pg.Best; b != nil && b.CostPerHour != nil && (po.Cheapest == nil || *b.CostPerHour < *po.Cheapest.CostPerHour) {
-			po.Cheapest = b
-		}
-	}
-	if po.Cheapest == nil {
-		met, unpriced := false, []string{}
-		for i, pg := range po.PerGPU {
-			met = met || pg.Best != nil
-			if *price == 0 && list[i].PriceUSDPerHour <= 0 {
-				unpriced = append(unpriced, list[i].ID)
-			}
-		}
-		switch {
-		case !met:
-			po.Notes = append(po.Notes, "no fleet meets the load and constraints: relax a constraint or the load")
-		case len(unpriced) > 0:
-			po.Notes = append(po.Notes, "no priced fleet meets the load and constraints: give --price-per-gpu-hour for GPUs without a price ("+strings.Join(unpriced, ", ")+"), or relax a constraint")
-		default:
-			po.Notes = append(po.Notes, "no priced fleet meets the load and constraints: relax a constraint")
-		}
+	po, err := report.NewPlan(pl, list, *rate, *users)
+	if err != nil {
+		return err
 	}
 	if *out == "json" {
 		return writeJSON(e.stdout, po)
 	}
-	writePlanTable(e.stdout, po)
+	report.WritePlanTable(e.stdout, po)
 	return nil
-}
-
-func writePlanTable(w io.Writer, o planOutput) {
-	load := fmt.Sprintf("%s req/s (Poisson)", units.Sig(o.TargetRate))
-	if o.TargetUsers > 0 {
-		load = fmt.Sprintf("%d concurrent users", o.TargetUsers)
-	}
-	cons := "none"
-	if len(o.Constraints) > 0 {
-		cons = strings.Join(o.Constraints, ", ")
-	}
-	fmt.Fprintf(w, "roofline plan: %s for %s, input %d / output %d tokens; constraints: %s\n\n", o.Model, load, o.Workload.InputLen, o.Workload.OutputLen, cons)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "GPU\tmin GPUs to fit\tfleet\ttotal GPUs\tweights/KV\t$/hour\t$/1M out tokens\tTTFT p95 ms\tITL p99 ms\ttok/s/user\t")
-	rows := append([]estimator.GPUPlan(nil), o.PerGPU...)
-	sort.SliceStable(rows, func(a, b int) bool {
-		ca, cb := rows[a].Best, rows[b].Best
-		switch {
-		case ca == nil || cb == nil:
-			return ca != nil
-		case (ca.CostPerHour == nil) != (cb.CostPerHour == nil):
-			return ca.CostPerHour != nil
-		case ca.CostPerHour != nil && *ca.CostPerHour != *cb.CostPerHour:
-			return *ca.CostPerHour < *cb.CostPerHour
-		}
-		return false
-	})
-	for _, r := range rows {
-		var fit []string
-		keys := make([]string, 0, len(r.MinGPUs))
-		for k := range r.MinGPUs {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			v := "none ≤ 128"
-			if r.MinGPUs[k] > 0 {
-				v = fmt.Sprint(r.MinGPUs[k])
-			}
-			if len(keys) > 1 {
-				v = k + ": " + v
-			}
-			fit = append(fit, v)
-		}
-		b := r.Best
-		if b == nil {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t\n", r.GPU, strings.Join(fit, ", "))
-			continue
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d × (tp=%d pp=%d)\t%d\t%s/%s\t%s\t%s\t%s\t%s\t%s\t\n", r.GPU, strings.Join(fit, ", "), b.Replicas, b.TP, b.PP, b.TotalGPUs,
-			b.WeightDtype, b.KVDtype, money2(b.CostPerHour), money2(b.CostPer1MOut), ms(b.TTFT.P95), ms(b.ITL.P99), units.Sig(b.OutputTokSPerUser))
-	}
-	tw.Flush()
-	if c := o.Cheapest; c != nil {
-		fmt.Fprintf(w, "\ncheapest: %d × %s as %d replicas of tp=%d pp=%d (%s weights, %s KV): $%.2f/hour, $%.4f per 1M output tokens (price: %s)\n",
-			c.TotalGPUs, c.GPU, c.Replicas, c.TP, c.PP, c.WeightDtype, c.KVDtype, *c.CostPerHour, deref(c.CostPer1MOut), c.PriceSource)
-		fmt.Fprintf(w, "launch (vLLM; dp = replicas): %s\n", c.Launch.VLLM)
-	}
-	var noPrice []string
-	for _, r := range o.PerGPU {
-		switch r.Note {
-		case "":
-		case "no price":
-			noPrice = append(noPrice, r.GPU)
-		default:
-			fmt.Fprintf(w, "note: %s: %s\n", r.GPU, r.Note)
-		}
-	}
-	if len(noPrice) > 0 {
-		fmt.Fprintf(w, "note: no price in the catalogue for %s (give --price-per-gpu-hour); their fleets use the fewest GPUs\n", strings.Join(noPrice, ", "))
-	}
-	for _, n := range o.Notes {
-		fmt.Fprintf(w, "note: %s\n", n)
-	}
-}
-
-func money2(p *float64) string {
-	if p == nil {
-		return "no price"
-	}
-	return units.Sig(*p)
-}
-
-func deref(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
-	}
-	return *p
 }

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"math"
 	"os"
 	"roofline/internal/progress"
+	"roofline/report"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
@@ -86,45 +84,6 @@ func (f *sweepFlags) register(fs *pflag.FlagSet) {
 	f.loop.register(fs)
 	fs.BoolVar(&f.simulate, "simulate", false, "simulate every configuration (default: closed form, and the simulation for points that meet the constraints outside the closed form's region of validity)")
 }
-
-// sweepOutput is the JSON document of a sweep (and what report reads back).
-type sweepOutput struct {
-	Kind        string        `json:"kind"` // "sweep"
-	Model       string        `json:"model"`
-	Workload    sweepWorkload `json:"workload"`
-	Objective   string        `json:"objective"`
-	Constraints []string      `json:"constraints"`
-	Evaluated   int64         `json:"evaluated"`
-	Fits        int64         `json:"fits"`
-	Met         int64         `json:"meet_constraints"`
-	Invalid     int64         `json:"invalid_splits_skipped"`
-	Distinct    int64         `json:"closed_form_runs"`
-	Simulated   int64         `json:"simulated_runs"`
-	Fronts      []frontInfo   `json:"pareto_fronts"`
-	Configs     []sweepPoint  `json:"configs"`
-	Front       []sweepPoint  `json:"front"`
-	Notes       []string      `json:"notes"`
-	Method      string        `json:"method"`
-}
-
-type sweepWorkload struct {
-	Kind        string  `json:"workload"`
-	InputLen    int     `json:"input_len"`
-	OutputLen   int     `json:"output_len"`
-	PrefixLen   int     `json:"prefix_len"`
-	Burstiness  float64 `json:"burstiness,omitempty"`
-	NumRequests int     `json:"num_requests,omitempty"`
-}
-
-type frontInfo struct {
-	Name string `json:"name"`
-	X    string `json:"x"`
-	Y    string `json:"y"`
-	Size int    `json:"size"`
-}
-
-// sweepPoint is a point as printed (with its launch commands).
-type sweepPoint = estimator.SweepPoint
 
 func runSweep(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "sweep", sweepSynopsis)
@@ -315,57 +274,7 @@ func sweep(ctx context.Context, e *env, f *sweepFlags) error {
 	if err != nil {
 		return asUsage(err)
 	}
-	out := sweepOutput{Kind: "sweep", Model: sp.Model.ID, Objective: f.objective, Constraints: []string{},
-		Evaluated: res.Evaluated, Fits: res.Fits, Met: res.Met, Invalid: res.InvalidSplits, Distinct: res.Distinct, Simulated: res.Simulated,
-		Configs: []sweepPoint{}, Front: []sweepPoint{}, Notes: []string{},
-		Method: "closed form (mean-field continuous batching); percentiles are closed-form approximations"}
-	out.Workload = sweepWorkload{Kind: sp.Workload.Kind, InputLen: sp.Workload.InputLen, OutputLen: sp.Workload.OutputLen,
-		PrefixLen: sp.Workload.PrefixLen, NumRequests: sp.Workload.NumRequests}
-	if sp.Workload.Kind == estimator.Rate {
-		out.Workload.Burstiness = sp.Workload.Burstiness
-	}
-	for _, c := range cons {
-		out.Constraints = append(out.Constraints, c.String())
-	}
-	out.Fronts = []frontInfo{
-		{estimator.FrontThroughputInteractivity, "output_tok_s_per_gpu (maximised)", "output_tok_s_per_user (maximised)", res.FrontSizes[estimator.FrontThroughputInteractivity]},
-		{estimator.FrontCostLatency, "cost_usd_per_1m_output_tokens (minimised)", "e2e_ms.median (minimised)", res.FrontSizes[estimator.FrontCostLatency]},
-	}
-	for _, p := range res.Points {
-		l := estimator.LaunchFor(sp.Model, p.SweepConfig, sp.Workload)
-		p.Launch = &l
-		out.Configs = append(out.Configs, p)
-	}
-	// The front without repeats: configurations that differ only in a knob that does not
-	// change the prediction sit on the same spot; the best-ranked one stands for them.
-	spot := map[[3]float64]bool{}
-	for _, p := range res.Front {
-		cost := math.NaN()
-		if p.CostPer1MOutput != nil {
-			cost = *p.CostPer1MOutput
-		}
-		k := [3]float64{p.OutputTokSPerGPU, p.OutputTokSPerUser, cost*1e6 + p.E2E.Median}
-		if !spot[k] {
-			spot[k] = true
-			out.Front = append(out.Front, p)
-		}
-	}
-	out.Notes = append(out.Notes, res.Skipped...)
-	var noPrice []string
-	for _, g := range sp.GPUs {
-		if g.PriceUSDPerHour == 0 && f.price == 0 {
-			noPrice = append(noPrice, g.ID)
-		}
-	}
-	if len(noPrice) > 0 {
-		out.Notes = append(out.Notes, fmt.Sprintf("no price in the catalogue for %s: their configurations have no cost (give --price-per-gpu-hour)", strings.Join(noPrice, ", ")))
-	}
-	if f.objective == estimator.ObjectiveCost && len(noPrice) > 0 {
-		out.Notes = append(out.Notes, "objective cost: configurations without a price rank last")
-	}
-	if res.Met == 0 {
-		out.Notes = append(out.Notes, "no configuration meets every constraint: relax a constraint or widen the space")
-	}
+	out := report.NewSweep(sp, cons, res, f.objective, f.price)
 	if f.emitScript != "" {
 		if err := writeSweepScript(f.emitScript, out); err != nil {
 			return err
@@ -374,99 +283,14 @@ func sweep(ctx context.Context, e *env, f *sweepFlags) error {
 	if f.output == "json" {
 		return writeJSON(e.stdout, out)
 	}
-	writeSweepTable(e.stdout, out)
+	report.WriteSweepTable(e.stdout, out)
 	return nil
 }
 
-func writeSweepTable(w io.Writer, o sweepOutput) {
-	fmt.Fprintf(w, "roofline sweep: %s, %s workload, input %d / output %d tokens\n", o.Model, o.Workload.Kind, o.Workload.InputLen, o.Workload.OutputLen)
-	cons := "none"
-	if len(o.Constraints) > 0 {
-		cons = strings.Join(o.Constraints, ", ")
-	}
-	fmt.Fprintf(w, "evaluated %d configurations (%d fit in memory, %d meet the constraints; %d closed-form runs, the rest memoized; %d simulated: outside the closed form's region of validity or --simulate)\n", o.Evaluated, o.Fits, o.Met, o.Distinct, o.Simulated)
-	fmt.Fprintf(w, "constraints: %s; ranked by %s; showing %d\n\n", cons, o.Objective, len(o.Configs))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rank\tGPU\tGPUs\ttp/pp/dp/ep\tengine\tweights/KV\tmax seqs\tmax tokens\tload\ttok/s/GPU\ttok/s/user\tTTFT p95 ms\tITL p99 ms\tE2E median s\t$/1M out\tfront\t")
-	for _, c := range o.Configs {
-		p := c
-		load := fmt.Sprintf("c=%d", p.Concurrency)
-		if p.RequestRate > 0 {
-			load = fmt.Sprintf("%s req/s", units.Sig(p.RequestRate))
-		}
-		cost := "-"
-		if p.CostPer1MOutput != nil {
-			cost = units.Sig(*p.CostPer1MOutput)
-		}
-		front := ""
-		for _, fr := range p.ParetoFronts {
-			front += map[string]string{estimator.FrontThroughputInteractivity: "T", estimator.FrontCostLatency: "C"}[fr]
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d/%d/%d/%d\t%s\t%s/%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Rank, p.GPU, p.NumGPUs, p.TP, p.PP, p.DP, p.EP,
-			p.Engine, p.WeightDtype, p.KVDtype, p.MaxNumSeqs, p.MaxNumBatchedTokens, load, units.Sig(p.OutputTokSPerGPU), units.Sig(p.OutputTokSPerUser),
-			ms(p.TTFT.P95), ms(p.ITL.P99), ms(p.E2E.Median/1e3), cost, front)
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "\nPareto fronts (over all %d configurations meeting the constraints): ", o.Met)
-	for i, f := range o.Fronts {
-		if i > 0 {
-			fmt.Fprint(w, "; ")
-		}
-		fmt.Fprintf(w, "%s %d points (%s vs %s)", map[string]string{estimator.FrontThroughputInteractivity: "T", estimator.FrontCostLatency: "C"}[f.Name]+" = "+f.Name, f.Size, f.X, f.Y)
-	}
-	fmt.Fprintln(w)
-	for _, n := range o.Notes {
-		fmt.Fprintf(w, "note: %s\n", n)
-	}
-	fmt.Fprintln(w, "launch commands: --output json (configs[].launch) or --emit-script FILE")
-}
-
-// ms prints a latency with 3 significant figures, or "unbounded".
-func ms(v float64) string {
-	if math.IsInf(v, 1) {
-		return "unbounded"
-	}
-	return units.Sig(v)
-}
-
-// writeSweepScript writes a bash script that, for each printed configuration, starts the
-// server of its engine, waits for it, runs the matching roofline bench and stops it.
-func writeSweepScript(path string, o sweepOutput) error {
+// writeSweepScript writes report.WriteSweepScript's bash script to path (mode 0755).
+func writeSweepScript(path string, o report.Sweep) error {
 	var b strings.Builder
-	b.WriteString("#!/usr/bin/env bash\n")
-	fmt.Fprintf(&b, "# Generated by roofline sweep: the %d best configurations of %s (objective %s).\n", len(o.Configs), o.Model, o.Objective)
-	b.WriteString("# Each run starts the server, waits until it answers, benchmarks it and stops it.\n")
-	b.WriteString("# Results go to sweep-results/RANK.jsonl (one JSON line per request; roofline bench --summarize FILE),\n")
-	b.WriteString("# server logs to sweep-results/RANK.server.log. A configuration that fails is reported and skipped;\n")
-	b.WriteString("# the script goes on with the next and exits 1 when any failed.\n")
-	b.WriteString("set -uo pipefail\nmkdir -p sweep-results\nfailed=0\n\n")
-	b.WriteString("# wait_ready PID: until the server answers; fails at once when its process exits, or after 20 min.\n")
-	b.WriteString("wait_ready() {\n\tfor _ in $(seq 1 600); do\n\t\tkill -0 \"$1\" 2>/dev/null || { echo \"server exited before it was ready\" >&2; return 1; }\n" +
-		"\t\tcurl -sf http://localhost:" + fmt.Sprint(estimator.LaunchPort) + "/v1/models >/dev/null && return 0\n\t\tsleep 2\n\tdone\n\techo \"server did not answer within 20 min\" >&2\n\treturn 1\n}\n\n")
-	b.WriteString("# stop PID: stop the server and wait for it to exit.\nstop() {\n\tkill \"$1\" 2>/dev/null\n\twait \"$1\" 2>/dev/null\n\treturn 0\n}\n\n")
-	for _, c := range o.Configs {
-		p := c
-		l := p.Launch
-		cmd := l.VLLM
-		switch p.Engine {
-		case "sglang":
-			if l.SGLang != "" {
-				cmd = l.SGLang
-			}
-		case "trtllm":
-			cmd = l.TRTLLM
-		}
-		fmt.Fprintf(&b, "# rank %d: %d× %s tp=%d pp=%d dp=%d ep=%d, predicted %s output tok/s per GPU, %s tok/s per user\n",
-			p.Rank, p.NumGPUs, p.GPU, p.TP, p.PP, p.DP, p.EP, units.Sig(p.OutputTokSPerGPU), units.Sig(p.OutputTokSPerUser))
-		for _, n := range l.Notes {
-			fmt.Fprintf(&b, "# note: %s\n", n)
-		}
-		fmt.Fprintf(&b, "%s >sweep-results/%d.server.log 2>&1 &\nserver=$!\nif wait_ready $server; then\n"+
-			"\t%s --record sweep-results/%d.jsonl || { echo \"rank %d: bench failed\" >&2; failed=$((failed + 1)); }\n"+
-			"else\n\techo \"rank %d: skipped, the server did not start (sweep-results/%d.server.log)\" >&2\n\tfailed=$((failed + 1))\nfi\nstop $server\n\n",
-			cmd, p.Rank, l.Bench, p.Rank, p.Rank, p.Rank, p.Rank)
-	}
-	b.WriteString("if [ \"$failed\" -gt 0 ]; then\n\techo \"$failed configuration(s) failed\" >&2\n\texit 1\nfi\n")
+	report.WriteSweepScript(&b, o)
 	if err := os.WriteFile(path, []byte(b.String()), 0o755); err != nil {
 		return usageErr("--emit-script: %v", err)
 	}

@@ -2,24 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"roofline/report"
 	"strings"
-	"text/tabwriter"
 
 	"roofline/estimator"
-	"roofline/units"
 )
-
-// disaggSweepOutput is the JSON document of sweep --disagg.
-type disaggSweepOutput struct {
-	Kind        string        `json:"kind"` // "sweep-disagg"
-	Model       string        `json:"model"`
-	GPU         string        `json:"gpu"`
-	Workload    sweepWorkload `json:"workload"`
-	Constraints []string      `json:"constraints"`
-	estimator.DisaggSweepResult
-	Method string `json:"method"`
-}
 
 // sweepDisagg searches colocated and xPyD splits of each fleet size for goodput per GPU.
 func sweepDisagg(ctx context.Context, e *env, f *sweepFlags) error {
@@ -83,45 +70,10 @@ func sweepDisagg(ctx context.Context, e *env, f *sweepFlags) error {
 	if err != nil {
 		return asUsage(err)
 	}
-	out := disaggSweepOutput{Kind: "sweep-disagg", Model: m.ID, GPU: g.ID, Constraints: []string{}, DisaggSweepResult: res,
-		Method: "closed form: highest open-loop rate whose mean TTFT and TPOT meet the constraints (prefill queue, KV transfer and decode pool modelled separately)"}
-	out.Workload = sweepWorkload{Kind: estimator.Rate, InputLen: f.inputLen, OutputLen: f.outputLen, PrefixLen: f.prefixLen, Burstiness: w.Burstiness}
-	for _, c := range cons {
-		out.Constraints = append(out.Constraints, c.String())
-	}
+	out := report.NewDisaggSweep(m.ID, g.ID, w, cons, res)
 	if f.output == "json" {
 		return writeJSON(e.stdout, out)
 	}
-	fmt.Fprintf(e.stdout, "sweep --disagg: %s on %s, input %d / output %d tokens, Poisson arrivals; SLOs %s\n", m.ID, g.ID, f.inputLen, f.outputLen, strings.Join(out.Constraints, ", "))
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "rank\tconfig\tGPUs\tgoodput (req/s)\tgoodput per GPU (output tok/s)\tTTFT mean (ms)\tTPOT mean (ms)\tKV transfer (ms)")
-	n := len(res.Candidates)
-	if f.top > 0 && n > f.top {
-		n = f.top
-	}
-	for i, c := range res.Candidates[:n] {
-		xfer := "—"
-		if !c.Colocated {
-			xfer = units.Sig(c.KVTransferMs)
-		}
-		if c.GoodputReqS <= 0 {
-			fmt.Fprintf(tw, "%d\t%s\t%d\tnone meets the SLOs\t\t\t\t%s\n", i+1, c.Label, c.GPUs, xfer)
-			continue
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", i+1, c.Label, c.GPUs, units.Sig(c.GoodputReqS), units.Sig(c.GoodputTokSPerGPU), units.Sig(c.TTFTMs), units.Sig(c.TPOTMs), xfer)
-	}
-	tw.Flush()
-	switch {
-	case res.BestColocated == nil && res.BestDisagg == nil:
-		fmt.Fprintln(e.stdout, "no configuration meets the constraints")
-	case res.BestColocated == nil:
-		fmt.Fprintf(e.stdout, "best: %s; no colocated configuration meets the constraints\n", res.BestDisagg.Label)
-	case res.BestDisagg == nil:
-		fmt.Fprintf(e.stdout, "best: %s; no disaggregated configuration meets the constraints\n", res.BestColocated.Label)
-	default:
-		fmt.Fprintf(e.stdout, "best disaggregated %s: %s output tok/s per GPU = %.2f× the best colocated %s (%s)\n",
-			res.BestDisagg.Label, units.Sig(res.BestDisagg.GoodputTokSPerGPU), res.GainOverColoc, res.BestColocated.Label, units.Sig(res.BestColocated.GoodputTokSPerGPU))
-	}
-	fmt.Fprintf(e.stdout, "KV transfer: %s\n", res.TransportNotes)
+	report.WriteDisaggSweepTable(e.stdout, out, f.top)
 	return nil
 }
