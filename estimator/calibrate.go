@@ -115,6 +115,8 @@ var calibParams = []struct {
 	{"step_overhead_ms", func(p *Profile) *float64 { return &p.StepOverheadMs }, false},
 	{"seq_overhead_us", func(p *Profile) *float64 { return &p.SeqOverheadUs }, false},
 	{"prefill_layer_overhead_us", func(p *Profile) *float64 { return &p.PrefillLayerOverheadUs }, false},
+	{"prefill_seq_layer_overhead_us", func(p *Profile) *float64 { return &p.PrefillSeqLayerOverheadUs }, false},
+	{"collective_latency_us", func(p *Profile) *float64 { return &p.CollectiveLatencyUs }, false},
 }
 
 // CalibParamNames lists the parameters Calibrate can fit.
@@ -131,13 +133,19 @@ func CalibParamNames() []string {
 // stay ≥ 0), with a weak pull towards the base profile (a prior of ±50% in log space) so
 // that parameters the data cannot identify stay where they were. Parameters whose phase
 // has no rows are not moved (prefill rows identify compute efficiencies; decode rows the
-// memory efficiency and the overheads). names selects parameters (nil: all identifiable;
-// kernel_overhead_us only on request). Efficiencies are fractions of the achievable
-// ceilings of each row's GPU and dtype, so a fit on one card carries to another.
+// memory efficiency and the overheads; collective_latency_us needs rows with TP, EP or
+// PP > 1). names selects parameters (nil: all identifiable; kernel_overhead_us and
+// gemm_fixed_us only on request, overlap_exponent only on request when the base sets it,
+// since those come from microbenchmarks of single kernels). The overlap exponent is held
+// ≥ 1: an operator is never slower than its compute and memory times added. Efficiencies
+// are fractions of the achievable ceilings of each row's GPU and dtype, so a fit on one
+// card carries to another.
 //
 // The fit reports, per parameter, how well the rows identify it (Fit.Identifiability,
-// from the Jacobian at the optimum), and warns when a parameter is not identified or
-// when there are fewer than two rows per parameter.
+// from the Jacobian at the optimum). With names nil, parameters the rows do not identify
+// are put back to the base profile's value and the rest refitted without them (a warning
+// names each); with names given every named parameter is fitted and an unidentified one
+// is only warned about. It also warns when there are fewer than two rows per parameter.
 func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error) {
 	if len(samples) == 0 {
 		return Fit{}, errors.New("calibrate: no step rows")
@@ -145,7 +153,7 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 	if base == nil {
 		return Fit{}, errors.New("calibrate: no base profile")
 	}
-	var hasPrefill, hasDecode bool
+	var hasPrefill, hasDecode, hasComm bool
 	type prepared struct {
 		d    *Deployment
 		b    Batch
@@ -169,6 +177,7 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 			return Fit{}, fmt.Errorf("calibrate: row %d: %w", i+1, err)
 		}
 		hasPrefill = hasPrefill || s.Phase == "prefill"
+		hasComm = hasComm || d.TP > 1 || d.EP > 1 || d.PP > 1
 		hasDecode = hasDecode || s.Phase == "decode"
 		rows = append(rows, prepared{d, b, s.Measured})
 	}
@@ -186,12 +195,16 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 			continue
 		}
 		switch c.name {
-		case "gemm_efficiency", "attention_efficiency", "prefill_layer_overhead_us", "overlap_exponent":
+		case "gemm_efficiency", "attention_efficiency", "prefill_layer_overhead_us", "prefill_seq_layer_overhead_us", "overlap_exponent":
 			if !hasPrefill {
 				continue
 			}
 		case "attention_memory_efficiency", "seq_overhead_us":
 			if !hasDecode {
+				continue
+			}
+		case "collective_latency_us":
+			if !hasComm {
 				continue
 			}
 		}
@@ -208,6 +221,12 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 		if (c.name == "kernel_overhead_us" || c.name == "gemm_fixed_us") && len(names) == 0 {
 			continue // only on request: per-layer overheads already absorb it (see identifiability)
 		}
+		if c.name == "overlap_exponent" && base.OverlapExponent > 0 && len(names) == 0 {
+			// A base that sets the ridge exponent took it from a GEMM-by-M microbenchmark
+			// (a GEMM's own shape, not the engine): whole steps cannot tell it from a
+			// per-layer fixed cost, so it is refitted only on request.
+			continue
+		}
 		slots = append(slots, slot{i, v})
 	}
 	if len(slots) == 0 {
@@ -223,7 +242,13 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 	}
 	set := func(x []float64) {
 		for i, s := range slots {
-			*calibParams[s.idx].get(&work) = s.p0 * math.Exp(x[i])
+			v := s.p0 * math.Exp(x[i])
+			if calibParams[s.idx].name == "overlap_exponent" {
+				// p < 1 would make an operator slower than its compute and memory times
+				// added (no overlap at all): not a physical combination.
+				v = math.Max(v, 1)
+			}
+			*calibParams[s.idx].get(&work) = v
 		}
 	}
 	mape := func(e []float64) (m, mx float64) {
@@ -235,8 +260,11 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 	}
 	fit := Fit{N: len(rows)}
 	fit.MAPE0, _ = mape(apes())
-	const prior = 0.5 // log-space scale of the pull towards the base profile
-	const priorWeight = 0.01
+	// A weak pull towards the base profile (±50% in log space, weight 0.001 of one row's
+	// squared error): it only breaks ties between parameters the rows cannot separate;
+	// parameters that are not identified at all are put back to the base value below.
+	const prior = 0.5
+	const priorWeight = 0.001
 	obj := func(x []float64) float64 {
 		set(x)
 		s := 0.0
@@ -251,26 +279,77 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 	}
 	// Nelder–Mead restarted from its own result: the max() in each operator makes the
 	// surface kinked, and a fresh simplex escapes where the old one collapsed.
-	x := make([]float64, len(slots))
-	for range 3 {
-		res, err := optimize.Minimize(optimize.Problem{Func: obj}, x,
-			&optimize.Settings{FuncEvaluations: 2000}, &optimize.NelderMead{})
-		if err != nil && res == nil {
-			return Fit{}, fmt.Errorf("calibrate: %w", err)
+	minimize := func() ([]float64, error) {
+		x := make([]float64, len(slots))
+		for range 3 {
+			res, err := optimize.Minimize(optimize.Problem{Func: obj}, x,
+				&optimize.Settings{FuncEvaluations: 2000}, &optimize.NelderMead{})
+			if err != nil && res == nil {
+				return nil, fmt.Errorf("calibrate: %w", err)
+			}
+			x = res.X
 		}
-		x = res.X
+		return x, nil
+	}
+	x, err := minimize()
+	if err != nil {
+		return Fit{}, err
+	}
+	names2 := func() []string {
+		return slots2names(slots, func(i int) string { return calibParams[i].name }, func(s slot) int { return s.idx })
 	}
 	set(x)
-	fit.Identifiability = identify(x, len(rows), func(x []float64) []float64 { set(x); return apes() }, slots2names(slots, func(i int) string { return calibParams[i].name }, func(s slot) int { return s.idx }))
+	fit.Identifiability = identify(x, len(rows), func(x []float64) []float64 { set(x); return apes() }, names2())
+	// Parameters the rows do not identify are not fitted: with names empty (automatic
+	// selection) the least identified one (largest relative standard error) goes back to
+	// the base profile's sourced value and the rest are refitted, until every fitted
+	// parameter is identified (backward elimination). An unidentified parameter cannot
+	// then drift to absorb another's effect (an attention efficiency of 0.24 standing in
+	// for a per-layer cost) and carry that to other GPUs.
+	var held []string
+	var heldIdent []ParamIdent
+	candidates := len(slots)
+	for len(names) == 0 && len(slots) > 1 {
+		worst, worstSE := -1, 0.0
+		for j, id := range fit.Identifiability {
+			if !id.Identified && (worst < 0 || id.RelStdErr > worstSE || (math.IsInf(id.RelStdErr, 1) && id.Sensitivity < fit.Identifiability[worst].Sensitivity)) {
+				worst, worstSE = j, id.RelStdErr
+			}
+		}
+		if worst < 0 {
+			break
+		}
+		var keep []slot
+		for _, s := range slots {
+			if calibParams[s.idx].name == fit.Identifiability[worst].Name {
+				held = append(held, calibParams[s.idx].name)
+				heldIdent = append(heldIdent, fit.Identifiability[worst])
+				*calibParams[s.idx].get(&work) = *calibParams[s.idx].get(base)
+				continue
+			}
+			keep = append(keep, s)
+		}
+		slots = keep
+		if x, err = minimize(); err != nil {
+			return Fit{}, err
+		}
+		set(x)
+		fit.Identifiability = identify(x, len(rows), func(x []float64) []float64 { set(x); return apes() }, names2())
+	}
 	set(x)
 	for _, id := range fit.Identifiability {
 		if !id.Identified {
 			fit.Warnings = append(fit.Warnings, fmt.Sprintf("%s is not identified by these rows (sensitivity %.3g, relative standard error %s): its value stays near the base profile's and should not be trusted", id.Name, id.Sensitivity, pctOrInf(id.RelStdErr)))
 		}
 	}
-	if len(rows) < 2*len(slots) {
-		fit.Warnings = append(fit.Warnings, fmt.Sprintf("under-determined: %d rows for %d parameters (want at least %d): fit fewer parameters with --params or add rows", len(rows), len(slots), 2*len(slots)))
+	for _, h := range held {
+		fit.Warnings = append(fit.Warnings, fmt.Sprintf("%s is not identified by these rows: kept at the base profile's value and left out of the fit", h))
 	}
+	if len(rows) < 2*candidates {
+		fit.Warnings = append(fit.Warnings, fmt.Sprintf("under-determined: %d rows for %d parameters (want at least %d): fit fewer parameters with --params or add rows", len(rows), candidates, 2*candidates))
+	}
+	fit.Identifiability = append(fit.Identifiability, heldIdent...)
+	sort.Slice(fit.Identifiability, func(a, b int) bool { return fit.Identifiability[a].Name < fit.Identifiability[b].Name })
 	fit.MAPE, fit.MaxAPE = mape(apes())
 	out := work
 	out.Origin = "calibration"
@@ -288,6 +367,13 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 		}
 		if !c.eff && after < 1e-6 {
 			fit.Warnings = append(fit.Warnings, fmt.Sprintf("%s fitted to ~0: the data wants a negative overhead; check the rows", c.name))
+		}
+	}
+	for _, h := range held {
+		for _, c := range calibParams {
+			if c.name == h {
+				fit.Params = append(fit.Params, FitParam{Name: h, Before: *c.get(base), After: *c.get(base)})
+			}
 		}
 	}
 	distinct := map[string]bool{}

@@ -44,8 +44,13 @@
 // cost of a step is structured: per layer, (GEMMs + attention kernels +
 // elementwise_kernels_per_layer) × kernel_overhead_us + GEMMs × gemm_fixed_us; a W8A8/W4A4
 // GEMM adds its activation quantisation, M·K·(2 + b_q) bytes (read 16-bit, write the b_q-byte
-// dtype) and, unless act_quant_fused, one kernel; then step_overhead_ms per step and
-// seq_overhead_us per sequence. Calibrate reports each fitted parameter's sensitivity
+// dtype) and, unless act_quant_fused, one kernel; then step_overhead_ms per step,
+// seq_overhead_us per sequence and, in a step with prompts, (prefill_layer_overhead_us +
+// prefill_seq_layer_overhead_us × prompts) per layer (an engine that runs each prompt's
+// context pass on its own pays the per-layer dispatch once per prompt). The small-M GEMM
+// shape is gemm_half_m (η(M) = η·M/(M + half)), gemm_fixed_us and the ridge exponent p
+// (overlap_exponent: (c^p + m^p)^(1/p)); GEMMTime exposes one GEMM's time so these can be
+// checked against a GEMM-by-M microbenchmark. Calibrate reports each fitted parameter's sensitivity
 // (RMS of ∂(relative error)/∂ln p) and relative standard error (√diag(s²(JᵀJ)⁻¹)), and
 // CrossValidate fits on all groups but one. The package does no I/O except
 // reading its embedded engine profiles, keeps no global state and uses randomness only from

@@ -101,6 +101,12 @@ type Profile struct {
 	// PrefillLayerOverheadUs is a fixed cost per layer of a step that contains prefill
 	// tokens (eager CPU dispatch; such steps are usually not CUDA-graphed), µs.
 	PrefillLayerOverheadUs float64 `toml:"prefill_layer_overhead_us"`
+	// PrefillSeqLayerOverheadUs is a fixed cost per layer per prompt in a step that contains
+	// prefill tokens, µs: an engine whose context phase runs each prompt as its own pass
+	// (per-request context kernels, no variable-length batching) pays the per-layer
+	// dispatch once per prompt rather than once per step. 0 for engines that batch prompts
+	// into one variable-length pass.
+	PrefillSeqLayerOverheadUs float64 `toml:"prefill_seq_layer_overhead_us"`
 	// StepOverheadMs is a fixed cost per engine step (scheduler, input preparation, sampling launch), ms.
 	StepOverheadMs float64 `toml:"step_overhead_ms"`
 	// RequestOverheadMs is a fixed cost per request outside the engine loop (HTTP, tokenisation,
@@ -170,7 +176,7 @@ func (p *Profile) Validate() error {
 	}
 	nonneg := map[string]float64{
 		"gemm_half_m": p.GEMMHalfM, "overlap_exponent": p.OverlapExponent, "collective_latency_us": p.CollectiveLatencyUs,
-		"kernel_overhead_us": p.KernelOverheadUs, "gemm_fixed_us": p.GEMMFixedUs, "elementwise_kernels_per_layer": p.ElementwiseKernelsPerLayer, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs,
+		"kernel_overhead_us": p.KernelOverheadUs, "gemm_fixed_us": p.GEMMFixedUs, "elementwise_kernels_per_layer": p.ElementwiseKernelsPerLayer, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs, "prefill_seq_layer_overhead_us": p.PrefillSeqLayerOverheadUs,
 		"step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
 		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB, "moe_imbalance": p.MoEImbalance, "mla_decode_efficiency": p.MLADecodeEfficiency,
 	}

@@ -63,5 +63,8 @@ func (d *Deployment) Parameters() []Parameter {
 	} {
 		out = append(out, Parameter{f.key, f.v, f.unit, p.Source(f.key)})
 	}
+	if v := p.PrefillSeqLayerOverheadUs; v > 0 { // set by calibration only; listed when used
+		out = append(out, Parameter{"prefill_seq_layer_overhead_us", v, "µs per layer per prompt", p.Source("prefill_seq_layer_overhead_us")})
+	}
 	return out
 }

@@ -193,6 +193,28 @@ func (d *Deployment) gemmEff(eta, m float64) float64 {
 	return e
 }
 
+// GEMMTime is the time of one dense GEMM of m rows, n output and k input features under
+// profile p, as the step model times it (seconds): kernel_overhead_us + gemm_fixed_us +
+// combine(2mnk / (ceiling · η(m)), (nk·wBytes + m(n+k)·actBytes) / (bw · memory_efficiency)),
+// with η(m) = η_dtype · m/(m + gemm_half_m) and combine the profile's ridge (max, or the
+// p-norm with overlap_exponent). ceiling is the GEMM ceiling of the compute dtype (FLOP/s),
+// bw the HBM ceiling (bytes/s), wBytes and actBytes bytes per weight and activation
+// element; dtype picks gemm_efficiency_by_dtype (empty: gemm_efficiency). It is the
+// per-GEMM term of StepTime for one layer, exposed so the shape terms can be checked
+// against a GEMM-by-M microbenchmark.
+func GEMMTime(p *Profile, dtype string, m, n, k int, wBytes, actBytes, ceiling, bw float64) float64 {
+	var d Deployment
+	d.Profile = p
+	eta := orOne(p.GEMMEfficiency)
+	if v := p.GEMMEfficiencyByDtype[dtype]; v > 0 {
+		eta = v
+	}
+	fm, fn, fk := float64(m), float64(n), float64(k)
+	c := 2 * fm * fn * fk / (ceiling * d.gemmEff(eta, fm))
+	mem := (fn*fk*wBytes + fm*(fn+fk)*actBytes) / (bw * orOne(p.MemoryEfficiency))
+	return d.combine(c, mem) + (p.KernelOverheadUs+p.GEMMFixedUs)*1e-6
+}
+
 // keys returns Σ_{i=1..n} min(p+i, w): the keys n causal queries after p cached tokens attend to
 // (w = 0: no window).
 func keys(n, p, w int) float64 {
@@ -424,7 +446,7 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	// Fixed per-step costs (CPU side, once per step).
 	ovh := prof.StepOverheadMs*1e-3 + prof.SeqOverheadUs*1e-6*seqs
 	if prefillTokens > 0 {
-		ovh += prof.PrefillLayerOverheadUs * 1e-6 * L * float64(d.PP)
+		ovh += (prof.PrefillLayerOverheadUs + prof.PrefillSeqLayerOverheadUs*float64(len(b.Prefill))) * 1e-6 * L * float64(d.PP)
 	}
 	if ovh > 0 {
 		acc.add("step_overhead", 0, 0, 0, 0, ovh, ovh)
