@@ -17,5 +17,9 @@
 //
 // Comparison: CompareMetrics lines up a prediction (estimator.Serving) and a measured
 // bench.Summary metric by metric (ms for latencies, tok/s and req/s for throughput);
-// CalibrateFromRun refits a profile on a run.
+// CalibrateFromRun refits a profile on a run. NewComparisonReport wraps the comparison with
+// its verdict and sources as "roofline compare" and "roofline validate" print it
+// (ComparisonReport.WriteText, or JSON); ApplyDefinitions withholds metrics a result file
+// defines otherwise; RunHints.Fill takes the model, lengths and load a result file
+// describes for the flags not given.
 package validation

@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
-	"sort"
-	"strconv"
 	"strings"
 
 	"roofline/bench"
@@ -75,7 +72,7 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	if *sel > 0 {
 		ss = ss[*sel-1 : *sel]
 	}
-	var reports []comparisonReport
+	var reports []validation.ComparisonReport
 	worst := validation.Verdict{Status: validation.Agrees}
 	for i, sum := range ss {
 		wfi, dfi := wf, df
@@ -102,27 +99,18 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		r := newComparison(d, pv, pred, sum, *maxErr, w.Kind == estimator.Rate)
+		r := validation.NewComparisonReport(d, pv, pred, sum, *maxErr, w.Kind == estimator.Rate)
 		r.Benchmark = label
 		r.Hints = hints
-		applyDefinitions(&r, sum, *allowDef, *maxErr)
+		r.ApplyDefinitions(sum, *allowDef, *maxErr)
 		reports = append(reports, r)
 		if len(ss) > 1 && *out == "table" && i > 0 {
 			fmt.Fprintln(e.stdout)
 		}
 		if *out == "table" {
-			if err := writeComparison(e.stdout, r, *out); err != nil {
-				return err
-			}
+			r.WriteText(e.stdout)
 		}
-		switch {
-		case r.VerdictOf.Status == validation.NoVerdict:
-			worst = r.VerdictOf
-		case r.VerdictOf.Status == validation.Differs && worst.Status != validation.NoVerdict:
-			worst = r.VerdictOf
-		case r.VerdictOf.Status == validation.Unbounded && worst.Status == validation.Agrees:
-			worst = r.VerdictOf
-		}
+		worst = validation.Worse(worst, r.VerdictOf)
 	}
 	if *out == "json" {
 		if len(reports) == 1 {
@@ -137,128 +125,13 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	return verdictError("compare", worst, false)
 }
 
-// applyHints fills the workload and model flags the user did not give from what the
-// result file says was run, and returns what it took ("input-len" → "1024 (mean of
-// the file's token totals)"). A value it needs and cannot find is an error naming the
-// flag.
+// applyHints fills the workload and model flags the user did not give from the result
+// file (validation.RunHints) and returns what it took.
 func applyHints(changed func(string) bool, wf *workloadFlags, df *deployFlags, s bench.Summary) (map[string]string, error) {
-	h := map[string]string{}
-	r := s.Run
-	if !changed(df.modelFlag) && df.model == "" {
-		if r.Model == "" {
-			return nil, fmt.Errorf("--%s: the file does not name the model; give --%s", df.modelFlag, df.modelFlag)
-		}
-		df.model = r.Model
-		h[df.modelFlag] = r.Model
-	}
-	lenFrom := "from the file"
-	if r.LenSource != "" {
-		lenFrom = r.LenSource
-	}
-	for _, l := range []struct {
-		flag string
-		dst  *int
-		v    *float64
-	}{{"input-len", &wf.inputLen, r.InputLen}, {"output-len", &wf.outputLen, r.OutputLen}} {
-		if changed(l.flag) {
-			continue
-		}
-		if l.v == nil || !(*l.v >= 1) {
-			return nil, fmt.Errorf("--%s: not in the file (nor its token totals); give --%s", l.flag, l.flag)
-		}
-		*l.dst = int(math.Round(*l.v))
-		h[l.flag] = fmt.Sprintf("%d (%s)", *l.dst, lenFrom)
-	}
-	loadGiven := changed("concurrency") || changed("request-rate") || changed("batch-size")
-	if !loadGiven {
-		switch {
-		case r.RequestRate != nil && math.IsInf(*r.RequestRate, 1) && r.Concurrency != nil:
-			wf.concurrency = *r.Concurrency
-			h["concurrency"] = fmt.Sprintf("%d (all requests at once, at most %d in flight)", *r.Concurrency, *r.Concurrency)
-		case r.RequestRate != nil && math.IsInf(*r.RequestRate, 1):
-			if r.NumRequests == nil {
-				return nil, fmt.Errorf("--concurrency: the file sent every request at once but does not say how many; give --concurrency or --num-requests")
-			}
-			wf.concurrency = *r.NumRequests
-			h["concurrency"] = fmt.Sprintf("%d (all requests at once)", *r.NumRequests)
-		case r.RequestRate != nil:
-			wf.rate = *r.RequestRate
-			h["request-rate"] = strconv.FormatFloat(*r.RequestRate, 'g', -1, 64) + " req/s"
-			if r.Burstiness != nil && !changed("burstiness") {
-				wf.burstiness = *r.Burstiness
-				h["burstiness"] = strconv.FormatFloat(*r.Burstiness, 'g', -1, 64)
-			}
-			if r.Concurrency != nil {
-				h["note"] = fmt.Sprintf("the run also capped requests in flight at %d; the prediction is open loop without a cap", *r.Concurrency)
-			}
-		case r.Concurrency != nil:
-			wf.concurrency = *r.Concurrency
-			h["concurrency"] = strconv.Itoa(*r.Concurrency)
-		default:
-			return nil, fmt.Errorf("--concurrency or --request-rate: the file does not say what load was run; give one")
-		}
-	}
-	if !changed("num-requests") && wf.numRequests == 0 {
-		switch {
-		case r.NumRequests != nil:
-			wf.numRequests = *r.NumRequests
-			h["num-requests"] = strconv.Itoa(*r.NumRequests)
-		case s.Known(bench.FieldCompleted) && s.Completed > 0:
-			wf.numRequests = s.Completed
-			how := " (completed; the file gives no failure count)"
-			if s.Known(bench.FieldFailed) {
-				wf.numRequests += s.Failed
-				how = " (completed + failed)"
-			}
-			h["num-requests"] = strconv.Itoa(wf.numRequests) + how
-		}
-	}
-	if len(h) == 0 {
-		return nil, nil
-	}
-	return h, nil
-}
-
-// applyDefinitions withholds the comparison of metrics whose definition in the file
-// differs from roofline's (unless allowed), saying why, and judges the verdict again.
-func applyDefinitions(r *comparisonReport, s bench.Summary, allow bool, maxErr float64) {
-	if len(s.Definitions) == 0 {
-		return
-	}
-	keys := make([]string, 0, len(s.Definitions))
-	for k := range s.Definitions {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		why := s.Definitions[k]
-		touched := false
-		for i := range r.Metrics {
-			c := &r.Metrics[i]
-			if !strings.HasPrefix(c.Metric, k+"_") && c.Metric != k {
-				continue
-			}
-			touched = true
-			if !allow {
-				c.Measured, c.ErrPct = nil, nil
-			}
-		}
-		if !touched {
-			continue
-		}
-		if allow {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%s compared although its definition differs (--allow-definition-mismatch): %s", k, why))
-		} else {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%s not compared: %s; --allow-definition-mismatch compares it anyway", k, why))
-		}
-		r.DefinitionDifferences = s.Definitions
-	}
-	if !allow {
-		succeeded := -1
-		if s.Known(bench.FieldCompleted) {
-			succeeded = s.Completed
-		}
-		v := validation.Judge(r.Metrics, succeeded, s.Failed, maxErr)
-		r.VerdictOf, r.Verdict, r.MaxKeyErr = v, v.Text, v.MaxKeyErrPct
-	}
+	h := validation.RunHints{Model: df.model, InputLen: wf.inputLen, OutputLen: wf.outputLen, Concurrency: wf.concurrency,
+		RequestRate: wf.rate, Burstiness: wf.burstiness, NumRequests: wf.numRequests}
+	from, err := h.Fill(s, changed, df.modelFlag)
+	df.model, wf.inputLen, wf.outputLen, wf.concurrency = h.Model, h.InputLen, h.OutputLen, h.Concurrency
+	wf.rate, wf.burstiness, wf.numRequests = h.RequestRate, h.Burstiness, h.NumRequests
+	return from, err
 }

@@ -7,50 +7,16 @@ import (
 	"io"
 	"os"
 	"roofline/internal/progress"
-	"sort"
-	"text/tabwriter"
 	"time"
 
 	"roofline/bench"
 	"roofline/estimator"
-	"roofline/units"
 	"roofline/validation"
 )
-
-type comparisonReport struct {
-	// Benchmark names the measured benchmark (tool, and which run of a multi-run file).
-	Benchmark string `json:"benchmark,omitempty"`
-	// Hints are the workload values compare took from the result file (flag → value and where from).
-	Hints map[string]string `json:"from_result_file,omitempty"`
-	// DefinitionDifferences are the file's metrics defined otherwise than roofline's.
-	DefinitionDifferences map[string]string       `json:"definition_differences,omitempty"`
-	Model                 string                  `json:"model"`
-	GPU                   string                  `json:"gpu"`
-	Method                string                  `json:"prediction_method"`
-	Metrics               []validation.Comparison `json:"metrics"`
-	MaxKeyErr             *float64                `json:"max_key_error_pct"` // null without a verdict
-	MaxError              float64                 `json:"max_error_pct_allowed"`
-	Verdict               string                  `json:"verdict"`
-	// VerdictOf is the verdict in full: status agrees, differs, unbounded or no_verdict,
-	// the key metrics not measured, and whether the run was interrupted (partial).
-	VerdictOf  validation.Verdict   `json:"verdict_detail"`
-	Measured   bench.Summary        `json:"measured"`
-	Predicted  estimator.Serving    `json:"predicted"`
-	Provenance estimator.Provenance `json:"provenance"`
-	Warnings   []string             `json:"warnings"`
-}
 
 // exitStatusHelp documents the exit status of validate and compare.
 const exitStatusHelp = "\n\nExit status: 0 verdict agrees (or no --max-error bound); 2 bad input; 3 a key metric differs by more than --max-error;\n" +
 	"4 no verdict (no request succeeded, or a key metric was not measured); 130 interrupted (the verdict printed is partial)."
-
-// newComparison assembles the report of a prediction against a measured summary; maxErr ≤ 0
-// means no bound. The verdict comes from validation.Judge, which refuses without data.
-func newComparison(d *estimator.Deployment, pv estimator.Provenance, pred estimator.Serving, sum bench.Summary, maxErr float64, openLoop bool) comparisonReport {
-	metrics, v := validation.CompareMetrics(pred, sum, maxErr, openLoop)
-	return comparisonReport{Model: d.Model.ID, GPU: d.GPU.ID, Method: pred.Method, Metrics: metrics, MaxKeyErr: v.MaxKeyErrPct, MaxError: maxErr,
-		Verdict: v.Text, VerdictOf: v, Measured: sum, Predicted: pred, Provenance: pv, Warnings: append(warnStrings(d.Warnings()), sum.Warnings...)}
-}
 
 // verdictError maps a verdict to the command's exit status (see exitStatusHelp);
 // interrupted means the run was cut short (Ctrl-C) and wins over the verdict.
@@ -62,52 +28,6 @@ func verdictError(cmd string, v validation.Verdict, interrupted bool) error {
 		return &exitError{code: 4, err: fmt.Errorf("%s: %s", cmd, v.Text)}
 	case v.Status == validation.Differs:
 		return &exitError{code: 3, err: fmt.Errorf("%s: key metric off by %.3g%% > --max-error %.3g%%", cmd, *v.MaxKeyErrPct, *v.BoundPct)}
-	}
-	return nil
-}
-
-func writeComparison(w io.Writer, r comparisonReport, format string) error {
-	if format == "json" {
-		return writeJSON(w, r)
-	}
-	if r.Benchmark != "" {
-		fmt.Fprintf(w, "measured: %s\n", r.Benchmark)
-	}
-	if len(r.Hints) > 0 {
-		keys := make([]string, 0, len(r.Hints))
-		for k := range r.Hints {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(w, "from the result file: --%s %s\n", k, r.Hints[k])
-		}
-	}
-	fmt.Fprintf(w, "%s on %s: predicted (%s) vs measured\n", r.Model, r.GPU, r.Method)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "metric\tpredicted\tmeasured\terror %\t")
-	s := func(p *float64) string {
-		if p == nil {
-			return "-"
-		}
-		return units.Sig(*p)
-	}
-	for _, c := range r.Metrics {
-		e := "-"
-		if c.ErrPct != nil {
-			e = fmt.Sprintf("%+.1f", *c.ErrPct)
-		}
-		k := ""
-		if c.Key {
-			k = "key"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Metric, s(c.Predicted), s(c.Measured), e, k)
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "verdict: %s\n", r.Verdict)
-	fmt.Fprintf(w, "sources: model %s; GPU %s; %s\n", r.Provenance.Model, r.Provenance.GPU, r.Provenance.Profile)
-	for _, x := range r.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", x)
 	}
 	return nil
 }
@@ -200,7 +120,7 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	r := newComparison(d, pv, pred, sum, *maxErr, w.Kind == estimator.Rate)
+	r := validation.NewComparisonReport(d, pv, pred, sum, *maxErr, w.Kind == estimator.Rate)
 	interrupted := ctx.Err() != nil || errors.Is(runErr, context.Canceled)
 	if interrupted {
 		r.VerdictOf.MarkPartial(sum.Completed+sum.Failed, wf.numRequests)
@@ -220,8 +140,12 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "validate: wrote %s (%s)\n", *calOut, rc.Message)
 		}
 	}
-	if err := writeComparison(e.stdout, r, *out); err != nil {
-		return err
+	if *out == "json" {
+		if err := writeJSON(e.stdout, r); err != nil {
+			return err
+		}
+	} else {
+		r.WriteText(e.stdout)
 	}
 	return verdictError("validate", r.VerdictOf, interrupted)
 }

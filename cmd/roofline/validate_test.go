@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roofline/validation"
 )
 
 // runMainEnv makes the test binary act as the roofline command (see TestMain): the
@@ -102,7 +104,7 @@ func TestValidateAgainstServeSim(t *testing.T) {
 	var code int
 	for try := 0; try < 3; try++ { // a loaded CI machine can delay one run's timers
 		stdout, stderr, code = runCLI(t, args...)
-		var r comparisonReport
+		var r validation.ComparisonReport
 		if json.Unmarshal([]byte(stdout), &r) == nil {
 			var errs []string
 			for _, m := range r.Metrics {
@@ -119,7 +121,7 @@ func TestValidateAgainstServeSim(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("validate exited %d: %s\n%s", code, stderr, stdout)
 	}
-	var r comparisonReport
+	var r validation.ComparisonReport
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +158,7 @@ func TestCompareRecords(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var r comparisonReport
+	var r validation.ComparisonReport
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatal(err)
 	}
