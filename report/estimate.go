@@ -372,11 +372,7 @@ func WriteEstimateText(w io.Writer, r Estimate, markdown bool) {
 	flush()
 	sec("Parameters")
 	for _, p := range r.Parameters {
-		v := units.Sig(p.Value) + " " + p.Unit
-		if u, rest, _ := strings.Cut(p.Unit, " "); u == "B" || u == "B/s" || u == "FLOP/s" {
-			v = strings.TrimSpace(units.Prefixed(p.Value, u) + " " + rest)
-		}
-		row(p.Name, v+" — "+p.Source)
+		row(p.Name, paramValue(p, true)+" — "+p.Source)
 	}
 	flush()
 	for _, s := range r.Warnings {

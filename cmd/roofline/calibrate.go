@@ -51,7 +51,7 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 		return usageErr("--cv: only with --steps (a sweep's runs carry no groups)")
 	}
 	var samples []estimator.StepSample
-	var rows []stepRow
+	var rows []estimator.StepRow
 	source := *steps
 	if *benchDir != "" {
 		source = *benchDir
@@ -68,7 +68,7 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		for i, r := range rows {
-			if r.ms <= 0 {
+			if r.Ms <= 0 {
 				return usageErr("%s:%d: ms must be a measured time > 0 to calibrate", *steps, i+2)
 			}
 		}
@@ -82,7 +82,7 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	if *cv != "" {
 		groups := make([]string, len(rows))
 		for i, r := range rows {
-			groups[i] = map[string]string{"gpu": r.gpu, "dtype": r.dtype, "model": r.model}[*cv]
+			groups[i] = map[string]string{"gpu": r.GPU, "dtype": r.WeightDtype, "model": r.Model}[*cv]
 			if groups[i] == "" {
 				groups[i] = samples[i].Spec.GPU.ID
 				if *cv == "dtype" {

@@ -41,25 +41,25 @@ func TestCalibrationHeldOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := func(r stepRow) string { return r.fields[len(r.fields)-1] }
+	id := func(r estimator.StepRow) string { return r.Fields[len(r.Fields)-1] }
 	base, err := estimator.LoadProfileFile(filepath.Join("..", "..", "hardware", "testdata", "h200", "small-m-gemm.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
 		name        string
-		train, test func(r stepRow) bool
+		train, test func(r estimator.StepRow) bool
 		target      float64 // held-out MAPE bound, % (0: report only)
 	}{
 		{"LMDeploy A100, even ids → odd ids",
-			func(r stepRow) bool { return strings.HasPrefix(id(r), "LMDEPLOY") && lastDigitEven(id(r)) },
-			func(r stepRow) bool { return strings.HasPrefix(id(r), "LMDEPLOY") && !lastDigitEven(id(r)) }, 12},
+			func(r estimator.StepRow) bool { return strings.HasPrefix(id(r), "LMDEPLOY") && lastDigitEven(id(r)) },
+			func(r estimator.StepRow) bool { return strings.HasPrefix(id(r), "LMDEPLOY") && !lastDigitEven(id(r)) }, 12},
 		{"all A100 rows → H100 and L40S rows",
-			func(r stepRow) bool { return r.gpu == "A100 SXM 80GB" },
-			func(r stepRow) bool { return r.gpu != "A100 SXM 80GB" }, 15},
+			func(r estimator.StepRow) bool { return r.GPU == "A100 SXM 80GB" },
+			func(r estimator.StepRow) bool { return r.GPU != "A100 SXM 80GB" }, 15},
 		{"TensorRT-LLM only: A100 rows → H100 and L40S rows (one engine's constants)",
-			func(r stepRow) bool { return r.gpu == "A100 SXM 80GB" && strings.HasPrefix(id(r), "TRT") },
-			func(r stepRow) bool { return r.gpu != "A100 SXM 80GB" }, 0},
+			func(r estimator.StepRow) bool { return r.GPU == "A100 SXM 80GB" && strings.HasPrefix(id(r), "TRT") },
+			func(r estimator.StepRow) bool { return r.GPU != "A100 SXM 80GB" }, 0},
 	} {
 		var train, test []estimator.StepSample
 		for i, r := range rows {

@@ -34,7 +34,7 @@ func TestH200StepsOutOfSample(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k := rows[i].dtype + " " + s.Phase
+		k := rows[i].WeightDtype + " " + s.Phase
 		errs[k] = append(errs[k], signed[0])
 	}
 	med := func(v []float64) (bias, ape float64) {

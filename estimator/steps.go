@@ -1,0 +1,99 @@
+package estimator
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// StepRow is one row of a steps.csv file (measured engine steps, for calibration).
+type StepRow struct {
+	Fields      []string // the row as read, every column
+	Header      []string // the file's header
+	Model       string
+	GPU         string
+	TP          int // 1 when empty
+	WeightDtype string
+	Phase       string  // prefill or decode
+	Batch       int     // sequences, ≥ 1
+	Tokens      int     // prompt tokens (prefill) or cached tokens per sequence (decode), ≥ 1
+	Ms          float64 // measured step time in ms; 0 when empty
+}
+
+// ReadSteps parses a steps.csv (header model,gpu,tp,weight_dtype,phase,batch,tokens,ms
+// required in any order, tp, weight_dtype and ms optional; extra columns are kept). Errors
+// name the file (name), the line and the field.
+func ReadSteps(r io.Reader, name string) ([]StepRow, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	recs, err := cr.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("%s: empty file (want header model,gpu,tp,weight_dtype,phase,batch,tokens,ms)", name)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[strings.TrimSpace(h)] = i
+	}
+	for _, h := range []string{"model", "gpu", "phase", "batch", "tokens"} {
+		if _, ok := col[h]; !ok {
+			return nil, fmt.Errorf("%s: missing column %q (want header model,gpu,tp,weight_dtype,phase,batch,tokens,ms)", name, h)
+		}
+	}
+	get := func(rec []string, k string) string {
+		if i, ok := col[k]; ok && i < len(rec) {
+			return strings.TrimSpace(rec[i])
+		}
+		return ""
+	}
+	var rows []StepRow
+	for n, rec := range recs[1:] {
+		line := n + 2
+		r := StepRow{Fields: rec, Header: recs[0], Model: get(rec, "model"), GPU: get(rec, "gpu"), WeightDtype: get(rec, "weight_dtype"), Phase: get(rec, "phase")}
+		var err error
+		atoi := func(k string, def int) int {
+			s := get(rec, k)
+			if s == "" {
+				return def
+			}
+			v, e := strconv.Atoi(s)
+			if e != nil && err == nil {
+				err = fmt.Errorf("%s:%d: %s %q is not an integer", name, line, k, s)
+			}
+			return v
+		}
+		r.TP, r.Batch, r.Tokens = atoi("tp", 1), atoi("batch", 0), atoi("tokens", 0)
+		if s := get(rec, "ms"); s != "" {
+			v, e := strconv.ParseFloat(s, 64)
+			if e != nil || v < 0 {
+				return nil, fmt.Errorf("%s:%d: ms %q is not a non-negative number", name, line, s)
+			}
+			r.Ms = v
+		}
+		if err != nil {
+			return nil, err
+		}
+		if r.Phase != "prefill" && r.Phase != "decode" {
+			return nil, fmt.Errorf("%s:%d: phase %q: allowed values are prefill, decode", name, line, r.Phase)
+		}
+		if r.Batch < 1 || r.Tokens < 1 {
+			return nil, fmt.Errorf("%s:%d: batch and tokens must be ≥ 1", name, line)
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// ColIndex returns the index of column name in header (−1 when absent).
+func ColIndex(header []string, name string) int {
+	for i, h := range header {
+		if strings.TrimSpace(h) == name {
+			return i
+		}
+	}
+	return -1
+}
