@@ -3,29 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"sort"
-	"text/tabwriter"
 
-	"roofline/estimator"
+	"roofline/report"
 )
-
-type memoryOut struct {
-	estimator.Memory
-	Model   string `json:"model"`
-	GPU     string `json:"gpu"`
-	TP      int    `json:"tp"`
-	PP      int    `json:"pp"`
-	MinGPUs int    `json:"min_gpus"`
-	// MaxNumSeqs and MaxNumBatchedTokens size the profiling pass (vLLM's sampler pass
-	// scales with max_num_seqs × vocabulary).
-	MaxNumSeqs          int                  `json:"max_num_seqs"`
-	MaxNumBatchedTokens int                  `json:"max_num_batched_tokens"`
-	Error               string               `json:"error,omitempty"`
-	Provenance          estimator.Provenance `json:"provenance"`
-	Warnings            []string             `json:"warnings"`
-}
 
 func runMemory(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "memory", "memory --model M --gpu G [--tp N --pp N] [--weight-dtype D] [--kv-dtype D] [--engine E] [--gpu-memory-utilization F] [--max-model-len L] [--output table|json]")
@@ -42,61 +23,12 @@ func runMemory(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m := d.Memory()
-	o := memoryOut{Memory: m, Model: d.Model.ID, GPU: d.GPU.ID, TP: d.TP, PP: d.PP, Provenance: pv, Warnings: warnStrings(d.Warnings()),
-		MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens}
-	o.MinGPUs, _ = estimator.MinGPUs(d.Spec)
-	if err := d.CheckFits(); err != nil {
-		o.Error = err.Error()
-	}
+	o := report.NewMemory(d, pv)
 	if *out == "json" {
 		return writeJSON(e.stdout, o)
 	}
-	writeMemoryTable(e.stdout, o)
+	report.WriteMemoryTable(e.stdout, o)
 	return nil
-}
-
-func writeMemoryTable(w io.Writer, o memoryOut) {
-	m := o.Memory
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "Memory plan per GPU\t%s on %s, tp=%d pp=%d, %s accounting\n", o.Model, o.GPU, o.TP, o.PP, m.Engine)
-	fmt.Fprintf(tw, "GPU memory\t%s (%s), %s\n", m.TotalBytes, m.TotalBytes.GiBString(), m.TotalSource)
-	fmt.Fprintf(tw, "memory fraction\t%.3g\n", m.MemoryFraction)
-	fmt.Fprintf(tw, "profiling pass\tmax_num_seqs %d, max_num_batched_tokens %d\n", o.MaxNumSeqs, o.MaxNumBatchedTokens)
-	fmt.Fprintf(tw, "weights\t%s (%s)\n", m.WeightsBytes, m.WeightsBytes.GiBString())
-	fmt.Fprintf(tw, "weights layout\t%s\n", m.WeightsLayoutNote)
-	act := "forward pass at max_num_batched_tokens"
-	if m.SamplerBytes > 0 && m.SamplerBytes >= m.ActivationBytes {
-		act = fmt.Sprintf("sampler pass over max_num_seqs × vocabulary × 39 B: %s", m.SamplerBytes.GiBString())
-	}
-	fmt.Fprintf(tw, "activations (profiling peak)\t%s (%s), %s\n", m.ActivationBytes, m.ActivationBytes.GiBString(), act)
-	fmt.Fprintf(tw, "non-torch (CUDA context, NCCL)\t%s (%s)\n", m.NonTorchBytes, m.NonTorchBytes.GiBString())
-	if m.Engine == "vllm" {
-		fmt.Fprintf(tw, "CUDA graphs\tcaptured after the KV cache is sized: their pool comes out of the 1 − gpu_memory_utilization headroom\n")
-	}
-	fmt.Fprintf(tw, "KV cache\t%s (%s)\n", m.KVCacheBytes, m.KVCacheBytes.GiBString())
-	fmt.Fprintf(tw, "KV per token (all layers)\t%s\n", m.KVBytesPerToken)
-	names := make([]string, 0, len(m.KVBytesPerTokenByGroup))
-	for n := range m.KVBytesPerTokenByGroup {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(tw, "  KV per token, %s layers\t%s\n", n, m.KVBytesPerTokenByGroup[n])
-	}
-	fmt.Fprintf(tw, "KV policy\t%s\n", m.KVPolicy)
-	fmt.Fprintf(tw, "KV capacity\t%d tokens (longest context of one sequence)\n", m.KVCacheTokens)
-	fmt.Fprintf(tw, "max concurrency\t%d sequences of %d tokens\n", m.MaxConcurrency, m.MaxModelLen)
-	fmt.Fprintf(tw, "fits\t%v\n", m.Fits)
-	fmt.Fprintf(tw, "min GPUs that fit\t%d\n", o.MinGPUs)
-	tw.Flush()
-	if o.Error != "" {
-		fmt.Fprintf(w, "does not fit: %s\n", o.Error)
-	}
-	for _, s := range o.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", s)
-	}
-	fmt.Fprintf(w, "sources: model %s; GPU %s; %s\n", o.Provenance.Model, o.Provenance.GPU, o.Provenance.Profile)
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"os"
-	"roofline/report"
 
 	"roofline/estimator"
+	"roofline/report"
 )
 
 func runStep(ctx context.Context, e *env, args []string) error {
