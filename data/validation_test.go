@@ -288,3 +288,31 @@ func TestStepsPublished(t *testing.T) {
 		t.Errorf("LMDEPLOY-0059 present, want excluded (KV cache cannot hold the batch)")
 	}
 }
+
+// The tpot_limit_ms values of modern.csv are the MLPerf Inference v5.1 scenario bounds on the
+// p99 TPOT (DeepSeek-R1 Server 80 ms; Llama-3.1-8B Server 100 ms, Interactive 30 ms), entered
+// without the MLPerf rules file at hand (data/validation/README.md marks them unverified). A
+// valid MLPerf Server/Interactive result meets its bound, so every measured p99 TPOT of such a
+// run must lie at or below the row's limit; a wrong (too low) limit fails here.
+func TestMLPerfTPOTLimitsHoldForMeasuredP99(t *testing.T) {
+	_, rows := readCSV(t, "validation/modern.csv")
+	checked := 0
+	for _, r := range rows {
+		if r["tpot_limit_ms"] == "" || r["metric"] != "tpot_ms_p99" {
+			continue
+		}
+		lim, err := strconv.ParseFloat(r["tpot_limit_ms"], 64)
+		if err != nil {
+			t.Fatalf("%s: tpot_limit_ms %q", r["id"], r["tpot_limit_ms"])
+		}
+		v, _ := strconv.ParseFloat(r["value"], 64)
+		if v > lim {
+			t.Errorf("%s: measured p99 TPOT %.2f ms above the row's limit %.0f ms", r["id"], v, lim)
+		}
+		checked++
+	}
+	// 24 MLPerf v5.1 Server/Interactive runs carry a p99 TPOT row.
+	if checked < 20 {
+		t.Errorf("only %d p99 TPOT rows with a limit", checked)
+	}
+}
