@@ -50,8 +50,8 @@
 // context pass on its own pays the per-layer dispatch once per prompt). The small-M GEMM
 // shape is gemm_half_m (η(M) = η·M/(M + half)), gemm_fixed_us and the ridge exponent p
 // (overlap_exponent: (c^p + m^p)^(1/p)); GEMMTime exposes one GEMM's time so these can be
-// checked against a GEMM-by-M microbenchmark. With attention DP + EP (EP > TP, DP > 1) a step
-// also pays ep_seq_overhead_us per sequence of the rank and ep_layer_overhead_us per MoE layer
+// checked against a GEMM-by-M microbenchmark. For an MLA model with attention DP + EP (EP > TP, DP > 1)
+// a step also pays mla_ep_seq_overhead_us per sequence of the rank and mla_ep_layer_overhead_us per MoE layer
 // (fitted TensorRT-LLM DeepSeek-R1 costs the byte/FLOP rooflines do not see; profile.go).
 // Calibrate reports each fitted parameter's sensitivity
 // (RMS of ∂(relative error)/∂ln p) and relative standard error (√diag(s²(JᵀJ)⁻¹)), and

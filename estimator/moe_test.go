@@ -90,12 +90,12 @@ func TestMLADecodeEfficiency(t *testing.T) {
 	}
 }
 
-// ep_seq_overhead_us and ep_layer_overhead_us apply only where the MoE layers are expert
+// mla_ep_seq_overhead_us and mla_ep_layer_overhead_us apply only to MLA models whose MoE layers are expert
 // parallel across attention-DP ranks (tp=1, dp=8, ep=8), and add exactly (hand calculation)
 // seqs × ep_seq + MoE layers × ep_layer: DeepSeek-R1 has 61 layers, the first 3 dense
 // (config first_k_dense_replace = 3), so 58 MoE layers; at 100 sequences, 80 µs and 250 µs:
 // 100·80 µs + 58·250 µs = 8.0 + 14.5 = 22.5 ms. TP8 with ep=8 (no attention DP) and a dense
-// model are unchanged.
+// model, and a GQA MoE model (Qwen3-235B) under DEP8, are unchanged.
 func TestEPOverheadsOnlyWithAttentionDP(t *testing.T) {
 	cat, err := hardware.Load()
 	if err != nil {
@@ -109,7 +109,7 @@ func TestEPOverheadsOnlyWithAttentionDP(t *testing.T) {
 		}
 		step := func(seq, layer float64) float64 {
 			p := *MustEngine("trtllm")
-			p.EPSeqOverheadUs, p.EPLayerOverheadUs = seq, layer
+			p.MLAEPSeqOverheadUs, p.MLAEPLayerOverheadUs = seq, layer
 			d, err := New(Spec{Model: m, GPU: g, TP: tp, DP: dp, EP: ep, WeightDtype: "fp4", KVDtype: "fp8", Profile: &p})
 			if err != nil {
 				t.Fatal(err)
@@ -127,6 +127,7 @@ func TestEPOverheadsOnlyWithAttentionDP(t *testing.T) {
 		{"DEP8", "deepseek-ai/DeepSeek-R1", 1, 8, 8, 100*80e-6 + 58*250e-6},
 		{"TP8 EP8", "deepseek-ai/DeepSeek-R1", 8, 1, 8, 0},
 		{"dense DP8", "meta-llama/Llama-3.1-8B-Instruct", 1, 8, 1, 0},
+		{"GQA MoE DEP8", "Qwen/Qwen3-235B-A22B", 1, 8, 8, 0},
 	} {
 		if got := delta(tc.model, tc.tp, tc.dp, tc.ep); math.Abs(got-tc.want) > 1e-9 {
 			t.Errorf("%s: overhead added %.6f s, want %.6f s", tc.name, got, tc.want)

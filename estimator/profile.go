@@ -114,19 +114,22 @@ type Profile struct {
 	RequestOverheadMs float64 `toml:"request_overhead_ms"`
 	// SeqOverheadUs is a cost per sequence in a step (sampling, detokenisation, output processing), µs.
 	SeqOverheadUs float64 `toml:"seq_overhead_us"`
-	// EPSeqOverheadUs is a further cost per sequence of a rank in a step when the MoE layers
-	// are expert-parallel across attention-data-parallel ranks (EP > TP with DP > 1:
+	// MLAEPSeqOverheadUs is a further cost per sequence of a rank in a step when the MoE layers
+	// are expert-parallel across attention-data-parallel ranks in a model with MLA (EP > TP with DP > 1:
 	// TensorRT-LLM "DEP", SGLang --enable-dp-attention with --ep-size), µs. It stands for what
 	// the byte and FLOP rooflines of such a step do not see: per-request host work of the
 	// engine's Python executor, and per token of every MoE layer the top-k routing, the
 	// permutation of tokens into expert order and back, activation quantisation before the
-	// dispatch and the synchronisation of the ranks at every dispatch and combine. 0 = none.
-	EPSeqOverheadUs float64 `toml:"ep_seq_overhead_us"`
-	// EPLayerOverheadUs is a fixed cost per MoE layer per step under the same condition, µs:
+	// dispatch and the synchronisation of the ranks at every dispatch and combine. It applies to
+	// models with multi-head latent attention (DeepSeek-V3/R1) only: TensorRT-LLM's DEP runs
+	// of Qwen3-235B, Llama-4-Maverick and gpt-oss-120b are predicted without it (with it they
+	// would be 30–60% too slow). 0 = none.
+	MLAEPSeqOverheadUs float64 `toml:"mla_ep_seq_overhead_us"`
+	// MLAEPLayerOverheadUs is a fixed cost per MoE layer per step under the same condition, µs:
 	// the part of that work that does not grow with the batch (the routing, permutation and
 	// quantisation kernels' launches and tails, the ranks meeting at each dispatch and
 	// combine). 0 = none.
-	EPLayerOverheadUs float64 `toml:"ep_layer_overhead_us"`
+	MLAEPLayerOverheadUs float64 `toml:"mla_ep_layer_overhead_us"`
 
 	// MemoryModel is how KV capacity is planned: "vllm", "sglang", "trtllm" or "ideal".
 	MemoryModel string `toml:"memory_model"`
@@ -190,7 +193,7 @@ func (p *Profile) Validate() error {
 	nonneg := map[string]float64{
 		"gemm_half_m": p.GEMMHalfM, "overlap_exponent": p.OverlapExponent, "collective_latency_us": p.CollectiveLatencyUs,
 		"kernel_overhead_us": p.KernelOverheadUs, "gemm_fixed_us": p.GEMMFixedUs, "elementwise_kernels_per_layer": p.ElementwiseKernelsPerLayer, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs, "prefill_seq_layer_overhead_us": p.PrefillSeqLayerOverheadUs,
-		"step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "ep_seq_overhead_us": p.EPSeqOverheadUs, "ep_layer_overhead_us": p.EPLayerOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
+		"step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "mla_ep_seq_overhead_us": p.MLAEPSeqOverheadUs, "mla_ep_layer_overhead_us": p.MLAEPLayerOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
 		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB, "moe_imbalance": p.MoEImbalance, "mla_decode_efficiency": p.MLADecodeEfficiency,
 	}
 	for k, v := range nonneg {

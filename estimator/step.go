@@ -445,9 +445,9 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 
 	// Fixed per-step costs (CPU side, once per step).
 	ovh := prof.StepOverheadMs*1e-3 + prof.SeqOverheadUs*1e-6*seqs
-	if d.moeLayers > 0 && d.moeGather() > 1 {
-		// attention DP + EP (profile.go): per sequence of this rank, and per MoE layer of the stage
-		ovh += prof.EPSeqOverheadUs*1e-6*seqs + prof.EPLayerOverheadUs*1e-6*float64(d.moeLayers)
+	if d.Model.MLA != nil && d.moeLayers > 0 && d.moeGather() > 1 {
+		// MLA model, attention DP + EP (profile.go): per sequence of this rank, and per MoE layer of the stage
+		ovh += prof.MLAEPSeqOverheadUs*1e-6*seqs + prof.MLAEPLayerOverheadUs*1e-6*float64(d.moeLayers)
 	}
 	if prefillTokens > 0 {
 		ovh += (prof.PrefillLayerOverheadUs + prof.PrefillSeqLayerOverheadUs*float64(len(b.Prefill))) * 1e-6 * L * float64(d.PP)
