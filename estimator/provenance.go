@@ -58,8 +58,8 @@ func (d *Deployment) Parameters() []Parameter {
 		{"prefill_layer_overhead_us", p.PrefillLayerOverheadUs, "µs per layer"},
 		{"step_overhead_ms", p.StepOverheadMs, "ms per step"},
 		{"seq_overhead_us", p.SeqOverheadUs, "µs per sequence per step"},
-		{"mla_ep_seq_overhead_us", p.MLAEPSeqOverheadUs, "µs per sequence of a rank per step with attention DP + EP"},
-		{"mla_ep_layer_overhead_us", p.MLAEPLayerOverheadUs, "µs per MoE layer per step with attention DP + EP"},
+		{"mla_ep_seq_overhead_us", p.MLAEPSeqOverheadUs, "µs per sequence of a rank per step (MLA model, attention DP + EP)"},
+		{"mla_ep_layer_overhead_us", p.MLAEPLayerOverheadUs, "µs per MoE layer per step (MLA model, attention DP + EP)"},
 		{"request_overhead_ms", p.RequestOverheadMs, "ms per request"},
 		{"memory_fraction", d.MemoryFraction, "fraction of memory"},
 	} {

@@ -126,7 +126,7 @@ func BuildIntervals(res []Result, skip func(Result) bool) *IntervalTable {
 		if r.Profile != "" {
 			t.Seen[e+"|profile:"+r.Profile] = true
 		}
-		if r.InSample {
+		if r.InSample || echoesLoad(r) {
 			continue
 		}
 		d := math.Log(r.Measured / *r.Predicted)
@@ -146,6 +146,15 @@ func BuildIntervals(res []Result, skip func(Result) bool) *IntervalTable {
 		c.LogLo, c.LogHi = estimator.Percentile(c.sorted, lo), estimator.Percentile(c.sorted, hi)
 	}
 	return t
+}
+
+// echoesLoad is true for a throughput row of an open-loop (request-rate) run: below capacity
+// its measured and predicted throughput both equal the offered load (MLPerf Server rows: the
+// LoadGen target QPS), so its residual says nothing about how far a throughput prediction can
+// be trusted and would make the throughput intervals falsely narrow. Such rows are still
+// checked against their interval (coverage); they only do not shape it.
+func echoesLoad(r Result) bool {
+	return MetricClass(r.Metric) == "throughput" && r.Workload == "rate"
 }
 
 // Query describes one predicted value to bound.
