@@ -333,7 +333,9 @@ func (b *simBuf) weighted(a *itlAcc) Dist {
 	if cap(b.scratch) < len(keys) {
 		b.scratch = make([]uint64, len(keys))
 	}
-	sortKeys(keys, b.scratch[:len(keys)]) // non-negative durations: bit order is value order
+	// Non-negative durations: bit order is value order. Keys of equal value may end in any
+	// order: the value at which the cumulative weight first reaches p is the same.
+	sortKeys(keys, b.scratch[:len(keys)], 16)
 	total := a.total
 	val := func(k uint64) float64 { return math.Float64frombits(k&^0xFFFF) * 1e3 }
 	qs := [...]float64{0.5, 0.9, 0.95, 0.99}
