@@ -178,18 +178,17 @@ func (s *Scheduler) Plan() bool {
 			continue
 		}
 		ctx := r.In - r.Cached + r.Generated // tokens in its own KV blocks after this step, less one
-		need := 0
 		if ctx+1 > r.blocks*s.block {
-			need = s.blocksFor(ctx+1) - r.blocks
+			need := s.blocksFor(ctx+1) - r.blocks
+			for need > s.free && len(s.running) > i+1 {
+				s.preemptLast()
+			}
+			if need > s.free {
+				continue
+			}
+			s.free -= need
+			r.blocks += need
 		}
-		for need > s.free && len(s.running) > i+1 {
-			s.preemptLast()
-		}
-		if need > s.free {
-			continue
-		}
-		s.free -= need
-		r.blocks += need
 		r.chunk = -1
 		left--
 		b.Decode = append(b.Decode, r.Cached+ctx)
@@ -270,31 +269,49 @@ func (s *Scheduler) Commit(t float64) int {
 // It is the number of steps until the first running sequence finishes (at least 1). Such a
 // run can be committed at once with CommitRun.
 func (s *Scheduler) RunLength() int {
+	if k, queued := s.runLength(); !queued {
+		return k
+	}
+	return 1 // a waiting request may be admitted at the next step
+}
+
+// runLength is RunLength also where requests wait: queued reports that they do and could be
+// admitted if blocks were free. The planned step tried to admit the queue's head and could
+// not (no prefill was planned): for lack of KV blocks, token budget or sequence slots. Until
+// a sequence finishes, a decode-only run frees no block, keeps the same budget and slots, and
+// only takes blocks, so the head stays out for the whole run; the steps are those single
+// steps would plan.
+func (s *Scheduler) runLength() (k int, queued bool) {
 	if len(s.batch.Prefill) > 0 || len(s.batch.Decode) != len(s.running) || len(s.running) == 0 {
-		return 1
+		return 1, false
 	}
-	if s.head < len(s.waiting) && len(s.running) < s.maxSeqs {
-		return 1 // a waiting request may be admitted at the next step
-	}
-	k := math.MaxInt32
+	queued = s.head < len(s.waiting) && len(s.running) < s.maxSeqs
+	k = math.MaxInt32
 	for _, r := range s.running {
 		k = min(k, r.Out-r.Generated)
 	}
 	if k <= 1 {
-		return 1
+		return 1, queued
 	}
-	// KV blocks for k−1 more tokens per sequence beyond the planned step.
+	// KV blocks for k−1 more tokens per sequence beyond the planned step. (Without a queue,
+	// a sequence holding more blocks than it needs — a reservation — offsets the others' need,
+	// as it always has; with one, the run must plan exactly the single steps, which only take
+	// blocks.)
 	for k > 1 {
 		need := 0
 		for _, r := range s.running {
-			need += s.blocksFor(r.In-r.Cached+r.Generated+k) - r.blocks
+			n := s.blocksFor(r.In-r.Cached+r.Generated+k) - r.blocks
+			if queued {
+				n = max(n, 0)
+			}
+			need += n
 		}
 		if need <= s.free {
 			break
 		}
 		k /= 2
 	}
-	return max(k, 1)
+	return max(k, 1), queued
 }
 
 // ShiftDecode adds by tokens to every decoding context of the planned batch (to price the

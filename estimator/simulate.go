@@ -63,6 +63,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	}
 	reqs := buf.reqs[:n]
 	clear(reqs)
+	buf.gemm.Reset()
 	lam := w.RequestRate / reps
 	t := 0.0
 	for i := range reqs {
@@ -129,8 +130,34 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 			continue
 		}
 		b := sch.Batch()
-		dt, f, by := d.stepTotals(b)
-		k := sch.RunLength()
+		dt, f, by := d.stepTotals(b, &buf.gemm)
+		k, queued := sch.runLength()
+		if k > 1 && queued {
+			// Requests wait for KV blocks (Scheduler.runLength): a run of k steps that admits
+			// none, priced and counted step by step exactly as single steps would be.
+			arrive := math.Inf(1)
+			if next < n {
+				arrive = reqs[next].Arrival
+			}
+			ends = ends[:0]
+			for i := 0; i < k; i++ {
+				if i > 0 {
+					if now >= arrive {
+						break
+					}
+					sch.ShiftDecode(1)
+					dt, f, by = d.stepTotals(b, &buf.gemm)
+				}
+				flops += f
+				byts += by
+				busy += dt
+				now += dt
+				itl.add(dt, len(b.Decode))
+				ends = append(ends, now)
+			}
+			finished += sch.CommitRun(ends)
+			continue
+		}
 		if k == 1 {
 			flops += f
 			byts += by
@@ -146,7 +173,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 		// between (attention grows linearly with the context), and stop before the step
 		// that would start after the next arrival (which the scheduler must see).
 		sch.ShiftDecode(k - 1)
-		dtK, fK, byK := d.stepTotals(b)
+		dtK, fK, byK := d.stepTotals(b, &buf.gemm)
 		sch.ShiftDecode(1 - k)
 		slope, fs, bs := (dtK-dt)/float64(k-1), (fK-f)/float64(k-1), (byK-by)/float64(k-1)
 		arrive := math.Inf(1)
@@ -293,6 +320,7 @@ type simBuf struct {
 	itl                   []uint64
 	ttft, tpot, e2e, user []float64
 	scratch               []uint64
+	gemm                  gemmCache
 }
 
 var simBufs = sync.Pool{New: func() any { return new(simBuf) }}

@@ -108,15 +108,64 @@ func (d *Deployment) StepSeconds(b *Batch) float64 {
 	return acc.total
 }
 
-// stepTotals returns a step's time (s), FLOPs and HBM bytes per GPU without allocating.
-func (d *Deployment) stepTotals(b *Batch) (t, flops, bytes float64) {
-	var acc stepAcc
+// stepTotals returns a step's time (s), FLOPs and HBM bytes per GPU without allocating,
+// reusing the GEMM terms of earlier steps of the same shape from c (nil: none).
+func (d *Deployment) stepTotals(b *Batch, c *gemmCache) (t, flops, bytes float64) {
+	acc := stepAcc{cache: c}
 	d.step(b, &acc)
 	return acc.total, acc.flops, acc.bytes
 }
 
+// gemmCache keeps the GEMM terms of a step (gemmTerms) by the batch shape they depend on:
+// tokens, sequences, decoding sequences and positions each. They are a step's first terms,
+// added from zero, so a cached sum is bit for bit the sum gemmTerms would add; the rest of
+// the step (attention over each sequence's context, communication, fixed costs) is computed
+// every time. One cache serves one deployment: Reset before using it for another.
+type gemmCache struct {
+	gen     uint32
+	entries [gemmCacheSize]gemmEntry
+}
+
+const gemmCacheSize = 512 // direct-mapped; a simulation's batch shapes repeat within a few hundred
+
+type gemmEntry struct {
+	gen                              uint32
+	tokens, seqs, decode, q          int32
+	total, flops, bytes, c, m, o, qb float64
+	qk                               float64
+}
+
+// Reset empties the cache.
+func (c *gemmCache) Reset() {
+	c.gen++
+	if c.gen == 0 { // wrapped: entries of generation 0 would look valid
+		clear(c.entries[:])
+		c.gen = 1
+	}
+}
+
+// gemms adds the GEMM terms of the shape to acc (which holds no term yet), from the cache or
+// computed and kept.
+func (c *gemmCache) gemms(d *Deployment, acc *stepAcc, prefillTokens, prefills, nDecode, q int) (qBytes, qKernels float64) {
+	tokens, seqs := prefillTokens+nDecode*q, prefills+nDecode
+	h := uint32(tokens)*0x9e3779b1 ^ uint32(seqs)*0x85ebca6b ^ uint32(nDecode)*0xc2b2ae35 ^ uint32(q)*0x27d4eb2f
+	e := &c.entries[(h>>16)%gemmCacheSize]
+	if e.gen == c.gen && int(e.tokens) == tokens && int(e.seqs) == seqs && int(e.decode) == nDecode && int(e.q) == q {
+		acc.total, acc.flops, acc.bytes = e.total, e.flops, e.bytes
+		acc.bound[0], acc.bound[1], acc.bound[3] = e.c, e.m, e.o
+		return e.qb, e.qk
+	}
+	qBytes, qKernels = d.gemmTerms(acc, float64(tokens), float64(seqs), nDecode, q)
+	if tokens <= math.MaxInt32 && seqs <= math.MaxInt32 {
+		*e = gemmEntry{gen: c.gen, tokens: int32(tokens), seqs: int32(seqs), decode: int32(nDecode), q: int32(q),
+			total: acc.total, flops: acc.flops, bytes: acc.bytes, c: acc.bound[0], m: acc.bound[1], o: acc.bound[3], qb: qBytes, qk: qKernels}
+	}
+	return qBytes, qKernels
+}
+
 type stepAcc struct {
 	explain bool
+	cache   *gemmCache // optional: GEMM terms by batch shape (a simulation's steps)
 	total   float64
 	flops   float64
 	bytes   float64
@@ -230,28 +279,14 @@ func keys(n, p, w int) float64 {
 	return fa*fp + fa*(fa+1)/2 + (fn-fa)*float64(w)
 }
 
-func (d *Deployment) step(b *Batch, acc *stepAcc) {
+// gemmTerms adds the GEMMs of a step of M tokens over seqs sequences (nDecode of them
+// decoding q positions each) to acc and returns the bytes and kernels of their activation
+// quantisation passes.
+func (d *Deployment) gemmTerms(acc *stepAcc, M, seqs float64, nDecode, q int) (qBytes, qKernels float64) {
 	prof := d.Profile
-	g := d.GPU
 	bw := d.memBW
 	memEff := orOne(prof.MemoryEfficiency)
 	kernel := prof.KernelOverheadUs * 1e-6
-
-	prefillTokens := 0
-	for _, c := range b.Prefill {
-		prefillTokens += c.New
-	}
-	nDecode := len(b.Decode) + b.Uniform.N
-	q := max(b.Verify, 1) // positions per decoding sequence
-	M := float64(prefillTokens + nDecode*q)
-	seqs := float64(len(b.Prefill) + nDecode)
-	acc.tokens = int(M)
-	if M == 0 {
-		return
-	}
-
-	// GEMMs.
-	var qBytes, qKernels float64 // activation quantisation passes of W8A8/W4A4 GEMMs
 	etaQ, eta16 := orOne(prof.GEMMEfficiency), orOne(prof.GEMMEfficiency)
 	if len(prof.GEMMEfficiencyByDtype) > 0 {
 		if v := prof.GEMMEfficiencyByDtype[d.gemmDtypeQ]; v > 0 {
@@ -299,6 +334,37 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 		m := bytes / (bw * memEff * moe)
 		ovh := (kernel + prof.GEMMFixedUs*1e-6) * s.layers
 		acc.add(s.name, flops, bytes, c, m, ovh, d.combine(c, m)+ovh)
+	}
+
+	return qBytes, qKernels
+}
+
+func (d *Deployment) step(b *Batch, acc *stepAcc) {
+	prof := d.Profile
+	g := d.GPU
+	bw := d.memBW
+	memEff := orOne(prof.MemoryEfficiency)
+	kernel := prof.KernelOverheadUs * 1e-6
+
+	prefillTokens := 0
+	for _, c := range b.Prefill {
+		prefillTokens += c.New
+	}
+	nDecode := len(b.Decode) + b.Uniform.N
+	q := max(b.Verify, 1) // positions per decoding sequence
+	M := float64(prefillTokens + nDecode*q)
+	seqs := float64(len(b.Prefill) + nDecode)
+	acc.tokens = int(M)
+	if M == 0 {
+		return
+	}
+
+	// GEMMs: the step's first terms, so that a cached sum (gemmCache) is the same sum.
+	var qBytes, qKernels float64 // activation quantisation passes of W8A8/W4A4 GEMMs
+	if acc.cache != nil && !acc.explain {
+		qBytes, qKernels = acc.cache.gemms(d, acc, prefillTokens, len(b.Prefill), nDecode, q)
+	} else {
+		qBytes, qKernels = d.gemmTerms(acc, M, seqs, nDecode, q)
 	}
 
 	if qKernels > 0 {
