@@ -191,6 +191,9 @@ type disaggModel struct {
 	lanesD     float64
 	dec        *cf
 	decodeStep func(b float64) float64 // s per decode step at batch b (speculation included)
+	// clients is the closed loop's concurrency C (0: open loop); an arriving request then
+	// sees the prefill pool loaded by the other C−1 clients only.
+	clients float64
 }
 
 func (x *Disagg) model(w *Workload) (*disaggModel, error) {
@@ -240,7 +243,10 @@ func (x *Disagg) model(w *Workload) (*disaggModel, error) {
 		}
 		m.svc = p.StepSeconds(&b) / float64(k)
 	}
-	m.tp1 += p.Profile.RequestOverheadMs * 1e-3
+	// The request passes through both instances' API servers (tokenisation, scheduling, HTTP):
+	// vLLM's disaggregation proxy sends it to the decode instance once the prefill instance
+	// has returned its one token, so both profiles' request_overhead_ms add to TTFT.
+	m.tp1 += (p.Profile.RequestOverheadMs + d.Profile.RequestOverheadMs) * 1e-3
 	m.lanesP = float64(x.PrefillReplicas * p.Lanes())
 	m.xferBytes = m.in * p.ModelKVBytesPerToken()
 	m.xfer = x.Link.TransferTime(m.xferBytes)
@@ -303,8 +309,15 @@ func (m *disaggModel) at(lam float64) DisaggServing {
 	b := math.Max(hi, 1e-3)
 	tau := m.decodeStep(b)
 	s.DecodeBatch, s.Batch = b, b
-	// Prefill queue: Kingman with c_a² = 1/k (gamma arrivals), c_s² = 0.
-	wait := rho / (1 - rho) * (1 / m.w.Burstiness) / 2 * m.svc
+	// Prefill queue: Kingman with c_a² = 1/k (gamma arrivals), c_s² = 0. In a closed loop of C
+	// clients an arriving request finds the pool as loaded by the other C−1 (the arrival
+	// theorem of mean-value analysis, Reiser & Lavenberg 1980): utilisation ρ·(C−1)/C, so a
+	// single client never queues behind itself.
+	rhoSeen, ca2 := rho, 1/m.w.Burstiness
+	if m.clients > 0 {
+		rhoSeen, ca2 = rho*(m.clients-1)/m.clients, 1
+	}
+	wait := rhoSeen / (1 - rhoSeen) * ca2 / 2 * m.svc
 	s.PrefillQueueMs = wait * 1e3
 	// TTFT = queue + prefill + KV transfer + the first decode step (a new sequence joins the
 	// running batch at the next step boundary: half a step on average, then one step).
@@ -342,6 +355,7 @@ func (x *Disagg) Serve(w Workload) (DisaggServing, error) {
 		return m.at(w.RequestRate), nil
 	case Concurrency:
 		C := float64(w.Concurrency)
+		m.clients = C
 		lo, hi := 0.0, max
 		for i := 0; i < 60; i++ {
 			mid := (lo + hi) / 2

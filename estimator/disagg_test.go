@@ -78,6 +78,42 @@ func TestDisaggLatencyParts(t *testing.T) {
 	}
 }
 
+// TestDisaggClosedLoopHandoff: one client in a closed loop never queues behind itself (the
+// prefill pool is idle when its request arrives), and its prefill latency carries both
+// instances' API-server cost: the vllm profile's request_overhead_ms of 5 ms, twice = 10 ms
+// on top of the prefill steps. With 8 clients the arriving request sees the other 7's load.
+func TestDisaggClosedLoopHandoff(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	g := mustGPU(t, "H100 SXM")
+	p := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm")})
+	d := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm")})
+	link, err := DefaultKVLink("rdma", p, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &Disagg{Prefill: p, Decode: d, PrefillReplicas: 1, DecodeReplicas: 1, Link: link}
+	w := Workload{Kind: Concurrency, Concurrency: 1, InputLen: 4000, OutputLen: 200}
+	s, err := x.Serve(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.PrefillQueueMs != 0 {
+		t.Errorf("one client: prefill queue %.4g ms, want 0", s.PrefillQueueMs)
+	}
+	steps := p.StepSeconds(&Batch{Prefill: []Chunk{{New: 4000}}}) * 1e3
+	if want := steps + 2*5.0; math.Abs(s.PrefillMs-want) > 1e-9 {
+		t.Errorf("prefill latency %.6g ms, want one 4000-token step %.6g ms + 2 × 5 ms", s.PrefillMs, steps)
+	}
+	w.Concurrency = 8
+	s8, err := x.Serve(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(s8.PrefillQueueMs > 0) {
+		t.Errorf("8 clients: prefill queue %.4g ms, want > 0", s8.PrefillQueueMs)
+	}
+}
+
 // TestSweepDisaggBeatsColocated: for 8k-token prompts and 200-token answers of Llama-3.1-8B on
 // eight H100s under mean TTFT < 2 s and TPOT < 20 ms, prefill instances absorb the long
 // prompts while decode instances keep TPOT low, so some xPyD split serves more goodput per

@@ -29,9 +29,10 @@
 //     (each the draft's share of the target's parameters × a one-token step); it emits
 //     AL = Σ_{i=0..K} α^i tokens on average (or the given acceptance length), so the time
 //     per output token is (verify + draft)/AL.
-//   - Disagg: TTFT = prefill queue (Kingman) + prefill + KV transfer + 1.5 decode steps, where
-//     the transfer is L + bytes/(R·η) with bytes = prompt tokens × KV per token of all TP
-//     ranks; the decode pool's batch solves b = λ_d·O·τ(b); goodput is the highest rate whose
+//   - Disagg: TTFT = prefill queue (Kingman; in a closed loop of C clients at the load of the
+//     other C−1) + prefill (with both instances' request_overhead_ms) + KV transfer + 1.5
+//     decode steps, where the transfer is L + bytes/(R·η) with bytes = prompt tokens × KV per
+//     token of all TP ranks; the decode pool's batch solves b = λ_d·O·τ(b); goodput is the highest rate whose
 //     metrics meet the constraints.
 //   - Offload: P distinct prefixes fill HBM then the tiers by capacity (LRU with uniform reuse);
 //     a hit in a tier loads its KV over the tier's bandwidth (added to TTFT), a miss is
