@@ -28,7 +28,8 @@
 //   - Speculation: a decode step verifies K+1 positions per sequence and runs K draft passes
 //     (each the draft's share of the target's parameters × a one-token step); it emits
 //     AL = Σ_{i=0..K} α^i tokens on average (or the given acceptance length), so the time
-//     per output token is (verify + draft)/AL.
+//     per output token is (verify + draft)/AL. The draft also runs over every prompt token
+//     (its KV and first proposals): prefill costs 1 + the draft's parameter share.
 //   - Disagg: TTFT = prefill queue (Kingman; in a closed loop of C clients at the load of the
 //     other C−1) + prefill (with both instances' request_overhead_ms) + KV transfer + 1.5
 //     decode steps, where the transfer is L + bytes/(R·η) with bytes = prompt tokens × KV per

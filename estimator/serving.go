@@ -172,6 +172,7 @@ func (c *cf) prefillExtra(b, k float64) (extra float64, chunks int) {
 		e1, _ := c.prefillExtraAt(int(n)+1, b, k)
 		extra += (e1 - extra) * f
 	}
+	extra *= 1 + c.d.specPrefillShare()
 	c.batch.Prefill = c.batch.Prefill[:0]
 	c.batch.Decode = c.batch.Decode[:0]
 	c.batch.Uniform.N = 0
@@ -579,7 +580,7 @@ func (d *Deployment) serveBatch(c *cf, s Serving, n, reps float64) (Serving, err
 	for i := 0; i < seqs; i++ {
 		c.batch.Prefill = append(c.batch.Prefill, Chunk{New: per, Past: int(c.inTotal - c.in)})
 	}
-	tp := c.d.StepSeconds(&c.batch) + c.storeS*float64(seqs)
+	tp := c.d.StepSeconds(&c.batch)*(1+c.d.specPrefillShare()) + c.storeS*float64(seqs)
 	dec := c.decode(b)
 	wave := steps*tp + (c.out-1)*dec
 	elapsed := wave * waves

@@ -199,6 +199,19 @@ func (d *Deployment) specDraftTime(b *Batch) float64 {
 	return float64(s.Tokens) * s.costShare * t
 }
 
+// specPrefillShare is the draft's cost over a prompt relative to the target's: the draft (its
+// own model, EAGLE head or MTP module) also runs over every prompt token, to fill its KV cache
+// and to propose the first tokens (SGLang's EAGLE worker runs a draft extend after each target
+// extend; vLLM's EAGLE proposer and TensorRT-LLM's MTP run in the context phase too). Its
+// parameter share of the target, as for a draft pass (costShare); 0 without speculation and
+// for n-gram lookup.
+func (d *Deployment) specPrefillShare() float64 {
+	if d.spec == nil {
+		return 0
+	}
+	return d.spec.costShare
+}
+
 // meanKVLayerBytes is the KV bytes per token of an average layer on one GPU.
 func (d *Deployment) meanKVLayerBytes() float64 {
 	var b, l float64

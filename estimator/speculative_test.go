@@ -73,3 +73,29 @@ func TestSpeculationBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecDraftRunsOverThePrompt: the EAGLE head also runs over every prompt token, at its
+// parameter share of the target. Llama-3.1-8B (config.json: hidden 4096, 32 layers, 32/8
+// heads of 128, MLP 14336, vocabulary 128256, untied head): a decoder layer holds
+// 2·4096·4096 + 2·4096·1024 + 3·4096·14336 + 2·4096 = 218,112,000 parameters, the LM head
+// 128256·4096 = 525,336,576, the model 32·218,112,000 + 2·525,336,576 + 4096 = 8,030,261,248;
+// the head's share is (218,112,000 + 525,336,576)/8,030,261,248 = 0.092581. A static batch of
+// one 1000-token prompt (one prefill step, no fixed costs in the ideal profile) so has a TTFT
+// 1.092581 times the one without speculation.
+func TestSpecDraftRunsOverThePrompt(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	g := mustGPU(t, "H100 SXM")
+	w := Workload{Kind: Static, BatchSize: 1, InputLen: 1000, OutputLen: 2}
+	base, err := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("ideal")}).Serve(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("ideal"), Speculation: &Speculation{Method: "eagle", Tokens: 3}}).Serve(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 1 + (218112000.0+525336576.0)/8030261248.0
+	if got := spec.TTFT.Mean / base.TTFT.Mean; math.Abs(got-want) > 1e-6 {
+		t.Errorf("TTFT ratio %.6f, want %.6f", got, want)
+	}
+}
