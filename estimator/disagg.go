@@ -25,7 +25,7 @@ type KVLink struct {
 	Source     string // where the figures come from
 }
 
-// KV link defaults. Mooncake's 1P1D tables (Qwen3-235B, 94 layers, TP8 → TP8 over RoCE with
+// KV link defaults. Mooncake's SGLang 1P1D table (Qwen3-235B, 94 layers, TP8 → TP8 over RoCE with
 // 4×400GbE per node, 200 GB/s) give 2.07 ms for 49 MB and 76.8 ms for 12.62 GB: solving
 // t = L + B/R for both gives R = 168 GB/s (84% of the line rate) and L = 1.75 ms. The engines
 // post one RDMA write per layer's KV buffer, so L is taken per layer: 1.75 ms / 94 = 18.6 µs
@@ -39,6 +39,24 @@ const (
 	kvTCPEfficiency    = 0.5
 	kvTCPLatency       = 5e-3
 )
+
+// kvConnector is an engine's KV connector over RDMA: the fraction of the NICs' line rate a
+// large transfer reaches and its fixed cost, per transfer plus per layer. Engines not listed
+// use the constants above (SGLang's Mooncake backend).
+type kvConnector struct {
+	eff, perTransfer, perLayer float64 // fraction; s; s
+	source                     string
+}
+
+// kvConnectors by engine family. vLLM v1's Mooncake connector moves a request's blocks in one
+// batched transfer: Mooncake's vLLM 1P1D table (Qwen3-8B, TP8 → TP8, H800 nodes with 8×CX7
+// RoCE, 200 GB/s) gives 0.61 ms for 256 tokens (37.7 MB) and 31.65 ms for 32,768 tokens
+// (4.83 GB); solving t = L + B/R gives R = 154.4 GB/s (77.2% of the line rate) and
+// L = 0.366 ms per transfer (in-sample: MOONCAKE-032, -053; OPTIMIZATIONS.md: 71% at 32K,
+// 0.5–2 ms fixed).
+var kvConnectors = map[string]kvConnector{
+	"vllm": {0.772, 0.366e-3, 0, "η 0.772 and 0.366 ms per transfer, vLLM Mooncake connector, from Mooncake's vLLM 1P1D RoCE table (in-sample)"},
+}
 
 // TransferTime is the time (s) to move `bytes` of KV: L + bytes/(R·η).
 func (l KVLink) TransferTime(bytes float64) float64 {
@@ -79,8 +97,17 @@ func DefaultKVLink(transport string, p, dec *Deployment) (KVLink, error) {
 		if bw == 0 {
 			return KVLink{}, fmt.Errorf("--kv-transfer rdma: the catalogue gives no scale-out network for %s (scaleout_bw_gb_s_per_gpu)", g.ID)
 		}
-		return KVLink{Transport: TransportRDMA, Bandwidth: bw * streams, Latency: kvRDMALayerLatency * float64(p.Model.NumLayers), Efficiency: kvRDMAEfficiency,
-			Source: fmt.Sprintf("%s × %g GPUs in parallel; η 0.84 and 18.6 µs per layer from Mooncake 1P1D RoCE tables (in-sample)", net.Name, streams)}, nil
+		layers := float64(p.Model.NumLayers)
+		fam := p.Profile.EngineFamily
+		if fam == "" {
+			fam = p.Profile.Name
+		}
+		if c, ok := kvConnectors[fam]; ok {
+			return KVLink{Transport: TransportRDMA, Bandwidth: bw * streams, Latency: c.perTransfer + c.perLayer*layers, Efficiency: c.eff,
+				Source: fmt.Sprintf("%s × %g GPUs in parallel; %s", net.Name, streams, c.source)}, nil
+		}
+		return KVLink{Transport: TransportRDMA, Bandwidth: bw * streams, Latency: kvRDMALayerLatency * layers, Efficiency: kvRDMAEfficiency,
+			Source: fmt.Sprintf("%s × %g GPUs in parallel; η 0.84 and 18.6 µs per layer from Mooncake's SGLang 1P1D RoCE table (in-sample)", net.Name, streams)}, nil
 	case TransportTCP:
 		return KVLink{Transport: transport, Bandwidth: kvTCPBandwidth, Latency: kvTCPLatency, Efficiency: kvTCPEfficiency, Source: "assumed 100 GbE host NIC, staged through host memory"}, nil
 	}
