@@ -66,7 +66,8 @@ type Step struct {
 // where combine is max() or, with the profile's overlap exponent p, (c^p + m^p)^(1/p).
 // GEMMs use the weight dtype's peak (W8A8/W4A4) or the 16-bit peak; attention uses the
 // 16-bit peak. Tensor parallelism adds two ring all-reduces per layer, each
-// latency + 2(n−1)/n·bytes/(link·η_link); expert parallelism adds an all-to-all per MoE layer;
+// latency + 2(n−1)/n·bytes/(link_n·η_link), link_n the GPU's GroupLinkBandwidth(n) (a
+// full-mesh fabric gives n GPUs n−1 of its links); expert parallelism adds an all-to-all per MoE layer;
 // pipeline parallelism runs PP stages one after another plus a send between stages.
 // Per step the profile adds step_overhead + seq_overhead·sequences (+ per-layer prefill dispatch).
 func (d *Deployment) StepTime(b Batch, explain bool) Step {
@@ -91,6 +92,8 @@ func (d *Deployment) StepTime(b Batch, explain bool) Step {
 				o.Ceiling = fmt.Sprintf("%s GEMM %s; %s", d.gemmDtype16, d.attnCeil, mem)
 			case o.Name == "elementwise" || o.Name == "activation_quant":
 				o.Ceiling = mem
+			case o.Bound == BoundComm && d.GPU.MeshLinks > 0 && o.Name == "tp_all_reduce" && d.TP <= d.GPU.MeshLinks:
+				o.Ceiling = fmt.Sprintf("link (datasheet: %d of %d mesh links × link_efficiency)", d.TP-1, d.GPU.MeshLinks)
 			case o.Bound == BoundComm:
 				o.Ceiling = "link (datasheet × link_efficiency)"
 			default:
@@ -240,6 +243,16 @@ func (d *Deployment) gemmEff(eta, m float64) float64 {
 		e *= m / (m + h)
 	}
 	return e
+}
+
+// groupLink is the scale-up bandwidth one GPU uses in a collective over n GPUs: the GPU's
+// GroupLinkBandwidth (a full-mesh fabric such as MI300X's Infinity Fabric gives a group of n
+// only n−1 of its links), or link itself when the GPU has no scale-up link (PCIe).
+func (d *Deployment) groupLink(link float64, n int) float64 {
+	if d.GPU.LinkBandwidth == 0 {
+		return link
+	}
+	return float64(d.GPU.GroupLinkBandwidth(n))
 }
 
 // GEMMTime is the time of one dense GEMM of m rows, n output and k input features under
@@ -477,7 +490,7 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	multiNode := d.fabric.GPUsPerNode > 0 // topology.go: groups may cross nodes
 	if d.TP > 1 && link > 0 {
 		n := float64(d.TP)
-		per := lat + 2*(n-1)/n*msg/(link*linkEff)
+		per := lat + 2*(n-1)/n*msg/(d.groupLink(link, d.TP)*linkEff)
 		if multiNode {
 			per = d.fabric.AllReduce(msg, d.TP)
 		}
@@ -486,7 +499,7 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	if d.EP > 1 && d.moeLayers > 0 && link > 0 {
 		n := float64(d.EP)
 		vol := 2 * msg * float64(d.expertsPerTok) * (n - 1) / n // dispatch + combine
-		t := float64(d.moeLayers) * (2*lat + vol/(link*linkEff))
+		t := float64(d.moeLayers) * (2*lat + vol/(d.groupLink(link, d.EP)*linkEff))
 		if multiNode {
 			t = float64(d.moeLayers) * 2 * d.fabric.AllToAll(msg*float64(d.expertsPerTok), d.EP)
 		}
@@ -501,7 +514,7 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 			acc.bound[i] *= float64(d.PP)
 		}
 		if link > 0 {
-			send := float64(d.PP-1) * (lat + msg/(link*linkEff))
+			send := float64(d.PP-1) * (lat + msg/(d.groupLink(link, 2)*linkEff))
 			if multiNode {
 				send = float64(d.crossPP)*d.fabric.Send(msg, true) + float64(d.PP-1-d.crossPP)*d.fabric.Send(msg, false)
 			}

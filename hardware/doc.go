@@ -30,7 +30,10 @@
 //     "with sparsity" were halved when the catalogue was compiled;
 //   - l2_cache_mb × 2^20 bytes (cache sizes are binary megabytes);
 //   - scaleup_bw_gb_s_bidir and pcie_bw_gb_s_bidir are both directions added, × 1e9
-//     bytes/s; GPU.LinkBandwidth and GPU.PCIeBandwidth are half of that, per direction.
+//     bytes/s; GPU.LinkBandwidth and GPU.PCIeBandwidth are half of that, per direction;
+//   - scaleup_mesh_links (optional) marks a full-mesh scale-up fabric of that many
+//     point-to-point links (one per peer): a collective over n GPUs uses n−1 of them,
+//     GroupLinkBandwidth(n) = LinkBandwidth·(n−1)/links (a switch: LinkBandwidth).
 //
 // A figure the catalogue does not know is 0 in a GPU (and null in its JSON form); a
 // dtype missing from GPU.PeakFLOPs is unsupported or unpublished.

@@ -34,6 +34,10 @@ type GPU struct {
 	LinkBandwidth units.BytesPerSecond
 	// Interconnect names the scale-up link, e.g. "NVLink 4 (18 links)"; "" when none.
 	Interconnect string
+	// MeshLinks is the number of point-to-point scale-up links per GPU when the fabric is a
+	// full mesh (one link per peer: AMD Infinity Fabric on MI300X/MI325X/MI355X boards,
+	// 7 links); 0 when a switch (NVSwitch) gives each GPU all of LinkBandwidth.
+	MeshLinks int
 	// PCIeBandwidth is the host link per direction, bytes/s; 0 when not stated.
 	PCIeBandwidth units.BytesPerSecond
 	TDPWatts      float64 // board power, W; 0 when not stated
@@ -115,4 +119,17 @@ func (g *GPU) HostLink() (units.BytesPerSecond, string) {
 		return g.PCIeBandwidth, "PCIe"
 	}
 	return 0, ""
+}
+
+// GroupLinkBandwidth is the scale-up bandwidth per direction one GPU can use in a collective
+// over n GPUs of its scale-up domain, bytes/s. Behind a switch it is LinkBandwidth whatever
+// n; in a full mesh of MeshLinks links (one per peer) the group reaches its n−1 peers over
+// n−1 links, LinkBandwidth·(n−1)/MeshLinks: on MI300X (7 × 64 GB/s per direction) a pair
+// has one 64 GB/s link, where rccl-tests measure 47.7 GB/s all-reduce bus bandwidth for 2
+// GPUs against 319 GB/s for 8 (data/hardware/ceilings.csv). n ≤ 1 returns LinkBandwidth.
+func (g *GPU) GroupLinkBandwidth(n int) units.BytesPerSecond {
+	if g.MeshLinks <= 0 || n <= 1 || n-1 >= g.MeshLinks {
+		return g.LinkBandwidth
+	}
+	return g.LinkBandwidth * units.BytesPerSecond(n-1) / units.BytesPerSecond(g.MeshLinks)
 }

@@ -17,21 +17,24 @@ type gpuJSON struct {
 	UsableMemorySource string   `json:"usable_memory_source"`
 	MemoryBandwidth    float64  `json:"memory_bandwidth_bytes_per_s"`
 	// PeakFLOPs is dense FLOP/s (OP/s for int8) by dtype.
-	PeakFLOPs       map[string]float64 `json:"peak_flops"`
-	L2Bytes         *float64           `json:"l2_bytes"`
-	LinkBandwidth   float64            `json:"link_bandwidth_bytes_per_s"`
-	Interconnect    string             `json:"interconnect"`
-	PCIeBandwidth   *float64           `json:"pcie_bandwidth_bytes_per_s"`
-	TDPWatts        *float64           `json:"tdp_watts"`
-	PriceUSDPerHour *float64           `json:"price_usd_per_hour"`
-	PriceProvider   string             `json:"price_provider"`
-	PriceSource     string             `json:"price_source"`
-	PriceAsOf       string             `json:"price_as_of"`
-	Source          string             `json:"source"`
-	CrossChecked    []string           `json:"cross_checked_with"`
-	Confidence      string             `json:"confidence"`
-	Notes           string             `json:"notes"`
-	Origin          string             `json:"origin"`
+	PeakFLOPs     map[string]float64 `json:"peak_flops"`
+	L2Bytes       *float64           `json:"l2_bytes"`
+	LinkBandwidth float64            `json:"link_bandwidth_bytes_per_s"`
+	Interconnect  string             `json:"interconnect"`
+	// MeshLinks is the number of point-to-point scale-up links of a full-mesh fabric
+	// (omitted behind a switch).
+	MeshLinks       int      `json:"scaleup_mesh_links,omitempty"`
+	PCIeBandwidth   *float64 `json:"pcie_bandwidth_bytes_per_s"`
+	TDPWatts        *float64 `json:"tdp_watts"`
+	PriceUSDPerHour *float64 `json:"price_usd_per_hour"`
+	PriceProvider   string   `json:"price_provider"`
+	PriceSource     string   `json:"price_source"`
+	PriceAsOf       string   `json:"price_as_of"`
+	Source          string   `json:"source"`
+	CrossChecked    []string `json:"cross_checked_with"`
+	Confidence      string   `json:"confidence"`
+	Notes           string   `json:"notes"`
+	Origin          string   `json:"origin"`
 	// Achievable has the keys of the peaks: gemm_flops by dtype, memory_bandwidth_bytes_per_s.
 	Achievable achievableJSON `json:"achievable"`
 }
@@ -70,6 +73,7 @@ func (g GPU) MarshalJSON() ([]byte, error) {
 		L2Bytes:            orNull(float64(g.L2Bytes)),
 		LinkBandwidth:      float64(g.LinkBandwidth),
 		Interconnect:       g.Interconnect,
+		MeshLinks:          g.MeshLinks,
 		PCIeBandwidth:      orNull(float64(g.PCIeBandwidth)),
 		TDPWatts:           orNull(g.TDPWatts),
 		PriceUSDPerHour:    orNull(g.PriceUSDPerHour),

@@ -102,7 +102,11 @@ func WriteGPU(w io.Writer, g *GPU) error {
 	}
 	row("L2 cache", gpuDash(float64(g.L2Bytes), units.Sig(float64(g.L2Bytes/units.MiB))+" MiB"))
 	if g.LinkBandwidth > 0 {
-		row("scale-up link", gpuJoin(" ", g.LinkBandwidth.String()+" per direction", gpuParen(g.Interconnect)))
+		link := gpuJoin(" ", g.LinkBandwidth.String()+" per direction", gpuParen(g.Interconnect))
+		if g.MeshLinks > 0 {
+			link += fmt.Sprintf("; full mesh of %d links, %s each: a group of n GPUs uses n−1 of them", g.MeshLinks, (g.LinkBandwidth / units.BytesPerSecond(g.MeshLinks)).String())
+		}
+		row("scale-up link", link)
 	} else {
 		row("scale-up link", "none")
 	}

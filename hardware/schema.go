@@ -57,12 +57,16 @@ type entry struct {
 
 	ScaleupInterconnect string  `toml:"scaleup_interconnect"`
 	ScaleupBWGBsBidir   float64 `toml:"scaleup_bw_gb_s_bidir"` // 1e9 bytes/s, both directions
-	CPUGPUBWGBsBidir    float64 `toml:"cpu_gpu_bw_gb_s_bidir"`
-	PCIeGen             int     `toml:"pcie_gen"`
-	PCIeBWGBsBidir      float64 `toml:"pcie_bw_gb_s_bidir"`
-	TDPW                float64 `toml:"tdp_w"`
-	TDPNote             string  `toml:"tdp_note"`
-	ReleaseYear         int     `toml:"release_year"`
+	// ScaleupMeshLinks > 0: the scale-up fabric is a full mesh of this many point-to-point
+	// links per GPU, one per peer (AMD Infinity Fabric on MI300-series boards), sharing
+	// scaleup_bw_gb_s_bidir equally; 0: a switch gives every GPU its whole link bandwidth.
+	ScaleupMeshLinks int     `toml:"scaleup_mesh_links"`
+	CPUGPUBWGBsBidir float64 `toml:"cpu_gpu_bw_gb_s_bidir"`
+	PCIeGen          int     `toml:"pcie_gen"`
+	PCIeBWGBsBidir   float64 `toml:"pcie_bw_gb_s_bidir"`
+	TDPW             float64 `toml:"tdp_w"`
+	TDPNote          string  `toml:"tdp_note"`
+	ReleaseYear      int     `toml:"release_year"`
 
 	SourceURL         string   `toml:"source_url"`
 	CrossCheckedWith  []string `toml:"cross_checked_with"`
@@ -244,6 +248,7 @@ func (e *entry) gpu() (*GPU, error) {
 		L2Bytes:            units.Bytes(e.L2CacheMB) * units.MiB,
 		LinkBandwidth:      units.BytesPerSecond(e.ScaleupBWGBsBidir / 2 * 1e9),
 		Interconnect:       e.ScaleupInterconnect,
+		MeshLinks:          e.ScaleupMeshLinks,
 		PCIeBandwidth:      units.BytesPerSecond(e.PCIeBWGBsBidir / 2 * 1e9),
 		TDPWatts:           e.TDPW,
 		PriceUSDPerHour:    e.PriceUSDPerHour,
