@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"roofline/internal/progress"
 
 	"roofline/estimator"
+	"roofline/internal/progress"
 	"roofline/models"
 	"roofline/validation"
 )

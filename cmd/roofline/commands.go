@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/pflag"
+
+	"roofline/internal/floatflag"
 )
 
 // command is one subcommand: its name, a one-line summary and the function that runs it.
@@ -94,7 +96,7 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 		help()
 		return err
 	}
-	if ferr := floatFlagError(fs); err != nil && ferr != nil {
+	if ferr := floatflag.Error(fs); err != nil && ferr != nil {
 		return usageErr("%s: %v", fs.Name(), ferr)
 	}
 	if err != nil {

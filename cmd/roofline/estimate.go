@@ -12,6 +12,7 @@ import (
 
 	"roofline/estimator"
 	"roofline/hardware"
+	"roofline/internal/floatflag"
 	"roofline/report"
 )
 
@@ -30,11 +31,11 @@ func (f *workloadFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.outputLen, "output-len", 0, "output tokens per request (required)")
 	fs.IntVar(&f.prefixLen, "prefix-len", 0, "leading prompt tokens shared by all requests and served from the prefix cache")
 	fs.IntVar(&f.concurrency, "concurrency", 0, "closed loop: requests kept in flight")
-	floatVar(fs, &f.rate, "request-rate", 0, positive, "open loop: Poisson arrivals, requests/s for the whole deployment")
-	floatVar(fs, &f.burstiness, "burstiness", 1, positive, "gamma shape of inter-arrival gaps (1 = Poisson, <1 burstier)")
+	floatflag.Var(fs, &f.rate, "request-rate", 0, floatflag.Positive, "open loop: Poisson arrivals, requests/s for the whole deployment")
+	floatflag.Var(fs, &f.burstiness, "burstiness", 1, floatflag.Positive, "gamma shape of inter-arrival gaps (1 = Poisson, <1 burstier)")
 	fs.IntVar(&f.batchSize, "batch-size", 0, "static batch: requests that start together and run to completion")
 	fs.IntVar(&f.numRequests, "num-requests", 0, "requests (offline run when given alone; simulated requests otherwise)")
-	floatVar(fs, &f.rangeRatio, "random-range-ratio", 0, halfOpen01, "draw lengths uniformly in [⌊L·(1−r)⌋, ⌈L·(1+r)⌉] as vllm bench serve does")
+	floatflag.Var(fs, &f.rangeRatio, "random-range-ratio", 0, floatflag.HalfOpen01, "draw lengths uniformly in [⌊L·(1−r)⌋, ⌈L·(1+r)⌉] as vllm bench serve does")
 	fs.StringVar(&f.inputDist, "input-dist", "", "draw prompt lengths: uniform:MIN:MAX, normal:MEAN:STD or hist:FILE.csv (rows: tokens,weight); the closed form uses the mean")
 	fs.StringVar(&f.outputDist, "output-dist", "", "draw output lengths, as --input-dist")
 }
@@ -144,10 +145,10 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 	explain := fs.Bool("explain", false, "split mean TTFT into queueing, prefill-budget wait, prefill compute, decode interference, start-up burst and fixed per-request cost")
 	simulate := fs.Bool("simulate", false, "always run the discrete-event simulation (default: the closed form inside its region of validity, the simulation outside it; method_reason says which)")
 	seed := fs.Uint64("seed", 1, "simulation seed")
-	price := floatFlag(fs, "price-per-gpu-hour", 0, nonNegative, "USD per GPU-hour (default: the catalogue's price for --price-offering)")
+	price := floatflag.Flag(fs, "price-per-gpu-hour", 0, floatflag.NonNegative, "USD per GPU-hour (default: the catalogue's price for --price-offering)")
 	offering := fs.String("price-offering", "on-demand", "which public price to cost with: "+strings.Join(hardware.Offerings, ", ")+" (purchase: list price amortised over 5 years)")
 	kwhDefault, kwhSource := hardware.PowerPrice()
-	kwh := floatFlag(fs, "power-usd-per-kwh", kwhDefault, nonNegative, "electricity price for the power cost shown beside the rental cost, USD per kWh (default: "+kwhSource+")")
+	kwh := floatflag.Flag(fs, "power-usd-per-kwh", kwhDefault, floatflag.NonNegative, "electricity price for the power cost shown beside the rental cost, USD per kWh (default: "+kwhSource+")")
 	out := fs.StringP("output", "o", "table", "output format: table, json, csv or markdown")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -3,10 +3,11 @@ package main
 import (
 	"context"
 	"math"
-	"roofline/report"
 	"strings"
 
 	"roofline/estimator"
+	"roofline/internal/floatflag"
+	"roofline/report"
 	"roofline/units"
 )
 
@@ -21,7 +22,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	var gpuFiles, wds, kvds, cons []string
 	var mnss, mnbts []int
 	fs.StringSliceVar(&gpuFiles, "gpu-file", nil, "extra GPU catalogue TOML files (add or override entries)")
-	rate := floatFlag(fs, "target-rate", 0, positive, "open-loop load to serve, requests/s (Poisson)")
+	rate := floatflag.Flag(fs, "target-rate", 0, floatflag.Positive, "open-loop load to serve, requests/s (Poisson)")
 	users := fs.Int("target-users", 0, "closed-loop load to serve: users each with one request in flight")
 	inLen := fs.Int("input-len", 0, "prompt tokens per request (required)")
 	outLen := fs.Int("output-len", 0, "output tokens per request (required)")
@@ -34,7 +35,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	engine := fs.String("engine", "vllm", "engine profile: "+strings.Join(estimator.EngineNames(), ", "))
 	maxPer := fs.Int("max-gpus-per-replica", 8, "largest replica (tp·pp GPUs); replicas use 1, 2, 4, 8, … GPUs")
 	maxReplicas := fs.Int("max-replicas", 4096, "largest number of replicas tried")
-	price := floatFlag(fs, "price-per-gpu-hour", 0, nonNegative, "USD per GPU-hour for every GPU (default: the catalogue's on-demand price)")
+	price := floatflag.Flag(fs, "price-per-gpu-hour", 0, floatflag.NonNegative, "USD per GPU-hour for every GPU (default: the catalogue's on-demand price)")
 	maxModelLen := fs.Int("max-model-len", 0, "longest sequence in tokens (default: the model's max context)")
 	out := fs.StringP("output", "o", "table", "output format: table or json")
 	if err := parseFlags(fs, args); err != nil {

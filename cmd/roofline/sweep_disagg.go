@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"roofline/report"
 	"strings"
 
 	"roofline/estimator"
+	"roofline/report"
 )
 
 // sweepDisagg searches colocated and xPyD splits of each fleet size for goodput per GPU.

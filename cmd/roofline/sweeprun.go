@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"roofline/internal/progress"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +15,7 @@ import (
 
 	"roofline/bench"
 	"roofline/estimator"
+	"roofline/internal/progress"
 	"roofline/sweeprun"
 )
 
