@@ -47,6 +47,20 @@ func ConstraintMetrics() []string {
 	return out
 }
 
+// ParseConstraints parses each text with ParseConstraint; the result is empty (not nil)
+// when texts is. The error is the first text's that fails.
+func ParseConstraints(texts []string) ([]Constraint, error) {
+	out := []Constraint{}
+	for _, t := range texts {
+		c, err := ParseConstraint(t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // ParseConstraint parses "METRIC[:STAT] OP VALUE[UNIT]". Spaces are ignored. Errors name
 // the text and the allowed values.
 func ParseConstraint(text string) (Constraint, error) {

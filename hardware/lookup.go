@@ -156,3 +156,32 @@ func closest(w string, words []string, n int) []string {
 	}
 	return out
 }
+
+// Pick resolves "all" (every GPU, List order) or a comma list of ids, names or aliases
+// (Lookup), each GPU once in the order first named. Errors: an unknown name (with
+// suggestions), or a list that names no GPU.
+func (c *Catalogue) Pick(list string) ([]*GPU, error) {
+	if strings.EqualFold(strings.TrimSpace(list), "all") {
+		return c.List(), nil
+	}
+	var out []*GPU
+	seen := map[string]bool{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		g, err := c.Lookup(name)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[g.ID] {
+			seen[g.ID] = true
+			out = append(out, g)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%q names no GPU (give ids or aliases, or all)", list)
+	}
+	return out, nil
+}

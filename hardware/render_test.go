@@ -47,3 +47,24 @@ func TestWriteTableUnknownValues(t *testing.T) {
 		}
 	}
 }
+
+// TestPick: aliases of one GPU count once, in the order first named; "all" is the whole
+// catalogue; an empty list and an unknown name are errors.
+func TestPick(t *testing.T) {
+	cat, err := hardware.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs, err := cat.Pick("H100, h100 sxm,H200")
+	if err != nil || len(gs) != 2 || gs[0].ID != "h100-sxm5-80gb" || gs[1].ID != "h200-sxm-141gb" {
+		t.Errorf("Pick: %v, %v; want h100-sxm5-80gb, h200-sxm-141gb", gs, err)
+	}
+	if all, err := cat.Pick(" ALL "); err != nil || len(all) != cat.Len() {
+		t.Errorf("Pick(all): %d GPUs, %v; want %d", len(all), err, cat.Len())
+	}
+	for _, bad := range []string{",", "H10"} {
+		if _, err := cat.Pick(bad); err == nil {
+			t.Errorf("Pick(%q): no error", bad)
+		}
+	}
+}

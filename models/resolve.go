@@ -322,3 +322,32 @@ func Suggest(name string, n int) []string {
 	}
 	return out
 }
+
+// ResolverFromEnv is the Resolver the roofline command uses, configured from the
+// environment (getenv is os.Getenv or a test's): HF_HOME, HF_TOKEN, HF_ENDPOINT (the Hub's
+// URL) and HF_HUB_OFFLINE=1|true|yes (no Hub requests); downloads are cached under
+// $XDG_CACHE_HOME (else $HOME/.cache)/roofline/models. Without HOME nor HF_HOME no local
+// Hugging Face cache is read.
+func ResolverFromEnv(getenv func(string) string) *Resolver {
+	r := &Resolver{
+		HFHome: getenv("HF_HOME"),
+		HubURL: getenv("HF_ENDPOINT"),
+		Token:  getenv("HF_TOKEN"),
+	}
+	off := strings.ToLower(getenv("HF_HUB_OFFLINE"))
+	r.Offline = off == "1" || off == "true" || off == "yes"
+	cache := getenv("XDG_CACHE_HOME")
+	if home := getenv("HOME"); cache == "" && home != "" {
+		cache = filepath.Join(home, ".cache")
+	}
+	if r.HFHome == "" && cache != "" {
+		r.HFHome = filepath.Join(cache, "huggingface")
+	}
+	if r.HFHome == "" {
+		r.HFHome = filepath.Join(string(filepath.Separator), "nonexistent-hf-home") // no HOME: no local cache
+	}
+	if cache != "" {
+		r.CacheDir = filepath.Join(cache, "roofline", "models")
+	}
+	return r
+}

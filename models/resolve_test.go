@@ -203,3 +203,23 @@ func TestResolverHubRetries(t *testing.T) {
 		t.Errorf("404 retried: %d calls, %v", calls, err)
 	}
 }
+
+// TestResolverFromEnv: the environment variables Hugging Face's tools read configure the
+// resolver as huggingface_hub documents them (HF_HOME defaults to $XDG_CACHE_HOME or
+// ~/.cache, then /huggingface; HF_HUB_OFFLINE accepts 1, true, yes).
+func TestResolverFromEnv(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	r := ResolverFromEnv(env(map[string]string{"HOME": "/h", "HF_TOKEN": "t", "HF_HUB_OFFLINE": "YES", "HF_ENDPOINT": "http://mirror"}))
+	if r.HFHome != filepath.Join("/h", ".cache", "huggingface") || r.Token != "t" || !r.Offline || r.HubURL != "http://mirror" ||
+		r.CacheDir != filepath.Join("/h", ".cache", "roofline", "models") {
+		t.Errorf("from HOME: %+v", r)
+	}
+	r = ResolverFromEnv(env(map[string]string{"HOME": "/h", "XDG_CACHE_HOME": "/x", "HF_HOME": "/hf"}))
+	if r.HFHome != "/hf" || r.Offline || r.CacheDir != filepath.Join("/x", "roofline", "models") {
+		t.Errorf("from XDG_CACHE_HOME and HF_HOME: %+v", r)
+	}
+	r = ResolverFromEnv(env(nil))
+	if r.CacheDir != "" || r.HFHome == "" {
+		t.Errorf("no HOME: %+v; want no download cache and a HF home that does not exist", r)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"roofline/models"
@@ -35,26 +34,7 @@ func runModels(ctx context.Context, e *env, args []string) error {
 // HF_HUB_OFFLINE=1 forbids Hub requests; downloads are cached under the user cache
 // folder ($XDG_CACHE_HOME or ~/.cache)/roofline/models. Errors are usage errors (exit 2).
 func loadModel(ctx context.Context, e *env, name string) (*models.Model, error) {
-	r := &models.Resolver{
-		HFHome: e.getenv("HF_HOME"),
-		HubURL: e.getenv("HF_ENDPOINT"),
-		Token:  e.getenv("HF_TOKEN"),
-	}
-	off := strings.ToLower(e.getenv("HF_HUB_OFFLINE"))
-	r.Offline = off == "1" || off == "true" || off == "yes"
-	cache := e.getenv("XDG_CACHE_HOME")
-	if home := e.getenv("HOME"); cache == "" && home != "" {
-		cache = filepath.Join(home, ".cache")
-	}
-	if r.HFHome == "" && cache != "" {
-		r.HFHome = filepath.Join(cache, "huggingface")
-	}
-	if r.HFHome == "" {
-		r.HFHome = filepath.Join(string(filepath.Separator), "nonexistent-hf-home") // no HOME: no local cache
-	}
-	if cache != "" {
-		r.CacheDir = filepath.Join(cache, "roofline", "models")
-	}
+	r := models.ResolverFromEnv(e.getenv)
 	m, err := r.Load(ctx, name)
 	if err != nil {
 		return nil, asUsage(fmt.Errorf("model: %w", err))

@@ -68,13 +68,9 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 			return usageErr("--max-num-batched-tokens %d: must be ≥ 1 (0: the profile's)", v)
 		}
 	}
-	var constraints []estimator.Constraint
-	for _, s := range cons {
-		c, err := estimator.ParseConstraint(s)
-		if err != nil {
-			return usageErr("--constraint: %v", err)
-		}
-		constraints = append(constraints, c)
+	constraints, err := estimator.ParseConstraints(cons)
+	if err != nil {
+		return usageErr("--constraint: %v", err)
 	}
 	w := estimator.Workload{InputLen: *inLen, OutputLen: *outLen, PrefixLen: *prefix, Kind: estimator.Rate, RequestRate: *rate}
 	if *users > 0 {

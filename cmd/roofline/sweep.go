@@ -151,13 +151,9 @@ func (f *sweepFlags) space(ctx context.Context, e *env) (estimator.SweepSpace, [
 			return sp, nil, usageErr("--max-num-batched-tokens %d: must be ≥ 1", v)
 		}
 	}
-	var cons []estimator.Constraint
-	for _, s := range f.constraints {
-		c, err := estimator.ParseConstraint(s)
-		if err != nil {
-			return sp, nil, usageErr("--constraint: %v", err)
-		}
-		cons = append(cons, c)
+	cons, err := estimator.ParseConstraints(f.constraints)
+	if err != nil {
+		return sp, nil, usageErr("--constraint: %v", err)
 	}
 	w := estimator.Workload{InputLen: f.inputLen, OutputLen: f.outputLen, PrefixLen: f.prefixLen, Burstiness: f.burstiness, NumRequests: f.numRequests}
 	if f.concurrency != "" {
@@ -235,29 +231,11 @@ func pickGPUs(list string, files []string) ([]*hardware.GPU, error) {
 	if err != nil {
 		return nil, err
 	}
-	if strings.EqualFold(strings.TrimSpace(list), "all") {
-		return cat.List(), nil
+	gpus, err := cat.Pick(list)
+	if err != nil {
+		return nil, usageErr("--gpus: %v", err)
 	}
-	var out []*hardware.GPU
-	seen := map[string]bool{}
-	for _, name := range strings.Split(list, ",") {
-		name = strings.TrimSpace(name)
-		if name == "" {
-			continue
-		}
-		g, err := cat.Lookup(name)
-		if err != nil {
-			return nil, usageErr("--gpus: %v", err)
-		}
-		if !seen[g.ID] {
-			seen[g.ID] = true
-			out = append(out, g)
-		}
-	}
-	if len(out) == 0 {
-		return nil, usageErr("--gpus %q: no GPU named (give ids or aliases, or all)", list)
-	}
-	return out, nil
+	return gpus, nil
 }
 
 func sweep(ctx context.Context, e *env, f *sweepFlags) error {

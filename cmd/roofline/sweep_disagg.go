@@ -28,13 +28,9 @@ func sweepDisagg(ctx context.Context, e *env, f *sweepFlags) error {
 	if f.maxTP < 1 {
 		return usageErr("--max-tp %d: must be ≥ 1", f.maxTP)
 	}
-	var cons []estimator.Constraint
-	for _, s := range f.constraints {
-		c, err := estimator.ParseConstraint(s)
-		if err != nil {
-			return usageErr("--constraint: %v", err)
-		}
-		cons = append(cons, c)
+	cons, err := estimator.ParseConstraints(f.constraints)
+	if err != nil {
+		return usageErr("--constraint: %v", err)
 	}
 	m, err := loadModel(ctx, e, f.model)
 	if err != nil {

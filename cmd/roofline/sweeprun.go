@@ -187,13 +187,9 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	} else {
 		o.Predict = func(sweeprun.Params, bench.Config, []bench.Record) (*estimator.Serving, string) { return nil, note }
 	}
-	cons := []estimator.Constraint{}
-	for _, s := range f.constraints {
-		c, err := estimator.ParseConstraint(s)
-		if err != nil {
-			return usageErr("--constraint: %v", err)
-		}
-		cons = append(cons, c)
+	cons, err := estimator.ParseConstraints(f.constraints)
+	if err != nil {
+		return usageErr("--constraint: %v", err)
 	}
 	o.Constraints = cons
 
