@@ -271,7 +271,12 @@ func WriteEstimateText(w io.Writer, r Estimate, markdown bool) {
 	row("load", load)
 	row("lengths", fmt.Sprintf("input %d tokens (%d shared prefix), output %d tokens", r.Client.InputLen, r.Client.PrefixLen, r.Client.OutputLen))
 	flush()
-	sec("Results")
+	if r.Technique != nil {
+		// The report is the deployment without the technique; the technique's effect is in its own table.
+		sec("Results of the baseline, the same deployment without the technique (its effect: the table below)")
+	} else {
+		sec("Results")
+	}
 	if r.Overloaded {
 		row("OVERLOADED", fmt.Sprintf("max sustainable rate %s req/s", units.Sig(r.MaxRequestRate)))
 	}

@@ -49,6 +49,20 @@ func TestNewEstimateDerived(t *testing.T) {
 	near("cost USD per 1M output tokens", *r.CostOut, 4/(3600*r.OutputTokS)*1e6)
 	near("power cost USD per hour", *r.PowerCostPerHour, g.TDPWatts/1000*0.1*2)
 	near("kv_cache_tokens", float64(r.KVCacheTokens), float64(2*d.Memory().KVCacheTokens))
+	// With a technique the report above its table is the deployment without it: the results
+	// header says so.
+	var txt bytes.Buffer
+	report.WriteEstimateText(&txt, r, false)
+	if !strings.Contains(txt.String(), "\nResults\n") {
+		t.Errorf("no technique: want a plain Results header")
+	}
+	r.Technique = &estimator.TechniqueComparison{Technique: "speculative decoding (eagle3, K=3, 2.35 tokens per step)"}
+	txt.Reset()
+	report.WriteEstimateText(&txt, r, false)
+	if !strings.Contains(txt.String(), "Results of the baseline, the same deployment without the technique") {
+		t.Errorf("with a technique: want the Results header to name the baseline")
+	}
+	r.Technique = nil
 	var b bytes.Buffer
 	if err := report.WriteEstimateCSV(&b, r); err != nil {
 		t.Fatal(err)
