@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"roofline/bench"
 	"roofline/estimator"
@@ -176,4 +177,106 @@ func orDash(p Params) string {
 		return "-"
 	}
 	return p.String()
+}
+
+// ClientsOf is the client configurations run against c: its own, else o.Clients, else one
+// empty configuration (o.Bench as it is).
+func (o Options) ClientsOf(c Config) []Params {
+	if len(c.Clients) > 0 {
+		return c.Clients
+	}
+	if len(o.Clients) == 0 {
+		return []Params{{}}
+	}
+	return o.Clients
+}
+
+// CountRuns counts the benchmark runs of plan (server × client configurations) and the
+// server configurations refused.
+func (o Options) CountRuns(plan []Config) (runs, refused int) {
+	for _, c := range plan {
+		if c.Skip != "" {
+			refused++
+		} else {
+			runs += len(o.ClientsOf(c))
+		}
+	}
+	return runs, refused
+}
+
+// WriteDryRun prints each server configuration of plan with its command line, or why it is
+// refused, and the roofline bench command of each client configuration; predicted, when not
+// nil, adds a one-line prediction of each run.
+func (o Options) WriteDryRun(w io.Writer, plan []Config, predicted func(Params, bench.Config) string) {
+	for _, c := range plan {
+		fmt.Fprintf(w, "\n[%d] %s\n", c.Index, c.Command)
+		if c.Skip != "" {
+			fmt.Fprintf(w, "    refused: %s\n", c.Skip)
+			continue
+		}
+		for _, cl := range o.ClientsOf(c) {
+			cfg, _ := ClientConfig(o.Bench, cl)
+			fmt.Fprintf(w, "    bench %s\n", BenchLine(cfg))
+			if predicted != nil {
+				fmt.Fprintf(w, "      predicted: %s\n", predicted(c.All(), cfg))
+			}
+		}
+	}
+}
+
+// CheckClients checks every client configuration (the Clients grid and those of Explicit)
+// on o.Bench before anything starts: a model name, lengths ≥ 1 token and a valid
+// bench.Config. The error names the flag or the grid entry.
+func (o Options) CheckClients() error {
+	allClients := append([]Params{}, o.Clients...)
+	for _, c := range o.Explicit {
+		allClients = append(allClients, c.Clients...)
+	}
+	for _, c := range allClients {
+		cfg, err := ClientConfig(o.Bench, c)
+		if err != nil {
+			return fmt.Errorf("--client-args: %v", err)
+		}
+		if cfg.Model == "" {
+			return fmt.Errorf("--served-model-name or --model: the model name the benchmark requests is required")
+		}
+		if cfg.InputLen < 1 || cfg.OutputLen < 1 {
+			return fmt.Errorf("--input-len and --output-len (or input_len and output_len in --client-args) are required (tokens ≥ 1)")
+		}
+		cfg.URL = "http://127.0.0.1:1" // set per run; checked here for the other fields
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("--client-args %s: %v", c, err)
+		}
+	}
+	return nil
+}
+
+// Check checks the options the command line sets: ready timeout and grace > 0, rest ≥ 0,
+// ready paths starting with "/", and server-env names that are environment variable names.
+// The error names the flag.
+func (o Options) Check() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--ready-timeout", o.ReadyTimeout}, {"--grace", o.Grace}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s %v: must be > 0", d.name, d.v)
+		}
+	}
+	if o.Rest < 0 {
+		return fmt.Errorf("--rest %v: must be ≥ 0", o.Rest)
+	}
+	for _, p := range o.ReadyPaths {
+		if !strings.HasPrefix(p, "/") {
+			return fmt.Errorf("--ready-path %q: must start with /", p)
+		}
+	}
+	for _, p := range o.ServerEnv {
+		for _, kv := range p {
+			if strings.ContainsAny(kv.Name, "-.") {
+				return fmt.Errorf("--server-env %s: not an environment variable name", kv.Name)
+			}
+		}
+	}
+	return nil
 }

@@ -83,22 +83,6 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	if lf.bin != "" && lf.serverCmd != "" {
 		return usageErr("--server-bin: only with --framework (a --server-cmd names its own executable)")
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"--ready-timeout", lf.readyTimeout}, {"--grace", lf.grace}} {
-		if d.v <= 0 {
-			return usageErr("%s %v: must be > 0", d.name, d.v)
-		}
-	}
-	if lf.rest < 0 {
-		return usageErr("--rest %v: must be ≥ 0", lf.rest)
-	}
-	for _, p := range lf.readyPaths {
-		if !strings.HasPrefix(p, "/") {
-			return usageErr("--ready-path %q: must start with /", p)
-		}
-	}
 	var err error
 	for _, g := range []struct {
 		flag, text string
@@ -108,12 +92,8 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 			return usageErr("%s: %v", g.flag, err)
 		}
 	}
-	for _, p := range o.ServerEnv {
-		for _, kv := range p {
-			if strings.ContainsAny(kv.Name, "-.") {
-				return usageErr("--server-env %s: not an environment variable name", kv.Name)
-			}
-		}
+	if err := o.Check(); err != nil {
+		return usageErr("%v", err)
 	}
 	if lf.gpusAvailable < -1 {
 		return usageErr("--gpus-available %d: must be ≥ 0", lf.gpusAvailable)
@@ -160,25 +140,8 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 			o.Clients = append(o.Clients, sweeprun.Params{{Name: key, Value: strconv.FormatFloat(v, 'g', -1, 64)}})
 		}
 	}
-	allClients := append([]sweeprun.Params{}, o.Clients...)
-	for _, c := range o.Explicit {
-		allClients = append(allClients, c.Clients...)
-	}
-	for _, c := range allClients {
-		cfg, err := sweeprun.ClientConfig(o.Bench, c)
-		if err != nil {
-			return usageErr("--client-args: %v", err)
-		}
-		if cfg.Model == "" {
-			return usageErr("--served-model-name or --model: the model name the benchmark requests is required")
-		}
-		if cfg.InputLen < 1 || cfg.OutputLen < 1 {
-			return usageErr("--input-len and --output-len (or input_len and output_len in --client-args) are required (tokens ≥ 1)")
-		}
-		cfg.URL = "http://127.0.0.1:1" // set per run; checked here for the other fields
-		if err := cfg.Validate(); err != nil {
-			return usageErr("--client-args %s: %v", c, err)
-		}
+	if err := o.CheckClients(); err != nil {
+		return usageErr("%v", err)
 	}
 
 	pr, note := newLoopPredictor(ctx, e, f, o.ServerEnv)
@@ -200,23 +163,7 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	if o.GPUsAvailable == 0 && !fs.Changed("gpus-available") {
 		fmt.Fprintln(e.stderr, "roofline: warning: nvidia-smi -L and rocm-smi list no GPU: configurations needing one are refused (give --gpus-available N to override)")
 	}
-	clientsOf := func(c sweeprun.Config) []sweeprun.Params {
-		if len(c.Clients) > 0 {
-			return c.Clients
-		}
-		if len(o.Clients) == 0 {
-			return []sweeprun.Params{{}}
-		}
-		return o.Clients
-	}
-	runs, skipped := 0, 0
-	for _, c := range plan {
-		if c.Skip != "" {
-			skipped++
-		} else {
-			runs += len(clientsOf(c))
-		}
-	}
+	runs, skipped := o.CountRuns(plan)
 	if lf.dryRun {
 		w := e.stdout
 		if fromEstimator {
@@ -228,20 +175,11 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 			fmt.Fprintf(w, " (%d configurations refused)", skipped)
 		}
 		fmt.Fprintln(w)
-		for _, c := range plan {
-			fmt.Fprintf(w, "\n[%d] %s\n", c.Index, c.Command)
-			if c.Skip != "" {
-				fmt.Fprintf(w, "    refused: %s\n", c.Skip)
-				continue
-			}
-			for _, cl := range clientsOf(c) {
-				cfg, _ := sweeprun.ClientConfig(o.Bench, cl)
-				fmt.Fprintf(w, "    bench %s\n", sweeprun.BenchLine(cfg))
-				if pr != nil {
-					fmt.Fprintf(w, "      predicted: %s\n", pr.ClosedForm(c.All(), cfg))
-				}
-			}
+		var predicted func(sweeprun.Params, bench.Config) string
+		if pr != nil {
+			predicted = pr.ClosedForm
 		}
+		o.WriteDryRun(w, plan, predicted)
 		fmt.Fprintf(w, "\n$PORT is a free port picked at each start; results would go to %s/%s\n", lf.outDir, sweeprun.ResultsFile)
 		if note != "" {
 			fmt.Fprintf(w, "note: %s\n", note)

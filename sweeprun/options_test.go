@@ -1,0 +1,61 @@
+package sweeprun_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"roofline/bench"
+	"roofline/sweeprun"
+)
+
+// TestCountAndDryRun: two server configurations × two client configurations, one server
+// refused, is two runs; the dry run prints the refused one with its reason and each
+// client's bench command.
+func TestCountAndDryRun(t *testing.T) {
+	o := sweeprun.Options{Bench: bench.Config{Model: "m", InputLen: 8, OutputLen: 4},
+		Clients: []sweeprun.Params{{{Name: "concurrency", Value: "1"}}, {{Name: "concurrency", Value: "4"}}}}
+	plan := []sweeprun.Config{{Index: 1, Command: "srv a"}, {Index: 2, Command: "srv b", Skip: "needs 8 GPUs"}}
+	runs, refused := o.CountRuns(plan)
+	if runs != 2 || refused != 1 {
+		t.Errorf("CountRuns = %d runs, %d refused; want 2, 1", runs, refused)
+	}
+	var b bytes.Buffer
+	o.WriteDryRun(&b, plan, nil)
+	for _, want := range []string{"[1] srv a", "bench --model m --input-len 8 --output-len 4 --concurrency 4", "[2] srv b\n    refused: needs 8 GPUs"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("dry run lacks %q:\n%s", want, b.String())
+		}
+	}
+	if err := o.CheckClients(); err != nil {
+		t.Errorf("CheckClients: %v", err)
+	}
+}
+
+// TestCheck: each bad option is refused with its flag's name.
+func TestCheck(t *testing.T) {
+	ok := sweeprun.Options{ReadyTimeout: time.Minute, Grace: time.Second}
+	if err := ok.Check(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		set  func(*sweeprun.Options)
+		want string
+	}{
+		{func(o *sweeprun.Options) { o.Grace = 0 }, "--grace"},
+		{func(o *sweeprun.Options) { o.Rest = -time.Second }, "--rest"},
+		{func(o *sweeprun.Options) { o.ReadyPaths = []string{"health"} }, "--ready-path"},
+		{func(o *sweeprun.Options) { o.ServerEnv = []sweeprun.Params{{{Name: "A-B", Value: "1"}}} }, "--server-env A-B"},
+	} {
+		o := ok
+		c.set(&o)
+		if err := o.Check(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v, want one naming %s", err, c.want)
+		}
+	}
+	noLen := sweeprun.Options{Bench: bench.Config{Model: "m"}, Clients: []sweeprun.Params{{}}}
+	if err := noLen.CheckClients(); err == nil || !strings.Contains(err.Error(), "--input-len") {
+		t.Errorf("no lengths: %v", err)
+	}
+}
