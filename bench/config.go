@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -201,4 +202,40 @@ func (cfg Config) RunInfo(sent int, lenSource string) RunInfo {
 		r.LenSource = lenSource
 	}
 	return r
+}
+
+// LoadDataset reads the prompts of a dataset file: kind "jsonl" (LoadJSONL) or "sharegpt"
+// (LoadShareGPT). Errors name the file.
+func LoadDataset(kind, path string) ([]Prompt, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	load := LoadJSONL
+	if kind == "sharegpt" {
+		load = LoadShareGPT
+	}
+	ps, err := load(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return ps, nil
+}
+
+// VLLMMeta is the run description vllm bench serve writes beside its results, for a run
+// of this configuration that started at started and sent n requests: backend
+// "openai-chat" (or "openai" for completions), and max_concurrency 1 for the default
+// closed loop.
+func (cfg Config) VLLMMeta(started time.Time, n int) VLLMMeta {
+	backend := "openai-chat"
+	if cfg.API == APICompletions {
+		backend = "openai"
+	}
+	meta := VLLMMeta{Date: started, Backend: backend, ModelID: cfg.Model, NumPrompts: n,
+		RequestRate: cfg.RequestRate, Burstiness: cfg.Burstiness, MaxConcurrency: cfg.Concurrency}
+	if cfg.RequestRate == 0 && cfg.Concurrency == 0 {
+		meta.MaxConcurrency = 1 // the closed loop's default
+	}
+	return meta
 }

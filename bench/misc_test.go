@@ -327,3 +327,16 @@ func TestPromptTokens(t *testing.T) {
 		t.Errorf("empty prompt: %d tokens, want 1", got)
 	}
 }
+
+// TestVLLMMeta: vllm bench serve writes max_concurrency 1 for its default closed loop, and
+// the backend "openai" for the completions endpoint (vllm/benchmarks/serve.py).
+func TestVLLMMeta(t *testing.T) {
+	m := Config{Model: "m", API: APICompletions}.VLLMMeta(time.Unix(0, 0), 5)
+	if m.Backend != "openai" || m.MaxConcurrency != 1 || m.NumPrompts != 5 || m.ModelID != "m" {
+		t.Errorf("closed loop, completions: %+v", m)
+	}
+	m = Config{Model: "m", API: APIChat, RequestRate: 2}.VLLMMeta(time.Unix(0, 0), 5)
+	if m.Backend != "openai-chat" || m.MaxConcurrency != 0 || m.RequestRate != 2 {
+		t.Errorf("open loop, chat: %+v", m)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -278,3 +279,20 @@ func (s Seconds) String() string {
 // Prefixed formats v with three significant figures and a decimal SI prefix before unit
 // ("989 TFLOP/s", "3.35 TB/s", "85.0 GB").
 func Prefixed(v float64, unit string) string { return sig3(v, unit) }
+
+// ParseDuration accepts Go durations ("30s", "1m30s") and quantities ("30 s", "500 ms",
+// ParseSeconds); the duration must be > 0.
+func ParseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		v, uerr := ParseSeconds(s)
+		if uerr != nil {
+			return 0, fmt.Errorf("%q: want a duration such as 30s, 5m or 500ms", s)
+		}
+		d = time.Duration(float64(v) * float64(time.Second))
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%q: must be > 0", s)
+	}
+	return d, nil
+}

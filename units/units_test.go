@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseBytes(t *testing.T) {
@@ -270,6 +271,21 @@ func TestParseMs(t *testing.T) {
 	for _, in := range []string{"", "fast", "NaN", "5 parsecs", "1e400", "5h", "2 min"} {
 		if _, err := ParseMs(in); err == nil {
 			t.Errorf("ParseMs(%q): no error", in)
+		}
+	}
+}
+
+// TestParseDuration: Go durations and quantities with units mean the same time; zero and
+// negative durations are refused.
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"30s": 30 * time.Second, "1m30s": 90 * time.Second, "500 ms": 500 * time.Millisecond, "1.5 min": 90 * time.Second} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"0s", "-1s", "soon"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q): no error", bad)
 		}
 	}
 }

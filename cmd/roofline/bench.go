@@ -130,14 +130,14 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return usageErr("--num-requests %d: must be ≥ 1", *numReq)
 	}
 	if *durText != "" {
-		if cfg.Duration, err = parseDuration(*durText); err != nil {
+		if cfg.Duration, err = units.ParseDuration(*durText); err != nil {
 			return usageErr("--duration: %v", err)
 		}
 	}
 	if cfg.NumRequests == 0 && cfg.Duration == 0 {
 		cfg.NumRequests = 100
 	}
-	if cfg.Timeout, err = parseDuration(*timeoutText); err != nil {
+	if cfg.Timeout, err = units.ParseDuration(*timeoutText); err != nil {
 		return usageErr("--timeout: %v", err)
 	}
 	switch *dataset {
@@ -149,18 +149,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		if *datasetFile == "" {
 			return usageErr("--dataset %s: needs --dataset-file", *dataset)
 		}
-		f, err := os.Open(*datasetFile)
-		if err != nil {
+		if cfg.Prompts, err = bench.LoadDataset(*dataset, *datasetFile); err != nil {
 			return usageErr("--dataset-file: %v", err)
-		}
-		load := bench.LoadJSONL
-		if *dataset == "sharegpt" {
-			load = bench.LoadShareGPT
-		}
-		cfg.Prompts, err = load(f)
-		f.Close()
-		if err != nil {
-			return usageErr("--dataset-file %s: %v", *datasetFile, err)
 		}
 	default:
 		return usageErr("--dataset %q: allowed values are random, jsonl, sharegpt", *dataset)
@@ -215,15 +205,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if save != nil {
-		backend := "openai-chat"
-		if cfg.API == bench.APICompletions {
-			backend = "openai"
-		}
-		meta := bench.VLLMMeta{Date: started, Backend: backend, ModelID: cfg.Model, NumPrompts: len(recs),
-			RequestRate: cfg.RequestRate, Burstiness: cfg.Burstiness, MaxConcurrency: cfg.Concurrency}
-		if cfg.RequestRate == 0 && cfg.Concurrency == 0 {
-			meta.MaxConcurrency = 1 // the closed loop's default
-		}
+		meta := cfg.VLLMMeta(started, len(recs))
 		if err := bench.WriteVLLMResult(save, s, meta, pcts); err != nil {
 			return fmt.Errorf("--save-result %s: %v", *saveResult, err)
 		}
@@ -251,22 +233,6 @@ func flagNames(msg string) string {
 		}
 	}
 	return msg
-}
-
-// parseDuration accepts Go durations ("30s", "1m30s") and quantities ("30 s", "500 ms").
-func parseDuration(s string) (time.Duration, error) {
-	d, err := time.ParseDuration(strings.TrimSpace(s))
-	if err != nil {
-		v, uerr := units.ParseSeconds(s)
-		if uerr != nil {
-			return 0, fmt.Errorf("%q: want a duration such as 30s, 5m or 500ms", s)
-		}
-		d = time.Duration(float64(v) * float64(time.Second))
-	}
-	if d <= 0 {
-		return 0, fmt.Errorf("%q: must be > 0", s)
-	}
-	return d, nil
 }
 
 func writeSummary(w io.Writer, format string, s bench.Summary) error {

@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"fmt"
-	"os"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -42,48 +38,11 @@ func (f *workloadFlags) register(fs *pflag.FlagSet) {
 
 // parseDist reads a length distribution spec (see --input-dist).
 func parseDist(flag, spec string) (*estimator.LengthDist, error) {
-	kind, rest, _ := strings.Cut(spec, ":")
-	bad := func(err error) error {
-		return usageErr("--%s %q: %v (want uniform:MIN:MAX, normal:MEAN:STD or hist:FILE.csv)", flag, spec, err)
+	d, err := estimator.ParseLengthDist(spec)
+	if err != nil {
+		return nil, usageErr("--%s %q: %v (want uniform:MIN:MAX, normal:MEAN:STD or hist:FILE.csv)", flag, spec, err)
 	}
-	switch kind {
-	case "uniform", "normal":
-		a, b, ok := strings.Cut(rest, ":")
-		x, err1 := strconv.ParseFloat(a, 64)
-		y, err2 := strconv.ParseFloat(b, 64)
-		if !ok || err1 != nil || err2 != nil {
-			return nil, bad(fmt.Errorf("two numbers expected"))
-		}
-		d := &estimator.LengthDist{Kind: kind, Min: int(x), Max: int(y), Mean: x, Std: y}
-		return d, nil
-	case "hist":
-		f, err := os.Open(rest)
-		if err != nil {
-			return nil, bad(err)
-		}
-		defer f.Close()
-		recs, err := csv.NewReader(f).ReadAll()
-		if err != nil {
-			return nil, bad(err)
-		}
-		d := &estimator.LengthDist{Kind: "histogram"}
-		for i, r := range recs {
-			if len(r) < 2 {
-				return nil, bad(fmt.Errorf("line %d: want tokens,weight", i+1))
-			}
-			v, err1 := strconv.Atoi(strings.TrimSpace(r[0]))
-			w, err2 := strconv.ParseFloat(strings.TrimSpace(r[1]), 64)
-			if err1 != nil || err2 != nil {
-				if i == 0 {
-					continue // header
-				}
-				return nil, bad(fmt.Errorf("line %d: want tokens,weight", i+1))
-			}
-			d.Values, d.Weights = append(d.Values, v), append(d.Weights, w)
-		}
-		return d, nil
-	}
-	return nil, bad(fmt.Errorf("unknown kind %q", kind))
+	return d, nil
 }
 
 func (f *workloadFlags) workload() (estimator.Workload, error) {

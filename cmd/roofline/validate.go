@@ -12,6 +12,7 @@ import (
 	"roofline/estimator"
 	"roofline/internal/floatflag"
 	"roofline/internal/progress"
+	"roofline/units"
 	"roofline/validation"
 )
 
@@ -78,7 +79,7 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	timeout, err := parseDuration(*timeoutText)
+	timeout, err := units.ParseDuration(*timeoutText)
 	if err != nil {
 		return usageErr("--timeout: %v", err)
 	}
