@@ -82,6 +82,13 @@ type Profile struct {
 	LinkEfficiency float64 `toml:"link_efficiency"`
 	// CollectiveLatencyUs is the fixed latency of one all-reduce / all-to-all / send, µs.
 	CollectiveLatencyUs float64 `toml:"collective_latency_us"`
+	// CustomAllReduceMaxMiB is the largest message, MiB, the engine's own all-reduce (vLLM's
+	// custom one-shot/two-shot kernel over NVLink P2P) handles: those cost
+	// CollectiveLatencyUs + 2(n−1)/n·bytes/(link·LinkEfficiency). Larger messages go through
+	// NCCL/RCCL and are timed by the GPU's measured large-message all-reduce line
+	// (hardware.Achievable.AllReduceLine: latency + bytes/bus bandwidth from nccl-tests) when
+	// the catalogue has one. 0: every message uses the first formula.
+	CustomAllReduceMaxMiB float64 `toml:"custom_allreduce_max_mib"`
 	// KernelOverheadUs is a fixed cost per kernel (launch gap, tail effects), µs. Every
 	// GEMM, attention kernel, element-wise kernel and activation-quantisation kernel of a
 	// layer pays it once per step.
@@ -191,7 +198,7 @@ func (p *Profile) Validate() error {
 		}
 	}
 	nonneg := map[string]float64{
-		"gemm_half_m": p.GEMMHalfM, "overlap_exponent": p.OverlapExponent, "collective_latency_us": p.CollectiveLatencyUs,
+		"gemm_half_m": p.GEMMHalfM, "overlap_exponent": p.OverlapExponent, "custom_allreduce_max_mib": p.CustomAllReduceMaxMiB, "collective_latency_us": p.CollectiveLatencyUs,
 		"kernel_overhead_us": p.KernelOverheadUs, "gemm_fixed_us": p.GEMMFixedUs, "elementwise_kernels_per_layer": p.ElementwiseKernelsPerLayer, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs, "prefill_seq_layer_overhead_us": p.PrefillSeqLayerOverheadUs,
 		"step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "mla_ep_seq_overhead_us": p.MLAEPSeqOverheadUs, "mla_ep_layer_overhead_us": p.MLAEPLayerOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
 		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB, "moe_imbalance": p.MoEImbalance, "mla_decode_efficiency": p.MLADecodeEfficiency,

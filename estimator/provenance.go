@@ -65,6 +65,9 @@ func (d *Deployment) Parameters() []Parameter {
 	} {
 		out = append(out, Parameter{f.key, f.v, f.unit, p.Source(f.key)})
 	}
+	if v := p.CustomAllReduceMaxMiB; v > 0 { // listed when used
+		out = append(out, Parameter{"custom_allreduce_max_mib", v, "MiB", p.Source("custom_allreduce_max_mib")})
+	}
 	if v := p.PrefillSeqLayerOverheadUs; v > 0 { // set by calibration only; listed when used
 		out = append(out, Parameter{"prefill_seq_layer_overhead_us", v, "µs per layer per prompt", p.Source("prefill_seq_layer_overhead_us")})
 	}

@@ -122,3 +122,41 @@ func TestCalibrateOverlapAtLeastOne(t *testing.T) {
 		}
 	}
 }
+
+// TestAllReduceBySize: with custom_allreduce_max_mib = 8 (vLLM's custom all-reduce limit,
+// custom_all_reduce.py max_size 8192·1024 bytes), a 16 MiB TP8 all-reduce on H100 takes the
+// time nccl-tests measured for that size (Azure ND H100 v5: 234.45 GB/s bus bandwidth at
+// 16 MiB on 8 GPUs, data/hardware/ceilings.csv): 16 MiB · 2·7/8 / 234.45 GB/s = 125.2 µs per
+// all-reduce; without it the profile's 8 µs + 16 MiB · 7/4 / (450 GB/s · 0.8) = 89.6 µs.
+// A 1 MiB message (128 tokens) stays on the engine's path in both. Llama-3.1-70B: hidden
+// 8192, 80 layers, two all-reduces per layer; 1024 prompt tokens · 8192 · 2 B = 16 MiB.
+func TestAllReduceBySize(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-70B-Instruct")
+	base := *MustEngine("vllm")
+	sized := base
+	sized.CustomAllReduceMaxMiB = 8
+	ar := func(p *Profile, tokens int) float64 { // µs per all-reduce
+		d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), TP: 8, Profile: p})
+		b, _ := StepBatch("prefill", 1, tokens)
+		for _, o := range d.StepTime(b, true).Ops {
+			if o.Name == "tp_all_reduce" {
+				return float64(o.Time) / 160 * 1e6
+			}
+		}
+		t.Fatal("no tp_all_reduce")
+		return 0
+	}
+	for _, c := range []struct {
+		p      *Profile
+		tokens int
+		want   float64
+	}{
+		{&sized, 1024, 16 * (1 << 20) * 1.75 / 234.45e9 * 1e6},
+		{&base, 1024, 8 + 16*(1<<20)*1.75/(450e9*0.8)*1e6},
+		{&sized, 64, 8 + (1<<20)*1.75/(450e9*0.8)*1e6},
+	} {
+		if got := ar(c.p, c.tokens); math.Abs(got/c.want-1) > 1e-6 {
+			t.Errorf("custom_allreduce_max_mib %g, %d tokens: %.2f µs per all-reduce, want %.2f", c.p.CustomAllReduceMaxMiB, c.tokens, got, c.want)
+		}
+	}
+}

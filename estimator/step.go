@@ -491,6 +491,13 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	if d.TP > 1 && link > 0 {
 		n := float64(d.TP)
 		per := lat + 2*(n-1)/n*msg/(d.groupLink(link, d.TP)*linkEff)
+		if lim := prof.CustomAllReduceMaxMiB; lim > 0 && msg > lim*(1<<20) && g.Achievable.AllReduceFitted {
+			// Above the engine's custom all-reduce: NCCL/RCCL's measured line, its bus
+			// bandwidth scaled to this group's links on a full-mesh fabric.
+			f := g.Achievable.AllReduceLine
+			bw := f.BusBW * float64(g.GroupLinkBandwidth(d.TP)) / float64(g.GroupLinkBandwidth(f.GPUs))
+			per = f.Latency + 2*(n-1)/n*msg/bw
+		}
 		if multiNode {
 			per = d.fabric.AllReduce(msg, d.TP)
 		}

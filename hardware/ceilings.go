@@ -45,6 +45,12 @@ type Achievable struct {
 	MemoryBandwidth Ceiling
 	// KernelLaunch is the time of one back-to-back launch of a tiny kernel, s.
 	KernelLaunch Ceiling
+	// AllReduce lists the GPU's measured all-reduces by group size and message size (empty
+	// when none was measured); AllReduceLine is the latency–bandwidth line through the
+	// large-message ones (ok false when fewer than a 16 MiB and a ≥ 64 MiB point exist).
+	AllReduce       []AllReducePoint
+	AllReduceLine   AllReduceFit
+	AllReduceFitted bool
 }
 
 // GEMMFLOPs returns the achievable GEMM rate for a dtype (FLOP/s), or 0 when the GPU has
@@ -271,6 +277,8 @@ func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling)
 				Source: fmt.Sprintf("rule: median of the measured GPUs (%s); no measurement of this GPU", strings.Join(ids, ", "))}
 		}
 	}
+	a.AllReduce = measuredAllReduce(g)
+	a.AllReduceLine, a.AllReduceFitted = fitAllReduce(a.AllReduce)
 	g.Achievable = a
 }
 

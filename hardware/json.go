@@ -41,10 +41,19 @@ type gpuJSON struct {
 
 // achievableJSON is the JSON form of Achievable: values with their sources.
 type achievableJSON struct {
-	GEMMFLOPs       map[string]float64       `json:"gemm_flops"`
-	MemoryBandwidth float64                  `json:"memory_bandwidth_bytes_per_s"`
-	KernelLaunchS   *float64                 `json:"kernel_launch_s"`
-	Sources         map[string]ceilingSource `json:"sources"`
+	GEMMFLOPs       map[string]float64 `json:"gemm_flops"`
+	MemoryBandwidth float64            `json:"memory_bandwidth_bytes_per_s"`
+	KernelLaunchS   *float64           `json:"kernel_launch_s"`
+	// AllReduce lists measured all-reduces (message bytes, GPUs, bus bandwidth bytes/s, source).
+	AllReduce []allReduceJSON          `json:"allreduce,omitempty"`
+	Sources   map[string]ceilingSource `json:"sources"`
+}
+
+type allReduceJSON struct {
+	Bytes  float64 `json:"message_bytes"`
+	GPUs   int     `json:"gpus"`
+	BusBW  float64 `json:"bus_bandwidth_bytes_per_s"`
+	Source string  `json:"source"`
 }
 
 type ceilingSource struct {
@@ -110,6 +119,9 @@ func (g GPU) MarshalJSON() ([]byte, error) {
 	}
 	if a.KernelLaunch.Value > 0 {
 		j.Achievable.Sources["kernel_launch_s"] = src(a.KernelLaunch)
+	}
+	for _, p := range a.AllReduce {
+		j.Achievable.AllReduce = append(j.Achievable.AllReduce, allReduceJSON{p.Bytes, p.GPUs, p.BusBW, p.Source})
 	}
 	return json.Marshal(j)
 }

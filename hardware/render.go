@@ -100,6 +100,17 @@ func WriteGPU(w io.Writer, g *GPU) error {
 		}
 		row("kernel launch", fmt.Sprintf("%.2f µs per back-to-back launch (%s: %s)", c.Value*1e6, kind, c.Source))
 	}
+	if pts := g.Achievable.AllReduce; len(pts) > 0 {
+		var parts []string
+		for _, p := range pts {
+			parts = append(parts, fmt.Sprintf("%s on %d: %s", sizeLabel(p.Bytes), p.GPUs, units.BytesPerSecond(p.BusBW)))
+		}
+		line := "bus bandwidth (nccl-tests convention) " + strings.Join(parts, ", ")
+		if f := g.Achievable.AllReduceLine; g.Achievable.AllReduceFitted {
+			line += fmt.Sprintf("; large messages ≈ %.0f µs + S·2(n−1)/n / %s", f.Latency*1e6, units.BytesPerSecond(f.BusBW))
+		}
+		row("all-reduce (measured)", line)
+	}
 	row("L2 cache", gpuDash(float64(g.L2Bytes), units.Sig(float64(g.L2Bytes/units.MiB))+" MiB"))
 	if g.LinkBandwidth > 0 {
 		link := gpuJoin(" ", g.LinkBandwidth.String()+" per direction", gpuParen(g.Interconnect))
