@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -298,4 +299,55 @@ func ReadEmbedded() ([]Row, error) {
 		all = append(all, rs...)
 	}
 	return all, nil
+}
+
+// LoadRows reads the validation rows of files (all embedded data/validation/*.csv when
+// files is empty) and keeps those whose GPU known accepts (nil: every GPU). With skip, a
+// row that cannot be used is left out and returned among the bad rows with why; without it,
+// the first such row is the error (naming file, line and field). An unreadable file is an
+// error naming --data.
+func LoadRows(files []string, skip bool, known func(gpu string) error) ([]Row, []*BadRow, error) {
+	var all []Row
+	bad := []*BadRow{}
+	if len(files) == 0 {
+		rs, err := ReadEmbedded()
+		if err != nil {
+			return nil, nil, err
+		}
+		all = rs
+	}
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--data: %v", err)
+		}
+		var rs []Row
+		if skip {
+			var b []*BadRow
+			rs, b, err = ReadRowsSkipping(fh, f)
+			bad = append(bad, b...)
+		} else {
+			rs, err = ReadRows(fh, f)
+		}
+		fh.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+		all = append(all, rs...)
+	}
+	kept := all[:0]
+	for _, r := range all {
+		if known != nil {
+			if err := known(r.GPU); err != nil {
+				b := &BadRow{File: r.File, Line: r.Line, Field: "gpu", Reason: err.Error()}
+				if !skip {
+					return nil, nil, b
+				}
+				bad = append(bad, b)
+				continue
+			}
+		}
+		kept = append(kept, r)
+	}
+	return kept, bad, nil
 }

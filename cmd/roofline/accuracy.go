@@ -28,60 +28,19 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 	if err := checkOutput(*out, "table", "json"); err != nil {
 		return err
 	}
-	var all []validation.Row
-	var bad []*validation.BadRow
-	if len(*files) == 0 {
-		rs, err := validation.ReadEmbedded()
-		if err != nil {
-			return err
-		}
-		all = rs
-	} else {
-		for _, f := range *files {
-			fh, err := os.Open(f)
-			if err != nil {
-				return usageErr("--data: %v", err)
-			}
-			var rs []validation.Row
-			if *skip {
-				var b []*validation.BadRow
-				rs, b, err = validation.ReadRowsSkipping(fh, f)
-				bad = append(bad, b...)
-			} else {
-				rs, err = validation.ReadRows(fh, f)
-			}
-			fh.Close()
-			if err != nil {
-				return usageErr("%v", err)
-			}
-			all = append(all, rs...)
-		}
-	}
 	cat, err := gpuCatalogue(*gpuFiles)
 	if err != nil {
 		return err
 	}
-	kept := all[:0]
-	for _, r := range all {
-		if _, err := cat.Lookup(r.GPU); err != nil {
-			b := &validation.BadRow{File: r.File, Line: r.Line, Field: "gpu", Reason: err.Error()}
-			if !*skip {
-				return usageErr("%v", b)
-			}
-			bad = append(bad, b)
-			continue
-		}
-		kept = append(kept, r)
+	all, bad, err := validation.LoadRows(*files, *skip, func(gpu string) error { _, err := cat.Lookup(gpu); return err })
+	if err != nil {
+		return usageErr("%v", err)
 	}
-	all = kept
 	if len(bad) > 0 {
 		fmt.Fprintf(e.stderr, "accuracy: skipped %d bad rows (--skip-bad-rows):\n", len(bad))
 		for _, b := range bad {
 			fmt.Fprintf(e.stderr, "  %v\n", b)
 		}
-	}
-	if bad == nil {
-		bad = []*validation.BadRow{}
 	}
 	opts := validation.Options{ClosedForm: *closed,
 		LoadModel: func(ctx context.Context, name string) (*models.Model, error) { return loadModel(ctx, e, name) }}

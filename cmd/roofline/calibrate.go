@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"roofline/estimator"
+	"roofline/report"
 	"roofline/validation"
 )
 
@@ -115,27 +116,7 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 		}
 		return writeJSON(e.stdout, fit)
 	}
-	fmt.Fprintf(e.stdout, "fitted %d rows: MAPE %.2f%% (base profile %s: %.2f%%), max error %.2f%%\n", fit.N, fit.MAPE, prof.Name, fit.MAPE0, fit.MaxAPE)
-	ident := map[string]estimator.ParamIdent{}
-	for _, id := range fit.Identifiability {
-		ident[id.Name] = id
-	}
-	fmt.Fprintf(e.stdout, "  %-28s %10s    %-10s %-11s %s\n", "parameter", "base", "fitted", "sensitivity", "rel. std. error")
-	for _, p := range fit.Params {
-		id := ident[p.Name]
-		mark := ""
-		if !id.Identified {
-			mark = "  (not identified)"
-		}
-		fmt.Fprintf(e.stdout, "  %-28s %10.4g -> %-10.4g %-11.3g %s%s\n", p.Name, p.Before, p.After, id.Sensitivity, relErr(id.RelStdErr), mark)
-	}
-	if *cv != "" {
-		fmt.Fprintf(e.stdout, "leave-one-%s-out (fit on the other groups, predict this one):\n", *cv)
-		fmt.Fprintf(e.stdout, "  %-32s %5s %6s  %14s  %13s  %s\n", *cv, "rows", "train", "base MAPE %", "fit MAPE %", "fit bias %")
-		for _, g := range cvRes {
-			fmt.Fprintf(e.stdout, "  %-32s %5d %6d  %14.1f  %13.1f  %+.1f\n", g.Group, g.Rows, g.TrainRows, g.BaseMAPE, g.FitMAPE, g.Bias)
-		}
-	}
+	report.WriteFitText(e.stdout, fit, prof.Name, *cv, cvRes)
 	for _, w := range fit.Warnings {
 		fmt.Fprintf(e.stdout, "warning: %s\n", w)
 	}
@@ -150,12 +131,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// relErr formats a relative standard error as ±N%, or "unbounded".
-func relErr(v float64) string {
-	if v > 100 || v != v {
-		return "unbounded"
-	}
-	return fmt.Sprintf("±%.0f%%", 100*v)
 }

@@ -114,8 +114,3 @@ func checkOutput(v string, allowed ...string) error {
 	}
 	return usageErr("--output %q: allowed values are %s", v, strings.Join(allowed, ", "))
 }
-
-// notYet is the body of a subcommand that is not built yet.
-func notYet(name string) error {
-	return &exitError{code: 1, err: fmt.Errorf("%s: not implemented yet", name)}
-}
