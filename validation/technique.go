@@ -186,7 +186,7 @@ func predictTechnique(s estimator.Spec, d *estimator.Deployment, r Row, w estima
 	if err != nil {
 		return Prediction{}, "", err
 	}
-	return Prediction{Serving: ds.Serving, NumGPUs: ds.GPUs, Disagg: &ds}, "closed-form (disaggregated)", nil
+	return Prediction{Serving: ds.Serving, NumGPUs: ds.GPUs, Disagg: &ds, Lanes: t.DecodeReplicas * dd.Lanes()}, "closed-form (disaggregated)", nil
 }
 
 // pairKey groups a technique row with the baseline measured in the same setting: source id
