@@ -84,7 +84,12 @@ func (d *Deployment) laneKVBlocks(mem Memory, seqTokens int) (blocks, blockToken
 // whole blocks are taken out of the KV cache once); static makes every step's token budget
 // unlimited (a static batch prefills all its prompts in one step).
 func (d *Deployment) NewScheduler(seqTokens, prefixTokens int, static bool) *Scheduler {
-	blocks, block := d.laneKVBlocks(d.Memory(), seqTokens)
+	return d.newScheduler(d.Memory(), seqTokens, prefixTokens, static)
+}
+
+// newScheduler is NewScheduler with the memory plan mem = d.Memory().
+func (d *Deployment) newScheduler(mem Memory, seqTokens, prefixTokens int, static bool) *Scheduler {
+	blocks, block := d.laneKVBlocks(mem, seqTokens)
 	s := &Scheduler{d: d, budget: d.MaxNumBatchedTokens, maxSeqs: d.MaxNumSeqs, block: block,
 		free: blocks - prefixTokens/block, reserve: d.Profile.Admission == "reserve"}
 	if s.budget <= 0 || static {

@@ -413,23 +413,24 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 	if err := w.Validate(); err != nil {
 		return Serving{}, err
 	}
-	s, err := d.serveCF(w)
+	mem := d.Memory() // once: serveCF and the region of validity read the same plan
+	s, err := d.serveCF(w, mem)
 	if err == nil {
-		d.markValidity(&s, &w, nil)
+		d.markValidity(&s, &w, newCF(d, &w, mem))
 	}
 	return s, err
 }
 
 // serveCF predicts serving metrics with the closed form (mean-field continuous batching,
 // Little's law, and an M/D/1-style queue for open-loop arrivals; see the package doc).
-func (d *Deployment) serveCF(w Workload) (Serving, error) {
+// mem is d.Memory().
+func (d *Deployment) serveCF(w Workload, mem Memory) (Serving, error) {
 	if err := w.Validate(); err != nil {
 		return Serving{}, err
 	}
 	if err := d.CheckWorkload(&w); err != nil {
 		return Serving{}, err
 	}
-	mem := d.Memory()
 	if !mem.Fits { // the one fits rule: the engine refuses to start (Memory.Fits)
 		return Serving{}, d.notFit(mem, w)
 	}
@@ -468,7 +469,7 @@ func (d *Deployment) serveCF(w Workload) (Serving, error) {
 			s.TPOT = constDist(full.tau * 1e3)
 			s.ITL = constDist(full.tau * 1e3)
 			s.DecodeStepMs, s.MeanStepMs = full.tauD*1e3, full.tau*1e3
-			s.Bound = d.StepTime(c.batch, false).Bound
+			_, _, s.Bound = d.stepBrief(&c.batch)
 			return s, nil
 		}
 		// Solve b = λ·E2E(b) by bisection on [λ·E2E(~0), bmax].
@@ -623,15 +624,15 @@ func (d *Deployment) notFit(mem Memory, w Workload) error {
 // utilisation fills MFU and MBU from the decode step at the operating point.
 func (d *Deployment) utilisation(s *Serving, c *cf, p cfPoint) {
 	n := int(math.Max(1, math.Round(p.b)))
-	st := d.StepTime(Batch{Uniform: struct{ N, Ctx int }{n, c.ctx()}}, false)
-	s.Bound = st.Bound
+	stFLOPs, stBytes, bound := d.stepBrief(&Batch{Uniform: struct{ N, Ctx int }{n, c.ctx()}})
+	s.Bound = bound
 	gpus := float64(d.NumGPUs)
 	// Useful FLOPs per output token ≈ 2·active params + attention; per input token likewise.
-	flopsPerTok := float64(st.FLOPs) * float64(d.TP*d.PP) / float64(n)
+	flopsPerTok := stFLOPs * float64(d.TP*d.PP) / float64(n)
 	if s.TotalTokS > 0 {
 		s.MFU = flopsPerTok * s.TotalTokS / (gpus * float64(d.gemmPeak))
 		if p.tau > 0 {
-			s.MBU = float64(st.Bytes) / p.tau / float64(d.GPU.MemoryBandwidth)
+			s.MBU = stBytes / p.tau / float64(d.GPU.MemoryBandwidth)
 		}
 	}
 	if s.MFU > 1 {

@@ -28,7 +28,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	reps := float64(d.Lanes())
-	sch := d.NewScheduler(w.InputLen+w.OutputLen, w.PrefixLen, w.Kind == Static)
+	sch := d.newScheduler(mem, w.InputLen+w.OutputLen, w.PrefixLen, w.Kind == Static)
 	reqOvh := d.Profile.RequestOverheadMs * 1e-3
 
 	// Requests and arrivals for this lane.
@@ -251,7 +251,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	s.MaxRequestRate = reps * c.maxRate()
 	s.PrefillShare = c.at(math.Min(math.Max(1, s.Batch), c.bmax)).prefillShare(c.out)
 	s.DecodeStepMs = c.decode(math.Max(1, s.Batch)) * 1e3
-	s.Bound = d.StepTime(Batch{Decode: []int{c.ctx()}}, false).Bound
+	_, _, s.Bound = d.stepBrief(&Batch{Decode: []int{c.ctx()}})
 	if w.Kind == Rate && w.RequestRate >= s.MaxRequestRate {
 		s.Overloaded = true
 		s.Warnings = append(s.Warnings, "overloaded: arrivals exceed the sustainable rate; simulated latencies grow with the number of requests")

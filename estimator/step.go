@@ -209,17 +209,34 @@ func (a *stepAcc) addComm(name string, bytes, t float64) {
 	}
 }
 
+// boundName is the bound that dominates: the largest of the step time attributed to each,
+// the first in the order compute, memory, communication, overhead on a tie.
+func (a *stepAcc) boundName() string {
+	names := [4]string{BoundCompute, BoundMemory, BoundComm, BoundOverhead}
+	best, name := -1.0, ""
+	for i, v := range a.bound {
+		if v > best {
+			best, name = v, names[i]
+		}
+	}
+	return name
+}
+
+// stepBrief is StepTime without the maps: a step's FLOPs and bytes per GPU and its bound.
+func (d *Deployment) stepBrief(b *Batch) (flops, bytes float64, bound string) {
+	var acc stepAcc
+	d.step(b, &acc)
+	return acc.flops, acc.bytes, acc.boundName()
+}
+
 func (a *stepAcc) result() Step {
 	names := [4]string{BoundCompute, BoundMemory, BoundComm, BoundOverhead}
 	s := Step{Time: units.Seconds(a.total), Tokens: a.tokens, FLOPs: units.FLOPs(a.flops), Bytes: units.Bytes(a.bytes),
 		ByBound: map[string]units.Seconds{}, Ops: a.ops}
-	best := -1.0
 	for i, v := range a.bound {
 		s.ByBound[names[i]] = units.Seconds(v)
-		if v > best {
-			best, s.Bound = v, names[i]
-		}
 	}
+	s.Bound = a.boundName()
 	return s
 }
 

@@ -453,10 +453,23 @@ func Sweep(ctx context.Context, sp SweepSpace, opt SweepOptions) (SweepResult, e
 		g := float64(cfgs[c.ci].cfg.NumGPUs)
 		recs[i] = rankRecOf(opt.Objective, c.cost, c.s.E2E.Median, c.good/g, c.s.OutputTokS/g)
 	}
-	cfgOf := func(i int) SweepConfig {
-		c := cfgs[cands[i].ci].cfg
-		c.Concurrency, c.RequestRate = int(cands[i].conc), cands[i].rate
-		return c
+	// cfgLess is SweepConfig.Less of the two points' configurations with their loads, without
+	// copying them: the table's configurations carry no load (zero), so they compare as the
+	// loaded ones up to the load, which breaks the remaining ties.
+	cfgLess := func(i, j int) bool {
+		if ci, cj := cands[i].ci, cands[j].ci; ci != cj {
+			a, b := &cfgs[ci].cfg, &cfgs[cj].cfg
+			if a.Less(b) {
+				return true
+			}
+			if b.Less(a) {
+				return false
+			}
+		}
+		if cands[i].conc != cands[j].conc {
+			return cands[i].conc < cands[j].conc
+		}
+		return cands[i].rate < cands[j].rate
 	}
 	idx := make([]int, n)
 	for i := range idx {
@@ -467,8 +480,7 @@ func Sweep(ctx context.Context, sp SweepSpace, opt SweepOptions) (SweepResult, e
 		if l, ok := recs[i].less(recs[j]); ok {
 			return l
 		}
-		ci, cj := cfgOf(i), cfgOf(j)
-		return ci.Less(&cj)
+		return cfgLess(i, j)
 	})
 	x, y := make([]float64, n), make([]float64, n)
 	for i := range cands {
