@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 
 	"roofline/hardware"
 	"roofline/models"
@@ -328,13 +329,21 @@ func (d *Deployment) resolveDtypes() error {
 }
 
 // ceilingNote describes a ceiling for --explain: its fraction of the datasheet and its source.
+// Notes are formatted once per ceiling (New runs for every configuration of a sweep).
 func ceilingNote(c hardware.Ceiling) string {
+	if v, ok := ceilingNotes.Load(c); ok {
+		return v.(string)
+	}
 	kind := "measured"
 	if !c.Measured {
 		kind = "lower confidence"
 	}
-	return fmt.Sprintf("achievable %.0f%% of datasheet, %s: %s", 100*c.Fraction, kind, c.Source)
+	note := fmt.Sprintf("achievable %.0f%% of datasheet, %s: %s", 100*c.Fraction, kind, c.Source)
+	ceilingNotes.Store(c, note)
+	return note
 }
+
+var ceilingNotes sync.Map // hardware.Ceiling → string
 
 func (d *Deployment) shard() error {
 	m := d.Model

@@ -240,9 +240,11 @@ func BenchmarkStepDecode(b *testing.B) {
 	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm")})
 	bt, _ := StepBatch("decode", 32, 1024)
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		d.StepSeconds(&bt)
 	}
+	cpu.report(b, 0, "op")
 }
 
 func BenchmarkStepPrefill(b *testing.B) {
@@ -250,9 +252,11 @@ func BenchmarkStepPrefill(b *testing.B) {
 	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), TP: 4, Profile: MustEngine("vllm")})
 	bt, _ := StepBatch("prefill", 4, 2048)
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		d.StepSeconds(&bt)
 	}
+	cpu.report(b, 0, "op")
 }
 
 // TestEmbeddedProfilesLoad: every embedded engine profile decodes strictly and validates, and

@@ -88,6 +88,8 @@ type cf struct {
 	storeS float64 // GPU time to store a request's new KV into the offload tier (offload.go)
 	dmemo  [2]decodeMemo
 	dnext  int
+	// burst, when set, replaces startBurst (the sweep shares one burst run per token budget).
+	burst func(k int) []float64
 }
 
 func (c *cf) ctx() int { return int(c.inTotal + c.out/2) }
@@ -519,7 +521,13 @@ func (d *Deployment) serveClosed(c *cf, cr float64, at func(float64) cfPoint) Se
 			n = int(math.Ceil(float64(n) / reps))
 		}
 		k := min(clients, int(math.Max(1, math.Round(c.bmax))))
-		s.TTFT = burstMix(c.startBurst(k), n, p.ttft0+wait, p.tau, p.fixed)
+		var burst []float64
+		if c.burst != nil {
+			burst = c.burst(k)
+		} else {
+			burst = c.startBurst(k)
+		}
+		s.TTFT = burstMix(burst, n, p.ttft0+wait, p.tau, p.fixed)
 		s.E2E = shift(s.TTFT, (c.out-1)*p.tau*1e3)
 		if s.Explain != nil {
 			s.Explain.StartupBurstMs = s.TTFT.Mean - (p.ttft0+wait)*1e3
@@ -687,6 +695,89 @@ func (c *cf) startBurst(k int) []float64 {
 			out = append(out, t)
 		}
 		decoding += finishing
+	}
+	c.batch.Prefill, c.batch.Uniform.N = c.batch.Prefill[:0], 0
+	return out
+}
+
+// burstRun is startBurst computed once for up to k prompts and kept, step by step, so that
+// the burst of any j ≤ k prompts costs one step (burstOf): j prompts run the same steps as k
+// until the step in which the j-th completes, which carries only the chunks of the first j.
+type burstRun struct {
+	k        int
+	ends     []float64 // time at the end of each step, s
+	stepOf   []int32   // step in which each prompt completes
+	first    []int32   // first chunk of each step in chunks (one more entry: the end)
+	chunks   []Chunk
+	promptOf []int32 // prompt of each chunk
+	decoding []int32 // sequences decoding in each step
+}
+
+// run fills r with startBurst(k)'s steps.
+func (r *burstRun) run(c *cf, k int) {
+	in := int(math.Max(1, math.Ceil(c.in)))
+	past := int(c.inTotal) - in
+	budget := math.MaxInt32
+	if !math.IsInf(c.budget, 1) {
+		budget = int(c.budget)
+	}
+	r.k = k
+	r.ends, r.stepOf, r.first, r.chunks, r.promptOf, r.decoding = r.ends[:0], r.stepOf[:0], r.first[:0], r.chunks[:0], r.promptOf[:0], r.decoding[:0]
+	t := 0.0
+	next, doneTok, decoding := 0, 0, 0
+	for next < k {
+		room := max(budget-decoding, 1)
+		r.first = append(r.first, int32(len(r.chunks)))
+		c.batch.Prefill = c.batch.Prefill[:0]
+		finishing := 0
+		for room > 0 && next < k {
+			take := min(in-doneTok, room)
+			ch := Chunk{New: take, Past: past + doneTok}
+			c.batch.Prefill = append(c.batch.Prefill, ch)
+			r.chunks = append(r.chunks, ch)
+			r.promptOf = append(r.promptOf, int32(next))
+			room -= take
+			doneTok += take
+			if doneTok == in {
+				finishing++
+				next++
+				doneTok = 0
+				r.stepOf = append(r.stepOf, int32(len(r.ends)))
+			}
+		}
+		c.batch.Decode = c.batch.Decode[:0]
+		c.batch.Uniform.N, c.batch.Uniform.Ctx = decoding, int(c.inTotal)
+		r.decoding = append(r.decoding, int32(decoding))
+		t += c.d.StepSeconds(&c.batch)
+		r.ends = append(r.ends, t)
+		decoding += finishing
+	}
+	r.first = append(r.first, int32(len(r.chunks)))
+	c.batch.Prefill, c.batch.Uniform.N = c.batch.Prefill[:0], 0
+}
+
+// burstOf returns startBurst(j) for j ≤ r.k (c as for run), bit for bit: the steps before
+// the one in which prompt j−1 completes are r's, and that step is priced with the chunks of
+// the first j prompts only, after the same earlier steps.
+func (r *burstRun) burstOf(c *cf, j int) []float64 {
+	s := int(r.stepOf[j-1])
+	out := make([]float64, 0, j)
+	for i := 0; i < j && int(r.stepOf[i]) < s; i++ {
+		out = append(out, r.ends[r.stepOf[i]])
+	}
+	t := 0.0
+	if s > 0 {
+		t = r.ends[s-1]
+	}
+	c.batch.Prefill = c.batch.Prefill[:0]
+	for x := r.first[s]; x < r.first[s+1] && int(r.promptOf[x]) < j; x++ {
+		c.batch.Prefill = append(c.batch.Prefill, r.chunks[x])
+	}
+	c.batch.Decode = c.batch.Decode[:0]
+	c.batch.Uniform.N, c.batch.Uniform.Ctx = int(r.decoding[s]), int(c.inTotal)
+	t += c.d.StepSeconds(&c.batch)
+	for len(out) < j {
+		out = append(out, t)
 	}
 	c.batch.Prefill, c.batch.Uniform.N = c.batch.Prefill[:0], 0
 	return out

@@ -93,16 +93,21 @@ func TestPercentileNumpyLinear(t *testing.T) {
 	}
 }
 
+// BenchmarkServeClosedForm repeats one estimate on one deployment (8B, H100, 1024/256 tokens,
+// 32 clients): the sustainable-rate scan is memoized after the first call, so this is the
+// estimate without it (the memory plan, the operating point, the start-up burst of 32 clients).
 func BenchmarkServeClosedForm(b *testing.B) {
 	m := mustModel(b, "meta-llama/Llama-3.1-8B-Instruct")
 	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
 	w := Workload{Kind: Concurrency, InputLen: 1024, OutputLen: 256, Concurrency: 32}
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		if _, err := d.Serve(w); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b, 0, "op")
 }
 
 // BenchmarkServeClosedFormLoads estimates a different concurrency (1…512) on each call: the
@@ -112,6 +117,7 @@ func BenchmarkServeClosedFormLoads(b *testing.B) {
 	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
 	w := Workload{Kind: Concurrency, InputLen: 1024, OutputLen: 256}
 	b.ReportAllocs()
+	cpu := startCPU()
 	i := 0
 	for b.Loop() {
 		w.Concurrency = 1 + i%512
@@ -120,6 +126,44 @@ func BenchmarkServeClosedFormLoads(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b, 0, "op")
+}
+
+// BenchmarkServeClosedFormNewDeployment is one configuration's estimate from scratch, as a
+// caller evaluating configurations one by one does: every call builds a new deployment
+// (New: sharding, dtypes, ceilings) for the next of 4 GPUs × TP 1/2 × bf16/fp8 weights ×
+// 18 concurrencies (1…512) of Llama-3.1-8B at 1000/200 tokens and estimates it (Serve),
+// with nothing memoized between calls.
+func BenchmarkServeClosedFormNewDeployment(b *testing.B) {
+	m := mustModel(b, "meta-llama/Llama-3.1-8B-Instruct")
+	p := MustEngine("vllm")
+	var specs []Spec
+	for _, g := range []string{"H100 SXM", "H200", "A100", "L40S"} {
+		for _, tp := range []int{1, 2} {
+			for _, wd := range []string{"bf16", "fp8"} {
+				specs = append(specs, Spec{Model: m, GPU: mustGPU(b, g), NumGPUs: tp, TP: tp, WeightDtype: wd, Profile: p, MaxModelLen: 4096})
+			}
+		}
+	}
+	conc, err := ParseRange("1-512", true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	cpu := startCPU()
+	i := 0
+	for b.Loop() {
+		d, err := New(specs[i%len(specs)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := Workload{Kind: Concurrency, InputLen: 1000, OutputLen: 200, Concurrency: int(conc[(i/len(specs))%len(conc)])}
+		i++
+		if _, err := d.Serve(w); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu.report(b, 0, "op")
 }
 
 // BenchmarkServeClosedFormLengths estimates different lengths on each call (input 512…3511
@@ -129,6 +173,7 @@ func BenchmarkServeClosedFormLengths(b *testing.B) {
 	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
 	w := Workload{Kind: Concurrency, OutputLen: 256, Concurrency: 32}
 	b.ReportAllocs()
+	cpu := startCPU()
 	i := 0
 	for b.Loop() {
 		w.InputLen = 512 + i%3000 // more than the memo holds: every call misses
@@ -137,6 +182,7 @@ func BenchmarkServeClosedFormLengths(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b, 0, "op")
 }
 
 func BenchmarkSimulate10kRequests(b *testing.B) {
@@ -144,11 +190,13 @@ func BenchmarkSimulate10kRequests(b *testing.B) {
 	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
 	w := Workload{Kind: Rate, InputLen: 512, OutputLen: 128, RequestRate: 40, NumRequests: 10000}
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		if _, err := d.Simulate(w, 1); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b, 0, "op")
 }
 
 // BenchmarkSimulate12kRequests is the speed case: 12,000 requests of 512/128 tokens
@@ -158,11 +206,13 @@ func BenchmarkSimulate12kRequests(b *testing.B) {
 	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
 	w := Workload{Kind: Rate, InputLen: 512, OutputLen: 128, RequestRate: 40, NumRequests: 12000}
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		if _, err := d.Simulate(w, 1); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b, 0, "op")
 }
 
 // BenchmarkSimulate12kClosedLoop: 12,000 requests of 1000/200 tokens from 64 clients.
@@ -171,11 +221,13 @@ func BenchmarkSimulate12kClosedLoop(b *testing.B) {
 	d := mustDeploy(b, Spec{Model: m, GPU: mustGPU(b, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096})
 	w := Workload{Kind: Concurrency, InputLen: 1000, OutputLen: 200, Concurrency: 64, NumRequests: 12000}
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		if _, err := d.Simulate(w, 1); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b, 0, "op")
 }
 
 // TestBurstMixOrderStatistics checks burstMix's bisection against the definition: the

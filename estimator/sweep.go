@@ -575,6 +575,7 @@ type sweepWorker struct {
 	at                                            map[atKey]cfPoint
 	serv                                          map[servKey]*servEntry
 	mrr                                           map[atKey]float64
+	bursts                                        map[float64]*burstRun // by token budget (cf.burst)
 	cands                                         []cand
 	cfgs                                          []cfgEntry
 	evaluated, fits, invalid, distinct, simulated int64
@@ -604,6 +605,9 @@ func (ev *sweepWorker) run(b *base) error {
 	clear(ev.at)
 	clear(ev.serv)
 	clear(ev.mrr)
+	for _, r := range ev.bursts {
+		r.k = 0 // kept for its slices; recomputed for this deployment
+	}
 	price := ev.opt.PriceUSDPerGPUHour
 	if price == 0 {
 		price = b.gpu.PriceUSDPerHour
@@ -628,6 +632,7 @@ func (ev *sweepWorker) run(b *base) error {
 			}
 			c := newCF(&dd, w0, mem)
 			c.batch = ev.batch
+			c.burst = func(k int) []float64 { return ev.burst(c, k) }
 			if c.bmax < 1 {
 				continue
 			}
@@ -706,6 +711,24 @@ func (ev *sweepWorker) entry(s Serving, gpus, fleetPerHour float64) *servEntry {
 // cf.prefillExtra, and how many steps the queue ahead takes) and the start-up burst
 // (cf.startBurst) depends on it at every load, so every budget has its own entries.
 func budgetFor(c *cf, b float64) float64 { return c.budget }
+
+// burst is c.startBurst(k) from the run kept for c's token budget (the burst depends on the
+// deployment's step model, the lengths and the budget only), grown to twice the prompts when
+// a larger burst is asked for.
+func (ev *sweepWorker) burst(c *cf, k int) []float64 {
+	if ev.bursts == nil {
+		ev.bursts = map[float64]*burstRun{}
+	}
+	r := ev.bursts[c.budget]
+	if r == nil {
+		r = &burstRun{}
+		ev.bursts[c.budget] = r
+	}
+	if r.k < k {
+		r.run(c, max(k, 2*r.k))
+	}
+	return r.burstOf(c, k)
+}
 
 // atMemo is cf.at with the memo.
 func (ev *sweepWorker) atMemo(c *cf, b float64) cfPoint {

@@ -53,6 +53,7 @@ func BenchmarkSweep(b *testing.B) {
 	sp := acceptanceSpace(b)
 	cons := acceptanceConstraints(b)
 	b.ResetTimer()
+	cpu := startCPU()
 	var n int64
 	for i := 0; i < b.N; i++ {
 		r, err := Sweep(context.Background(), sp, SweepOptions{Constraints: cons, Objective: ObjectiveThroughput, Top: 20})
@@ -64,6 +65,7 @@ func BenchmarkSweep(b *testing.B) {
 	sec := b.Elapsed().Seconds()
 	b.ReportMetric(float64(n)/sec, "configs/s")
 	b.ReportMetric(float64(n)/sec/float64(runtime.GOMAXPROCS(0)), "configs/s/core")
+	cpu.report(b, n, "config")
 }
 
 // TestSweepAcceptance is the acceptance case: ≥ 100,000 configurations in under
@@ -326,6 +328,33 @@ func TestSweepBudgetsAgreeWithServe(t *testing.T) {
 		}
 		if math.Abs(p.TTFT.Mean-s.TTFT.Mean) > 1e-9*s.TTFT.Mean || math.Abs(p.OutputTokS-s.OutputTokS) > 1e-9*s.OutputTokS {
 			t.Errorf("budget %d, concurrency %d: sweep TTFT %g ms, %g tok/s; Serve %g ms, %g tok/s", p.MaxNumBatchedTokens, p.Concurrency, p.TTFT.Mean, p.OutputTokS, s.TTFT.Mean, s.OutputTokS)
+		}
+	}
+}
+
+// TestBurstRunMatchesStartBurst: the sweep's shared start-up burst (burstRun, one run per
+// token budget) gives, for every number of clients up to the run's, exactly the values of
+// cf.startBurst, the reference: budgets from below one prompt to unlimited, prompts from 1
+// to 4,000 tokens, with and without a cached prefix.
+func TestBurstRunMatchesStartBurst(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100"), Profile: MustEngine("vllm"), MaxModelLen: 8192})
+	mem := d.Memory()
+	for _, in := range []int{1, 100, 1000, 4000} {
+		for _, prefix := range []int{0, 512} {
+			for _, budget := range []float64{64, 512, 2048, 8192, math.Inf(1)} {
+				w := Workload{Kind: Concurrency, InputLen: in, OutputLen: 100, PrefixLen: min(prefix, in-1), Concurrency: 64}
+				c := newCF(d, &w, mem)
+				c.budget = budget
+				var r burstRun
+				r.run(c, 70)
+				for j := 1; j <= 70; j++ {
+					got, want := r.burstOf(c, j), c.startBurst(j)
+					if !reflect.DeepEqual(got, want) {
+						t.Fatalf("in %d prefix %d budget %g, %d clients: burst %v, startBurst %v", in, prefix, budget, j, got, want)
+					}
+				}
+			}
 		}
 	}
 }
