@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -944,4 +945,54 @@ func finitePtr(v float64) *float64 {
 		return nil
 	}
 	return &v
+}
+
+// Check checks the lists of a space as a command line gives them (the error names the
+// flag): GPU counts in [1, 4096], max_num_seqs and max_num_batched_tokens ≥ 1, and weight
+// and KV dtypes that units.CanonicalDtype knows.
+func (sp SweepSpace) Check() error {
+	for _, n := range sp.NumGPUs {
+		if n < 1 || n > 4096 {
+			return fmt.Errorf("--num-gpus %d: must be between 1 and 4096", n)
+		}
+	}
+	for _, v := range sp.MaxNumSeqs {
+		if v < 1 {
+			return fmt.Errorf("--max-num-seqs %d: must be ≥ 1", v)
+		}
+	}
+	for _, v := range sp.MaxNumBatchedTokens {
+		if v < 1 {
+			return fmt.Errorf("--max-num-batched-tokens %d: must be ≥ 1", v)
+		}
+	}
+	for _, d := range append(append([]string{}, sp.WeightDtypes...), sp.KVDtypes...) {
+		if _, err := units.CanonicalDtype(d); err != nil || d == "" {
+			return fmt.Errorf("--weight-dtype/--kv-dtype %q: allowed values are %s", d, strings.Join(units.Dtypes(), ", "))
+		}
+	}
+	return nil
+}
+
+// EnginesByName resolves engine profile names (Engine), each once in the order given;
+// an unknown name is an error naming --engine and the allowed values.
+func EnginesByName(names []string) ([]*Profile, error) {
+	var out []*Profile
+	seen := map[string]bool{}
+	for _, name := range names {
+		name = strings.TrimSpace(name)
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		p, ok, err := Engine(name)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("--engine %q: allowed values are %s", name, strings.Join(EngineNames(), ", "))
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -13,7 +13,6 @@ import (
 	"roofline/internal/floatflag"
 	"roofline/internal/progress"
 	"roofline/report"
-	"roofline/units"
 )
 
 const sweepSynopsis = "sweep --model M --gpus all|G1,G2 [--num-gpus 1,2,4,8] [--weight-dtype bf16,fp8] [--kv-dtype bf16,fp8] [--engine vllm,...] " +
@@ -136,21 +135,6 @@ func (f *sweepFlags) space(ctx context.Context, e *env) (estimator.SweepSpace, [
 	if err := estimator.CheckObjective(f.objective); err != nil {
 		return sp, nil, usageErr("%v", err)
 	}
-	for _, n := range f.numGPUs {
-		if n < 1 || n > 4096 {
-			return sp, nil, usageErr("--num-gpus %d: must be between 1 and 4096", n)
-		}
-	}
-	for _, v := range f.maxNumSeqs {
-		if v < 1 {
-			return sp, nil, usageErr("--max-num-seqs %d: must be ≥ 1", v)
-		}
-	}
-	for _, v := range f.maxBatched {
-		if v < 1 {
-			return sp, nil, usageErr("--max-num-batched-tokens %d: must be ≥ 1", v)
-		}
-	}
 	cons, err := estimator.ParseConstraints(f.constraints)
 	if err != nil {
 		return sp, nil, usageErr("--constraint: %v", err)
@@ -197,31 +181,16 @@ func (f *sweepFlags) space(ctx context.Context, e *env) (estimator.SweepSpace, [
 	if err != nil {
 		return sp, nil, err
 	}
-	seen := map[string]bool{}
-	for _, name := range f.engines {
-		name = strings.TrimSpace(name)
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		p, ok, err := estimator.Engine(name)
-		if err != nil {
-			return sp, nil, err
-		}
-		if !ok {
-			return sp, nil, usageErr("--engine %q: allowed values are %s", name, strings.Join(estimator.EngineNames(), ", "))
-		}
-		sp.Profiles = append(sp.Profiles, p)
-	}
-	for _, d := range append(append([]string{}, f.weightDtypes...), f.kvDtypes...) {
-		if _, err := units.CanonicalDtype(d); err != nil || d == "" {
-			return sp, nil, usageErr("--weight-dtype/--kv-dtype %q: allowed values are %s", d, strings.Join(units.Dtypes(), ", "))
-		}
+	if sp.Profiles, err = estimator.EnginesByName(f.engines); err != nil {
+		return sp, nil, asUsage(err)
 	}
 	sp.Model, sp.GPUs, sp.NumGPUs, sp.MaxTP = m, gpus, f.numGPUs, f.maxTP
 	sp.WeightDtypes, sp.KVDtypes = f.weightDtypes, f.kvDtypes
 	sp.MaxNumSeqs, sp.MaxNumBatchedTokens = f.maxNumSeqs, f.maxBatched
 	sp.MemoryFraction, sp.MaxModelLen, sp.Workload = f.memFrac, f.maxModelLen, w
+	if err := sp.Check(); err != nil {
+		return sp, nil, usageErr("%v", err)
+	}
 	return sp, cons, nil
 }
 
