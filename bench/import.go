@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -470,4 +471,39 @@ func unitScale(unit string) (float64, bool) {
 		return 1e-6, true
 	}
 	return 0, false
+}
+
+// ImportFile reads a result file with Import. An empty file (a --record file of a run that
+// recorded no request) is one summary with nothing completed and a warning saying so.
+func ImportFile(path, format string) ([]Summary, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	ss, err := Import(f, format)
+	f.Close()
+	if st, serr := os.Stat(path); err != nil && serr == nil && st.Size() == 0 {
+		s := Summarize(nil, Options{})
+		s.Warnings = append(s.Warnings, "the result file is empty: no request was recorded")
+		return []Summary{s}, nil
+	}
+	return ss, err
+}
+
+// WriteJSONList writes one summary as a JSON object (WriteJSON), several as a JSON array.
+func WriteJSONList(w io.Writer, ss []Summary) error {
+	if len(ss) == 1 {
+		return ss[0].WriteJSON(w)
+	}
+	w.Write([]byte("[\n"))
+	for i, s := range ss {
+		if i > 0 {
+			w.Write([]byte(",\n"))
+		}
+		if err := s.WriteJSON(w); err != nil {
+			return err
+		}
+	}
+	_, err := w.Write([]byte("]\n"))
+	return err
 }

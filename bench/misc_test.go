@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -338,5 +340,24 @@ func TestVLLMMeta(t *testing.T) {
 	m = Config{Model: "m", API: APIChat, RequestRate: 2}.VLLMMeta(time.Unix(0, 0), 5)
 	if m.Backend != "openai-chat" || m.MaxConcurrency != 0 || m.RequestRate != 2 {
 		t.Errorf("open loop, chat: %+v", m)
+	}
+}
+
+// TestImportFileEmpty: an empty --record file is a run that recorded nothing: one summary,
+// nothing completed, and a warning; two summaries print as a JSON array.
+func TestImportFileEmpty(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "empty.jsonl")
+	os.WriteFile(p, nil, 0o644)
+	ss, err := ImportFile(p, FormatAuto)
+	if err != nil || len(ss) != 1 || ss[0].Completed != 0 || len(ss[0].Warnings) == 0 {
+		t.Fatalf("empty file: %+v, %v", ss, err)
+	}
+	var b strings.Builder
+	if err := WriteJSONList(&b, []Summary{ss[0], ss[0]}); err != nil {
+		t.Fatal(err)
+	}
+	var arr []map[string]any
+	if err := json.Unmarshal([]byte(b.String()), &arr); err != nil || len(arr) != 2 {
+		t.Errorf("two summaries: %v, %d elements; want a JSON array of 2", err, len(arr))
 	}
 }

@@ -428,3 +428,25 @@ func (p *Profile) WriteTOML(w *bytes.Buffer) error {
 
 // profileBytes returns an embedded profile's TOML.
 func profileBytes(name string) ([]byte, error) { return data.FS.ReadFile("engines/" + name + ".toml") }
+
+// ResolveProfile returns the profile of a TOML file when file is set (LoadProfileFile), else
+// the embedded profile of engine, and a phrase saying where it came from. Errors name
+// --profile or --FLAG (flag: the engine flag's name, e.g. "engine" or "base") and the
+// allowed engines.
+func ResolveProfile(flag, engine, file string) (*Profile, string, error) {
+	if file != "" {
+		p, err := LoadProfileFile(file)
+		if err != nil {
+			return nil, "", fmt.Errorf("--profile: %v", err)
+		}
+		return p, "profile file " + file + " (" + p.Origin + ")", nil
+	}
+	p, ok, err := Engine(engine)
+	if err != nil {
+		return nil, "", err
+	}
+	if !ok {
+		return nil, "", fmt.Errorf("--%s %q: allowed values are %s", flag, engine, strings.Join(EngineNames(), ", "))
+	}
+	return p, "engine profile " + p.Name + " (embedded)", nil
+}

@@ -34,3 +34,31 @@ func TestSweepSpaceCheck(t *testing.T) {
 		t.Errorf("unknown engine: %v", err)
 	}
 }
+
+// TestInferKind: the one load given sets the kind; two loads, or none, are errors.
+func TestInferKind(t *testing.T) {
+	for _, c := range []struct {
+		w    estimator.Workload
+		want string
+	}{
+		{estimator.Workload{Concurrency: 8}, estimator.Concurrency},
+		{estimator.Workload{RequestRate: 2}, estimator.Rate},
+		{estimator.Workload{BatchSize: 4}, estimator.Static},
+		{estimator.Workload{NumRequests: 100}, estimator.Offline},
+		{estimator.Workload{Concurrency: -1}, estimator.Concurrency}, // Validate names it later
+		{estimator.Workload{Concurrency: 8, RequestRate: 2}, ""},
+		{estimator.Workload{}, ""},
+	} {
+		w := c.w
+		err := w.InferKind()
+		if (c.want == "") != (err != nil) || w.Kind != c.want && c.want != "" {
+			t.Errorf("%+v: kind %q, %v; want %q", c.w, w.Kind, err, c.want)
+		}
+	}
+	if _, src, err := estimator.ResolveProfile("engine", "vllm", ""); err != nil || !strings.Contains(src, "(embedded)") {
+		t.Errorf("ResolveProfile(vllm): %q, %v", src, err)
+	}
+	if _, _, err := estimator.ResolveProfile("base", "vlm", ""); err == nil || !strings.HasPrefix(err.Error(), `--base "vlm"`) {
+		t.Errorf("ResolveProfile(vlm): %v", err)
+	}
+}

@@ -253,3 +253,34 @@ func RangeRatioDist(l int, r float64) *LengthDist {
 	lo := max(1, int(math.Floor(float64(l)*(1-r))))
 	return &LengthDist{Kind: "uniform", Min: lo, Max: max(lo, int(math.Ceil(float64(l)*(1+r))))}
 }
+
+// InferKind sets Kind from the load field that is not zero, as a command line gives it:
+// Concurrency (closed loop), RequestRate (open loop), BatchSize (static batch), or
+// NumRequests alone (offline). A load field counts as given when it is not zero, so a
+// negative or NaN value later fails Validate with its name. Errors: more than one load, or
+// none.
+func (w *Workload) InferKind() error {
+	// A load flag counts as given when it is not zero (its default): a negative or NaN
+	// value then fails Validate with the flag's name, rather than "give a load".
+	n := 0
+	for _, set := range []bool{w.Concurrency != 0, w.RequestRate != 0, w.BatchSize != 0} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n > 1:
+		return fmt.Errorf("give one of --concurrency, --request-rate, --batch-size")
+	case w.Concurrency != 0:
+		w.Kind = Concurrency
+	case w.RequestRate != 0:
+		w.Kind = Rate
+	case w.BatchSize != 0:
+		w.Kind = Static
+	case w.NumRequests != 0:
+		w.Kind = Offline
+	default:
+		return fmt.Errorf("give a load: --concurrency C, --request-rate R, --batch-size B, or --num-requests N (offline)")
+	}
+	return nil
+}

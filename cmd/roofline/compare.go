@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 
 	"roofline/bench"
@@ -49,18 +48,7 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	if *sel < 0 {
 		return usageErr("--select %d: must be ≥ 1 (0: every benchmark)", *sel)
 	}
-	f, err := os.Open(*result)
-	if err != nil {
-		return usageErr("--result: %v", err)
-	}
-	ss, err := bench.Import(f, *format)
-	f.Close()
-	if st, serr := os.Stat(*result); err != nil && serr == nil && st.Size() == 0 {
-		// An empty --record file: a run that recorded no request (nothing to judge).
-		s := bench.Summarize(nil, bench.Options{})
-		s.Warnings = append(s.Warnings, "the result file is empty: no request was recorded")
-		ss, err = []bench.Summary{s}, nil
-	}
+	ss, err := bench.ImportFile(*result, *format)
 	if err != nil {
 		return usageErr("--result %s: %v", *result, err)
 	}

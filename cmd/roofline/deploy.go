@@ -63,24 +63,10 @@ func (f *deployFlags) registerAs(fs *pflag.FlagSet, withGPUCount bool, modelFlag
 	fs.IntVar(&f.gpusPerNode, "gpus-per-node", 0, "GPUs per node, the scale-up domain (default from the catalogue: 8 for HGX/MI300X, 72 for NVL72)")
 }
 
-// resolveProfile returns the profile named by --profile or by the engine flag (named
-// flag, e.g. "engine" or "base"); an engine without an embedded profile is bad input.
+// resolveProfile is estimator.ResolveProfile; its errors are bad input.
 func resolveProfile(flag, engine, file string) (*estimator.Profile, string, error) {
-	if file != "" {
-		p, err := estimator.LoadProfileFile(file)
-		if err != nil {
-			return nil, "", usageErr("--profile: %v", err)
-		}
-		return p, "profile file " + file + " (" + p.Origin + ")", nil
-	}
-	p, ok, err := estimator.Engine(engine)
-	if err != nil {
-		return nil, "", err
-	}
-	if !ok {
-		return nil, "", usageErr("--%s %q: allowed values are %s", flag, engine, strings.Join(estimator.EngineNames(), ", "))
-	}
-	return p, "engine profile " + p.Name + " (embedded)", nil
+	p, src, err := estimator.ResolveProfile(flag, engine, file)
+	return p, src, asUsage(err)
 }
 
 // build resolves the model, GPU and profile and validates the deployment.

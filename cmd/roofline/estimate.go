@@ -48,27 +48,8 @@ func parseDist(flag, spec string) (*estimator.LengthDist, error) {
 func (f *workloadFlags) workload() (estimator.Workload, error) {
 	w := estimator.Workload{InputLen: f.inputLen, OutputLen: f.outputLen, PrefixLen: f.prefixLen,
 		Concurrency: f.concurrency, RequestRate: f.rate, Burstiness: f.burstiness, BatchSize: f.batchSize, NumRequests: f.numRequests}
-	// A load flag counts as given when it is not zero (its default): a negative or NaN
-	// value then fails Validate with the flag's name, rather than "give a load".
-	n := 0
-	for _, set := range []bool{f.concurrency != 0, f.rate != 0, f.batchSize != 0} {
-		if set {
-			n++
-		}
-	}
-	switch {
-	case n > 1:
-		return w, usageErr("give one of --concurrency, --request-rate, --batch-size")
-	case f.concurrency != 0:
-		w.Kind = estimator.Concurrency
-	case f.rate != 0:
-		w.Kind = estimator.Rate
-	case f.batchSize != 0:
-		w.Kind = estimator.Static
-	case f.numRequests != 0:
-		w.Kind = estimator.Offline
-	default:
-		return w, usageErr("give a load: --concurrency C, --request-rate R, --batch-size B, or --num-requests N (offline)")
+	if err := w.InferKind(); err != nil {
+		return w, usageErr("%v", err)
 	}
 	if f.rangeRatio < 0 || f.rangeRatio >= 1 {
 		return w, usageErr("--random-range-ratio %g: must be in [0, 1)", f.rangeRatio)

@@ -58,21 +58,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	case "csv":
 		return bench.WriteCSV(e.stdout, ss...)
 	case "json":
-		if len(ss) == 1 {
-			return ss[0].WriteJSON(e.stdout)
-		}
-		// Several benchmarks (a guidellm sweep): a JSON array.
-		e.stdout.Write([]byte("[\n"))
-		for i, s := range ss {
-			if i > 0 {
-				e.stdout.Write([]byte(",\n"))
-			}
-			if err := s.WriteJSON(e.stdout); err != nil {
-				return err
-			}
-		}
-		_, err := e.stdout.Write([]byte("]\n"))
-		return err
+		return bench.WriteJSONList(e.stdout, ss)
 	}
 	for i, s := range ss {
 		if i > 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	htmlreport "roofline/report"
@@ -23,16 +24,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	var doc []byte
 	var err error
 	if *in == "-" {
-		var b []byte
-		buf := make([]byte, 1<<16)
-		for {
-			n, rerr := e.stdin.Read(buf)
-			b = append(b, buf[:n]...)
-			if rerr != nil {
-				break
-			}
-		}
-		doc = b
+		doc, _ = io.ReadAll(e.stdin)
 	} else if doc, err = os.ReadFile(*in); err != nil {
 		return usageErr("--in: %v", err)
 	}
