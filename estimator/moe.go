@@ -63,3 +63,20 @@ func (d *Deployment) expertWork(s *gemmShard, rows float64) (flops, wbytes, mPer
 	mPerExpert = math.Max(routedLocal/math.Max(touched, 1e-9), 1)
 	return
 }
+
+// moeEff returns the compute- and memory-roof factors of a routed-expert GEMM. Where the
+// profile's moe_gemm_efficiency_by_dtype has the GEMM's compute dtype, that entry describes
+// the dtype's fused-MoE kernel: its grouped-GEMM compute efficiency (a fraction of the dense
+// GEMM efficiency at the same rows per expert), with the expert weights streamed at the dense
+// rate (memory factor 1). Otherwise moe_efficiency scales both roofs.
+func (d *Deployment) moeEff(s *gemmShard) (compute, memory float64) {
+	dt := d.gemmDtype16
+	if s.quantDt {
+		dt = d.gemmDtypeQ
+	}
+	if v := d.Profile.MoEGEMMEfficiencyByDtype[dt]; v > 0 {
+		return v, 1
+	}
+	e := orOne(d.Profile.MoEEfficiency)
+	return e, e
+}

@@ -2,6 +2,7 @@ package estimator
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"roofline/hardware"
@@ -131,6 +132,80 @@ func TestEPOverheadsOnlyWithAttentionDP(t *testing.T) {
 	} {
 		if got := delta(tc.model, tc.tp, tc.dp, tc.ep); math.Abs(got-tc.want) > 1e-9 {
 			t.Errorf("%s: overhead added %.6f s, want %.6f s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// moe_gemm_efficiency_by_dtype describes one dtype's fused-MoE kernel: for routed-expert GEMMs
+// computed in that dtype its value replaces moe_efficiency in the compute roof and the expert
+// weights stream at the dense rate; other dtypes and dense GEMMs keep their roofs. Hand
+// calculation from the step model (compute = FLOPs/(ceiling·η(m)·f_c), memory =
+// bytes/(bandwidth·η_mem·f_m)): with moe_efficiency 0.85 and an fp8 entry of 0.15, an FP8
+// expert GEMM's compute time grows by 0.85/0.15 and its memory time shrinks by 0.85.
+func TestMoEGEMMEfficiencyByDtype(t *testing.T) {
+	m, err := models.LoadCatalogue("Qwen/Qwen3-30B-A3B")
+	if err != nil {
+		t.Skip(err)
+	}
+	cat, err := hardware.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := cat.Lookup("H100 SXM")
+	ops := func(wd string, entry map[string]float64) map[string]OpTime {
+		p := *MustEngine("vllm")
+		p.MoEEfficiency, p.MoEGEMMEfficiencyByDtype = 0.85, entry
+		d, err := New(Spec{Model: m, GPU: g, WeightDtype: wd, Profile: &p, MaxModelLen: 4096})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]OpTime{}
+		for _, op := range d.StepTime(Batch{Prefill: []Chunk{{New: 2048}}}, true).Ops {
+			out[op.Name] = op
+		}
+		return out
+	}
+	entry := map[string]float64{"fp8": 0.15}
+	base, fp8 := ops("fp8", nil), ops("fp8", entry)
+	for _, c := range []struct {
+		op, roof  string
+		got, want float64
+	}{
+		{"expert_up_gate", "compute", float64(fp8["expert_up_gate"].Compute / base["expert_up_gate"].Compute), 0.85 / 0.15},
+		{"expert_down", "compute", float64(fp8["expert_down"].Compute / base["expert_down"].Compute), 0.85 / 0.15},
+		{"expert_up_gate", "memory", float64(fp8["expert_up_gate"].Memory / base["expert_up_gate"].Memory), 0.85},
+		{"qkv_proj", "compute", float64(fp8["qkv_proj"].Compute / base["qkv_proj"].Compute), 1},
+	} {
+		if math.Abs(c.got/c.want-1) > 1e-9 {
+			t.Errorf("fp8 entry: %s %s time ×%.6g, want ×%.6g", c.op, c.roof, c.got, c.want)
+		}
+	}
+	// bf16 experts compute in bf16: the fp8 entry does not apply.
+	if a, b := ops("bf16", nil)["expert_up_gate"], ops("bf16", entry)["expert_up_gate"]; a.Time != b.Time {
+		t.Errorf("bf16 expert_up_gate %g → %g s with an fp8-only entry", a.Time, b.Time)
+	}
+}
+
+// A profile's moe_gemm_efficiency_by_dtype names compute dtypes and holds fractions.
+func TestMoEGEMMEfficiencyByDtypeParse(t *testing.T) {
+	for _, c := range []struct {
+		toml, wantErr string
+	}{
+		{"base = \"vllm\"\nmoe_gemm_efficiency_by_dtype = { fp8 = 0.2 }\n", ""},
+		{"base = \"vllm\"\nmoe_gemm_efficiency_by_dtype = { fp6 = 0.2 }\n", "moe_gemm_efficiency_by_dtype.fp6: allowed keys are bf16, fp16, fp8, int8, fp4"},
+		{"base = \"vllm\"\nmoe_gemm_efficiency_by_dtype = { fp8 = 0 }\n", "moe_gemm_efficiency_by_dtype.fp8 = 0: must be in (0, 1]"},
+	} {
+		p, err := ParseProfile("t.toml", []byte(c.toml))
+		if err == nil {
+			err = p.Validate()
+		}
+		switch {
+		case c.wantErr == "" && err != nil:
+			t.Errorf("%q: %v", c.toml, err)
+		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+			t.Errorf("%q: error %v, want one containing %q", c.toml, err, c.wantErr)
+		case c.wantErr == "" && p.MoEGEMMEfficiencyByDtype["fp8"] != 0.2:
+			t.Errorf("%q: fp8 entry %g, want 0.2", c.toml, p.MoEGEMMEfficiencyByDtype["fp8"])
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path"
@@ -58,6 +59,15 @@ type Profile struct {
 	// to dense ones: grouped/fused MoE kernels gather tokens per expert and read many small
 	// weight matrices, and reach a lower fraction of the roofs. 0 means 1.
 	MoEEfficiency float64 `toml:"moe_efficiency"`
+	// MoEGEMMEfficiencyByDtype is the grouped-GEMM efficiency of the engine's fused MoE kernel
+	// for routed-expert GEMMs computed in one dtype (keys: fp8, int8, fp4, bf16, fp16): a
+	// fraction of the dense GEMM efficiency at the same rows per expert. An entry describes
+	// that dtype's MoE kernel in place of MoEEfficiency: its value is the compute-roof factor
+	// and the expert weights stream at the dense rate (memory factor 1). It prices prefill,
+	// where expert GEMMs are compute-bound (tens of rows per expert or more); decode steps stay
+	// bound by streaming the expert weights. Missing keys (and an empty map) use MoEEfficiency
+	// for both roofs.
+	MoEGEMMEfficiencyByDtype map[string]float64 `toml:"moe_gemm_efficiency_by_dtype"`
 	// MoEImbalance is the busiest expert-parallel rank's routed load over the uniform-routing
 	// expectation (router skew, after any expert-placement balancing); 0 or 1 means uniform.
 	MoEImbalance float64 `toml:"moe_imbalance"`
@@ -187,6 +197,14 @@ func (p *Profile) Validate() error {
 		}
 		eff["gemm_efficiency_by_dtype."+k] = v
 	}
+	for k, v := range p.MoEGEMMEfficiencyByDtype {
+		switch k {
+		case "bf16", "fp16", "fp8", "int8", "fp4":
+		default:
+			return fmt.Errorf("profile %s: moe_gemm_efficiency_by_dtype.%s: allowed keys are bf16, fp16, fp8, int8, fp4", p.Name, k)
+		}
+		eff["moe_gemm_efficiency_by_dtype."+k] = v
+	}
 	switch p.Ceilings {
 	case "", "achievable", "datasheet":
 	default:
@@ -242,7 +260,7 @@ func ParseProfile(name string, b []byte) (*Profile, error) { return parseProfile
 
 // profileMetaKeys are the keys a profile may leave out without changing a number.
 var profileMetaKeys = map[string]bool{"base": true, "name": true, "description": true, "origin": true, "sources": true, "gemm_efficiency_by_dtype": true,
-	"engine": true, "versions": true, "-": true}
+	"moe_gemm_efficiency_by_dtype": true, "engine": true, "versions": true, "-": true}
 
 // ProfileKeys lists the TOML keys of every numeric or behavioural field of a profile: the ones a
 // profile file without base must set.
@@ -285,6 +303,7 @@ func parseProfile(name string, b []byte, complete bool) (*Profile, error) {
 				p.GEMMEfficiencyByDtype[k] = v
 			}
 		}
+		p.MoEGEMMEfficiencyByDtype = maps.Clone(bp.MoEGEMMEfficiencyByDtype)
 		p.Name, p.Description = "", ""
 		p.Origin = "engine profile " + bp.Name + " with overrides from " + name
 	}
@@ -315,6 +334,11 @@ func parseProfile(name string, b []byte, complete bool) (*Profile, error) {
 	for k, v := range p.GEMMEfficiencyByDtype {
 		if v <= 0 {
 			return nil, fmt.Errorf("%s: gemm_efficiency_by_dtype.%s = %g: must be in (0, 1]", name, k, v)
+		}
+	}
+	for k, v := range p.MoEGEMMEfficiencyByDtype {
+		if v <= 0 {
+			return nil, fmt.Errorf("%s: moe_gemm_efficiency_by_dtype.%s = %g: must be in (0, 1]", name, k, v)
 		}
 	}
 	if head.Base == "" && complete {

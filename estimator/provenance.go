@@ -64,6 +64,14 @@ func (d *Deployment) Parameters() []Parameter {
 		{"memory_fraction", d.MemoryFraction, "fraction of memory"},
 	} {
 		out = append(out, Parameter{f.key, f.v, f.unit, p.Source(f.key)})
+		if f.key == "moe_efficiency" && d.Model.MoE != nil {
+			for _, dt := range []string{d.gemmDtypeQ, d.gemmDtype16} {
+				if v := p.MoEGEMMEfficiencyByDtype[dt]; v > 0 {
+					out = append(out, Parameter{"moe_gemm_efficiency_by_dtype." + dt, v, "fraction of the dense GEMM efficiency (routed-expert compute roof)", p.Source("moe_gemm_efficiency_by_dtype")})
+					break
+				}
+			}
+		}
 	}
 	if v := p.CustomAllReduceMaxMiB; v > 0 { // listed when used
 		out = append(out, Parameter{"custom_allreduce_max_mib", v, "MiB", p.Source("custom_allreduce_max_mib")})

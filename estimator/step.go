@@ -347,9 +347,9 @@ func (d *Deployment) gemmTerms(acc *stepAcc, M, seqs float64, nDecode, q int) (q
 		}
 		flops *= s.layers
 		bytes := (wbytes + abytes) * s.layers
-		moe := 1.0
+		moe, moeC := 1.0, 1.0
 		if s.experts > 0 {
-			moe = orOne(prof.MoEEfficiency)
+			moeC, moe = d.moeEff(s)
 		}
 		if s.quant {
 			// Quantise the GEMM's input: read it in 16 bits, write it in the compute dtype.
@@ -360,7 +360,7 @@ func (d *Deployment) gemmTerms(acc *stepAcc, M, seqs float64, nDecode, q int) (q
 		if s.quantDt {
 			eta = etaQ
 		}
-		c := skew * flops / (float64(s.peak) * d.gemmEff(eta, mEff) * moe)
+		c := skew * flops / (float64(s.peak) * d.gemmEff(eta, mEff) * moeC)
 		m := bytes / (bw * memEff * moe)
 		ovh := (kernel + prof.GEMMFixedUs*1e-6) * s.layers
 		acc.add(s.name, flops, bytes, c, m, ovh, d.combine(c, m)+ovh)

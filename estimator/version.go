@@ -236,6 +236,7 @@ func engineRelease(family, release string) (*Profile, bool, error) {
 			c := *p
 			c.Sources = maps.Clone(p.Sources)
 			c.GEMMEfficiencyByDtype = maps.Clone(p.GEMMEfficiencyByDtype)
+			c.MoEGEMMEfficiencyByDtype = maps.Clone(p.MoEGEMMEfficiencyByDtype)
 			c.Release = release
 			return &c, true, nil
 		}
