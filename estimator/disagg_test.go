@@ -80,8 +80,8 @@ func TestDisaggLatencyParts(t *testing.T) {
 
 // TestDisaggClosedLoopHandoff: one client in a closed loop never queues behind itself (the
 // prefill pool is idle when its request arrives), and its prefill latency carries both
-// instances' API-server cost: the vllm profile's request_overhead_ms of 5 ms, twice = 10 ms
-// on top of the prefill steps. With 8 clients the arriving request sees the other 7's load.
+// instances' API-server cost: the vllm profile's request_overhead_ms (6 ms), twice, on top of
+// the prefill steps. With 8 clients the arriving request sees the other 7's load.
 func TestDisaggClosedLoopHandoff(t *testing.T) {
 	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
 	g := mustGPU(t, "H100 SXM")
@@ -101,8 +101,9 @@ func TestDisaggClosedLoopHandoff(t *testing.T) {
 		t.Errorf("one client: prefill queue %.4g ms, want 0", s.PrefillQueueMs)
 	}
 	steps := p.StepSeconds(&Batch{Prefill: []Chunk{{New: 4000}}}) * 1e3
-	if want := steps + 2*5.0; math.Abs(s.PrefillMs-want) > 1e-9 {
-		t.Errorf("prefill latency %.6g ms, want one 4000-token step %.6g ms + 2 × 5 ms", s.PrefillMs, steps)
+	ovh := p.Profile.RequestOverheadMs
+	if want := steps + 2*ovh; math.Abs(s.PrefillMs-want) > 1e-9 {
+		t.Errorf("prefill latency %.6g ms, want one 4000-token step %.6g ms + 2 × %g ms", s.PrefillMs, steps, ovh)
 	}
 	w.Concurrency = 8
 	s8, err := x.Serve(w)
