@@ -3,9 +3,11 @@ package estimator
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"roofline/hardware"
 	"roofline/models"
+	"roofline/units"
 )
 
 // Fleet is one fleet: Replicas data-parallel copies of a tp·pp deployment of one GPU type,
@@ -261,4 +263,32 @@ func orZero(s []int) []int {
 		return []int{0}
 	}
 	return s
+}
+
+// Check checks the planner's lists and workload as a command line gives them (errors name
+// the flag): max_num_seqs ≥ 1, max_num_batched_tokens ≥ 0 (0: the profile's), dtypes that
+// units.CanonicalDtype knows ("" allowed), a valid workload that fits MaxModelLen.
+func (pl *Planner) Check() error {
+	for _, v := range pl.MaxNumSeqs {
+		if v < 1 {
+			return fmt.Errorf("--max-num-seqs %d: must be ≥ 1", v)
+		}
+	}
+	for _, v := range pl.MaxNumBatchedTokens {
+		if v < 0 {
+			return fmt.Errorf("--max-num-batched-tokens %d: must be ≥ 1 (0: the profile's)", v)
+		}
+	}
+	if err := pl.Workload.Validate(); err != nil {
+		return err
+	}
+	if err := pl.Workload.CheckMaxModelLen(pl.MaxModelLen); err != nil {
+		return err
+	}
+	for _, d := range append(append([]string{}, pl.WeightDtypes...), pl.KVDtypes...) {
+		if _, err := units.CanonicalDtype(d); err != nil {
+			return fmt.Errorf("--weight-dtype/--kv-dtype %q: allowed values are %s", d, strings.Join(units.Dtypes(), ", "))
+		}
+	}
+	return nil
 }

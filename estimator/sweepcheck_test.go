@@ -62,3 +62,26 @@ func TestInferKind(t *testing.T) {
 		t.Errorf("ResolveProfile(vlm): %v", err)
 	}
 }
+
+// TestPlannerCheck: the planner refuses the lists a command line can get wrong, naming the
+// flag; 0 tokens per step means the profile's budget and is allowed.
+func TestPlannerCheck(t *testing.T) {
+	w := estimator.Workload{Kind: estimator.Rate, RequestRate: 1, InputLen: 100, OutputLen: 10}
+	ok := estimator.Planner{Workload: w, MaxNumBatchedTokens: []int{0, 2048}, WeightDtypes: []string{"", "fp8"}}
+	if err := ok.Check(); err != nil {
+		t.Errorf("valid planner: %v", err)
+	}
+	for _, c := range []struct {
+		pl   estimator.Planner
+		want string
+	}{
+		{estimator.Planner{Workload: w, MaxNumSeqs: []int{0}}, "--max-num-seqs 0"},
+		{estimator.Planner{Workload: w, MaxNumBatchedTokens: []int{-1}}, "--max-num-batched-tokens -1"},
+		{estimator.Planner{Workload: w, KVDtypes: []string{"fp7"}}, `"fp7"`},
+		{estimator.Planner{Workload: w, MaxModelLen: 50}, "50"},
+	} {
+		if err := c.pl.Check(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want an error containing %q", c.pl, err, c.want)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"roofline/estimator"
 	"roofline/internal/floatflag"
 	"roofline/report"
-	"roofline/units"
 )
 
 const planSynopsis = "plan --model M (--target-rate R | --target-users U) --input-len I --output-len O [--constraint ttft:p95<500ms ...] " +
@@ -58,16 +57,6 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	case *price < 0 || math.IsNaN(*price):
 		return usageErr("--price-per-gpu-hour %g: must be ≥ 0", *price)
 	}
-	for _, v := range mnss {
-		if v < 1 {
-			return usageErr("--max-num-seqs %d: must be ≥ 1", v)
-		}
-	}
-	for _, v := range mnbts {
-		if v < 0 {
-			return usageErr("--max-num-batched-tokens %d: must be ≥ 1 (0: the profile's)", v)
-		}
-	}
 	constraints, err := estimator.ParseConstraints(cons)
 	if err != nil {
 		return usageErr("--constraint: %v", err)
@@ -76,18 +65,9 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	if *users > 0 {
 		w.Kind, w.Concurrency, w.RequestRate = estimator.Concurrency, *users, 0
 	}
-	if err := w.Validate(); err != nil {
-		return usageErr("%v", err)
-	}
-	if err := w.CheckMaxModelLen(*maxModelLen); err != nil {
-		return asUsage(err)
-	}
-	prof, ok, err := estimator.Engine(*engine)
+	prof, _, err := resolveProfile("engine", *engine, "")
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return usageErr("--engine %q: allowed values are %s", *engine, strings.Join(estimator.EngineNames(), ", "))
 	}
 	m, err := loadModel(ctx, e, *model)
 	if err != nil {
@@ -97,22 +77,11 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(wds) == 0 {
-		wds = []string{""}
-	}
-	if len(kvds) == 0 {
-		kvds = []string{""}
-	}
-	if len(mnss) == 0 {
-		mnss = []int{0}
-	}
-	for _, d := range append(append([]string{}, wds...), kvds...) {
-		if _, err := units.CanonicalDtype(d); err != nil {
-			return usageErr("--weight-dtype/--kv-dtype %q: allowed values are %s", d, strings.Join(units.Dtypes(), ", "))
-		}
-	}
 	pl := estimator.Planner{Model: m, Profile: prof, Workload: w, Constraints: constraints, WeightDtypes: wds, KVDtypes: kvds, MaxNumSeqs: mnss,
 		MaxNumBatchedTokens: mnbts, MaxGPUsPerReplica: *maxPer, MaxReplicas: *maxReplicas, PricePerGPUHour: *price, MaxModelLen: *maxModelLen}
+	if err := pl.Check(); err != nil {
+		return asUsage(err)
+	}
 	po, err := report.NewPlan(pl, list, *rate, *users)
 	if err != nil {
 		return err
