@@ -209,3 +209,47 @@ func TestMoEGEMMEfficiencyByDtypeParse(t *testing.T) {
 		}
 	}
 }
+
+// A prompt whose prefill chunk gives the expert GEMMs of a dtype priced by
+// moe_gemm_efficiency_by_dtype more than 64 rows per expert carries a warning: Qwen3-30B-A3B
+// routes each token to 8 of 128 experts, so a chunk of n new tokens gives n·8/128 rows per
+// expert (hand calculation): 466 → 29 rows (no warning), 4000 → 250 rows (warning); bf16
+// experts are not priced by the fp8 entry.
+func TestMoEFitWarning(t *testing.T) {
+	m, err := models.LoadCatalogue("Qwen/Qwen3-30B-A3B")
+	if err != nil {
+		t.Skip(err)
+	}
+	g := mustGPU(t, "H100 SXM")
+	for _, c := range []struct {
+		wd   string
+		in   int
+		warn bool
+	}{{"fp8", 466, false}, {"fp8", 4000, true}, {"bf16", 4000, false}} {
+		d := mustDeploy(t, Spec{Model: m, GPU: g, WeightDtype: c.wd, Profile: MustEngine("vllm"), MaxModelLen: 8192})
+		w := Workload{Kind: Rate, RequestRate: 0.5, InputLen: c.in, OutputLen: 100, NumRequests: 50}
+		for _, method := range []string{"closed form", "simulation"} {
+			var s Serving
+			if method == "closed form" {
+				s, err = d.Serve(w)
+			} else {
+				s, err = d.Simulate(w, 1)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := false
+			for _, x := range s.Warnings {
+				if strings.Contains(x, "rows per expert") {
+					got = true
+					if c.in == 4000 && !strings.Contains(x, "~250 rows per expert") {
+						t.Errorf("%s %s in=%d: %q, want ~250 rows per expert", c.wd, method, c.in, x)
+					}
+				}
+			}
+			if got != c.warn {
+				t.Errorf("%s %s in=%d: warning %v, want %v (%q)", c.wd, method, c.in, got, c.warn, s.Warnings)
+			}
+		}
+	}
+}

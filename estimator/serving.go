@@ -419,6 +419,7 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 	s, err := d.serveCF(w, mem)
 	if err == nil {
 		d.markValidity(&s, &w, newCF(d, &w, mem))
+		s.Warnings = append(s.Warnings, d.moeFitWarnings(w)...)
 	}
 	return s, err
 }

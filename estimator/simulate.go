@@ -263,6 +263,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	if sch.Preemptions > 0 {
 		s.Warnings = append(s.Warnings, "KV cache exhausted: sequences were preempted and recomputed")
 	}
+	s.Warnings = append(s.Warnings, d.moeFitWarnings(w)...)
 	return s, nil
 }
 
