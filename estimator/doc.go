@@ -55,6 +55,10 @@
 // checked against a GEMM-by-M microbenchmark. For an MLA model with attention DP + EP (EP > TP, DP > 1)
 // a step also pays mla_ep_seq_overhead_us per sequence of the rank and mla_ep_layer_overhead_us per MoE layer
 // (fitted TensorRT-LLM DeepSeek-R1 costs the byte/FLOP rooflines do not see; profile.go).
+// Routed-expert GEMMs (moe.go) divide both roofs by moe_efficiency, except for a compute dtype
+// listed in moe_gemm_efficiency_by_dtype: compute = FLOPs/(ceiling·η(m)·v) with v that entry
+// (the fused-MoE kernel's grouped-GEMM efficiency; m the rows per expert) and memory at the
+// dense rate.
 // Calibrate reports each fitted parameter's sensitivity
 // (RMS of ∂(relative error)/∂ln p) and relative standard error (√diag(s²(JᵀJ)⁻¹)), and
 // CrossValidate fits on all groups but one. The package does no I/O except
