@@ -947,10 +947,51 @@ func finitePtr(v float64) *float64 {
 	return &v
 }
 
-// Check checks the lists of a space as a command line gives them (the error names the
-// flag): GPU counts in [1, 4096], max_num_seqs and max_num_batched_tokens ≥ 1, and weight
-// and KV dtypes that units.CanonicalDtype knows.
+// SetLoads sets the workload's kind and the loads of the space from a command line's
+// lists (ParseRange): concurrency ("1-512", "8,32") for a closed loop, else rate (req/s)
+// for an open loop. Errors name the flag: an unparsable list, or a concurrency above 2^20.
+func (sp *SweepSpace) SetLoads(concurrency, rate string) error {
+	if concurrency != "" {
+		vs, err := ParseRange(concurrency, true)
+		if err != nil {
+			return fmt.Errorf("--concurrency: %v", err)
+		}
+		sp.Workload.Kind = Concurrency
+		for _, v := range vs {
+			if v > 1<<20 {
+				return fmt.Errorf("--concurrency %g: at most %d", v, 1<<20)
+			}
+			sp.Concurrencies = append(sp.Concurrencies, int(v))
+		}
+		return nil
+	}
+	vs, err := ParseRange(rate, false)
+	if err != nil {
+		return fmt.Errorf("--request-rate: %v", err)
+	}
+	sp.Workload.Kind, sp.RequestRates = Rate, vs
+	return nil
+}
+
+// Check checks a space as a command line gives it (the error names the flag): GPU counts
+// in [1, 4096], max_num_seqs and max_num_batched_tokens ≥ 1, weight and KV dtypes that
+// units.CanonicalDtype knows, a memory fraction in [0, 1] and max_model_len ≥ 0, and a
+// workload that is valid at one request (Workload.Validate) and fits MaxModelLen.
 func (sp SweepSpace) Check() error {
+	probe := sp.Workload
+	probe.Concurrency, probe.RequestRate = 1, 1
+	if err := probe.Validate(); err != nil {
+		return err
+	}
+	if sp.MemoryFraction < 0 || sp.MemoryFraction > 1 {
+		return fmt.Errorf("--gpu-memory-utilization %g: must be in (0, 1]", sp.MemoryFraction)
+	}
+	if sp.MaxModelLen < 0 {
+		return fmt.Errorf("--max-model-len %d: must be ≥ 1", sp.MaxModelLen)
+	}
+	if err := sp.Workload.CheckMaxModelLen(sp.MaxModelLen); err != nil {
+		return err
+	}
 	for _, n := range sp.NumGPUs {
 		if n < 1 || n > 4096 {
 			return fmt.Errorf("--num-gpus %d: must be between 1 and 4096", n)

@@ -10,10 +10,13 @@ import (
 // TestSweepSpaceCheck: each out-of-range list is refused naming its flag; a repeated engine
 // is resolved once and an unknown one names the allowed values.
 func TestSweepSpaceCheck(t *testing.T) {
+	w := estimator.Workload{Kind: estimator.Concurrency, InputLen: 100, OutputLen: 10}
 	for _, c := range []struct {
 		sp   estimator.SweepSpace
 		want string
 	}{
+		{estimator.SweepSpace{MaxModelLen: 50}, "50"},
+		{estimator.SweepSpace{MemoryFraction: 1.5}, "--gpu-memory-utilization 1.5"},
 		{estimator.SweepSpace{NumGPUs: []int{0}}, "--num-gpus 0"},
 		{estimator.SweepSpace{NumGPUs: []int{4097}}, "--num-gpus 4097"},
 		{estimator.SweepSpace{MaxNumSeqs: []int{0}}, "--max-num-seqs 0"},
@@ -21,6 +24,7 @@ func TestSweepSpaceCheck(t *testing.T) {
 		{estimator.SweepSpace{KVDtypes: []string{"fp7"}}, `"fp7": allowed values are`},
 		{estimator.SweepSpace{NumGPUs: []int{1, 8}, WeightDtypes: []string{"fp8"}}, ""},
 	} {
+		c.sp.Workload = w
 		err := c.sp.Check()
 		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want %q", c.sp, err, c.want)
@@ -83,5 +87,21 @@ func TestPlannerCheck(t *testing.T) {
 		if err := c.pl.Check(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want an error containing %q", c.pl, err, c.want)
 		}
+	}
+}
+
+// TestSetLoads: a concurrency list is a closed loop, a rate list an open loop; a
+// concurrency above 2^20 is refused.
+func TestSetLoads(t *testing.T) {
+	var sp estimator.SweepSpace
+	if err := sp.SetLoads("8,32", ""); err != nil || sp.Workload.Kind != estimator.Concurrency || len(sp.Concurrencies) != 2 || sp.Concurrencies[1] != 32 {
+		t.Errorf("concurrency: %+v, %v", sp, err)
+	}
+	sp = estimator.SweepSpace{}
+	if err := sp.SetLoads("", "0.5,2"); err != nil || sp.Workload.Kind != estimator.Rate || len(sp.RequestRates) != 2 {
+		t.Errorf("rate: %+v, %v", sp, err)
+	}
+	if err := (&estimator.SweepSpace{}).SetLoads("2000000", ""); err == nil || !strings.Contains(err.Error(), "at most 1048576") {
+		t.Errorf("huge concurrency: %v", err)
 	}
 }

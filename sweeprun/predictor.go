@@ -26,6 +26,18 @@ type ModelPredictor struct {
 	Log     io.Writer
 }
 
+// NewModelPredictor predicts on base with profile, leaving out the names of the server
+// environment grid env (variables the estimator does not model); log may be nil.
+func NewModelPredictor(base estimator.Spec, profile *estimator.Profile, env []Params, log io.Writer) *ModelPredictor {
+	p := &ModelPredictor{Base: base, Profile: profile, Ignore: map[string]bool{}, Log: log}
+	for _, ps := range env {
+		for _, kv := range ps {
+			p.Ignore[kv.Name] = true
+		}
+	}
+	return p
+}
+
 // Deployment is the deployment a server configuration describes, and the server arguments
 // the estimator does not model; an error when the arguments contradict the model or GPU.
 func (p *ModelPredictor) Deployment(server Params) (*estimator.Deployment, []string, error) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"roofline/bench"
@@ -164,4 +166,14 @@ func Judge(rs []Result, cons []estimator.Constraint) {
 	for k, i := range idx {
 		rs[i].Pareto = on[k]
 	}
+}
+
+// ReadResultsDir reads DIR/results.jsonl (ResultsFile) of a sweep's output directory.
+func ReadResultsDir(dir string) ([]Result, error) {
+	f, err := os.Open(filepath.Join(dir, ResultsFile))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadResults(f)
 }

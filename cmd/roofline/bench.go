@@ -167,15 +167,6 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return usageErr("bench: %s", flagNames(err.Error()))
 	}
 
-	var rec io.Writer
-	if *recordPath != "" {
-		f, err := os.Create(*recordPath)
-		if err != nil {
-			return usageErr("--record: %v", err)
-		}
-		defer f.Close()
-		rec = f // unbuffered: each record is on disk once it completes
-	}
 	var save *os.File
 	if *saveResult != "" {
 		if save, err = os.Create(*saveResult); err != nil {
@@ -184,20 +175,9 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		defer save.Close()
 	}
 	started := time.Now()
-	prog := progress.New(e.stderr, "bench", "requests", cfg.NumRequests, *quiet)
-	var recErr error
-	var mu sync.Mutex
-	recs, runErr := bench.Run(ctx, cfg, func(r bench.Record) {
-		mu.Lock()
-		defer mu.Unlock()
-		if rec != nil && recErr == nil {
-			recErr = bench.WriteRecord(rec, r)
-		}
-		prog.Add(!r.OK())
-	})
-	prog.Done()
-	if recErr != nil {
-		return fmt.Errorf("--record %s: %v", *recordPath, recErr)
+	recs, runErr, err := runRecorded(ctx, e, cfg, "bench", *recordPath, *quiet)
+	if err != nil {
+		return err
 	}
 	s := bench.Summarize(recs, opt)
 	s.Run = cfg.RunInfo(len(recs), "requested (--input-len, --output-len)")
@@ -243,4 +223,35 @@ func writeSummary(w io.Writer, format string, s bench.Summary) error {
 		return bench.WriteCSV(w, s)
 	}
 	return s.WriteTable(w)
+}
+
+// runRecorded runs cfg with a progress bar named what, writing each record to the file path
+// as it completes ("": nowhere). It returns the records, the run's error, and an error when
+// the file cannot be created (bad input) or written.
+func runRecorded(ctx context.Context, e *env, cfg bench.Config, what, path string, quiet bool) ([]bench.Record, error, error) {
+	var rec io.Writer
+	if path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, nil, usageErr("--record: %v", err)
+		}
+		defer f.Close()
+		rec = f // unbuffered: each record is on disk once it completes
+	}
+	prog := progress.New(e.stderr, what, "requests", cfg.NumRequests, quiet)
+	var recErr error
+	var mu sync.Mutex
+	recs, runErr := bench.Run(ctx, cfg, func(r bench.Record) {
+		mu.Lock()
+		defer mu.Unlock()
+		if rec != nil && recErr == nil {
+			recErr = bench.WriteRecord(rec, r)
+		}
+		prog.Add(!r.OK())
+	})
+	prog.Done()
+	if recErr != nil {
+		return recs, runErr, fmt.Errorf("--record %s: %v", path, recErr)
+	}
+	return recs, runErr, nil
 }

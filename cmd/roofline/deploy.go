@@ -86,13 +86,9 @@ func (f *deployFlags) build(ctx context.Context, e *env) (*estimator.Deployment,
 	if err != nil {
 		return nil, pv, err
 	}
-	cat, err := gpuCatalogue(f.gpuFiles)
+	g, err := lookupGPU(f.gpuFiles, f.gpu, "--gpu")
 	if err != nil {
 		return nil, pv, err
-	}
-	g, err := cat.Lookup(f.gpu)
-	if err != nil {
-		return nil, pv, usageErr("--gpu: %v", err)
 	}
 	prof, psrc, err := resolveProfile("engine", f.engine, f.profile)
 	if err != nil {

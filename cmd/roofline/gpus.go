@@ -24,6 +24,20 @@ func gpuCatalogue(files []string) (*hardware.Catalogue, error) {
 	return c, nil
 }
 
+// lookupGPU finds one GPU of the catalogue and --gpu-file files; an unknown name is bad
+// input, prefixed with what (a flag name).
+func lookupGPU(files []string, name, what string) (*hardware.GPU, error) {
+	cat, err := gpuCatalogue(files)
+	if err != nil {
+		return nil, err
+	}
+	g, err := cat.Lookup(name)
+	if err != nil {
+		return nil, usageErr("%s: %v", what, err)
+	}
+	return g, nil
+}
+
 const gpusSynopsis = "gpus list [--output table|json] [--gpu-file F.toml ...]\n" +
 	"       roofline gpus show GPU [--output table|json] [--gpu-file F.toml ...]"
 

@@ -55,13 +55,9 @@ func stepSpec(ctx context.Context, e *env, r estimator.StepRow, gpuFiles []strin
 	if err != nil {
 		return estimator.Spec{}, err
 	}
-	cat, err := gpuCatalogue(gpuFiles)
+	g, err := lookupGPU(gpuFiles, r.GPU, "gpu")
 	if err != nil {
 		return estimator.Spec{}, err
-	}
-	g, err := cat.Lookup(r.GPU)
-	if err != nil {
-		return estimator.Spec{}, usageErr("gpu: %v", err)
 	}
 	return estimator.Spec{Model: m, GPU: g, TP: r.TP, WeightDtype: r.WeightDtype}, nil
 }

@@ -139,39 +139,9 @@ func (f *sweepFlags) space(ctx context.Context, e *env) (estimator.SweepSpace, [
 	if err != nil {
 		return sp, nil, usageErr("--constraint: %v", err)
 	}
-	w := estimator.Workload{InputLen: f.inputLen, OutputLen: f.outputLen, PrefixLen: f.prefixLen, Burstiness: f.burstiness, NumRequests: f.numRequests}
-	if f.concurrency != "" {
-		vs, err := estimator.ParseRange(f.concurrency, true)
-		if err != nil {
-			return sp, nil, usageErr("--concurrency: %v", err)
-		}
-		w.Kind = estimator.Concurrency
-		for _, v := range vs {
-			if v > 1<<20 {
-				return sp, nil, usageErr("--concurrency %g: at most %d", v, 1<<20)
-			}
-			sp.Concurrencies = append(sp.Concurrencies, int(v))
-		}
-	} else {
-		vs, err := estimator.ParseRange(f.rate, false)
-		if err != nil {
-			return sp, nil, usageErr("--request-rate: %v", err)
-		}
-		w.Kind, sp.RequestRates = estimator.Rate, vs
-	}
-	probe := w
-	probe.Concurrency, probe.RequestRate = 1, 1
-	if err := probe.Validate(); err != nil {
+	sp.Workload = estimator.Workload{InputLen: f.inputLen, OutputLen: f.outputLen, PrefixLen: f.prefixLen, Burstiness: f.burstiness, NumRequests: f.numRequests}
+	if err := sp.SetLoads(f.concurrency, f.rate); err != nil {
 		return sp, nil, usageErr("%v", err)
-	}
-	if f.memFrac < 0 || f.memFrac > 1 {
-		return sp, nil, usageErr("--gpu-memory-utilization %g: must be in (0, 1]", f.memFrac)
-	}
-	if f.maxModelLen < 0 {
-		return sp, nil, usageErr("--max-model-len %d: must be ≥ 1", f.maxModelLen)
-	}
-	if err := w.CheckMaxModelLen(f.maxModelLen); err != nil {
-		return sp, nil, asUsage(err)
 	}
 	m, err := loadModel(ctx, e, f.model)
 	if err != nil {
@@ -187,9 +157,9 @@ func (f *sweepFlags) space(ctx context.Context, e *env) (estimator.SweepSpace, [
 	sp.Model, sp.GPUs, sp.NumGPUs, sp.MaxTP = m, gpus, f.numGPUs, f.maxTP
 	sp.WeightDtypes, sp.KVDtypes = f.weightDtypes, f.kvDtypes
 	sp.MaxNumSeqs, sp.MaxNumBatchedTokens = f.maxNumSeqs, f.maxBatched
-	sp.MemoryFraction, sp.MaxModelLen, sp.Workload = f.memFrac, f.maxModelLen, w
+	sp.MemoryFraction, sp.MaxModelLen = f.memFrac, f.maxModelLen
 	if err := sp.Check(); err != nil {
-		return sp, nil, usageErr("%v", err)
+		return sp, nil, asUsage(err)
 	}
 	return sp, cons, nil
 }

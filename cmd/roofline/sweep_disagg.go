@@ -36,13 +36,9 @@ func sweepDisagg(ctx context.Context, e *env, f *sweepFlags) error {
 	if err != nil {
 		return err
 	}
-	cat, err := gpuCatalogue(f.gpuFiles)
+	g, err := lookupGPU(f.gpuFiles, f.gpus, "--gpu")
 	if err != nil {
 		return err
-	}
-	g, err := cat.Lookup(f.gpus)
-	if err != nil {
-		return usageErr("--gpu: %v", err)
 	}
 	if len(f.engines) != 1 || len(f.weightDtypes) > 1 || len(f.kvDtypes) > 1 {
 		return usageErr("sweep --disagg takes one --engine, --weight-dtype and --kv-dtype")

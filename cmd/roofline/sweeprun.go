@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -240,14 +238,8 @@ func newLoopPredictor(ctx context.Context, e *env, f *sweepFlags, env []sweeprun
 	if err != nil {
 		return nil, err.Error()
 	}
-	p := &sweeprun.ModelPredictor{Profile: prof, Ignore: map[string]bool{}, Log: e.stderr,
-		Base: estimator.Spec{Model: m, GPU: gpus[0], MaxModelLen: f.maxModelLen, MemoryFraction: f.memFrac}}
-	for _, ps := range env {
-		for _, kv := range ps {
-			p.Ignore[kv.Name] = true
-		}
-	}
-	return p, ""
+	base := estimator.Spec{Model: m, GPU: gpus[0], MaxModelLen: f.maxModelLen, MemoryFraction: f.memFrac}
+	return sweeprun.NewModelPredictor(base, prof, env, e.stderr), ""
 }
 
 // estimatorConfigs runs the estimator's sweep over the usual sweep flags and returns its
@@ -278,12 +270,7 @@ func benchResultSamples(ctx context.Context, e *env, dir, model, gpu string, gpu
 	if model == "" || gpu == "" {
 		return nil, usageErr("--bench-results: --model and --gpu are required (the model and GPU the servers ran)")
 	}
-	f, err := os.Open(filepath.Join(dir, sweeprun.ResultsFile))
-	if err != nil {
-		return nil, usageErr("--bench-results: %v", err)
-	}
-	defer f.Close()
-	rs, err := sweeprun.ReadResults(f)
+	rs, err := sweeprun.ReadResultsDir(dir)
 	if err != nil {
 		return nil, usageErr("--bench-results: %v", err)
 	}
@@ -291,13 +278,9 @@ func benchResultSamples(ctx context.Context, e *env, dir, model, gpu string, gpu
 	if err != nil {
 		return nil, err
 	}
-	cat, err := gpuCatalogue(gpuFiles)
+	g, err := lookupGPU(gpuFiles, gpu, "--gpu")
 	if err != nil {
 		return nil, err
-	}
-	g, err := cat.Lookup(gpu)
-	if err != nil {
-		return nil, usageErr("--gpu: %v", err)
 	}
 	samples, err := sweeprun.ResultSamples(rs, estimator.Spec{Model: m, GPU: g, Profile: prof})
 	if err != nil {

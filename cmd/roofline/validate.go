@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
 	"roofline/bench"
 	"roofline/estimator"
 	"roofline/internal/floatflag"
-	"roofline/internal/progress"
 	"roofline/units"
 	"roofline/validation"
 )
@@ -99,21 +97,10 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return usageErr("validate: %v", err)
 	}
-	var rec io.Writer = io.Discard
-	if *record != "" {
-		f, err := os.Create(*record)
-		if err != nil {
-			return usageErr("--record: %v", err)
-		}
-		defer f.Close()
-		rec = f
+	recs, runErr, err := runRecorded(ctx, e, cfg, "validate", *record, *quiet)
+	if err != nil {
+		return err
 	}
-	prog := progress.New(e.stderr, "validate", "requests", cfg.NumRequests, *quiet)
-	recs, runErr := bench.Run(ctx, cfg, func(r bench.Record) {
-		bench.WriteRecord(rec, r)
-		prog.Add(!r.OK())
-	})
-	prog.Done()
 	sum := bench.Summarize(recs, bench.Options{})
 	if w.Kind == estimator.Rate {
 		w.Arrivals = validation.ScheduledTimes(recs)
