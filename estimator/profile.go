@@ -403,7 +403,7 @@ func EngineNames() []string {
 // Engine returns the embedded profile of an engine (vllm, sglang, trtllm, ideal, default).
 // NAME@VERSION (e.g. vllm@0.7.3) returns the profile whose release range holds VERSION, or
 // an error naming the ranges when none does; plain NAME is the newest release.
-// Unknown engines (lmdeploy, tgi, …) get the "default" profile and ok=false.
+// Unknown engines (tgi, llama.cpp, …) get the "default" profile and ok=false.
 func Engine(name string) (p *Profile, ok bool, err error) {
 	n := strings.ToLower(strings.TrimSpace(name))
 	if fam, rel, found := strings.Cut(n, "@"); found {
