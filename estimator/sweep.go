@@ -454,18 +454,25 @@ func Sweep(ctx context.Context, sp SweepSpace, opt SweepOptions) (SweepResult, e
 		g := float64(cfgs[c.ci].cfg.NumGPUs)
 		recs[i] = rankRecOf(opt.Objective, c.cost, c.s.E2E.Median, c.good/g, c.s.OutputTokS/g)
 	}
-	// cfgLess is SweepConfig.Less of the two points' configurations with their loads, without
-	// copying them: the table's configurations carry no load (zero), so they compare as the
-	// loaded ones up to the load, which breaks the remaining ties.
+	// cfgLess is SweepConfig.Less of the two points' configurations with their loads. The
+	// table's configurations carry no load (zero), so they compare as the loaded ones up to
+	// the load: their order is computed once (equal ones share a rank) and the load breaks
+	// the remaining ties.
+	byCfg := make([]int32, len(cfgs))
+	for i := range byCfg {
+		byCfg[i] = int32(i)
+	}
+	sort.Slice(byCfg, func(a, b int) bool { return cfgs[byCfg[a]].cfg.Less(&cfgs[byCfg[b]].cfg) })
+	cfgRank := make([]int32, len(cfgs))
+	for k := 1; k < len(byCfg); k++ {
+		cfgRank[byCfg[k]] = cfgRank[byCfg[k-1]]
+		if cfgs[byCfg[k-1]].cfg.Less(&cfgs[byCfg[k]].cfg) {
+			cfgRank[byCfg[k]]++
+		}
+	}
 	cfgLess := func(i, j int) bool {
-		if ci, cj := cands[i].ci, cands[j].ci; ci != cj {
-			a, b := &cfgs[ci].cfg, &cfgs[cj].cfg
-			if a.Less(b) {
-				return true
-			}
-			if b.Less(a) {
-				return false
-			}
+		if ri, rj := cfgRank[cands[i].ci], cfgRank[cands[j].ci]; ri != rj {
+			return ri < rj
 		}
 		if cands[i].conc != cands[j].conc {
 			return cands[i].conc < cands[j].conc

@@ -68,6 +68,26 @@ func BenchmarkSweep(b *testing.B) {
 	cpu.report(b, n, "config")
 }
 
+// BenchmarkSweepClosedForm is BenchmarkSweep without constraints: every one of the 115,200
+// configurations is a closed-form estimate (none is simulated), so cpu-ns/config is the
+// sweep's cost per configuration estimate — a new deployment (New) per GPU, split and
+// dtypes, a copy per max_num_seqs × token budget, and an estimate per concurrency.
+func BenchmarkSweepClosedForm(b *testing.B) {
+	sp := acceptanceSpace(b)
+	cpu := startCPU()
+	var n int64
+	for b.Loop() {
+		r, err := Sweep(context.Background(), sp, SweepOptions{Objective: ObjectiveThroughput, Top: 20})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += r.Evaluated
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(float64(n)/sec/float64(runtime.GOMAXPROCS(0)), "configs/s/core")
+	cpu.report(b, n, "config")
+}
+
 // TestSweepAcceptance is the acceptance case: ≥ 100,000 configurations in under
 // 3 s on the 2-core CI machine, every returned point meeting the constraints, a non-empty
 // front. The timing is checked only without -short (the race detector slows it ~10×).
