@@ -1,8 +1,10 @@
 package estimator
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -18,8 +20,7 @@ func ParetoFront(x, y []float64, maxX, maxY bool) []bool {
 		panic("estimator.ParetoFront: x and y differ in length")
 	}
 	on := make([]bool, len(x))
-	idx := make([]int, 0, len(x))
-	// Work in "larger is better" coordinates.
+	// Work in "larger is better" coordinates (a sign flip is exact).
 	sx, sy := 1.0, 1.0
 	if !maxX {
 		sx = -1
@@ -27,29 +28,34 @@ func ParetoFront(x, y []float64, maxX, maxY bool) []bool {
 	if !maxY {
 		sy = -1
 	}
+	type pt struct {
+		x, y float64
+		i    int
+	}
+	pts := make([]pt, 0, len(x))
 	for i := range x {
 		if !math.IsNaN(x[i]) && !math.IsNaN(y[i]) {
-			idx = append(idx, i)
+			pts = append(pts, pt{sx * x[i], sy * y[i], i})
 		}
 	}
-	sort.Slice(idx, func(a, b int) bool {
-		i, j := idx[a], idx[b]
-		if sx*x[i] != sx*x[j] {
-			return sx*x[i] > sx*x[j]
+	// Which points are on the front does not depend on the order of equal points.
+	slices.SortFunc(pts, func(a, b pt) int {
+		switch {
+		case a.x != b.x:
+			return cmp.Compare(b.x, a.x)
+		default:
+			return cmp.Compare(b.y, a.y)
 		}
-		return sy*y[i] > sy*y[j]
 	})
 	best := math.Inf(-1) // best y among points with strictly better x
-	for k := 0; k < len(idx); {
+	for k := 0; k < len(pts); {
 		// A group of equal x: its best y is the first; members equal to it are on the front
 		// when that y beats every point with better x.
-		i := idx[k]
-		gx, gy := sx*x[i], sy*y[i]
+		gx, gy := pts[k].x, pts[k].y
 		k2 := k
-		for k2 < len(idx) && sx*x[idx[k2]] == gx {
-			j := idx[k2]
-			if sy*y[j] == gy && gy > best {
-				on[j] = true
+		for k2 < len(pts) && pts[k2].x == gx {
+			if pts[k2].y == gy && gy > best {
+				on[pts[k2].i] = true
 			}
 			k2++
 		}
