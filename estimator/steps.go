@@ -97,3 +97,20 @@ func ColIndex(header []string, name string) int {
 	}
 	return -1
 }
+
+// StepGroups names the group of each row for a leave-one-group-out check
+// (CrossValidate): by "gpu", "dtype" or "model"; a row without the column takes its
+// sample's GPU id, or "(checkpoint dtype)" by dtype.
+func StepGroups(rows []StepRow, samples []StepSample, by string) []string {
+	groups := make([]string, len(rows))
+	for i, r := range rows {
+		groups[i] = map[string]string{"gpu": r.GPU, "dtype": r.WeightDtype, "model": r.Model}[by]
+		if groups[i] == "" {
+			groups[i] = samples[i].Spec.GPU.ID
+			if by == "dtype" {
+				groups[i] = "(checkpoint dtype)"
+			}
+		}
+	}
+	return groups
+}

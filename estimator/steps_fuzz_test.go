@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"roofline/estimator"
+	"roofline/hardware"
 )
 
 // FuzzReadSteps: a steps.csv either parses into rows with phase, batch and tokens valid, or errs.
@@ -23,4 +24,18 @@ func FuzzReadSteps(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStepGroups: rows group by their column; a row without one takes its sample's GPU
+// id, or "(checkpoint dtype)" when grouped by dtype.
+func TestStepGroups(t *testing.T) {
+	rows := []estimator.StepRow{{GPU: "H100", WeightDtype: "fp8"}, {GPU: "", WeightDtype: ""}}
+	samples := []estimator.StepSample{{}, {}}
+	samples[1].Spec.GPU = &hardware.GPU{ID: "a100-sxm4-80gb"}
+	if g := estimator.StepGroups(rows, samples, "gpu"); g[0] != "H100" || g[1] != "a100-sxm4-80gb" {
+		t.Errorf("by gpu: %q", g)
+	}
+	if g := estimator.StepGroups(rows, samples, "dtype"); g[0] != "fp8" || g[1] != "(checkpoint dtype)" {
+		t.Errorf("by dtype: %q", g)
+	}
 }

@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -272,4 +273,27 @@ func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
 	for _, n := range Notes() {
 		fmt.Fprintln(w, "note: "+n)
 	}
+}
+
+// Accuracy is the document of "roofline accuracy": every row's prediction (in-sample rows
+// marked), the rows left out and why, the error summary, the coverage of the 80%
+// prediction intervals and the notes on the data.
+type Accuracy struct {
+	Rows     []Result   `json:"rows"`
+	Skipped  []*BadRow  `json:"skipped_rows"`
+	Summary  Summary    `json:"summary"`
+	Coverage []Coverage `json:"interval_coverage"`
+	Notes    []string   `json:"notes"`
+}
+
+// Evaluate predicts every row (Predict with opts), marks the rows used to choose profile
+// constants (InSample), and summarises the errors (Summarise) and the intervals' coverage
+// (Intervals); skipped are the rows left out before, reported as they are.
+func Evaluate(ctx context.Context, rows []Row, skipped []*BadRow, opts Options) Accuracy {
+	res := Predict(ctx, rows, opts)
+	inSample := InSample()
+	for i := range res {
+		res[i].InSample = inSample(res[i].ID)
+	}
+	return Accuracy{Rows: res, Skipped: skipped, Summary: Summarise(res), Coverage: Intervals(res), Notes: Notes()}
 }

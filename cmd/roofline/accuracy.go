@@ -52,7 +52,6 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 		opts.Profile = p
 	}
 	opts.Catalogue = cat
-	inSample := validation.InSample()
 	var prog *progress.Bar
 	opts.Progress = func(done, total int) {
 		if prog == nil {
@@ -60,19 +59,14 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 		}
 		prog.Add(false)
 	}
-	res := validation.Predict(ctx, all, opts)
+	doc := validation.Evaluate(ctx, all, bad, opts)
 	prog.Done()
-	for i := range res {
-		res[i].InSample = inSample(res[i].ID)
-	}
-	cov := validation.Intervals(res)
-	sum := validation.Summarise(res)
 	if *writeIv != "" {
 		f, err := os.Create(*writeIv)
 		if err != nil {
 			return usageErr("--write-intervals: %v", err)
 		}
-		if err := validation.BuildIntervals(res, nil).WriteIntervals(f); err != nil {
+		if err := validation.BuildIntervals(doc.Rows, nil).WriteIntervals(f); err != nil {
 			f.Close()
 			return err
 		}
@@ -81,15 +75,9 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if *out == "json" {
-		return writeJSON(e.stdout, struct {
-			Rows     []validation.Result   `json:"rows"`
-			Skipped  []*validation.BadRow  `json:"skipped_rows"`
-			Summary  validation.Summary    `json:"summary"`
-			Coverage []validation.Coverage `json:"interval_coverage"`
-			Notes    []string              `json:"notes"`
-		}{res, bad, sum, cov, validation.Notes()})
+		return writeJSON(e.stdout, doc)
 	}
-	validation.WriteTable(e.stdout, res, sum, *rowsOut)
-	validation.WriteCoverage(e.stdout, cov)
+	validation.WriteTable(e.stdout, doc.Rows, doc.Summary, *rowsOut)
+	validation.WriteCoverage(e.stdout, doc.Coverage)
 	return nil
 }

@@ -81,16 +81,7 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	}
 	var cvRes []estimator.CVGroup
 	if *cv != "" {
-		groups := make([]string, len(rows))
-		for i, r := range rows {
-			groups[i] = map[string]string{"gpu": r.GPU, "dtype": r.WeightDtype, "model": r.Model}[*cv]
-			if groups[i] == "" {
-				groups[i] = samples[i].Spec.GPU.ID
-				if *cv == "dtype" {
-					groups[i] = "(checkpoint dtype)"
-				}
-			}
-		}
+		groups := estimator.StepGroups(rows, samples, *cv)
 		if cvRes, err = estimator.CrossValidate(samples, groups, prof, *params); err != nil {
 			return asUsage(err)
 		}

@@ -1,0 +1,40 @@
+package validation_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"roofline/hardware"
+	"roofline/models"
+	"roofline/validation"
+)
+
+// TestEvaluate: one measured row gives one result with its error = 100·(predicted −
+// measured)/measured (recomputed here from the result's own numbers), not in-sample (the
+// id is made up), and the summary counts it.
+func TestEvaluate(t *testing.T) {
+	csv := "id,model,gpu,tp,workload,concurrency,input_len,output_len,metric,value\n" +
+		"made-up-run-ttft_ms_mean,meta-llama/Llama-3.1-8B-Instruct,H100,1,concurrency,16,1000,200,ttft_ms_mean,42.5\n"
+	rows, err := validation.ReadRows(strings.NewReader(csv), "t.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := hardware.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := validation.Options{ClosedForm: true, Catalogue: cat,
+		LoadModel: func(_ context.Context, name string) (*models.Model, error) { return models.LoadCatalogue(name) }}
+	doc := validation.Evaluate(context.Background(), rows, nil, opts)
+	if len(doc.Rows) != 1 || doc.Rows[0].InSample || len(doc.Notes) == 0 {
+		t.Fatalf("rows %+v, notes %d", doc.Rows, len(doc.Notes))
+	}
+	r := doc.Rows[0]
+	if r.Predicted == nil || r.ErrPct == nil {
+		t.Fatalf("no error computed: %+v", r)
+	}
+	if want := 100 * (*r.Predicted - r.Measured) / r.Measured; *r.ErrPct-want > 1e-9 || want-*r.ErrPct > 1e-9 {
+		t.Errorf("error %g%%, want %g%%", *r.ErrPct, want)
+	}
+}
