@@ -279,9 +279,9 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 	}
 	// Nelder–Mead restarted from its own result: the max() in each operator makes the
 	// surface kinked, and a fresh simplex escapes where the old one collapsed.
-	minimize := func() ([]float64, error) {
-		x := make([]float64, len(slots))
-		for range 3 {
+	minimize := func(x0 []float64, restarts int) ([]float64, error) {
+		x := append([]float64(nil), x0...)
+		for range restarts {
 			res, err := optimize.Minimize(optimize.Problem{Func: obj}, x,
 				&optimize.Settings{FuncEvaluations: 2000}, &optimize.NelderMead{})
 			if err != nil && res == nil {
@@ -291,7 +291,7 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 		}
 		return x, nil
 	}
-	x, err := minimize()
+	x, err := minimize(make([]float64, len(slots)), 3)
 	if err != nil {
 		return Fit{}, err
 	}
@@ -320,7 +320,8 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 			break
 		}
 		var keep []slot
-		for _, s := range slots {
+		var xk []float64
+		for i, s := range slots {
 			if calibParams[s.idx].name == fit.Identifiability[worst].Name {
 				held = append(held, calibParams[s.idx].name)
 				heldIdent = append(heldIdent, fit.Identifiability[worst])
@@ -328,9 +329,19 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 				continue
 			}
 			keep = append(keep, s)
+			xk = append(xk, x[i])
 		}
 		slots = keep
-		if x, err = minimize(); err != nil {
+		// Refit from where the others were (one Nelder–Mead run; a full restart sequence
+		// once the set is final, below).
+		if x, err = minimize(xk, 1); err != nil {
+			return Fit{}, err
+		}
+		set(x)
+		fit.Identifiability = identify(x, len(rows), func(x []float64) []float64 { set(x); return apes() }, names2())
+	}
+	if len(held) > 0 {
+		if x, err = minimize(x, 3); err != nil {
 			return Fit{}, err
 		}
 		set(x)
