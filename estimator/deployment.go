@@ -75,8 +75,9 @@ type Deployment struct {
 	weightsPerGPU                        units.Bytes
 	warnings                             []error
 
-	rates            *rateMemo // serving.go: the closed form's sustainable rates, memoized
-	fabric           Fabric    // topology.go
+	rates            *rateMemo   // serving.go: the closed form's sustainable rates, memoized
+	fixedSrc         fixedSource // serving.go: explainOf's citation, formatted once
+	fabric           Fabric      // topology.go
 	network          hardware.Network
 	nodes            int
 	crossTP, crossEP bool
@@ -217,7 +218,8 @@ func New(s Spec) (*Deployment, error) {
 	if s.MemoryFraction == 0 {
 		s.MemoryFraction = s.Profile.MemoryFraction
 	}
-	d := &Deployment{Spec: s, hidden: m.HiddenSize, actBytes: 2, rates: &rateMemo{m: map[rateKey]float64{}}}
+	d := &Deployment{Spec: s, hidden: m.HiddenSize, actBytes: 2, rates: &rateMemo{m: map[rateKey]float64{}},
+		fixedSrc: newFixedSource(s.Profile)}
 	for _, n := range m.Notes {
 		d.warnings = append(d.warnings, fmt.Errorf("model %s: %s", m.ID, n))
 	}

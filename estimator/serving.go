@@ -933,13 +933,33 @@ func (b TTFTBreakdown) Total() float64 {
 	return b.QueueMs + b.BudgetWaitMs + b.PrefillMs + b.InterferenceMs + b.StartupBurstMs + b.FixedMs
 }
 
-func explainOf(d *Deployment, p cfPoint, wait float64) *TTFTBreakdown {
-	src := d.Profile.Sources["request_overhead_ms"]
-	if src == "" {
-		src = "engine profile " + d.Profile.Name
-	} else {
-		src = "engine profile " + d.Profile.Name + ": " + src
+// fixedSource names where profile p's per-request cost comes from (the API server's cost
+// cited by the profile), formatted once per deployment: New keeps it with the name and
+// citation it was formatted from, and it is formatted again if either changed since.
+type fixedSource struct {
+	name, cite, text string
+}
+
+func (f *fixedSource) of(p *Profile) string {
+	cite := p.Sources["request_overhead_ms"]
+	if f.text != "" && f.name == p.Name && f.cite == cite {
+		return f.text
 	}
+	if cite == "" {
+		return "engine profile " + p.Name
+	}
+	return "engine profile " + p.Name + ": " + cite
+}
+
+func newFixedSource(p *Profile) fixedSource {
+	var f fixedSource
+	f.text = f.of(p)
+	f.name, f.cite = p.Name, p.Sources["request_overhead_ms"]
+	return f
+}
+
+func explainOf(d *Deployment, p cfPoint, wait float64) *TTFTBreakdown {
+	src := d.fixedSrc.of(d.Profile)
 	return &TTFTBreakdown{QueueMs: (p.waitStep + wait) * 1e3, BudgetWaitMs: (p.waitBudget + p.interference - p.extra) * 1e3,
 		PrefillMs: (p.extra + p.loadPart) * 1e3, Chunks: p.chunks, InterferenceMs: p.decodePart * 1e3, FixedMs: p.fixed * 1e3, FixedSource: src}
 }

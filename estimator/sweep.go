@@ -422,7 +422,7 @@ func Sweep(ctx context.Context, sp SweepSpace, opt SweepOptions) (SweepResult, e
 		mrr float64
 		l   float64
 	}
-	rep := map[group]int{}
+	rep := make(map[group]int, len(cands))
 	var equiv map[int][]Knobs
 	kept := cands[:0]
 	for _, c := range cands {
