@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"roofline/estimator"
+	"roofline/hardware"
 	"roofline/units"
 	"roofline/validation"
 )
@@ -114,6 +115,31 @@ type Price struct {
 	Offering      string  // on-demand, reserved, spot or purchase (hardware.Offerings)
 	USDPerKWh     float64 // electricity, for the power cost at TDP
 	KWhSource     string
+}
+
+// ChoosePrice is the GPU-hour price of an estimate: usd when > 0 (given by
+// --price-per-gpu-hour), else the catalogue's price for offering (hardware.SelectPrice;
+// on-demand without a price is no price). Errors name --price-offering: an unknown
+// offering, or one the GPU has no price for.
+func ChoosePrice(g *hardware.GPU, usd float64, offering string) (Price, error) {
+	known := false
+	for _, o := range hardware.Offerings {
+		known = known || o == offering
+	}
+	if !known {
+		return Price{}, fmt.Errorf("--price-offering %q: allowed values are %s", offering, strings.Join(hardware.Offerings, ", "))
+	}
+	if usd > 0 {
+		return Price{USDPerGPUHour: usd, Source: "--price-per-gpu-hour", Offering: offering}, nil
+	}
+	p, err := hardware.SelectPrice(g, offering)
+	switch {
+	case err == nil:
+		return Price{USDPerGPUHour: p.USDPerHour, Source: p.Source, Offering: offering}, nil
+	case offering != "on-demand":
+		return Price{}, fmt.Errorf("--price-offering: %v", err)
+	}
+	return Price{Offering: offering}, nil
 }
 
 // NewEstimate predicts w on d (the closed form inside its region of validity, the

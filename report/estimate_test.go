@@ -72,3 +72,22 @@ func TestNewEstimateDerived(t *testing.T) {
 		t.Errorf("CSV: want one header and one row of as many fields, got\n%s", b.String())
 	}
 }
+
+// TestChoosePrice: a given price wins; a GPU without a catalogue price has no on-demand
+// cost (not an error) but asking for its spot price is; an unknown offering names the
+// allowed ones.
+func TestChoosePrice(t *testing.T) {
+	g := &hardware.GPU{ID: "x1"}
+	if p, err := report.ChoosePrice(g, 2.5, "on-demand"); err != nil || p.USDPerGPUHour != 2.5 || p.Source != "--price-per-gpu-hour" {
+		t.Errorf("given: %+v, %v", p, err)
+	}
+	if p, err := report.ChoosePrice(g, 0, "on-demand"); err != nil || p.USDPerGPUHour != 0 {
+		t.Errorf("no catalogue price: %+v, %v", p, err)
+	}
+	if _, err := report.ChoosePrice(g, 0, "spot"); err == nil {
+		t.Error("spot without a price: no error")
+	}
+	if _, err := report.ChoosePrice(g, 0, "lease"); err == nil || !strings.Contains(err.Error(), "allowed values are") {
+		t.Errorf("unknown offering: %v", err)
+	}
+}

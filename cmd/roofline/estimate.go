@@ -115,20 +115,9 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	if !contains(hardware.Offerings, *offering) {
-		return usageErr("--price-offering %q: allowed values are %s", *offering, strings.Join(hardware.Offerings, ", "))
-	}
-	pr := report.Price{USDPerGPUHour: *price, Source: "--price-per-gpu-hour", Offering: *offering}
-	if *price == 0 {
-		p, err := hardware.SelectPrice(d.GPU, *offering)
-		switch {
-		case err == nil:
-			pr = report.Price{USDPerGPUHour: p.USDPerHour, Source: p.Source, Offering: *offering}
-		case *offering != "on-demand":
-			return usageErr("--price-offering: %v", err)
-		default:
-			pr = report.Price{Offering: *offering}
-		}
+	pr, err := report.ChoosePrice(d.GPU, *price, *offering)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	pr.USDPerKWh, pr.KWhSource = *kwh, kwhSource
 	if fs.Changed("power-usd-per-kwh") {
