@@ -182,3 +182,15 @@ func (d *Deployment) applyOffload(c *cf, w *Workload, mem Memory, lanes float64)
 		c.storeS = c.in * float64(d.KVBytesPerToken()) / d.Offload.Tiers[0].Bandwidth
 	}
 }
+
+// WithPrefixes is d serving requests that pick uniformly among n reusable prefixes of
+// Workload.PrefixLen tokens (multi-turn histories) with no offload tier: the baseline a
+// technique is compared with. n ≤ 1 is d itself.
+func (d *Deployment) WithPrefixes(n int) (*Deployment, error) {
+	if n <= 1 {
+		return d, nil
+	}
+	s := d.Spec
+	s.Offload = &Offload{Prefixes: n}
+	return New(s)
+}

@@ -1,10 +1,14 @@
 package estimator_test
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"roofline/estimator"
+	"roofline/hardware"
+	"roofline/models"
 )
 
 // TestSweepSpaceCheck: each out-of-range list is refused naming its flag; a repeated engine
@@ -103,5 +107,39 @@ func TestSetLoads(t *testing.T) {
 	}
 	if err := (&estimator.SweepSpace{}).SetLoads("2000000", ""); err == nil || !strings.Contains(err.Error(), "at most 1048576") {
 		t.Errorf("huge concurrency: %v", err)
+	}
+}
+
+// TestIsRefused: the three refusals are recognised through wrapping; other errors are not.
+func TestIsRefused(t *testing.T) {
+	for _, err := range []error{&estimator.TooLongError{}, fmt.Errorf("x: %w", &estimator.TooManyRequestsError{NumRequests: 9}), &estimator.DoesNotFitError{}} {
+		if !estimator.IsRefused(err) {
+			t.Errorf("%T not recognised", err)
+		}
+	}
+	if estimator.IsRefused(errors.New("other")) {
+		t.Error("a plain error counted as a refusal")
+	}
+}
+
+// TestWithPrefixes: one prefix is the deployment itself; several give the same deployment
+// with the reuse pattern and no offload tier.
+func TestWithPrefixes(t *testing.T) {
+	m, err := models.LoadCatalogue("meta-llama/Llama-3.1-8B-Instruct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := hardware.Load()
+	g, _ := cat.Lookup("H100")
+	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, MaxModelLen: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same, err := d.WithPrefixes(1); err != nil || same != d {
+		t.Errorf("one prefix: %v, %v; want d itself", same, err)
+	}
+	p, err := d.WithPrefixes(4)
+	if err != nil || p.Offload == nil || p.Offload.Prefixes != 4 || len(p.Offload.Tiers) != 0 || p.TP != d.TP {
+		t.Errorf("four prefixes: %+v, %v", p.Offload, err)
 	}
 }

@@ -284,3 +284,13 @@ func (w *Workload) InferKind() error {
 	}
 	return nil
 }
+
+// IsRefused reports whether err says the engine would refuse what was asked: requests
+// longer than max_model_len (TooLongError), more simulated requests than memory allows
+// (TooManyRequestsError), or a deployment that would not start (DoesNotFitError).
+func IsRefused(err error) bool {
+	var tooLong *TooLongError
+	var tooMany *TooManyRequestsError
+	var noFit *DoesNotFitError
+	return errors.As(err, &tooLong) || errors.As(err, &tooMany) || errors.As(err, &noFit)
+}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"roofline/estimator"
 )
 
 // Param is one named argument of a configuration, its value as written.
@@ -363,4 +365,23 @@ func (p *gridParser) group() ([]string, [][]string, error) {
 		rows = append(rows, row)
 	}
 	return names, rows, nil
+}
+
+// LoadGrid is the client grid of a list of loads (estimator.ParseRange): one
+// configuration per concurrency, or, when concurrency is "", per request rate (req/s).
+// Errors name the flag (--concurrency or --request-rate).
+func LoadGrid(concurrency, rate string) ([]Params, error) {
+	key, text := "concurrency", concurrency
+	if text == "" {
+		key, text = "request_rate", rate
+	}
+	vs, err := estimator.ParseRange(text, key == "concurrency")
+	if err != nil {
+		return nil, fmt.Errorf("--%s: %v", strings.ReplaceAll(key, "_", "-"), err)
+	}
+	var out []Params
+	for _, v := range vs {
+		out = append(out, Params{{Name: key, Value: strconv.FormatFloat(v, 'g', -1, 64)}})
+	}
+	return out, nil
 }

@@ -59,3 +59,19 @@ func TestCheck(t *testing.T) {
 		t.Errorf("no lengths: %v", err)
 	}
 }
+
+// TestLoadGrid: a concurrency list becomes one client configuration per value; a rate list
+// likewise with request_rate; a bad list names its flag.
+func TestLoadGrid(t *testing.T) {
+	g, err := sweeprun.LoadGrid("8,32", "")
+	if err != nil || len(g) != 2 || g[1].String() != "concurrency=32" {
+		t.Errorf("concurrency: %v, %v", g, err)
+	}
+	g, err = sweeprun.LoadGrid("", "0.5")
+	if err != nil || len(g) != 1 || g[0].String() != "request_rate=0.5" {
+		t.Errorf("rate: %v, %v", g, err)
+	}
+	if _, err := sweeprun.LoadGrid("", "x"); err == nil || !strings.HasPrefix(err.Error(), "--request-rate") {
+		t.Errorf("bad rate: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"roofline/estimator"
@@ -40,7 +41,7 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 		return usageErr("calibrate: --out and one of --steps or --bench-results are required")
 	}
 	for _, p := range *params {
-		if !contains(estimator.CalibParamNames(), p) {
+		if !slices.Contains(estimator.CalibParamNames(), p) {
 			return usageErr("--params %q: allowed values are %s", p, strings.Join(estimator.CalibParamNames(), ", "))
 		}
 	}
@@ -113,13 +114,4 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "wrote %s\n", *outFile)
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -111,8 +111,8 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 		if *simulate {
 			return usageErr("--simulate: speculative decoding, --disagg, --kv-offload and --prefixes are modelled in the closed form only")
 		}
-		if d, err = tf.baselineSpec(d); err != nil {
-			return err
+		if d, err = d.WithPrefixes(tf.prefixes); err != nil {
+			return asUsage(err)
 		}
 	}
 	pr, err := report.ChoosePrice(d.GPU, *price, *offering)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 
 	"roofline/bench"
@@ -34,11 +35,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	if err := checkOutput(*output, "table", "json", "csv"); err != nil {
 		return err
 	}
-	ok := false
-	for _, f := range bench.Formats() {
-		ok = ok || f == *format
-	}
-	if !ok {
+	if !slices.Contains(bench.Formats(), *format) {
 		return usageErr("--format %q: allowed values are %s", *format, strings.Join(bench.Formats(), ", "))
 	}
 	if fs.NArg() != 1 {

@@ -64,18 +64,11 @@ func exitCode(e *env, err error) int {
 		return 0
 	}
 	var ee *exitError
-	var tooLong *estimator.TooLongError
-	var tooMany *estimator.TooManyRequestsError
-	var noFit *estimator.DoesNotFitError
 	code := 1
 	if errors.As(err, &ee) {
 		code = ee.code
-	} else if errors.As(err, &tooLong) {
-		code = 2 // bad input: the flags ask for requests the engine would reject
-	} else if errors.As(err, &tooMany) {
-		code = 2 // bad input: more simulated requests than memory allows
-	} else if errors.As(err, &noFit) {
-		code = 2 // the deployment the flags describe would not start: the engine refuses it
+	} else if estimator.IsRefused(err) {
+		code = 2 // bad input: the engine would refuse the deployment or the requests
 	}
 	if !errors.Is(err, errHelpShown) {
 		fmt.Fprintf(e.stderr, "roofline: %v\n", err)

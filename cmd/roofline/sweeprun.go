@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
@@ -125,17 +124,8 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	}
 	if !fromEstimator && len(o.Clients) == 1 && len(o.Clients[0]) == 0 && (f.concurrency != "" || f.rate != "") {
 		// No --client-args: the loads of --concurrency or --request-rate.
-		key, text := "concurrency", f.concurrency
-		if text == "" {
-			key, text = "request_rate", f.rate
-		}
-		vs, err := estimator.ParseRange(text, key == "concurrency")
-		if err != nil {
-			return usageErr("--%s: %v", strings.ReplaceAll(key, "_", "-"), err)
-		}
-		o.Clients = nil
-		for _, v := range vs {
-			o.Clients = append(o.Clients, sweeprun.Params{{Name: key, Value: strconv.FormatFloat(v, 'g', -1, 64)}})
+		if o.Clients, err = sweeprun.LoadGrid(f.concurrency, f.rate); err != nil {
+			return usageErr("%v", err)
 		}
 	}
 	if err := o.CheckClients(); err != nil {

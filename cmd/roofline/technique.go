@@ -40,22 +40,6 @@ func (f *techFlags) active() bool {
 	return f.specMethod != "" || f.disagg != "" || f.kvOffload != "" || f.prefixes > 1
 }
 
-// baselineSpec is the deployment the report describes: the flags' deployment, with the
-// reuse pattern (--prefixes) but no technique.
-func (f *techFlags) baselineSpec(d *estimator.Deployment) (*estimator.Deployment, error) {
-	if f.prefixes > 1 {
-		s := d.Spec
-		s.Offload = &estimator.Offload{Prefixes: f.prefixes}
-		return rebuild(s)
-	}
-	return d, nil
-}
-
-func rebuild(s estimator.Spec) (*estimator.Deployment, error) {
-	d, err := estimator.New(s)
-	return d, asUsage(err)
-}
-
 // technique evaluates the selected techniques on top of the baseline deployment and returns
 // the comparison (estimator.CompareTechnique).
 func (f *techFlags) technique(ctx context.Context, e *env, base *estimator.Deployment, bs estimator.Serving, w estimator.Workload, price float64) (*estimator.TechniqueComparison, error) {
