@@ -18,11 +18,15 @@ import (
 // Prediction intervals.
 //
 // The residual of a predicted row is d = ln(measured / predicted). For a cell of rows
-// (engine, metric class, workload class, model class, GPU vendor) the interval at level L
+// (engine release, metric class, workload class, model class, GPU vendor) the interval at level L
 // (0.8) is [p·e^{q((1−L)/2)}, p·e^{q((1+L)/2)}] for a prediction p, with q the quantiles of
-// the cell's out-of-sample residuals (linear interpolation). A cell needs MinCellRows rows;
-// otherwise the next coarser cell is used (drop vendor and model class, then workload, then
-// engine, then pool every metric). Outside what the data covers — an engine with no rows on that GPU, model class or
+// the cell's out-of-sample residuals (linear interpolation). The engine release is the
+// profile the row was predicted with (trtllm[trtllm-0.x], vllm[vllm-v0], …): releases of one
+// engine err differently (TensorRT-LLM 0.17's max-throughput grid within ~9%, the post-1.0
+// perf overview within ~29%), so pooling them made one too wide and the other too narrow.
+// A cell needs MinCellRows rows; otherwise the next coarser cell is used (drop vendor and
+// model class, then workload; then the same three for the engine family; then every engine,
+// then pool every metric). Outside what the data covers — an engine with no rows on that GPU, model class or
 // engine release — both log-bounds are multiplied by WidenFactor per reason, and the reason
 // is given.
 
@@ -79,9 +83,15 @@ func MetricClass(metric string) string {
 	return "throughput"
 }
 
-// WorkloadClass is "offline" (offline, static) or "online" (rate, concurrency).
+// WorkloadClass is "static" (a fixed batch of identical requests run to completion, no
+// in-flight batching), "offline" (every request at once, continuous batching) or "online"
+// (rate, concurrency). Static batches are their own regime: no queue, no mixing of prefill
+// and decode, so their residuals do not describe an offline run's and vice versa.
 func WorkloadClass(w string) string {
-	if w == "offline" || w == "static" {
+	switch w {
+	case "static":
+		return "static"
+	case "offline":
 		return "offline"
 	}
 	return "online"
@@ -91,8 +101,24 @@ func cellKey(engine, metric, workload, model, vendor string) string {
 	return strings.Join([]string{engine, metric, workload, model, vendor}, "|")
 }
 
-// levels returns the keys of a row's cells from the most specific to the coarsest.
-func levels(engine, metric, workload, model, vendor string) []string {
+// levels returns the keys of a row's cells from the most specific to the coarsest: the
+// engine release's profile first (written ENGINE[PROFILE], e.g. trtllm[trtllm-0.x]; a
+// release's error distribution is its own), then the engine family, then every engine.
+func levels(engine, profile, metric, workload, model, vendor string) []string {
+	if profile != "" {
+		rel := engine + "[" + profile + "]"
+		return []string{
+			cellKey(rel, metric, workload, model, vendor),
+			cellKey(rel, metric, workload, "*", "*"),
+			cellKey(rel, metric, "*", "*", "*"),
+			cellKey(engine, metric, workload, model, vendor),
+			cellKey(engine, metric, workload, "*", "*"),
+			cellKey(engine, metric, "*", "*", "*"),
+			cellKey("*", metric, workload, "*", "*"),
+			cellKey("*", metric, "*", "*", "*"),
+			cellKey("*", "*", "*", "*", "*"),
+		}
+	}
 	return []string{
 		cellKey(engine, metric, workload, model, vendor),
 		cellKey(engine, metric, workload, "*", "*"),
@@ -130,7 +156,7 @@ func BuildIntervals(res []Result, skip func(Result) bool) *IntervalTable {
 			continue
 		}
 		d := math.Log(r.Measured / *r.Predicted)
-		for _, k := range levels(e, MetricClass(r.Metric), WorkloadClass(r.Workload), r.ModelClass, r.Vendor) {
+		for _, k := range levels(e, r.Profile, MetricClass(r.Metric), WorkloadClass(r.Workload), r.ModelClass, r.Vendor) {
 			c := t.Cells[k]
 			if c == nil {
 				c = &IntervalCell{Key: k}
@@ -170,7 +196,7 @@ type Query struct {
 func (t *IntervalTable) Interval(q Query) (Interval, bool) {
 	e := engineFamily(q.Engine)
 	var c *IntervalCell
-	for _, k := range levels(e, MetricClass(q.Metric), WorkloadClass(q.Workload), q.ModelClass, q.Vendor) {
+	for _, k := range levels(e, q.Profile, MetricClass(q.Metric), WorkloadClass(q.Workload), q.ModelClass, q.Vendor) {
 		if cc := t.Cells[k]; cc != nil && cc.N >= MinCellRows {
 			c = cc
 			break
@@ -295,12 +321,12 @@ func Intervals(res []Result) []Coverage {
 		if r.Predicted == nil || *r.Predicted <= 0 {
 			continue
 		}
-		q := Query{Engine: r.Engine, Metric: r.Metric, Workload: r.Workload, ModelClass: r.ModelClass, Vendor: r.Vendor, Value: *r.Predicted}
+		q := Query{Engine: r.Engine, Metric: r.Metric, Workload: r.Workload, ModelClass: r.ModelClass, Vendor: r.Vendor, Profile: r.Profile, Value: *r.Predicted}
 		iv, ok := full.intervalLOO(q, r)
 		if !ok && emb != nil {
 			// Too few residuals among the rows given: the embedded table's interval (the one
 			// estimate prints), widened where those rows lie outside it.
-			q.GPU, q.Profile = r.GPUID, r.Profile
+			q.GPU = r.GPUID
 			iv, ok = emb.Interval(q)
 		}
 		if !ok {
@@ -358,7 +384,7 @@ func (t *IntervalTable) intervalLOO(q Query, r *Result) (Interval, bool) {
 		own = math.Log(r.Measured / q.Value)
 	}
 	e := engineFamily(q.Engine)
-	for _, k := range levels(e, MetricClass(q.Metric), WorkloadClass(q.Workload), q.ModelClass, q.Vendor) {
+	for _, k := range levels(e, q.Profile, MetricClass(q.Metric), WorkloadClass(q.Workload), q.ModelClass, q.Vendor) {
 		c := t.Cells[k]
 		if c == nil {
 			continue
@@ -394,5 +420,5 @@ func WriteCoverage(w io.Writer, cov []Coverage) {
 		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", c.Key, c.Rows, pct(c.PctLOO), pct(c.PctLOSO))
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "note: interval = prediction × exp(10th, 90th percentile of ln(measured/predicted)) of its cell (engine, metric class, workload class, model class, GPU vendor; coarser when < 20 rows); leave-one-out drops the row's own residual, leave-one-source-out every row of its source")
+	fmt.Fprintln(w, "note: interval = prediction × exp(10th, 90th percentile of ln(measured/predicted)) of its cell (engine release, metric class, workload class (static, offline, online), model class, GPU vendor; coarser when < 20 rows); leave-one-out drops the row's own residual, leave-one-source-out every row of its source")
 }

@@ -64,3 +64,45 @@ func TestEmbeddedIntervalsParse(t *testing.T) {
 		t.Fatalf("embedded table empty: %d cells, %d seen", len(tab.Cells), len(tab.Seen))
 	}
 }
+
+// Cells are per engine release (the profile a row was predicted with) and per workload class
+// (static, offline, online). Hand-made residuals ln(measured/predicted):
+//   - trtllm-0.x, offline: i/1000 for i = 0..49 → 90th percentile (linear, at 49·0.9 = 44.1) 0.0441;
+//   - trtllm (≥ 1.0), offline: i/100 for i = 0..49 → 0.441;
+//   - trtllm-0.x, static: 30 rows of 1.0 → 1.0.
+//
+// A release with no rows of its own falls back to the engine family's cell, widened and saying why.
+func TestIntervalCellsByReleaseAndWorkload(t *testing.T) {
+	var res []Result
+	add := func(profile, workload string, n int, d func(i int) float64) {
+		for i := 0; i < n; i++ {
+			p := 100.0
+			res = append(res, Result{ID: "X-1", Engine: "trtllm", Metric: "output_tok_s", Workload: workload, ModelClass: "dense",
+				Vendor: "nvidia", GPUID: "h100", Profile: profile, Measured: p * math.Exp(d(i)), Predicted: &p})
+		}
+	}
+	add("trtllm-0.x", "offline", 50, func(i int) float64 { return float64(i) / 1000 })
+	add("trtllm", "offline", 50, func(i int) float64 { return float64(i) / 100 })
+	add("trtllm-0.x", "static", 30, func(int) float64 { return 1 })
+	tab := BuildIntervals(res, nil)
+	for _, c := range []struct {
+		profile, workload string
+		wantLogHi         float64
+		widened           bool
+	}{
+		{"trtllm-0.x", "offline", 0.0441, false},
+		{"trtllm", "offline", 0.441, false},
+		{"trtllm-0.x", "static", 1.0, false},
+	} {
+		q := Query{Engine: "trtllm", Metric: "output_tok_s", Workload: c.workload, ModelClass: "dense", Vendor: "nvidia", GPU: "h100", Profile: c.profile, Value: 100}
+		iv, ok := tab.Interval(q)
+		if !ok || math.Abs(iv.Hi-100*math.Exp(c.wantLogHi)) > 1e-6 || iv.Reason != "" {
+			t.Errorf("%s %s: interval %+v (ok %v), want hi = 100·e^%g", c.profile, c.workload, iv, ok, c.wantLogHi)
+		}
+	}
+	q := Query{Engine: "trtllm", Metric: "output_tok_s", Workload: "offline", ModelClass: "dense", Vendor: "nvidia", GPU: "h100", Profile: "trtllm-9", Value: 100}
+	iv, ok := tab.Interval(q)
+	if !ok || !strings.HasPrefix(iv.Cell, "trtllm|") || !strings.Contains(iv.Reason, "trtllm-9") {
+		t.Errorf("unseen release: interval %+v (ok %v), want the family cell trtllm|… widened for trtllm-9", iv, ok)
+	}
+}
