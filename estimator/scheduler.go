@@ -1,6 +1,9 @@
 package estimator
 
-import "math"
+import (
+	"math"
+	"math/bits"
+)
 
 // SchedRequest is one request inside a Scheduler. Times are seconds on the caller's clock;
 // lengths are tokens.
@@ -51,6 +54,7 @@ type Scheduler struct {
 	budget  int
 	maxSeqs int
 	block   int
+	shift   int // log2(block) when block is a power of two, else −1
 	free    int // free KV blocks
 	reserve bool
 	waiting []*SchedRequest // FCFS; waiting[head:] are queued
@@ -98,6 +102,10 @@ func (d *Deployment) newScheduler(mem Memory, seqTokens, prefixTokens int, stati
 	if s.maxSeqs <= 0 {
 		s.maxSeqs = math.MaxInt32
 	}
+	s.shift = -1
+	if block&(block-1) == 0 {
+		s.shift = bits.TrailingZeros(uint(block))
+	}
 	return s
 }
 
@@ -113,7 +121,12 @@ func (s *Scheduler) Fits(in, out, cached int) bool {
 	return s.blocksFor(in-cached+out) <= s.free
 }
 
-func (s *Scheduler) blocksFor(tokens int) int { return (tokens + s.block - 1) / s.block }
+func (s *Scheduler) blocksFor(tokens int) int {
+	if s.shift >= 0 && tokens >= 0 {
+		return (tokens + s.block - 1) >> s.shift // the same quotient, without a division
+	}
+	return (tokens + s.block - 1) / s.block
+}
 
 // Enqueue adds an arrived request to the back of the waiting queue.
 func (s *Scheduler) Enqueue(r *SchedRequest) {
