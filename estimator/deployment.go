@@ -98,6 +98,13 @@ type gemmShard struct {
 	quantDt  bool // computed in the quantised dtype (gemmDtypeQ), not gemmDtype16
 	quant    bool // inputs are quantised on the fly (W8A8/W4A4)
 	isHead   bool
+	// dt, eta and qb are set for a GEMM whose module group a mixed-precision checkpoint
+	// stores in another dtype than the rest (FP8 attention beside FP4 experts): its compute
+	// dtype, GEMM efficiency and quantised-activation bytes per element (0: 16-bit inputs).
+	// dt "" means the deployment's gemmDtypeQ/gemmDtype16.
+	dt  string
+	eta float64
+	qb  float64
 }
 
 // attnGroup is a KV-cache layer group: the layers of one stage that share a window and
@@ -330,6 +337,49 @@ func (d *Deployment) resolveDtypes() error {
 	return nil
 }
 
+// moduleDtype sets a GEMM of a mixed-precision checkpoint to its module group's dtype wd:
+// the dtype's tensor rate and activation quantisation when the GPU has it (fp8, int8, fp4),
+// else the 16-bit rate with 16-bit inputs (weights dequantised), as resolveDtypes does for
+// the whole model.
+func (d *Deployment) moduleDtype(s *gemmShard, wd string) {
+	cd := d.gemmDtype16
+	switch wd {
+	case "fp8", "int8", "fp4":
+		if p, ok := d.GPU.PeakFLOPs[wd]; ok && p > 0 {
+			cd = wd
+		}
+	}
+	s.dt = cd
+	s.peak = d.attnCeil
+	if cd != d.gemmDtype16 {
+		s.peak = d.GPU.PeakFLOPs[cd]
+		if c, ok := d.GPU.Achievable.GEMM[cd]; ok && c.Value > 0 && d.Profile.Ceilings != "datasheet" {
+			s.peak = units.FLOPsPerSecond(c.Value)
+		}
+	}
+	s.eta = orOne(d.Profile.GEMMEfficiency)
+	if v := d.Profile.GEMMEfficiencyByDtype[cd]; v > 0 {
+		s.eta = v
+	}
+	s.qb = 0
+	if cd != d.gemmDtype16 {
+		s.qb, _ = units.DtypeBytes(cd)
+	}
+	s.quant = s.qb > 0
+	s.quantDt = cd != d.gemmDtype16
+}
+
+// shardDtype is the compute dtype of one GEMM shard.
+func (d *Deployment) shardDtype(s *gemmShard) string {
+	switch {
+	case s.dt != "":
+		return s.dt
+	case s.quantDt:
+		return d.gemmDtypeQ
+	}
+	return d.gemmDtype16
+}
+
 // ceilingNote describes a ceiling for --explain: its fraction of the datasheet and its source.
 // Notes are formatted once per ceiling (New runs for every configuration of a sweep).
 func ceilingNote(c hardware.Ceiling) string {
@@ -415,6 +465,9 @@ func (d *Deployment) shard() error {
 		s := gemmShard{name: g.Name, k: float64(g.K), n: float64(g.N), layers: float64(g.Layers) * stage, bpe: half, peak: d.attnCeil}
 		if g.Quantized {
 			s.bpe, s.peak, s.quantDt, s.quant = bpe, d.gemmCeil, true, d.actQuantBytes > 0
+			if mdt := m.Quant.ModuleDtype[g.Module]; d.WeightDtype == "" && mdt != "" {
+				d.moduleDtype(&s, mdt)
+			}
 		}
 		if g.Name == "lm_head" {
 			s.n = float64(d.vocabPadded) // vLLM pads the vocabulary to a multiple of 64

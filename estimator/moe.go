@@ -73,10 +73,7 @@ func (d *Deployment) expertWork(s *gemmShard, rows float64) (flops, wbytes, mPer
 // GEMM efficiency at the same rows per expert), with the expert weights streamed at the dense
 // rate (memory factor 1). Otherwise moe_efficiency scales both roofs.
 func (d *Deployment) moeEff(s *gemmShard) (compute, memory float64) {
-	dt := d.gemmDtype16
-	if s.quantDt {
-		dt = d.gemmDtypeQ
-	}
+	dt := d.shardDtype(s)
 	if v := d.Profile.MoEGEMMEfficiencyByDtype[dt]; v > 0 {
 		return v, 1
 	}
@@ -106,10 +103,7 @@ func (d *Deployment) moeFitWarnings(w Workload) []string {
 		if s.experts == 0 {
 			continue
 		}
-		dt := d.gemmDtype16
-		if s.quantDt {
-			dt = d.gemmDtypeQ
-		}
+		dt := d.shardDtype(s)
 		v := d.Profile.MoEGEMMEfficiencyByDtype[dt]
 		if v <= 0 {
 			continue

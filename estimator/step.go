@@ -76,18 +76,16 @@ func (d *Deployment) StepTime(b Batch, explain bool) Step {
 	d.step(&b, &acc)
 	st := acc.result()
 	if explain {
-		quant := map[string]bool{}
-		for _, g := range d.gemms {
-			quant[g.name] = g.quantDt
+		shard := map[string]*gemmShard{}
+		for i := range d.gemms {
+			shard[d.gemms[i].name] = &d.gemms[i]
 		}
 		mem := fmt.Sprintf("HBM %s", units.BytesPerSecond(d.memBW))
 		for i := range st.Ops {
 			o := &st.Ops[i]
-			switch q, isGEMM := quant[o.Name]; {
-			case isGEMM && q:
-				o.Ceiling = fmt.Sprintf("%s GEMM %s; %s", d.gemmDtypeQ, d.gemmCeil, mem)
+			switch s, isGEMM := shard[o.Name]; {
 			case isGEMM:
-				o.Ceiling = fmt.Sprintf("%s GEMM %s; %s", d.gemmDtype16, d.attnCeil, mem)
+				o.Ceiling = fmt.Sprintf("%s GEMM %s; %s", d.shardDtype(s), s.peak, mem)
 			case strings.HasPrefix(o.Name, "attention"):
 				o.Ceiling = fmt.Sprintf("%s GEMM %s; %s", d.gemmDtype16, d.attnCeil, mem)
 			case o.Name == "elementwise" || o.Name == "activation_quant":
@@ -353,11 +351,18 @@ func (d *Deployment) gemmTerms(acc *stepAcc, M, seqs float64, nDecode, q int) (q
 		}
 		if s.quant {
 			// Quantise the GEMM's input: read it in 16 bits, write it in the compute dtype.
-			qBytes += rows * s.k * (d.actBytes + d.actQuantBytes) * s.layers
+			qb := d.actQuantBytes
+			if s.dt != "" {
+				qb = s.qb
+			}
+			qBytes += rows * s.k * (d.actBytes + qb) * s.layers
 			qKernels += s.layers
 		}
 		eta := eta16
-		if s.quantDt {
+		switch {
+		case s.dt != "":
+			eta = s.eta
+		case s.quantDt:
 			eta = etaQ
 		}
 		c := skew * flops / (float64(s.peak) * d.gemmEff(eta, mEff) * moeC)

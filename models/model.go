@@ -122,6 +122,9 @@ type Quantization struct {
 	// ModuleBytes gives the bytes per weight of module groups quantized differently from
 	// BytesPerWeight (mixed-precision config_groups: FP8 attention with FP4 experts).
 	ModuleBytes map[string]float64 `json:"module_bytes,omitempty"`
+	// ModuleDtype gives the weight dtype of those module groups ("fp8", "fp4", "int4"…),
+	// so a step model can run each group at its own tensor rate.
+	ModuleDtype map[string]string `json:"module_dtype,omitempty"`
 	// Kept16 is the fraction of a module group's layers that per-layer exclusions keep in
 	// 16 bits (fbgemm_fp8 "model.layers.0.mlp"): 0 < f < 1.
 	Kept16 map[string]float64 `json:"kept_16bit_fraction,omitempty"`

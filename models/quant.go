@@ -438,6 +438,12 @@ func compressedTensors(q *cfg, m *Model) error {
 				m.Quant.ModuleBytes = map[string]float64{}
 			}
 			m.Quant.ModuleBytes[g] = p.b
+			if p.dtype != main.dtype {
+				if m.Quant.ModuleDtype == nil {
+					m.Quant.ModuleDtype = map[string]string{}
+				}
+				m.Quant.ModuleDtype[g] = p.dtype
+			}
 		}
 	}
 	if generic == nil {
