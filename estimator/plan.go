@@ -3,11 +3,9 @@ package estimator
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"roofline/hardware"
 	"roofline/models"
-	"roofline/units"
 )
 
 // Fleet is one fleet: Replicas data-parallel copies of a tp·pp deployment of one GPU type,
@@ -285,10 +283,5 @@ func (pl *Planner) Check() error {
 	if err := pl.Workload.CheckMaxModelLen(pl.MaxModelLen); err != nil {
 		return err
 	}
-	for _, d := range append(append([]string{}, pl.WeightDtypes...), pl.KVDtypes...) {
-		if _, err := units.CanonicalDtype(d); err != nil {
-			return fmt.Errorf("--weight-dtype/--kv-dtype %q: allowed values are %s", d, strings.Join(units.Dtypes(), ", "))
-		}
-	}
-	return nil
+	return checkDtypes(pl.WeightDtypes, pl.KVDtypes, true)
 }

@@ -81,3 +81,13 @@ func (d *Deployment) Parameters() []Parameter {
 	}
 	return out
 }
+
+// Messages is the text of each error, for a JSON list of warnings: empty, not null, when
+// there are none (Deployment.Warnings).
+func Messages(errs []error) []string {
+	out := []string{}
+	for _, e := range errs {
+		out = append(out, e.Error())
+	}
+	return out
+}

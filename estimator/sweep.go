@@ -1014,12 +1014,7 @@ func (sp SweepSpace) Check() error {
 			return fmt.Errorf("--max-num-batched-tokens %d: must be ≥ 1", v)
 		}
 	}
-	for _, d := range append(append([]string{}, sp.WeightDtypes...), sp.KVDtypes...) {
-		if _, err := units.CanonicalDtype(d); err != nil || d == "" {
-			return fmt.Errorf("--weight-dtype/--kv-dtype %q: allowed values are %s", d, strings.Join(units.Dtypes(), ", "))
-		}
-	}
-	return nil
+	return checkDtypes(sp.WeightDtypes, sp.KVDtypes, false)
 }
 
 // EnginesByName resolves engine profile names (Engine), each once in the order given;
@@ -1043,4 +1038,15 @@ func EnginesByName(names []string) ([]*Profile, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// checkDtypes checks weight and KV dtypes as a command line lists them: names
+// units.CanonicalDtype knows ("" the default, when allowEmpty); the error names the flags.
+func checkDtypes(weights, kv []string, allowEmpty bool) error {
+	for _, d := range append(append([]string{}, weights...), kv...) {
+		if _, err := units.CanonicalDtype(d); err != nil || d == "" && !allowEmpty {
+			return fmt.Errorf("--weight-dtype/--kv-dtype %q: allowed values are %s", d, strings.Join(units.Dtypes(), ", "))
+		}
+	}
+	return nil
 }

@@ -21,15 +21,6 @@ type Technique struct {
 	Disagg, KVTransfer string
 }
 
-// errStrings is the text of each error.
-func errStrings(errs []error) []string {
-	out := []string{}
-	for _, e := range errs {
-		out = append(out, e.Error())
-	}
-	return out
-}
-
 // TechniqueSide is one column of a technique comparison: the metrics a technique moves
 // (latencies in ms, rates in tok/s and req/s, weights in bytes per GPU, cost in USD per
 // 1M output tokens; nil without a price).
@@ -131,7 +122,7 @@ func CompareTechnique(base *Deployment, bs Serving, w Workload, t Technique, pri
 		if h, ok := base.OffloadHits(w, bs); ok {
 			details = append(details, fmt.Sprintf("baseline prefix hits: HBM %.0f%%, recomputed %.0f%%", 100*h.HBM, 100*h.Miss))
 		}
-		details = append(details, errStrings(dt.Warnings())...)
+		details = append(details, Messages(dt.Warnings())...)
 		details = append(details, ts.Warnings...)
 	} else {
 		x, err := t.disaggOf(s, base)

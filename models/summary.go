@@ -3,7 +3,8 @@ package models
 import (
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -318,11 +319,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 	}
 	row("KV cache", "%s/token (%s, all layers, full attention)", s.kvBytesPerTokenUnits, s.KVDtype)
 	if len(s.KVBytesPerTokenByGroup) > 1 {
-		names := make([]string, 0, len(s.KVBytesPerTokenByGroup))
-		for n := range s.KVBytesPerTokenByGroup {
-			names = append(names, n)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(s.KVBytesPerTokenByGroup))
 		for _, n := range names {
 			row("  "+n+" layers", "%s/token", units.Bytes(s.KVBytesPerTokenByGroup[n]))
 		}

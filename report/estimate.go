@@ -4,8 +4,9 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -206,7 +207,7 @@ func NewEstimate(d *estimator.Deployment, pv estimator.Provenance, w estimator.W
 	if s.OutputTokS > 0 {
 		r.EnergyPer1k = d.GPU.TDPWatts * gpus / s.OutputTokS * 1000
 	}
-	r.Warnings = append(r.Warnings, errStrings(d.Warnings())...)
+	r.Warnings = append(r.Warnings, estimator.Messages(d.Warnings())...)
 	addIntervals(&r, d, w)
 	if r.Warnings == nil {
 		r.Warnings = []string{}
@@ -360,11 +361,7 @@ func WriteEstimateText(w io.Writer, r Estimate, markdown bool) {
 	}
 	if len(r.Intervals) > 0 {
 		sec("80% prediction intervals (from out-of-sample residuals of the validation data)")
-		ks := make([]string, 0, len(r.Intervals))
-		for k := range r.Intervals {
-			ks = append(ks, k)
-		}
-		sort.Strings(ks)
+		ks := slices.Sorted(maps.Keys(r.Intervals))
 		reason := ""
 		for _, k := range ks {
 			iv := r.Intervals[k]
@@ -562,13 +559,4 @@ func WriteTechniqueText(w io.Writer, t *estimator.TechniqueComparison, markdown 
 	if markdown && len(t.Details) > 0 {
 		fmt.Fprintln(w)
 	}
-}
-
-// errStrings is the text of each error (an empty list, not null, in JSON).
-func errStrings(errs []error) []string {
-	out := []string{}
-	for _, e := range errs {
-		out = append(out, e.Error())
-	}
-	return out
 }

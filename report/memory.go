@@ -3,7 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"text/tabwriter"
 
 	"roofline/estimator"
@@ -30,7 +31,7 @@ type Memory struct {
 // NewMemory is the memory document of d.
 func NewMemory(d *estimator.Deployment, pv estimator.Provenance) Memory {
 	m := d.Memory()
-	o := Memory{Memory: m, Model: d.Model.ID, GPU: d.GPU.ID, TP: d.TP, PP: d.PP, Provenance: pv, Warnings: errStrings(d.Warnings()),
+	o := Memory{Memory: m, Model: d.Model.ID, GPU: d.GPU.ID, TP: d.TP, PP: d.PP, Provenance: pv, Warnings: estimator.Messages(d.Warnings()),
 		MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens}
 	o.MinGPUs, _ = estimator.MinGPUs(d.Spec)
 	if err := d.CheckFits(); err != nil {
@@ -61,11 +62,7 @@ func WriteMemoryTable(w io.Writer, o Memory) {
 	}
 	fmt.Fprintf(tw, "KV cache\t%s (%s)\n", m.KVCacheBytes, m.KVCacheBytes.GiBString())
 	fmt.Fprintf(tw, "KV per token (all layers)\t%s\n", m.KVBytesPerToken)
-	names := make([]string, 0, len(m.KVBytesPerTokenByGroup))
-	for n := range m.KVBytesPerTokenByGroup {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(m.KVBytesPerTokenByGroup))
 	for _, n := range names {
 		fmt.Fprintf(tw, "  KV per token, %s layers\t%s\n", n, m.KVBytesPerTokenByGroup[n])
 	}

@@ -3,7 +3,9 @@ package report
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -98,11 +100,7 @@ func WritePlanTable(w io.Writer, o Plan) {
 	})
 	for _, r := range rows {
 		var fit []string
-		keys := make([]string, 0, len(r.MinGPUs))
-		for k := range r.MinGPUs {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(r.MinGPUs))
 		for _, k := range keys {
 			v := "none ≤ 128"
 			if r.MinGPUs[k] > 0 {

@@ -3,7 +3,8 @@ package validation
 import (
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -43,7 +44,7 @@ type ComparisonReport struct {
 func NewComparisonReport(d *estimator.Deployment, pv estimator.Provenance, pred estimator.Serving, sum bench.Summary, maxErr float64, openLoop bool) ComparisonReport {
 	metrics, v := CompareMetrics(pred, sum, maxErr, openLoop)
 	return ComparisonReport{Model: d.Model.ID, GPU: d.GPU.ID, Method: pred.Method, Metrics: metrics, MaxKeyErr: v.MaxKeyErrPct, MaxError: maxErr,
-		Verdict: v.Text, VerdictOf: v, Measured: sum, Predicted: pred, Provenance: pv, Warnings: append(errStrings(d.Warnings()), sum.Warnings...)}
+		Verdict: v.Text, VerdictOf: v, Measured: sum, Predicted: pred, Provenance: pv, Warnings: append(estimator.Messages(d.Warnings()), sum.Warnings...)}
 }
 
 // WriteText prints the report as a table: metric, predicted, measured, error % and whether
@@ -53,11 +54,7 @@ func (r ComparisonReport) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "measured: %s\n", r.Benchmark)
 	}
 	if len(r.Hints) > 0 {
-		keys := make([]string, 0, len(r.Hints))
-		for k := range r.Hints {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(r.Hints))
 		for _, k := range keys {
 			fmt.Fprintf(w, "from the result file: --%s %s\n", k, r.Hints[k])
 		}
@@ -96,11 +93,7 @@ func (r *ComparisonReport) ApplyDefinitions(s bench.Summary, allow bool, maxErr 
 	if len(s.Definitions) == 0 {
 		return
 	}
-	keys := make([]string, 0, len(s.Definitions))
-	for k := range s.Definitions {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(s.Definitions))
 	for _, k := range keys {
 		why := s.Definitions[k]
 		touched := false
@@ -146,13 +139,4 @@ func Worse(a, b Verdict) Verdict {
 		return b
 	}
 	return a
-}
-
-// errStrings is the text of each error (an empty list, not null, in JSON).
-func errStrings(errs []error) []string {
-	out := []string{}
-	for _, e := range errs {
-		out = append(out, e.Error())
-	}
-	return out
 }
