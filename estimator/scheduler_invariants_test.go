@@ -274,3 +274,55 @@ func TestTTFTBreakdownAddsUp(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulationShortcutsExact: the simulation's shortcuts — decode runs taken while requests
+// wait for KV blocks, priced step by step, and GEMM terms cached by batch shape — give the
+// numbers of single steps bit for bit (the reference: simSingleSteps), over random cases and
+// KV-bound ones (offline runs, long outputs, TensorRT-LLM's reserved admission), which take
+// the queued runs.
+func TestSimulationShortcutsExact(t *testing.T) {
+	type tc struct {
+		d     *Deployment
+		w     Workload
+		label string
+	}
+	var cases []tc
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 12 {
+		d, w, label := randomCase(t, r)
+		cases = append(cases, tc{d, w, label})
+	}
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	for _, eng := range []string{"vllm", "trtllm", "sglang"} {
+		d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "L40S"), Profile: MustEngine(eng), MaxModelLen: 12000})
+		for _, w := range []Workload{
+			{Kind: Offline, InputLen: 1024, OutputLen: 6000, NumRequests: 300},
+			{Kind: Concurrency, InputLen: 3000, OutputLen: 2000, Concurrency: 200, NumRequests: 400},
+			{Kind: Rate, InputLen: 2000, OutputLen: 1500, RequestRate: 20, NumRequests: 400, Burstiness: 1},
+		} {
+			cases = append(cases, tc{d, w, fmt.Sprintf("8B/L40S %s %s in %d out %d", eng, w.Kind, w.InputLen, w.OutputLen)})
+		}
+	}
+	preempted := 0
+	for _, c := range cases {
+		fast, err := c.d.Simulate(c.w, 2)
+		if err != nil {
+			t.Fatalf("%s: %v", c.label, err)
+		}
+		simSingleSteps = true
+		slow, err := c.d.Simulate(c.w, 2)
+		simSingleSteps = false
+		if err != nil {
+			t.Fatalf("%s: %v", c.label, err)
+		}
+		if a, b := fmt.Sprintf("%+v", fast), fmt.Sprintf("%+v", slow); a != b {
+			t.Errorf("%s: with shortcuts\n%s\nsingle steps\n%s", c.label, a, b)
+		}
+		if slow.Preemptions > 0 {
+			preempted++
+		}
+	}
+	if preempted < 3 {
+		t.Errorf("only %d cases ran out of KV cache: the queued runs are not exercised", preempted)
+	}
+}

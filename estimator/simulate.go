@@ -64,6 +64,10 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	reqs := buf.reqs[:n]
 	clear(reqs)
 	buf.gemm.Reset()
+	gc := &buf.gemm
+	if simSingleSteps {
+		gc = nil
+	}
 	lam := w.RequestRate / reps
 	t := 0.0
 	for i := range reqs {
@@ -130,8 +134,11 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 			continue
 		}
 		b := sch.Batch()
-		dt, f, by := d.stepTotals(b, &buf.gemm)
+		dt, f, by := d.stepTotals(b, gc)
 		k, queued := sch.runLength()
+		if queued && simSingleSteps {
+			k = 1
+		}
 		if k > 1 && queued {
 			// Requests wait for KV blocks (Scheduler.runLength): a run of k steps that admits
 			// none, priced and counted step by step exactly as single steps would be.
@@ -146,7 +153,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 						break
 					}
 					sch.ShiftDecode(1)
-					dt, f, by = d.stepTotals(b, &buf.gemm)
+					dt, f, by = d.stepTotals(b, gc)
 				}
 				flops += f
 				byts += by
@@ -173,7 +180,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 		// between (attention grows linearly with the context), and stop before the step
 		// that would start after the next arrival (which the scheduler must see).
 		sch.ShiftDecode(k - 1)
-		dtK, fK, byK := d.stepTotals(b, &buf.gemm)
+		dtK, fK, byK := d.stepTotals(b, gc)
 		sch.ShiftDecode(1 - k)
 		slope, fs, bs := (dtK-dt)/float64(k-1), (fK-f)/float64(k-1), (byK-by)/float64(k-1)
 		arrive := math.Inf(1)
@@ -266,6 +273,11 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	s.Warnings = append(s.Warnings, d.moeFitWarnings(w)...)
 	return s, nil
 }
+
+// simSingleSteps turns off the shortcuts that give the single steps' numbers bit for bit —
+// the runs taken while requests wait for KV blocks and the GEMM terms cached by batch shape —
+// so that a test can check that they do (TestSimulationShortcutsExact).
+var simSingleSteps bool
 
 // gammaDraw draws Gamma(k, 1) (Marsaglia–Tsang; k < 1 by boosting).
 func gammaDraw(r *rand.Rand, k float64) float64 {
