@@ -276,7 +276,7 @@ func TestEmbeddedProfilesLoad(t *testing.T) {
 			t.Errorf("%s: no [sources]", n)
 		}
 	}
-	if _, ok, err := Engine("tgi"); ok || err != nil {
+	if _, ok, err := Engine("mlc-llm"); ok || err != nil {
 		t.Errorf("unknown engine: ok=%v err=%v, want the default profile and ok=false", ok, err)
 	}
 }
