@@ -66,11 +66,11 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"plan rate NaN", []string{"plan", "--model", llama8b, "--target-rate", "NaN"}, "--target-rate "},
 		{"compare max-error NaN", []string{"compare", "--result", "x.jsonl", "--max-error", "NaN"}, "--max-error "},
 		{"validate max-error -1", []string{"validate", "--url", "http://127.0.0.1:1", "--model", "m", "--max-error", "-1"}, "--max-error "},
-		// --engine tgi used the default profile silently.
-		{"engine tgi", with(c1, "--engine", "tgi"), `--engine "tgi": allowed values are`},
-		{"memory engine tgi", []string{"memory", "--model", llama8b, "--gpu", "H100", "--engine", "tgi"}, `--engine "tgi"`},
-		{"step engine tgi", []string{"step", "--model", llama8b, "--gpu", "H100", "--phase", "decode", "--batch", "1", "--tokens", "10", "--engine", "tgi"}, `--engine "tgi"`},
-		{"calibrate base tgi", []string{"calibrate", "--steps", "x.csv", "--out", filepath.Join(t.TempDir(), "p.toml"), "--base", "tgi"}, `--base "tgi"`},
+		// --engine mlc-llm used the default profile silently.
+		{"engine mlc-llm", with(c1, "--engine", "mlc-llm"), `--engine "mlc-llm": allowed values are`},
+		{"memory engine mlc-llm", []string{"memory", "--model", llama8b, "--gpu", "H100", "--engine", "mlc-llm"}, `--engine "mlc-llm"`},
+		{"step engine mlc-llm", []string{"step", "--model", llama8b, "--gpu", "H100", "--phase", "decode", "--batch", "1", "--tokens", "10", "--engine", "mlc-llm"}, `--engine "mlc-llm"`},
+		{"calibrate base mlc-llm", []string{"calibrate", "--steps", "x.csv", "--out", filepath.Join(t.TempDir(), "p.toml"), "--base", "mlc-llm"}, `--base "mlc-llm"`},
 		// max_model_len beyond the model's context (vLLM refuses it); memory said "min GPUs 0".
 		{"max-model-len huge", with(c1, "--max-model-len", "99999999"), `--max-model-len 99999999: must be in [1, 131072]`},
 		{"memory max-model-len huge", []string{"memory", "--model", llama8b, "--gpu", "H100", "--max-model-len", "99999999"}, `--max-model-len 99999999`},
@@ -310,7 +310,7 @@ func TestProfileFileMustBeCompleteOrNameItsBase(t *testing.T) {
 		{"zero.toml", "base = \"vllm\"\ngemm_efficiency = 0\n", "gemm_efficiency = 0: must be in (0, 1]"},
 		{"negative.toml", "base = \"vllm\"\ngemm_efficiency = -0.5\n", "gemm_efficiency = -0.5"},
 		{"memzero.toml", "base = \"vllm\"\nmemory_fraction = 0\n", "memory_fraction = 0"},
-		{"tgi.toml", "base = \"tgi\"\n", `base "tgi": allowed values are`},
+		{"mlc-llm.toml", "base = \"mlc-llm\"\n", `base "mlc-llm": allowed values are`},
 	} {
 		_, stderr, code := est(write(c.file, c.body))
 		if code != 2 || !strings.Contains(stderr, c.want) {
