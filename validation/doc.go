@@ -15,6 +15,14 @@
 // (Summary.ByRunMetric). Rows listed in data/validation/in_sample.txt were used to choose
 // engine-profile constants (InSample); Summary.OutOfSample excludes them.
 //
+// Before predicting, CheckMeans tests each configuration's measured means against
+//
+//	E2E = TTFT + TPOT · (output_len − 1)                       (ms; exact for a fixed length)
+//
+// and where they differ by more than MeansTolerancePct (5%) withholds the configuration's
+// TPOT and ITL rows (unpredicted, Reason says why; Summary.InconsistentMeans lists them):
+// their token count is not output_len. E2E and TTFT, wall-clock timings, are still predicted.
+//
 // Comparison: CompareMetrics lines up a prediction (estimator.Serving) and a measured
 // bench.Summary metric by metric (ms for latencies, tok/s and req/s for throughput);
 // CalibrateFromRun refits a profile on a run. NewComparisonReport wraps the comparison with

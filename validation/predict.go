@@ -37,16 +37,21 @@ var stageRe = regexp.MustCompile(`^(.*)-s\d+-[a-z0-9_]+$`)
 
 // Predict predicts every row, sharing one prediction between rows of the same configuration
 // (same deployment and workload). A row that cannot be predicted keeps a nil Predicted and
-// says why in Reason; Predict itself never fails. Ids of the form "<run>-sN-<metric>" mark
+// says why in Reason; Predict itself never fails. The per-token rows of a configuration whose
+// means contradict each other (CheckMeans) are withheld: Reason starts with WithheldPrefix. Ids of the form "<run>-sN-<metric>" mark
 // load stage N of a serving run, aggregated by Summarise.
 func Predict(ctx context.Context, rows []Row, o Options) []Result {
 	out := make([]Result, len(rows))
 	groups := map[string][]int{}
 	var order []string
+	withheld := map[int]string{}
+	for _, c := range CheckMeans(rows) {
+		for _, i := range c.Withheld {
+			withheld[i] = c.Reason()
+		}
+	}
 	for i, r := range rows {
-		k := r
-		k.ID, k.Metric, k.Value, k.Line, k.Source = "", "", 0, 0, ""
-		ks := fmt.Sprintf("%+v", k)
+		ks := configKey(r)
 		if _, ok := groups[ks]; !ok {
 			order = append(order, ks)
 		}
@@ -85,6 +90,10 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 					r.Profile, r.ModelClass, r.Vendor, r.GPUID = s.Profile, s.ModelClass, s.Vendor, s.GPUID
 					if err != nil {
 						r.Reason = err.Error()
+						continue
+					}
+					if why, ok := withheld[i]; ok {
+						r.Reason = why
 						continue
 					}
 					v, ok, why := MetricValue(s, rows[i])

@@ -84,6 +84,9 @@ type Summary struct {
 	// concurrency ≤ 8 by engine and batch: where fixed per-layer and per-step costs and
 	// small-M GEMM efficiency decide the step time.
 	SmallBatchDecode []Group `json:"small_batch_decode"`
+	// InconsistentMeans lists, once per configuration, why its per-token rows were withheld
+	// (CheckMeans: measured E2E ≠ TTFT + TPOT·(output_len − 1)).
+	InconsistentMeans []string `json:"inconsistent_means"`
 }
 
 // group summarises rows under key.
@@ -142,6 +145,15 @@ func Summarise(rows []Result) Summary {
 		}
 	}
 	s.OutOfSample = group("out-of-sample", oos)
+	s.InconsistentMeans = []string{}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if strings.HasPrefix(r.Reason, WithheldPrefix) && !seen[r.Reason] {
+			seen[r.Reason] = true
+			s.InconsistentMeans = append(s.InconsistentMeans, strings.TrimPrefix(r.Reason, WithheldPrefix))
+		}
+	}
+	sort.Strings(s.InconsistentMeans)
 	var small []Result
 	for _, r := range rows {
 		if r.batch >= 1 && r.batch <= 8 && (strings.HasPrefix(r.Metric, "itl_") || strings.HasPrefix(r.Metric, "tpot_")) {
@@ -268,6 +280,12 @@ func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
 		}
 		for _, t := range g.ByTechnique {
 			fmt.Fprintf(w, "  %s: %d of %d\n", t.Technique, t.Right, t.Pairs)
+		}
+	}
+	if len(s.InconsistentMeans) > 0 {
+		fmt.Fprintf(w, "withheld: %d configurations whose measured means contradict E2E = TTFT + TPOT·(output_len − 1) by more than %g%%:\n", len(s.InconsistentMeans), MeansTolerancePct)
+		for _, m := range s.InconsistentMeans {
+			fmt.Fprintln(w, "  "+m)
 		}
 	}
 	for _, n := range Notes() {

@@ -40,16 +40,27 @@ func groupByKey(gs []validation.Group, key string) (validation.Group, bool) {
 // TestAccuracySimToReal holds the serving acceptance bounds against the measured vLLM 0.15.1
 // runs (reference data, not roofline output): per run, request-weighted over stages, median APE
 // ≤ 8% for mean E2E and TPOT and ≤ 20% for mean TTFT; the saturated reasoning runs (TTFT of
-// minutes in the measurements) come out overloaded.
+// minutes in the measurements) come out overloaded. The per-token rows of the Llama-2-7B runs,
+// and only those, are withheld: their means break E2E = TTFT + TPOT·(output_len − 1) by
+// 10–27% (validation.CheckMeans; the other runs hold it within 1.4%).
 func TestAccuracySimToReal(t *testing.T) {
 	j := runAccuracyJSON(t, "--data", filepath.Join("..", "..", "data", "validation", "vllm_sim2real_train.csv"))
 	if len(j.Rows) != 140 {
 		t.Fatalf("%d rows, want one per input row (140)", len(j.Rows))
 	}
+	if n := len(j.Summary.InconsistentMeans); n != 6 {
+		t.Errorf("%d configurations withheld, want the 6 Llama-2-7B stages: %q", n, j.Summary.InconsistentMeans)
+	}
+	for _, r := range j.Rows {
+		w := strings.HasPrefix(r.Reason, validation.WithheldPrefix)
+		if w != (strings.Contains(r.ID, "llama-2-7b") && r.Metric == "tpot_ms_mean") {
+			t.Errorf("%s: withheld %v (%s)", r.ID, w, r.Reason)
+		}
+	}
 	for metric, bound := range map[string]float64{"e2e_ms_mean": 8, "tpot_ms_mean": 8, "ttft_ms_mean": 20} {
 		g, ok := groupByKey(j.Summary.ByRunMetric, metric)
-		if !ok || g.Predicted < 6 {
-			t.Errorf("%s: %d runs predicted, want ≥ 6", metric, g.Predicted)
+		if least := map[bool]int{true: 5, false: 6}[metric == "tpot_ms_mean"]; !ok || g.Predicted < least {
+			t.Errorf("%s: %d runs predicted, want ≥ %d", metric, g.Predicted, least)
 			continue
 		}
 		if !(val(g.MedianAPE) <= bound) {
