@@ -1,10 +1,12 @@
 package estimator
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/optimize"
@@ -554,4 +556,22 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// Rename names the fitted profile after its base: "<base>-calibrated" (once, however often
+// it is refitted), with description.
+func (f *Fit) Rename(base, description string) {
+	f.Profile.Name = strings.TrimSuffix(base, "-calibrated") + "-calibrated"
+	f.Profile.Description = description
+}
+
+// ProfileTOML is the fitted profile as a TOML file (Profile.WriteTOML) after the comment
+// lines of header (each ending in a newline).
+func (f *Fit) ProfileTOML(header string) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(header)
+	if err := f.Profile.WriteTOML(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

@@ -143,3 +143,19 @@ func TestWithPrefixes(t *testing.T) {
 		t.Errorf("four prefixes: %+v, %v", p.Offload, err)
 	}
 }
+
+// TestFitRename: a profile refitted twice is still "<base>-calibrated"; its TOML starts
+// with the header given.
+func TestFitRename(t *testing.T) {
+	base, _, _ := estimator.Engine("vllm")
+	cp := *base
+	fit := estimator.Fit{Profile: &cp}
+	fit.Rename("vllm-calibrated", "refit")
+	if fit.Profile.Name != "vllm-calibrated" || fit.Profile.Description != "refit" {
+		t.Errorf("name %q, description %q", fit.Profile.Name, fit.Profile.Description)
+	}
+	b, err := fit.ProfileTOML("# header\n")
+	if err != nil || !strings.HasPrefix(string(b), "# header\n") {
+		t.Errorf("TOML %q…, %v", string(b[:min(len(b), 40)]), err)
+	}
+}

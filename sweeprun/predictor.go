@@ -7,7 +7,6 @@ import (
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 
 	"roofline/bench"
 	"roofline/estimator"
@@ -84,7 +83,7 @@ func (p *ModelPredictor) Recalibrate(done []Result, remaining []Config) []Config
 	if err != nil {
 		return remaining
 	}
-	fit.Profile.Name = strings.TrimSuffix(p.Profile.Name, "-calibrated") + "-calibrated"
+	fit.Rename(p.Profile.Name, fit.Profile.Description)
 	if p.Log != nil {
 		fmt.Fprintf(p.Log, "sweep: refitted %s on %d decode-step samples of the finished runs (MAPE %.2f%% → %.2f%%); re-ranking %d configurations\n",
 			fit.Profile.Name, fit.N, fit.MAPE0, fit.MAPE, len(remaining))

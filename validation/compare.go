@@ -1,7 +1,6 @@
 package validation
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"sort"
@@ -199,12 +198,10 @@ func CalibrateFromRun(d *estimator.Deployment, w estimator.Workload, s bench.Sum
 	if err != nil {
 		return Recalibration{}, err
 	}
-	fit.Profile.Name = strings.TrimSuffix(d.Profile.Name, "-calibrated") + "-calibrated"
-	fit.Profile.Description = fmt.Sprintf("%s refitted on a live run (%d requests, %s)", d.Profile.Name, s.Completed, now.UTC().Format("2006-01-02"))
-	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "# Written by roofline validate --calibrate-out: decode steps at batch %d, context %d; fit MAPE %.2f%% (base %.2f%%).\n", batch, ctx, fit.MAPE, fit.MAPE0)
-	if err := fit.Profile.WriteTOML(&buf); err != nil {
+	fit.Rename(d.Profile.Name, fmt.Sprintf("%s refitted on a live run (%d requests, %s)", d.Profile.Name, s.Completed, now.UTC().Format("2006-01-02")))
+	toml, err := fit.ProfileTOML(fmt.Sprintf("# Written by roofline validate --calibrate-out: decode steps at batch %d, context %d; fit MAPE %.2f%% (base %.2f%%).\n", batch, ctx, fit.MAPE, fit.MAPE0))
+	if err != nil {
 		return Recalibration{}, err
 	}
-	return Recalibration{TOML: buf.Bytes(), Message: fmt.Sprintf("memory_efficiency, step_overhead_ms refitted; MAPE %.2f%% → %.2f%%", fit.MAPE0, fit.MAPE)}, nil
+	return Recalibration{TOML: toml, Message: fmt.Sprintf("memory_efficiency, step_overhead_ms refitted; MAPE %.2f%% → %.2f%%", fit.MAPE0, fit.MAPE)}, nil
 }

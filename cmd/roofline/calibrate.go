@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -87,15 +86,13 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 			return asUsage(err)
 		}
 	}
-	fit.Profile.Name = strings.TrimSuffix(fit.Profile.Name, "-calibrated") + "-calibrated"
-	fit.Profile.Description = fmt.Sprintf("%s fitted to %d steps from %s", prof.Name, fit.N, source)
-	var buf bytes.Buffer
-	buf.WriteString(fmt.Sprintf("# Written by roofline calibrate from %s (%d rows); base profile %s.\n", source, fit.N, prof.Name))
-	buf.WriteString(fmt.Sprintf("# Fit: MAPE %.2f%% (base %.2f%%), max error %.2f%%.\n", fit.MAPE, fit.MAPE0, fit.MaxAPE))
-	if err := fit.Profile.WriteTOML(&buf); err != nil {
+	fit.Rename(fit.Profile.Name, fmt.Sprintf("%s fitted to %d steps from %s", prof.Name, fit.N, source))
+	toml, err := fit.ProfileTOML(fmt.Sprintf("# Written by roofline calibrate from %s (%d rows); base profile %s.\n# Fit: MAPE %.2f%% (base %.2f%%), max error %.2f%%.\n",
+		source, fit.N, prof.Name, fit.MAPE, fit.MAPE0, fit.MaxAPE))
+	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(*outFile, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(*outFile, toml, 0o644); err != nil {
 		return fmt.Errorf("--out: %v", err)
 	}
 	if *out == "json" {
