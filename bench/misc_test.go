@@ -361,3 +361,23 @@ func TestImportFileEmpty(t *testing.T) {
 		t.Errorf("two summaries: %v, %d elements; want a JSON array of 2", err, len(arr))
 	}
 }
+
+// TestFileHelpers: a missing record file is an error; a vLLM result written to a file is
+// the JSON document WriteVLLMResult writes.
+func TestFileHelpers(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ReadRecordsFile(filepath.Join(dir, "none.jsonl")); err == nil {
+		t.Error("missing record file: no error")
+	}
+	p := filepath.Join(dir, "r.json")
+	s := Summarize(nil, Options{})
+	meta := Config{Model: "m"}.VLLMMeta(time.Unix(0, 0), 0)
+	if err := WriteVLLMResultFile(p, s, meta, []float64{99}); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	WriteVLLMResult(&b, s, meta, []float64{99})
+	if got, _ := os.ReadFile(p); string(got) != b.String() {
+		t.Errorf("file %q, want %q", got, b.String())
+	}
+}

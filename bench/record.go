@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -92,4 +93,18 @@ func ReadRecords(r io.Reader) ([]Record, error) {
 			return recs, err
 		}
 	}
+}
+
+// ReadRecordsFile reads a --record file (ReadRecords); errors name the file.
+func ReadRecordsFile(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	recs, err := ReadRecords(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return recs, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -159,4 +160,17 @@ func WriteVLLMResult(w io.Writer, s Summary, meta VLLMMeta, percentiles []float6
 	b.WriteString("\n}\n")
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// WriteVLLMResultFile writes WriteVLLMResult's document to the file path.
+func WriteVLLMResultFile(path string, s Summary, meta VLLMMeta, percentiles []float64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := WriteVLLMResult(f, s, meta, percentiles); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -90,14 +90,9 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		opt.SLO = slo
 	}
 	if *summarize != "" {
-		f, err := os.Open(*summarize)
+		recs, err := bench.ReadRecordsFile(*summarize)
 		if err != nil {
 			return usageErr("--summarize: %v", err)
-		}
-		defer f.Close()
-		recs, err := bench.ReadRecords(f)
-		if err != nil {
-			return usageErr("--summarize %s: %v", *summarize, err)
 		}
 		s := bench.Summarize(recs, opt)
 		if *saveResult != "" {
@@ -167,12 +162,10 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return usageErr("bench: %s", flagNames(err.Error()))
 	}
 
-	var save *os.File
-	if *saveResult != "" {
-		if save, err = os.Create(*saveResult); err != nil {
+	if *saveResult != "" { // fail before sending anything
+		if err := os.WriteFile(*saveResult, nil, 0o644); err != nil {
 			return usageErr("--save-result: %v", err)
 		}
-		defer save.Close()
 	}
 	started := time.Now()
 	recs, runErr, err := runRecorded(ctx, e, cfg, "bench", *recordPath, *quiet)
@@ -184,12 +177,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if err := writeSummary(e.stdout, *output, s); err != nil {
 		return err
 	}
-	if save != nil {
-		meta := cfg.VLLMMeta(started, len(recs))
-		if err := bench.WriteVLLMResult(save, s, meta, pcts); err != nil {
-			return fmt.Errorf("--save-result %s: %v", *saveResult, err)
-		}
-		if err := save.Close(); err != nil {
+	if *saveResult != "" {
+		if err := bench.WriteVLLMResultFile(*saveResult, s, cfg.VLLMMeta(started, len(recs)), pcts); err != nil {
 			return fmt.Errorf("--save-result %s: %v", *saveResult, err)
 		}
 	}
