@@ -17,15 +17,12 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 	profile := fs.String("profile", "", "use this profile TOML for every row instead of the row's engine")
 	closed := fs.Bool("closed-form", false, "predict with the closed form only (default: simulate open- and closed-loop rows)")
 	gpuFiles := fs.StringSlice("gpu-file", nil, "extra GPU catalogue TOML files")
-	out := fs.StringP("output", "o", "table", "output format: table or json")
+	out := outputFlag(fs, "table", "json")
 	rowsOut := fs.Bool("rows", false, "table output: list every row, not only the summary")
 	quiet := fs.BoolP("quiet", "q", false, "no progress on stderr (a bar on a terminal, a line every 5 s otherwise)")
 	skip := fs.Bool("skip-bad-rows", false, "leave out rows that cannot be used (value not > 0, unknown metric or GPU, num_gpus ≠ tp·pp·dp), count them and say why (default: exit 2 at the first, naming file, line and field)")
 	writeIv := fs.String("write-intervals", "", "write the residual table behind estimate's 80% intervals to this CSV (data/validation/intervals.csv is written this way from all embedded data)")
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*out, "table", "json"); err != nil {
 		return err
 	}
 	cat, err := gpuCatalogue(*gpuFiles)

@@ -56,7 +56,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	keyEnv := fs.String("api-key-env", "", "environment variable holding the API key, sent as a Bearer token (default: OPENAI_API_KEY when set)")
 	recordPath := fs.String("record", "", "write one JSON line per request to this file")
 	summarize := fs.String("summarize", "", "summarise a --record file instead of running (other run flags are ignored)")
-	output := fs.StringP("output", "o", "table", "output format: table, json or csv")
+	output := outputFlag(fs, "table", "json", "csv")
 	goodput := fs.String("goodput", "", "SLOs for goodput (requests/s meeting all), e.g. ttft:500ms,tpot:50ms,e2el:10s,tok_s_per_user:20")
 	saveResult := fs.String("save-result", "", "also write the result in vllm bench serve's --save-result JSON schema to this file")
 	percentiles := fs.String("percentiles", "99", "percentiles written by --save-result, as vLLM's --percentiles (e.g. 50,90,99)")
@@ -67,9 +67,6 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usageErr("bench: unexpected argument %q (every input is a flag)", fs.Arg(0))
-	}
-	if err := checkOutput(*output, "table", "json", "csv"); err != nil {
-		return err
 	}
 	if *origin != bench.OriginSent && *origin != bench.OriginScheduled {
 		return usageErr("--timing-origin %q: allowed values are sent, scheduled", *origin)

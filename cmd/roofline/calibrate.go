@@ -23,7 +23,7 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	benchDir := fs.String("bench-results", "", "a sweep --run output directory: fit to its measured runs (decode steps, as validate --calibrate-out)")
 	model := fs.String("model", "", "with --bench-results: the model the servers ran")
 	gpu := fs.String("gpu", "", "with --bench-results: the GPU the servers ran on")
-	out := fs.StringP("output", "o", "table", "output format: table or json")
+	out := outputFlag(fs, "table", "json")
 	cv := fs.String("cv", "", "leave-one-group-out check: fit on every group but one, report the held-out error per group (gpu, dtype or model)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -32,9 +32,6 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	case "", "gpu", "dtype", "model":
 	default:
 		return usageErr("--cv %q: allowed values are gpu, dtype, model", *cv)
-	}
-	if err := checkOutput(*out, "table", "json"); err != nil {
-		return err
 	}
 	if (*steps == "") == (*benchDir == "") || *outFile == "" {
 		return usageErr("calibrate: --out and one of --steps or --bench-results are required")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"roofline/internal/choiceflag"
 	"roofline/internal/floatflag"
 )
 
@@ -96,6 +97,9 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 		help()
 		return err
 	}
+	if cerr := choiceflag.Error(fs); err != nil && cerr != nil {
+		return usageErr("%v", cerr)
+	}
 	if ferr := floatflag.Error(fs); err != nil && ferr != nil {
 		return usageErr("%s: %v", fs.Name(), ferr)
 	}
@@ -105,12 +109,11 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 	return nil
 }
 
-// checkOutput validates an --output value against the allowed formats.
-func checkOutput(v string, allowed ...string) error {
-	for _, a := range allowed {
-		if v == a {
-			return nil
-		}
-	}
-	return usageErr("--output %q: allowed values are %s", v, strings.Join(allowed, ", "))
+// outputFlag defines --output/-o taking one of formats (the first is the default); any
+// other value is bad input at parse time.
+func outputFlag(fs *pflag.FlagSet, formats ...string) *string {
+	p := new(string)
+	list := strings.Join(formats[:len(formats)-1], ", ") + " or " + formats[len(formats)-1]
+	choiceflag.VarP(fs, p, "output", "o", formats[0], "output format: "+list, formats...)
+	return p
 }

@@ -35,11 +35,8 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	allowDef := fs.Bool("allow-definition-mismatch", false, "compare metrics whose definition in the file differs from roofline's")
 	seed := fs.Uint64("seed", 1, "simulation seed")
 	maxErr := floatflag.Flag(fs, "max-error", 0, floatflag.NonNegative, "exit with status 3 when a key metric is off by more than this percentage (0: no bound)")
-	out := fs.StringP("output", "o", "table", "output format: table or json")
+	out := outputFlag(fs, "table", "json")
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*out, "table", "json"); err != nil {
 		return err
 	}
 	if *result == "" {

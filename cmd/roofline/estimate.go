@@ -89,11 +89,8 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 	offering := fs.String("price-offering", "on-demand", "which public price to cost with: "+strings.Join(hardware.Offerings, ", ")+" (purchase: list price amortised over 5 years)")
 	kwhDefault, kwhSource := hardware.PowerPrice()
 	kwh := floatflag.Flag(fs, "power-usd-per-kwh", kwhDefault, floatflag.NonNegative, "electricity price for the power cost shown beside the rental cost, USD per kWh (default: "+kwhSource+")")
-	out := fs.StringP("output", "o", "table", "output format: table, json, csv or markdown")
+	out := outputFlag(fs, "table", "json", "csv", "markdown")
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*out, "table", "json", "csv", "markdown"); err != nil {
 		return err
 	}
 	if *price < 0 {

@@ -56,13 +56,10 @@ func runGPUs(ctx context.Context, e *env, args []string) error {
 		return usageErr("gpus: unknown subcommand %q (allowed: list, show)", sub)
 	}
 	fs := newFlags(e, "gpus "+sub, gpusSynopsis)
-	output := fs.StringP("output", "o", "table", "output format: table or json")
+	output := outputFlag(fs, "table", "json")
 	var files []string
 	fs.StringSliceVar(&files, "gpu-file", nil, "extra GPU catalogue TOML files (add or override entries)")
 	if err := parseFlags(fs, rest); err != nil {
-		return err
-	}
-	if err := checkOutput(*output, "table", "json"); err != nil {
 		return err
 	}
 	cat, err := gpuCatalogue(files)

@@ -28,11 +28,8 @@ differs from roofline's is marked with * and explained.`
 func runImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "import", importSynopsis)
 	format := fs.String("format", "auto", "file format: "+strings.Join(bench.Formats(), ", "))
-	output := fs.StringP("output", "o", "table", "output format: table, json or csv")
+	output := outputFlag(fs, "table", "json", "csv")
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*output, "table", "json", "csv"); err != nil {
 		return err
 	}
 	if !slices.Contains(bench.Formats(), *format) {

@@ -12,11 +12,8 @@ func runMemory(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "memory", "memory --model M --gpu G [--tp N --pp N] [--weight-dtype D] [--kv-dtype D] [--engine E] [--gpu-memory-utilization F] [--max-model-len L] [--output table|json]")
 	var df deployFlags
 	df.register(fs, false)
-	out := fs.StringP("output", "o", "table", "output format: table or json")
+	out := outputFlag(fs, "table", "json")
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*out, "table", "json"); err != nil {
 		return err
 	}
 	d, pv, err := df.build(ctx, e)

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 
 	"roofline/models"
@@ -44,11 +42,8 @@ func loadModel(ctx context.Context, e *env, name string) (*models.Model, error) 
 
 func modelsList(e *env, args []string) error {
 	fs := newFlags(e, "models list", "models list [--output table|json]")
-	output := fs.StringP("output", "o", "table", "output format: table or json")
+	output := outputFlag(fs, "table", "json")
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*output, "table", "json"); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -56,20 +51,17 @@ func modelsList(e *env, args []string) error {
 	}
 	rows := models.CatalogueList()
 	if *output == "json" {
-		return writeModelsJSON(e.stdout, rows)
+		return writeJSON(e.stdout, rows)
 	}
 	return models.WriteList(e.stdout, rows)
 }
 
 func modelsShow(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "models show", "models show MODEL [--output table|json] [--weight-dtype D] [--kv-dtype D]")
-	output := fs.StringP("output", "o", "table", "output format: table or json")
+	output := outputFlag(fs, "table", "json")
 	wd := fs.String("weight-dtype", "", "weight dtype ("+strings.Join(units.Dtypes(), ", ")+"; default: the checkpoint's own)")
 	kd := fs.String("kv-dtype", "", "KV-cache dtype (default: the model's torch_dtype)")
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*output, "table", "json"); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -92,14 +84,7 @@ func modelsShow(ctx context.Context, e *env, args []string) error {
 		return usageErr("%v", err)
 	}
 	if *output == "json" {
-		return writeModelsJSON(e.stdout, s)
+		return writeJSON(e.stdout, s)
 	}
 	return s.WriteText(e.stdout)
-}
-
-// writeModelsJSON prints v as indented JSON.
-func writeModelsJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

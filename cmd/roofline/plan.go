@@ -36,11 +36,8 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	maxReplicas := fs.Int("max-replicas", 4096, "largest number of replicas tried")
 	price := floatflag.Flag(fs, "price-per-gpu-hour", 0, floatflag.NonNegative, "USD per GPU-hour for every GPU (default: the catalogue's on-demand price)")
 	maxModelLen := fs.Int("max-model-len", 0, "longest sequence in tokens (default: the model's max context)")
-	out := fs.StringP("output", "o", "table", "output format: table or json")
+	out := outputFlag(fs, "table", "json")
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*out, "table", "json"); err != nil {
 		return err
 	}
 	switch {

@@ -17,11 +17,8 @@ func runStep(ctx context.Context, e *env, args []string) error {
 	tokens := fs.Int("tokens", 0, "prompt tokens (prefill) or cached tokens per sequence (decode)")
 	explain := fs.Bool("explain", false, "show the per-operator breakdown")
 	steps := fs.String("steps", "", "steps.csv file (model,gpu,tp,weight_dtype,phase,batch,tokens,ms): predict every row")
-	out := fs.StringP("output", "o", "table", "output format: table or json")
+	out := outputFlag(fs, "table", "json")
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*out, "table", "json"); err != nil {
 		return err
 	}
 	if *steps != "" {

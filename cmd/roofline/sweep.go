@@ -10,6 +10,7 @@ import (
 
 	"roofline/estimator"
 	"roofline/hardware"
+	"roofline/internal/choiceflag"
 	"roofline/internal/floatflag"
 	"roofline/internal/progress"
 	"roofline/report"
@@ -78,7 +79,7 @@ func (f *sweepFlags) register(fs *pflag.FlagSet) {
 	floatflag.Var(fs, &f.price, "price-per-gpu-hour", 0, floatflag.NonNegative, "USD per GPU-hour for every GPU (default: the catalogue's on-demand price; none = no cost)")
 	fs.IntVar(&f.top, "top", 20, "configurations to print (0 = all that meet the constraints)")
 	fs.StringVar(&f.emitScript, "emit-script", "", "write a shell script that serves and benchmarks each printed configuration")
-	fs.StringVarP(&f.output, "output", "o", "table", "output format: table or json")
+	choiceflag.VarP(fs, &f.output, "output", "o", "table", "output format: table or json", "table", "json")
 	fs.BoolVar(&f.disagg, "disagg", false, "search prefill:decode (xPyD) splits of each --num-gpus beside colocated DP×TP, ranked by goodput per GPU under the --constraint SLOs")
 	fs.StringVar(&f.kvTransfer, "kv-transfer", "rdma", "with --disagg: KV transport between instances (nvlink, rdma, tcp)")
 	f.loop.register(fs)
@@ -178,9 +179,6 @@ func pickGPUs(list string, files []string) ([]*hardware.GPU, error) {
 }
 
 func sweep(ctx context.Context, e *env, f *sweepFlags) error {
-	if err := checkOutput(f.output, "table", "json"); err != nil {
-		return err
-	}
 	sp, cons, err := f.space(ctx, e)
 	if err != nil {
 		return err

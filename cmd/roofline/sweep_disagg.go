@@ -10,9 +10,6 @@ import (
 
 // sweepDisagg searches colocated and xPyD splits of each fleet size for goodput per GPU.
 func sweepDisagg(ctx context.Context, e *env, f *sweepFlags) error {
-	if err := checkOutput(f.output, "table", "json"); err != nil {
-		return err
-	}
 	if f.model == "" || f.gpus == "" {
 		return usageErr("sweep --disagg needs --model and --gpu")
 	}

@@ -49,11 +49,8 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	record := fs.String("record", "", "write one JSON line per request to this file")
 	maxErr := floatflag.Flag(fs, "max-error", 0, floatflag.NonNegative, "exit with status 3 when a key metric (TTFT, TPOT, E2E means, output tok/s) is off by more than this percentage (0: no bound)")
 	calOut := fs.String("calibrate-out", "", "refit the engine profile from this run and write it here")
-	out := fs.StringP("output", "o", "table", "output format: table or json")
+	out := outputFlag(fs, "table", "json")
 	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := checkOutput(*out, "table", "json"); err != nil {
 		return err
 	}
 	if *url == "" || *served == "" {
