@@ -1,5 +1,18 @@
 // Command roofline estimates LLM inference performance from first principles and checks
 // its estimates against live servers. Run "roofline help" for the subcommands.
+//
+// This package parses flags and renders. Each printed number comes from a package whose
+// documentation gives its formula and units ("go doc roofline/PACKAGE", then the function):
+//
+//	estimate, memory, step   report (NewEstimate, NewMemory, NewStep) on estimator (Deployment.Predict, .Memory, .StepTime)
+//	sweep, plan              report (NewSweep, NewPlan) on estimator (Sweep, Planner.GPU)
+//	calibrate                estimator (Calibrate, CrossValidate)
+//	accuracy                 validation (Evaluate, Summarise, Intervals)
+//	compare, validate        validation (NewComparisonReport, CompareMetrics, Judge)
+//	bench, import            bench (Run, Summarize, Import)
+//	sweep --run              sweeprun (Run, ModelPredictor)
+//	serve-sim                bench/simserver (Serve)
+//	models, gpus             models (Describe), hardware (WriteGPU)
 package main
 
 import (
