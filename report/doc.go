@@ -26,4 +26,13 @@
 //     follows the throughput's.
 //
 // WriteTechniqueText renders estimator.CompareTechnique's two columns.
+//
+// # Other documents
+//
+// Sweep (NewSweep) ranks estimator.Sweep's points and adds their launch commands; Plan
+// (NewPlan) is estimator.Planner's cheapest fleet per GPU; DisaggSweep is
+// estimator.SweepDisagg's xPyD splits; Memory (NewMemory) is Deployment.Memory's plan per
+// GPU; Step (NewStep) and PredictSteps are Deployment.StepTime's step times, with error =
+// 100·(predicted − measured)/measured; WriteFitText renders estimator.Calibrate's fit. The
+// formulas are those functions' own.
 package report
