@@ -1,5 +1,7 @@
-// Package report renders roofline's JSON results (estimate, sweep, accuracy) as one
-// self-contained HTML page with inline SVG plots drawn by gonum/plot.
+// Package report holds the documents roofline prints (estimate, sweep, plan, memory, step,
+// calibration) with their text, markdown and CSV renderers, and renders any of roofline's
+// JSON results (estimate, sweep, accuracy, …) as one self-contained HTML page with inline
+// SVG plots drawn by gonum/plot.
 //
 //	kind, err := report.Render(w, jsonBytes)
 //
