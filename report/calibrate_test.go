@@ -3,6 +3,8 @@ package report_test
 import (
 	"bytes"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,5 +28,16 @@ func TestWriteFitText(t *testing.T) {
 	}
 	if !strings.HasSuffix(lines[2], "±5%") || !strings.HasSuffix(lines[3], "unbounded  (not identified)") {
 		t.Errorf("parameter lines:\n%s\n%s", lines[2], lines[3])
+	}
+}
+
+// TestRenderFileBadDocument: a document Render refuses leaves no file behind.
+func TestRenderFileBadDocument(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "out.html")
+	if _, err := report.RenderFile(p, []byte(`{"x": 1}`)); err == nil {
+		t.Fatal("no error for an unrecognised document")
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("file left behind: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"os"
 	"sort"
 	"strings"
 
@@ -311,4 +312,22 @@ func sig(v float64) string {
 		return fmt.Sprintf("%.2f", v)
 	}
 	return fmt.Sprintf("%.3g", v)
+}
+
+// RenderFile renders doc (Render) into the file path; a page that cannot be rendered
+// leaves no file. It returns the kind of the document.
+func RenderFile(path string, doc []byte) (string, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	kind, err := Render(f, doc)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return "", err
+	}
+	return kind, nil
 }

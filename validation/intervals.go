@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -421,4 +422,17 @@ func WriteCoverage(w io.Writer, cov []Coverage) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "note: interval = prediction × exp(10th, 90th percentile of ln(measured/predicted)) of its cell (engine release, metric class, workload class (static, offline, online), model class, GPU vendor; coarser when < 20 rows); leave-one-out drops the row's own residual, leave-one-source-out every row of its source")
+}
+
+// WriteIntervalsFile writes WriteIntervals' CSV to the file path.
+func (t *IntervalTable) WriteIntervalsFile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := t.WriteIntervals(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"roofline/estimator"
 	"roofline/internal/progress"
@@ -59,16 +58,8 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 	doc := validation.Evaluate(ctx, all, bad, opts)
 	prog.Done()
 	if *writeIv != "" {
-		f, err := os.Create(*writeIv)
-		if err != nil {
+		if err := validation.BuildIntervals(doc.Rows, nil).WriteIntervalsFile(*writeIv); err != nil {
 			return usageErr("--write-intervals: %v", err)
-		}
-		if err := validation.BuildIntervals(doc.Rows, nil).WriteIntervals(f); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
 		}
 	}
 	if *out == "json" {

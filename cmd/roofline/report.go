@@ -31,17 +31,9 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if _, err := htmlreport.Detect(doc); err != nil {
 		return usageErr("--in %s: %v", *in, err)
 	}
-	f, err := os.Create(*out)
+	kind, err := htmlreport.RenderFile(*out, doc)
 	if err != nil {
-		return usageErr("--html: %v", err)
-	}
-	kind, err := htmlreport.Render(f, doc)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(*out)
-		return usageErr("--in %s: %v", *in, err)
+		return usageErr("--html %s: %v", *out, err)
 	}
 	fmt.Fprintf(e.stdout, "wrote %s (%s report)\n", *out, kind)
 	return nil
