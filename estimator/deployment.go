@@ -337,6 +337,17 @@ func (d *Deployment) resolveDtypes() error {
 	return nil
 }
 
+// fp4ExpertsOnly reports whether --weight-dtype fp4 quantises only the routed experts: for a
+// model with multi-head latent attention and MoE layers (the DeepSeek-V3/R1 family), NVIDIA's
+// NVFP4 checkpoints (nvidia/DeepSeek-R1-FP4, nvidia/DeepSeek-R1-0528-NVFP4-v2) store the routed
+// experts in FP4 and keep attention, the dense first layers and the shared experts in the
+// original checkpoint's FP8 (data/validation/README.md, modern.csv notes: "only the routed
+// experts are FP4 in the DeepSeek checkpoints"; FP8 is the base checkpoint's dtype, e4m3 with
+// 128×128 block scales in its config.json).
+func (d *Deployment) fp4ExpertsOnly(m *models.Model) bool {
+	return d.WeightDtype == "fp4" && m.MLA != nil && m.MoE != nil
+}
+
 // moduleDtype sets a GEMM of a mixed-precision checkpoint to its module group's dtype wd:
 // the dtype's tensor rate and activation quantisation when the GPU has it (fp8, int8, fp4),
 // else the 16-bit rate with 16-bit inputs (weights dequantised), as resolveDtypes does for
@@ -457,6 +468,9 @@ func (d *Deployment) shard() error {
 	var gemmParams float64
 	var weights float64
 	d.vocabPadded = padVocab(m.VocabSize)
+	if d.fp4ExpertsOnly(m) {
+		d.warnings = append(d.warnings, fmt.Errorf("fp4 weights on %s: the routed experts in FP4, attention, dense layers and shared experts in FP8, as NVIDIA's NVFP4 DeepSeek checkpoints store them", m.ID))
+	}
 	for _, g := range m.GEMMs() {
 		bpe, err := m.GEMMElemBytes(g, d.WeightDtype)
 		if err != nil {
@@ -467,6 +481,12 @@ func (d *Deployment) shard() error {
 			s.bpe, s.peak, s.quantDt, s.quant = bpe, d.gemmCeil, true, d.actQuantBytes > 0
 			if mdt := m.Quant.ModuleDtype[g.Module]; d.WeightDtype == "" && mdt != "" {
 				d.moduleDtype(&s, mdt)
+			} else if d.fp4ExpertsOnly(m) && g.Experts == 0 {
+				// NVFP4 DeepSeek checkpoints: only the routed experts are FP4 (see fp4ExpertsOnly).
+				d.moduleDtype(&s, "fp8")
+				if s.bpe, err = m.ElemBytes(true, "fp8"); err != nil {
+					return fmt.Errorf("--weight-dtype: %w", err)
+				}
 			}
 		}
 		if g.Name == "lm_head" {

@@ -1,6 +1,7 @@
 package estimator
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -251,5 +252,50 @@ func TestMoEFitWarning(t *testing.T) {
 				t.Errorf("%s %s in=%d: warning %v, want %v (%q)", c.wd, method, c.in, got, c.warn, s.Warnings)
 			}
 		}
+	}
+}
+
+// --weight-dtype fp4 on DeepSeek-R1 quantises the routed experts only (NVIDIA's NVFP4 DeepSeek
+// checkpoints; fp4ExpertsOnly). Hand count from the catalogue config.json (hidden 7168, 61
+// layers of which the first 3 dense, 256 routed experts of intermediate 2048, routed and
+// shared experts' three 7168×2048 matrices): the routed experts hold
+// 58·256·3·7168·2048 = 653,908,770,816 parameters, 81,738,596,352 per GPU at EP8. Between an
+// fp8 and an fp4 deployment only those change dtype, so the weights per GPU differ by exactly
+// 81,738,596,352 × (bytes per fp8 element − bytes per fp4 element); before, every quantised
+// GEMM (attention, dense and shared-expert, another 15,156,838,400 parameters) changed too.
+// Attention and shared-expert GEMMs are timed at the FP8 ceiling, routed experts at FP4's.
+func TestFP4DeepSeekQuantisesRoutedExpertsOnly(t *testing.T) {
+	m, err := models.LoadCatalogue("deepseek-ai/DeepSeek-R1")
+	if err != nil {
+		t.Skip(err)
+	}
+	cat, err := hardware.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := cat.Lookup("B200")
+	dep := func(wd string) *Deployment {
+		d, err := New(Spec{Model: m, GPU: g, TP: 1, DP: 8, EP: 8, WeightDtype: wd, KVDtype: "fp8", Profile: MustEngine("trtllm")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	b8, _ := m.ElemBytes(true, "fp8")
+	b4, _ := m.ElemBytes(true, "fp4")
+	want := 81738596352 * (b8 - b4)
+	if got := float64(dep("fp8").WeightsPerGPU() - dep("fp4").WeightsPerGPU()); math.Abs(got-want) > 1e-6*want {
+		t.Errorf("fp8 − fp4 weights per GPU = %.0f B, want %.0f B (routed experts only)", got, want)
+	}
+	d := dep("fp4")
+	s := d.StepTime(Batch{Uniform: struct{ N, Ctx int }{64, 1000}}, true)
+	for _, op := range s.Ops {
+		wantDt := map[string]string{"q_a_proj": "fp8", "o_proj": "fp8", "shared_up_gate": "fp8", "mlp_down": "fp8", "expert_up_gate": "fp4", "expert_down": "fp4"}[op.Name]
+		if wantDt != "" && !strings.HasPrefix(op.Ceiling, wantDt+" GEMM") {
+			t.Errorf("%s: ceiling %q, want %s GEMM", op.Name, op.Ceiling, wantDt)
+		}
+	}
+	if w := d.Warnings(); len(w) == 0 || !strings.Contains(fmt.Sprint(w), "routed experts in FP4") {
+		t.Errorf("warnings %v: want the fp4-experts-only note", w)
 	}
 }
