@@ -52,7 +52,10 @@
 // context pass on its own pays the per-layer dispatch once per prompt). The small-M GEMM
 // shape is gemm_half_m (η(M) = η·M/(M + half)), gemm_fixed_us and the ridge exponent p
 // (overlap_exponent: (c^p + m^p)^(1/p)); GEMMTime exposes one GEMM's time so these can be
-// checked against a GEMM-by-M microbenchmark. For an MLA model with attention DP + EP (EP > TP, DP > 1)
+// checked against a GEMM-by-M microbenchmark. With --weight-dtype fp4 an MLA MoE model
+// (DeepSeek-V3/R1) quantises its routed experts only: attention, the dense first layers and
+// the shared experts stay FP8, as NVIDIA's NVFP4 DeepSeek checkpoints store them (timed at the
+// FP8 ceiling, FP8 bytes in the weights). For an MLA model with attention DP + EP (EP > TP, DP > 1)
 // a step also pays mla_ep_seq_overhead_us per sequence of the rank and mla_ep_layer_overhead_us per MoE layer
 // (fitted TensorRT-LLM DeepSeek-R1 costs the byte/FLOP rooflines do not see; profile.go).
 // Routed-expert GEMMs (moe.go) divide both roofs by moe_efficiency, except for a compute dtype
