@@ -1,6 +1,7 @@
 package estimator
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 
@@ -267,15 +268,9 @@ func orZero(s []int) []int {
 // the flag): max_num_seqs ≥ 1, max_num_batched_tokens ≥ 0 (0: the profile's), dtypes that
 // units.CanonicalDtype knows ("" allowed), a valid workload that fits MaxModelLen.
 func (pl *Planner) Check() error {
-	for _, v := range pl.MaxNumSeqs {
-		if v < 1 {
-			return fmt.Errorf("--max-num-seqs %d: must be ≥ 1", v)
-		}
-	}
-	for _, v := range pl.MaxNumBatchedTokens {
-		if v < 0 {
-			return fmt.Errorf("--max-num-batched-tokens %d: must be ≥ 1 (0: the profile's)", v)
-		}
+	if err := cmp.Or(belowMin("max-num-seqs", pl.MaxNumSeqs, 1, ""),
+		belowMin("max-num-batched-tokens", pl.MaxNumBatchedTokens, 0, " (0: the profile's)")); err != nil {
+		return err
 	}
 	if err := pl.Workload.Validate(); err != nil {
 		return err

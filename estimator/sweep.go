@@ -1,6 +1,7 @@
 package estimator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -1004,15 +1005,8 @@ func (sp SweepSpace) Check() error {
 			return fmt.Errorf("--num-gpus %d: must be between 1 and 4096", n)
 		}
 	}
-	for _, v := range sp.MaxNumSeqs {
-		if v < 1 {
-			return fmt.Errorf("--max-num-seqs %d: must be ≥ 1", v)
-		}
-	}
-	for _, v := range sp.MaxNumBatchedTokens {
-		if v < 1 {
-			return fmt.Errorf("--max-num-batched-tokens %d: must be ≥ 1", v)
-		}
+	if err := cmp.Or(belowMin("max-num-seqs", sp.MaxNumSeqs, 1, ""), belowMin("max-num-batched-tokens", sp.MaxNumBatchedTokens, 1, "")); err != nil {
+		return err
 	}
 	return checkDtypes(sp.WeightDtypes, sp.KVDtypes, false)
 }
@@ -1046,6 +1040,17 @@ func checkDtypes(weights, kv []string, allowEmpty bool) error {
 	for _, d := range append(append([]string{}, weights...), kv...) {
 		if _, err := units.CanonicalDtype(d); err != nil || d == "" && !allowEmpty {
 			return fmt.Errorf("--weight-dtype/--kv-dtype %q: allowed values are %s", d, strings.Join(units.Dtypes(), ", "))
+		}
+	}
+	return nil
+}
+
+// belowMin is an error naming --flag for the first value below min ("must be ≥ 1" and
+// hint, which says what a smaller allowed value means); nil when there is none.
+func belowMin(flag string, vs []int, min int, hint string) error {
+	for _, v := range vs {
+		if v < min {
+			return fmt.Errorf("--%s %d: must be ≥ 1%s", flag, v, hint)
 		}
 	}
 	return nil

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"roofline/bench"
-	"roofline/internal/floatflag"
+	"roofline/internal/flagvalue"
 	"roofline/internal/progress"
 	"roofline/units"
 )
@@ -40,8 +40,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	api := fs.String("api", "chat", "endpoint: chat (/v1/chat/completions) or completions (/v1/completions)")
 	model := fs.String("model", "", "model name sent in each request")
 	conc := fs.Int("concurrency", 0, "closed loop: requests in flight (default 1); with --request-rate: cap on requests in flight")
-	rate := floatflag.Flag(fs, "request-rate", 0, floatflag.Positive, "open loop: arrival rate in requests/s")
-	burst := floatflag.Flag(fs, "burstiness", 1, floatflag.Positive, "gamma shape of arrival gaps with --request-rate (1 = Poisson, <1 burstier)")
+	rate := flagvalue.NewFloat(fs, "request-rate", 0, flagvalue.Positive, "open loop: arrival rate in requests/s")
+	burst := flagvalue.NewFloat(fs, "burstiness", 1, flagvalue.Positive, "gamma shape of arrival gaps with --request-rate (1 = Poisson, <1 burstier)")
 	numReq := fs.Int("num-requests", 0, "requests to send (default 100 unless --duration is given)")
 	durText := fs.String("duration", "", "stop sending after this long (e.g. 30s, 5m)")
 	inLen := fs.Int("input-len", 0, "synthetic prompt length in tokens (≈ one token per word)")

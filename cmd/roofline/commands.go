@@ -10,8 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"roofline/internal/choiceflag"
-	"roofline/internal/floatflag"
+	"roofline/internal/flagvalue"
 )
 
 // command is one subcommand: its name, a one-line summary and the function that runs it.
@@ -97,10 +96,10 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 		help()
 		return err
 	}
-	if cerr := choiceflag.Error(fs); err != nil && cerr != nil {
+	if cerr := flagvalue.ChoiceError(fs); err != nil && cerr != nil {
 		return usageErr("%v", cerr)
 	}
-	if ferr := floatflag.Error(fs); err != nil && ferr != nil {
+	if ferr := flagvalue.FloatError(fs); err != nil && ferr != nil {
 		return usageErr("%s: %v", fs.Name(), ferr)
 	}
 	if err != nil {
@@ -114,6 +113,6 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 func outputFlag(fs *pflag.FlagSet, formats ...string) *string {
 	p := new(string)
 	list := strings.Join(formats[:len(formats)-1], ", ") + " or " + formats[len(formats)-1]
-	choiceflag.VarP(fs, p, "output", "o", formats[0], "output format: "+list, formats...)
+	flagvalue.Choice(fs, p, "output", "o", formats[0], "output format: "+list, formats...)
 	return p
 }

@@ -7,7 +7,7 @@ import (
 
 	"roofline/bench"
 	"roofline/estimator"
-	"roofline/internal/floatflag"
+	"roofline/internal/flagvalue"
 	"roofline/validation"
 )
 
@@ -34,7 +34,7 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	sel := fs.Int("select", 0, "compare only benchmark N (1-based) of a file holding several (0: all)")
 	allowDef := fs.Bool("allow-definition-mismatch", false, "compare metrics whose definition in the file differs from roofline's")
 	seed := fs.Uint64("seed", 1, "simulation seed")
-	maxErr := floatflag.Flag(fs, "max-error", 0, floatflag.NonNegative, "exit with status 3 when a key metric is off by more than this percentage (0: no bound)")
+	maxErr := flagvalue.NewFloat(fs, "max-error", 0, flagvalue.NonNegative, "exit with status 3 when a key metric is off by more than this percentage (0: no bound)")
 	out := outputFlag(fs, "table", "json")
 	if err := parseFlags(fs, args); err != nil {
 		return err

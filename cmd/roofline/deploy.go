@@ -8,7 +8,7 @@ import (
 
 	"roofline/estimator"
 	"roofline/hardware"
-	"roofline/internal/floatflag"
+	"roofline/internal/flagvalue"
 	"roofline/models"
 )
 
@@ -55,7 +55,7 @@ func (f *deployFlags) registerAs(fs *pflag.FlagSet, withGPUCount bool, modelFlag
 	fs.StringVar(&f.kvDtype, "kv-dtype", "", "KV-cache dtype: bf16, fp16, fp8 (default: the model's 16-bit dtype)")
 	fs.StringVar(&f.engine, "engine", "vllm", "engine profile: "+strings.Join(estimator.EngineNames(), ", "))
 	fs.StringVar(&f.profile, "profile", "", "engine profile TOML file (e.g. from roofline calibrate); overrides --engine")
-	floatflag.Var(fs, &f.memFrac, "gpu-memory-utilization", 0, floatflag.Fraction, "fraction of GPU memory the engine may use (vLLM gpu_memory_utilization; default from the profile)")
+	flagvalue.Float(fs, &f.memFrac, "gpu-memory-utilization", 0, flagvalue.Fraction, "fraction of GPU memory the engine may use (vLLM gpu_memory_utilization; default from the profile)")
 	fs.IntVar(&f.maxModelLen, "max-model-len", 0, "longest sequence in tokens (default: the model's max context)")
 	fs.IntVar(&f.maxNumSeqs, "max-num-seqs", 0, "maximum running sequences per replica (default from the profile)")
 	fs.IntVar(&f.maxBatched, "max-num-batched-tokens", 0, "token budget per step, the chunked-prefill size (default from the profile)")

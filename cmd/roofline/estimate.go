@@ -8,7 +8,7 @@ import (
 
 	"roofline/estimator"
 	"roofline/hardware"
-	"roofline/internal/floatflag"
+	"roofline/internal/flagvalue"
 	"roofline/report"
 )
 
@@ -27,11 +27,11 @@ func (f *workloadFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.outputLen, "output-len", 0, "output tokens per request (required)")
 	fs.IntVar(&f.prefixLen, "prefix-len", 0, "leading prompt tokens shared by all requests and served from the prefix cache")
 	fs.IntVar(&f.concurrency, "concurrency", 0, "closed loop: requests kept in flight")
-	floatflag.Var(fs, &f.rate, "request-rate", 0, floatflag.Positive, "open loop: Poisson arrivals, requests/s for the whole deployment")
-	floatflag.Var(fs, &f.burstiness, "burstiness", 1, floatflag.Positive, "gamma shape of inter-arrival gaps (1 = Poisson, <1 burstier)")
+	flagvalue.Float(fs, &f.rate, "request-rate", 0, flagvalue.Positive, "open loop: Poisson arrivals, requests/s for the whole deployment")
+	flagvalue.Float(fs, &f.burstiness, "burstiness", 1, flagvalue.Positive, "gamma shape of inter-arrival gaps (1 = Poisson, <1 burstier)")
 	fs.IntVar(&f.batchSize, "batch-size", 0, "static batch: requests that start together and run to completion")
 	fs.IntVar(&f.numRequests, "num-requests", 0, "requests (offline run when given alone; simulated requests otherwise)")
-	floatflag.Var(fs, &f.rangeRatio, "random-range-ratio", 0, floatflag.HalfOpen01, "draw lengths uniformly in [⌊L·(1−r)⌋, ⌈L·(1+r)⌉] as vllm bench serve does")
+	flagvalue.Float(fs, &f.rangeRatio, "random-range-ratio", 0, flagvalue.HalfOpen01, "draw lengths uniformly in [⌊L·(1−r)⌋, ⌈L·(1+r)⌉] as vllm bench serve does")
 	fs.StringVar(&f.inputDist, "input-dist", "", "draw prompt lengths: uniform:MIN:MAX, normal:MEAN:STD or hist:FILE.csv (rows: tokens,weight); the closed form uses the mean")
 	fs.StringVar(&f.outputDist, "output-dist", "", "draw output lengths, as --input-dist")
 }
@@ -85,10 +85,10 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 	explain := fs.Bool("explain", false, "split mean TTFT into queueing, prefill-budget wait, prefill compute, decode interference, start-up burst and fixed per-request cost")
 	simulate := fs.Bool("simulate", false, "always run the discrete-event simulation (default: the closed form inside its region of validity, the simulation outside it; method_reason says which)")
 	seed := fs.Uint64("seed", 1, "simulation seed")
-	price := floatflag.Flag(fs, "price-per-gpu-hour", 0, floatflag.NonNegative, "USD per GPU-hour (default: the catalogue's price for --price-offering)")
+	price := flagvalue.NewFloat(fs, "price-per-gpu-hour", 0, flagvalue.NonNegative, "USD per GPU-hour (default: the catalogue's price for --price-offering)")
 	offering := fs.String("price-offering", "on-demand", "which public price to cost with: "+strings.Join(hardware.Offerings, ", ")+" (purchase: list price amortised over 5 years)")
 	kwhDefault, kwhSource := hardware.PowerPrice()
-	kwh := floatflag.Flag(fs, "power-usd-per-kwh", kwhDefault, floatflag.NonNegative, "electricity price for the power cost shown beside the rental cost, USD per kWh (default: "+kwhSource+")")
+	kwh := flagvalue.NewFloat(fs, "power-usd-per-kwh", kwhDefault, flagvalue.NonNegative, "electricity price for the power cost shown beside the rental cost, USD per kWh (default: "+kwhSource+")")
 	out := outputFlag(fs, "table", "json", "csv", "markdown")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -190,7 +190,7 @@ func TestStepOutputSlips(t *testing.T) {
 	}
 }
 
-// Every float flag goes through floatVar/floatFlag (floatflag.go), which rejects NaN, ±Inf
+// Every float flag goes through floatVar/floatFlag (flagvalue.go), which rejects NaN, ±Inf
 // and out-of-range values; a plain pflag float flag would accept "NaN".
 func TestEveryFloatFlagUsesTheHelper(t *testing.T) {
 	files, _ := filepath.Glob("*.go")
@@ -205,7 +205,7 @@ func TestEveryFloatFlagUsesTheHelper(t *testing.T) {
 		for i, line := range strings.Split(string(b), "\n") {
 			for _, bad := range []string{".Float64(", ".Float64Var(", ".Float64P(", ".Float64VarP(", ".Float32(", ".Float32Var(", ".Float64Slice("} {
 				if strings.Contains(line, bad) && !strings.Contains(line, "json.Number") {
-					t.Errorf("%s:%d: %s: use floatVar or floatFlag", f, i+1, strings.TrimSpace(line))
+					t.Errorf("%s:%d: %s: use flagvalue.Float or flagvalue.NewFloat", f, i+1, strings.TrimSpace(line))
 				}
 			}
 		}

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"roofline/estimator"
-	"roofline/internal/floatflag"
+	"roofline/internal/flagvalue"
 	"roofline/report"
 )
 
@@ -21,7 +21,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	var gpuFiles, wds, kvds, cons []string
 	var mnss, mnbts []int
 	fs.StringSliceVar(&gpuFiles, "gpu-file", nil, "extra GPU catalogue TOML files (add or override entries)")
-	rate := floatflag.Flag(fs, "target-rate", 0, floatflag.Positive, "open-loop load to serve, requests/s (Poisson)")
+	rate := flagvalue.NewFloat(fs, "target-rate", 0, flagvalue.Positive, "open-loop load to serve, requests/s (Poisson)")
 	users := fs.Int("target-users", 0, "closed-loop load to serve: users each with one request in flight")
 	inLen := fs.Int("input-len", 0, "prompt tokens per request (required)")
 	outLen := fs.Int("output-len", 0, "output tokens per request (required)")
@@ -34,7 +34,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	engine := fs.String("engine", "vllm", "engine profile: "+strings.Join(estimator.EngineNames(), ", "))
 	maxPer := fs.Int("max-gpus-per-replica", 8, "largest replica (tp·pp GPUs); replicas use 1, 2, 4, 8, … GPUs")
 	maxReplicas := fs.Int("max-replicas", 4096, "largest number of replicas tried")
-	price := floatflag.Flag(fs, "price-per-gpu-hour", 0, floatflag.NonNegative, "USD per GPU-hour for every GPU (default: the catalogue's on-demand price)")
+	price := flagvalue.NewFloat(fs, "price-per-gpu-hour", 0, flagvalue.NonNegative, "USD per GPU-hour for every GPU (default: the catalogue's on-demand price)")
 	maxModelLen := fs.Int("max-model-len", 0, "longest sequence in tokens (default: the model's max context)")
 	out := outputFlag(fs, "table", "json")
 	if err := parseFlags(fs, args); err != nil {

@@ -10,8 +10,7 @@ import (
 
 	"roofline/estimator"
 	"roofline/hardware"
-	"roofline/internal/choiceflag"
-	"roofline/internal/floatflag"
+	"roofline/internal/flagvalue"
 	"roofline/internal/progress"
 	"roofline/report"
 )
@@ -65,21 +64,21 @@ func (f *sweepFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.kvDtypes, "kv-dtype", nil, "KV-cache dtypes, e.g. bf16,fp8 (default: the model's 16-bit dtype)")
 	fs.IntSliceVar(&f.maxNumSeqs, "max-num-seqs", nil, "max running sequences per replica, a list (default: the profile's)")
 	fs.IntSliceVar(&f.maxBatched, "max-num-batched-tokens", nil, "token budgets per step, a list (default: the profile's)")
-	floatflag.Var(fs, &f.memFrac, "gpu-memory-utilization", 0, floatflag.Fraction, "fraction of GPU memory the engine may use (default from the profile)")
+	flagvalue.Float(fs, &f.memFrac, "gpu-memory-utilization", 0, flagvalue.Fraction, "fraction of GPU memory the engine may use (default from the profile)")
 	fs.IntVar(&f.maxModelLen, "max-model-len", 0, "longest sequence in tokens (default: the model's max context)")
 	fs.IntVar(&f.inputLen, "input-len", 0, "prompt tokens per request (required)")
 	fs.IntVar(&f.outputLen, "output-len", 0, "output tokens per request (required)")
 	fs.IntVar(&f.prefixLen, "prefix-len", 0, "leading prompt tokens shared by all requests (prefix cache)")
 	fs.StringVar(&f.concurrency, "concurrency", "", "closed loop: list or range, e.g. 1-512 (powers of two and midpoints) or 8,32,64")
 	fs.StringVar(&f.rate, "request-rate", "", "open loop: req/s list or range, e.g. 0.5-16")
-	floatflag.Var(fs, &f.burstiness, "burstiness", 1, floatflag.Positive, "gamma shape of inter-arrival gaps with --request-rate (1 = Poisson)")
+	flagvalue.Float(fs, &f.burstiness, "burstiness", 1, flagvalue.Positive, "gamma shape of inter-arrival gaps with --request-rate (1 = Poisson)")
 	fs.IntVar(&f.numRequests, "num-requests", 0, "requests per run in the generated bench commands (default max(100, 5×concurrency))")
 	fs.StringArrayVar(&f.constraints, "constraint", nil, "SLO every result meets, repeatable: ttft:p95<500ms, itl:p99<40ms, e2e:median<5s, output_tok_s_per_user>30, …")
 	fs.StringVar(&f.objective, "objective", estimator.ObjectiveThroughput, "ranking: "+strings.Join(estimator.Objectives(), ", "))
-	floatflag.Var(fs, &f.price, "price-per-gpu-hour", 0, floatflag.NonNegative, "USD per GPU-hour for every GPU (default: the catalogue's on-demand price; none = no cost)")
+	flagvalue.Float(fs, &f.price, "price-per-gpu-hour", 0, flagvalue.NonNegative, "USD per GPU-hour for every GPU (default: the catalogue's on-demand price; none = no cost)")
 	fs.IntVar(&f.top, "top", 20, "configurations to print (0 = all that meet the constraints)")
 	fs.StringVar(&f.emitScript, "emit-script", "", "write a shell script that serves and benchmarks each printed configuration")
-	choiceflag.VarP(fs, &f.output, "output", "o", "table", "output format: table or json", "table", "json")
+	flagvalue.Choice(fs, &f.output, "output", "o", "table", "output format: table or json", "table", "json")
 	fs.BoolVar(&f.disagg, "disagg", false, "search prefill:decode (xPyD) splits of each --num-gpus beside colocated DP×TP, ranked by goodput per GPU under the --constraint SLOs")
 	fs.StringVar(&f.kvTransfer, "kv-transfer", "rdma", "with --disagg: KV transport between instances (nvlink, rdma, tcp)")
 	f.loop.register(fs)

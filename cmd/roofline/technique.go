@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"roofline/estimator"
-	"roofline/internal/floatflag"
+	"roofline/internal/flagvalue"
 )
 
 // techFlags select serving techniques that estimate compares with the same deployment
@@ -27,7 +27,7 @@ type techFlags struct {
 func (f *techFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.specMethod, "spec-method", "", "speculative decoding: "+strings.Join(estimator.SpecMethods, ", "))
 	fs.IntVar(&f.specTokens, "spec-tokens", 0, "speculative decoding: draft tokens K proposed per step (default 3)")
-	floatflag.Var(fs, &f.specAcceptLen, "spec-accept-len", 0, floatflag.NonNegative, "mean tokens per step including the bonus token, in [1, K+1] (default: the method's sourced α)")
+	flagvalue.Float(fs, &f.specAcceptLen, "spec-accept-len", 0, flagvalue.NonNegative, "mean tokens per step including the bonus token, in [1, K+1] (default: the method's sourced α)")
 	fs.Float64SliceVar(&f.specRates, "spec-accept-rates", nil, "per-position acceptance rates r1,r2,… (instead of --spec-accept-len)")
 	fs.StringVar(&f.specDraft, "spec-draft-model", "", "draft model of --spec-method draft (Hugging Face id or config.json)")
 	fs.StringVar(&f.disagg, "disagg", "", "prefill/decode disaggregation xPyD[:prefill tp=,ep=,dp=[:decode tp=,ep=,dp=]], e.g. 1P2D:tp=8:tp=4,dp=2")

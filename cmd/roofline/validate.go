@@ -9,7 +9,7 @@ import (
 
 	"roofline/bench"
 	"roofline/estimator"
-	"roofline/internal/floatflag"
+	"roofline/internal/flagvalue"
 	"roofline/units"
 	"roofline/validation"
 )
@@ -47,7 +47,7 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	keyEnv := fs.String("api-key-env", "", "environment variable holding the API key (default: OPENAI_API_KEY when set; never printed or recorded)")
 	quiet := fs.BoolP("quiet", "q", false, "no progress on stderr (a bar on a terminal, a line every 5 s otherwise)")
 	record := fs.String("record", "", "write one JSON line per request to this file")
-	maxErr := floatflag.Flag(fs, "max-error", 0, floatflag.NonNegative, "exit with status 3 when a key metric (TTFT, TPOT, E2E means, output tok/s) is off by more than this percentage (0: no bound)")
+	maxErr := flagvalue.NewFloat(fs, "max-error", 0, flagvalue.NonNegative, "exit with status 3 when a key metric (TTFT, TPOT, E2E means, output tok/s) is off by more than this percentage (0: no bound)")
 	calOut := fs.String("calibrate-out", "", "refit the engine profile from this run and write it here")
 	out := outputFlag(fs, "table", "json")
 	if err := parseFlags(fs, args); err != nil {

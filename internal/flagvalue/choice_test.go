@@ -1,11 +1,11 @@
-package choiceflag_test
+package flagvalue_test
 
 import (
 	"testing"
 
 	"github.com/spf13/pflag"
 
-	"roofline/internal/choiceflag"
+	"roofline/internal/flagvalue"
 )
 
 // TestChoice: an allowed value is taken; another is refused naming the flag and the list,
@@ -19,9 +19,9 @@ func TestChoice(t *testing.T) {
 	} {
 		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 		var out string
-		choiceflag.VarP(fs, &out, "output", "o", "table", "output format", "table", "json")
+		flagvalue.Choice(fs, &out, "output", "o", "table", "output format", "table", "json")
 		fs.Parse([]string{"-o", c.arg})
-		err := choiceflag.Error(fs)
+		err := flagvalue.ChoiceError(fs)
 		if out != c.want || (err == nil) != (c.err == "") || err != nil && err.Error() != c.err {
 			t.Errorf("-o %s: value %q, error %v; want %q, %q", c.arg, out, err, c.want, c.err)
 		}

@@ -1,4 +1,4 @@
-package floatflag_test
+package flagvalue_test
 
 import (
 	"strings"
@@ -6,35 +6,35 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"roofline/internal/floatflag"
+	"roofline/internal/flagvalue"
 )
 
 // TestRanges: each value is accepted or rejected as the interval it is parsed against says
 // (written out here by hand), and a rejected value names the flag and the interval.
 func TestRanges(t *testing.T) {
 	for _, c := range []struct {
-		rng  floatflag.Range
+		rng  flagvalue.Range
 		v    string
 		ok   bool
 		text string
 	}{
-		{floatflag.Positive, "0.5", true, "(0, ∞)"},
-		{floatflag.Positive, "0", false, "(0, ∞)"},
-		{floatflag.Positive, "inf", false, "(0, ∞)"},
-		{floatflag.NonNegative, "0", true, "[0, ∞)"},
-		{floatflag.NonNegative, "-1", false, "[0, ∞)"},
-		{floatflag.Fraction, "1", true, "(0, 1]"},
-		{floatflag.Fraction, "0", false, "(0, 1]"},
-		{floatflag.HalfOpen01, "0", true, "[0, 1)"},
-		{floatflag.HalfOpen01, "1", false, "[0, 1)"},
-		{floatflag.Positive, "NaN", false, "(0, ∞)"},
-		{floatflag.Positive, "abc", false, "(0, ∞)"},
+		{flagvalue.Positive, "0.5", true, "(0, ∞)"},
+		{flagvalue.Positive, "0", false, "(0, ∞)"},
+		{flagvalue.Positive, "inf", false, "(0, ∞)"},
+		{flagvalue.NonNegative, "0", true, "[0, ∞)"},
+		{flagvalue.NonNegative, "-1", false, "[0, ∞)"},
+		{flagvalue.Fraction, "1", true, "(0, 1]"},
+		{flagvalue.Fraction, "0", false, "(0, 1]"},
+		{flagvalue.HalfOpen01, "0", true, "[0, 1)"},
+		{flagvalue.HalfOpen01, "1", false, "[0, 1)"},
+		{flagvalue.Positive, "NaN", false, "(0, ∞)"},
+		{flagvalue.Positive, "abc", false, "(0, ∞)"},
 	} {
 		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 		var x float64
-		floatflag.Var(fs, &x, "x", 7, c.rng, "test flag")
+		flagvalue.Float(fs, &x, "x", 7, c.rng, "test flag")
 		err := fs.Parse([]string{"--x", c.v})
-		ferr := floatflag.Error(fs)
+		ferr := flagvalue.FloatError(fs)
 		if c.ok != (err == nil) || c.ok != (ferr == nil) {
 			t.Errorf("%s in %s: parse error %v, flag error %v; want ok=%v", c.v, c.rng, err, ferr, c.ok)
 			continue

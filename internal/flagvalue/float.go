@@ -1,4 +1,4 @@
-package floatflag
+package flagvalue
 
 import (
 	"fmt"
@@ -57,15 +57,15 @@ func (r Range) Contains(v float64) bool {
 // by it, so NaN, ±Inf and out-of-range values fail at parse time (exit 2) with the flag's
 // name and the allowed range. A flag left at its default is not checked (defaults such as
 // 0 may mean "from the profile").
-type value struct {
+type floatValue struct {
 	p    *float64
 	name string
 	rng  Range
-	err  error // the last rejected value, reported by Error as one line
+	err  error // the last rejected value, reported by FloatError as one line
 }
 
 // Set parses s and records the error, naming the flag and the range, when it is rejected.
-func (f *value) Set(s string) error {
+func (f *floatValue) Set(s string) error {
 	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	switch {
 	case err != nil && !math.IsInf(v, 0):
@@ -79,29 +79,28 @@ func (f *value) Set(s string) error {
 	return f.err
 }
 
-// Error returns the error of a float flag that rejected its value, if any.
-func Error(fs *pflag.FlagSet) error {
-	var err error
-	fs.VisitAll(func(fl *pflag.Flag) {
-		if v, ok := fl.Value.(*value); ok && v.err != nil && err == nil {
-			err = v.err
+// FloatError returns the error of a float flag that rejected its value, if any.
+func FloatError(fs *pflag.FlagSet) error {
+	return firstError(fs, func(v pflag.Value) error {
+		if f, ok := v.(*floatValue); ok {
+			return f.err
 		}
+		return nil
 	})
-	return err
 }
 
-func (f *value) String() string { return strconv.FormatFloat(*f.p, 'g', -1, 64) }
-func (f *value) Type() string   { return "float64" }
+func (f *floatValue) String() string { return strconv.FormatFloat(*f.p, 'g', -1, 64) }
+func (f *floatValue) Type() string   { return "float64" }
 
-// Var defines a float64 flag that accepts only finite values in rng.
-func Var(fs *pflag.FlagSet, p *float64, name string, def float64, rng Range, usage string) {
+// Float defines a float64 flag that accepts only finite values in rng.
+func Float(fs *pflag.FlagSet, p *float64, name string, def float64, rng Range, usage string) {
 	*p = def
-	fs.Var(&value{p: p, name: name, rng: rng}, name, usage+" (range "+rng.String()+")")
+	fs.Var(&floatValue{p: p, name: name, rng: rng}, name, usage+" (range "+rng.String()+")")
 }
 
-// Flag is Var returning the variable.
-func Flag(fs *pflag.FlagSet, name string, def float64, rng Range, usage string) *float64 {
+// NewFloat is Float returning the variable.
+func NewFloat(fs *pflag.FlagSet, name string, def float64, rng Range, usage string) *float64 {
 	p := new(float64)
-	Var(fs, p, name, def, rng, usage)
+	Float(fs, p, name, def, rng, usage)
 	return p
 }
