@@ -507,3 +507,23 @@ func WriteJSONList(w io.Writer, ss []Summary) error {
 	_, err := w.Write([]byte("]\n"))
 	return err
 }
+
+// WriteAs writes summaries in format: "csv" (WriteCSV, one row each), "json" (WriteJSONList)
+// or "table" (WriteTable, a blank line between summaries).
+func WriteAs(w io.Writer, format string, ss ...Summary) error {
+	switch format {
+	case "csv":
+		return WriteCSV(w, ss...)
+	case "json":
+		return WriteJSONList(w, ss)
+	}
+	for i, s := range ss {
+		if i > 0 {
+			w.Write([]byte("\n"))
+		}
+		if err := s.WriteTable(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -381,3 +381,20 @@ func TestFileHelpers(t *testing.T) {
 		t.Errorf("file %q, want %q", got, b.String())
 	}
 }
+
+// TestWriteAs: two summaries as a table are separated by one blank line; as CSV they are a
+// header and two rows.
+func TestWriteAs(t *testing.T) {
+	s := Summarize(nil, Options{})
+	var one, two strings.Builder
+	WriteAs(&one, "table", s)
+	WriteAs(&two, "table", s, s)
+	if two.String() != one.String()+"\n"+one.String() {
+		t.Errorf("two tables:\n%s", two.String())
+	}
+	var c strings.Builder
+	WriteAs(&c, "csv", s, s)
+	if n := strings.Count(strings.TrimSpace(c.String()), "\n"); n != 2 {
+		t.Errorf("CSV has %d line breaks, want 2 (header and two rows)", n)
+	}
+}

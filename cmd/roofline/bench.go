@@ -95,7 +95,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		if *saveResult != "" {
 			return usageErr("--save-result: not with --summarize (a record file does not hold the run's settings); run bench again or use import")
 		}
-		return writeSummary(e.stdout, *output, s)
+		return bench.WriteAs(e.stdout, *output, s)
 	}
 
 	cfg := bench.Config{
@@ -171,7 +171,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	s := bench.Summarize(recs, opt)
 	s.Run = cfg.RunInfo(len(recs), "requested (--input-len, --output-len)")
-	if err := writeSummary(e.stdout, *output, s); err != nil {
+	if err := bench.WriteAs(e.stdout, *output, s); err != nil {
 		return err
 	}
 	if *saveResult != "" {
@@ -199,16 +199,6 @@ func flagNames(msg string) string {
 		}
 	}
 	return msg
-}
-
-func writeSummary(w io.Writer, format string, s bench.Summary) error {
-	switch format {
-	case "json":
-		return s.WriteJSON(w)
-	case "csv":
-		return bench.WriteCSV(w, s)
-	}
-	return s.WriteTable(w)
 }
 
 // runRecorded runs cfg with a progress bar named what, writing each record to the file path

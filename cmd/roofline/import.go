@@ -48,19 +48,5 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageErr("import %s: %v", path, err)
 	}
-	switch *output {
-	case "csv":
-		return bench.WriteCSV(e.stdout, ss...)
-	case "json":
-		return bench.WriteJSONList(e.stdout, ss)
-	}
-	for i, s := range ss {
-		if i > 0 {
-			e.stdout.Write([]byte("\n"))
-		}
-		if err := s.WriteTable(e.stdout); err != nil {
-			return err
-		}
-	}
-	return nil
+	return bench.WriteAs(e.stdout, *output, ss...)
 }
