@@ -2,6 +2,8 @@ package sweeprun_test
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -74,4 +76,24 @@ func TestLoadGrid(t *testing.T) {
 	if _, err := sweeprun.LoadGrid("", "x"); err == nil || !strings.HasPrefix(err.Error(), "--request-rate") {
 		t.Errorf("bad rate: %v", err)
 	}
+}
+
+// WriteDryRun prints what sweep --dry-run shows: each server command and the roofline bench
+// command of each client configuration, here two loads of the --concurrency list 8,32.
+func ExampleOptions_WriteDryRun() {
+	clients, err := sweeprun.LoadGrid("8,32", "")
+	if err != nil {
+		panic(err)
+	}
+	o := sweeprun.Options{Bench: bench.Config{Model: "m", InputLen: 1000, OutputLen: 200, NumRequests: 100}, Clients: clients}
+	plan := []sweeprun.Config{{Index: 1, Command: "vllm serve m --port $PORT"}}
+	runs, _ := o.CountRuns(plan)
+	fmt.Println(runs, "runs")
+	o.WriteDryRun(os.Stdout, plan, nil)
+	// Output:
+	// 2 runs
+	//
+	// [1] vllm serve m --port $PORT
+	//     bench --model m --input-len 1000 --output-len 200 --concurrency 8 --num-requests 100
+	//     bench --model m --input-len 1000 --output-len 200 --concurrency 32 --num-requests 100
 }

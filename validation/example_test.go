@@ -2,6 +2,7 @@ package validation_test
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"roofline/bench"
@@ -33,4 +34,22 @@ func ExampleCompareMetrics() {
 	fmt.Printf("%s error %+.1f%%; worst key metric %.1f%%; %s\n", rows[0].Metric, *rows[0].ErrPct, *verdict.MaxKeyErrPct, verdict.Text)
 	// Output:
 	// ttft_ms_mean error +10.0%; worst key metric 10.0%; differs: a key metric is 10% off (bound 5%)
+}
+
+// RunHints.Fill takes the load a result file describes for the flags not given: vllm bench
+// serve with --request-rate inf --max-concurrency 8 is a closed loop of 8.
+func ExampleRunHints_Fill() {
+	in, out, eight := 1000.0, 200.0, 8
+	inf := math.Inf(1)
+	s := bench.Summary{Run: bench.RunInfo{Model: "meta-llama/Llama-3.1-8B-Instruct", InputLen: &in, OutputLen: &out, RequestRate: &inf, Concurrency: &eight}}
+	var h validation.RunHints
+	from, err := h.Fill(s, func(string) bool { return false }, "model")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(h.Model, h.InputLen, h.OutputLen, h.Concurrency)
+	fmt.Println(from["concurrency"])
+	// Output:
+	// meta-llama/Llama-3.1-8B-Instruct 1000 200 8
+	// 8 (all requests at once, at most 8 in flight)
 }
