@@ -122,6 +122,8 @@ func (l Launcher) Validate() error {
 		return fmt.Errorf("--framework %q: allowed values are %s", l.Framework, strings.Join(Frameworks, ", "))
 	case l.Template == "" && l.Framework != "ollama" && l.Model == "":
 		return fmt.Errorf("--framework %s: --model is required (the model the server loads)", l.Framework)
+	case l.Bin != "" && l.Template != "":
+		return fmt.Errorf("--server-bin: only with --framework (a --server-cmd names its own executable)")
 	}
 	return nil
 }

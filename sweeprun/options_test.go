@@ -97,3 +97,22 @@ func ExampleOptions_WriteDryRun() {
 	//     bench --model m --input-len 1000 --output-len 200 --concurrency 8 --num-requests 100
 	//     bench --model m --input-len 1000 --output-len 200 --concurrency 32 --num-requests 100
 }
+
+// TestParseGridsAndNoPrediction: each grid lands in its field and a bad one names its flag;
+// NoPrediction gives its reason for every run; --server-bin needs --framework.
+func TestParseGridsAndNoPrediction(t *testing.T) {
+	var o sweeprun.Options
+	if err := o.ParseGrids("tp_size=[1,2]", "concurrency=8", "A=[1,2]"); err != nil || len(o.ServerArgs) != 2 || len(o.Clients) != 1 || len(o.ServerEnv) != 2 {
+		t.Errorf("grids: %+v, %v", o, err)
+	}
+	if err := o.ParseGrids("tp_size=[1", "", ""); err == nil || !strings.HasPrefix(err.Error(), "--server-args") {
+		t.Errorf("bad grid: %v", err)
+	}
+	if s, why := sweeprun.NoPrediction("no --model")(nil, bench.Config{}, nil); s != nil || why != "no --model" {
+		t.Errorf("NoPrediction: %v, %q", s, why)
+	}
+	l := sweeprun.Launcher{Template: "srv {port}", Bin: "x"}
+	if err := l.Validate(); err == nil || !strings.HasPrefix(err.Error(), "--server-bin") {
+		t.Errorf("--server-bin with a template: %v", err)
+	}
+}

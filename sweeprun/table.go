@@ -280,3 +280,23 @@ func (o Options) Check() error {
 	}
 	return nil
 }
+
+// ParseGrids parses the server-argument, client-argument and server-environment grids
+// (ParseGrid) into o.ServerArgs, o.Clients and o.ServerEnv; the error names the flag.
+func (o *Options) ParseGrids(serverArgs, clientArgs, env string) error {
+	var err error
+	for _, g := range []struct {
+		flag, text string
+		dst        *[]Params
+	}{{"--server-args", serverArgs, &o.ServerArgs}, {"--client-args", clientArgs, &o.Clients}, {"--server-env", env, &o.ServerEnv}} {
+		if *g.dst, err = ParseGrid(g.text); err != nil {
+			return fmt.Errorf("%s: %v", g.flag, err)
+		}
+	}
+	return nil
+}
+
+// NoPrediction is a Predictor that records every run without a prediction, with reason.
+func NoPrediction(reason string) Predictor {
+	return func(Params, bench.Config, []bench.Record) (*estimator.Serving, string) { return nil, reason }
+}

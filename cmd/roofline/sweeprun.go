@@ -77,19 +77,11 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	if err := o.Launcher.Validate(); err != nil {
 		return usageErr("%v", err)
 	}
-	if lf.bin != "" && lf.serverCmd != "" {
-		return usageErr("--server-bin: only with --framework (a --server-cmd names its own executable)")
+	err := o.ParseGrids(lf.serverArgs, lf.clientArgs, lf.env)
+	if err == nil {
+		err = o.Check()
 	}
-	var err error
-	for _, g := range []struct {
-		flag, text string
-		dst        *[]sweeprun.Params
-	}{{"--server-args", lf.serverArgs, &o.ServerArgs}, {"--client-args", lf.clientArgs, &o.Clients}, {"--server-env", lf.env, &o.ServerEnv}} {
-		if *g.dst, err = sweeprun.ParseGrid(g.text); err != nil {
-			return usageErr("%s: %v", g.flag, err)
-		}
-	}
-	if err := o.Check(); err != nil {
+	if err != nil {
 		return usageErr("%v", err)
 	}
 	if lf.gpusAvailable < -1 {
@@ -133,10 +125,9 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	}
 
 	pr, note := newLoopPredictor(ctx, e, f, o.ServerEnv)
+	o.Predict = sweeprun.NoPrediction(note)
 	if pr != nil {
 		o.Predict = pr.Predict
-	} else {
-		o.Predict = func(sweeprun.Params, bench.Config, []bench.Record) (*estimator.Serving, string) { return nil, note }
 	}
 	cons, err := estimator.ParseConstraints(f.constraints)
 	if err != nil {
