@@ -35,6 +35,12 @@ type Spec struct {
 	MaxModelLen int
 	// MaxNumSeqs and MaxNumBatchedTokens override the profile's scheduler limits; 0 = profile default.
 	MaxNumSeqs, MaxNumBatchedTokens int
+	// SchedulerSteps is vLLM V0's --num-scheduler-steps (multi-step scheduling, vLLM 0.6–0.7):
+	// the scheduler runs once per that many decode steps, so a decode-only step pays the
+	// profile's per-step and per-sequence host costs (step_overhead_ms, seq_overhead_us) once
+	// per SchedulerSteps steps. 0 or 1 = every step. Not modelled: a new request also waits for
+	// the running group of steps to end before its prefill (TTFT comes out low).
+	SchedulerSteps int
 	// Topology places the GPUs on nodes (zero value: see Topology).
 	Topology Topology
 	// Speculation enables speculative decoding (nil = off).
@@ -192,6 +198,9 @@ func New(s Spec) (*Deployment, error) {
 	}
 	if s.MaxModelLen < 0 || s.MaxNumSeqs < 0 || s.MaxNumBatchedTokens < 0 {
 		return nil, errors.New("--max-model-len, --max-num-seqs and --max-num-batched-tokens must be ≥ 0")
+	}
+	if s.SchedulerSteps < 0 {
+		return nil, fmt.Errorf("num_scheduler_steps %d: must be ≥ 0 (0 or 1: one scheduler call per step)", s.SchedulerSteps)
 	}
 	if s.MemoryFraction < 0 || s.MemoryFraction > 1 {
 		return nil, fmt.Errorf("--gpu-memory-utilization %g: must be in (0, 1]", s.MemoryFraction)

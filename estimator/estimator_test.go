@@ -315,3 +315,39 @@ func TestModelNotesBecomeWarnings(t *testing.T) {
 		t.Errorf("Llama-3.1-8B bf16 on H100: warnings %v, want none", w)
 	}
 }
+
+// Multi-step scheduling (vLLM V0 --num-scheduler-steps n): a decode-only step pays the
+// profile's host costs once per n steps. Hand calculation with the vllm-v0 profile
+// (step_overhead_ms 10, seq_overhead_us 500): 4 decoding sequences cost 10 + 4·0.5 = 12 ms of
+// host work per step, 1.2 ms at n = 10, so the step is 10.8 ms shorter; a step with a prompt
+// still pays all of it.
+func TestSchedulerStepsAmortiseHostCosts(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	cat, err := hardware.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := cat.Lookup("A100 80GB")
+	p, _, err := Engine("vllm@0.6.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(n int, b *Batch) float64 {
+		d, err := New(Spec{Model: m, GPU: g, Profile: p, SchedulerSteps: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.StepSeconds(b)
+	}
+	dec := &Batch{Decode: []int{200, 300, 400, 500}}
+	if got := step(1, dec) - step(10, dec); math.Abs(got-10.8e-3) > 1e-9 {
+		t.Errorf("decode step shorter by %.6f s with 10 scheduler steps, want 0.0108 s", got)
+	}
+	pre := &Batch{Prefill: []Chunk{{New: 200}}, Decode: []int{200, 300}}
+	if got := step(1, pre) - step(10, pre); got != 0 {
+		t.Errorf("a step with a prompt changed by %g s, want 0", got)
+	}
+	if _, err := New(Spec{Model: m, GPU: g, Profile: p, SchedulerSteps: -1}); err == nil {
+		t.Error("SchedulerSteps -1 accepted")
+	}
+}

@@ -553,6 +553,9 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 
 	// Fixed per-step costs (CPU side, once per step).
 	ovh := prof.StepOverheadMs*1e-3 + prof.SeqOverheadUs*1e-6*seqs
+	if n := d.SchedulerSteps; n > 1 && prefillTokens == 0 {
+		ovh /= float64(n) // multi-step scheduling (Spec.SchedulerSteps): host work once per n decode steps
+	}
 	if d.Model.MLA != nil && d.moeLayers > 0 && d.moeGather() > 1 {
 		// MLA model, attention DP + EP (profile.go): per sequence of this rank, and per MoE layer of the stage
 		ovh += prof.MLAEPSeqOverheadUs*1e-6*seqs + prof.MLAEPLayerOverheadUs*1e-6*float64(d.moeLayers)

@@ -177,7 +177,7 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 	kv := r.KVDtype
 	spec := estimator.Spec{Model: m, GPU: g, TP: tp, PP: pp, DP: dp, EP: r.EP, WeightDtype: r.WeightDtype, KVDtype: kv, Profile: p,
 		MemoryFraction: r.GPUMemUtil, MaxNumSeqs: r.MaxNumSeqs, MaxNumBatchedTokens: r.MaxNumBatchedTokens,
-		MaxModelLen: MaxModelLen(m.MaxContextLen, r.InputLen+r.OutputLen)}
+		MaxModelLen: MaxModelLen(m.MaxContextLen, r.InputLen+r.OutputLen), SchedulerSteps: r.NumSchedulerSteps}
 	if err := applyTechnique(&spec, r, o); err != nil {
 		return Prediction{}, "", err
 	}

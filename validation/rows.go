@@ -26,7 +26,10 @@ type Row struct {
 	EngineVersion string
 	// TPOTLimitMs is the optional tpot_limit_ms column: the latency bound (ms) a benchmark
 	// harness tuned the engine's per-step token budget for (MLPerf Server/Interactive).
-	TPOTLimitMs                     float64
+	TPOTLimitMs float64
+	// NumSchedulerSteps is the optional num_scheduler_steps column: vLLM V0's
+	// --num-scheduler-steps of the run (0 = not used).
+	NumSchedulerSteps               int
 	InputLen, OutputLen, PrefixLen  int
 	Workload                        string
 	Concurrency                     int
@@ -94,7 +97,7 @@ func (r Row) Check() error {
 		v    int
 	}{{"num_gpus", r.NumGPUs}, {"tp", r.TP}, {"pp", r.PP}, {"dp", r.DP}, {"ep", r.EP}, {"input_len", r.InputLen}, {"output_len", r.OutputLen},
 		{"prefix_len", r.PrefixLen}, {"concurrency", r.Concurrency}, {"batch_size", r.BatchSize}, {"num_requests", r.NumRequests},
-		{"max_num_seqs", r.MaxNumSeqs}, {"max_num_batched_tokens", r.MaxNumBatchedTokens}} {
+		{"max_num_seqs", r.MaxNumSeqs}, {"max_num_batched_tokens", r.MaxNumBatchedTokens}, {"num_scheduler_steps", r.NumSchedulerSteps}} {
 		if f.v < 0 {
 			return bad(f.name, "%d: must be ≥ 0 (0 or empty: default)", f.v)
 		}
@@ -209,7 +212,7 @@ func readRows(r io.Reader, name string, skip bool) ([]Row, []*BadRow, error) {
 		r := Row{ID: get("id"), Source: get("source"), Model: get("model"), GPU: get("gpu"), NumGPUs: num("num_gpus"), TP: num("tp"), PP: num("pp"), DP: num("dp"), EP: num("ep"),
 			Engine: get("engine"), WeightDtype: get("weight_dtype"), KVDtype: get("kv_dtype"), InputLen: num("input_len"), OutputLen: num("output_len"), PrefixLen: num("prefix_len"),
 			Workload: get("workload"), Concurrency: num("concurrency"), RequestRate: flt("request_rate"), BatchSize: num("batch_size"), NumRequests: num("num_requests"),
-			EngineVersion: get("engine_version"), TPOTLimitMs: flt("tpot_limit_ms"), MaxNumSeqs: num("max_num_seqs"), MaxNumBatchedTokens: num("max_num_batched_tokens"), GPUMemUtil: flt("gpu_memory_utilization"), Metric: get("metric"), Value: flt("value"), File: name, Line: line}
+			EngineVersion: get("engine_version"), TPOTLimitMs: flt("tpot_limit_ms"), NumSchedulerSteps: num("num_scheduler_steps"), MaxNumSeqs: num("max_num_seqs"), MaxNumBatchedTokens: num("max_num_batched_tokens"), GPUMemUtil: flt("gpu_memory_utilization"), Metric: get("metric"), Value: flt("value"), File: name, Line: line}
 		if perr == nil {
 			r.Tech, perr = readTechnique(col, get, num, flt, name, line)
 		}
