@@ -52,3 +52,31 @@ func ParseLengthDist(spec string) (*LengthDist, error) {
 	}
 	return nil, fmt.Errorf("unknown kind %q", kind)
 }
+
+// SetLengthDists sets how request lengths are drawn, as a command line gives it: rangeRatio
+// r in [0, 1) draws uniformly in [⌊L·(1−r)⌋, ⌈L·(1+r)⌉] as vllm bench serve's
+// --random-range-ratio does (RangeRatioDist; 0: fixed lengths), and inputSpec and
+// outputSpec (ParseLengthDist; "": unchanged) override it per side. Errors name the flag
+// (--random-range-ratio, --input-dist, --output-dist).
+func (w *Workload) SetLengthDists(rangeRatio float64, inputSpec, outputSpec string) error {
+	if rangeRatio < 0 || rangeRatio >= 1 {
+		return fmt.Errorf("--random-range-ratio %g: must be in [0, 1)", rangeRatio)
+	}
+	if rangeRatio > 0 {
+		w.InputDist, w.OutputDist = RangeRatioDist(w.InputLen, rangeRatio), RangeRatioDist(w.OutputLen, rangeRatio)
+	}
+	for _, s := range []struct {
+		flag, spec string
+		dst        **LengthDist
+	}{{"input-dist", inputSpec, &w.InputDist}, {"output-dist", outputSpec, &w.OutputDist}} {
+		if s.spec == "" {
+			continue
+		}
+		d, err := ParseLengthDist(s.spec)
+		if err != nil {
+			return fmt.Errorf("--%s %q: %v (want uniform:MIN:MAX, normal:MEAN:STD or hist:FILE.csv)", s.flag, s.spec, err)
+		}
+		*s.dst = d
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package estimator_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"roofline/estimator"
@@ -27,6 +28,26 @@ func TestParseLengthDist(t *testing.T) {
 	for _, bad := range []string{"uniform:1", "zipf:1:2", "hist:" + filepath.Join(t.TempDir(), "none.csv")} {
 		if _, err := estimator.ParseLengthDist(bad); err == nil {
 			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// TestSetLengthDists: a range ratio draws both sides around their lengths; an explicit
+// distribution overrides one side; a ratio of 1 or more, or a bad spec, names its flag.
+func TestSetLengthDists(t *testing.T) {
+	w := estimator.Workload{InputLen: 1000, OutputLen: 100}
+	if err := w.SetLengthDists(0.5, "", "uniform:10:20"); err != nil {
+		t.Fatal(err)
+	}
+	if w.InputDist == nil || w.OutputDist == nil || w.OutputDist.Kind != "uniform" || w.OutputDist.Max != 20 {
+		t.Errorf("dists %+v / %+v", w.InputDist, w.OutputDist)
+	}
+	for _, c := range []struct {
+		r        float64
+		in, want string
+	}{{1, "", "--random-range-ratio"}, {0, "zipf:1:2", "--input-dist"}} {
+		if err := (&estimator.Workload{InputLen: 10, OutputLen: 10}).SetLengthDists(c.r, c.in, ""); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%v %q: %v, want an error naming %s", c.r, c.in, err, c.want)
 		}
 	}
 }

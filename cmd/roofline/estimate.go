@@ -36,37 +36,14 @@ func (f *workloadFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.outputDist, "output-dist", "", "draw output lengths, as --input-dist")
 }
 
-// parseDist reads a length distribution spec (see --input-dist).
-func parseDist(flag, spec string) (*estimator.LengthDist, error) {
-	d, err := estimator.ParseLengthDist(spec)
-	if err != nil {
-		return nil, usageErr("--%s %q: %v (want uniform:MIN:MAX, normal:MEAN:STD or hist:FILE.csv)", flag, spec, err)
-	}
-	return d, nil
-}
-
 func (f *workloadFlags) workload() (estimator.Workload, error) {
 	w := estimator.Workload{InputLen: f.inputLen, OutputLen: f.outputLen, PrefixLen: f.prefixLen,
 		Concurrency: f.concurrency, RequestRate: f.rate, Burstiness: f.burstiness, BatchSize: f.batchSize, NumRequests: f.numRequests}
 	if err := w.InferKind(); err != nil {
 		return w, usageErr("%v", err)
 	}
-	if f.rangeRatio < 0 || f.rangeRatio >= 1 {
-		return w, usageErr("--random-range-ratio %g: must be in [0, 1)", f.rangeRatio)
-	}
-	if f.rangeRatio > 0 {
-		w.InputDist, w.OutputDist = estimator.RangeRatioDist(f.inputLen, f.rangeRatio), estimator.RangeRatioDist(f.outputLen, f.rangeRatio)
-	}
-	var err error
-	if f.inputDist != "" {
-		if w.InputDist, err = parseDist("input-dist", f.inputDist); err != nil {
-			return w, err
-		}
-	}
-	if f.outputDist != "" {
-		if w.OutputDist, err = parseDist("output-dist", f.outputDist); err != nil {
-			return w, err
-		}
+	if err := w.SetLengthDists(f.rangeRatio, f.inputDist, f.outputDist); err != nil {
+		return w, usageErr("%v", err)
 	}
 	if err := w.Validate(); err != nil {
 		return w, asUsage(err)
