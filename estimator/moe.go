@@ -67,29 +67,47 @@ func (d *Deployment) expertWork(s *gemmShard, rows float64) (flops, wbytes, mPer
 	return
 }
 
-// moeEff returns the compute- and memory-roof factors of a routed-expert GEMM. Where the
-// profile's moe_gemm_efficiency_by_dtype has the GEMM's compute dtype, that entry describes
-// the dtype's fused-MoE kernel: its grouped-GEMM compute efficiency (a fraction of the dense
-// GEMM efficiency at the same rows per expert), with the expert weights streamed at the dense
-// rate (memory factor 1). Otherwise moe_efficiency scales both roofs.
-func (d *Deployment) moeEff(s *gemmShard) (compute, memory float64) {
+// moeEff returns the compute- and memory-roof factors of a routed-expert GEMM at m rows per
+// touched expert. Where the profile's moe_gemm_efficiency_by_dtype has the GEMM's compute
+// dtype, that entry v describes the dtype's fused-MoE kernel in its small-M regime: a
+// grouped-GEMM compute efficiency (a fraction of the dense GEMM efficiency at the same rows
+// per expert), with the expert weights streamed at the dense rate (memory factor 1). It holds
+// up to moeFitRows rows per expert and gives way, geometrically in m, to moe_efficiency (both
+// roofs) at moeLargeRows: the small-M figure includes the padding of every expert's rows to
+// the kernel's M tile (vLLM fused_moe's moe_align_block_size pads to BLOCK_SIZE_M, 64 in its
+// default config), a waste under 1/8 from 256 rows on, where the kernels run their large-M
+// tiles. Otherwise moe_efficiency scales both roofs.
+func (d *Deployment) moeEff(s *gemmShard, m float64) (compute, memory float64) {
+	e := orOne(d.Profile.MoEEfficiency)
 	dt := d.shardDtype(s)
-	if v := d.Profile.MoEGEMMEfficiencyByDtype[dt]; v > 0 {
+	v := d.Profile.MoEGEMMEfficiencyByDtype[dt]
+	if v <= 0 {
+		return e, e
+	}
+	if m <= moeFitRows {
 		return v, 1
 	}
-	e := orOne(d.Profile.MoEEfficiency)
-	return e, e
+	if m >= moeLargeRows {
+		return e, e
+	}
+	t := math.Log(m/moeFitRows) / math.Log(moeLargeRows/moeFitRows)
+	return v * math.Pow(e/v, t), 1 + t*(e-1)
 }
 
+// moeLargeRows is the rows per expert from which a moe_gemm_efficiency_by_dtype entry no
+// longer applies (see moeEff): four 64-row M tiles, padding waste < 1/8.
+const moeLargeRows = 256
+
 // moeFitRows is the most rows per expert at which a moe_gemm_efficiency_by_dtype entry is
-// trusted without a warning: the vllm profile's fp8 entry was solved on prefills of 31-40
-// rows per expert (Llama-4-Scout sim-to-real runs, 466-600 new tokens over 16 experts,
-// top-1); 64 rows is one Hopper wgmma M-tile, past which grouped-GEMM kernels switch to
-// larger tiles and the fitted efficiency is an extrapolation.
+// applied in full and trusted without a warning: the vllm profile's fp8 entry was solved on
+// prefills of 31-40 rows per expert (Llama-4-Scout sim-to-real runs, 466-600 new tokens over
+// 16 experts, top-1); 64 rows is one Hopper wgmma M-tile, past which grouped-GEMM kernels
+// switch to larger tiles and the fitted efficiency is an extrapolation.
 const moeFitRows = 64
 
 // moeFitWarnings warns when a prompt's prefill chunk gives the routed-expert GEMMs of a dtype
-// priced by moe_gemm_efficiency_by_dtype more rows per expert than the entry was fitted at.
+// priced by moe_gemm_efficiency_by_dtype more rows per expert than the entry was fitted at but
+// fewer than moeLargeRows, where moeEff interpolates.
 func (d *Deployment) moeFitWarnings(w Workload) []string {
 	if len(d.Profile.MoEGEMMEfficiencyByDtype) == 0 {
 		return nil
@@ -108,8 +126,8 @@ func (d *Deployment) moeFitWarnings(w Workload) []string {
 		if v <= 0 {
 			continue
 		}
-		if _, _, rows, _ := d.expertWork(s, float64(chunk)); rows > moeFitRows {
-			return []string{fmt.Sprintf("a %d-token prefill chunk gives the %s routed-expert GEMMs ~%.0f rows per expert; moe_gemm_efficiency_by_dtype.%s = %.2g was fitted at 31-40 rows per expert, so prefill time and TTFT may be overstated here",
+		if _, _, rows, _ := d.expertWork(s, float64(chunk)); rows > moeFitRows && rows < moeLargeRows {
+			return []string{fmt.Sprintf("a %d-token prefill chunk gives the %s routed-expert GEMMs ~%.0f rows per expert; moe_gemm_efficiency_by_dtype.%s = %.2g was fitted at 31-40 rows per expert and gives way to moe_efficiency by 256 rows, so prefill time and TTFT are an interpolation here",
 				chunk, dt, rows, dt, v)}
 		}
 	}

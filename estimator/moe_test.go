@@ -142,7 +142,11 @@ func TestEPOverheadsOnlyWithAttentionDP(t *testing.T) {
 // weights stream at the dense rate; other dtypes and dense GEMMs keep their roofs. Hand
 // calculation from the step model (compute = FLOPs/(ceiling·η(m)·f_c), memory =
 // bytes/(bandwidth·η_mem·f_m)): with moe_efficiency 0.85 and an fp8 entry of 0.15, an FP8
-// expert GEMM's compute time grows by 0.85/0.15 and its memory time shrinks by 0.85.
+// expert GEMM's compute time grows by 0.85/0.15 and its memory time shrinks by 0.85 up to 64
+// rows per expert. Qwen3-30B-A3B routes each token to 8 of 128 experts: a 256-token prefill
+// gives 256·8/128 = 16 rows per expert (full entry), 2048 tokens 128 rows (half-way in
+// log(m/64)/log(256/64) = 0.5: compute ×(0.85/0.15)^0.5 = 2.380, memory ×0.85/(1 − 0.5·0.15)
+// = 0.9189), 8192 tokens 512 rows (moe_efficiency again: ×1).
 func TestMoEGEMMEfficiencyByDtype(t *testing.T) {
 	m, err := models.LoadCatalogue("Qwen/Qwen3-30B-A3B")
 	if err != nil {
@@ -153,6 +157,7 @@ func TestMoEGEMMEfficiencyByDtype(t *testing.T) {
 		t.Fatal(err)
 	}
 	g, _ := cat.Lookup("H100 SXM")
+	tokens := 256
 	ops := func(wd string, entry map[string]float64) map[string]OpTime {
 		p := *MustEngine("vllm")
 		p.MoEEfficiency, p.MoEGEMMEfficiencyByDtype = 0.85, entry
@@ -161,7 +166,7 @@ func TestMoEGEMMEfficiencyByDtype(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := map[string]OpTime{}
-		for _, op := range d.StepTime(Batch{Prefill: []Chunk{{New: 2048}}}, true).Ops {
+		for _, op := range d.StepTime(Batch{Prefill: []Chunk{{New: tokens}}}, true).Ops {
 			out[op.Name] = op
 		}
 		return out
@@ -181,6 +186,22 @@ func TestMoEGEMMEfficiencyByDtype(t *testing.T) {
 			t.Errorf("fp8 entry: %s %s time ×%.6g, want ×%.6g", c.op, c.roof, c.got, c.want)
 		}
 	}
+	for _, c := range []struct {
+		tokens                  int
+		wantCompute, wantMemory float64
+	}{
+		{2048, math.Sqrt(0.85 / 0.15), 0.85 / 0.925},
+		{8192, 1, 1},
+	} {
+		tokens = c.tokens
+		base, fp8 := ops("fp8", nil), ops("fp8", entry)
+		gotC := float64(fp8["expert_up_gate"].Compute / base["expert_up_gate"].Compute)
+		gotM := float64(fp8["expert_up_gate"].Memory / base["expert_up_gate"].Memory)
+		if math.Abs(gotC/c.wantCompute-1) > 1e-9 || math.Abs(gotM/c.wantMemory-1) > 1e-9 {
+			t.Errorf("%d-token prefill: expert compute ×%.6g, memory ×%.6g; want ×%.6g, ×%.6g", c.tokens, gotC, gotM, c.wantCompute, c.wantMemory)
+		}
+	}
+	tokens = 2048
 	// bf16 experts compute in bf16: the fp8 entry does not apply.
 	if a, b := ops("bf16", nil)["expert_up_gate"], ops("bf16", entry)["expert_up_gate"]; a.Time != b.Time {
 		t.Errorf("bf16 expert_up_gate %g → %g s with an fp8-only entry", a.Time, b.Time)
@@ -214,8 +235,9 @@ func TestMoEGEMMEfficiencyByDtypeParse(t *testing.T) {
 // A prompt whose prefill chunk gives the expert GEMMs of a dtype priced by
 // moe_gemm_efficiency_by_dtype more than 64 rows per expert carries a warning: Qwen3-30B-A3B
 // routes each token to 8 of 128 experts, so a chunk of n new tokens gives n·8/128 rows per
-// expert (hand calculation): 466 → 29 rows (no warning), 4000 → 250 rows (warning); bf16
-// experts are not priced by the fp8 entry.
+// expert (hand calculation): 466 → 29 rows (entry in full, no warning), 4000 → 250 rows
+// (interpolated, warning), 8000 → 500 rows (moe_efficiency again, no warning); bf16 experts
+// are not priced by the fp8 entry.
 func TestMoEFitWarning(t *testing.T) {
 	m, err := models.LoadCatalogue("Qwen/Qwen3-30B-A3B")
 	if err != nil {
@@ -226,7 +248,7 @@ func TestMoEFitWarning(t *testing.T) {
 		wd   string
 		in   int
 		warn bool
-	}{{"fp8", 466, false}, {"fp8", 4000, true}, {"bf16", 4000, false}} {
+	}{{"fp8", 466, false}, {"fp8", 4000, true}, {"fp8", 8000, false}, {"bf16", 4000, false}} {
 		d := mustDeploy(t, Spec{Model: m, GPU: g, WeightDtype: c.wd, Profile: MustEngine("vllm"), MaxModelLen: 8192})
 		w := Workload{Kind: Rate, RequestRate: 0.5, InputLen: c.in, OutputLen: 100, NumRequests: 50}
 		for _, method := range []string{"closed form", "simulation"} {

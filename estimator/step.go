@@ -347,7 +347,7 @@ func (d *Deployment) gemmTerms(acc *stepAcc, M, seqs float64, nDecode, q int) (q
 		bytes := (wbytes + abytes) * s.layers
 		moe, moeC := 1.0, 1.0
 		if s.experts > 0 {
-			moeC, moe = d.moeEff(s)
+			moeC, moe = d.moeEff(s, mEff)
 		}
 		if s.quant {
 			// Quantise the GEMM's input: read it in 16 bits, write it in the compute dtype.
