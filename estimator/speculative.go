@@ -224,3 +224,20 @@ func (d *Deployment) meanKVLayerBytes() float64 {
 	}
 	return b / l
 }
+
+// NewSpeculation is the speculative decoding a command line asks for: method (SpecMethods;
+// "": none, nil), K draft tokens per step (0: 3), the mean accepted length per step (0: the
+// method's sourced α) or per-position acceptance rates; draft says a draft model is given
+// (the caller loads it into DraftModel). Error: speculation settings without a method.
+func NewSpeculation(method string, tokens int, acceptLen float64, rates []float64, draft bool) (*Speculation, error) {
+	if method == "" {
+		if tokens != 0 || acceptLen != 0 || rates != nil || draft {
+			return nil, fmt.Errorf("--spec-tokens, --spec-accept-len, --spec-accept-rates and --spec-draft-model need --spec-method (%s)", strings.Join(SpecMethods, ", "))
+		}
+		return nil, nil
+	}
+	if tokens == 0 {
+		tokens = 3
+	}
+	return &Speculation{Method: method, Tokens: tokens, AcceptLen: acceptLen, AcceptRates: rates}, nil
+}

@@ -2,6 +2,7 @@ package estimator
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -97,5 +98,19 @@ func TestSpecDraftRunsOverThePrompt(t *testing.T) {
 	want := 1 + (218112000.0+525336576.0)/8030261248.0
 	if got := spec.TTFT.Mean / base.TTFT.Mean; math.Abs(got-want) > 1e-6 {
 		t.Errorf("TTFT ratio %.6f, want %.6f", got, want)
+	}
+}
+
+// TestNewSpeculation: no method is no speculation, unless a speculation setting is given
+// (an error naming --spec-method); K defaults to 3 draft tokens per step.
+func TestNewSpeculation(t *testing.T) {
+	if s, err := NewSpeculation("", 0, 0, nil, false); s != nil || err != nil {
+		t.Errorf("none: %v, %v", s, err)
+	}
+	if _, err := NewSpeculation("", 4, 0, nil, false); err == nil || !strings.Contains(err.Error(), "--spec-method") {
+		t.Errorf("settings without a method: %v", err)
+	}
+	if s, err := NewSpeculation(SpecEagle, 0, 2.5, nil, false); err != nil || s.Tokens != 3 || s.AcceptLen != 2.5 {
+		t.Errorf("eagle: %+v, %v", s, err)
 	}
 }

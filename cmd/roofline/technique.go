@@ -50,23 +50,14 @@ func (f *techFlags) technique(ctx context.Context, e *env, base *estimator.Deplo
 		return nil, usageErr("--prefixes %d needs --prefix-len (the tokens each reusable prefix holds)", f.prefixes)
 	}
 	t := estimator.Technique{KVOffload: f.kvOffload, Prefixes: f.prefixes, Disagg: f.disagg, KVTransfer: f.kvTransfer}
-	if f.specMethod == "" && (f.specTokens != 0 || f.specAcceptLen != 0 || f.specRates != nil || f.specDraft != "") {
-		return nil, usageErr("--spec-tokens, --spec-accept-len, --spec-accept-rates and --spec-draft-model need --spec-method (%s)", strings.Join(estimator.SpecMethods, ", "))
+	var err error
+	if t.Speculation, err = estimator.NewSpeculation(f.specMethod, f.specTokens, f.specAcceptLen, f.specRates, f.specDraft != ""); err != nil {
+		return nil, usageErr("%v", err)
 	}
-	if f.specMethod != "" {
-		k := f.specTokens
-		if k == 0 {
-			k = 3
+	if f.specDraft != "" && t.Speculation != nil {
+		if t.Speculation.DraftModel, err = loadModel(ctx, e, f.specDraft); err != nil {
+			return nil, err
 		}
-		sp := &estimator.Speculation{Method: f.specMethod, Tokens: k, AcceptLen: f.specAcceptLen, AcceptRates: f.specRates}
-		if f.specDraft != "" {
-			m, err := loadModel(ctx, e, f.specDraft)
-			if err != nil {
-				return nil, err
-			}
-			sp.DraftModel = m
-		}
-		t.Speculation = sp
 	}
 	r, err := estimator.CompareTechnique(base, bs, w, t, price)
 	return r, asUsage(err)
