@@ -200,7 +200,7 @@ func New(s Spec) (*Deployment, error) {
 		return nil, errors.New("--max-model-len, --max-num-seqs and --max-num-batched-tokens must be ≥ 0")
 	}
 	if s.SchedulerSteps < 0 {
-		return nil, fmt.Errorf("num_scheduler_steps %d: must be ≥ 0 (0 or 1: one scheduler call per step)", s.SchedulerSteps)
+		return nil, fmt.Errorf("--num-scheduler-steps %d: must be ≥ 0 (0 or 1: one scheduler call per step)", s.SchedulerSteps)
 	}
 	if s.MemoryFraction < 0 || s.MemoryFraction > 1 {
 		return nil, fmt.Errorf("--gpu-memory-utilization %g: must be in (0, 1]", s.MemoryFraction)

@@ -66,6 +66,7 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"plan rate NaN", []string{"plan", "--model", llama8b, "--target-rate", "NaN"}, "--target-rate "},
 		{"compare max-error NaN", []string{"compare", "--result", "x.jsonl", "--max-error", "NaN"}, "--max-error "},
 		{"validate max-error -1", []string{"validate", "--url", "http://127.0.0.1:1", "--model", "m", "--max-error", "-1"}, "--max-error "},
+		{"num-scheduler-steps -1", with(c1, "--num-scheduler-steps", "-1"), "--num-scheduler-steps -1: must be ≥ 0"},
 		// --engine mlc-llm used the default profile silently.
 		{"engine mlc-llm", with(c1, "--engine", "mlc-llm"), `--engine "mlc-llm": allowed values are`},
 		{"memory engine mlc-llm", []string{"memory", "--model", llama8b, "--gpu", "H100", "--engine", "mlc-llm"}, `--engine "mlc-llm"`},
