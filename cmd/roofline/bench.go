@@ -47,7 +47,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	inLen := fs.Int("input-len", 0, "synthetic prompt length in tokens (≈ one token per word)")
 	outLen := fs.Int("output-len", 0, "max_tokens per request (with a dataset, 0 uses each prompt's own)")
 	prefixLen := fs.Int("prefix-len", 0, "leading prompt tokens shared by every request")
-	dataset := fs.String("dataset", "random", "prompts: random (synthetic), jsonl or sharegpt (with --dataset-file)")
+	dataset := choice(fs, "dataset", "random", "prompts: random (synthetic), jsonl or sharegpt (with --dataset-file)", "random", "jsonl", "sharegpt")
 	datasetFile := fs.String("dataset-file", "", "dataset file for --dataset jsonl|sharegpt")
 	naturalEOS := fs.Bool("natural-eos", false, "do not send ignore_eos/min_tokens (replies may end early)")
 	warmup := fs.Int("warmup", 0, "requests sent before the run, not recorded")
@@ -60,16 +60,13 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	goodput := fs.String("goodput", "", "SLOs for goodput (requests/s meeting all), e.g. ttft:500ms,tpot:50ms,e2el:10s,tok_s_per_user:20")
 	saveResult := fs.String("save-result", "", "also write the result in vllm bench serve's --save-result JSON schema to this file")
 	percentiles := fs.String("percentiles", "99", "percentiles written by --save-result, as vLLM's --percentiles (e.g. 50,90,99)")
-	origin := fs.String("timing-origin", bench.OriginSent, "TTFT and E2E count from: sent (actual send, as vLLM) or scheduled (the arrival schedule; includes waiting for a free slot)")
+	origin := choice(fs, "timing-origin", bench.OriginSent, "TTFT and E2E count from: sent (actual send, as vLLM) or scheduled (the arrival schedule; includes waiting for a free slot)", bench.OriginSent, bench.OriginScheduled)
 	quiet := fs.BoolP("quiet", "q", false, "no progress on stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErr("bench: unexpected argument %q (every input is a flag)", fs.Arg(0))
-	}
-	if *origin != bench.OriginSent && *origin != bench.OriginScheduled {
-		return usageErr("--timing-origin %q: allowed values are sent, scheduled", *origin)
 	}
 	pcts, err := bench.VLLMPercentiles(*percentiles)
 	if err != nil {
@@ -144,8 +141,6 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		if cfg.Prompts, err = bench.LoadDataset(*dataset, *datasetFile); err != nil {
 			return usageErr("--dataset-file: %v", err)
 		}
-	default:
-		return usageErr("--dataset %q: allowed values are random, jsonl, sharegpt", *dataset)
 	}
 	if *keyEnv != "" {
 		cfg.APIKey = e.getenv(*keyEnv)

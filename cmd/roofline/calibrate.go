@@ -24,14 +24,9 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	model := fs.String("model", "", "with --bench-results: the model the servers ran")
 	gpu := fs.String("gpu", "", "with --bench-results: the GPU the servers ran on")
 	out := outputFlag(fs, "table", "json")
-	cv := fs.String("cv", "", "leave-one-group-out check: fit on every group but one, report the held-out error per group (gpu, dtype or model)")
+	cv := choice(fs, "cv", "", "leave-one-group-out check: fit on every group but one, report the held-out error per group (gpu, dtype or model)", "gpu", "dtype", "model")
 	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	switch *cv {
-	case "", "gpu", "dtype", "model":
-	default:
-		return usageErr("--cv %q: allowed values are gpu, dtype, model", *cv)
 	}
 	if (*steps == "") == (*benchDir == "") || *outFile == "" {
 		return usageErr("calibrate: --out and one of --steps or --bench-results are required")

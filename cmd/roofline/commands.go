@@ -108,6 +108,13 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 	return nil
 }
 
+// choice defines a flag whose value must be one of allowed (def is not checked).
+func choice(fs *pflag.FlagSet, name, def, usage string, allowed ...string) *string {
+	p := new(string)
+	flagvalue.Choice(fs, p, name, "", def, usage, allowed...)
+	return p
+}
+
 // outputFlag defines --output/-o taking one of formats (the first is the default); any
 // other value is bad input at parse time.
 func outputFlag(fs *pflag.FlagSet, formats ...string) *string {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"slices"
 	"strings"
 
 	"roofline/bench"
@@ -27,13 +26,10 @@ differs from roofline's is marked with * and explained.`
 
 func runImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "import", importSynopsis)
-	format := fs.String("format", "auto", "file format: "+strings.Join(bench.Formats(), ", "))
+	format := choice(fs, "format", "auto", "file format: "+strings.Join(bench.Formats(), ", "), bench.Formats()...)
 	output := outputFlag(fs, "table", "json", "csv")
 	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if !slices.Contains(bench.Formats(), *format) {
-		return usageErr("--format %q: allowed values are %s", *format, strings.Join(bench.Formats(), ", "))
 	}
 	if fs.NArg() != 1 {
 		return usageErr("import: give exactly one result FILE (got %d arguments)", fs.NArg())
