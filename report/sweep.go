@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -265,4 +266,11 @@ func WriteDisaggSweepTable(w io.Writer, o DisaggSweep, top int) {
 			res.BestDisagg.Label, units.Sig(res.BestDisagg.GoodputTokSPerGPU), res.GainOverColoc, res.BestColocated.Label, units.Sig(res.BestColocated.GoodputTokSPerGPU))
 	}
 	fmt.Fprintf(w, "KV transfer: %s\n", res.TransportNotes)
+}
+
+// WriteSweepScriptFile writes WriteSweepScript's script to the file path, executable (0755).
+func WriteSweepScriptFile(path string, o Sweep) error {
+	var b strings.Builder
+	WriteSweepScript(&b, o)
+	return os.WriteFile(path, []byte(b.String()), 0o755)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"roofline/estimator"
 	"roofline/internal/progress"
@@ -62,10 +63,8 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 			return usageErr("--write-intervals: %v", err)
 		}
 	}
-	if *out == "json" {
-		return writeJSON(e.stdout, doc)
-	}
-	validation.WriteTable(e.stdout, doc.Rows, doc.Summary, *rowsOut)
-	validation.WriteCoverage(e.stdout, doc.Coverage)
-	return nil
+	return render(e.stdout, *out, doc, func(w io.Writer) {
+		validation.WriteTable(w, doc.Rows, doc.Summary, *rowsOut)
+		validation.WriteCoverage(w, doc.Coverage)
+	})
 }

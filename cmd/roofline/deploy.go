@@ -75,11 +75,7 @@ func resolveProfile(flag, engine, file string) (*estimator.Profile, string, erro
 func (f *deployFlags) build(ctx context.Context, e *env) (*estimator.Deployment, estimator.Provenance, error) {
 	var pv estimator.Provenance
 	if f.model == "" {
-		name := f.modelFlag
-		if name == "" {
-			name = "model"
-		}
-		return nil, pv, usageErr("--%s is required (a Hugging Face id such as meta-llama/Llama-3.1-8B-Instruct, or a config.json path)", name)
+		return nil, pv, usageErr("--%s is required (a Hugging Face id such as meta-llama/Llama-3.1-8B-Instruct, or a config.json path)", f.modelFlag)
 	}
 	if f.gpu == "" {
 		return nil, pv, usageErr("--gpu is required (run 'roofline gpus list' for the ids)")

@@ -21,10 +21,15 @@ func runMemory(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	o := report.NewMemory(d, pv)
-	if *out == "json" {
-		return writeJSON(e.stdout, o)
+	return render(e.stdout, *out, o, func(w io.Writer) { report.WriteMemoryTable(w, o) })
+}
+
+// render writes v as indented JSON when format is "json", else with text.
+func render(w io.Writer, format string, v any, text func(io.Writer)) error {
+	if format == "json" {
+		return writeJSON(w, v)
 	}
-	report.WriteMemoryTable(e.stdout, o)
+	text(w)
 	return nil
 }
 

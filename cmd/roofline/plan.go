@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"math"
 	"strings"
 
@@ -83,9 +84,5 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *out == "json" {
-		return writeJSON(e.stdout, po)
-	}
-	report.WritePlanTable(e.stdout, po)
-	return nil
+	return render(e.stdout, *out, po, func(w io.Writer) { report.WritePlanTable(w, po) })
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 
 	"roofline/estimator"
@@ -39,11 +40,7 @@ func runStep(ctx context.Context, e *env, args []string) error {
 		return usageErr("--phase/--batch/--tokens: %v", err)
 	}
 	doc := report.NewStep(d, *phase, *batch, *tokens, d.StepTime(b, *explain), pv)
-	if *out == "json" {
-		return writeJSON(e.stdout, doc)
-	}
-	report.WriteStepText(e.stdout, d, doc, *explain)
-	return nil
+	return render(e.stdout, *out, doc, func(w io.Writer) { report.WriteStepText(w, d, doc, *explain) })
 }
 
 // stepSpec resolves a steps.csv row to a deployment spec (the profile is set by the caller).

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"io"
 	"math"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -191,23 +191,9 @@ func sweep(ctx context.Context, e *env, f *sweepFlags) error {
 	}
 	out := report.NewSweep(sp, cons, res, f.objective, f.price)
 	if f.emitScript != "" {
-		if err := writeSweepScript(f.emitScript, out); err != nil {
-			return err
+		if err := report.WriteSweepScriptFile(f.emitScript, out); err != nil {
+			return usageErr("--emit-script: %v", err)
 		}
 	}
-	if f.output == "json" {
-		return writeJSON(e.stdout, out)
-	}
-	report.WriteSweepTable(e.stdout, out)
-	return nil
-}
-
-// writeSweepScript writes report.WriteSweepScript's bash script to path (mode 0755).
-func writeSweepScript(path string, o report.Sweep) error {
-	var b strings.Builder
-	report.WriteSweepScript(&b, o)
-	if err := os.WriteFile(path, []byte(b.String()), 0o755); err != nil {
-		return usageErr("--emit-script: %v", err)
-	}
-	return nil
+	return render(e.stdout, f.output, out, func(w io.Writer) { report.WriteSweepTable(w, out) })
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"strings"
 
 	"roofline/estimator"
@@ -60,9 +61,5 @@ func sweepDisagg(ctx context.Context, e *env, f *sweepFlags) error {
 		return asUsage(err)
 	}
 	out := report.NewDisaggSweep(m.ID, g.ID, w, cons, res)
-	if f.output == "json" {
-		return writeJSON(e.stdout, out)
-	}
-	report.WriteDisaggSweepTable(e.stdout, out, f.top)
-	return nil
+	return render(e.stdout, f.output, out, func(w io.Writer) { report.WriteDisaggSweepTable(w, out, f.top) })
 }

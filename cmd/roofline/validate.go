@@ -126,12 +126,8 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "validate: wrote %s (%s)\n", *calOut, rc.Message)
 		}
 	}
-	if *out == "json" {
-		if err := writeJSON(e.stdout, r); err != nil {
-			return err
-		}
-	} else {
-		r.WriteText(e.stdout)
+	if err := render(e.stdout, *out, r, r.WriteText); err != nil {
+		return err
 	}
 	return verdictError("validate", r.VerdictOf, interrupted)
 }
