@@ -49,7 +49,13 @@
 // dtype) and, unless act_quant_fused, one kernel; then step_overhead_ms per step,
 // seq_overhead_us per sequence and, in a step with prompts, (prefill_layer_overhead_us +
 // prefill_seq_layer_overhead_us × prompts) per layer (an engine that runs each prompt's
-// context pass on its own pays the per-layer dispatch once per prompt). The small-M GEMM
+// context pass on its own pays the per-layer dispatch once per prompt). An engine that runs
+// prompt steps eagerly (eager_prefill_layer_us, SGLang) makes such a step last at least
+// eager_prefill_layer_us × layers: the host enqueues layers while the GPU runs them, so only
+// max(0, dispatch − GPU work) is added. The closed form shares that exposed dispatch among the
+// prompts of a step for throughput, but every prompt waits for its steps' whole dispatch in
+// TTFT, and the step-length variance counts it as a two-point cost (paid by a share q of the
+// steps: per²·q·(1 − q)), so TTFT does not fall as the load rises. The small-M GEMM
 // shape is gemm_half_m (η(M) = η·M/(M + half)), gemm_fixed_us and the ridge exponent p
 // (overlap_exponent: (c^p + m^p)^(1/p)); GEMMTime exposes one GEMM's time so these can be
 // checked against a GEMM-by-M microbenchmark. With --weight-dtype fp4 an MLA MoE model

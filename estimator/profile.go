@@ -124,6 +124,12 @@ type Profile struct {
 	// dispatch once per prompt rather than once per step. 0 for engines that batch prompts
 	// into one variable-length pass.
 	PrefillSeqLayerOverheadUs float64 `toml:"prefill_seq_layer_overhead_us"`
+	// EagerPrefillLayerUs is the host (CPU) time to dispatch one layer of a step that contains
+	// prefill tokens when the engine runs such steps eagerly (Python module calls, per-op
+	// launches, no CUDA graph), µs. The CPU enqueues kernels ahead of the GPU, so the step
+	// lasts max(GPU work, this × layers): the dispatch shows only in steps whose GPU work is
+	// shorter (short prompts), and a long prefill hides it. 0: no such cost.
+	EagerPrefillLayerUs float64 `toml:"eager_prefill_layer_us"`
 	// StepOverheadMs is a fixed cost per engine step (scheduler, input preparation, sampling launch), ms.
 	StepOverheadMs float64 `toml:"step_overhead_ms"`
 	// RequestOverheadMs is a fixed cost per request outside the engine loop (HTTP, tokenisation,
@@ -218,7 +224,7 @@ func (p *Profile) Validate() error {
 	nonneg := map[string]float64{
 		"gemm_half_m": p.GEMMHalfM, "overlap_exponent": p.OverlapExponent, "custom_allreduce_max_mib": p.CustomAllReduceMaxMiB, "collective_latency_us": p.CollectiveLatencyUs,
 		"kernel_overhead_us": p.KernelOverheadUs, "gemm_fixed_us": p.GEMMFixedUs, "elementwise_kernels_per_layer": p.ElementwiseKernelsPerLayer, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs, "prefill_seq_layer_overhead_us": p.PrefillSeqLayerOverheadUs,
-		"step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "mla_ep_seq_overhead_us": p.MLAEPSeqOverheadUs, "mla_ep_layer_overhead_us": p.MLAEPLayerOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
+		"eager_prefill_layer_us": p.EagerPrefillLayerUs, "step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "mla_ep_seq_overhead_us": p.MLAEPSeqOverheadUs, "mla_ep_layer_overhead_us": p.MLAEPLayerOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
 		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB, "moe_imbalance": p.MoEImbalance, "mla_decode_efficiency": p.MLADecodeEfficiency,
 	}
 	for k, v := range nonneg {

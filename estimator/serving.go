@@ -163,26 +163,33 @@ func (c *cf) decodeStep(b float64) (t, draft float64) {
 // T(b + k·in) − T(b), over k. Prompts that do not fit the
 // step's room together (k·in > budget − b) fill it: the share is then that of a full step
 // per room tokens; a prompt longer than the room spans its chunks as when it is alone.
-func (c *cf) prefillExtra(b, k float64) (extra float64, chunks int) {
+func (c *cf) prefillExtra(b, k float64) (extra, dispShare, disp float64, chunks int) {
 	// Evaluated at whole running batches and interpolated, as the decode step (decodeStep).
 	if s := c.d.spec; s != nil {
 		c.batch.Verify = s.Tokens + 1 // the mixed steps verify as the decode steps do
 	}
 	n := math.Max(0, math.Floor(b))
-	extra, chunks = c.prefillExtraAt(int(n), b, k)
+	extra, dispShare, disp, chunks = c.prefillExtraAt(int(n), b, k)
 	if f := b - n; f > 0 {
-		e1, _ := c.prefillExtraAt(int(n)+1, b, k)
+		e1, s1, d1, _ := c.prefillExtraAt(int(n)+1, b, k)
 		extra += (e1 - extra) * f
+		dispShare += (s1 - dispShare) * f
+		disp += (d1 - disp) * f
 	}
-	extra *= 1 + c.d.specPrefillShare()
+	extra = (extra-dispShare)*(1+c.d.specPrefillShare()) + dispShare
 	c.batch.Prefill = c.batch.Prefill[:0]
 	c.batch.Decode = c.batch.Decode[:0]
 	c.batch.Uniform.N = 0
-	return extra, chunks
+	return extra, dispShare, disp, chunks
 }
 
 // prefillExtraAt is prefillExtra with n decoding sequences in the steps (b sets the room).
-func (c *cf) prefillExtraAt(n int, b, k float64) (extra float64, chunks int) {
+// With an eager prefill dispatch (Profile.EagerPrefillLayerUs), disp is its exposed part
+// summed over the steps that carry the prompt and dispShare the prompt's share of it (the
+// steps' dispatch over the prompts in them), both included in extra: throughput pays each
+// step's dispatch once for all its prompts, while every prompt waits for its steps' whole
+// dispatch (cf.at).
+func (c *cf) prefillExtraAt(n int, b, k float64) (extra, dispShare, disp float64, chunks int) {
 	room := math.Max(c.budget-b, 1)
 	in := int(math.Ceil(c.in))
 	past := max(int(c.inTotal)-in, 0)
@@ -191,34 +198,61 @@ func (c *cf) prefillExtraAt(n int, b, k float64) (extra float64, chunks int) {
 	c.batch.Decode = c.batch.Decode[:0]
 	c.batch.Uniform.N, c.batch.Uniform.Ctx = n, ctx
 	c.batch.Prefill = c.batch.Prefill[:0]
+	eager := c.d.Profile.EagerPrefillLayerUs > 0
+	// step returns the extra of the batch over the decode-only step and its exposed dispatch.
+	step := func() (float64, float64) {
+		t := c.d.StepSeconds(&c.batch)
+		if !eager {
+			return t - base, 0
+		}
+		c.batch.noDispatch = true
+		t0 := c.d.StepSeconds(&c.batch)
+		c.batch.noDispatch = false
+		return t - base, t - t0
+	}
 	kEff := math.Min(k, room/float64(in)) // prompts per step that fit the room
 	if kEff <= 1 {
+		var first float64 // the first (full-room) chunk's exposed dispatch
 		// A prompt alone in its steps, in chunks of the room.
 		for left := in; left > 0; {
 			chunk := min(left, int(room))
 			c.batch.Prefill = append(c.batch.Prefill[:0], Chunk{New: chunk, Past: past})
-			extra += c.d.StepSeconds(&c.batch) - base
+			e, dd := step()
+			extra += e
+			disp += dd
+			if chunks == 0 {
+				first = dd
+			}
 			past += chunk
 			left -= chunk
 			chunks++
 		}
-		return extra, chunks
+		if chunks > 1 {
+			// A prompt longer than the room: its last, short chunk shares its step with the
+			// next prompts' heads as soon as others wait, so the prompt is charged the
+			// dispatch of in/room full steps (the first chunk's), not one per chunk.
+			share := first * float64(in) / room
+			return extra - disp + share, share, share, chunks
+		}
+		return extra, disp, disp, chunks
 	}
 	// j whole prompts in one step; a fractional count interpolates between ⌊k⌋ and ⌈k⌉
 	// prompts (a partial prompt would price its attention as a shorter, cheaper one).
-	stepWith := func(j int) float64 {
+	stepWith := func(j int) (float64, float64) {
 		c.batch.Prefill = c.batch.Prefill[:0]
 		for range j {
 			c.batch.Prefill = append(c.batch.Prefill, Chunk{New: in, Past: past})
 		}
-		return c.d.StepSeconds(&c.batch) - base
+		return step()
 	}
 	full := int(kEff)
-	extra = stepWith(full)
+	extra, disp = stepWith(full)
 	if f := kEff - float64(full); f > 0 {
-		extra += (stepWith(full+1) - extra) * f
+		e1, d1 := stepWith(full + 1)
+		extra += (e1 - extra) * f
+		disp += (d1 - disp) * f
 	}
-	return extra / kEff, 1
+	return extra / kEff, disp / kEff, disp, 1
 }
 
 type cfPoint struct {
@@ -269,7 +303,8 @@ func (c *cf) at(b float64) cfPoint {
 		al = s.acceptLen
 	}
 	p.tauD = c.decode(seen)
-	p.extra, p.chunks = c.prefillExtra(seen, b*al/c.out)
+	var dispShare, disp float64 // exposed eager prefill dispatch (prefillExtraAt)
+	p.extra, dispShare, disp, p.chunks = c.prefillExtra(seen, b*al/c.out)
 	p.extra += c.storeS
 	p.tau = p.tauD + b*p.extra/c.out
 	p.fixed = c.d.Profile.RequestOverheadMs * 1e-3
@@ -280,7 +315,17 @@ func (c *cf) at(b float64) cfPoint {
 	if cv2 <= 0 {
 		cv2 = 1
 	}
-	m := step + p.extra*p.extra*c.in2*a*cv2/(1-u*u)/step
+	// The prompts' work varies with how many arrive (Poisson-like, above); an eager prefill
+	// dispatch (prefillExtraAt) does not grow with them: a step pays it whole or not at all,
+	// and τ̄ charges it to a share q = min(1, a·chunks) of the steps (each one once a step
+	// carries a prompt or more), so it adds per²·q·(1 − q) to the variance.
+	v := p.extra - dispShare
+	m := step + v*v*c.in2*a*cv2/(1-u*u)/step
+	if disp > 0 {
+		per := disp / float64(max(p.chunks, 1))
+		q := math.Min(1, a*float64(max(p.chunks, 1)))
+		m += per * per * q * (1 - q) / step
+	}
 	var co float64
 	if c.closed {
 		// With b ≤ 1 nobody else runs: the engine is idle when the request comes.
@@ -307,7 +352,9 @@ func (c *cf) at(b float64) cfPoint {
 	p.decodePart, p.loadPart = float64(p.chunks)*stepD, c.loadS // loadS: the prefix's KV from an offload tier
 	p.prefill = p.decodePart + p.loadPart
 	p.waitBudget = (n - float64(p.chunks)) * stepD
-	p.interference = p.extra * share
+	// The prompts' work is shared as above; each prompt waits for its own steps' whole
+	// dispatch, however many prompts share those steps.
+	p.interference = (p.extra-dispShare)*share + disp
 	p.ttft0 = p.waitStep + p.waitBudget + p.prefill + p.interference + p.fixed
 	p.e2e = p.ttft0 + (c.out-1)*p.tau
 	return p

@@ -23,6 +23,9 @@ type Batch struct {
 	// Verify is the number of positions each decoding sequence computes this step: K+1 when
 	// the target verifies K drafted tokens (speculative decoding); 0 or 1 = one token.
 	Verify int
+	// noDispatch leaves out the exposed eager prefill dispatch (Profile.EagerPrefillLayerUs):
+	// the closed form prices it per step apart from the prompts' shared work.
+	noDispatch bool
 }
 
 // Bounds an operator or a step can be limited by.
@@ -562,6 +565,13 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	}
 	if prefillTokens > 0 {
 		ovh += (prof.PrefillLayerOverheadUs + prof.PrefillSeqLayerOverheadUs*float64(len(b.Prefill))) * 1e-6 * L * float64(d.PP)
+	}
+	if us := prof.EagerPrefillLayerUs; us > 0 && prefillTokens > 0 && !b.noDispatch {
+		// Eager prefill: the host enqueues the layers while the GPU runs them, so only
+		// the part of the dispatch longer than the GPU's work is exposed.
+		if ex := us*1e-6*L*float64(d.PP) - acc.total; ex > 0 {
+			acc.add("prefill_dispatch", 0, 0, 0, 0, ex, ex)
+		}
 	}
 	if ovh > 0 {
 		acc.add("step_overhead", 0, 0, 0, 0, ovh, ovh)
