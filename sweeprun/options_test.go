@@ -2,7 +2,6 @@ package sweeprun_test
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -24,7 +23,7 @@ func TestCountAndDryRun(t *testing.T) {
 		t.Errorf("CountRuns = %d runs, %d refused; want 2, 1", runs, refused)
 	}
 	var b bytes.Buffer
-	o.WriteDryRun(&b, plan, nil)
+	o.WriteDryRun(&b, plan, "", "", nil)
 	for _, want := range []string{"[1] srv a", "bench --model m --input-len 8 --output-len 4 --concurrency 4", "[2] srv b\n    refused: needs 8 GPUs"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("dry run lacks %q:\n%s", want, b.String())
@@ -85,17 +84,17 @@ func ExampleOptions_WriteDryRun() {
 	if err != nil {
 		panic(err)
 	}
-	o := sweeprun.Options{Bench: bench.Config{Model: "m", InputLen: 1000, OutputLen: 200, NumRequests: 100}, Clients: clients}
+	o := sweeprun.Options{Dir: "out", Bench: bench.Config{Model: "m", InputLen: 1000, OutputLen: 200, NumRequests: 100}, Clients: clients}
 	plan := []sweeprun.Config{{Index: 1, Command: "vllm serve m --port $PORT"}}
-	runs, _ := o.CountRuns(plan)
-	fmt.Println(runs, "runs")
-	o.WriteDryRun(os.Stdout, plan, nil)
+	o.WriteDryRun(os.Stdout, plan, "", "", nil)
 	// Output:
-	// 2 runs
+	// roofline sweep --dry-run: 1 server configurations × 2 client configurations = 2 runs
 	//
 	// [1] vllm serve m --port $PORT
 	//     bench --model m --input-len 1000 --output-len 200 --concurrency 8 --num-requests 100
 	//     bench --model m --input-len 1000 --output-len 200 --concurrency 32 --num-requests 100
+	//
+	// $PORT is a free port picked at each start; results would go to out/results.jsonl
 }
 
 // TestParseGridsAndNoPrediction: each grid lands in its field and a bad one names its flag;

@@ -204,10 +204,22 @@ func (o Options) CountRuns(plan []Config) (runs, refused int) {
 	return runs, refused
 }
 
-// WriteDryRun prints each server configuration of plan with its command line, or why it is
-// refused, and the roofline bench command of each client configuration; predicted, when not
-// nil, adds a one-line prediction of each run.
-func (o Options) WriteDryRun(w io.Writer, plan []Config, predicted func(Params, bench.Config) string) {
+// WriteDryRun prints what "sweep --dry-run" shows: the count of server configurations and
+// runs (ranked, when not "", says which estimator ranking chose them), each server
+// configuration of plan with its command line or why it is refused, the roofline bench
+// command of each client configuration (with, when predicted is not nil, a one-line
+// prediction), where results would go and the note.
+func (o Options) WriteDryRun(w io.Writer, plan []Config, ranked, note string, predicted func(Params, bench.Config) string) {
+	runs, skipped := o.CountRuns(plan)
+	if ranked != "" {
+		fmt.Fprintf(w, "roofline sweep --dry-run: the %s; %d server configurations, %d runs", ranked, len(plan)-skipped, runs)
+	} else {
+		fmt.Fprintf(w, "roofline sweep --dry-run: %d server configurations × %d client configurations = %d runs", len(plan)-skipped, len(o.Clients), runs)
+	}
+	if skipped > 0 {
+		fmt.Fprintf(w, " (%d configurations refused)", skipped)
+	}
+	fmt.Fprintln(w)
 	for _, c := range plan {
 		fmt.Fprintf(w, "\n[%d] %s\n", c.Index, c.Command)
 		if c.Skip != "" {
@@ -221,6 +233,10 @@ func (o Options) WriteDryRun(w io.Writer, plan []Config, predicted func(Params, 
 				fmt.Fprintf(w, "      predicted: %s\n", predicted(c.All(), cfg))
 			}
 		}
+	}
+	fmt.Fprintf(w, "\n$PORT is a free port picked at each start; results would go to %s/%s\n", o.Dir, ResultsFile)
+	if note != "" {
+		fmt.Fprintf(w, "note: %s\n", note)
 	}
 }
 

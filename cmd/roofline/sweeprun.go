@@ -142,27 +142,13 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	if o.GPUsAvailable == 0 && !fs.Changed("gpus-available") {
 		fmt.Fprintln(e.stderr, "roofline: warning: nvidia-smi -L and rocm-smi list no GPU: configurations needing one are refused (give --gpus-available N to override)")
 	}
-	runs, skipped := o.CountRuns(plan)
+	runs, _ := o.CountRuns(plan)
 	if lf.dryRun {
-		w := e.stdout
-		if fromEstimator {
-			fmt.Fprintf(w, "roofline sweep --dry-run: the %s; %d server configurations, %d runs", ranked, len(plan)-skipped, runs)
-		} else {
-			fmt.Fprintf(w, "roofline sweep --dry-run: %d server configurations × %d client configurations = %d runs", len(plan)-skipped, len(o.Clients), runs)
-		}
-		if skipped > 0 {
-			fmt.Fprintf(w, " (%d configurations refused)", skipped)
-		}
-		fmt.Fprintln(w)
 		var predicted func(sweeprun.Params, bench.Config) string
 		if pr != nil {
 			predicted = pr.ClosedForm
 		}
-		o.WriteDryRun(w, plan, predicted)
-		fmt.Fprintf(w, "\n$PORT is a free port picked at each start; results would go to %s/%s\n", lf.outDir, sweeprun.ResultsFile)
-		if note != "" {
-			fmt.Fprintf(w, "note: %s\n", note)
-		}
+		o.WriteDryRun(e.stdout, plan, ranked, note, predicted)
 		return nil
 	}
 	if runs == 0 {
