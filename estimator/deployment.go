@@ -82,6 +82,7 @@ type Deployment struct {
 	warnings                             []error
 
 	rates            *rateMemo   // serving.go: the closed form's sustainable rates, memoized
+	bursts           *burstMemo  // serving.go: the closed loops' start-up bursts, memoized
 	fixedSrc         fixedSource // serving.go: explainOf's citation, formatted once
 	fabric           Fabric      // topology.go
 	network          hardware.Network
@@ -235,7 +236,7 @@ func New(s Spec) (*Deployment, error) {
 		s.MemoryFraction = s.Profile.MemoryFraction
 	}
 	d := &Deployment{Spec: s, hidden: m.HiddenSize, actBytes: 2, rates: &rateMemo{m: map[rateKey]float64{}},
-		fixedSrc: newFixedSource(s.Profile)}
+		bursts: &burstMemo{}, fixedSrc: newFixedSource(s.Profile)}
 	for _, n := range m.Notes {
 		d.warnings = append(d.warnings, fmt.Errorf("model %s: %s", m.ID, n))
 	}

@@ -224,14 +224,21 @@ func (d *Deployment) kvTokensAt(mem Memory, ctx int) int {
 // one MaxModelLen sequence at its prefill peak (KVSequenceBytes(MaxModelLen,
 // min(MaxModelLen, max_num_batched_tokens))) fits in the KV pool — vLLM's start-up check.
 func (d *Deployment) Memory() Memory {
-	p := d.Profile
-	g := d.GPU
-	mem := Memory{Engine: p.MemoryModel, TotalBytes: g.Usable(), MemoryFraction: d.MemoryFraction,
-		WeightsBytes: d.weightsPerGPU, KVBytesPerToken: d.KVBytesPerToken(), MaxModelLen: d.MaxModelLen,
-		KVBytesPerTokenByGroup: map[string]units.Bytes{}, WeightsLayoutNote: d.weightsLayoutNote()}
+	mem := d.memoryPlan()
+	mem.KVBytesPerTokenByGroup, mem.WeightsLayoutNote = map[string]units.Bytes{}, d.weightsLayoutNote()
 	for _, gr := range d.KVGroups() {
 		mem.KVBytesPerTokenByGroup[gr.Name] += gr.BytesPerToken
 	}
+	return mem
+}
+
+// memoryPlan is Memory without KVBytesPerTokenByGroup and WeightsLayoutNote (nil and ""):
+// every number of the plan, without allocating (the closed form's estimate reads these).
+func (d *Deployment) memoryPlan() Memory {
+	p := d.Profile
+	g := d.GPU
+	mem := Memory{Engine: p.MemoryModel, TotalBytes: g.Usable(), MemoryFraction: d.MemoryFraction,
+		WeightsBytes: d.weightsPerGPU, KVBytesPerToken: d.KVBytesPerToken(), MaxModelLen: d.MaxModelLen}
 	switch p.MemoryModel {
 	case "vllm":
 		mem.KVPolicy = "vLLM hybrid KV-cache manager: a sliding-window layer holds window − 1 + scheduled tokens per sequence, a full-attention layer every token"

@@ -47,7 +47,9 @@ func (d *Deployment) ClosedFormValid(w Workload) (bool, string, error) {
 // c is the closed form's state for w (nil: built here).
 func (d *Deployment) markValidity(s *Serving, w *Workload, c *cf) {
 	if c == nil {
-		c = newCF(d, w, d.Memory())
+		var cc cf
+		cc.init(d, w, d.memoryPlan())
+		c = &cc
 	}
 	s.outside = outsideReason(c, w, float64(d.Lanes()), s)
 	if s.outside != "" {

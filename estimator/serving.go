@@ -71,7 +71,9 @@ type Serving struct {
 // ServeModel is the per-replica state of the closed form: the step times it needs.
 type cf struct {
 	d        *Deployment
-	w        *Workload
+	w        *Workload // nil in Serve (numRequests is its NumRequests)
+	// numRequests is the workload's NumRequests.
+	numRequests int
 	in, out  float64 // mean input tokens to compute (prefix excluded) and output tokens
 	inTotal  float64
 	budget   float64 // max_num_batched_tokens
@@ -418,7 +420,17 @@ func (d *Deployment) maxRateMemo(c *cf) float64 {
 }
 
 func newCF(d *Deployment, w *Workload, mem Memory) *cf {
-	c := &cf{d: d, w: w, inTotal: w.meanInput(), out: w.meanOutput(), budget: float64(d.MaxNumBatchedTokens), in2: 1, cv2: 1}
+	c := &cf{w: w}
+	c.init(d, w, mem)
+	return c
+}
+
+// init sets c for d and w (c.w is left as it is; c.batch keeps its buffers).
+func (c *cf) init(d *Deployment, w *Workload, mem Memory) {
+	c.d, c.inTotal, c.out, c.budget, c.in2, c.cv2 = d, w.meanInput(), w.meanOutput(), float64(d.MaxNumBatchedTokens), 1, 1
+	c.numRequests = w.NumRequests
+	c.loadS, c.storeS, c.dmemo, c.dnext, c.burst = 0, 0, [2]decodeMemo{}, 0, nil
+	c.batch.Prefill, c.batch.Decode, c.batch.Uniform.N, c.batch.Uniform.Ctx, c.batch.Verify = c.batch.Prefill[:0], c.batch.Decode[:0], 0, 0, 0
 	if w.InputDist != nil {
 		m, v := w.InputDist.moments()
 		c.in2 = 1 + v/(m*m)
@@ -453,7 +465,6 @@ func newCF(d *Deployment, w *Workload, mem Memory) *cf {
 	if c.bmax > 4096 {
 		c.bmax = 4096
 	}
-	return c
 }
 
 // Serve predicts serving metrics with the closed form and, outside its region of validity
@@ -462,10 +473,13 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 	if err := w.Validate(); err != nil {
 		return Serving{}, err
 	}
-	mem := d.Memory() // once: serveCF and the region of validity read the same plan
-	s, err := d.serveCF(w, mem)
+	mem := d.memoryPlan() // once: serveCF and the region of validity read the same plan
+	var c cf
+	s, err := d.serveCF(&c, w, mem)
 	if err == nil {
-		d.markValidity(&s, &w, newCF(d, &w, mem))
+		// The region of validity reads what applyOffload and serveBatch leave as newCF set it
+		// (bmax, kvTokens, the lengths).
+		d.markValidity(&s, &w, &c)
 		s.Warnings = append(s.Warnings, d.moeFitWarnings(w)...)
 	}
 	return s, err
@@ -473,8 +487,8 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 
 // serveCF predicts serving metrics with the closed form (mean-field continuous batching,
 // Little's law, and an M/D/1-style queue for open-loop arrivals; see the package doc).
-// mem is d.Memory().
-func (d *Deployment) serveCF(w Workload, mem Memory) (Serving, error) {
+// mem is d.Memory() (or memoryPlan); c is set for w and used.
+func (d *Deployment) serveCF(c *cf, w Workload, mem Memory) (Serving, error) {
 	if err := w.Validate(); err != nil {
 		return Serving{}, err
 	}
@@ -484,7 +498,7 @@ func (d *Deployment) serveCF(w Workload, mem Memory) (Serving, error) {
 	if !mem.Fits { // the one fits rule: the engine refuses to start (Memory.Fits)
 		return Serving{}, d.notFit(mem, w)
 	}
-	c := newCF(d, &w, mem)
+	c.init(d, &w, mem)
 	if c.bmax < 1 {
 		return Serving{}, d.notFit(mem, w)
 	}
@@ -562,7 +576,7 @@ func (d *Deployment) serveClosed(c *cf, cr float64, at func(float64) cfPoint) Se
 	// Above the batch cap the first min(clients, cap) requests start together and the others
 	// queue for a slot: the burst is the cap's, the steady state waits as well.
 	if clients := int(math.Max(1, math.Round(cr))); clients > 1 {
-		n := c.w.NumRequests
+		n := c.numRequests
 		if n <= 0 {
 			n = max(10*clients, 500)
 		} else {
@@ -570,12 +584,17 @@ func (d *Deployment) serveClosed(c *cf, cr float64, at func(float64) cfPoint) Se
 		}
 		k := min(clients, int(math.Max(1, math.Round(c.bmax))))
 		var burst []float64
+		var buf *[]float64
 		if c.burst != nil {
 			burst = c.burst(k)
 		} else {
-			burst = c.startBurst(k)
+			burst, buf = d.burstMemoized(c, k)
 		}
 		s.TTFT = burstMix(burst, n, p.ttft0+wait, p.tau, p.fixed)
+		if buf != nil {
+			*buf = burst[:0]
+			d.bursts.bufs.Put(buf)
+		}
 		s.E2E = shift(s.TTFT, (c.out-1)*p.tau*1e3)
 		if s.Explain != nil {
 			s.Explain.StartupBurstMs = s.TTFT.Mean - (p.ttft0+wait)*1e3
@@ -808,8 +827,13 @@ func (r *burstRun) run(c *cf, k int) {
 // the one in which prompt j−1 completes are r's, and that step is priced with the chunks of
 // the first j prompts only, after the same earlier steps.
 func (r *burstRun) burstOf(c *cf, j int) []float64 {
+	return r.burstInto(c, j, make([]float64, 0, j))
+}
+
+// burstInto is burstOf appended to out[:0].
+func (r *burstRun) burstInto(c *cf, j int, out []float64) []float64 {
 	s := int(r.stepOf[j-1])
-	out := make([]float64, 0, j)
+	out = out[:0]
 	for i := 0; i < j && int(r.stepOf[i]) < s; i++ {
 		out = append(out, r.ends[r.stepOf[i]])
 	}
@@ -829,6 +853,81 @@ func (r *burstRun) burstOf(c *cf, j int) []float64 {
 	}
 	c.batch.Prefill, c.batch.Uniform.N = c.batch.Prefill[:0], 0
 	return out
+}
+
+// burstMemo keeps a deployment's start-up bursts (burstRun) by what c.startBurst reads
+// besides the deployment's step model: the prompt's tokens to compute and its context, the
+// token budget and the positions each decoding sequence verifies. Estimates of one deployment
+// and one pair of lengths at many loads run the burst once and then price one step each
+// (burstRun.burstOf). A stored run is never changed (a larger burst stores a new one), so it
+// is read without the lock. The deployment's copies (the sweep's max_num_seqs and token
+// budgets) share it: the budget is in the key, max_num_seqs only sets k.
+type burstMemo struct {
+	mu    sync.Mutex
+	m     map[burstKey]*burstRun
+	words int       // chunks and steps held, bounded (burstMemoWords)
+	bufs  sync.Pool // *[]float64: bursts handed out (burstMemoized)
+}
+
+type burstKey struct {
+	in, inTotal, verify int
+	budget              float64
+}
+
+// burstMemoWords bounds what a burstMemo holds (chunks + steps of its runs, ~40 bytes
+// each): a long run of distinct lengths starts over.
+const burstMemoWords = 1 << 17
+
+// burstMemoized is c.startBurst(k) through the deployment's memo, bit for bit (burstOf). A
+// run is grown to twice the prompts when a larger burst is asked for. A non-nil buf holds
+// the burst: the caller gives it back to d.bursts.bufs when done with the burst.
+func (d *Deployment) burstMemoized(c *cf, k int) (burst []float64, buf *[]float64) {
+	m := d.bursts
+	if m == nil {
+		return c.startBurst(k), nil
+	}
+	key := burstKey{in: int(math.Max(1, math.Ceil(c.in))), inTotal: int(c.inTotal), verify: c.batch.Verify, budget: c.budget}
+	m.mu.Lock()
+	r, seen := m.m[key]
+	if !seen {
+		// A first burst of these lengths: priced alone (cheaper than keeping its steps); a
+		// second one keeps the run.
+		if m.m == nil || len(m.m) >= 1024 || m.words >= burstMemoWords {
+			m.m, m.words = map[burstKey]*burstRun{}, 0
+		}
+		m.m[key] = nil
+		m.words++
+	}
+	m.mu.Unlock()
+	if !seen {
+		return c.startBurst(k), nil
+	}
+	if r == nil || r.k < k {
+		size := k
+		if r != nil {
+			size = max(k, 2*r.k)
+		}
+		r = &burstRun{}
+		r.run(c, size)
+		words := len(r.chunks) + len(r.ends)
+		m.mu.Lock()
+		if old := m.m[key]; old == nil || old.k < r.k {
+			if m.words+words > burstMemoWords {
+				m.m, m.words = map[burstKey]*burstRun{}, 0
+			}
+			if old != nil {
+				m.words -= len(old.chunks) + len(old.ends)
+			}
+			m.m[key] = r
+			m.words += words
+		}
+		m.mu.Unlock()
+	}
+	buf, _ = m.bufs.Get().(*[]float64)
+	if buf == nil {
+		buf = new([]float64)
+	}
+	return r.burstInto(c, k, *buf), buf
 }
 
 // burstMix is the TTFT distribution (ms) of a closed loop of n requests per lane whose first
