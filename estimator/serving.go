@@ -70,17 +70,17 @@ type Serving struct {
 
 // ServeModel is the per-replica state of the closed form: the step times it needs.
 type cf struct {
-	d        *Deployment
-	w        *Workload // nil in Serve (numRequests is its NumRequests)
+	d *Deployment
+	w *Workload // nil in Serve (numRequests is its NumRequests)
 	// numRequests is the workload's NumRequests.
 	numRequests int
-	in, out  float64 // mean input tokens to compute (prefix excluded) and output tokens
-	inTotal  float64
-	budget   float64 // max_num_batched_tokens
-	bmax     float64 // largest running batch (max_num_seqs, KV capacity)
-	kvTokens float64
-	batch    Batch
-	loadS    float64 // mean time to load a request's prefix from an offload tier (offload.go)
+	in, out     float64 // mean input tokens to compute (prefix excluded) and output tokens
+	inTotal     float64
+	budget      float64 // max_num_batched_tokens
+	bmax        float64 // largest running batch (max_num_seqs, KV capacity)
+	kvTokens    float64
+	batch       Batch
+	loadS       float64 // mean time to load a request's prefix from an offload tier (offload.go)
 	// closed is true for a closed loop (arrivals right after a step ends, when a reply ends);
 	// cv2 is the squared coefficient of variation of arrivals per step (1/burstiness; 1 closed).
 	closed bool
