@@ -52,10 +52,19 @@ func (d *Deployment) markValidity(s *Serving, w *Workload, c *cf) {
 		c = &cc
 	}
 	s.outside = outsideReason(c, w, float64(d.Lanes()), s)
-	if s.outside != "" {
-		s.MethodReason = "closed form outside its region of validity: " + s.outside
+	switch s.outside {
+	case "":
+	case outsideFixedOutputs: // the common one, without building the string
+		s.MethodReason = outsidePrefix + outsideFixedOutputs
+	default:
+		s.MethodReason = outsidePrefix + s.outside
 	}
 }
+
+const (
+	outsidePrefix       = "closed form outside its region of validity: "
+	outsideFixedOutputs = "closed loop with fixed output lengths: clients finish and resubmit together, in synchronised waves"
+)
 
 // outsideReason is the first condition of the list above that w meets on the closed form's
 // result s, or "".
@@ -82,7 +91,7 @@ func outsideReason(c *cf, w *Workload, reps float64, s *Serving) string {
 	case Concurrency:
 		cr := float64(w.Concurrency) / reps
 		if cr >= 2 && (w.OutputDist == nil || w.OutputDist.Min == w.OutputDist.Max && w.OutputDist.Kind == "uniform") {
-			return "closed loop with fixed output lengths: clients finish and resubmit together, in synchronised waves"
+			return outsideFixedOutputs
 		}
 		if cr > c.bmax {
 			return fmt.Sprintf("%.0f clients per replica exceed the %.0f sequences the batch holds (max_num_seqs, KV cache, token budget): requests queue", cr, c.bmax)

@@ -3,6 +3,8 @@ package estimator
 import (
 	"fmt"
 	"math"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -475,6 +477,8 @@ func (d *Deployment) Serve(w Workload) (Serving, error) {
 	}
 	mem := d.memoryPlan() // once: serveCF and the region of validity read the same plan
 	var c cf
+	var chunks [16]Chunk // the steps' prefill chunks, on the stack while they fit
+	c.batch.Prefill = chunks[:0]
 	s, err := d.serveCF(&c, w, mem)
 	if err == nil {
 		// The region of validity reads what applyOffload and serveBatch leave as newCF set it
@@ -593,7 +597,9 @@ func (d *Deployment) serveClosed(c *cf, cr float64, at func(float64) cfPoint) Se
 		s.TTFT = burstMix(burst, n, p.ttft0+wait, p.tau, p.fixed)
 		if buf != nil {
 			*buf = burst[:0]
-			d.bursts.bufs.Put(buf)
+			d.bursts.mu.Lock()
+			d.bursts.buf = buf
+			d.bursts.mu.Unlock()
 		}
 		s.E2E = shift(s.TTFT, (c.out-1)*p.tau*1e3)
 		if s.Explain != nil {
@@ -774,6 +780,7 @@ type burstRun struct {
 	k        int
 	ends     []float64 // time at the end of each step, s
 	stepOf   []int32   // step in which each prompt completes
+	doneAt   []float64 // end of the step in which each prompt completes (ends[stepOf[i]]), s
 	first    []int32   // first chunk of each step in chunks (one more entry: the end)
 	chunks   []Chunk
 	promptOf []int32 // prompt of each chunk
@@ -790,6 +797,7 @@ func (r *burstRun) run(c *cf, k int) {
 	}
 	r.k = k
 	r.ends, r.stepOf, r.first, r.chunks, r.promptOf, r.decoding = r.ends[:0], r.stepOf[:0], r.first[:0], r.chunks[:0], r.promptOf[:0], r.decoding[:0]
+	r.doneAt = r.doneAt[:0]
 	t := 0.0
 	next, doneTok, decoding := 0, 0, 0
 	for next < k {
@@ -817,6 +825,9 @@ func (r *burstRun) run(c *cf, k int) {
 		r.decoding = append(r.decoding, int32(decoding))
 		t += c.d.StepSeconds(&c.batch)
 		r.ends = append(r.ends, t)
+		for range finishing {
+			r.doneAt = append(r.doneAt, t)
+		}
 		decoding += finishing
 	}
 	r.first = append(r.first, int32(len(r.chunks)))
@@ -833,10 +844,9 @@ func (r *burstRun) burstOf(c *cf, j int) []float64 {
 // burstInto is burstOf appended to out[:0].
 func (r *burstRun) burstInto(c *cf, j int, out []float64) []float64 {
 	s := int(r.stepOf[j-1])
-	out = out[:0]
-	for i := 0; i < j && int(r.stepOf[i]) < s; i++ {
-		out = append(out, r.ends[r.stepOf[i]])
-	}
+	// The prompts that complete before step s: r's times (doneAt is ascending by prompt).
+	before := sort.Search(j, func(i int) bool { return int(r.stepOf[i]) >= s })
+	out = append(out[:0], r.doneAt[:before]...)
 	t := 0.0
 	if s > 0 {
 		t = r.ends[s-1]
@@ -848,8 +858,10 @@ func (r *burstRun) burstInto(c *cf, j int, out []float64) []float64 {
 	c.batch.Decode = c.batch.Decode[:0]
 	c.batch.Uniform.N, c.batch.Uniform.Ctx = int(r.decoding[s]), int(c.inTotal)
 	t += c.d.StepSeconds(&c.batch)
-	for len(out) < j {
-		out = append(out, t)
+	n := len(out)
+	out = slices.Grow(out, j-n)[:j]
+	for i := n; i < j; i++ {
+		out[i] = t
 	}
 	c.batch.Prefill, c.batch.Uniform.N = c.batch.Prefill[:0], 0
 	return out
@@ -865,8 +877,8 @@ func (r *burstRun) burstInto(c *cf, j int, out []float64) []float64 {
 type burstMemo struct {
 	mu    sync.Mutex
 	m     map[burstKey]*burstRun
-	words int       // chunks and steps held, bounded (burstMemoWords)
-	bufs  sync.Pool // *[]float64: bursts handed out (burstMemoized)
+	words int        // chunks and steps held, bounded (burstMemoWords)
+	buf   *[]float64 // a buffer for the bursts handed out (burstMemoized), kept between calls
 }
 
 type burstKey struct {
@@ -923,7 +935,9 @@ func (d *Deployment) burstMemoized(c *cf, k int) (burst []float64, buf *[]float6
 		}
 		m.mu.Unlock()
 	}
-	buf, _ = m.bufs.Get().(*[]float64)
+	m.mu.Lock()
+	buf, m.buf = m.buf, nil
+	m.mu.Unlock()
 	if buf == nil {
 		buf = new([]float64)
 	}
