@@ -1,8 +1,10 @@
 package estimator
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"sort"
 	"testing"
 )
@@ -260,5 +262,52 @@ func TestBurstMixOrderStatistics(t *testing.T) {
 				t.Fatalf("case %d (k %d, n %d): burstMix %+v, sorted pool %+v", c, k, n, got, want)
 			}
 		}
+	}
+}
+
+// TestServeMemoized: the memos Serve keeps per deployment (sustainable rates, start-up
+// bursts) change no bit of a result. Each estimate on a fresh deployment (nothing memoized)
+// is compared with the same estimate on one shared deployment after others of the same
+// lengths, called from 4 goroutines at once (run with -race to check the memos' locking).
+func TestServeMemoized(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	spec := Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("vllm"), MaxModelLen: 4096, MaxNumBatchedTokens: 2048}
+	shared := mustDeploy(t, spec)
+	var loads []Workload
+	for _, c := range []int{1, 2, 7, 32, 33, 100, 256, 300, 600} {
+		for _, in := range []int{100, 1000, 3000} {
+			loads = append(loads, Workload{Kind: Concurrency, InputLen: in, OutputLen: 200, Concurrency: c})
+		}
+	}
+	want := make([]Serving, len(loads))
+	for i, w := range loads {
+		s, err := mustDeploy(t, spec).Serve(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = s
+	}
+	errs := make(chan string, 4*3*len(loads))
+	done := make(chan bool)
+	for g := range 4 {
+		go func() {
+			for r := range 3 { // three rounds: the second and third hit the memos
+				for i := range loads {
+					j := (i*(g+1) + r) % len(loads)
+					got, err := shared.Serve(loads[j])
+					if err != nil || !reflect.DeepEqual(got, want[j]) {
+						errs <- fmt.Sprintf("%+v: shared deployment %+v (%v), fresh %+v", loads[j], got.TTFT, err, want[j].TTFT)
+					}
+				}
+			}
+			done <- true
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
