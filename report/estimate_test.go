@@ -16,18 +16,7 @@ import (
 // the formulas of the package documentation, computed here by hand from the prediction:
 // Llama-3.1-8B on 2× H100 (dp=2) at a made-up 2.00 USD per GPU-hour and 0.10 USD/kWh.
 func TestNewEstimateDerived(t *testing.T) {
-	m, err := models.LoadCatalogue("meta-llama/Llama-3.1-8B-Instruct")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := hardware.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := cat.Lookup("H100")
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, g := llama8BOnH100(t)
 	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, TP: 1, DP: 2, MaxModelLen: 4096})
 	if err != nil {
 		t.Fatal(err)
@@ -90,4 +79,19 @@ func TestChoosePrice(t *testing.T) {
 	if _, err := report.ChoosePrice(g, 0, "lease"); err == nil || !strings.Contains(err.Error(), "allowed values are") {
 		t.Errorf("unknown offering: %v", err)
 	}
+}
+
+// llama8BOnH100 loads the catalogue's Llama-3.1-8B and H100 for this package's tests.
+func llama8BOnH100(t *testing.T) (*models.Model, *hardware.GPU) {
+	t.Helper()
+	m, err := models.LoadCatalogue("meta-llama/Llama-3.1-8B-Instruct")
+	cat, cerr := hardware.Load()
+	if err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+	g, err := cat.Lookup("H100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, g
 }

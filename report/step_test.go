@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"roofline/estimator"
-	"roofline/hardware"
-	"roofline/models"
 	"roofline/report"
 )
 
@@ -21,15 +19,7 @@ func TestPredictStepsErrorAndJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := models.LoadCatalogue("meta-llama/Llama-3.1-8B-Instruct")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, _ := hardware.Load()
-	g, err := cat.Lookup("H100")
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, g := llama8BOnH100(t)
 	var samples []estimator.StepSample
 	for _, r := range rows {
 		samples = append(samples, estimator.StepSample{Spec: estimator.Spec{Model: m, GPU: g, TP: r.TP}, Phase: r.Phase, Batch: r.Batch, Tokens: r.Tokens, Measured: r.Ms / 1e3})

@@ -19,18 +19,12 @@ import (
 // halve a 4-GPU step — all-reduce and per-step overhead stay — so 4 GPUs rank first).
 func TestSweepCalibrateRerank(t *testing.T) {
 	model, err := models.LoadCatalogue("meta-llama/Llama-3.1-70B-Instruct")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := hardware.Load()
-	if err != nil {
-		t.Fatal(err)
+	cat, cerr := hardware.Load()
+	prof, _, perr := estimator.Engine("vllm")
+	if err != nil || cerr != nil || perr != nil {
+		t.Fatal(err, cerr, perr)
 	}
 	g, err := cat.Lookup("H100")
-	if err != nil {
-		t.Fatal(err)
-	}
-	prof, _, err := estimator.Engine("vllm")
 	if err != nil {
 		t.Fatal(err)
 	}
