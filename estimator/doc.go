@@ -63,7 +63,9 @@
 // the shared experts stay FP8, as NVIDIA's NVFP4 DeepSeek checkpoints store them (timed at the
 // FP8 ceiling, FP8 bytes in the weights). For an MLA model with attention DP + EP (EP > TP, DP > 1)
 // a step also pays mla_ep_seq_overhead_us per sequence of the rank and mla_ep_layer_overhead_us per MoE layer
-// (fitted TensorRT-LLM DeepSeek-R1 costs the byte/FLOP rooflines do not see; profile.go).
+// (fitted TensorRT-LLM DeepSeek-R1 costs the byte/FLOP rooflines do not see; profile.go); with
+// attention TP instead, mla_tp_layer_overhead_us per MoE layer (the small kernels and GEMM
+// floors of a batch-1 DeepSeek layer).
 // Routed-expert GEMMs (moe.go) divide both roofs by moe_efficiency, except for a compute dtype
 // listed in moe_gemm_efficiency_by_dtype: compute = FLOPs/(ceiling·η(m)·v) with v that entry
 // (the fused-MoE kernel's grouped-GEMM efficiency; m the rows per expert) and memory at the

@@ -153,6 +153,15 @@ type Profile struct {
 	// quantisation kernels' launches and tails, the ranks meeting at each dispatch and
 	// combine). 0 = none.
 	MLAEPLayerOverheadUs float64 `toml:"mla_ep_layer_overhead_us"`
+	// MLATPLayerOverheadUs is a fixed cost per MoE layer per step for a model with MLA whose
+	// attention is tensor-parallel (no attention DP + EP: TensorRT-LLM's min-latency TP8
+	// layout), µs: at a handful of tokens a DeepSeek layer is a chain of ~25 small kernels,
+	// more than the per-operator count lists (the q_a/kv_a RMSNorms, the second absorbed-MLA
+	// BMM, rotary, the split-KV reduction of the MLA decode kernel, top-k routing, the
+	// permutation into expert order and back, FP4 activation quantisation), and each of its
+	// ~10 GEMMs reads only 1–5 MB per GPU, too little to stream at the bandwidth ceiling
+	// before its fill/drain floor. 0 = none.
+	MLATPLayerOverheadUs float64 `toml:"mla_tp_layer_overhead_us"`
 
 	// MemoryModel is how KV capacity is planned: "vllm", "sglang", "trtllm" or "ideal".
 	MemoryModel string `toml:"memory_model"`
@@ -224,7 +233,7 @@ func (p *Profile) Validate() error {
 	nonneg := map[string]float64{
 		"gemm_half_m": p.GEMMHalfM, "overlap_exponent": p.OverlapExponent, "custom_allreduce_max_mib": p.CustomAllReduceMaxMiB, "collective_latency_us": p.CollectiveLatencyUs,
 		"kernel_overhead_us": p.KernelOverheadUs, "gemm_fixed_us": p.GEMMFixedUs, "elementwise_kernels_per_layer": p.ElementwiseKernelsPerLayer, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs, "prefill_seq_layer_overhead_us": p.PrefillSeqLayerOverheadUs,
-		"eager_prefill_layer_us": p.EagerPrefillLayerUs, "step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "mla_ep_seq_overhead_us": p.MLAEPSeqOverheadUs, "mla_ep_layer_overhead_us": p.MLAEPLayerOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
+		"eager_prefill_layer_us": p.EagerPrefillLayerUs, "step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "mla_ep_seq_overhead_us": p.MLAEPSeqOverheadUs, "mla_ep_layer_overhead_us": p.MLAEPLayerOverheadUs, "mla_tp_layer_overhead_us": p.MLATPLayerOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
 		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB, "moe_imbalance": p.MoEImbalance, "mla_decode_efficiency": p.MLADecodeEfficiency,
 	}
 	for k, v := range nonneg {

@@ -76,6 +76,9 @@ func (d *Deployment) Parameters() []Parameter {
 	if v := p.CustomAllReduceMaxMiB; v > 0 { // listed when used
 		out = append(out, Parameter{"custom_allreduce_max_mib", v, "MiB", p.Source("custom_allreduce_max_mib")})
 	}
+	if v := p.MLATPLayerOverheadUs; v > 0 && d.Model.MLA != nil { // listed when it can apply
+		out = append(out, Parameter{"mla_tp_layer_overhead_us", v, "µs per MoE layer per step (MLA model, attention TP)", p.Source("mla_tp_layer_overhead_us")})
+	}
 	if v := p.EagerPrefillLayerUs; v > 0 { // listed when used
 		out = append(out, Parameter{"eager_prefill_layer_us", v, "µs of host dispatch per layer of a prefill step (hidden behind longer GPU work)", p.Source("eager_prefill_layer_us")})
 	}
