@@ -264,21 +264,32 @@ func (s *Scheduler) Commit(t float64) int {
 		}
 		if r.Generated >= r.Out && r.done >= r.need {
 			finished++
-			s.free += r.blocks
-			r.blocks = 0
-			if s.OnDone != nil {
-				s.OnDone(r, t)
-			}
+			s.retire(r, t)
 			continue
 		}
-		if j != i {
+		if j != i { // no pointer store (write barrier) while nothing has left
 			s.running[j] = r
 		}
 		j++
 	}
-	clear(s.running[j:])
-	s.running = s.running[:j]
+	s.keepRunning(j)
 	return finished
+}
+
+// retire frees a finished request's KV blocks and reports it (OnDone) at time t.
+func (s *Scheduler) retire(r *SchedRequest, t float64) {
+	s.free += r.blocks
+	r.blocks = 0
+	if s.OnDone != nil {
+		s.OnDone(r, t)
+	}
+}
+
+// keepRunning shortens the running list to its first n entries, the ones a commit kept in
+// order, and drops the references past them.
+func (s *Scheduler) keepRunning(n int) {
+	clear(s.running[n:])
+	s.running = s.running[:n]
 }
 
 // RunLength reports, after a Plan, how many steps like the planned one the scheduler would
@@ -369,19 +380,14 @@ func (s *Scheduler) CommitRun(ends []float64) int {
 	for i, r := range s.running {
 		if r.Generated >= r.Out {
 			finished++
-			s.free += r.blocks
-			r.blocks = 0
-			if s.OnDone != nil {
-				s.OnDone(r, r.Last)
-			}
+			s.retire(r, r.Last)
 			continue
 		}
-		if j != i {
+		if j != i { // no pointer store (write barrier) while nothing has left
 			s.running[j] = r
 		}
 		j++
 	}
-	clear(s.running[j:])
-	s.running = s.running[:j]
+	s.keepRunning(j)
 	return finished
 }
