@@ -370,7 +370,77 @@ func (c *cf) at(b float64) cfPoint {
 func (c *cf) maxRate() float64 { return c.maxRateAt(c.at) }
 
 // maxRateAt is maxRate with the operating points from at (the sweep memoizes them).
+//
+// The maximum over the grid is found by branch and bound, with the same result as
+// evaluating every point (maxRateScan) wherever E2E does not decrease as the batch grows
+// (TestMaxRateBranchAndBound checks it over models, GPUs, splits, dtypes, budgets and lengths):
+// between evaluated grid points i < j, every b has E2E(b) ≥ E2E(b_i) and b ≤ b_{j−1}, so its rate
+// is at most b_{j−1}/E2E(b_i); a stretch whose bound does not beat the best rate so far is not
+// evaluated. The rate usually peaks at or near the batch cap, so about a third of the points
+// are evaluated.
 func (c *cf) maxRateAt(at func(float64) cfPoint) float64 {
+	var grid [64]float64
+	n := 0
+	for b := 1.0; ; b *= 1.25 {
+		if b > c.bmax {
+			b = c.bmax
+		}
+		if n == len(grid) {
+			return c.maxRateScan(at)
+		}
+		grid[n] = b
+		n++
+		if b >= c.bmax {
+			break
+		}
+	}
+	var e2e [64]float64
+	eval := func(i int) float64 {
+		p := at(grid[i])
+		e2e[i] = p.e2e
+		return p.b / p.e2e
+	}
+	best := eval(n - 1)
+	if n == 1 {
+		return math.Max(0, best)
+	}
+	best = math.Max(best, eval(0))
+	if !(e2e[0] > 0) || e2e[n-1] < e2e[0] {
+		return c.maxRateScan(at)
+	}
+	// Stretches (lo, hi) of unevaluated points between evaluated ends, depth first.
+	var stack [2 * 64]int8
+	top := 0
+	if n > 2 {
+		stack[0], stack[1] = 0, int8(n-1)
+		top = 2
+	}
+	for top > 0 {
+		lo, hi := int(stack[top-2]), int(stack[top-1])
+		top -= 2
+		if !(grid[hi-1]/e2e[lo] > best) {
+			continue
+		}
+		mid := (lo + hi) / 2
+		r := eval(mid)
+		if math.IsNaN(r) || e2e[mid] < e2e[lo] || e2e[hi] < e2e[mid] {
+			return c.maxRateScan(at) // E2E falls as the batch grows here: the bound does not hold
+		}
+		best = math.Max(best, r)
+		if mid-lo > 1 {
+			stack[top], stack[top+1] = int8(lo), int8(mid)
+			top += 2
+		}
+		if hi-mid > 1 {
+			stack[top], stack[top+1] = int8(mid), int8(hi)
+			top += 2
+		}
+	}
+	return math.Max(0, best)
+}
+
+// maxRateScan is maxRateAt evaluating every point of the grid: max over b of b/E2E(b).
+func (c *cf) maxRateScan(at func(float64) cfPoint) float64 {
 	best := 0.0
 	for b := 1.0; ; b *= 1.25 {
 		if b > c.bmax {

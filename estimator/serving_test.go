@@ -7,6 +7,9 @@ import (
 	"reflect"
 	"sort"
 	"testing"
+
+	"roofline/hardware"
+	"roofline/models"
 )
 
 // TestClosedFormMatchesSimulation: where both apply (steady state, no queueing beyond the
@@ -310,4 +313,81 @@ func TestServeMemoized(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
+}
+
+// TestMaxRateBranchAndBound: the sustainable rate found by branch and bound (maxRateAt) is
+// bit for bit the maximum over every point of the grid (maxRateScan), which holds where E2E
+// does not decrease as the batch grows. Checked over 7 models (dense, MoE, sliding windows,
+// MLA), 5 GPUs, TP 1/2/8, bf16/fp8 weights, 4 engines, token budgets 256…16,384 or none,
+// max_num_seqs, lengths 8…16,000 in and 1…2,000 out, shared prefixes, closed and open
+// loops (Poisson and gamma arrivals, length distributions), speculative decoding and a KV offload tier.
+func TestMaxRateBranchAndBound(t *testing.T) {
+	gpus := []string{"H100 SXM", "A100", "L40S", "MI300X", "B200"}
+	mods := []string{"meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", "Qwen/Qwen3-30B-A3B",
+		"openai/gpt-oss-20b", "google/gemma-2-9b-it", "mistralai/Mixtral-8x7B-Instruct-v0.1", "deepseek-ai/DeepSeek-V3"}
+	engines := []string{"vllm", "sglang", "trtllm", "ideal"}
+	r := rand.New(rand.NewPCG(10, 2))
+	pick := func(n int) int { return r.IntN(n) }
+	model := map[string]*models.Model{}
+	for _, id := range mods {
+		model[id] = mustModel(t, id)
+	}
+	gpu := map[string]*hardware.GPU{}
+	for _, id := range gpus {
+		gpu[id] = mustGPU(t, id)
+	}
+	checked, points, scanned := 0, 0, 0
+	for range 1500 {
+		tp := []int{1, 2, 8}[pick(3)]
+		spec := Spec{Model: model[mods[pick(len(mods))]], GPU: gpu[gpus[pick(len(gpus))]], NumGPUs: tp, TP: tp,
+			WeightDtype: []string{"bf16", "fp8"}[pick(2)], Profile: MustEngine(engines[pick(len(engines))]), MaxModelLen: 20000,
+			MaxNumBatchedTokens: []int{0, 256, 2048, 8192, 16384}[pick(5)], MaxNumSeqs: []int{0, 8, 64, 1024}[pick(4)]}
+		switch pick(8) {
+		case 0:
+			spec.Speculation = &Speculation{Method: "eagle3", Tokens: 3}
+		case 1:
+			spec.Offload = &Offload{Prefixes: 64}
+		}
+		d, err := New(spec)
+		if err != nil {
+			continue // a dtype the GPU lacks, a split the model cannot take
+		}
+		in := []int{8, 128, 1000, 4000, 16000}[pick(5)]
+		w := Workload{Kind: Concurrency, Concurrency: 1, InputLen: in, OutputLen: []int{1, 16, 200, 2000}[pick(4)]}
+		if pick(3) == 0 {
+			w.PrefixLen = in / 2
+		}
+		switch pick(4) {
+		case 0:
+			w.Kind, w.Concurrency, w.RequestRate = Rate, 0, 1
+		case 1:
+			w.Kind, w.Concurrency, w.RequestRate, w.Burstiness = Rate, 0, 1, 0.5
+		case 2:
+			w.InputDist = &LengthDist{Kind: "uniform", Min: max(1, in/2), Max: in * 3 / 2}
+		}
+		mem := d.Memory()
+		if !mem.Fits || w.Validate() != nil || d.CheckWorkload(&w) != nil {
+			continue
+		}
+		c := newCF(d, &w, mem)
+		if c.bmax < 1 {
+			continue
+		}
+		if d.Offload != nil {
+			d.applyOffload(c, &w, mem, float64(d.Lanes()))
+		}
+		n := 0
+		got := c.maxRateAt(func(b float64) cfPoint { n++; return c.at(b) })
+		m := 0
+		want := c.maxRateScan(func(b float64) cfPoint { m++; return c.at(b) })
+		if got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Errorf("%s on %d× %s %s %s, budget %d, seqs %d, %+v: branch and bound %v, scan %v", spec.Model.ID, tp, spec.GPU.ID,
+				spec.WeightDtype, spec.Profile.Name, spec.MaxNumBatchedTokens, spec.MaxNumSeqs, w, got, want)
+		}
+		checked, points, scanned = checked+1, points+n, scanned+m
+	}
+	if checked < 500 {
+		t.Errorf("only %d configurations checked", checked)
+	}
+	t.Logf("%d configurations: %d operating points evaluated, %d by the full scan", checked, points, scanned)
 }
