@@ -105,6 +105,9 @@ type gemmShard struct {
 	quantDt  bool // computed in the quantised dtype (gemmDtypeQ), not gemmDtype16
 	quant    bool // inputs are quantised on the fly (W8A8/W4A4)
 	isHead   bool
+	// dequant is the storage dtype of weights the GEMM dequantises in-kernel (no tensor
+	// cores for it on this GPU: MXFP4 on Hopper); "" when weights are used as stored.
+	dequant string
 	// dt, eta and qb are set for a GEMM whose module group a mixed-precision checkpoint
 	// stores in another dtype than the rest (FP8 attention beside FP4 experts): its compute
 	// dtype, GEMM efficiency and quantised-activation bytes per element (0: 16-bit inputs).
@@ -196,6 +199,12 @@ func New(s Spec) (*Deployment, error) {
 		if s.EP > s.TP*s.DP {
 			return nil, fmt.Errorf("--ep %d must be ≤ tp·dp = %d (experts are spread over the GPUs of one stage)", s.EP, s.TP*s.DP)
 		}
+	}
+	if wd, err := units.CanonicalDtype(s.WeightDtype); err == nil && wd != "" && m.Quant.Method != "" && wd == m.Quant.Dtype {
+		// The checkpoint's own quantized format named explicitly (--weight-dtype fp4 on an
+		// MXFP4 checkpoint): serve it as stored, with its scales, mixed-precision groups and
+		// the engine's padding, not as a generic re-quantisation to that dtype.
+		s.WeightDtype = ""
 	}
 	if s.MaxModelLen < 0 || s.MaxNumSeqs < 0 || s.MaxNumBatchedTokens < 0 {
 		return nil, errors.New("--max-model-len, --max-num-seqs and --max-num-batched-tokens must be ≥ 0")
@@ -489,14 +498,20 @@ func (d *Deployment) shard() error {
 		s := gemmShard{name: g.Name, k: float64(g.K), n: float64(g.N), layers: float64(g.Layers) * stage, bpe: half, peak: d.attnCeil}
 		if g.Quantized {
 			s.bpe, s.peak, s.quantDt, s.quant = bpe, d.gemmCeil, true, d.actQuantBytes > 0
+			store := d.WeightDtypeResolved
 			if mdt := m.Quant.ModuleDtype[g.Module]; d.WeightDtype == "" && mdt != "" {
 				d.moduleDtype(&s, mdt)
+				store = mdt
 			} else if d.fp4ExpertsOnly(m) && g.Experts == 0 {
 				// NVFP4 DeepSeek checkpoints: only the routed experts are FP4 (see fp4ExpertsOnly).
 				d.moduleDtype(&s, "fp8")
+				store = "fp8"
 				if s.bpe, err = m.ElemBytes(true, "fp8"); err != nil {
 					return fmt.Errorf("--weight-dtype: %w", err)
 				}
+			}
+			if cd := d.shardDtype(&s); store != cd && (cd == "bf16" || cd == "fp16") {
+				s.dequant = store
 			}
 		}
 		if g.Name == "lm_head" {

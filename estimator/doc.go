@@ -69,7 +69,10 @@
 // Routed-expert GEMMs (moe.go) divide both roofs by moe_efficiency, except for a compute dtype
 // listed in moe_gemm_efficiency_by_dtype: compute = FLOPs/(ceiling·η(m)·v) with v that entry
 // (the fused-MoE kernel's grouped-GEMM efficiency; m the rows per expert) and memory at the
-// dense rate.
+// dense rate. Experts whose stored dtype the GPU has no tensor cores for (MXFP4 on Hopper) are
+// dequantised in the kernel and computed in 16 bits; a storage dtype listed in
+// moe_dequant_memory_efficiency streams their weights at bytes/(bandwidth·memory_efficiency·v)
+// with v that entry, in place of moe_efficiency's memory factor.
 // Calibrate reports each fitted parameter's sensitivity
 // (RMS of ∂(relative error)/∂ln p) and relative standard error (√diag(s²(JᵀJ)⁻¹)), and
 // CrossValidate fits on all groups but one. The package does no I/O except

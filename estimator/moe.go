@@ -76,12 +76,17 @@ func (d *Deployment) expertWork(s *gemmShard, rows float64) (flops, wbytes, mPer
 // roofs) at moeLargeRows: the small-M figure includes the padding of every expert's rows to
 // the kernel's M tile (vLLM fused_moe's moe_align_block_size pads to BLOCK_SIZE_M, 64 in its
 // default config), a waste under 1/8 from 256 rows on, where the kernels run their large-M
-// tiles. Otherwise moe_efficiency scales both roofs.
+// tiles. Otherwise moe_efficiency scales both roofs, except that experts dequantised
+// in-kernel (gemmShard.dequant, e.g. MXFP4 on Hopper) whose storage dtype is in
+// moe_dequant_memory_efficiency stream their weights at that entry instead.
 func (d *Deployment) moeEff(s *gemmShard, m float64) (compute, memory float64) {
 	e := orOne(d.Profile.MoEEfficiency)
 	dt := d.shardDtype(s)
 	v := d.Profile.MoEGEMMEfficiencyByDtype[dt]
 	if v <= 0 {
+		if w := d.Profile.MoEDequantMemoryEfficiency[s.dequant]; s.dequant != "" && w > 0 {
+			return e, w // weights dequantised in-kernel: the kernel path's streaming rate
+		}
 		return e, e
 	}
 	if m <= moeFitRows {

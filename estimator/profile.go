@@ -68,6 +68,13 @@ type Profile struct {
 	// bound by streaming the expert weights. Missing keys (and an empty map) use MoEEfficiency
 	// for both roofs.
 	MoEGEMMEfficiencyByDtype map[string]float64 `toml:"moe_gemm_efficiency_by_dtype"`
+	// MoEDequantMemoryEfficiency prices the routed-expert kernels that dequantise their
+	// weights inside the GEMM because the GPU has no tensor cores for the stored dtype (keys:
+	// the storage dtype, fp4 or int4 or fp8; e.g. MXFP4 experts on Hopper, computed in bf16): the
+	// expert weights stream at this fraction of the dense rate (memory_efficiency × HBM
+	// ceiling) in place of MoEEfficiency's memory factor; the compute roof keeps MoEEfficiency.
+	// Missing keys (and an empty map) use MoEEfficiency.
+	MoEDequantMemoryEfficiency map[string]float64 `toml:"moe_dequant_memory_efficiency"`
 	// MoEImbalance is the busiest expert-parallel rank's routed load over the uniform-routing
 	// expectation (router skew, after any expert-placement balancing); 0 or 1 means uniform.
 	MoEImbalance float64 `toml:"moe_imbalance"`
@@ -220,6 +227,14 @@ func (p *Profile) Validate() error {
 		}
 		eff["moe_gemm_efficiency_by_dtype."+k] = v
 	}
+	for k, v := range p.MoEDequantMemoryEfficiency {
+		switch k {
+		case "fp8", "int8", "int4", "fp4":
+		default:
+			return fmt.Errorf("profile %s: moe_dequant_memory_efficiency.%s: allowed keys are fp8, int8, int4, fp4", p.Name, k)
+		}
+		eff["moe_dequant_memory_efficiency."+k] = v
+	}
 	switch p.Ceilings {
 	case "", "achievable", "datasheet":
 	default:
@@ -275,7 +290,7 @@ func ParseProfile(name string, b []byte) (*Profile, error) { return parseProfile
 
 // profileMetaKeys are the keys a profile may leave out without changing a number.
 var profileMetaKeys = map[string]bool{"base": true, "name": true, "description": true, "origin": true, "sources": true, "gemm_efficiency_by_dtype": true,
-	"moe_gemm_efficiency_by_dtype": true, "engine": true, "versions": true, "-": true}
+	"moe_gemm_efficiency_by_dtype": true, "moe_dequant_memory_efficiency": true, "engine": true, "versions": true, "-": true}
 
 // ProfileKeys lists the TOML keys of every numeric or behavioural field of a profile: the ones a
 // profile file without base must set.
@@ -319,6 +334,7 @@ func parseProfile(name string, b []byte, complete bool) (*Profile, error) {
 			}
 		}
 		p.MoEGEMMEfficiencyByDtype = maps.Clone(bp.MoEGEMMEfficiencyByDtype)
+		p.MoEDequantMemoryEfficiency = maps.Clone(bp.MoEDequantMemoryEfficiency)
 		p.Name, p.Description = "", ""
 		p.Origin = "engine profile " + bp.Name + " with overrides from " + name
 	}
@@ -354,6 +370,11 @@ func parseProfile(name string, b []byte, complete bool) (*Profile, error) {
 	for k, v := range p.MoEGEMMEfficiencyByDtype {
 		if v <= 0 {
 			return nil, fmt.Errorf("%s: moe_gemm_efficiency_by_dtype.%s = %g: must be in (0, 1]", name, k, v)
+		}
+	}
+	for k, v := range p.MoEDequantMemoryEfficiency {
+		if v <= 0 {
+			return nil, fmt.Errorf("%s: moe_dequant_memory_efficiency.%s = %g: must be in (0, 1]", name, k, v)
 		}
 	}
 	if head.Base == "" && complete {

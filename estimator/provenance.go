@@ -71,6 +71,13 @@ func (d *Deployment) Parameters() []Parameter {
 					break
 				}
 			}
+			for i := range d.gemms {
+				s := &d.gemms[i]
+				if v := p.MoEDequantMemoryEfficiency[s.dequant]; s.experts > 0 && s.dequant != "" && v > 0 {
+					out = append(out, Parameter{"moe_dequant_memory_efficiency." + s.dequant, v, "fraction of the dense weight-streaming rate (routed experts dequantised in-kernel)", p.Source("moe_dequant_memory_efficiency")})
+					break
+				}
+			}
 		}
 	}
 	if v := p.CustomAllReduceMaxMiB; v > 0 { // listed when used

@@ -237,6 +237,7 @@ func engineRelease(family, release string) (*Profile, bool, error) {
 			c.Sources = maps.Clone(p.Sources)
 			c.GEMMEfficiencyByDtype = maps.Clone(p.GEMMEfficiencyByDtype)
 			c.MoEGEMMEfficiencyByDtype = maps.Clone(p.MoEGEMMEfficiencyByDtype)
+			c.MoEDequantMemoryEfficiency = maps.Clone(p.MoEDequantMemoryEfficiency)
 			c.Release = release
 			return &c, true, nil
 		}

@@ -45,7 +45,7 @@ func WriteStepText(w io.Writer, d *estimator.Deployment, s Step, explain bool) {
 		fmt.Fprintln(w, "ceilings and overhead terms:")
 		for _, p := range d.Parameters() {
 			switch {
-			case strings.Contains(p.Name, "ceiling"), strings.HasSuffix(p.Name, "_efficiency"),
+			case strings.Contains(p.Name, "ceiling"), strings.Contains(p.Name, "_efficiency"),
 				strings.HasSuffix(p.Name, "overhead_us"), strings.HasSuffix(p.Name, "overhead_ms"), p.Name == "elementwise_kernels_per_layer":
 				fmt.Fprintf(w, "  %-30s %s — %s\n", p.Name, paramValue(p, false), p.Source)
 			}
