@@ -110,16 +110,19 @@ func (c *cf) decodeOnly(n int) float64 {
 	c.batch.Prefill = c.batch.Prefill[:0]
 	c.batch.Decode = c.batch.Decode[:0]
 	c.batch.Uniform.N, c.batch.Uniform.Ctx = n, c.ctx()
-	t := c.d.StepSeconds(&c.batch)
-	c.dmemo[c.dnext] = decodeMemo{n: n, verify: c.batch.Verify, t: t, ok: true}
+	var acc stepAcc
+	c.d.step(&c.batch, &acc)
+	c.dmemo[c.dnext] = decodeMemo{n: n, verify: c.batch.Verify, t: acc.total, ok: true, flops: acc.flops, bytes: acc.bytes, bound: acc.bound}
 	c.dnext ^= 1
-	return t
+	return acc.total
 }
 
 type decodeMemo struct {
-	n, verify int
-	t         float64
-	ok        bool
+	n, verify    int
+	t            float64
+	ok           bool
+	flops, bytes float64    // the step's FLOPs and bytes per GPU (stepAcc)
+	bound        [4]float64 // and its time by bound (stepAcc.bound)
 }
 
 // decode returns the time per output token of decode-only steps of b sequences at the mean
@@ -775,7 +778,17 @@ func (d *Deployment) notFit(mem Memory, w Workload) error {
 // utilisation fills MFU and MBU from the decode step at the operating point.
 func (d *Deployment) utilisation(s *Serving, c *cf, p cfPoint) {
 	n := int(math.Max(1, math.Round(p.b)))
-	stFLOPs, stBytes, bound := d.stepBrief(&Batch{Uniform: struct{ N, Ctx int }{n, c.ctx()}})
+	var stFLOPs, stBytes float64
+	var bound string
+	for _, e := range c.dmemo {
+		if e.ok && e.n == n && e.verify == 0 { // the same step, priced by decodeOnly
+			a := stepAcc{bound: e.bound}
+			stFLOPs, stBytes, bound = e.flops, e.bytes, a.boundName()
+		}
+	}
+	if bound == "" {
+		stFLOPs, stBytes, bound = d.stepBrief(&Batch{Uniform: struct{ N, Ctx int }{n, c.ctx()}})
+	}
 	s.Bound = bound
 	gpus := float64(d.NumGPUs)
 	// Useful FLOPs per output token ≈ 2·active params + attention; per input token likewise.
