@@ -457,8 +457,8 @@ func (c *cf) maxRateScan(at func(float64) cfPoint) float64 {
 	}
 }
 
-// rateMemo caches the closed form's sustainable rate per lane (cf.maxRate, a scan of about
-// 25 operating points: most of an estimate's time) for a deployment, keyed by every input of
+// rateMemo caches the closed form's sustainable rate per lane (cf.maxRate, a search over up to
+// 38 operating points: most of an estimate's time) for a deployment, keyed by every input of
 // cf.at that is not the deployment's own: a sweep of loads over one deployment and one pair
 // of lengths scans once. The deployment's copies (the sweep varies max_num_seqs and the token
 // budget on copies) share it: both are in the key, through bmax and budget.
