@@ -222,7 +222,10 @@ func (c *cf) prefillExtraAt(n int, b, k float64) (extra, dispShare, disp float64
 		var first float64 // the first (full-room) chunk's exposed dispatch
 		// A prompt alone in its steps, in chunks of the room.
 		for left := in; left > 0; {
-			chunk := min(left, int(room))
+			chunk := left // room is +Inf without a token budget: int(room) would overflow
+			if room < float64(left) {
+				chunk = int(room)
+			}
 			c.batch.Prefill = append(c.batch.Prefill[:0], Chunk{New: chunk, Past: past})
 			e, dd := step()
 			extra += e

@@ -391,3 +391,26 @@ func TestMaxRateBranchAndBound(t *testing.T) {
 	}
 	t.Logf("%d configurations: %d operating points evaluated, %d by the full scan", checked, points, scanned)
 }
+
+// TestServeWithoutTokenBudget: the ideal profile has no token budget (max_num_batched_tokens
+// 0: a prompt is prefilled in one step). One client of 1000/200 tokens on one H100 waits for
+// its prefill: at least its GEMMs at the dense BF16 peak, hand calculation 2 × 6.98e9
+// parameters (Llama-3.1-8B: 8.03e9 less the embedding and the LM head, 128,256 × 4,096 each,
+// the head running on the last token only) × 1000 tokens / 989.4e12 FLOP/s (H100 SXM
+// datasheet) = 14.1 ms, and, the ideal engine having no
+// fixed costs, well below 1.5 × that. (A prompt alone in a step without a budget once
+// priced a chunk of int(+Inf) tokens: a TTFT of −2·10¹⁶ ms.)
+func TestServeWithoutTokenBudget(t *testing.T) {
+	d := mustDeploy(t, Spec{Model: mustModel(t, "meta-llama/Llama-3.1-8B-Instruct"), GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("ideal")})
+	if d.MaxNumBatchedTokens != 0 {
+		t.Fatalf("ideal profile: max_num_batched_tokens %d, want none", d.MaxNumBatchedTokens)
+	}
+	s, err := d.Serve(Workload{Kind: Concurrency, Concurrency: 1, InputLen: 1000, OutputLen: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prefillMs = 2 * 6.98e9 * 1000 / 989.4e12 * 1e3
+	if !(s.TTFT.Mean >= prefillMs && s.TTFT.Mean < 1.5*prefillMs) {
+		t.Errorf("TTFT mean %.4g ms, want in [%.3g, %.3g] ms", s.TTFT.Mean, prefillMs, 1.5*prefillMs)
+	}
+}
