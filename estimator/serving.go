@@ -823,40 +823,9 @@ func shift(d Dist, by float64) Dist {
 // less one token per sequence already decoding, and the requests whose prompts completed
 // decode alongside.
 func (c *cf) startBurst(k int) []float64 {
-	in := int(math.Max(1, math.Ceil(c.in)))
-	past := int(c.inTotal) - in
-	budget := math.MaxInt32
-	if !math.IsInf(c.budget, 1) {
-		budget = int(c.budget)
-	}
-	out := make([]float64, 0, k)
-	t := 0.0
-	next, doneTok, decoding := 0, 0, 0
-	for next < k {
-		room := max(budget-decoding, 1)
-		c.batch.Prefill = c.batch.Prefill[:0]
-		finishing := 0
-		for room > 0 && next < k {
-			take := min(in-doneTok, room)
-			c.batch.Prefill = append(c.batch.Prefill, Chunk{New: take, Past: past + doneTok})
-			room -= take
-			doneTok += take
-			if doneTok == in {
-				finishing++
-				next++
-				doneTok = 0
-			}
-		}
-		c.batch.Decode = c.batch.Decode[:0]
-		c.batch.Uniform.N, c.batch.Uniform.Ctx = decoding, int(c.inTotal)
-		t += c.d.StepSeconds(&c.batch)
-		for range finishing {
-			out = append(out, t)
-		}
-		decoding += finishing
-	}
-	c.batch.Prefill, c.batch.Uniform.N = c.batch.Prefill[:0], 0
-	return out
+	r := burstRun{doneAt: make([]float64, 0, k)}
+	r.run(c, k, false)
+	return r.doneAt
 }
 
 // burstRun is startBurst computed once for up to k prompts and kept, step by step, so that
@@ -873,8 +842,9 @@ type burstRun struct {
 	decoding []int32 // sequences decoding in each step
 }
 
-// run fills r with startBurst(k)'s steps.
-func (r *burstRun) run(c *cf, k int) {
+// run prices startBurst(k)'s steps into r.doneAt and, with keep, keeps the steps themselves
+// (ends, stepOf, first, chunks, promptOf, decoding) for burstOf.
+func (r *burstRun) run(c *cf, k int, keep bool) {
 	in := int(math.Max(1, math.Ceil(c.in)))
 	past := int(c.inTotal) - in
 	budget := math.MaxInt32
@@ -888,35 +858,45 @@ func (r *burstRun) run(c *cf, k int) {
 	next, doneTok, decoding := 0, 0, 0
 	for next < k {
 		room := max(budget-decoding, 1)
-		r.first = append(r.first, int32(len(r.chunks)))
+		if keep {
+			r.first = append(r.first, int32(len(r.chunks)))
+		}
 		c.batch.Prefill = c.batch.Prefill[:0]
 		finishing := 0
 		for room > 0 && next < k {
 			take := min(in-doneTok, room)
 			ch := Chunk{New: take, Past: past + doneTok}
 			c.batch.Prefill = append(c.batch.Prefill, ch)
-			r.chunks = append(r.chunks, ch)
-			r.promptOf = append(r.promptOf, int32(next))
+			if keep {
+				r.chunks = append(r.chunks, ch)
+				r.promptOf = append(r.promptOf, int32(next))
+			}
 			room -= take
 			doneTok += take
 			if doneTok == in {
 				finishing++
 				next++
 				doneTok = 0
-				r.stepOf = append(r.stepOf, int32(len(r.ends)))
+				if keep {
+					r.stepOf = append(r.stepOf, int32(len(r.ends)))
+				}
 			}
 		}
 		c.batch.Decode = c.batch.Decode[:0]
 		c.batch.Uniform.N, c.batch.Uniform.Ctx = decoding, int(c.inTotal)
-		r.decoding = append(r.decoding, int32(decoding))
 		t += c.d.StepSeconds(&c.batch)
-		r.ends = append(r.ends, t)
+		if keep {
+			r.decoding = append(r.decoding, int32(decoding))
+			r.ends = append(r.ends, t)
+		}
 		for range finishing {
 			r.doneAt = append(r.doneAt, t)
 		}
 		decoding += finishing
 	}
-	r.first = append(r.first, int32(len(r.chunks)))
+	if keep {
+		r.first = append(r.first, int32(len(r.chunks)))
+	}
 	c.batch.Prefill, c.batch.Uniform.N = c.batch.Prefill[:0], 0
 }
 
@@ -1006,7 +986,7 @@ func (d *Deployment) burstMemoized(c *cf, k int) (burst []float64, buf *[]float6
 			size = max(k, 2*r.k)
 		}
 		r = &burstRun{}
-		r.run(c, size)
+		r.run(c, size, true)
 		words := len(r.chunks) + len(r.ends)
 		m.mu.Lock()
 		if old := m.m[key]; old == nil || old.k < r.k {

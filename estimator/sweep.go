@@ -734,7 +734,7 @@ func (ev *sweepWorker) burst(c *cf, k int) []float64 {
 		ev.bursts[c.budget] = r
 	}
 	if r.k < k {
-		r.run(c, max(k, 2*r.k))
+		r.run(c, max(k, 2*r.k), true)
 	}
 	return r.burstOf(c, k)
 }

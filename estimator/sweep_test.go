@@ -367,7 +367,7 @@ func TestBurstRunMatchesStartBurst(t *testing.T) {
 				c := newCF(d, &w, mem)
 				c.budget = budget
 				var r burstRun
-				r.run(c, 70)
+				r.run(c, 70, true)
 				for j := 1; j <= 70; j++ {
 					got, want := r.burstOf(c, j), c.startBurst(j)
 					if !reflect.DeepEqual(got, want) {
