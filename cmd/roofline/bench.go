@@ -62,7 +62,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	percentiles := fs.String("percentiles", "99", "percentiles written by --save-result, as vLLM's --percentiles (e.g. 50,90,99)")
 	origin := choice(fs, "timing-origin", bench.OriginSent, "TTFT and E2E count from: sent (actual send, as vLLM) or scheduled (the arrival schedule; includes waiting for a free slot)", bench.OriginSent, bench.OriginScheduled)
 	quiet := fs.BoolP("quiet", "q", false, "no progress on stderr")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -85,8 +86,64 @@ func newFlags(e *env, name, synopsis string) *pflag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args, mapping errors to exit status 2 (help is not an error).
+// parseFlags parses args, mapping errors to exit status 2 (help is not an error). Every
+// input of these commands is a flag: a positional argument is bad input (a mistyped flag
+// such as "-- tp 2" or a stray value was ignored silently).
 func parseFlags(fs *pflag.FlagSet, args []string) error {
+	if err := parseFlagsArgs(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageErr("%s: unexpected argument %q (every input is a flag; roofline %s --help lists them)", fs.Name(), fs.Arg(0), fs.Name())
+	}
+	return nil
+}
+
+// annPositive marks an int flag whose zero value stands for "the default": given
+// explicitly, it must be ≥ 1 (--pp 0 was read as 1, --tp 0 as the default, silently).
+const annPositive = "roofline-positive-if-given"
+
+// positiveIfGiven marks int flags whose unset value 0 means "the default"; parseFlags
+// then refuses an explicit value below 1.
+func positiveIfGiven(fs *pflag.FlagSet, names ...string) {
+	for _, n := range names {
+		boundedIfGiven(fs, n, 0)
+	}
+}
+
+// boundedIfGiven is positiveIfGiven for a flag whose values must also be ≤ hi (hi > 0):
+// the error for a value below 1 names the whole range [1, hi] (values above hi are
+// checked where the bound is defined).
+func boundedIfGiven(fs *pflag.FlagSet, name string, hi int) {
+	if err := fs.SetAnnotation(name, annPositive, []string{strconv.Itoa(hi)}); err != nil {
+		panic(err) // a programming error: the flag is not defined
+	}
+}
+
+// checkPositive returns the bad-input error for the first flag marked by positiveIfGiven
+// that was given a value below 1.
+func checkPositive(fs *pflag.FlagSet) error {
+	var bad error
+	fs.Visit(func(f *pflag.Flag) {
+		if bad != nil || f.Annotations[annPositive] == nil {
+			return
+		}
+		n, err := strconv.ParseInt(f.Value.String(), 10, 64)
+		if err != nil || n >= 1 {
+			return
+		}
+		if hi := f.Annotations[annPositive][0]; hi != "0" {
+			bad = usageErr("--%s %d: must be in [1, %s] (or leave the flag out)", f.Name, n, hi)
+			return
+		}
+		bad = usageErr("--%s %d: must be ≥ 1 (or leave the flag out)", f.Name, n)
+	})
+	return bad
+}
+
+// parseFlagsArgs is parseFlags for commands that take positional arguments (import FILE,
+// models show MODEL, gpus show GPU); they check fs.Args themselves.
+func parseFlagsArgs(fs *pflag.FlagSet, args []string) error {
 	fs.SetOutput(io.Discard)
 	help := fs.Usage
 	fs.Usage = func() {}
@@ -105,7 +162,7 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 	if err != nil {
 		return usageErr("%s: %v", fs.Name(), err)
 	}
-	return nil
+	return checkPositive(fs)
 }
 
 // choice defines a flag whose value must be one of allowed (def is not checked).

@@ -63,6 +63,10 @@ func (f *deployFlags) registerAs(fs *pflag.FlagSet, withGPUCount bool, modelFlag
 	fs.IntVar(&f.schedSteps, "num-scheduler-steps", 0, "vLLM 0.6–0.7 multi-step scheduling: decode steps per scheduler call, whose host costs are paid once per that many steps (0 or 1: every step)")
 	fs.IntVar(&f.nodes, "nodes", 0, "nodes the GPUs sit on (default: as many as the GPU count needs)")
 	fs.IntVar(&f.gpusPerNode, "gpus-per-node", 0, "GPUs per node, the scale-up domain (default from the catalogue: 8 for HGX/MI300X, 72 for NVL72)")
+	positiveIfGiven(fs, "tp", "pp", "dp", "max-model-len", "max-num-seqs", "max-num-batched-tokens", "nodes", "gpus-per-node")
+	if withGPUCount {
+		positiveIfGiven(fs, "num-gpus")
+	}
 }
 
 // resolveProfile is estimator.ResolveProfile; its errors are bad input.

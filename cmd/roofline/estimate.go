@@ -34,6 +34,8 @@ func (f *workloadFlags) register(fs *pflag.FlagSet) {
 	flagvalue.Float(fs, &f.rangeRatio, "random-range-ratio", 0, flagvalue.HalfOpen01, "draw lengths uniformly in [⌊L·(1−r)⌋, ⌈L·(1+r)⌉] as vllm bench serve does")
 	fs.StringVar(&f.inputDist, "input-dist", "", "draw prompt lengths: uniform:MIN:MAX, normal:MEAN:STD or hist:FILE.csv (rows: tokens,weight); the closed form uses the mean")
 	fs.StringVar(&f.outputDist, "output-dist", "", "draw output lengths, as --input-dist")
+	boundedIfGiven(fs, "concurrency", estimator.MaxClients)
+	boundedIfGiven(fs, "batch-size", estimator.MaxSimRequests)
 }
 
 func (f *workloadFlags) workload() (estimator.Workload, error) {

@@ -90,6 +90,30 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"batch 1e11", with(est, "--batch-size", "99999999999"), "--batch-size 99999999999: must be in [1, 1000000]"},
 		{"num-requests -1", with(est, "--concurrency", "2", "--num-requests", "-1"), "--num-requests -1: must be ≥ 1"},
 		{"step tokens > max_model_len", []string{"step", "--model", llama8b, "--gpu", "H100", "--phase", "prefill", "--batch", "1", "--tokens", "200000"}, `exceeds max_model_len 131072`},
+		// A new user's pass after cmd/roofline was thinned: an explicit 0 on a flag whose unset
+		// value 0 means "the default" was read as that default (--pp 0 ran with pp=1), and a
+		// stray positional argument or an unknown --kv-transfer without --disagg was ignored.
+		{"pp 0", with(c1, "--pp", "0"), "--pp 0: must be ≥ 1"},
+		{"tp 0", with(c1, "--tp", "0"), "--tp 0: must be ≥ 1"},
+		{"dp 0", with(c1, "--dp", "0"), "--dp 0: must be ≥ 1"},
+		{"num-gpus 0", with(c1, "--num-gpus", "0"), "--num-gpus 0: must be ≥ 1"},
+		{"max-model-len 0", with(c1, "--max-model-len", "0"), "--max-model-len 0: must be ≥ 1"},
+		{"max-num-seqs 0", with(c1, "--max-num-seqs", "0"), "--max-num-seqs 0: must be ≥ 1"},
+		{"max-num-batched-tokens 0", with(c1, "--max-num-batched-tokens", "0"), "--max-num-batched-tokens 0: must be ≥ 1"},
+		{"nodes 0", with(c1, "--nodes", "0"), "--nodes 0: must be ≥ 1"},
+		{"gpus-per-node 0", with(c1, "--gpus-per-node", "0"), "--gpus-per-node 0: must be ≥ 1"},
+		{"prefixes 0", with(c1, "--prefixes", "0"), "--prefixes 0: must be ≥ 1"},
+		{"prefixes -1 without technique", with(c1, "--prefixes", "-1"), "--prefixes -1: must be ≥ 1"},
+		{"spec-tokens 0", with(c1, "--spec-method", "eagle", "--spec-tokens", "0"), "--spec-tokens 0: must be ≥ 1"},
+		{"concurrency 0", with(est, "--concurrency", "0"), "--concurrency 0: must be in [1, 100000]"},
+		{"batch-size 0", with(est, "--batch-size", "0"), "--batch-size 0: must be in [1, 1000000]"},
+		{"memory pp 0", []string{"memory", "--model", llama8b, "--gpu", "H100", "--pp", "0"}, "--pp 0: must be ≥ 1"},
+		{"step tp 0", []string{"step", "--model", llama8b, "--gpu", "H100", "--phase", "decode", "--batch", "1", "--tokens", "10", "--tp", "0"}, "--tp 0: must be ≥ 1"},
+		{"plan target-users 0", []string{"plan", "--model", llama8b, "--target-users", "0", "--input-len", "100", "--output-len", "10"}, "--target-users 0: must be ≥ 1"},
+		{"kv-transfer foo", with(c1, "--kv-transfer", "foo"), `--kv-transfer "foo": allowed values are nvlink, rdma, tcp`},
+		{"estimate positional", with(c1, "extra"), `estimate: unexpected argument "extra"`},
+		{"memory positional", []string{"memory", "--model", llama8b, "--gpu", "H100", "tp=2"}, `memory: unexpected argument "tp=2"`},
+		{"sweep positional", with(sweep, "--gpus", "H100", "extra"), `sweep: unexpected argument "extra"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -59,7 +59,7 @@ func runGPUs(ctx context.Context, e *env, args []string) error {
 	output := outputFlag(fs, "table", "json")
 	var files []string
 	fs.StringSliceVar(&files, "gpu-file", nil, "extra GPU catalogue TOML files (add or override entries)")
-	if err := parseFlags(fs, rest); err != nil {
+	if err := parseFlagsArgs(fs, rest); err != nil {
 		return err
 	}
 	cat, err := gpuCatalogue(files)

@@ -28,7 +28,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "import", importSynopsis)
 	format := choice(fs, "format", "auto", "file format: "+strings.Join(bench.Formats(), ", "), bench.Formats()...)
 	output := outputFlag(fs, "table", "json", "csv")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -43,7 +43,7 @@ func loadModel(ctx context.Context, e *env, name string) (*models.Model, error) 
 func modelsList(e *env, args []string) error {
 	fs := newFlags(e, "models list", "models list [--output table|json]")
 	output := outputFlag(fs, "table", "json")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -61,7 +61,7 @@ func modelsShow(ctx context.Context, e *env, args []string) error {
 	output := outputFlag(fs, "table", "json")
 	wd := fs.String("weight-dtype", "", "weight dtype ("+strings.Join(units.Dtypes(), ", ")+"; default: the checkpoint's own)")
 	kd := fs.String("kv-dtype", "", "KV-cache dtype (default: the model's torch_dtype)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -24,6 +24,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	fs.StringSliceVar(&gpuFiles, "gpu-file", nil, "extra GPU catalogue TOML files (add or override entries)")
 	rate := flagvalue.NewFloat(fs, "target-rate", 0, flagvalue.Positive, "open-loop load to serve, requests/s (Poisson)")
 	users := fs.Int("target-users", 0, "closed-loop load to serve: users each with one request in flight")
+	positiveIfGiven(fs, "target-users")
 	inLen := fs.Int("input-len", 0, "prompt tokens per request (required)")
 	outLen := fs.Int("output-len", 0, "output tokens per request (required)")
 	prefix := fs.Int("prefix-len", 0, "leading prompt tokens shared by all requests (prefix cache)")

@@ -31,9 +31,11 @@ func (f *techFlags) register(fs *pflag.FlagSet) {
 	fs.Float64SliceVar(&f.specRates, "spec-accept-rates", nil, "per-position acceptance rates r1,r2,… (instead of --spec-accept-len)")
 	fs.StringVar(&f.specDraft, "spec-draft-model", "", "draft model of --spec-method draft (Hugging Face id or config.json)")
 	fs.StringVar(&f.disagg, "disagg", "", "prefill/decode disaggregation xPyD[:prefill tp=,ep=,dp=[:decode tp=,ep=,dp=]], e.g. 1P2D:tp=8:tp=4,dp=2")
-	fs.StringVar(&f.kvTransfer, "kv-transfer", "rdma", "KV transport between prefill and decode instances: nvlink, rdma, tcp")
+	flagvalue.Choice(fs, &f.kvTransfer, "kv-transfer", "", estimator.TransportRDMA, "KV transport between prefill and decode instances: nvlink, rdma, tcp",
+		estimator.TransportNVLink, estimator.TransportRDMA, estimator.TransportTCP)
 	fs.StringVar(&f.kvOffload, "kv-offload", "", "KV-cache offload tiers per replica: cpu:SIZE[,disk:SIZE], e.g. cpu:500GB")
 	fs.IntVar(&f.prefixes, "prefixes", 0, "distinct reusable prefixes of --prefix-len tokens that requests pick uniformly (multi-turn histories; default 1)")
+	positiveIfGiven(fs, "spec-tokens", "prefixes")
 }
 
 func (f *techFlags) active() bool {

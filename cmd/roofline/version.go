@@ -10,7 +10,7 @@ import (
 // from, as recorded by the Go toolchain (runtime/debug.ReadBuildInfo).
 func runVersion(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "version", "version\n\nPrints the module version, VCS revision and time, and the Go version the binary was built with.")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
