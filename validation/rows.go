@@ -147,6 +147,9 @@ func readRows(r io.Reader, name string, skip bool) ([]Row, []*BadRow, error) {
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'
 	head, err := cr.Read()
+	if err == io.EOF {
+		return nil, nil, fmt.Errorf("%s: empty file (want the header: %s)", name, strings.Join(Header, ","))
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %v", name, err)
 	}
@@ -307,8 +310,8 @@ func ReadEmbedded() ([]Row, error) {
 // LoadRows reads the validation rows of files (all embedded data/validation/*.csv when
 // files is empty) and keeps those whose GPU known accepts (nil: every GPU). With skip, a
 // row that cannot be used is left out and returned among the bad rows with why; without it,
-// the first such row is the error (naming file, line and field). An unreadable file is an
-// error naming --data.
+// the first such row is the error (naming file, line and field). An unreadable file, an
+// empty one and one with a header but no rows are errors naming --data.
 func LoadRows(files []string, skip bool, known func(gpu string) error) ([]Row, []*BadRow, error) {
 	var all []Row
 	bad := []*BadRow{}
@@ -325,8 +328,8 @@ func LoadRows(files []string, skip bool, known func(gpu string) error) ([]Row, [
 			return nil, nil, fmt.Errorf("--data: %v", err)
 		}
 		var rs []Row
+		var b []*BadRow
 		if skip {
-			var b []*BadRow
 			rs, b, err = ReadRowsSkipping(fh, f)
 			bad = append(bad, b...)
 		} else {
@@ -335,6 +338,10 @@ func LoadRows(files []string, skip bool, known func(gpu string) error) ([]Row, [
 		fh.Close()
 		if err != nil {
 			return nil, nil, err
+		}
+		if len(rs) == 0 && len(b) == 0 {
+			// A summary of zero rows would print as a result; there is nothing to judge.
+			return nil, nil, fmt.Errorf("--data %s: no measurement rows after the header (one row per measured number: %s)", f, strings.Join(Header, ","))
 		}
 		all = append(all, rs...)
 	}

@@ -47,6 +47,12 @@ func TestBadFlagsExit2(t *testing.T) {
 	with := func(base []string, extra ...string) []string { return append(append([]string{}, base...), extra...) }
 	c1 := with(est, "--concurrency", "1")
 	sweep := []string{"sweep", "--model", llama8b, "--input-len", "100", "--output-len", "10", "--concurrency", "8", "--num-gpus", "1"}
+	// accuracy --data on an empty file said "EOF"; on a header alone it printed a summary of
+	// 0 rows with exit 0.
+	emptyCSV, headerOnlyCSV := filepath.Join(t.TempDir(), "empty.csv"), filepath.Join(t.TempDir(), "header.csv")
+	if os.WriteFile(emptyCSV, nil, 0o644) != nil || os.WriteFile(headerOnlyCSV, []byte(accHeader), 0o644) != nil {
+		t.Fatal("writing the test CSVs")
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -114,6 +120,9 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"estimate positional", with(c1, "extra"), `estimate: unexpected argument "extra"`},
 		{"memory positional", []string{"memory", "--model", llama8b, "--gpu", "H100", "tp=2"}, `memory: unexpected argument "tp=2"`},
 		{"sweep positional", with(sweep, "--gpus", "H100", "extra"), `sweep: unexpected argument "extra"`},
+		{"accuracy empty CSV", []string{"accuracy", "--data", emptyCSV}, "empty.csv: empty file (want the header: id,source,model,gpu,"},
+		{"accuracy header only", []string{"accuracy", "--data", headerOnlyCSV}, "header.csv: no measurement rows after the header"},
+		{"accuracy header only, skipping", []string{"accuracy", "--skip-bad-rows", "--data", headerOnlyCSV}, "no measurement rows"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
