@@ -368,6 +368,7 @@ func TestParseErrors(t *testing.T) {
 	if _, err := Parse([]byte(llama), "ok"); err != nil {
 		t.Fatalf("minimal config: %v", err)
 	}
+	noType := strings.Replace(llama, `"model_type":"llama",`, "", 1)
 	for _, c := range []struct{ name, json, want string }{
 		{"malformed", `{"hidden_size": 64,`, "bad.json: invalid config.json"},
 		{"array", `[1,2]`, "invalid config.json"},
@@ -384,6 +385,14 @@ func TestParseErrors(t *testing.T) {
 		{"enc-dec", strings.Replace(llama, `"vocab_size"`, `"is_encoder_decoder":true,"vocab_size"`, 1), "unsupported: encoder-decoder"},
 		{"quant", strings.Replace(llama, `"vocab_size"`, `"quantization_config":{"quant_method":"hqq"},"vocab_size"`, 1), `unsupported: quantization method "hqq"`},
 		{"topk", strings.Replace(llama, `"vocab_size"`, `"num_local_experts":2,"num_experts_per_tok":3,"vocab_size"`, 1), "exceeds"},
+		// Without a model_type, a bad value was reported as "keys intermediate_size,
+		// vocab_size not understood" (the keys the reading had not reached yet).
+		{"no type, heads 0", strings.Replace(noType, `"num_attention_heads":4`, `"num_attention_heads":0`, 1), `field "num_attention_heads" must be positive, got 0`},
+		{"no type, negative hidden", strings.Replace(noType, `"hidden_size":64`, `"hidden_size":-64`, 1), `field "hidden_size": want a non-negative integer, got -64`},
+		{"no type, bad kv heads", strings.Replace(noType, `"vocab_size"`, `"num_key_value_heads":3,"vocab_size"`, 1), `field "num_key_value_heads": 3 does not divide`},
+		{"no type, bad dtype", strings.Replace(noType, `"vocab_size"`, `"torch_dtype":"float12","vocab_size"`, 1), `field "torch_dtype"`},
+		{"no type, missing mlp", strings.Replace(noType, `,"intermediate_size":128`, "", 1), `missing required field "intermediate_size"`},
+		{"no type, unread size key", strings.Replace(noType, `"vocab_size"`, `"ffn_config":{"moe_num_experts":16},"vocab_size"`, 1), `unsupported: no model_type: keys ffn_config not understood`},
 	} {
 		_, err := Parse([]byte(c.json), "bad.json")
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {

@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -77,6 +78,9 @@ func (c *cfg) intOpt(def int, keys ...string) (int, error) {
 	return int(f), nil
 }
 
+// errMissing is a required size field absent from the config (under every name read).
+var errMissing = errors.New("missing required field")
+
 // intReq is intOpt for a field that must be present and positive.
 func (c *cfg) intReq(keys ...string) (int, error) {
 	v, err := c.intOpt(-1, keys...)
@@ -84,7 +88,7 @@ func (c *cfg) intReq(keys ...string) (int, error) {
 		return 0, err
 	}
 	if v < 0 {
-		return 0, fmt.Errorf("%s: missing required field %q", c.id, keys[0])
+		return 0, fmt.Errorf("%s: %w %q", c.id, errMissing, keys[0])
 	}
 	if v == 0 {
 		return 0, fmt.Errorf("%s: field %q must be positive, got 0", c.id, keys[0])
@@ -264,14 +268,20 @@ func Parse(data []byte, id string) (*Model, error) {
 		return parseQuant(root, m)
 	}
 	err = steps()
-	if !known {
+	if !known && (err == nil || errors.Is(err, errMissing)) {
 		// Reading an unknown model_type as Llama is only safe when no key that sizes
-		// something went unread: else refuse by name (also when the reading failed).
+		// something went unread: else refuse by name (also when a size was missing, perhaps
+		// under a name not understood). A field present with a bad value is named by err:
+		// keys left unread because the reading stopped there are no news.
 		if keys := notUnderstood(c); len(keys) > 0 {
 			for i, k := range keys {
 				keys[i] = printable(k)
 			}
-			return nil, fmt.Errorf("%s: unsupported: model_type %s: keys %s not understood", id, printable(mt), strings.Join(keys, ", "))
+			what := "model_type " + printable(mt)
+			if mt == "" {
+				what = "no model_type" // "model_type : keys …" read as a garbled line
+			}
+			return nil, fmt.Errorf("%s: unsupported: %s: keys %s not understood", id, what, strings.Join(keys, ", "))
 		}
 	}
 	if err != nil {
@@ -377,7 +387,7 @@ func parseDims(c *cfg, m *Model) error {
 		return err
 	}
 	if m.VocabSize <= 0 {
-		return fmt.Errorf("%s: missing required field %q", c.id, "vocab_size")
+		return fmt.Errorf("%s: %w %q", c.id, errMissing, "vocab_size")
 	}
 	defCtx := 0
 	if isType(m, "gemma3_text", "gemma3") {
