@@ -128,15 +128,24 @@ func Judge(rows []Comparison, succeeded, failed int, maxErr float64) Verdict {
 	switch {
 	case v.BoundPct == nil:
 		v.Status = Unbounded
-		v.Text = fmt.Sprintf("largest key-metric error %.3g%% (no --max-error bound)", worst)
+		v.Text = fmt.Sprintf("largest key-metric error %s%% (no --max-error bound)", pct3(worst))
 	case worst > maxErr:
 		v.Status = Differs
-		v.Text = fmt.Sprintf("differs: a key metric is %.3g%% off (bound %.3g%%)", worst, maxErr)
+		v.Text = fmt.Sprintf("differs: a key metric is %s%% off (bound %s%%)", pct3(worst), pct3(maxErr))
 	default:
 		v.Status = Agrees
-		v.Text = fmt.Sprintf("agrees: every key metric within %.3g%%", maxErr)
+		v.Text = fmt.Sprintf("agrees: every key metric within %s%%", pct3(maxErr))
 	}
 	return v
+}
+
+// pct3 writes a percentage with 3 significant digits, without an exponent from 1000 on
+// (%.3g wrote a 1000% bound as "1e+03%").
+func pct3(x float64) string {
+	if math.Abs(x) >= 1000 {
+		return fmt.Sprintf("%.0f", x)
+	}
+	return fmt.Sprintf("%.3g", x)
 }
 
 // MarkPartial marks a verdict as made on an interrupted run of done out of planned requests.
