@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -24,7 +25,7 @@ type StepRow struct {
 
 // ReadSteps parses a steps.csv (header model,gpu,tp,weight_dtype,phase,batch,tokens,ms
 // required in any order, tp, weight_dtype and ms optional; extra columns are kept). Errors
-// name the file (name), the line and the field.
+// name the file (name), the line and the field; a file without rows is an error.
 func ReadSteps(r io.Reader, name string) ([]StepRow, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -69,7 +70,7 @@ func ReadSteps(r io.Reader, name string) ([]StepRow, error) {
 		r.TP, r.Batch, r.Tokens = atoi("tp", 1), atoi("batch", 0), atoi("tokens", 0)
 		if s := get(rec, "ms"); s != "" {
 			v, e := strconv.ParseFloat(s, 64)
-			if e != nil || v < 0 {
+			if e != nil || !(v >= 0) || math.IsInf(v, 1) { // NaN was accepted and printed as a measurement
 				return nil, fmt.Errorf("%s:%d: ms %q is not a non-negative number", name, line, s)
 			}
 			r.Ms = v
@@ -83,7 +84,14 @@ func ReadSteps(r io.Reader, name string) ([]StepRow, error) {
 		if r.Batch < 1 || r.Tokens < 1 {
 			return nil, fmt.Errorf("%s:%d: batch and tokens must be ≥ 1", name, line)
 		}
+		if r.TP < 1 {
+			// tp 0 was predicted as tp=1 and printed as 0.
+			return nil, fmt.Errorf("%s:%d: tp %d: must be ≥ 1 (empty: 1)", name, line, r.TP)
+		}
 		rows = append(rows, r)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s: no step rows after the header (one row per measured step: model,gpu,tp,weight_dtype,phase,batch,tokens,ms)", name)
 	}
 	return rows, nil
 }
