@@ -120,6 +120,8 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"estimate positional", with(c1, "extra"), `estimate: unexpected argument "extra"`},
 		{"memory positional", []string{"memory", "--model", llama8b, "--gpu", "H100", "tp=2"}, `memory: unexpected argument "tp=2"`},
 		{"sweep positional", with(sweep, "--gpus", "H100", "extra"), `sweep: unexpected argument "extra"`},
+		{"sweep max-model-len 0", with(sweep, "--gpus", "H100", "--max-model-len", "0"), "--max-model-len 0: must be ≥ 1"},
+		{"sweep gpus-available -1", with(sweep, "--gpus", "H100", "--dry-run", "--framework", "vllm", "--gpus-available", "-1"), "--gpus-available -1: must be ≥ 0"},
 		{"accuracy empty CSV", []string{"accuracy", "--data", emptyCSV}, "empty.csv: empty file (want the header: id,source,model,gpu,"},
 		{"accuracy header only", []string{"accuracy", "--data", headerOnlyCSV}, "header.csv: no measurement rows after the header"},
 		{"accuracy header only, skipping", []string{"accuracy", "--skip-bad-rows", "--data", headerOnlyCSV}, "no measurement rows"},

@@ -38,6 +38,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	maxReplicas := fs.Int("max-replicas", 4096, "largest number of replicas tried")
 	price := flagvalue.NewFloat(fs, "price-per-gpu-hour", 0, flagvalue.NonNegative, "USD per GPU-hour for every GPU (default: the catalogue's on-demand price)")
 	maxModelLen := fs.Int("max-model-len", 0, "longest sequence in tokens (default: the model's max context)")
+	positiveIfGiven(fs, "max-model-len")
 	out := outputFlag(fs, "table", "json")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -66,6 +66,7 @@ func (f *sweepFlags) register(fs *pflag.FlagSet) {
 	fs.IntSliceVar(&f.maxBatched, "max-num-batched-tokens", nil, "token budgets per step, a list (default: the profile's)")
 	flagvalue.Float(fs, &f.memFrac, "gpu-memory-utilization", 0, flagvalue.Fraction, "fraction of GPU memory the engine may use (default from the profile)")
 	fs.IntVar(&f.maxModelLen, "max-model-len", 0, "longest sequence in tokens (default: the model's max context)")
+	positiveIfGiven(fs, "max-model-len")
 	fs.IntVar(&f.inputLen, "input-len", 0, "prompt tokens per request (required)")
 	fs.IntVar(&f.outputLen, "output-len", 0, "output tokens per request (required)")
 	fs.IntVar(&f.prefixLen, "prefix-len", 0, "leading prompt tokens shared by all requests (prefix cache)")

@@ -84,7 +84,9 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if lf.gpusAvailable < -1 {
+	if lf.gpusAvailable < -1 || (lf.gpusAvailable < 0 && fs.Changed("gpus-available")) {
+		// -1 is the unset value (unlimited for --server-cmd and ollama); given, it lifted
+		// the limit silently.
 		return usageErr("--gpus-available %d: must be ≥ 0", lf.gpusAvailable)
 	}
 	if !fs.Changed("gpus-available") && lf.serverCmd == "" && lf.framework != "ollama" {
