@@ -289,12 +289,11 @@ func (d *Deployment) resolveDtypes() error {
 	if err != nil {
 		return fmt.Errorf("--kv-dtype: %w", err)
 	}
-	switch kd {
-	case "":
-		kd = modelDtype(m)
-	case "bf16", "fp16", "fp8", "fp32":
-	default:
+	if !KVDtypeAllowed(kd) {
 		return fmt.Errorf("--kv-dtype %q: allowed values are bf16, fp16, fp8", d.KVDtype)
+	}
+	if kd == "" {
+		kd = modelDtype(m)
 	}
 	md := modelDtype(m)
 	if _, err := g.Peak("bf16"); err != nil && md == "bf16" {
@@ -633,3 +632,14 @@ func (d *Deployment) Warnings() []error { return d.warnings }
 
 // Replicas is the number of independent model copies (DP), each on TP·PP GPUs.
 func (d *Deployment) Replicas() int { return d.DP }
+
+// KVDtypeAllowed reports whether a canonical dtype (units.CanonicalDtype; "" = the
+// model's 16-bit dtype) can hold the KV cache: bf16, fp16, fp8 (vLLM kv_cache_dtype auto or
+// fp8), or fp32 for a float32 checkpoint. int4/int8/fp4 KV caches are not modelled.
+func KVDtypeAllowed(canonical string) bool {
+	switch canonical {
+	case "", "bf16", "fp16", "fp8", "fp32":
+		return true
+	}
+	return false
+}

@@ -308,7 +308,7 @@ func Sweep(ctx context.Context, sp SweepSpace, opt SweepOptions) (SweepResult, e
 		}
 	}
 	for _, d := range sp.KVDtypes {
-		if c, err := units.CanonicalDtype(d); err != nil || !contains([]string{"", "bf16", "fp16", "fp8", "fp32"}, c) {
+		if c, err := units.CanonicalDtype(d); err != nil || !KVDtypeAllowed(c) {
 			return res, fmt.Errorf("--kv-dtype %q: allowed values are bf16, fp16, fp8", d)
 		}
 	}

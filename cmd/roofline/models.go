@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"roofline/estimator"
 	"roofline/models"
 	"roofline/units"
 )
@@ -74,6 +75,10 @@ func modelsShow(ctx context.Context, e *env, args []string) error {
 	kdc, err := units.CanonicalDtype(*kd)
 	if err != nil {
 		return usageErr("--kv-dtype: %v", err)
+	}
+	if !estimator.KVDtypeAllowed(kdc) {
+		// estimate refuses these; models show printed an int4 KV size no command predicts with.
+		return usageErr("--kv-dtype %q: allowed values are bf16, fp16, fp8", *kd)
 	}
 	m, err := loadModel(ctx, e, fs.Arg(0))
 	if err != nil {
