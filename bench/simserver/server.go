@@ -115,8 +115,8 @@ type openAIRequest struct {
 	Messages []struct {
 		Content json.RawMessage `json:"content"`
 	} `json:"messages"`
-	MaxTokens           int  `json:"max_tokens"`
-	MaxCompletionTokens int  `json:"max_completion_tokens"`
+	MaxTokens           *int `json:"max_tokens"` // nil: absent
+	MaxCompletionTokens *int `json:"max_completion_tokens"`
 	Stream              bool `json:"stream"`
 	StreamOptions       struct {
 		IncludeUsage bool `json:"include_usage"`
@@ -177,12 +177,22 @@ func (f *simFleet) handler(served string, chat bool) http.HandlerFunc {
 			fmt.Fprint(w, `{"error":{"message":"serve-sim answers streaming requests only (stream: true)"}}`)
 			return
 		}
-		maxTok := req.MaxTokens
-		if req.MaxCompletionTokens > 0 {
-			maxTok = req.MaxCompletionTokens
-		}
-		if maxTok <= 0 {
-			maxTok = 16
+		maxTok := 16 // absent: the OpenAI completions default
+		for _, p := range []struct {
+			name string
+			v    *int
+		}{{"max_tokens", req.MaxTokens}, {"max_completion_tokens", req.MaxCompletionTokens}} {
+			if p.v == nil {
+				continue
+			}
+			if *p.v < 1 {
+				// vLLM's SamplingParams refuses it with HTTP 400 ("max_tokens must be at
+				// least 1, got -5."); serve-sim streamed 16 tokens.
+				w.WriteHeader(http.StatusBadRequest)
+				fmt.Fprintf(w, `{"error":{"message":"%s must be at least 1, got %d."}}`, p.name, *p.v)
+				return
+			}
+			maxTok = *p.v // max_completion_tokens, read last, wins as in vLLM
 		}
 		// The API server's per-request cost (tokenisation, HTTP) before the engine sees it,
 		// counted from the request's arrival so that decoding it here is part of it.
