@@ -139,6 +139,14 @@ func (d *Deployment) resolveTopology() error {
 		return fmt.Errorf("--num-gpus %d exceeds --nodes %d × --gpus-per-node %d", d.NumGPUs, t.Nodes, gpn)
 	}
 	d.nodes = (d.NumGPUs + gpn - 1) / gpn
+	if t.Nodes > d.NumGPUs {
+		return fmt.Errorf("--nodes %d: more nodes than the %d GPUs (each node holds at least one)", t.Nodes, d.NumGPUs)
+	}
+	if t.Nodes > 0 && t.Nodes != d.nodes {
+		// --num-gpus 8 --tp 8 --nodes 2 was priced as one node of 8: --nodes was ignored.
+		return fmt.Errorf("--nodes %d: %d GPUs at %d per node fill %d node(s); to spread them over %d nodes give --gpus-per-node (e.g. %d)",
+			t.Nodes, d.NumGPUs, gpn, d.nodes, t.Nodes, max(1, d.NumGPUs/t.Nodes))
+	}
 	d.fabric.GPUsPerNode = gpn
 	net := t.Network
 	if net.Bandwidth == 0 {

@@ -59,4 +59,23 @@ func TestMultiNodeDeployment(t *testing.T) {
 	if _, err := New(Spec{Model: m, GPU: g, TP: 16, Topology: Topology{Nodes: 1}}); err == nil {
 		t.Error("16 GPUs on 1 node of 8: want an error")
 	}
+	// --nodes that the GPU count and the node size contradict was ignored: 8 GPUs at the
+	// H100's 8 per node fill one node, so TP8 "over 2 nodes" was priced inside one.
+	for _, c := range []struct {
+		name string
+		top  Topology
+		gpus int
+		want string
+	}{
+		{"8 GPUs on 2 nodes of 8", Topology{Nodes: 2}, 8, "--nodes 2: 8 GPUs at 8 per node fill 1 node(s)"},
+		{"4 GPUs on 8 nodes", Topology{Nodes: 8, GPUsPerNode: 8}, 4, "--nodes 8: more nodes than the 4 GPUs"},
+	} {
+		_, err := New(Spec{Model: m, GPU: g, TP: c.gpus, Topology: c.top})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
+		}
+	}
+	if d := mustDeploy(t, Spec{Model: m, GPU: g, TP: 8, Topology: Topology{Nodes: 2, GPUsPerNode: 4}}); d.Nodes() != 2 {
+		t.Errorf("8 GPUs on 2 nodes of 4: %d nodes, want 2", d.Nodes())
+	}
 }

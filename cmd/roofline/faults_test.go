@@ -122,6 +122,7 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"sweep positional", with(sweep, "--gpus", "H100", "extra"), `sweep: unexpected argument "extra"`},
 		{"sweep max-model-len 0", with(sweep, "--gpus", "H100", "--max-model-len", "0"), "--max-model-len 0: must be ≥ 1"},
 		{"sweep gpus-available -1", with(sweep, "--gpus", "H100", "--dry-run", "--framework", "vllm", "--gpus-available", "-1"), "--gpus-available -1: must be ≥ 0"},
+		{"nodes ignored", with(c1, "--num-gpus", "8", "--tp", "8", "--nodes", "2"), "--nodes 2: 8 GPUs at 8 per node fill 1 node(s)"},
 		{"models show kv int4", []string{"models", "show", llama8b, "--kv-dtype", "int4"}, `--kv-dtype "int4": allowed values are bf16, fp16, fp8`},
 		{"accuracy empty CSV", []string{"accuracy", "--data", emptyCSV}, "empty.csv: empty file (want the header: id,source,model,gpu,"},
 		{"accuracy header only", []string{"accuracy", "--data", headerOnlyCSV}, "header.csv: no measurement rows after the header"},
