@@ -143,6 +143,9 @@ func Import(r io.Reader, format string) ([]Summary, error) {
 			}
 		}
 		ss, err := importOne(doc, f)
+		for k := 0; err == nil && k < len(ss); k++ {
+			err = negativeStat(ss[k])
+		}
 		if err != nil {
 			if len(objs) > 1 {
 				return nil, fmt.Errorf("object %d: %v", i+1, err)
@@ -161,6 +164,34 @@ func Import(r io.Reader, format string) ([]Summary, error) {
 		out = append(out, ss...)
 	}
 	return out, nil
+}
+
+// negativeStat names the first negative statistic of an imported Summary: no latency,
+// rate, duration or spread is below 0, so a file that gives one is corrupt (a TTFT of
+// -5 ms was shown as measured).
+func negativeStat(s Summary) error {
+	for _, d := range []struct {
+		name, unit string
+		d          Dist
+	}{{"TTFT", "ms", s.TTFT}, {"ITL", "ms", s.ITL}, {"TPOT", "ms", s.TPOT}, {"E2E", "ms", s.E2E}, {"per-user speed", "tok/s", s.OutputTokSPerUser}} {
+		for _, st := range []struct {
+			name string
+			v    float64
+		}{{"mean", d.d.Mean}, {"median", d.d.Median}, {"p90", d.d.P90}, {"p95", d.d.P95}, {"p99", d.d.P99}, {"std", d.d.Std}} {
+			if st.v < 0 {
+				return fmt.Errorf("%s %s %g %s: a measured statistic must be ≥ 0", d.name, st.name, st.v, d.unit)
+			}
+		}
+	}
+	for _, v := range []struct {
+		name, unit string
+		v          float64
+	}{{"duration", "s", s.DurationS}, {"request throughput", "req/s", s.RequestPerS}, {"output throughput", "tok/s", s.OutputTokS}, {"total throughput", "tok/s", s.TotalTokS}} {
+		if v.v < 0 {
+			return fmt.Errorf("%s %g %s: a measured value must be ≥ 0", v.name, v.v, v.unit)
+		}
+	}
+	return nil
 }
 
 func importOne(doc map[string]any, format string) ([]Summary, error) {

@@ -38,6 +38,11 @@ func TestImportErrors(t *testing.T) {
 		{`{"benchmarks": [3]}`, FormatAuto, "benchmarks[0] is not an object"},
 		{`{"mean_ttft_ms": 3, "completed": -1}`, FormatAuto, `"completed" missing`},
 		{`{"load_summary": {}}`, FormatAuto, `"successes" missing`},
+		// Negative statistics were shown as measured ("TTFT (ms) -5.00").
+		{`{"completed": 3, "mean_ttft_ms": -5}`, FormatAuto, "TTFT mean -5 ms: a measured statistic must be ≥ 0"},
+		{`{"completed": 3, "mean_ttft_ms": 5, "p99_e2el_ms": -1}`, FormatAuto, "E2E p99 -1 ms"},
+		{`{"completed": 3, "mean_ttft_ms": 5, "duration": -2}`, FormatAuto, "duration -2 s: a measured value must be ≥ 0"},
+		{`{"completed": 3, "mean_ttft_ms": 5, "output_throughput": -10}`, FormatAuto, "output throughput -10 tok/s"},
 	} {
 		if _, err := Import(strings.NewReader(c.in), c.format); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want %q", c.in, err, c.want)

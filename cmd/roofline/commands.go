@@ -46,6 +46,13 @@ func commands() []command {
 var errHelpShown = errors.New("help shown")
 
 func run(ctx context.Context, e *env, args []string) error {
+	if len(args) > 1 && args[0] == "help" {
+		// "roofline help estimate" printed the command list, not estimate's flags.
+		if len(args) > 2 {
+			return usageErr("help: give one COMMAND (got %d arguments)", len(args)-1)
+		}
+		args = []string{args[1], "--help"}
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(e.stdout)
 		if len(args) == 0 {

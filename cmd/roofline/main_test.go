@@ -63,6 +63,26 @@ func TestUnknownCommand(t *testing.T) {
 	}
 }
 
+// TestHelpCommand: "roofline help COMMAND" is "roofline COMMAND --help" (it printed the
+// command list); an unknown COMMAND is bad input.
+func TestHelpCommand(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		want string // in stdout+stderr
+	}{
+		{[]string{"help", "estimate"}, 0, "Usage: roofline estimate --model M"},
+		{[]string{"help", "gpus"}, 0, "gpus list"},
+		{[]string{"help", "frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"help", "estimate", "memory"}, 2, "help: give one COMMAND (got 2 arguments)"},
+	} {
+		stdout, stderr, code := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(stdout+stderr, c.want) {
+			t.Errorf("%q: exit %d, output %.300q; want exit %d and %q", c.args, code, stdout+stderr, c.code, c.want)
+		}
+	}
+}
+
 func TestHelpListsEveryCommand(t *testing.T) {
 	stdout, _, code := runCLI(t, "help")
 	if code != 0 {
