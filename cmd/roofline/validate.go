@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"roofline/bench"
@@ -80,6 +81,12 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	}
 	if _, err := d.Simulate(w, *seed); err != nil { // fail before sending anything
 		return err
+	}
+	if *calOut != "" {
+		// An unwritable --calibrate-out surfaced only as a warning after the whole run.
+		if fi, err := os.Stat(filepath.Dir(*calOut)); err != nil || !fi.IsDir() {
+			return usageErr("--calibrate-out %s: its directory %s does not exist", *calOut, filepath.Dir(*calOut))
+		}
 	}
 	cfg := bench.Config{URL: *url, API: *api, Model: *served, Concurrency: wf.concurrency, RequestRate: wf.rate,
 		NumRequests: wf.numRequests, InputLen: wf.inputLen, OutputLen: wf.outputLen, PrefixLen: wf.prefixLen, Warmup: *warmup, Seed: *seed, Timeout: timeout}

@@ -143,6 +143,9 @@ func TestValidateBadInput(t *testing.T) {
 		{"validate", "--url", "http://127.0.0.1:1/v1", "--model", "x", "--model-id", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "H100", "--input-len", "8", "--output-len", "8", "--batch-size", "4"},
 		{"compare", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "H100", "--input-len", "8", "--output-len", "8", "--concurrency", "1"},
 		{"serve-sim", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "H100", "--port", "70000"},
+		// The run went ahead and the unwritable profile was only a warning at the end.
+		{"validate", "--url", "http://127.0.0.1:1/v1", "--model", "x", "--model-id", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "H100", "--input-len", "8", "--output-len", "8", "--concurrency", "1",
+			"--calibrate-out", filepath.Join(t.TempDir(), "missing", "p.toml")},
 	} {
 		_, stderr, code := runCLI(t, args...)
 		if code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
