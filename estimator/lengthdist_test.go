@@ -42,6 +42,25 @@ func TestSetLengthDists(t *testing.T) {
 	if w.InputDist == nil || w.OutputDist == nil || w.OutputDist.Kind != "uniform" || w.OutputDist.Max != 20 {
 		t.Errorf("dists %+v / %+v", w.InputDist, w.OutputDist)
 	}
+	// NaN or infinite parameters passed the checks and hung the sampler (estimate never
+	// returned); each must be refused.
+	dir := t.TempDir()
+	for i, c := range []string{"normal:NaN:1", "normal:100:NaN", "normal:Inf:1", "hist:100,NaN", "hist:100,+Inf"} {
+		spec := c
+		if rest, ok := strings.CutPrefix(c, "hist:"); ok {
+			f := filepath.Join(dir, strings.Repeat("h", i+1)+".csv")
+			os.WriteFile(f, []byte("tokens,weight\n"+rest+"\n"), 0o644)
+			spec = "hist:" + f
+		}
+		w := estimator.Workload{Kind: estimator.Concurrency, InputLen: 1000, OutputLen: 100, Concurrency: 1}
+		err := w.SetLengthDists(0, spec, "")
+		if err == nil {
+			err = w.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), "length distribution") {
+			t.Errorf("%s: error %v, want the length distribution refused", c, err)
+		}
+	}
 	for _, c := range []struct {
 		r        float64
 		in, want string

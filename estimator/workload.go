@@ -103,7 +103,8 @@ func (d *LengthDist) init() error {
 			return fmt.Errorf("uniform length distribution [%d, %d]: need 1 ≤ min ≤ max", d.Min, d.Max)
 		}
 	case "normal":
-		if d.Mean < 1 || d.Std < 0 {
+		// NaN passed "< 1" and "< 0" and the sampler then spun forever.
+		if !(d.Mean >= 1) || !(d.Std >= 0) || math.IsInf(d.Mean, 0) || math.IsInf(d.Std, 0) {
 			return fmt.Errorf("normal length distribution mean %g std %g: need mean ≥ 1, std ≥ 0", d.Mean, d.Std)
 		}
 	case "histogram":
@@ -113,7 +114,7 @@ func (d *LengthDist) init() error {
 		d.cum = make([]float64, len(d.Weights))
 		s := 0.0
 		for i, w := range d.Weights {
-			if w < 0 || d.Values[i] < 1 {
+			if !(w >= 0) || math.IsInf(w, 0) || d.Values[i] < 1 { // a NaN weight hung the sampler
 				return errors.New("histogram length distribution: values must be ≥ 1 and weights ≥ 0")
 			}
 			s += w
