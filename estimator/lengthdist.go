@@ -3,6 +3,7 @@ package estimator
 import (
 	"encoding/csv"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -20,6 +21,10 @@ func ParseLengthDist(spec string) (*LengthDist, error) {
 		y, err2 := strconv.ParseFloat(b, 64)
 		if !ok || err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("two numbers expected")
+		}
+		if kind == "uniform" && (x != math.Trunc(x) || y != math.Trunc(y) || math.Abs(x) > 1e15 || math.Abs(y) > 1e15) {
+			// uniform:1.5:3 was read as uniform:1:3.
+			return nil, fmt.Errorf("uniform bounds %s and %s: want whole numbers of tokens", a, b)
 		}
 		d := &LengthDist{Kind: kind, Min: int(x), Max: int(y), Mean: x, Std: y}
 		return d, nil

@@ -25,7 +25,7 @@ func TestParseLengthDist(t *testing.T) {
 	if err != nil || h.Kind != "histogram" || len(h.Values) != 2 || h.Values[1] != 1000 || h.Weights[1] != 3 {
 		t.Errorf("hist: %+v, %v", h, err)
 	}
-	for _, bad := range []string{"uniform:1", "zipf:1:2", "hist:" + filepath.Join(t.TempDir(), "none.csv")} {
+	for _, bad := range []string{"uniform:1", "zipf:1:2", "hist:" + filepath.Join(t.TempDir(), "none.csv"), "uniform:1.5:3", "uniform:1:NaN"} {
 		if _, err := estimator.ParseLengthDist(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
