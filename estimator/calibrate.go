@@ -141,7 +141,7 @@ func CalibParamNames() []string {
 // since those come from microbenchmarks of single kernels). The overlap exponent is held
 // ≥ 1: an operator is never slower than its compute and memory times added. Efficiencies
 // are fractions of the achievable ceilings of each row's GPU and dtype, so a fit on one
-// card carries to another.
+// card carries to another, and are held ≤ 1 (a fit never beats the measured ceiling).
 //
 // The fit reports, per parameter, how well the rows identify it (Fit.Identifiability,
 // from the Jacobian at the optimum). With names nil, parameters the rows do not identify
@@ -249,6 +249,11 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 				// p < 1 would make an operator slower than its compute and memory times
 				// added (no overlap at all): not a physical combination.
 				v = math.Max(v, 1)
+			}
+			if calibParams[s.idx].eff {
+				// An efficiency is a fraction of the achievable ceiling, the best rate
+				// measured on the GPU: above 1 the fit would beat that measurement.
+				v = math.Min(v, 1)
 			}
 			*calibParams[s.idx].get(&work) = v
 		}

@@ -105,3 +105,21 @@ func TestCrossValidateGroups(t *testing.T) {
 		t.Error("one label per row is required")
 	}
 }
+
+// TestCalibrateEfficiencyAtMostOne: efficiencies are fractions of the achievable ceiling,
+// the best rate measured on the GPU, so a fit never moves one above 1. A 4 ms decode step
+// of Llama-2-7B (13.5 GB of fp16 weights) on an A100 80GB would need 13.5 GB / 4 ms ≈
+// 3.4 TB/s of HBM, above the card's 2.04 TB/s datasheet bandwidth: the best the fit may do
+// is memory_efficiency = 1.
+func TestCalibrateEfficiencyAtMostOne(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-2-7b-hf")
+	sp := Spec{Model: m, GPU: mustGPU(t, "A100 SXM 80GB")}
+	rows := []StepSample{{Spec: sp, Phase: "decode", Batch: 8, Tokens: 128, Measured: 4e-3}}
+	fit, err := Calibrate(rows, MustEngine("vllm"), []string{"memory_efficiency"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fit.Profile.MemoryEfficiency; got > 1 || got < 0.99 {
+		t.Errorf("memory_efficiency fitted to %.3f, want 1 (held at the measured ceiling)", got)
+	}
+}
