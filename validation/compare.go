@@ -96,7 +96,8 @@ type Verdict struct {
 // Judge is the one place a verdict is computed. It refuses (NoVerdict) when no request
 // succeeded (succeeded == 0; −1 means the count is unknown) or when a key metric has no
 // error; otherwise it compares the largest key |error %| with maxErr (% ; ≤ 0 or +Inf: no
-// bound, Unbounded).
+// bound, Unbounded). When requests failed, the line says the verdict covers only the
+// successful ones.
 func Judge(rows []Comparison, succeeded, failed int, maxErr float64) Verdict {
 	v := Verdict{Missing: []string{}}
 	if maxErr > 0 && !math.IsInf(maxErr, 1) {
@@ -135,6 +136,14 @@ func Judge(rows []Comparison, succeeded, failed int, maxErr float64) Verdict {
 	default:
 		v.Status = Agrees
 		v.Text = fmt.Sprintf("agrees: every key metric within %s%%", pct3(maxErr))
+	}
+	if failed > 0 {
+		// The metrics describe only the requests that succeeded; the line says so.
+		if succeeded > 0 {
+			v.Text += fmt.Sprintf(" — over the %d successful requests only: %d of %d failed", succeeded, failed, succeeded+failed)
+		} else {
+			v.Text += fmt.Sprintf(" — over the successful requests only: %d failed", failed)
+		}
 	}
 	return v
 }

@@ -25,4 +25,9 @@ func TestJudgeText(t *testing.T) {
 			t.Errorf("%s: %s %q, want %s %q", c.name, v.Status, v.Text, c.status, c.text)
 		}
 	}
+	// 4 of 6 requests succeeded (2 HTTP 500): the metrics cover those 4 and the line says so.
+	v := Judge(row(5), 4, 2, 25)
+	if want := "agrees: every key metric within 25% — over the 4 successful requests only: 2 of 6 failed"; v.Status != Agrees || v.Text != want {
+		t.Errorf("with failures: %s %q, want agrees %q", v.Status, v.Text, want)
+	}
 }
