@@ -2,7 +2,6 @@ package estimator
 
 import (
 	"math"
-	"strings"
 	"testing"
 )
 
@@ -99,30 +98,5 @@ func TestMoEDequantMemoryEfficiency(t *testing.T) {
 	// B200 has FP4 tensor cores: nothing is dequantised, the entry changes nothing.
 	if a, b := upGate("B200", p), upGate("B200", &q); a.Time != b.Time {
 		t.Errorf("B200 expert_up_gate %g s with the entry, %g s without", a.Time, b.Time)
-	}
-}
-
-// A profile's moe_dequant_memory_efficiency names storage dtypes and holds fractions.
-func TestMoEDequantMemoryEfficiencyParse(t *testing.T) {
-	for _, c := range []struct {
-		toml, wantErr string
-	}{
-		{"base = \"vllm\"\nmoe_dequant_memory_efficiency = { fp4 = 0.5 }\n", ""},
-		{"base = \"vllm\"\nmoe_dequant_memory_efficiency = { bf16 = 0.5 }\n", "moe_dequant_memory_efficiency.bf16: allowed keys are fp8, int8, int4, fp4"},
-		{"base = \"vllm\"\nmoe_dequant_memory_efficiency = { fp4 = 0 }\n", "moe_dequant_memory_efficiency.fp4 = 0: must be in (0, 1]"},
-		{"base = \"vllm\"\nmoe_dequant_memory_efficiency = { fp4 = 2.5 }\n", "moe_dequant_memory_efficiency.fp4 = 2.5"},
-	} {
-		p, err := ParseProfile("t.toml", []byte(c.toml))
-		if err == nil {
-			err = p.Validate()
-		}
-		switch {
-		case c.wantErr == "" && err != nil:
-			t.Errorf("%q: %v", c.toml, err)
-		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
-			t.Errorf("%q: error %v, want one containing %q", c.toml, err, c.wantErr)
-		case c.wantErr == "" && p.MoEDequantMemoryEfficiency["fp4"] != 0.5:
-			t.Errorf("%q: fp4 entry %g, want 0.5", c.toml, p.MoEDequantMemoryEfficiency["fp4"])
-		}
 	}
 }

@@ -208,14 +208,24 @@ func TestMoEGEMMEfficiencyByDtype(t *testing.T) {
 	}
 }
 
-// A profile's moe_gemm_efficiency_by_dtype names compute dtypes and holds fractions.
-func TestMoEGEMMEfficiencyByDtypeParse(t *testing.T) {
+// A profile's by-dtype fractions name the dtypes they may (compute dtypes for
+// moe_gemm_efficiency_by_dtype, storage dtypes for moe_dequant_memory_efficiency) and hold
+// fractions in (0, 1].
+func TestDtypeMapsParse(t *testing.T) {
+	gemm := func(p *Profile) float64 { return p.MoEGEMMEfficiencyByDtype["fp8"] }
+	dequant := func(p *Profile) float64 { return p.MoEDequantMemoryEfficiency["fp4"] }
 	for _, c := range []struct {
 		toml, wantErr string
+		get           func(*Profile) float64
+		want          float64
 	}{
-		{"base = \"vllm\"\nmoe_gemm_efficiency_by_dtype = { fp8 = 0.2 }\n", ""},
-		{"base = \"vllm\"\nmoe_gemm_efficiency_by_dtype = { fp6 = 0.2 }\n", "moe_gemm_efficiency_by_dtype.fp6: allowed keys are bf16, fp16, fp8, int8, fp4"},
-		{"base = \"vllm\"\nmoe_gemm_efficiency_by_dtype = { fp8 = 0 }\n", "moe_gemm_efficiency_by_dtype.fp8 = 0: must be in (0, 1]"},
+		{"base = \"vllm\"\nmoe_gemm_efficiency_by_dtype = { fp8 = 0.2 }\n", "", gemm, 0.2},
+		{"base = \"vllm\"\nmoe_gemm_efficiency_by_dtype = { fp6 = 0.2 }\n", "moe_gemm_efficiency_by_dtype.fp6: allowed keys are bf16, fp16, fp8, int8, fp4", nil, 0},
+		{"base = \"vllm\"\nmoe_gemm_efficiency_by_dtype = { fp8 = 0 }\n", "moe_gemm_efficiency_by_dtype.fp8 = 0: must be in (0, 1]", nil, 0},
+		{"base = \"vllm\"\nmoe_dequant_memory_efficiency = { fp4 = 0.5 }\n", "", dequant, 0.5},
+		{"base = \"vllm\"\nmoe_dequant_memory_efficiency = { bf16 = 0.5 }\n", "moe_dequant_memory_efficiency.bf16: allowed keys are fp8, int8, int4, fp4", nil, 0},
+		{"base = \"vllm\"\nmoe_dequant_memory_efficiency = { fp4 = 0 }\n", "moe_dequant_memory_efficiency.fp4 = 0: must be in (0, 1]", nil, 0},
+		{"base = \"vllm\"\nmoe_dequant_memory_efficiency = { fp4 = 2.5 }\n", "moe_dequant_memory_efficiency.fp4 = 2.5", nil, 0},
 	} {
 		p, err := ParseProfile("t.toml", []byte(c.toml))
 		if err == nil {
@@ -226,8 +236,8 @@ func TestMoEGEMMEfficiencyByDtypeParse(t *testing.T) {
 			t.Errorf("%q: %v", c.toml, err)
 		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
 			t.Errorf("%q: error %v, want one containing %q", c.toml, err, c.wantErr)
-		case c.wantErr == "" && p.MoEGEMMEfficiencyByDtype["fp8"] != 0.2:
-			t.Errorf("%q: fp8 entry %g, want 0.2", c.toml, p.MoEGEMMEfficiencyByDtype["fp8"])
+		case c.wantErr == "" && c.get(p) != c.want:
+			t.Errorf("%q: entry %g, want %g", c.toml, c.get(p), c.want)
 		}
 	}
 }

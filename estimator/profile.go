@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -204,6 +205,24 @@ func orOne(v float64) float64 {
 	return v
 }
 
+// dtypeMap is a profile key holding fractions by dtype, with the dtypes it may name.
+type dtypeMap struct {
+	key     string
+	m       map[string]float64
+	allowed []string
+}
+
+// dtypeMaps lists the profile's by-dtype fractions: compute dtypes for GEMM efficiencies,
+// storage dtypes for dequantised expert weights.
+func (p *Profile) dtypeMaps() []dtypeMap {
+	compute := []string{"bf16", "fp16", "fp8", "int8", "fp4"}
+	return []dtypeMap{
+		{"gemm_efficiency_by_dtype", p.GEMMEfficiencyByDtype, compute},
+		{"moe_gemm_efficiency_by_dtype", p.MoEGEMMEfficiencyByDtype, compute},
+		{"moe_dequant_memory_efficiency", p.MoEDequantMemoryEfficiency, []string{"fp8", "int8", "int4", "fp4"}},
+	}
+}
+
 // Validate checks ranges; an efficiency above 1 is allowed only with a warning from calibrate.
 func (p *Profile) Validate() error {
 	eff := map[string]float64{
@@ -211,29 +230,13 @@ func (p *Profile) Validate() error {
 		"attention_efficiency": p.AttentionEfficiency, "attention_memory_efficiency": p.AttentionMemoryEfficiency,
 		"link_efficiency": p.LinkEfficiency, "moe_efficiency": p.MoEEfficiency, "fp8_kv_read_efficiency": p.FP8KVReadEfficiency,
 	}
-	for k, v := range p.GEMMEfficiencyByDtype {
-		switch k {
-		case "bf16", "fp16", "fp8", "int8", "fp4":
-		default:
-			return fmt.Errorf("profile %s: gemm_efficiency_by_dtype.%s: allowed keys are bf16, fp16, fp8, int8, fp4", p.Name, k)
+	for _, dm := range p.dtypeMaps() {
+		for k, v := range dm.m {
+			if !slices.Contains(dm.allowed, k) {
+				return fmt.Errorf("profile %s: %s.%s: allowed keys are %s", p.Name, dm.key, k, strings.Join(dm.allowed, ", "))
+			}
+			eff[dm.key+"."+k] = v
 		}
-		eff["gemm_efficiency_by_dtype."+k] = v
-	}
-	for k, v := range p.MoEGEMMEfficiencyByDtype {
-		switch k {
-		case "bf16", "fp16", "fp8", "int8", "fp4":
-		default:
-			return fmt.Errorf("profile %s: moe_gemm_efficiency_by_dtype.%s: allowed keys are bf16, fp16, fp8, int8, fp4", p.Name, k)
-		}
-		eff["moe_gemm_efficiency_by_dtype."+k] = v
-	}
-	for k, v := range p.MoEDequantMemoryEfficiency {
-		switch k {
-		case "fp8", "int8", "int4", "fp4":
-		default:
-			return fmt.Errorf("profile %s: moe_dequant_memory_efficiency.%s: allowed keys are fp8, int8, int4, fp4", p.Name, k)
-		}
-		eff["moe_dequant_memory_efficiency."+k] = v
 	}
 	switch p.Ceilings {
 	case "", "achievable", "datasheet":
@@ -362,19 +365,11 @@ func parseProfile(name string, b []byte, complete bool) (*Profile, error) {
 			return nil, fmt.Errorf("%s: %s = 0: must be in (0, 1]", name, k)
 		}
 	}
-	for k, v := range p.GEMMEfficiencyByDtype {
-		if v <= 0 {
-			return nil, fmt.Errorf("%s: gemm_efficiency_by_dtype.%s = %g: must be in (0, 1]", name, k, v)
-		}
-	}
-	for k, v := range p.MoEGEMMEfficiencyByDtype {
-		if v <= 0 {
-			return nil, fmt.Errorf("%s: moe_gemm_efficiency_by_dtype.%s = %g: must be in (0, 1]", name, k, v)
-		}
-	}
-	for k, v := range p.MoEDequantMemoryEfficiency {
-		if v <= 0 {
-			return nil, fmt.Errorf("%s: moe_dequant_memory_efficiency.%s = %g: must be in (0, 1]", name, k, v)
+	for _, dm := range p.dtypeMaps() {
+		for k, v := range dm.m {
+			if v <= 0 {
+				return nil, fmt.Errorf("%s: %s.%s = %g: must be in (0, 1]", name, dm.key, k, v)
+			}
 		}
 	}
 	if head.Base == "" && complete {
