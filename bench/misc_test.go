@@ -362,6 +362,29 @@ func TestImportFileEmpty(t *testing.T) {
 	}
 }
 
+// TestReadRecordsFileErrors: a record file that holds no record is refused, naming the
+// file; a summary of it would print 0 req/s and 0 tok/s as measured (the documented rule:
+// no verdict without data). Expected texts are the documented messages.
+func TestReadRecordsFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"empty", "", "no records"},
+		{"blank lines", "\n  \n\n", "no records"},
+		{"not JSON", "garbage\n", "records line 1"},
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".jsonl")
+		if err := os.WriteFile(p, []byte(tc.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ReadRecordsFile(p)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: err = %v; want one naming %s and saying %q", tc.name, err, p, tc.want)
+		}
+	}
+}
+
 // TestFileHelpers: a missing record file is an error; a vLLM result written to a file is
 // the JSON document WriteVLLMResult writes.
 func TestFileHelpers(t *testing.T) {

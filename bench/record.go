@@ -95,7 +95,9 @@ func ReadRecords(r io.Reader) ([]Record, error) {
 	}
 }
 
-// ReadRecordsFile reads a --record file (ReadRecords); errors name the file.
+// ReadRecordsFile reads a --record file (ReadRecords); errors name the file. A file with
+// no record (empty, or blank lines only) is an error: its summary would print 0 req/s and
+// 0 tok/s as if measured.
 func ReadRecordsFile(path string) ([]Record, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -105,6 +107,9 @@ func ReadRecordsFile(path string) ([]Record, error) {
 	recs, err := ReadRecords(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("%s: no records (want one JSON line per request, as bench --record writes)", path)
 	}
 	return recs, nil
 }
