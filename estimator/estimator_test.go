@@ -230,8 +230,45 @@ func TestDoesNotFit(t *testing.T) {
 	}
 	// 70.6e9 params · 2 B = 141 GB of weights: on 2 GPUs 70.6 GB each exceed 0.9 × 85.0 GB
 	// less the 5.1 GB sampler pass; on 3 (tp=1 pp=3, stages of 27 layers) 47 GB each fit.
-	if nf.MinGPUs != 3 {
-		t.Errorf("min GPUs = %d, want 3", nf.MinGPUs)
+	if nf.MinGPUs != 3 || nf.MinTP != 1 || nf.MinPP != 3 {
+		t.Errorf("min GPUs = %d (tp=%d pp=%d), want 3 (tp=1 pp=3)", nf.MinGPUs, nf.MinTP, nf.MinPP)
+	}
+}
+
+// TestDoesNotFitNamesSplit: the smallest fitting count is a tp·pp split, and the error
+// says which; "tensor-parallel size 12" was printed for 70B on L4, a TP size vLLM
+// refuses (64 attention heads are not divisible by 12).
+func TestDoesNotFitNamesSplit(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-70B-Instruct")
+	for _, tc := range []struct {
+		gpu           string
+		maxLen        int
+		wantN, tp, pp int
+		wantText      string
+	}{
+		// Hand calculation in TestDoesNotFit: 3 stages of 47 GB fit an 80 GB H100.
+		{"H100 SXM", 8192, 3, 1, 3, "3 GPUs: --tp 1 --pp 3"},
+		// L4, 20.2 GB usable at 0.9: 8 GPUs (tp 8) hold 141/8 = 17.6 GB of weights + KV of
+		// one 131072-token sequence at one KV head per GPU (80·2·128·2 B · 131072 = 5.4 GB)
+		// + the 1.19 GiB sampler pass: 24 GB > 20.2. The next counts the grid has are 12
+		// (tp 4 × pp 3, the larger TP first): 11.8 GB of weights + 27 of 80 layers of KV
+		// at two heads per GPU (1.8 GB per layer-share: 3.6 GB) + 1.3 GB: 17 GB fits.
+		{"L4", 0, 12, 4, 3, "12 GPUs: --tp 4 --pp 3"},
+	} {
+		d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, tc.gpu), Profile: MustEngine("vllm"), MaxModelLen: tc.maxLen})
+		nf, ok := d.CheckFits().(*DoesNotFitError)
+		if !ok {
+			t.Fatalf("%s: want DoesNotFitError", tc.gpu)
+		}
+		if nf.MinGPUs != tc.wantN || nf.MinTP != tc.tp || nf.MinPP != tc.pp {
+			t.Errorf("%s: min %d GPUs (tp=%d pp=%d), want %d (tp=%d pp=%d)", tc.gpu, nf.MinGPUs, nf.MinTP, nf.MinPP, tc.wantN, tc.tp, tc.pp)
+		}
+		if msg := nf.Error(); !strings.Contains(msg, tc.wantText) || strings.Contains(msg, "tensor-parallel size is") {
+			t.Errorf("%s: %q; want it to name the split (%q)", tc.gpu, msg, tc.wantText)
+		}
+		if tp, pp, err := MinSplit(d.Spec); err != nil || tp != tc.tp || pp != tc.pp {
+			t.Errorf("%s: MinSplit = %d, %d, %v", tc.gpu, tp, pp, err)
+		}
 	}
 }
 

@@ -410,6 +410,7 @@ type DoesNotFitError struct {
 	Weights             units.Bytes
 	MaxModelLen, TP, PP int
 	MinGPUs             int // 0 when unknown
+	MinTP, MinPP        int // the split MinGPUs found (MinTP·MinPP = MinGPUs); 0 when unknown
 	// MaxFitLen is the longest max_model_len the KV pool holds (0: not even one block).
 	MaxFitLen int
 	// Sampler is vLLM's sampler-pass share of the start-up peak (0 when it is not the peak).
@@ -433,7 +434,7 @@ func (e *DoesNotFitError) Error() string {
 		s += ")"
 	}
 	if e.MinGPUs > 0 {
-		s += fmt.Sprintf("; the smallest fitting tensor-parallel size is %d GPUs", e.MinGPUs)
+		s += fmt.Sprintf("; the smallest split that fits is %d GPUs: --tp %d --pp %d", e.MinGPUs, e.MinTP, e.MinPP)
 	}
 	return s
 }
@@ -445,7 +446,9 @@ func (d *Deployment) CheckFits() error {
 		return nil
 	}
 	e := d.notFitErr(m)
-	e.MinGPUs, _ = MinGPUs(d.Spec)
+	if tp, pp, err := MinSplit(d.Spec); err == nil {
+		e.MinGPUs, e.MinTP, e.MinPP = tp*pp, tp, pp
+	}
 	if e.Sampler > 0 {
 		for n := d.MaxNumSeqs / 2; n >= 8; n /= 2 {
 			t := d.Spec
@@ -472,10 +475,18 @@ func (d *Deployment) notFitErr(m Memory) *DoesNotFitError {
 	return e
 }
 
-// MinGPUs returns the smallest TP·PP (TP a power of two up to 8 within a node, PP in
-// {1, 2, 3, 4, 6, 8, 16}; the larger TP first at equal GPU counts) on which the spec's
-// model fits by Memory.Fits: the engine would start with one MaxModelLen sequence.
+// MinGPUs returns the smallest TP·PP on which the spec's model fits (MinSplit).
 func MinGPUs(s Spec) (int, error) {
+	tp, pp, err := MinSplit(s)
+	return tp * pp, err
+}
+
+// MinSplit returns the split (tp, pp) of the smallest TP·PP (TP a power of two up to 8
+// within a node, PP in {1, 2, 3, 4, 6, 8, 16}; the larger TP first at equal GPU counts) on
+// which the spec's model fits by Memory.Fits: the engine would start with one MaxModelLen
+// sequence. A count such as 12 is a pipeline of TP groups (tp 4, pp 3), never a TP size.
+// The error says the model fits on none of them (up to 128 GPUs).
+func MinSplit(s Spec) (tp, pp int, err error) {
 	type split struct{ tp, pp int }
 	var splits []split
 	for _, pp := range []int{1, 2, 3, 4, 6, 8, 16} {
@@ -498,8 +509,8 @@ func MinGPUs(s Spec) (int, error) {
 			continue
 		}
 		if d.Memory().Fits {
-			return sp.tp * sp.pp, nil
+			return sp.tp, sp.pp, nil
 		}
 	}
-	return 0, fmt.Errorf("%s does not fit on up to 128 %s GPUs", s.Model.ID, s.GPU.ID)
+	return 0, 0, fmt.Errorf("%s does not fit on up to 128 %s GPUs", s.Model.ID, s.GPU.ID)
 }

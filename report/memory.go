@@ -18,7 +18,10 @@ type Memory struct {
 	GPU     string `json:"gpu"`
 	TP      int    `json:"tp"`
 	PP      int    `json:"pp"`
-	MinGPUs int    `json:"min_gpus"`
+	MinGPUs int    `json:"min_gpus"` // 0: fits on no split up to 128 GPUs
+	// MinTP and MinPP are the split of MinGPUs (estimator.MinSplit): 12 GPUs is tp 4 × pp 3.
+	MinTP int `json:"min_gpus_tp"`
+	MinPP int `json:"min_gpus_pp"`
 	// MaxNumSeqs and MaxNumBatchedTokens size the profiling pass (vLLM's sampler pass
 	// scales with max_num_seqs × vocabulary).
 	MaxNumSeqs          int                  `json:"max_num_seqs"`
@@ -33,7 +36,9 @@ func NewMemory(d *estimator.Deployment, pv estimator.Provenance) Memory {
 	m := d.Memory()
 	o := Memory{Memory: m, Model: d.Model.ID, GPU: d.GPU.ID, TP: d.TP, PP: d.PP, Provenance: pv, Warnings: estimator.Messages(d.Warnings()),
 		MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens}
-	o.MinGPUs, _ = estimator.MinGPUs(d.Spec)
+	if tp, pp, err := estimator.MinSplit(d.Spec); err == nil {
+		o.MinGPUs, o.MinTP, o.MinPP = tp*pp, tp, pp
+	}
 	if err := d.CheckFits(); err != nil {
 		o.Error = err.Error()
 	}
@@ -70,7 +75,11 @@ func WriteMemoryTable(w io.Writer, o Memory) {
 	fmt.Fprintf(tw, "KV capacity\t%d tokens (longest context of one sequence)\n", m.KVCacheTokens)
 	fmt.Fprintf(tw, "max concurrency\t%d sequences of %d tokens\n", m.MaxConcurrency, m.MaxModelLen)
 	fmt.Fprintf(tw, "fits\t%v\n", m.Fits)
-	fmt.Fprintf(tw, "min GPUs that fit\t%d\n", o.MinGPUs)
+	if o.MinGPUs > 0 {
+		fmt.Fprintf(tw, "min GPUs that fit\t%d (tp=%d pp=%d)\n", o.MinGPUs, o.MinTP, o.MinPP)
+	} else {
+		fmt.Fprintf(tw, "min GPUs that fit\tnone up to 128 (tp ≤ 8 × pp ≤ 16)\n")
+	}
 	tw.Flush()
 	if o.Error != "" {
 		fmt.Fprintf(w, "does not fit: %s\n", o.Error)
