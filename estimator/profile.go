@@ -93,6 +93,14 @@ type Profile struct {
 	// (scale multiply and convert in registers), which costs issue slots a bf16 read does not.
 	// 0 means 1 (no cost).
 	FP8KVReadEfficiency float64 `toml:"fp8_kv_read_efficiency"`
+	// AttentionLowOccupancyEfficiency is the fraction of AttentionMemoryEfficiency a decode
+	// attention kernel keeps when the step has fewer (sequence × KV head) work units per GPU
+	// than the GPU has SMs/CUs: the kernel then splits each sequence's KV along its length
+	// (split-KV, about one thread block per SM) and streams with fewer loads in flight per SM
+	// than a full grid. The fraction applies at zero work units and rises linearly to 1 at one
+	// work unit per SM (estimator.lowOccupancy). 0 means 1 (no such effect); not applied to MLA
+	// (its absorbed decode has one latent head) or where the catalogue has no SM count.
+	AttentionLowOccupancyEfficiency float64 `toml:"attention_low_occupancy_efficiency"`
 	// OverlapExponent p combines an operator's compute time c and memory time m as
 	// (c^p + m^p)^(1/p): the ridge region is slower than either roof. 0 means max(c, m).
 	OverlapExponent float64 `toml:"overlap_exponent"`
@@ -229,6 +237,7 @@ func (p *Profile) Validate() error {
 		"gemm_efficiency": p.GEMMEfficiency, "memory_efficiency": p.MemoryEfficiency,
 		"attention_efficiency": p.AttentionEfficiency, "attention_memory_efficiency": p.AttentionMemoryEfficiency,
 		"link_efficiency": p.LinkEfficiency, "moe_efficiency": p.MoEEfficiency, "fp8_kv_read_efficiency": p.FP8KVReadEfficiency,
+		"attention_low_occupancy_efficiency": p.AttentionLowOccupancyEfficiency,
 	}
 	for _, dm := range p.dtypeMaps() {
 		for k, v := range dm.m {

@@ -80,6 +80,9 @@ func (d *Deployment) Parameters() []Parameter {
 			}
 		}
 	}
+	if v := p.AttentionLowOccupancyEfficiency; v > 0 && d.Model.MLA == nil && d.GPU.ComputeUnits > 0 { // listed when it can apply
+		out = append(out, Parameter{"attention_low_occupancy_efficiency", v, fmt.Sprintf("fraction of attention_memory_efficiency in decode at 0 (sequence × KV head) units, rising to 1 at %d (the GPU's SMs/CUs)", d.GPU.ComputeUnits), p.Source("attention_low_occupancy_efficiency")})
+	}
 	if v := p.CustomAllReduceMaxMiB; v > 0 { // listed when used
 		out = append(out, Parameter{"custom_allreduce_max_mib", v, "MiB", p.Source("custom_allreduce_max_mib")})
 	}

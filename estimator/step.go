@@ -490,7 +490,7 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	}
 	if nDecode > 0 {
 		c := df / (float64(d.attnCeil) * d.mlaDecodeEff()) // absorbed MLA: mla.go
-		m := db / (bw * kvEff)
+		m := db / (bw * kvEff * d.lowOccupancy(nDecode))
 		ovh := kernel * layersAll
 		acc.add("attention_decode", df, db, c, m, ovh, d.combine(c, m)+ovh)
 	}
@@ -578,4 +578,21 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	if ovh > 0 {
 		acc.add("step_overhead", 0, 0, 0, 0, ovh, ovh)
 	}
+}
+
+// lowOccupancy returns the factor on the decode-attention streaming rate of a step with n
+// decode sequences: f + (1 − f)·u/SMs for u = n × (KV heads per GPU) work units below the
+// GPU's SM/CU count, 1 from there on, where f is the profile's
+// attention_low_occupancy_efficiency (1 when unset, for MLA, or without an SM count).
+// Linear in u, so the attention time u·c/(f + (1 − f)·u/SMs) still grows with the batch.
+func (d *Deployment) lowOccupancy(n int) float64 {
+	f, cu := d.Profile.AttentionLowOccupancyEfficiency, d.GPU.ComputeUnits
+	if f <= 0 || f >= 1 || cu <= 0 || d.Model.MLA != nil {
+		return 1
+	}
+	u := float64(n * max(d.Model.NumKVHeads/d.TP, 1))
+	if u >= float64(cu) {
+		return 1
+	}
+	return f + (1-f)*u/float64(cu)
 }

@@ -29,6 +29,9 @@ type GPU struct {
 	// fp32 (non-tensor), tf32, bf16, fp16, fp8, int8, fp4. A missing key means unsupported.
 	PeakFLOPs map[string]units.FLOPsPerSecond
 	L2Bytes   units.Bytes // last-level on-chip cache (binary MB as vendors quote it); 0 when unknown
+	// ComputeUnits is the number of streaming multiprocessors (NVIDIA SMs) or compute units
+	// (AMD CUs) from the catalogue's sm_count / cu_count; 0 when not stated.
+	ComputeUnits int
 	// LinkBandwidth is the scale-up interconnect (NVLink, Infinity Fabric…) per GPU per
 	// direction, bytes/s; 0 when the card has none (PCIe only).
 	LinkBandwidth units.BytesPerSecond

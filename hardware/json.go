@@ -17,10 +17,12 @@ type gpuJSON struct {
 	UsableMemorySource string   `json:"usable_memory_source"`
 	MemoryBandwidth    float64  `json:"memory_bandwidth_bytes_per_s"`
 	// PeakFLOPs is dense FLOP/s (OP/s for int8) by dtype.
-	PeakFLOPs     map[string]float64 `json:"peak_flops"`
-	L2Bytes       *float64           `json:"l2_bytes"`
-	LinkBandwidth float64            `json:"link_bandwidth_bytes_per_s"`
-	Interconnect  string             `json:"interconnect"`
+	PeakFLOPs map[string]float64 `json:"peak_flops"`
+	L2Bytes   *float64           `json:"l2_bytes"`
+	// ComputeUnits is the SM (NVIDIA) or CU (AMD) count; null when not stated.
+	ComputeUnits  *float64 `json:"compute_units"`
+	LinkBandwidth float64  `json:"link_bandwidth_bytes_per_s"`
+	Interconnect  string   `json:"interconnect"`
 	// MeshLinks is the number of point-to-point scale-up links of a full-mesh fabric
 	// (omitted behind a switch).
 	MeshLinks       int      `json:"scaleup_mesh_links,omitempty"`
@@ -80,6 +82,7 @@ func (g GPU) MarshalJSON() ([]byte, error) {
 		MemoryBandwidth:    float64(g.MemoryBandwidth),
 		PeakFLOPs:          make(map[string]float64, len(g.PeakFLOPs)),
 		L2Bytes:            orNull(float64(g.L2Bytes)),
+		ComputeUnits:       orNull(float64(g.ComputeUnits)),
 		LinkBandwidth:      float64(g.LinkBandwidth),
 		Interconnect:       g.Interconnect,
 		MeshLinks:          g.MeshLinks,

@@ -112,6 +112,7 @@ func WriteGPU(w io.Writer, g *GPU) error {
 		row("all-reduce (measured)", line)
 	}
 	row("L2 cache", gpuDash(float64(g.L2Bytes), units.Sig(float64(g.L2Bytes/units.MiB))+" MiB"))
+	row("SMs / CUs", gpuDash(float64(g.ComputeUnits), fmt.Sprint(g.ComputeUnits)))
 	if g.LinkBandwidth > 0 {
 		link := gpuJoin(" ", g.LinkBandwidth.String()+" per direction", gpuParen(g.Interconnect))
 		if g.MeshLinks > 0 {

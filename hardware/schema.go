@@ -246,6 +246,7 @@ func (e *entry) gpu() (*GPU, error) {
 		MemoryBandwidth:    units.BytesPerSecond(e.MemoryBandwidthTBps * 1e12),
 		PeakFLOPs:          map[string]units.FLOPsPerSecond{},
 		L2Bytes:            units.Bytes(e.L2CacheMB) * units.MiB,
+		ComputeUnits:       max(e.SMCount, e.CUCount),
 		LinkBandwidth:      units.BytesPerSecond(e.ScaleupBWGBsBidir / 2 * 1e9),
 		Interconnect:       e.ScaleupInterconnect,
 		MeshLinks:          e.ScaleupMeshLinks,
