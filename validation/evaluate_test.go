@@ -38,3 +38,28 @@ func TestEvaluate(t *testing.T) {
 		t.Errorf("error %g%%, want %g%%", *r.ErrPct, want)
 	}
 }
+
+// TestUnpredictedReasonNamesColumn: a row without its lengths stays (the measurement is
+// kept) but is not predicted, and its reason names the CSV column the row lacks; it named
+// the estimate flag ("--input-len 0: must be ≥ 1 token"), which the file does not have.
+func TestUnpredictedReasonNamesColumn(t *testing.T) {
+	csv := "id,model,gpu,tp,workload,concurrency,input_len,output_len,metric,value\n" +
+		"a-ttft_ms_mean,meta-llama/Llama-3.1-8B-Instruct,H100,1,concurrency,16,,200,ttft_ms_mean,42.5\n" +
+		"b-ttft_ms_mean,meta-llama/Llama-3.1-8B-Instruct,H100,1,concurrency,16,1000,,ttft_ms_mean,42.5\n"
+	rows, err := validation.ReadRows(strings.NewReader(csv), "t.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := hardware.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := validation.Options{ClosedForm: true, Catalogue: cat,
+		LoadModel: func(_ context.Context, name string) (*models.Model, error) { return models.LoadCatalogue(name) }}
+	res := validation.Predict(context.Background(), rows, opts)
+	for i, want := range []string{"input_len empty or 0", "output_len empty or 0"} {
+		if r := res[i]; r.Predicted != nil || !strings.HasPrefix(r.Reason, want) || r.GPUID == "" {
+			t.Errorf("row %d: predicted %v, reason %q, gpu id %q; want no prediction, a reason starting %q and the row's GPU kept", i+1, r.Predicted, r.Reason, r.GPUID, want)
+		}
+	}
+}

@@ -242,6 +242,13 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 	if m.MoE != nil {
 		mc = "moe"
 	}
+	// A row without its lengths is kept (the measurement stands) but cannot be predicted:
+	// the reason names the row's column, not the estimate flag the workload check names.
+	if err != nil && r.InputLen < 1 {
+		err = fmt.Errorf("input_len empty or 0: the row gives no prompt length, so it cannot be predicted")
+	} else if err != nil && r.OutputLen < 1 {
+		err = fmt.Errorf("output_len empty or 0: the row gives no output length, so it cannot be predicted")
+	}
 	return Prediction{Serving: s, NumGPUs: d.NumGPUs, Profile: p.Name, ModelClass: mc, Vendor: strings.ToLower(g.Vendor), GPUID: g.ID, Lanes: d.Lanes()}, method, err
 }
 

@@ -8,11 +8,14 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"roofline/data"
+	"roofline/estimator"
+	"roofline/units"
 )
 
 // Row is one row of the validation format (data/validation/README.md): one measured number
@@ -75,9 +78,14 @@ func Metrics() []string {
 		"output_tok_s_per_user", "decode_tok_s_per_gpu", "kv_transfer_ms_mean", "kv_transfer_bw_GBps")
 }
 
+// Workloads lists the values of the workload column (data/validation/README.md).
+var Workloads = []string{"static", "concurrency", "rate", "offline"}
+
 // Check returns a *BadRow when r cannot be a measurement: a value that is not a finite number
-// > 0 (every metric is a latency or a rate), an unknown metric, or a GPU count that is not
-// tp·pp·dp (a field left 0 takes its default: tp 1, pp 1, dp num_gpus/(tp·pp)).
+// > 0 (every metric is a latency or a rate), an unknown metric, workload or dtype, a
+// concurrency workload without its concurrency or a rate workload without its rate, or a
+// GPU count that is not tp·pp·dp (a field left 0 takes its default: tp 1, pp 1, dp
+// num_gpus/(tp·pp)).
 func (r Row) Check() error {
 	bad := func(field, format string, a ...any) error {
 		return &BadRow{File: r.File, Line: r.Line, Field: field, Reason: fmt.Sprintf(format, a...)}
@@ -104,6 +112,21 @@ func (r Row) Check() error {
 	}
 	if math.IsNaN(r.RequestRate) || r.RequestRate < 0 {
 		return bad("request_rate", "%g: must be ≥ 0", r.RequestRate)
+	}
+	if r.Workload != "" && !slices.Contains(Workloads, r.Workload) {
+		return bad("workload", "%q: allowed values are %s", r.Workload, strings.Join(Workloads, ", "))
+	}
+	if r.Workload == "concurrency" && r.Concurrency == 0 {
+		return bad("concurrency", "empty or 0 with workload concurrency: want the requests in flight (≥ 1)")
+	}
+	if r.Workload == "rate" && r.RequestRate == 0 {
+		return bad("request_rate", "empty or 0 with workload rate: want the arrival rate in req/s (> 0, or inf)")
+	}
+	if _, err := units.CanonicalDtype(r.WeightDtype); err != nil {
+		return bad("weight_dtype", "%v", err)
+	}
+	if kv, err := units.CanonicalDtype(r.KVDtype); err != nil || !estimator.KVDtypeAllowed(kv) {
+		return bad("kv_dtype", "%q: allowed values are bf16, fp16, fp8, fp32 (empty: the model's 16-bit dtype)", r.KVDtype)
 	}
 	if math.IsNaN(r.GPUMemUtil) || r.GPUMemUtil < 0 || r.GPUMemUtil > 1 {
 		return bad("gpu_memory_utilization", "%g: must be in (0, 1] (empty: the engine's default)", r.GPUMemUtil)

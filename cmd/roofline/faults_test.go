@@ -292,6 +292,14 @@ func TestAccuracyBadRows(t *testing.T) {
 		{"B-3,test," + llama8b + ",H100,3,2,1,1,1,vllm,bf16,,1000,200,,concurrency,16,,,,,,,ttft_ms_mean,40\n", ":2: num_gpus"},
 		{"B-4,test," + llama8b + ",Z9000,1,1,1,1,1,vllm,bf16,,1000,200,,concurrency,16,,,,,,,ttft_ms_mean,40\n", ":2: gpu"},
 		{"B-5,test," + llama8b + ",H100,1,1,1,1,1,vllm,bf16,,1000,200,,concurrency,16,,,,,,,ttft_ms_p42,40\n", ":2: metric"},
+		// The rest were unpredicted with a reason shown only under --rows, some naming an
+		// estimate flag (--concurrency 0) instead of the column; data/validation/README.md
+		// lists the workloads and what each needs.
+		{"B-6,test," + llama8b + ",H100,1,1,1,1,1,vllm,bf16,,1000,200,,closedloop,16,,,,,,,ttft_ms_mean,40\n", ":2: workload"},
+		{"B-7,test," + llama8b + ",H100,1,1,1,1,1,vllm,bf16,,1000,200,,concurrency,,,,,,,,ttft_ms_mean,40\n", ":2: concurrency"},
+		{"B-8,test," + llama8b + ",H100,1,1,1,1,1,vllm,bf16,,1000,200,,rate,,,,100,,,,ttft_ms_mean,40\n", ":2: request_rate"},
+		{"B-9,test," + llama8b + ",H100,1,1,1,1,1,vllm,bf17,,1000,200,,concurrency,16,,,,,,,ttft_ms_mean,40\n", ":2: weight_dtype"},
+		{"B-10,test," + llama8b + ",H100,1,1,1,1,1,vllm,bf16,int4,1000,200,,concurrency,16,,,,,,,ttft_ms_mean,40\n", ":2: kv_dtype"},
 	}
 	dir := t.TempDir()
 	all := accHeader + good
