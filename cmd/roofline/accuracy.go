@@ -20,7 +20,7 @@ func runAccuracy(ctx context.Context, e *env, args []string) error {
 	out := outputFlag(fs, "table", "json")
 	rowsOut := fs.Bool("rows", false, "table output: list every row, not only the summary")
 	quiet := fs.BoolP("quiet", "q", false, "no progress on stderr (a bar on a terminal, a line every 5 s otherwise)")
-	skip := fs.Bool("skip-bad-rows", false, "leave out rows that cannot be used (value not > 0, unknown metric or GPU, num_gpus ≠ tp·pp·dp), count them and say why (default: exit 2 at the first, naming file, line and field)")
+	skip := fs.Bool("skip-bad-rows", false, "leave out rows that cannot be used (value not > 0, unknown metric, GPU, workload or dtype, a concurrency or rate row without its load, num_gpus ≠ tp·pp·dp), count them and say why (default: exit 2 at the first, naming file, line and field)")
 	writeIv := fs.String("write-intervals", "", "write the residual table behind estimate's 80% intervals to this CSV (data/validation/intervals.csv is written this way from all embedded data)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
