@@ -194,12 +194,78 @@ func measuredCeilings(g *GPU) map[string]Ceiling {
 	return out
 }
 
+// boostFraction is the fraction of a datasheet dense GEMM peak at or above which a
+// measurement is taken to have run above the clock the datasheet rates the part at: a
+// short benchmark at boost clock, not what the card sustains at its power rating under a
+// serving load (H200 NVL: 852 TFLOP/s BF16 against a 835.5 datasheet peak, 1659 of 1670.5
+// FP8; data/hardware/ceilings.csv, reference GPU_DATA.md "measure at or above the catalogue
+// peak"). Sustained large GEMMs on datacenter parts reach 0.65–0.80 of the datasheet.
+const boostFraction = 0.99
+
+// boostMeasured reports whether any of a datacenter GPU's measured GEMM ceilings reaches
+// boostFraction of its datasheet peak. GeForce cards are left out: they run above their
+// rated boost clock as a matter of course (GPU Boost, high board power), and their datasheet
+// GEMM peaks are the half-rate FP32-accumulate figures, so a measurement above them is what
+// the card sustains (RTX 5090: 254 TFLOP/s BF16 against 209.5; the KV-offload rows of
+// data/validation/techniques/ on it are 7-8 points further off without it).
+func boostMeasured(g *GPU, m map[string]Ceiling) bool {
+	if strings.Contains(g.Name, "GeForce") {
+		return false
+	}
+	for k, c := range m {
+		if strings.HasPrefix(k, "gemm:") && c.Fraction >= boostFraction {
+			return true
+		}
+	}
+	return false
+}
+
+// sustainedGEMM returns the GEMM ceiling of a boost-measured GPU for dtype dt: the median
+// measured fraction of the GPUs with the same chip and a higher power rating (which run the
+// same die at or above this part's clocks) times this GPU's datasheet peak; ok false when no
+// such GPU was measured in dt.
+func sustainedGEMM(g *GPU, dt string, others []*GPU, measured map[*GPU]map[string]Ceiling) (Ceiling, bool) {
+	var fs []float64
+	var ids []string
+	for _, o := range others {
+		if o.ID == g.ID || o.Chip == "" || o.Chip != g.Chip || o.TDPWatts <= g.TDPWatts || boostMeasured(o, measured[o]) {
+			continue
+		}
+		if c, ok := measured[o]["gemm:"+dt]; ok {
+			fs = append(fs, c.Fraction)
+			ids = append(ids, fmt.Sprintf("%s %.3f", o.ID, c.Fraction))
+		}
+	}
+	if len(fs) == 0 {
+		return Ceiling{}, false
+	}
+	f := median(fs)
+	own := measured[g]["gemm:"+dt]
+	return Ceiling{Value: float64(g.PeakFLOPs[dt]) * f, Fraction: f, Confidence: "medium",
+		Source: fmt.Sprintf("rule: this GPU's own runs reach %.0f%%+ of its datasheet peak (%s), above the clock it is rated for at %.0f W: a boost-clock benchmark, not a sustained serving load; sustained = median measured fraction %.3f of the same chip (%s) at a higher power rating (%s)",
+			100*boostFraction, own.Source, g.TDPWatts, f, g.Chip, strings.Join(ids, ", "))}, true
+}
+
+// median of a non-empty slice (sorted in place).
+func median(fs []float64) float64 {
+	sort.Float64s(fs)
+	if n := len(fs); n%2 == 1 {
+		return fs[n/2]
+	} else {
+		return (fs[n/2-1] + fs[n/2]) / 2
+	}
+}
+
 // fillAchievable sets g.Achievable from the GPU's own measurements and, where it has
 // none, from a rule: the median measured fraction of the same architecture, else of the
-// same vendor, else of every measured GPU (the rule and the GPUs are named in Source).
-// measured holds measuredCeilings of every GPU the rule may draw on.
+// same vendor, else of every measured GPU (the rule and the GPUs are named in Source). A GPU
+// measured at or above its datasheet GEMM peak (boostMeasured) takes its GEMM ceilings from
+// the same chip at a higher power rating where one was measured (sustainedGEMM), and lends
+// no fraction to the rules of other GPUs. measured holds measuredCeilings of every GPU the
+// rule may draw on.
 func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling) {
 	own := measured[g]
+	boosted := boostMeasured(g, own)
 	a := Achievable{GEMM: map[string]Ceiling{}}
 	frac := func(key string) (float64, string) {
 		for _, level := range []struct {
@@ -219,8 +285,9 @@ func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling)
 				if o.ID == g.ID || !level.match(o) {
 					continue
 				}
-				// A card clocked above its datasheet (consumer boards) says nothing about its family.
-				if c, ok := measured[o][key]; ok && c.Fraction < 0.999 {
+				// A card clocked above its datasheet (consumer boards, H200 NVL) says nothing
+				// about its family.
+				if c, ok := measured[o][key]; ok && c.Fraction < 0.999 && (!strings.HasPrefix(key, "gemm:") || !boostMeasured(o, measured[o])) {
 					fs = append(fs, c.Fraction)
 					ids = append(ids, o.ID)
 				}
@@ -240,7 +307,11 @@ func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling)
 		if dt == "fp32" {
 			continue
 		}
-		if c, ok := own["gemm:"+dt]; ok {
+		if c, ok := own["gemm:"+dt]; ok && !boosted {
+			a.GEMM[dt] = c
+			continue
+		}
+		if c, ok := sustainedGEMM(g, dt, others, measured); boosted && ok {
 			a.GEMM[dt] = c
 			continue
 		}
@@ -250,6 +321,9 @@ func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling)
 		}
 		if f == 0 {
 			f, src = 1, "no measurement and no rule: datasheet peak"
+		}
+		if c, ok := own["gemm:"+dt]; ok { // boosted: its own figure is not a sustained one
+			src = fmt.Sprintf("this GPU's own runs reach %.0f%%+ of its datasheet peak (%s), above its rated clock; %s", 100*boostFraction, c.Source, src)
 		}
 		a.GEMM[dt] = Ceiling{Value: float64(peak) * f, Fraction: f, Source: src, Confidence: "low"}
 	}

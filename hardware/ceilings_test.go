@@ -69,3 +69,48 @@ func TestAchievableNeverAbovePeak(t *testing.T) {
 		}
 	}
 }
+
+// TestBoostMeasuredSustained: the H200 NVL (GH100 at 600 W) was measured at 1659 TFLOP/s FP8
+// and 852 BF16, at or above its datasheet dense peaks of 1670.5 and 835.5 (a boost-clock
+// run), so its sustained ceilings come from the same chip at 700 W. Hand calculation from the
+// MAMF rows of data/hardware/ceilings.csv: FP8 H100 SXM 1402.6/1979 = 0.70874 and H200 SXM
+// 1453.4/1979 = 0.73441, median 0.72157 → 1670.5 × 0.72157 = 1205.4 TFLOP/s; BF16 both
+// 794.5/989.5 = 0.80293 → 835.5 × 0.80293 = 670.8 TFLOP/s. The GeForce RTX 5090 (measured
+// above its half-rate datasheet figure) keeps its own measurement, and the NVL lends no
+// fraction to other GPUs' rules.
+func TestBoostMeasuredSustained(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nvl, err := c.Lookup("H200 NVL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dtype string
+		want  float64
+	}{
+		{"fp8", 1670.5e12 * (1402.6/1979 + 1453.4/1979) / 2},
+		{"bf16", 835.5e12 * 794.5 / 989.5},
+	} {
+		ce := nvl.Achievable.GEMM[tc.dtype]
+		if math.Abs(ce.Value/tc.want-1) > 1e-9 || ce.Measured || !strings.Contains(ce.Source, "same chip (GH100)") {
+			t.Errorf("H200 NVL %s: %.1f TFLOP/s measured=%v (%s), want %.1f from the same chip at a higher power", tc.dtype, ce.Value/1e12, ce.Measured, ce.Source, tc.want/1e12)
+		}
+	}
+	g5090, err := c.Lookup("RTX 5090")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ce := g5090.Achievable.GEMM["fp4"]; !ce.Measured || math.Abs(ce.Value/1617.46e12-1) > 1e-9 {
+		t.Errorf("RTX 5090 fp4: %.1f TFLOP/s measured=%v, want its own 1617.46", ce.Value/1e12, ce.Measured)
+	}
+	for _, g := range c.List() {
+		for dt, ce := range g.Achievable.GEMM {
+			if !ce.Measured && strings.Contains(ce.Source, "h200-nvl-141gb") {
+				t.Errorf("%s %s draws on the boost-measured H200 NVL: %s", g.ID, dt, ce.Source)
+			}
+		}
+	}
+}

@@ -13,8 +13,11 @@ type GPU struct {
 	Aliases      []string // other names accepted by Lookup (case-insensitive)
 	Vendor       string
 	Architecture string
-	FormFactor   string // e.g. "SXM5", "PCIe (dual-slot)"; "" when not stated
-	MemoryType   string // e.g. "HBM3", "GDDR6"; "" when not stated
+	// Chip names the die as the catalogue states it (e.g. "GH100"); parts with the same Chip
+	// differ in clocks, power and memory only.
+	Chip       string
+	FormFactor string // e.g. "SXM5", "PCIe (dual-slot)"; "" when not stated
+	MemoryType string // e.g. "HBM3", "GDDR6"; "" when not stated
 
 	// MemoryBytes is the capacity as the vendor states it (decimal GB × 1e9 unless the
 	// vendor states GiB).

@@ -239,7 +239,7 @@ func (e *entry) gpu() (*GPU, error) {
 	}
 	g := &GPU{
 		ID: e.ID, Name: e.Name, Aliases: append([]string(nil), e.Aliases...),
-		Vendor: e.Vendor, Architecture: e.Architecture, FormFactor: e.FormFactor, MemoryType: e.MemoryType,
+		Vendor: e.Vendor, Architecture: e.Architecture, Chip: e.Chip, FormFactor: e.FormFactor, MemoryType: e.MemoryType,
 		MemoryBytes:        mem,
 		UsableMemoryBytes:  units.Bytes(e.UsableMemoryBytes),
 		UsableMemorySource: e.UsableMemorySource,
