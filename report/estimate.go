@@ -208,11 +208,22 @@ func NewEstimate(d *estimator.Deployment, pv estimator.Provenance, w estimator.W
 		r.EnergyPer1k = d.GPU.TDPWatts * gpus / s.OutputTokS * 1000
 	}
 	r.Warnings = append(r.Warnings, estimator.Messages(d.Warnings())...)
+	if oneOutputToken(r.Client, w) {
+		r.Warnings = append(r.Warnings, OneTokenNote)
+	}
 	addIntervals(&r, d, w)
 	if r.Warnings == nil {
 		r.Warnings = []string{}
 	}
 	return r, nil
+}
+
+// OneTokenNote is the warning of an estimate whose requests produce one output token each.
+const OneTokenNote = "output length 1 token: no token follows the first, so ITL and TPOT are 0 ms by vllm bench serve's convention (roofline bench leaves such requests out of them), per-user speed, output/(E2E − TTFT), has no interval to divide by and is printed as -, and the running batch (sequences decoding) is 0"
+
+// oneOutputToken reports whether every request of the workload produces exactly one token.
+func oneOutputToken(c ClientInfo, w estimator.Workload) bool {
+	return w.OutputDist == nil && c.OutputLen == 1
 }
 
 func fmtDist(d estimator.Dist) (string, string, string) {
@@ -317,7 +328,11 @@ func WriteEstimateText(w io.Writer, r Estimate, markdown bool) {
 		a, b, c := fmtDist(m.d)
 		row(m.n+" (ms)", fmt.Sprintf("mean %s, median %s, p99 %s", a, b, c))
 	}
-	row("per-user speed", fmt.Sprintf("%s tok/s", units.Sig(r.OutputTokSPerUser)))
+	if r.Client.OutputLen == 1 && r.OutputTokSPerUser == 0 {
+		row("per-user speed", "- (one output token: no streaming interval)")
+	} else {
+		row("per-user speed", fmt.Sprintf("%s tok/s", units.Sig(r.OutputTokSPerUser)))
+	}
 	row("running batch", fmt.Sprintf("%s sequences per replica (mean)", units.Sig(r.Batch)))
 	row("KV cache", fmt.Sprintf("%d tokens in all; max concurrency %d at %d tokens/request", r.KVCacheTokens, r.MaxConcurrency, r.Client.InputLen+r.Client.OutputLen))
 	row("memory per GPU", fmt.Sprintf("weights %s, activations %s, non-torch %s, KV %s", r.Memory.WeightsBytes, r.Memory.ActivationBytes, r.Memory.NonTorchBytes, r.Memory.KVCacheBytes))

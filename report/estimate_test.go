@@ -95,3 +95,33 @@ func llama8BOnH100(t *testing.T) (*models.Model, *hardware.GPU) {
 	}
 	return m, g
 }
+
+// TestEstimateOneOutputToken: with one output token per request there is no gap after the
+// first token. vllm bench serve reports ITL and TPOT as 0 then, roofline bench leaves them
+// out (bench/doc.go), and per-user speed output/(E2E − TTFT) divides by 0: the estimate says
+// so in a warning (JSON and text) and prints that speed as "-" instead of "0 tok/s". With
+// two or more tokens neither appears.
+func TestEstimateOneOutputToken(t *testing.T) {
+	m, g := llama8BOnH100(t)
+	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, MaxModelLen: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		out  int
+		note bool
+	}{{1, true}, {2, false}, {200, false}} {
+		w := estimator.Workload{Kind: estimator.Rate, RequestRate: 1, InputLen: 100, OutputLen: tc.out}
+		r, err := report.NewEstimate(d, estimator.Provenance{}, w, false, 1, report.Price{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var txt bytes.Buffer
+		report.WriteEstimateText(&txt, r, false)
+		hasNote := strings.Contains(strings.Join(r.Warnings, "\n"), report.OneTokenNote)
+		dash := strings.Contains(txt.String(), "per-user speed      - (one output token")
+		if hasNote != tc.note || dash != tc.note || strings.Contains(txt.String(), "per-user speed      0 tok/s") {
+			t.Errorf("output %d tokens: warning %v, per-user speed as '-' %v; want %v\n%s", tc.out, hasNote, dash, tc.note, txt.String())
+		}
+	}
+}
