@@ -967,7 +967,7 @@ func (sp *SweepSpace) SetLoads(concurrency, rate string) error {
 		sp.Workload.Kind = Concurrency
 		for _, v := range vs {
 			if v > 1<<20 {
-				return fmt.Errorf("--concurrency %g: at most %d", v, 1<<20)
+				return fmt.Errorf("--concurrency %s: at most %d clients (this list reaches %d)", concurrency, 1<<20, int64(v))
 			}
 			sp.Concurrencies = append(sp.Concurrencies, int(v))
 		}

@@ -105,8 +105,16 @@ func TestSetLoads(t *testing.T) {
 	if err := sp.SetLoads("", "0.5,2"); err != nil || sp.Workload.Kind != estimator.Rate || len(sp.RequestRates) != 2 {
 		t.Errorf("rate: %+v, %v", sp, err)
 	}
-	if err := (&estimator.SweepSpace{}).SetLoads("2000000", ""); err == nil || !strings.Contains(err.Error(), "at most 1048576") {
-		t.Errorf("huge concurrency: %v", err)
+	// The error quotes the list as given, not a grid point in exponent notation
+	// ("--concurrency 1.572864e+06" for 1-1000000000, whose grid 1, 2, 3, 4, 6, 8, … of
+	// ParseRange passes 2^20 first at 1.5 × 2^20 = 1572864).
+	for _, tc := range []struct{ list, want string }{
+		{"2000000", "--concurrency 2000000: at most 1048576 clients (this list reaches 2000000)"},
+		{"1-1000000000", "--concurrency 1-1000000000: at most 1048576 clients (this list reaches 1572864)"},
+	} {
+		if err := (&estimator.SweepSpace{}).SetLoads(tc.list, ""); err == nil || err.Error() != tc.want {
+			t.Errorf("concurrency %s: %v; want %q", tc.list, err, tc.want)
+		}
 	}
 }
 
