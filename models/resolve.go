@@ -140,6 +140,11 @@ func (r *Resolver) Load(ctx context.Context, name string) (*Model, error) {
 	}
 	b, err := r.fetch(ctx, org, repo)
 	if err != nil {
+		// An unreachable Hub says nothing about the name; a catalogue id a typo away
+		// ("…-Instruc") is most likely what was meant (a 404 names close ids already).
+		if t := typoOf(name); len(t) > 0 && !strings.Contains(err.Error(), "did you mean") {
+			err = fmt.Errorf("%w; did you mean %s (catalogue)?", err, strings.Join(t, ", "))
+		}
 		return nil, err
 	}
 	m, err := parseFrom(b, name, "hub")
@@ -290,6 +295,18 @@ func unknownModel(name string) error {
 		return fmt.Errorf("unknown model %q (run 'roofline models list' for the catalogue, or give a path to a config.json)", name)
 	}
 	return fmt.Errorf("unknown model %q (did you mean %s?)", name, strings.Join(s, ", "))
+}
+
+// typoOf returns the catalogue ids within 2 single-character edits of name
+// (case-insensitive): a misspelt id rather than another model.
+func typoOf(name string) []string {
+	var out []string
+	for _, id := range CatalogueIDs() {
+		if suggest.Distance(strings.ToLower(name), strings.ToLower(id)) <= 2 {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // Suggest returns up to n catalogue ids close to name: those containing it (or its part

@@ -223,3 +223,29 @@ func TestResolverFromEnv(t *testing.T) {
 		t.Errorf("no HOME: %+v; want no download cache and a HF home that does not exist", r)
 	}
 }
+
+// TestResolverHubDownSuggestsTypo: a catalogue id with a typo is sent to the Hub; when the
+// Hub cannot be reached the error named only the network failure. It now also names the
+// catalogue ids within two edits (hand-counted: "Instruc" lacks one "t"); a name no id is
+// near gets no suggestion, and a Hub 404 keeps its own "did you mean" once.
+func TestResolverHubDownSuggestsTypo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "Missing") {
+			http.NotFound(w, r)
+			return
+		}
+		http.Error(w, "down", http.StatusBadGateway)
+	}))
+	defer srv.Close()
+	r := &Resolver{HFHome: t.TempDir(), HubURL: srv.URL, Client: srv.Client(), HubAttempts: 1}
+	for _, tc := range []struct{ name, want, not string }{
+		{"meta-llama/Llama-3.1-8B-Instruc", "did you mean meta-llama/Llama-3.1-8B-Instruct (catalogue)?", ""},
+		{"acme/Unrelated-Model", "502", "did you mean"},
+		{"meta-llama/Llama-3.1-8B-Missing", "404", ""},
+	} {
+		_, err := r.Load(context.Background(), tc.name)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.not != "" && strings.Contains(err.Error(), tc.not)) || strings.Count(err.Error(), "did you mean") > 1 {
+			t.Errorf("%s: %v; want %q", tc.name, err, tc.want)
+		}
+	}
+}
