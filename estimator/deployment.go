@@ -83,6 +83,7 @@ type Deployment struct {
 
 	rates            *rateMemo   // serving.go: the closed form's sustainable rates, memoized
 	bursts           *burstMemo  // serving.go: the closed loops' start-up bursts, memoized
+	gemmTab          *gemmTable  // gemmtable.go: the closed form's GEMM terms by tokens
 	fixedSrc         fixedSource // serving.go: explainOf's citation, formatted once
 	fabric           Fabric      // topology.go
 	network          hardware.Network
@@ -245,7 +246,7 @@ func New(s Spec) (*Deployment, error) {
 		s.MemoryFraction = s.Profile.MemoryFraction
 	}
 	d := &Deployment{Spec: s, hidden: m.HiddenSize, actBytes: 2, rates: &rateMemo{m: map[rateKey]float64{}},
-		bursts: &burstMemo{}, fixedSrc: newFixedSource(s.Profile)}
+		bursts: &burstMemo{}, gemmTab: &gemmTable{}, fixedSrc: newFixedSource(s.Profile)}
 	for _, n := range m.Notes {
 		d.warnings = append(d.warnings, fmt.Errorf("model %s: %s", m.ID, n))
 	}

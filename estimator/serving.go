@@ -94,6 +94,8 @@ type cf struct {
 	dnext  int
 	// burst, when set, replaces startBurst (the sweep shares one burst run per token budget).
 	burst func(k int) []float64
+	// tab, when set, prices the steps' GEMMs from the deployment's table (gemmtable.go).
+	tab *gemmTable
 }
 
 func (c *cf) ctx() int { return int(c.inTotal + c.out/2) }
@@ -110,7 +112,7 @@ func (c *cf) decodeOnly(n int) float64 {
 	c.batch.Prefill = c.batch.Prefill[:0]
 	c.batch.Decode = c.batch.Decode[:0]
 	c.batch.Uniform.N, c.batch.Uniform.Ctx = n, c.ctx()
-	var acc stepAcc
+	acc := stepAcc{tab: c.tab}
 	c.d.step(&c.batch, &acc)
 	c.dmemo[c.dnext] = decodeMemo{n: n, verify: c.batch.Verify, t: acc.total, ok: true, flops: acc.flops, bytes: acc.bytes, bound: acc.bound}
 	c.dnext ^= 1
@@ -208,12 +210,12 @@ func (c *cf) prefillExtraAt(n int, b, k float64) (extra, dispShare, disp float64
 	eager := c.d.Profile.EagerPrefillLayerUs > 0
 	// step returns the extra of the batch over the decode-only step and its exposed dispatch.
 	step := func() (float64, float64) {
-		t := c.d.StepSeconds(&c.batch)
+		t := c.stepSeconds(&c.batch)
 		if !eager {
 			return t - base, 0
 		}
 		c.batch.noDispatch = true
-		t0 := c.d.StepSeconds(&c.batch)
+		t0 := c.stepSeconds(&c.batch)
 		c.batch.noDispatch = false
 		return t - base, t - t0
 	}
@@ -507,7 +509,7 @@ func newCF(d *Deployment, w *Workload, mem Memory) *cf {
 func (c *cf) init(d *Deployment, w *Workload, mem Memory) {
 	c.d, c.inTotal, c.out, c.budget, c.in2, c.cv2 = d, w.meanInput(), w.meanOutput(), float64(d.MaxNumBatchedTokens), 1, 1
 	c.numRequests = w.NumRequests
-	c.loadS, c.storeS, c.dmemo, c.dnext, c.burst = 0, 0, [2]decodeMemo{}, 0, nil
+	c.loadS, c.storeS, c.dmemo, c.dnext, c.burst, c.tab = 0, 0, [2]decodeMemo{}, 0, nil, nil
 	c.batch.Prefill, c.batch.Decode, c.batch.Uniform.N, c.batch.Uniform.Ctx, c.batch.Verify = c.batch.Prefill[:0], c.batch.Decode[:0], 0, 0, 0
 	if w.InputDist != nil {
 		m, v := w.InputDist.moments()
@@ -582,6 +584,7 @@ func (d *Deployment) serveCF(c *cf, w Workload, mem Memory) (Serving, error) {
 	if c.bmax < 1 {
 		return Serving{}, d.notFit(mem, w)
 	}
+	c.tab = d.gemmTab.again()
 	s := Serving{Method: "closed-form"}
 	reps := float64(d.Lanes())
 	if d.Offload != nil {
@@ -884,7 +887,7 @@ func (r *burstRun) run(c *cf, k int, keep bool) {
 		}
 		c.batch.Decode = c.batch.Decode[:0]
 		c.batch.Uniform.N, c.batch.Uniform.Ctx = decoding, int(c.inTotal)
-		t += c.d.StepSeconds(&c.batch)
+		t += c.stepSeconds(&c.batch)
 		if keep {
 			r.decoding = append(r.decoding, int32(decoding))
 			r.ends = append(r.ends, t)
@@ -923,7 +926,7 @@ func (r *burstRun) burstInto(c *cf, j int, out []float64) []float64 {
 	}
 	c.batch.Decode = c.batch.Decode[:0]
 	c.batch.Uniform.N, c.batch.Uniform.Ctx = int(r.decoding[s]), int(c.inTotal)
-	t += c.d.StepSeconds(&c.batch)
+	t += c.stepSeconds(&c.batch)
 	n := len(out)
 	out = slices.Grow(out, j-n)[:j]
 	for i := n; i < j; i++ {

@@ -170,6 +170,7 @@ func (c *gemmCache) gemms(d *Deployment, acc *stepAcc, prefillTokens, prefills, 
 type stepAcc struct {
 	explain bool
 	cache   *gemmCache // optional: GEMM terms by batch shape (a simulation's steps)
+	tab     *gemmTable // optional: GEMM terms by tokens (the closed form's steps; gemmtable.go)
 	total   float64
 	flops   float64
 	bytes   float64
@@ -401,6 +402,8 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	var qBytes, qKernels float64 // activation quantisation passes of W8A8/W4A4 GEMMs
 	if acc.cache != nil && !acc.explain {
 		qBytes, qKernels = acc.cache.gemms(d, acc, prefillTokens, len(b.Prefill), nDecode, q)
+	} else if acc.tab != nil && !acc.explain {
+		qBytes, qKernels = acc.tab.gemms(d, acc, prefillTokens+nDecode*q, seqs, nDecode, q)
 	} else {
 		qBytes, qKernels = d.gemmTerms(acc, M, seqs, nDecode, q)
 	}
