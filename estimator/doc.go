@@ -66,6 +66,13 @@
 // (fitted TensorRT-LLM DeepSeek-R1 costs the byte/FLOP rooflines do not see; profile.go); with
 // attention TP instead, mla_tp_layer_overhead_us per MoE layer (the small kernels and GEMM
 // floors of a batch-1 DeepSeek layer).
+// Attention DP + EP in an engine that replays CUDA graphs only for generation-only batches
+// and agrees on it across the ranks (adp_eager_layer_us, TensorRT-LLM's PyTorch backend): a
+// step is eager on every rank of the EP group when any of them holds a context chunk. The
+// simulation treats the g − 1 other ranks as copies of the simulated lane: each holds a chunk
+// with the share q of steps in which the lane itself did so far, so a decode-only step costs
+// t + (1 − (1 − q)^(g−1))·max(0, adp_eager_layer_us × layers − t) (seconds; t its GPU time),
+// a step with the lane's own prompt max(t, dispatch). The closed form does not price it.
 // Routed-expert GEMMs (moe.go) divide both roofs by moe_efficiency, except for a compute dtype
 // listed in moe_gemm_efficiency_by_dtype: compute = FLOPs/(ceiling·η(m)·v) with v that entry
 // (the fused-MoE kernel's grouped-GEMM efficiency; m the rows per expert) and memory at the

@@ -146,6 +146,15 @@ type Profile struct {
 	// lasts max(GPU work, this × layers): the dispatch shows only in steps whose GPU work is
 	// shorter (short prompts), and a long prefill hides it. 0: no such cost.
 	EagerPrefillLayerUs float64 `toml:"eager_prefill_layer_us"`
+	// ADPEagerLayerUs is the host (CPU) time to dispatch one layer of a step run without a CUDA
+	// graph under attention data parallelism with expert parallelism, µs. TensorRT-LLM's
+	// PyTorch backend replays a CUDA graph only for a generation-only batch, and with attention
+	// DP the ranks of an EP group agree on it (they all-gather the flag and all run the graph or
+	// all run eagerly, since every MoE layer's dispatch and combine meets across them): a step
+	// is eager on every rank when any rank of the group holds a context chunk. The host
+	// enqueues kernels ahead of the GPU, so such a step lasts max(GPU work, this × layers).
+	// The simulation prices it in expectation (Deployment.adpEager); 0 = no such cost.
+	ADPEagerLayerUs float64 `toml:"adp_eager_layer_us"`
 	// StepOverheadMs is a fixed cost per engine step (scheduler, input preparation, sampling launch), ms.
 	StepOverheadMs float64 `toml:"step_overhead_ms"`
 	// RequestOverheadMs is a fixed cost per request outside the engine loop (HTTP, tokenisation,
@@ -260,7 +269,7 @@ func (p *Profile) Validate() error {
 	nonneg := map[string]float64{
 		"gemm_half_m": p.GEMMHalfM, "overlap_exponent": p.OverlapExponent, "custom_allreduce_max_mib": p.CustomAllReduceMaxMiB, "collective_latency_us": p.CollectiveLatencyUs,
 		"kernel_overhead_us": p.KernelOverheadUs, "gemm_fixed_us": p.GEMMFixedUs, "elementwise_kernels_per_layer": p.ElementwiseKernelsPerLayer, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs, "prefill_seq_layer_overhead_us": p.PrefillSeqLayerOverheadUs,
-		"eager_prefill_layer_us": p.EagerPrefillLayerUs, "step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "mla_ep_seq_overhead_us": p.MLAEPSeqOverheadUs, "mla_ep_layer_overhead_us": p.MLAEPLayerOverheadUs, "mla_tp_layer_overhead_us": p.MLATPLayerOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
+		"eager_prefill_layer_us": p.EagerPrefillLayerUs, "adp_eager_layer_us": p.ADPEagerLayerUs, "step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "mla_ep_seq_overhead_us": p.MLAEPSeqOverheadUs, "mla_ep_layer_overhead_us": p.MLAEPLayerOverheadUs, "mla_tp_layer_overhead_us": p.MLATPLayerOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
 		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB, "moe_imbalance": p.MoEImbalance, "mla_decode_efficiency": p.MLADecodeEfficiency,
 	}
 	for k, v := range nonneg {

@@ -112,6 +112,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 		ends        = buf.ends[:0]
 	)
 	itl := itlAcc{keys: buf.itl[:0]} // each step with decode tokens: its duration and tokens
+	eager := d.adpEagerStep()
 	if w.Kind == Concurrency {
 		// Clients resubmit the moment a reply ends; the engine sees it after the API server's cost.
 		sch.OnDone = func(_ *SchedRequest, end float64) {
@@ -135,6 +136,8 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 		}
 		b := sch.Batch()
 		dt, f, by := d.stepTotals(b, gc)
+		pre := len(b.Prefill) > 0
+		dt = eager.price(dt, pre)
 		k, queued := sch.runLength()
 		if queued && simSingleSteps {
 			k = 1
@@ -154,6 +157,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 					}
 					sch.ShiftDecode(1)
 					dt, f, by = d.stepTotals(b, gc)
+					dt = eager.price(dt, pre)
 				}
 				flops += f
 				byts += by
@@ -162,6 +166,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 				itl.add(dt, len(b.Decode))
 				ends = append(ends, now)
 			}
+			eager.count(len(ends), pre)
 			finished += sch.CommitRun(ends)
 			continue
 		}
@@ -173,6 +178,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 			if len(b.Decode) > 0 {
 				itl.add(dt, len(b.Decode))
 			}
+			eager.count(1, pre)
 			finished += sch.Commit(now)
 			continue
 		}
@@ -181,6 +187,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 		// that would start after the next arrival (which the scheduler must see).
 		sch.ShiftDecode(k - 1)
 		dtK, fK, byK := d.stepTotals(b, gc)
+		dtK = eager.price(dtK, false)
 		sch.ShiftDecode(1 - k)
 		slope, fs, bs := (dtK-dt)/float64(k-1), (fK-f)/float64(k-1), (byK-by)/float64(k-1)
 		arrive := math.Inf(1)
@@ -202,6 +209,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 			busy += di
 		}
 		now = t
+		eager.count(len(ends), false)
 		finished += sch.CommitRun(ends)
 	}
 
@@ -272,6 +280,51 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	}
 	s.Warnings = append(s.Warnings, d.moeFitWarnings(w)...)
 	return s, nil
+}
+
+// adpEager prices, in a lane's simulation, the steps that run without a CUDA graph because
+// some rank of the attention-DP group holds a context chunk (Profile.ADPEagerLayerUs). The
+// other ranks of the group are statistically the lane's copies (same arrivals, same
+// scheduler), so each holds a context chunk in a step with the probability q the lane itself
+// does (its share of steps with prefill so far); a decode-only step of the lane is then eager
+// with probability 1 − (1 − q)^(g−1) and costs max(GPU work, dispatch) when it is. Priced in
+// expectation: t + P(eager)·max(0, dispatch − t). A step with the lane's own prefill is eager.
+type adpEager struct {
+	others, dispatch float64 // g − 1 ranks; host dispatch of an eager step (s)
+	steps, prefill   float64 // steps priced so far, of which with the lane's own prefill
+}
+
+// adpEagerStep returns the pricing of eager steps for this deployment (zero: none applies).
+func (d *Deployment) adpEagerStep() adpEager {
+	us, g := d.Profile.ADPEagerLayerUs, d.moeGather()
+	if us <= 0 || g <= 1 {
+		return adpEager{}
+	}
+	return adpEager{others: g - 1, dispatch: us * 1e-6 * float64(d.layers) * float64(d.PP)}
+}
+
+// price returns step time t (s) with the expected eager dispatch added.
+func (e *adpEager) price(t float64, prefill bool) float64 {
+	if e.dispatch <= 0 {
+		return t
+	}
+	if prefill {
+		return math.Max(t, e.dispatch)
+	}
+	q := 0.0
+	if e.steps > 0 {
+		q = e.prefill / e.steps
+	}
+	p := 1 - math.Pow(1-q, e.others)
+	return t + p*math.Max(0, e.dispatch-t)
+}
+
+// count records n steps run, with the lane's own prefill or without.
+func (e *adpEager) count(n int, prefill bool) {
+	e.steps += float64(n)
+	if prefill {
+		e.prefill += float64(n)
+	}
 }
 
 // simSingleSteps turns off the shortcuts that give the single steps' numbers bit for bit —
