@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -16,6 +17,11 @@ func importYAML(b []byte, format string) ([]Summary, error) {
 		return nil, fmt.Errorf("neither JSON, CSV nor YAML: %v", firstLine(err.Error()))
 	}
 	doc, ok := jsonTree(v).(map[string]any)
+	if !ok && format == FormatAuto {
+		// Text that is no JSON, no result CSV and no YAML mapping (a CSV of another
+		// tool, a log): say what each format would have looked like.
+		return nil, fmt.Errorf("format not recognised: not JSON, not a GenAI-Perf/AIPerf CSV (first line \"Metric,…\") and not a guidellm YAML mapping; give --format or a result file of %s", strings.Join(Formats()[1:], ", "))
+	}
 	if !ok {
 		return nil, fmt.Errorf("YAML: not a mapping at the top")
 	}

@@ -33,6 +33,10 @@ func TestImportErrors(t *testing.T) {
 		{`{"completed": 3,`, FormatAuto, "not JSON"},
 		{"Metric,avg\nTime To First Token (ms),abc\n", FormatAuto, `"abc" is not a number`},
 		{`{"a": 1}`, FormatAuto, "format not recognised"},
+		// A CSV of another tool or a --record file gone wrong read as "YAML: not a
+		// mapping at the top", naming a format the user never gave.
+		{"x,y\n1,2\n", FormatAuto, "format not recognised: not JSON, not a GenAI-Perf/AIPerf CSV"},
+		{"garbage\n", FormatAuto, "format not recognised: not JSON"},
 		{`{"a": 1}`, "llmperf", `format "llmperf"`},
 		{`{"benchmarks": []}`, FormatAuto, "benchmarks\" missing or empty"},
 		{`{"benchmarks": [3]}`, FormatAuto, "benchmarks[0] is not an object"},
