@@ -326,6 +326,7 @@ func Summarize(records []Record, opt Options) Summary {
 	chunks, counted, tpotSkipped, userSkipped, good := 0, 0, 0, 0, 0
 	notes := map[string]int{}
 	var noteOrder []string
+	firstErr := "" // the first failed request's error, verbatim
 	for _, r := range records {
 		first = math.Min(first, r.SentS)
 		last = math.Max(last, math.Max(r.EndS, r.LastContentS))
@@ -341,6 +342,9 @@ func Summarize(records []Record, opt Options) Summary {
 				s.Errors = map[string]int{}
 			}
 			s.Errors[r.ErrorKind()]++
+			if firstErr == "" {
+				firstErr = r.Error
+			}
 			continue
 		}
 		s.Completed++
@@ -404,6 +408,12 @@ func Summarize(records []Record, opt Options) Summary {
 	w := func(format string, a ...any) { s.Warnings = append(s.Warnings, fmt.Sprintf(format, a...)) }
 	if s.Failed > 0 {
 		w("%d of %d requests failed (%s); they are left out of every metric but the duration", s.Failed, len(records), errorList(s.Errors))
+		// The kinds alone ("transport ×3") do not say why: a refused connection, a
+		// wrong path, a DNS failure. The first failure's own text does.
+		if r := []rune(firstErr); len(r) > 300 {
+			firstErr = string(r[:300]) + "…"
+		}
+		w("first failure: %s", firstErr)
 	}
 	if counted > 0 {
 		w("%d of %d completed requests had no usage in their stream: their output tokens are counted content chunks and their prompt tokens the client's estimate (approximate)", counted, s.Completed)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -64,11 +65,16 @@ func TestSummarizeByHand(t *testing.T) {
 	}{{"completed", s.Completed, 4}, {"failed", s.Failed, 1}, {"no_content", s.NoContent, 1},
 		{"input tokens", s.TotalInputTokens, 39}, {"output tokens", s.TotalOutputTokens, 9},
 		{"TTFT n", s.TTFT.Count, 3}, {"ITL n", s.ITL.Count, 6}, {"TPOT n", s.TPOT.Count, 2}, {"per-user n", s.OutputTokSPerUser.Count, 2},
-		{"HTTP 500 errors", s.Errors["HTTP 500"], 1}, {"warnings", len(s.Warnings), 4}} // failed, no content, TPOT and per-user exclusions
+		{"HTTP 500 errors", s.Errors["HTTP 500"], 1}, {"warnings", len(s.Warnings), 5}} // failed, the first failure's text, no content, TPOT and per-user exclusions
 	for _, c := range ints {
 		if c.got != c.want {
 			t.Errorf("%s = %d, want %d", c.name, c.got, c.want)
 		}
+	}
+	// The failed record's error, verbatim (handRecords: "HTTP 500: boom"): "HTTP 500 ×1"
+	// alone does not say why a request failed.
+	if !slices.Contains(s.Warnings, "first failure: HTTP 500: boom") {
+		t.Errorf("warnings %q: want the first failure's text", s.Warnings)
 	}
 	floats := []struct {
 		name      string

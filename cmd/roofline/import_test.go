@@ -40,7 +40,7 @@ func TestImportBad(t *testing.T) {
 		{[]string{"import", "testdata/none.json"}, "no such file"},
 		{[]string{"import", "--format", "llmperf", "testdata/import_in_vllm.json"}, `--format "llmperf": allowed values are auto, vllm, sglang, genai-perf, aiperf, guidellm, inference-perf, roofline`},
 		{[]string{"import", "--output", "html", "testdata/import_in_vllm.json"}, `--output "html"`},
-		{[]string{"import", "testdata/gpus_bad.toml"}, "not a mapping at the top"},
+		{[]string{"import", "testdata/gpus_bad.toml"}, "format not recognised: not JSON, not a GenAI-Perf/AIPerf CSV"},
 		{[]string{"import", "--format", "vllm", "testdata/import_in_guidellm.json"}, `"completed" missing`},
 		{[]string{"import", "testdata/gpus_show_h100.json"}, "format not recognised"},
 	} {
