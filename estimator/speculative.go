@@ -228,13 +228,18 @@ func (d *Deployment) meanKVLayerBytes() float64 {
 // NewSpeculation is the speculative decoding a command line asks for: method (SpecMethods;
 // "": none, nil), K draft tokens per step (0: 3), the mean accepted length per step (0: the
 // method's sourced α) or per-position acceptance rates; draft says a draft model is given
-// (the caller loads it into DraftModel). Error: speculation settings without a method.
+// (the caller loads it into DraftModel). Errors: speculation settings without a method;
+// both an accepted length and acceptance rates (each sets the same α; the length won
+// silently before).
 func NewSpeculation(method string, tokens int, acceptLen float64, rates []float64, draft bool) (*Speculation, error) {
 	if method == "" {
 		if tokens != 0 || acceptLen != 0 || rates != nil || draft {
 			return nil, fmt.Errorf("--spec-tokens, --spec-accept-len, --spec-accept-rates and --spec-draft-model need --spec-method (%s)", strings.Join(SpecMethods, ", "))
 		}
 		return nil, nil
+	}
+	if acceptLen != 0 && len(rates) > 0 {
+		return nil, fmt.Errorf("--spec-accept-len %g and --spec-accept-rates: give one (both set the tokens accepted per step)", acceptLen)
 	}
 	if tokens == 0 {
 		tokens = 3

@@ -113,4 +113,11 @@ func TestNewSpeculation(t *testing.T) {
 	if s, err := NewSpeculation(SpecEagle, 0, 2.5, nil, false); err != nil || s.Tokens != 3 || s.AcceptLen != 2.5 {
 		t.Errorf("eagle: %+v, %v", s, err)
 	}
+	// Both ways of giving α: the length was used and the rates dropped without a word.
+	if _, err := NewSpeculation(SpecEagle, 0, 2, []float64{0.5}, false); err == nil || !strings.Contains(err.Error(), "--spec-accept-len 2 and --spec-accept-rates: give one") {
+		t.Errorf("length and rates: %v", err)
+	}
+	if s, err := NewSpeculation(SpecEagle, 0, 0, []float64{0.5}, false); err != nil || len(s.AcceptRates) != 1 {
+		t.Errorf("rates only: %+v, %v", s, err)
+	}
 }
