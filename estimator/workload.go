@@ -24,7 +24,8 @@ type Workload struct {
 	PrefixLen   int // leading prompt tokens shared by all requests and served from the prefix cache
 	Concurrency int
 	RequestRate float64 // req/s, whole deployment
-	// Burstiness is the gamma shape k of inter-arrival gaps (1 = Poisson, < 1 burstier), as vllm bench serve.
+	// Burstiness is the gamma shape k of inter-arrival gaps (1 = Poisson, < 1 burstier), as vllm bench serve;
+	// Kind Rate only (0 or 1 otherwise, Validate).
 	Burstiness  float64
 	BatchSize   int
 	NumRequests int // requests to simulate (0: a default that reaches steady state)
@@ -62,6 +63,11 @@ func (w *Workload) Validate() error {
 	}
 	if w.Burstiness < 0 || math.IsNaN(w.Burstiness) {
 		return fmt.Errorf("--burstiness %g: must be > 0", w.Burstiness)
+	}
+	if w.Burstiness != 1 && w.Kind != Rate && w.Kind != "" {
+		// A closed loop, a static batch or an offline run has no arrival gaps to shape:
+		// the value was ignored without a word.
+		return fmt.Errorf("--burstiness %g: shapes the gaps between open-loop arrivals (--request-rate); a %s load has none", w.Burstiness, w.Kind)
 	}
 	if w.NumRequests < 0 {
 		return fmt.Errorf("--num-requests %d: must be ≥ 1 (0: the default)", w.NumRequests)

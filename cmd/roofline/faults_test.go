@@ -62,6 +62,11 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"price NaN", with(c1, "--price-per-gpu-hour", "NaN"), "--price-per-gpu-hour "},
 		{"price Inf", with(c1, "--price-per-gpu-hour", "Inf"), `[0, ∞)`},
 		{"burstiness 0", with(est, "--request-rate", "2", "--burstiness", "0"), "--burstiness "},
+		// --burstiness shapes open-loop arrival gaps (bench refuses it without --request-rate);
+		// estimate, sweep and compare ignored it without a word.
+		{"burstiness closed loop", with(c1, "--burstiness", "0.5"), "--burstiness 0.5: shapes the gaps between open-loop arrivals (--request-rate); a concurrency load has none"},
+		{"burstiness static", with(est, "--batch-size", "4", "--burstiness", "3"), "a static load has none"},
+		{"sweep burstiness closed loop", with(sweep, "--gpus", "H100", "--burstiness", "0.5"), "--burstiness 0.5: shapes"},
 		{"range ratio NaN", with(c1, "--random-range-ratio", "NaN"), "--random-range-ratio "},
 		{"gpu util NaN", with(c1, "--gpu-memory-utilization", "NaN"), `(0, 1]`},
 		{"gpu util 0", with(c1, "--gpu-memory-utilization", "0"), "--gpu-memory-utilization "},
