@@ -104,8 +104,8 @@ func (c *cf) ctx() int { return int(c.inTotal + c.out/2) }
 // (c.batch.Verify as set), remembering the last two: an operating point needs the same
 // whole batches for its decode step and for the steps its prefills join.
 func (c *cf) decodeOnly(n int) float64 {
-	for _, e := range c.dmemo {
-		if e.ok && e.n == n && e.verify == c.batch.Verify {
+	for i := range c.dmemo {
+		if e := &c.dmemo[i]; e.ok && e.n == n && e.verify == c.batch.Verify {
 			return e.t
 		}
 	}
@@ -472,17 +472,21 @@ type rateMemo struct {
 	m  map[rateKey]float64
 }
 
-type rateKey struct {
-	inTotal, in, out, budget, bmax, loadS, storeS, cv2, in2 float64
-	closed                                                  bool
-}
+// rateKey holds the bits of inTotal, in, out, budget, bmax, loadS, storeS, cv2, in2 and
+// closed (1 or 0): hashed as 80 bytes of memory, cheaper than nine float fields (a float key
+// that is +0 in one estimate and −0 in another is a miss, never a wrong hit).
+type rateKey [10]uint64
 
 // maxRateMemo is c.maxRate() through the deployment's memo.
 func (d *Deployment) maxRateMemo(c *cf) float64 {
 	if d.rates == nil {
 		return c.maxRate()
 	}
-	k := rateKey{c.inTotal, c.in, c.out, c.budget, c.bmax, c.loadS, c.storeS, c.cv2, c.in2, c.closed}
+	k := rateKey{math.Float64bits(c.inTotal), math.Float64bits(c.in), math.Float64bits(c.out), math.Float64bits(c.budget),
+		math.Float64bits(c.bmax), math.Float64bits(c.loadS), math.Float64bits(c.storeS), math.Float64bits(c.cv2), math.Float64bits(c.in2)}
+	if c.closed {
+		k[9] = 1
+	}
 	d.rates.mu.Lock()
 	v, ok := d.rates.m[k]
 	d.rates.mu.Unlock()
