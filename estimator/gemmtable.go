@@ -38,19 +38,21 @@ type gemmDir struct {
 	// body and head are views of the deployment with only the GEMMs before the head and
 	// only the head: their gemmTerms add those terms as the deployment's own gemmTerms does.
 	body, head Deployment
-	pages      [gemmTabMaxM / gemmTabPage]atomic.Pointer[gemmPage] // GEMMs before the head, by tokens
-	heads      [gemmTabMaxM / gemmTabPage]atomic.Pointer[gemmPage] // the head's term, by its rows
+	// bodyQK and headQK are their activation quantisation kernels (a count of layers that
+	// does not depend on the step).
+	bodyQK, headQK float64
+	pages          [gemmTabMaxM / gemmTabPage]atomic.Pointer[gemmPage] // GEMMs before the head, by tokens
+	heads          [gemmTabMaxM / gemmTabPage]atomic.Pointer[gemmPage] // the head's term, by its rows
 }
 
-type gemmPage struct {
-	ready [gemmTabPage]atomic.Bool
-	sums  [gemmTabPage]gemmSum
-}
+type gemmPage [gemmTabPage]gemmSum
 
-// gemmSum is a stepAcc after the GEMMs before the head, and their quantisation passes; for
-// the head, its one term (total its time, o its overhead, c or m set to 1 by its bound).
+// gemmSum is a stepAcc after the GEMMs before the head, and their quantisation bytes; for
+// the head, its one term (total its time, o its overhead, c or m set to 1 by its bound). One
+// entry fills 64 bytes, a cache line: ready is set once the others are written.
 type gemmSum struct {
-	total, flops, bytes, c, m, o, qb, qk float64
+	total, flops, bytes, c, m, o, qb float64
+	ready                            atomic.Bool
 }
 
 // gemms adds the GEMM terms of a step of tokens tokens over seqs sequences (nDecode decoding
@@ -62,59 +64,48 @@ func (t *gemmTable) gemms(d *Deployment, acc *stepAcc, tokens int, seqs float64,
 		dir = t.init(d)
 	}
 	M := float64(tokens)
-	if dir == nil || tokens >= gemmTabMaxM {
+	rows := seqs + float64(nDecode*(q-1)) // the head's: the sequences and verified positions
+	r := int(rows)
+	if dir == nil || tokens >= gemmTabMaxM || float64(r) != rows || r >= gemmTabMaxM {
 		return d.gemmTerms(acc, M, seqs, nDecode, q)
 	}
-	i, j := tokens/gemmTabPage, tokens%gemmTabPage
-	if pg := dir.pages[i].Load(); pg != nil && pg.ready[j].Load() {
-		s := &pg.sums[j]
+	if e := dir.pages[tokens/gemmTabPage].Load(); e != nil && e[tokens%gemmTabPage].ready.Load() {
+		s := &e[tokens%gemmTabPage]
 		acc.total, acc.flops, acc.bytes = s.total, s.flops, s.bytes
 		acc.bound[0], acc.bound[1], acc.bound[3] = s.c, s.m, s.o
-		qBytes, qKernels = s.qb, s.qk
+		qBytes = s.qb
 	} else {
-		qBytes, qKernels = dir.body.gemmTerms(acc, M, seqs, nDecode, q) // the body reads M only
-		t.keepIn(&dir.pages, i, j, gemmSum{total: acc.total, flops: acc.flops, bytes: acc.bytes,
-			c: acc.bound[0], m: acc.bound[1], o: acc.bound[3], qb: qBytes, qk: qKernels})
+		qBytes, _ = dir.body.gemmTerms(acc, M, seqs, nDecode, q) // the body reads M only
+		t.keep(&dir.pages, tokens, acc.total, acc.flops, acc.bytes, acc.bound[0], acc.bound[1], acc.bound[3], qBytes)
 	}
-	// The head: its rows are the sequences and verified positions of the step.
-	rows := seqs + float64(nDecode*(q-1))
-	r := int(rows)
-	if float64(r) != rows || r >= gemmTabMaxM {
-		var h stepAcc
-		hb, hk := dir.head.gemmTerms(&h, M, seqs, nDecode, q)
-		return addHead(acc, &dir.head.gemms[0], headTerm(&h, hb, hk), qBytes, qKernels)
+	qKernels = dir.bodyQK
+	if e := dir.heads[r/gemmTabPage].Load(); e != nil && e[r%gemmTabPage].ready.Load() {
+		return dir.addHead(acc, &e[r%gemmTabPage], qBytes, qKernels)
 	}
-	i, j = r/gemmTabPage, r%gemmTabPage
-	pg := dir.heads[i].Load()
-	if pg == nil || !pg.ready[j].Load() {
-		var h stepAcc
-		hb, hk := dir.head.gemmTerms(&h, M, seqs, nDecode, q)
-		e := headTerm(&h, hb, hk)
-		if pg = t.keepIn(&dir.heads, i, j, e); pg == nil {
-			return addHead(acc, &dir.head.gemms[0], e, qBytes, qKernels)
-		}
-	}
-	return addHead(acc, &dir.head.gemms[0], pg.sums[j], qBytes, qKernels)
-}
-
-// headTerm is the head's one term, priced alone into h (hb, hk its quantisation bytes and
-// kernels): its total, FLOPs and bytes are the term's, o its overhead, and c or m is 1 by
-// the roof stepAcc.add charged (a zero roof adds zero to either).
-func headTerm(h *stepAcc, hb, hk float64) gemmSum {
-	e := gemmSum{total: h.total, flops: h.flops, bytes: h.bytes, o: h.bound[3], c: 1, qb: hb, qk: hk}
+	var h stepAcc
+	hb, _ := dir.head.gemmTerms(&h, M, seqs, nDecode, q)
+	// The head's one term in h: its roof went to compute or memory (a zero roof adds zero
+	// to either).
+	c, m := 1.0, 0.0
 	if h.bound[1] != 0 {
-		e.c, e.m = 0, 1
+		c, m = 0, 1
 	}
-	return e
+	if e := t.keep(&dir.heads, r, h.total, h.flops, h.bytes, c, m, h.bound[3], hb); e != nil {
+		return dir.addHead(acc, e, qBytes, qKernels)
+	}
+	var e gemmSum
+	e.total, e.flops, e.bytes, e.c, e.m, e.o, e.qb = h.total, h.flops, h.bytes, c, m, h.bound[3], hb
+	return dir.addHead(acc, &e, qBytes, qKernels)
 }
 
 // addHead adds the head's term e to acc after the GEMMs before it, as gemmTerms adds it, and
 // returns the quantisation bytes and kernels with the head's.
-func addHead(acc *stepAcc, s *gemmShard, e gemmSum, qBytes, qKernels float64) (float64, float64) {
+func (dir *gemmDir) addHead(acc *stepAcc, e *gemmSum, qBytes, qKernels float64) (float64, float64) {
+	s := &dir.head.gemms[0]
 	acc.add(s.name, e.flops, e.bytes, e.c, e.m, e.o, e.total)
 	if s.quant {
 		qBytes += e.qb
-		qKernels += e.qk
+		qKernels += dir.headQK
 	}
 	return qBytes, qKernels
 }
@@ -133,29 +124,34 @@ func (t *gemmTable) init(d *Deployment) *gemmDir {
 	}
 	dir := &gemmDir{body: *d, head: *d}
 	dir.body.gemms, dir.head.gemms = d.gemms[:n-1:n-1], d.gemms[n-1:]
+	var a stepAcc
+	_, dir.bodyQK = dir.body.gemmTerms(&a, 1, 1, 0, 1)
+	a = stepAcc{}
+	_, dir.headQK = dir.head.gemmTerms(&a, 1, 1, 0, 1)
 	t.dir.Store(dir)
 	return dir
 }
 
-// keepIn stores s as the entry j of page i of pages, allocating the page if the table has
-// room, and returns the page (nil: no room).
-func (t *gemmTable) keepIn(pages *[gemmTabMaxM / gemmTabPage]atomic.Pointer[gemmPage], i, j int, s gemmSum) *gemmPage {
+// keep stores an entry for i (tokens or rows) in pages, allocating its page if the table
+// has room, and returns it (nil: no room).
+func (t *gemmTable) keep(pages *[gemmTabMaxM / gemmTabPage]atomic.Pointer[gemmPage], i int, total, flops, bytes, c, m, o, qb float64) *gemmSum {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	pg := pages[i].Load()
+	pg := pages[i/gemmTabPage].Load()
 	if pg == nil {
 		if t.pages >= gemmTabMaxPages {
 			return nil
 		}
 		pg = new(gemmPage)
 		t.pages++
-		pages[i].Store(pg)
+		pages[i/gemmTabPage].Store(pg)
 	}
-	if !pg.ready[j].Load() {
-		pg.sums[j] = s
-		pg.ready[j].Store(true)
+	e := &pg[i%gemmTabPage]
+	if !e.ready.Load() {
+		e.total, e.flops, e.bytes, e.c, e.m, e.o, e.qb = total, flops, bytes, c, m, o, qb
+		e.ready.Store(true)
 	}
-	return pg
+	return e
 }
 
 // again is t from a deployment's second estimate on (nil before, and for a nil t): an
