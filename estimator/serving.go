@@ -379,13 +379,16 @@ func (c *cf) maxRate() float64 { return c.maxRateAt(c.at) }
 
 // maxRateAt is maxRate with the operating points from at (the sweep memoizes them).
 //
-// The maximum over the grid is found by branch and bound, with the same result as
-// evaluating every point (maxRateScan) wherever E2E does not decrease as the batch grows
-// (TestMaxRateBranchAndBound checks it over models, GPUs, splits, dtypes, budgets and lengths):
-// between evaluated grid points i < j, every b has E2E(b) ≥ E2E(b_i) and b ≤ b_{j−1}, so its rate
-// is at most b_{j−1}/E2E(b_i); a stretch whose bound does not beat the best rate so far is not
-// evaluated. The rate usually peaks at or near the batch cap, so about a third of the points
-// are evaluated.
+// The maximum over the grid is found with the same result as evaluating every point
+// (maxRateScan) wherever E2E does not decrease as the batch grows (TestMaxRateBranchAndBound
+// checks it over models, GPUs, splits, dtypes, budgets and lengths): the largest batch and
+// the smallest are evaluated first, then the grid bottom up: every b above an evaluated
+// point b_lo has E2E(b) ≥ E2E(b_lo), so its rate is at most b/E2E(b_lo); a point whose bound
+// does not beat the best rate so far is not evaluated, the next one that may is. Each point
+// skipped is so by the highest E2E below it, so no order evaluates fewer points with this
+// bound. The rate usually peaks at or near the batch cap: about a third of the points are
+// evaluated. Where two evaluated points show E2E falling as the batch grows, the bound does
+// not hold and every point is evaluated.
 func (c *cf) maxRateAt(at func(float64) cfPoint) float64 {
 	var grid [64]float64
 	n := 0
@@ -402,47 +405,28 @@ func (c *cf) maxRateAt(at func(float64) cfPoint) float64 {
 			break
 		}
 	}
-	var e2e [64]float64
-	eval := func(i int) float64 {
-		p := at(grid[i])
-		e2e[i] = p.e2e
-		return p.b / p.e2e
-	}
-	best := eval(n - 1)
+	top := at(grid[n-1])
+	best := top.b / top.e2e
 	if n == 1 {
 		return math.Max(0, best)
 	}
-	best = math.Max(best, eval(0))
-	if !(e2e[0] > 0) || e2e[n-1] < e2e[0] {
+	p := at(grid[0])
+	best = math.Max(best, p.b/p.e2e)
+	lo := p.e2e // E2E at the highest point evaluated so far below the cap
+	if !(lo > 0) || top.e2e < lo {
 		return c.maxRateScan(at)
 	}
-	// Stretches (lo, hi) of unevaluated points between evaluated ends, depth first.
-	var stack [2 * 64]int8
-	top := 0
-	if n > 2 {
-		stack[0], stack[1] = 0, int8(n-1)
-		top = 2
-	}
-	for top > 0 {
-		lo, hi := int(stack[top-2]), int(stack[top-1])
-		top -= 2
-		if !(grid[hi-1]/e2e[lo] > best) {
+	for k := 1; k < n-1; k++ {
+		if !(grid[k]/lo > best) {
 			continue
 		}
-		mid := (lo + hi) / 2
-		r := eval(mid)
-		if math.IsNaN(r) || e2e[mid] < e2e[lo] || e2e[hi] < e2e[mid] {
+		p := at(grid[k])
+		r := p.b / p.e2e
+		if math.IsNaN(r) || p.e2e < lo || top.e2e < p.e2e {
 			return c.maxRateScan(at) // E2E falls as the batch grows here: the bound does not hold
 		}
 		best = math.Max(best, r)
-		if mid-lo > 1 {
-			stack[top], stack[top+1] = int8(lo), int8(mid)
-			top += 2
-		}
-		if hi-mid > 1 {
-			stack[top], stack[top+1] = int8(mid), int8(hi)
-			top += 2
-		}
+		lo = p.e2e
 	}
 	return math.Max(0, best)
 }

@@ -315,7 +315,8 @@ func TestServeMemoized(t *testing.T) {
 	}
 }
 
-// TestMaxRateBranchAndBound: the sustainable rate found by branch and bound (maxRateAt) is
+// TestMaxRateBranchAndBound: the sustainable rate found by bounding (maxRateAt: points whose
+// rate cannot beat the best so far are skipped) is
 // bit for bit the maximum over every point of the grid (maxRateScan), which holds where E2E
 // does not decrease as the batch grows. Checked over 7 models (dense, MoE, sliding windows,
 // MLA), 5 GPUs, TP 1/2/8, bf16/fp8 weights, 4 engines, token budgets 256…16,384 or none,
@@ -381,7 +382,7 @@ func TestMaxRateBranchAndBound(t *testing.T) {
 		m := 0
 		want := c.maxRateScan(func(b float64) cfPoint { m++; return c.at(b) })
 		if got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
-			t.Errorf("%s on %d× %s %s %s, budget %d, seqs %d, %+v: branch and bound %v, scan %v", spec.Model.ID, tp, spec.GPU.ID,
+			t.Errorf("%s on %d× %s %s %s, budget %d, seqs %d, %+v: bounded search %v, scan %v", spec.Model.ID, tp, spec.GPU.ID,
 				spec.WeightDtype, spec.Profile.Name, spec.MaxNumBatchedTokens, spec.MaxNumSeqs, w, got, want)
 		}
 		checked, points, scanned = checked+1, points+n, scanned+m
