@@ -78,6 +78,11 @@ func (w *Workload) SetLengthDists(rangeRatio float64, inputSpec, outputSpec stri
 			continue
 		}
 		d, err := ParseLengthDist(s.spec)
+		if err == nil {
+			// Checked here too, so that an empty histogram or uniform:20:10 names the flag
+			// (Validate's message does not know which one it came from).
+			err = d.init()
+		}
 		if err != nil {
 			return fmt.Errorf("--%s %q: %v (want uniform:MIN:MAX, normal:MEAN:STD or hist:FILE.csv)", s.flag, s.spec, err)
 		}

@@ -69,4 +69,17 @@ func TestSetLengthDists(t *testing.T) {
 			t.Errorf("%v %q: %v, want an error naming %s", c.r, c.in, err, c.want)
 		}
 	}
+	// A histogram file without rows, or bounds the wrong way round, parse but cannot be
+	// drawn from: the error named neither flag ("histogram length distribution: need as
+	// many weights as values").
+	empty := filepath.Join(dir, "empty.csv")
+	os.WriteFile(empty, nil, 0o644)
+	for _, c := range []struct{ in, out, want string }{
+		{"hist:" + empty, "", `--input-dist "hist:` + empty + `": histogram length distribution`},
+		{"", "uniform:20:10", `--output-dist "uniform:20:10": uniform length distribution [20, 10]`},
+	} {
+		if err := (&estimator.Workload{InputLen: 10, OutputLen: 10}).SetLengthDists(0, c.in, c.out); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%q %q: %v, want an error starting %s", c.in, c.out, err, c.want)
+		}
+	}
 }
