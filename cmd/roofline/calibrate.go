@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -30,6 +31,10 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	}
 	if (*steps == "") == (*benchDir == "") || *outFile == "" {
 		return usageErr("calibrate: --out and one of --steps or --bench-results are required")
+	}
+	// An unwritable --out failed with exit 1 after the fit; it is bad input, found first.
+	if fi, err := os.Stat(filepath.Dir(*outFile)); err != nil || !fi.IsDir() {
+		return usageErr("--out %s: its directory %s does not exist", *outFile, filepath.Dir(*outFile))
 	}
 	for _, p := range *params {
 		if !slices.Contains(estimator.CalibParamNames(), p) {
@@ -85,7 +90,7 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if err := os.WriteFile(*outFile, toml, 0o644); err != nil {
-		return fmt.Errorf("--out: %v", err)
+		return usageErr("--out: %v", err)
 	}
 	if *out == "json" {
 		if *cv != "" {

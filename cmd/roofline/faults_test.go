@@ -64,6 +64,8 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"burstiness 0", with(est, "--request-rate", "2", "--burstiness", "0"), "--burstiness "},
 		// --burstiness shapes open-loop arrival gaps (bench refuses it without --request-rate);
 		// estimate, sweep and compare ignored it without a word.
+		// An --out in a missing directory failed with exit 1 after the whole fit.
+		{"calibrate out dir missing", []string{"calibrate", "--steps", "x.csv", "--out", filepath.Join(t.TempDir(), "no", "p.toml")}, "--out "},
 		{"burstiness closed loop", with(c1, "--burstiness", "0.5"), "--burstiness 0.5: shapes the gaps between open-loop arrivals (--request-rate); a concurrency load has none"},
 		{"burstiness static", with(est, "--batch-size", "4", "--burstiness", "3"), "a static load has none"},
 		{"sweep burstiness closed loop", with(sweep, "--gpus", "H100", "--burstiness", "0.5"), "--burstiness 0.5: shapes"},
