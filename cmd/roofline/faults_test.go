@@ -53,6 +53,10 @@ func TestBadFlagsExit2(t *testing.T) {
 	if os.WriteFile(emptyCSV, nil, 0o644) != nil || os.WriteFile(headerOnlyCSV, []byte(accHeader), 0o644) != nil {
 		t.Fatal("writing the test CSVs")
 	}
+	stepsCSV := filepath.Join(t.TempDir(), "steps.csv")
+	if os.WriteFile(stepsCSV, []byte("model,gpu,tp,weight_dtype,phase,batch,tokens,ms\n"+llama8b+",H100,1,bf16,decode,8,100,7\n"), 0o644) != nil {
+		t.Fatal("writing the steps CSV")
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -65,7 +69,7 @@ func TestBadFlagsExit2(t *testing.T) {
 		// --burstiness shapes open-loop arrival gaps (bench refuses it without --request-rate);
 		// estimate, sweep and compare ignored it without a word.
 		// An --out in a missing directory failed with exit 1 after the whole fit.
-		{"calibrate out dir missing", []string{"calibrate", "--steps", "x.csv", "--out", filepath.Join(t.TempDir(), "no", "p.toml")}, "--out "},
+		{"calibrate out dir missing", []string{"calibrate", "--steps", stepsCSV, "--out", filepath.Join(t.TempDir(), "no", "p.toml")}, "--out "},
 		{"burstiness closed loop", with(c1, "--burstiness", "0.5"), "--burstiness 0.5: shapes the gaps between open-loop arrivals (--request-rate); a concurrency load has none"},
 		{"burstiness static", with(est, "--batch-size", "4", "--burstiness", "3"), "a static load has none"},
 		{"sweep burstiness closed loop", with(sweep, "--gpus", "H100", "--burstiness", "0.5"), "--burstiness 0.5: shapes"},
