@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -122,6 +123,18 @@ func TestEstimateOneOutputToken(t *testing.T) {
 		dash := strings.Contains(txt.String(), "per-user speed      - (one output token")
 		if hasNote != tc.note || dash != tc.note || strings.Contains(txt.String(), "per-user speed      0 tok/s") {
 			t.Errorf("output %d tokens: warning %v, per-user speed as '-' %v; want %v\n%s", tc.out, hasNote, dash, tc.note, txt.String())
+		}
+		// The HTML page of the same JSON says the same.
+		doc, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page bytes.Buffer
+		if _, err := report.Render(&page, doc); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(page.String(), "- (one output token: no streaming interval)"); got != tc.note {
+			t.Errorf("output %d tokens: HTML per-user speed as '-' %v, want %v", tc.out, got, tc.note)
 		}
 	}
 }

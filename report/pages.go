@@ -389,12 +389,16 @@ func estimatePage(pg *page, doc []byte) error {
 	if d.CostOut != nil {
 		cost = "$" + sig(*d.CostOut)
 	}
+	perUser := sig(d.PerUser) + " tok/s"
+	if d.Client.OutputLen == 1 && d.PerUser == 0 {
+		perUser = "- (one output token: no streaming interval)" // as the text table
+	}
 	pg.Facts = [][2]string{
 		{"output throughput", sig(d.OutputTokS) + " tok/s (" + sig(d.TputGPU) + " tok/s per GPU)"},
 		{"requests", sig(d.RequestPerS) + " req/s (max sustainable " + sig(d.MaxRate) + " req/s)"},
 		{"TTFT mean / p99", sig(d.TTFT.get(d.TTFT.Mean)) + " / " + sig(d.TTFT.get(d.TTFT.P99)) + " ms"},
 		{"ITL mean / p99", sig(d.ITL.get(d.ITL.Mean)) + " / " + sig(d.ITL.get(d.ITL.P99)) + " ms"},
-		{"per-user speed", sig(d.PerUser) + " tok/s"},
+		{"per-user speed", perUser},
 		{"KV cache", fmt.Sprintf("%d tokens", d.KVTokens)},
 		{"cost per 1M output tokens", cost},
 	}
