@@ -84,6 +84,11 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if tf.active() {
+		if *out == "csv" {
+			// The CSV row is the baseline only: with a technique its columns read as the
+			// technique's figures, and the technique's effect was nowhere in it.
+			return usageErr("--output csv: one row of the baseline deployment, without the technique's effect; with --spec-method, --disagg, --kv-offload or --prefixes use table, markdown or json, which show both")
+		}
 		if *simulate {
 			return usageErr("--simulate: speculative decoding, --disagg, --kv-offload and --prefixes are modelled in the closed form only")
 		}

@@ -70,6 +70,8 @@ func TestBadFlagsExit2(t *testing.T) {
 		// estimate, sweep and compare ignored it without a word.
 		// An --out in a missing directory failed with exit 1 after the whole fit.
 		{"calibrate out dir missing", []string{"calibrate", "--steps", stepsCSV, "--out", filepath.Join(t.TempDir(), "no", "p.toml")}, "--out "},
+		// The CSV held the baseline without the technique, unlabelled.
+		{"technique csv", with(c1, "--spec-method", "eagle", "--output", "csv"), "--output csv: one row of the baseline deployment"},
 		{"burstiness closed loop", with(c1, "--burstiness", "0.5"), "--burstiness 0.5: shapes the gaps between open-loop arrivals (--request-rate); a concurrency load has none"},
 		{"burstiness static", with(est, "--batch-size", "4", "--burstiness", "3"), "a static load has none"},
 		{"sweep burstiness closed loop", with(sweep, "--gpus", "H100", "--burstiness", "0.5"), "--burstiness 0.5: shapes"},
