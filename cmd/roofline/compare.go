@@ -60,7 +60,7 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 	}
 	var reports []validation.ComparisonReport
 	worst := validation.Verdict{Status: validation.Agrees}
-	for i, sum := range ss {
+	for _, sum := range ss {
 		wfi, dfi := wf, df
 		hints, err := applyHints(fs.Changed, &wfi, &dfi, sum)
 		label := sum.Source
@@ -69,7 +69,7 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 		}
 		if err != nil {
 			if len(ss) > 1 {
-				return usageErr("--result %s, %s: %v", *result, label, err)
+				return usageErr("--result %s, %s: %v (or --select N to compare one benchmark)", *result, label, err)
 			}
 			return usageErr("--result %s: %v", *result, err)
 		}
@@ -90,13 +90,18 @@ func runCompare(ctx context.Context, e *env, args []string) error {
 		r.Hints = hints
 		r.ApplyDefinitions(sum, *allowDef, *maxErr)
 		reports = append(reports, r)
-		if len(ss) > 1 && *out == "table" && i > 0 {
-			fmt.Fprintln(e.stdout)
-		}
-		if *out == "table" {
+		worst = validation.Worse(worst, r.VerdictOf)
+	}
+	// Printed once every benchmark is predicted: a benchmark that cannot be (lengths not
+	// in the file) used to stop the command after the earlier tables were printed, with
+	// exit 2 and, in JSON, nothing.
+	if *out == "table" {
+		for i, r := range reports {
+			if i > 0 {
+				fmt.Fprintln(e.stdout)
+			}
 			r.WriteText(e.stdout)
 		}
-		worst = validation.Worse(worst, r.VerdictOf)
 	}
 	if *out == "json" {
 		if len(reports) == 1 {

@@ -105,3 +105,20 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+// TestCompareMultiBenchmarkStopsBeforePrinting: the guidellm file's second benchmark
+// (throughput) gives no lengths, so it cannot be predicted. compare printed the first
+// benchmark's table, then exited 2 (and printed no JSON at all); now nothing is printed
+// but the one-line error, which points to --select, and --select 1 compares the first.
+func TestCompareMultiBenchmarkStopsBeforePrinting(t *testing.T) {
+	for _, out := range []string{"table", "json"} {
+		stdout, stderr, code := runCLI(t, "compare", "--result", "testdata/import_in_guidellm.json", "--gpu", "H100", "--model", llama8b, "--output", out)
+		if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "benchmark 2 (throughput): --input-len") || !strings.Contains(stderr, "--select N") {
+			t.Errorf("-o %s: exit %d, stdout %q, stderr %q; want exit 2, no stdout, one line naming benchmark 2 and --select", out, code, stdout, stderr)
+		}
+	}
+	stdout, _, code := runCLI(t, "compare", "--result", "testdata/import_in_guidellm.json", "--gpu", "H100", "--model", llama8b, "--select", "1")
+	if code != 0 || !strings.Contains(stdout, "benchmark 1 (synchronous)") {
+		t.Errorf("--select 1: exit %d\n%s", code, stdout)
+	}
+}
