@@ -330,6 +330,9 @@ func WriteEstimateText(w io.Writer, r Estimate, markdown bool) {
 	}
 	if r.Client.OutputLen == 1 && r.OutputTokSPerUser == 0 {
 		row("per-user speed", "- (one output token: no streaming interval)")
+	} else if r.Overloaded && r.OutputTokSPerUser == 0 {
+		// output/(E2E − TTFT) of two unbounded times: not a speed of 0.
+		row("per-user speed", "- (overloaded: no steady state)")
 	} else {
 		row("per-user speed", fmt.Sprintf("%s tok/s", units.Sig(r.OutputTokSPerUser)))
 	}

@@ -138,3 +138,38 @@ func TestEstimateOneOutputToken(t *testing.T) {
 		}
 	}
 }
+
+// TestEstimateOverloadedPerUser: an open loop above the sustainable rate has unbounded TTFT
+// and E2E, so per-user speed output/(E2E − TTFT) is undefined; the table and the HTML page
+// printed "0 tok/s" beside a finite TPOT. Llama-3.1-8B on one H100 sustains ~430 req/s at
+// 100/10 tokens (estimate), far below 1e9 req/s.
+func TestEstimateOverloadedPerUser(t *testing.T) {
+	m, g := llama8BOnH100(t)
+	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, MaxModelLen: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := estimator.Workload{Kind: estimator.Rate, RequestRate: 1e9, InputLen: 100, OutputLen: 10}
+	r, err := report.NewEstimate(d, estimator.Provenance{}, w, false, 1, report.Price{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Overloaded {
+		t.Fatal("1e9 req/s on one H100: not overloaded")
+	}
+	var txt bytes.Buffer
+	report.WriteEstimateText(&txt, r, false)
+	doc, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page bytes.Buffer
+	if _, err := report.Render(&page, doc); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"text": txt.String(), "HTML": page.String()} {
+		if !strings.Contains(out, "- (overloaded: no steady state)") || strings.Contains(out, "per-user speed      0 tok/s") {
+			t.Errorf("%s: per-user speed of an overloaded estimate not shown as '-'", name)
+		}
+	}
+}

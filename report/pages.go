@@ -352,6 +352,7 @@ type estimateDoc struct {
 	OutputTokS  float64  `json:"output_tok_s"`
 	TputGPU     float64  `json:"output_tok_s_per_gpu"`
 	PerUser     float64  `json:"output_tok_s_per_user"`
+	Overloaded  bool     `json:"overloaded"`
 	RequestPerS float64  `json:"request_per_s"`
 	MaxRate     float64  `json:"max_request_rate"`
 	KVTokens    int      `json:"kv_cache_tokens"`
@@ -392,6 +393,8 @@ func estimatePage(pg *page, doc []byte) error {
 	perUser := sig(d.PerUser) + " tok/s"
 	if d.Client.OutputLen == 1 && d.PerUser == 0 {
 		perUser = "- (one output token: no streaming interval)" // as the text table
+	} else if d.Overloaded && d.PerUser == 0 {
+		perUser = "- (overloaded: no steady state)"
 	}
 	pg.Facts = [][2]string{
 		{"output throughput", sig(d.OutputTokS) + " tok/s (" + sig(d.TputGPU) + " tok/s per GPU)"},

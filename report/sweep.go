@@ -140,8 +140,12 @@ func WriteSweepTable(w io.Writer, o Sweep) {
 		for _, fr := range p.ParetoFronts {
 			front += map[string]string{estimator.FrontThroughputInteractivity: "T", estimator.FrontCostLatency: "C"}[fr]
 		}
+		perUser := units.Sig(p.OutputTokSPerUser)
+		if p.Overloaded && p.OutputTokSPerUser == 0 {
+			perUser = "-" // output/(E2E − TTFT) of two unbounded times, not 0
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%d/%d/%d/%d\t%s\t%s/%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Rank, p.GPU, p.NumGPUs, p.TP, p.PP, p.DP, p.EP,
-			p.Engine, p.WeightDtype, p.KVDtype, p.MaxNumSeqs, p.MaxNumBatchedTokens, load, units.Sig(p.OutputTokSPerGPU), units.Sig(p.OutputTokSPerUser),
+			p.Engine, p.WeightDtype, p.KVDtype, p.MaxNumSeqs, p.MaxNumBatchedTokens, load, units.Sig(p.OutputTokSPerGPU), perUser,
 			ms(p.TTFT.P95), ms(p.ITL.P99), ms(p.E2E.Median/1e3), cost, front)
 	}
 	tw.Flush()

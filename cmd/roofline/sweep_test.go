@@ -203,3 +203,23 @@ func TestCostSameEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepOverloadedPerUser: an open-loop point above the sustainable rate (1e9 req/s on
+// one H100) has no per-user speed (E2E and TTFT are unbounded); the table printed 0.
+func TestSweepOverloadedPerUser(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "sweep", "--model", llama8b, "--gpus", "H100", "--num-gpus", "1", "--input-len", "100", "--output-len", "10",
+		"--request-rate", "1e9", "--max-num-seqs", "256", "--max-num-batched-tokens", "2048", "--top", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, l := range strings.Split(stdout, "\n") {
+		if f := strings.Fields(l); len(f) > 10 && f[0] == "1" {
+			// rank GPU GPUs split engine dtypes seqs tokens load(2 fields) tok/s/GPU tok/s/user
+			if f[11] != "-" || f[12] != "unbounded" {
+				t.Errorf("rank 1: tok/s/user %q, TTFT p95 %q; want - and unbounded\n%s", f[11], f[12], l)
+			}
+			return
+		}
+	}
+	t.Errorf("no rank 1 row:\n%s", stdout)
+}
