@@ -337,17 +337,33 @@ func (s *Summary) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprint(w, memoryExplainer)
+	groups := layerGroupsAllFull
+	if len(s.KVBytesPerTokenByGroup) > 1 {
+		groups = layerGroupsWindowed
+	}
+	_, err := fmt.Fprint(w, groups+memoryExplainer)
 	return err
 }
 
-// memoryExplainer is what models show says about layer groups and start-up memory.
-const memoryExplainer = `
+// layerGroupsWindowed and layerGroupsAllFull are what models show says about layer groups:
+// the first for a model with sliding-window or chunked layers, the second for one whose
+// every layer keeps every token (it said "far below max context × KV/token" for those too,
+// where the two are equal).
+const (
+	layerGroupsWindowed = `
 Layer groups: the KV cache is sized per group of layers. Full-attention (and MLA) layers keep
 every token of a sequence; a sliding-window layer keeps only its window (vLLM's hybrid KV-cache
 manager: window − 1 + the tokens scheduled this step), a chunked layer its chunk. Past the window
 only the full-attention groups grow, so "KV at max context" is far below max context × KV/token.
+`
+	layerGroupsAllFull = `
+Layer groups: every layer of this model keeps every token of a sequence (full attention or MLA,
+no sliding window), so "KV at max context" is max context × KV/token.
+`
+)
 
+// memoryExplainer is what models show says about start-up memory.
+const memoryExplainer = `
 Start-up memory: before sizing the KV cache the engine loads the weights as it lays them out
 (padding, replicated KV heads, vision tower) and runs a profiling pass; vLLM's peak is its dummy
 sampler over max_num_seqs × vocabulary at ~39 B per element. ` + "`roofline memory`" + ` prints each part.
