@@ -78,3 +78,40 @@ func TestADPEagerDeployment(t *testing.T) {
 		t.Errorf("TPOT %.2f ms with the eager term, %.2f without: want more, at most max(without, 54.9 ms)", with.TPOT.Mean, without.TPOT.Mean)
 	}
 }
+
+// TestADPEagerClosedForm: the closed form prices the attention-DP eager steps as the
+// simulation does (property: the two methods' mean TPOT within 10% at three open-loop rates
+// of the MLPerf v5.1 DeepSeek-R1 B200 Server shape, 804/3681 tokens), and without the term
+// both are lower.
+func TestADPEagerClosedForm(t *testing.T) {
+	m, g := mustModel(t, "deepseek-ai/DeepSeek-R1"), mustGPU(t, "b200")
+	p := MustEngine("trtllm")
+	spec := Spec{Model: m, GPU: g, TP: 1, DP: 8, EP: 8, WeightDtype: "fp4", KVDtype: "fp8", Profile: p, MaxModelLen: 5120}
+	d := mustDeploy(t, spec)
+	q := *p
+	q.ADPEagerLayerUs = 0
+	off := spec
+	off.Profile = &q
+	d0 := mustDeploy(t, off)
+	for _, rate := range []float64{2, 3.8, 6} {
+		w := Workload{Kind: Rate, InputLen: 804, OutputLen: 3681, RequestRate: rate, NumRequests: 4000}
+		cf, err := d.Serve(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim, err := d.Simulate(w, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !near(cf.TPOT.Mean, sim.TPOT.Mean, 0.10) {
+			t.Errorf("rate %g: closed-form TPOT %.2f ms, simulation %.2f ms: want within 10%%", rate, cf.TPOT.Mean, sim.TPOT.Mean)
+		}
+		cf0, err := d0.Serve(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !(cf.TPOT.Mean > cf0.TPOT.Mean) {
+			t.Errorf("rate %g: closed-form TPOT %.2f ms with the eager term, %.2f without: want more", rate, cf.TPOT.Mean, cf0.TPOT.Mean)
+		}
+	}
+}

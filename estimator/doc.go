@@ -72,7 +72,8 @@
 // simulation treats the g − 1 other ranks as copies of the simulated lane: each holds a chunk
 // with the share q of steps in which the lane itself did so far, so a decode-only step costs
 // t + (1 − (1 − q)^(g−1))·max(0, adp_eager_layer_us × layers − t) (seconds; t its GPU time),
-// a step with the lane's own prompt max(t, dispatch). The closed form does not price it.
+// a step with the lane's own prompt max(t, dispatch). The closed form adds the same expected
+// cost to its decode step, with q = min(1, a·chunks) (a prompts starting per step).
 // Routed-expert GEMMs (moe.go) divide both roofs by moe_efficiency, except for a compute dtype
 // listed in moe_gemm_efficiency_by_dtype: compute = FLOPs/(ceiling·η(m)·v) with v that entry
 // (the fused-MoE kernel's grouped-GEMM efficiency; m the rows per expert) and memory at the

@@ -318,6 +318,14 @@ func (c *cf) at(b float64) cfPoint {
 	var dispShare, disp float64 // exposed eager prefill dispatch (prefillExtraAt)
 	p.extra, dispShare, disp, p.chunks = c.prefillExtra(seen, b*al/c.out)
 	p.extra += c.storeS
+	if e := c.d.adpEagerStep(); e.dispatch > 0 {
+		// Attention DP + EP: a step is eager when any rank of the group holds a prompt chunk;
+		// each of the others does in a share q = min(1, a·chunks) of the steps, as this lane
+		// (the simulation's adpEager, priced in expectation on the decode step).
+		q := math.Min(1, b*al/c.out*float64(max(p.chunks, 1)))
+		pe := 1 - math.Pow(1-q, e.others)
+		p.tauD += pe * math.Max(0, e.dispatch-p.tauD)
+	}
 	p.tau = p.tauD + b*p.extra/c.out
 	p.fixed = c.d.Profile.RequestOverheadMs * 1e-3
 	step, stepD := p.tau*al, p.tauD*al
