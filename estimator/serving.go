@@ -140,7 +140,7 @@ func (c *cf) decode(b float64) float64 {
 // decodeStep returns the target's time of a decode-only step of b sequences at the mean
 // context (verifying K+1 positions each with speculative decoding) and the draft's time.
 func (c *cf) decodeStep(b float64) (t, draft float64) {
-	n := int(math.Max(1, math.Ceil(b)))
+	n := int(max(1, math.Ceil(b)))
 	c.batch.Prefill = c.batch.Prefill[:0]
 	c.batch.Decode = c.batch.Decode[:0]
 	c.batch.Uniform.N, c.batch.Uniform.Ctx = n, c.ctx()
@@ -177,7 +177,7 @@ func (c *cf) prefillExtra(b, k float64) (extra, dispShare, disp float64, chunks 
 	if s := c.d.spec; s != nil {
 		c.batch.Verify = s.Tokens + 1 // the mixed steps verify as the decode steps do
 	}
-	n := math.Max(0, math.Floor(b))
+	n := max(0, math.Floor(b))
 	extra, dispShare, disp, chunks = c.prefillExtraAt(int(n), b, k)
 	if f := b - n; f > 0 {
 		e1, s1, d1, _ := c.prefillExtraAt(int(n)+1, b, k)
@@ -199,7 +199,7 @@ func (c *cf) prefillExtra(b, k float64) (extra, dispShare, disp float64, chunks 
 // step's dispatch once for all its prompts, while every prompt waits for its steps' whole
 // dispatch (cf.at).
 func (c *cf) prefillExtraAt(n int, b, k float64) (extra, dispShare, disp float64, chunks int) {
-	room := math.Max(c.budget-b, 1)
+	room := max(c.budget-b, 1)
 	in := int(math.Ceil(c.in))
 	past := max(int(c.inTotal)-in, 0)
 	ctx := c.ctx()
@@ -219,7 +219,7 @@ func (c *cf) prefillExtraAt(n int, b, k float64) (extra, dispShare, disp float64
 		c.batch.noDispatch = false
 		return t - base, t - t0
 	}
-	kEff := math.Min(k, room/float64(in)) // prompts per step that fit the room
+	kEff := min(k, room/float64(in)) // prompts per step that fit the room
 	if kEff <= 1 {
 		var first float64 // the first (full-room) chunk's exposed dispatch
 		// A prompt alone in its steps, in chunks of the room.
@@ -308,7 +308,7 @@ func (c *cf) at(b float64) cfPoint {
 	// plus the others, Poisson with mean b (arrivals see time averages), so 1 + b.
 	seen := b
 	if !c.closed {
-		seen = math.Min(b+1, math.Max(c.bmax, b))
+		seen = min(b+1, max(c.bmax, b))
 	}
 	al := 1.0 // tokens per step: with speculative decoding a step is al per-token times long
 	if s := c.d.spec; s != nil {
@@ -330,7 +330,7 @@ func (c *cf) at(b float64) cfPoint {
 	p.fixed = c.d.Profile.RequestOverheadMs * 1e-3
 	step, stepD := p.tau*al, p.tauD*al
 	a := b * al / c.out
-	u := math.Min(a*p.extra/step, 0.95)
+	u := min(a*p.extra/step, 0.95)
 	cv2 := c.cv2
 	if cv2 <= 0 {
 		cv2 = 1
@@ -343,31 +343,31 @@ func (c *cf) at(b float64) cfPoint {
 	m := step + v*v*c.in2*a*cv2/(1-u*u)/step
 	if disp > 0 {
 		per := disp / float64(max(p.chunks, 1))
-		q := math.Min(1, a*float64(max(p.chunks, 1)))
+		q := min(1, a*float64(max(p.chunks, 1)))
 		m += per * per * q * (1 - q) / step
 	}
 	var co float64
 	if c.closed {
 		// With b ≤ 1 nobody else runs: the engine is idle when the request comes.
-		p.waitStep = math.Max(step-p.fixed, step/2) * math.Min(1, math.Max(0, b-1))
-		co = a * math.Max(0, b-1) / b
+		p.waitStep = max(step-p.fixed, step/2) * min(1, max(0, b-1))
+		co = a * max(0, b-1) / b
 	} else {
 		p.waitStep = m / 2
 		co = a * m / step
 	}
-	room := math.Max(c.budget-b, 1)
+	room := max(c.budget-b, 1)
 	ahead := c.in * (1 + co/2)
 	// The steps until the prompt completes: its own chunks, or, behind co/2 others, the
 	// tokens ahead over the room per step — a mean over where the queue's head falls within a
 	// step, so not rounded up (a rounded count would jump by a whole step as the load rises
 	// and make TTFT and throughput step backwards).
-	n := math.Max(float64(p.chunks), ahead/room)
+	n := max(float64(p.chunks), ahead/room)
 	if math.IsInf(room, 1) {
 		n = float64(p.chunks)
 	}
 	share := 1 + co
 	if !math.IsInf(room, 1) {
-		share = math.Min(n*room/c.in, share)
+		share = min(n*room/c.in, share)
 	}
 	p.decodePart, p.loadPart = float64(p.chunks)*stepD, c.loadS // loadS: the prefix's KV from an offload tier
 	p.prefill = p.decodePart + p.loadPart
@@ -416,10 +416,10 @@ func (c *cf) maxRateAt(at func(float64) cfPoint) float64 {
 	top := at(grid[n-1])
 	best := top.b / top.e2e
 	if n == 1 {
-		return math.Max(0, best)
+		return max(0, best)
 	}
 	p := at(grid[0])
-	best = math.Max(best, p.b/p.e2e)
+	best = max(best, p.b/p.e2e)
 	lo := p.e2e // E2E at the highest point evaluated so far below the cap
 	if !(lo > 0) || top.e2e < lo {
 		return c.maxRateScan(at)
@@ -433,10 +433,10 @@ func (c *cf) maxRateAt(at func(float64) cfPoint) float64 {
 		if math.IsNaN(r) || p.e2e < lo || top.e2e < p.e2e {
 			return c.maxRateScan(at) // E2E falls as the batch grows here: the bound does not hold
 		}
-		best = math.Max(best, r)
+		best = max(best, r)
 		lo = p.e2e
 	}
-	return math.Max(0, best)
+	return max(0, best)
 }
 
 // maxRateScan is maxRateAt evaluating every point of the grid: max over b of b/E2E(b).
@@ -447,7 +447,7 @@ func (c *cf) maxRateScan(at func(float64) cfPoint) float64 {
 			b = c.bmax
 		}
 		p := at(b)
-		best = math.Max(best, p.b/p.e2e)
+		best = max(best, p.b/p.e2e)
 		if b >= c.bmax {
 			return best
 		}
@@ -520,7 +520,7 @@ func (c *cf) init(d *Deployment, w *Workload, mem Memory) {
 		block = 1
 	}
 	prefix := float64(w.PrefixLen / block * block)
-	c.in = math.Max(1, c.inTotal-prefix)
+	c.in = max(1, c.inTotal-prefix)
 	if c.budget == 0 {
 		c.budget = math.Inf(1)
 	}
@@ -535,7 +535,7 @@ func (c *cf) init(d *Deployment, w *Workload, mem Memory) {
 	// in/O prompt tokens per sequence: b·(1 + in/O) ≤ max_num_batched_tokens. One sequence
 	// always runs (a prompt longer than the budget is prefilled in chunks over several steps):
 	// a small budget is not a lack of memory.
-	if cap := math.Max(1, c.budget/(1+c.in/c.out)); c.bmax > cap {
+	if cap := max(1, c.budget/(1+c.in/c.out)); c.bmax > cap {
 		c.bmax = cap
 	}
 	if c.bmax > 4096 {
@@ -596,7 +596,7 @@ func (d *Deployment) serveCF(c *cf, w Workload, mem Memory) (Serving, error) {
 		s = d.serveClosed(c, float64(w.Concurrency)/reps, c.at)
 		// The scan over batches can miss the peak between its points: an operating point
 		// the loop reaches is sustainable by definition.
-		s.MaxRequestRate = math.Max(reps*maxLane, s.RequestPerS)
+		s.MaxRequestRate = max(reps*maxLane, s.RequestPerS)
 		return s, nil
 	case Rate:
 		lam := w.RequestRate / reps
@@ -619,13 +619,13 @@ func (d *Deployment) serveCF(c *cf, w Workload, mem Memory) (Serving, error) {
 		lo, hi := 0.0, c.bmax
 		for i := 0; i < 40; i++ {
 			mid := (lo + hi) / 2
-			if lam*c.at(math.Max(mid, 1e-3)).e2e > mid {
+			if lam*c.at(max(mid, 1e-3)).e2e > mid {
 				lo = mid
 			} else {
 				hi = mid
 			}
 		}
-		p = c.at(math.Max(hi, 1e-3))
+		p = c.at(max(hi, 1e-3))
 		p.e2e += ttftWait
 		s.RequestPerS = w.RequestRate // steady state: what arrives is served
 	case Static, Offline:
@@ -654,14 +654,14 @@ func (d *Deployment) serveClosed(c *cf, cr float64, at func(float64) cfPoint) Se
 	d.finishSteady(&s, c, p, wait, 0)
 	// Above the batch cap the first min(clients, cap) requests start together and the others
 	// queue for a slot: the burst is the cap's, the steady state waits as well.
-	if clients := int(math.Max(1, math.Round(cr))); clients > 1 {
+	if clients := int(max(1, math.Round(cr))); clients > 1 {
 		n := c.numRequests
 		if n <= 0 {
 			n = max(10*clients, 500)
 		} else {
 			n = int(math.Ceil(float64(n) / reps))
 		}
-		k := min(clients, int(math.Max(1, math.Round(c.bmax))))
+		k := min(clients, int(max(1, math.Round(c.bmax))))
 		var burst []float64
 		var buf *[]float64
 		if c.burst != nil {
@@ -723,13 +723,13 @@ func (d *Deployment) finishSteady(s *Serving, c *cf, p cfPoint, wait, spread flo
 // serveBatch handles static batches and offline runs: n requests at t = 0.
 func (d *Deployment) serveBatch(c *cf, s Serving, n, reps float64) (Serving, error) {
 	nr := n / reps
-	b := math.Min(nr, c.bmax)
+	b := min(nr, c.bmax)
 	waves := math.Ceil(nr / b)
 	// Prefill: b prompts in chunks of the budget; request i's first token comes when its
 	// chunk completes, so the mean TTFT is the mean over the prefill steps.
 	tokens := b * c.in
-	steps := math.Max(1, math.Ceil(tokens/c.budget))
-	chunk := int(math.Min(c.budget, tokens))
+	steps := max(1, math.Ceil(tokens/c.budget))
+	chunk := int(min(c.budget, tokens))
 	seqs := int(math.Ceil(b / steps))
 	c.batch.Decode = c.batch.Decode[:0]
 	c.batch.Prefill = c.batch.Prefill[:0]
@@ -769,7 +769,7 @@ func (d *Deployment) serveBatch(c *cf, s Serving, n, reps float64) (Serving, err
 	p := cfPoint{b: b, tauD: dec, tau: dec}
 	d.utilisation(&s, c, p)
 	// A batch that starts together can beat the steady state it is compared with.
-	s.MaxRequestRate = math.Max(s.MaxRequestRate, s.RequestPerS)
+	s.MaxRequestRate = max(s.MaxRequestRate, s.RequestPerS)
 	return s, nil
 }
 
@@ -779,7 +779,7 @@ func (d *Deployment) notFit(mem Memory, w Workload) error {
 
 // utilisation fills MFU and MBU from the decode step at the operating point.
 func (d *Deployment) utilisation(s *Serving, c *cf, p cfPoint) {
-	n := int(math.Max(1, math.Round(p.b)))
+	n := int(max(1, math.Round(p.b)))
 	var stFLOPs, stBytes float64
 	var bound string
 	for _, e := range c.dmemo {
@@ -844,7 +844,7 @@ type burstRun struct {
 // run prices startBurst(k)'s steps into r.doneAt and, with keep, keeps the steps themselves
 // (ends, stepOf, first, chunks, promptOf, decoding) for burstOf.
 func (r *burstRun) run(c *cf, k int, keep bool) {
-	in := int(math.Max(1, math.Ceil(c.in)))
+	in := int(max(1, math.Ceil(c.in)))
 	past := int(c.inTotal) - in
 	budget := math.MaxInt32
 	if !math.IsInf(c.budget, 1) {
@@ -963,7 +963,7 @@ func (d *Deployment) burstMemoized(c *cf, k int) (burst []float64, buf *[]float6
 	if m == nil {
 		return c.startBurst(k), nil
 	}
-	key := burstKey{in: int(math.Max(1, math.Ceil(c.in))), inTotal: int(c.inTotal), verify: c.batch.Verify, budget: c.budget}
+	key := burstKey{in: int(max(1, math.Ceil(c.in))), inTotal: int(c.inTotal), verify: c.batch.Verify, budget: c.budget}
 	m.mu.Lock()
 	r, seen := m.m[key]
 	if !seen {
@@ -1042,7 +1042,7 @@ func burstMix(burst []float64, n int, ttft0, tau, fixed float64) Dist {
 			v = first(lo - 1)
 		}
 		if u := i + 1 - lo; u > 0 {
-			v = math.Max(v, steady(u-1))
+			v = max(v, steady(u-1))
 		}
 		return v
 	}
@@ -1085,8 +1085,8 @@ func itlDist(p cfPoint, O float64) Dist {
 		return constDist(p.tau * 1e3)
 	}
 	x := p.b * float64(p.chunks) / O
-	n := math.Max(1, math.Ceil(x))
-	f := math.Min(1, x/n)
+	n := max(1, math.Ceil(x))
+	f := min(1, x/n)
 	long := p.tauD + n*p.extra/float64(p.chunks)
 	q := func(y float64) float64 {
 		if y <= 1-f {
