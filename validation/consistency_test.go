@@ -111,3 +111,20 @@ func TestSummariseWithheld(t *testing.T) {
 		}
 	}
 }
+
+// TestSummariseByModel: rows are grouped by model id; medians by hand: model A has APEs
+// 10 and 30 (median 20), model B one unpredicted row (no median).
+func TestSummariseByModel(t *testing.T) {
+	res := func(model string, ape float64) Result {
+		a, e := ape, -ape
+		return Result{ID: model, Model: model, Metric: "output_tok_s", Measured: 1, APEPct: &a, ErrPct: &e}
+	}
+	rows := []Result{res("org/A", 10), res("org/A", 30), {ID: "b", Model: "org/B", Metric: "output_tok_s", Measured: 1}}
+	s := Summarise(rows)
+	if len(s.ByModel) != 2 || s.ByModel[0].Key != "org/A" || s.ByModel[0].MedianAPE == nil || *s.ByModel[0].MedianAPE != 20 {
+		t.Fatalf("ByModel %+v, want org/A median 20 and org/B", s.ByModel)
+	}
+	if g := s.ByModel[1]; g.Key != "org/B" || g.Rows != 1 || g.Predicted != 0 || g.MedianAPE != nil {
+		t.Errorf("org/B: %+v, want 1 row, none predicted, no median", g)
+	}
+}

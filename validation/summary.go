@@ -70,6 +70,8 @@ type Summary struct {
 	ByMetric []Group `json:"by_metric"`
 	ByGPU    []Group `json:"by_gpu"`
 	ByEngine []Group `json:"by_engine"`
+	// ByModel groups rows by the model id (the issue's per-model accuracy targets).
+	ByModel []Group `json:"by_model"`
 	// ByEngineVersion groups rows by engine release and the profile that predicted them,
 	// e.g. "vllm@0.5.4 [vllm-0.5]"; rows without a release read "vllm@newest [vllm]".
 	ByEngineVersion []Group `json:"by_engine_version"`
@@ -137,6 +139,7 @@ func Summarise(rows []Result) Summary {
 	s.ByMetric = groupBy(rows, func(r Result) string { return r.Metric })
 	s.ByGPU = groupBy(rows, func(r Result) string { return r.GPU })
 	s.ByEngine = groupBy(rows, func(r Result) string { return r.Engine })
+	s.ByModel = groupBy(rows, func(r Result) string { return r.Model })
 	s.ByEngineVersion = groupBy(rows, engineVersionKey)
 	var oos []Result
 	for _, r := range rows {
@@ -265,6 +268,7 @@ func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
 	sec("by metric", s.ByMetric)
 	sec("by GPU", s.ByGPU)
 	sec("by engine", s.ByEngine)
+	sec("by model", s.ByModel)
 	sec("by engine version [profile]", s.ByEngineVersion)
 	if len(s.ByRunMetric) > 0 {
 		sec("serving runs (request-weighted over stages), by metric", s.ByRunMetric)
