@@ -9,13 +9,15 @@ import (
 // lm_head's by the step's token count M: every GEMM but the head has M rows, so their terms
 // are a function of M alone for a given deployment, whatever the step's mix of prefill
 // chunks and decoding sequences. The head (one row per sequence, or per verified position)
-// is the last GEMM of d.gemms and is added after the kept sum, as gemmTerms adds it: a step
-// priced through the table is bit for bit the step priced without it (gemmRange).
+// is the last GEMM of d.gemms; its term is kept by its rows and added after the kept sum, as
+// gemmTerms adds it: a step priced through the table is bit for bit the step priced without
+// it (TestGEMMTableExact).
 //
-// The closed form prices the same token counts again and again: the decode steps of its
-// operating points at every pair of lengths, the full-budget steps of a start-up burst, the
-// prefill steps of nearby lengths. A deployment's copies (the sweep's max_num_seqs and token
-// budgets) share the table: neither changes a step's time.
+// Serve prices the same token counts again and again from a deployment's second estimate on
+// (gemmTable.again): the decode steps of its operating points at every pair of lengths, the
+// full-budget steps of a start-up burst, the prefill steps of nearby lengths. The sweep,
+// which memoizes its operating points, does not use it. The table assumes, as the
+// deployment's other memos do, that its profile does not change after New.
 //
 // Entries are kept in pages of gemmTabPage token counts, allocated when first used, up to
 // gemmTabMaxPages pages (~4 KiB each); steps of more tokens than the table covers, or past
@@ -31,7 +33,7 @@ type gemmTable struct {
 const (
 	gemmTabPage     = 64
 	gemmTabMaxM     = 1 << 15 // token counts below this are kept
-	gemmTabMaxPages = 128     // at most this many pages (8,192 token counts) per deployment
+	gemmTabMaxPages = 128     // at most this many pages (8,192 entries, 512 KiB) per deployment
 )
 
 type gemmDir struct {
