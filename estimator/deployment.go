@@ -245,7 +245,7 @@ func New(s Spec) (*Deployment, error) {
 	if s.MemoryFraction == 0 {
 		s.MemoryFraction = s.Profile.MemoryFraction
 	}
-	d := &Deployment{Spec: s, hidden: m.HiddenSize, actBytes: 2, rates: &rateMemo{m: map[rateKey]float64{}},
+	d := &Deployment{Spec: s, hidden: m.HiddenSize, actBytes: 2, rates: &rateMemo{},
 		bursts: &burstMemo{}, gemmTab: &gemmTable{}, fixedSrc: newFixedSource(s.Profile)}
 	for _, n := range m.Notes {
 		d.warnings = append(d.warnings, fmt.Errorf("model %s: %s", m.ID, n))
@@ -448,8 +448,9 @@ func (d *Deployment) shard() error {
 		d.vDimDec = m.MLA.KVLoRARank
 	}
 	layers := m.Layers
-	if len(layers) == 0 {
-		layers = make([]models.Layer, m.NumLayers)
+	if len(layers) == 0 && m.NumLayers > 0 {
+		// Every layer is the zero Layer: one pass, its group counted NumLayers times below.
+		layers = []models.Layer{{}}
 	}
 	for _, l := range layers {
 		g := attnGroup{window: l.SlidingWindow, chunked: l.Chunked, kvBytes: m.KVLayerElems(l, d.TP) * kvb,
@@ -475,6 +476,9 @@ func (d *Deployment) shard() error {
 			d.moeLayers++
 		}
 	}
+	if len(m.Layers) == 0 && m.NumLayers > 0 {
+		d.attnGroups[0].layers = float64(m.NumLayers)
+	}
 	for i := range d.attnGroups {
 		d.attnGroups[i].layers *= stage
 	}
@@ -490,7 +494,9 @@ func (d *Deployment) shard() error {
 	if d.fp4ExpertsOnly(m) {
 		d.warnings = append(d.warnings, fmt.Errorf("fp4 weights on %s: the routed experts in FP4, attention, dense layers and shared experts in FP8, as NVIDIA's NVFP4 DeepSeek checkpoints store them", m.ID))
 	}
-	for _, g := range m.GEMMs() {
+	gs := m.GEMMs()
+	d.gemms = make([]gemmShard, 0, len(gs))
+	for _, g := range gs {
 		bpe, err := m.GEMMElemBytes(g, d.WeightDtype)
 		if err != nil {
 			return fmt.Errorf("--weight-dtype: %w", err)

@@ -487,7 +487,9 @@ func (d *Deployment) maxRateMemo(c *cf) float64 {
 	}
 	v = c.maxRate()
 	d.rates.mu.Lock()
-	if len(d.rates.m) >= 1024 { // bounded: a long run of distinct lengths starts over
+	if d.rates.m == nil {
+		d.rates.m = map[rateKey]float64{}
+	} else if len(d.rates.m) >= 1024 { // bounded: a long run of distinct lengths starts over
 		clear(d.rates.m)
 	}
 	d.rates.m[k] = v

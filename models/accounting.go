@@ -42,7 +42,7 @@ func (m *Model) layerCounts() (dense, moe int) {
 func (m *Model) GEMMs() []GEMM {
 	h, L := m.HiddenSize, m.NumLayers
 	attnQ := !m.excluded(ModAttention)
-	var out []GEMM
+	out := make([]GEMM, 0, 16) // one allocation for every model so far (14 GEMMs at most)
 	if ml := m.MLA; ml != nil {
 		qk := ml.QKNopeHeadDim + ml.QKRopeHeadDim
 		if ml.QLoRARank > 0 {
