@@ -42,7 +42,7 @@ type DisaggSweepResult struct {
 func SweepDisagg(ctx context.Context, tmpl Spec, sizes []int, maxTP int, w Workload, cons []Constraint, transport string) (DisaggSweepResult, error) {
 	var res DisaggSweepResult
 	if len(cons) == 0 {
-		return res, errors.New("sweep --disagg needs SLOs to define goodput: give --constraint ttft:mean<…ms and --constraint tpot:mean<…ms")
+		return res, errors.New("sweep --disagg needs SLOs to define goodput: give at least one --constraint, e.g. --constraint ttft:p95<500ms --constraint tpot:mean<50ms")
 	}
 	build := func(tp, dp int) (*Deployment, error) {
 		s := tmpl

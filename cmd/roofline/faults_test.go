@@ -72,6 +72,9 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"calibrate out dir missing", []string{"calibrate", "--steps", stepsCSV, "--out", filepath.Join(t.TempDir(), "no", "p.toml")}, "--out "},
 		// The CSV held the baseline without the technique, unlabelled.
 		{"technique csv", with(c1, "--spec-method", "eagle", "--output", "csv"), "--output csv: one row of the baseline deployment"},
+		// The error asked for both a mean TTFT and a mean TPOT bound; one constraint of any
+		// statistic is enough (ttft:p95<500ms alone sweeps).
+		{"disagg without SLOs", []string{"sweep", "--model", llama8b, "--gpus", "H100", "--num-gpus", "2", "--input-len", "100", "--output-len", "10", "--disagg"}, "give at least one --constraint"},
 		{"burstiness closed loop", with(c1, "--burstiness", "0.5"), "--burstiness 0.5: shapes the gaps between open-loop arrivals (--request-rate); a concurrency load has none"},
 		{"burstiness static", with(est, "--batch-size", "4", "--burstiness", "3"), "a static load has none"},
 		{"sweep burstiness closed loop", with(sweep, "--gpus", "H100", "--burstiness", "0.5"), "--burstiness 0.5: shapes"},
