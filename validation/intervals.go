@@ -13,15 +13,15 @@ import (
 	"text/tabwriter"
 
 	"roofline/data"
-	"roofline/estimator"
 )
 
 // Prediction intervals.
 //
 // The residual of a predicted row is d = ln(measured / predicted). For a cell of rows
 // (engine release, metric class, workload class, model class, GPU vendor) the interval at level L
-// (0.8) is [p·e^{q((1−L)/2)}, p·e^{q((1+L)/2)}] for a prediction p, with q the quantiles of
-// the cell's out-of-sample residuals (linear interpolation). The engine release is the
+// (0.8) is [p·e^{d_lo}, p·e^{d_hi}] for a prediction p, with d_lo and d_hi the
+// ⌊(n+1)(1−L)/2⌋-th and ⌈(n+1)(1+L)/2⌉-th of the cell's n sorted out-of-sample residuals
+// (split-conformal ranks: conformalBounds). The engine release is the
 // profile the row was predicted with (trtllm[trtllm-0.x], vllm[vllm-v0], …): releases of one
 // engine err differently (TensorRT-LLM 0.17's max-throughput grid within ~9%, the post-1.0
 // perf overview within ~29%), so pooling them made one too wide and the other too narrow.
@@ -166,13 +166,29 @@ func BuildIntervals(res []Result, skip func(Result) bool) *IntervalTable {
 			c.sorted = append(c.sorted, d)
 		}
 	}
-	lo, hi := (1-IntervalLevel)/2, (1+IntervalLevel)/2
 	for _, c := range t.Cells {
 		sort.Float64s(c.sorted)
 		c.N = len(c.sorted)
-		c.LogLo, c.LogHi = estimator.Percentile(c.sorted, lo), estimator.Percentile(c.sorted, hi)
+		c.LogLo, c.LogHi = conformalBounds(c.sorted)
 	}
 	return t
+}
+
+// conformalBounds returns the log-bounds of an IntervalLevel interval from n sorted
+// residuals, with the finite-sample (split conformal) correction: a new row exchangeable
+// with the n falls below the k-th smallest with probability k/(n+1), so the upper bound is
+// the ⌈(n+1)(1+L)/2⌉-th residual and the lower the ⌊(n+1)(1−L)/2⌋-th (clamped to the range),
+// not the plain (1±L)/2 percentiles, which cover less than L out of sample in small cells
+// (n = 20: the 19th and 2nd of 20, where the plain percentiles interpolate at 18.1 and 2.9).
+// Lei et al., "Distribution-Free Predictive Inference for Regression", JASA 2018, §2.2.
+func conformalBounds(sorted []float64) (lo, hi float64) {
+	n := len(sorted)
+	if n == 0 {
+		return math.NaN(), math.NaN()
+	}
+	kHi := int(math.Ceil(float64(n+1) * (1 + IntervalLevel) / 2))
+	kLo := int(math.Floor(float64(n+1) * (1 - IntervalLevel) / 2))
+	return sorted[min(max(kLo, 1), n)-1], sorted[min(max(kHi, 1), n)-1]
 }
 
 // echoesLoad is true for a throughput row of an open-loop (request-rate) run: below capacity
@@ -400,8 +416,8 @@ func (t *IntervalTable) intervalLOO(q Query, r *Result) (Interval, bool) {
 		if len(s) < MinCellRows {
 			continue
 		}
-		lo := math.Min(estimator.Percentile(s, (1-IntervalLevel)/2), 0)
-		hi := math.Max(estimator.Percentile(s, (1+IntervalLevel)/2), 0)
+		clo, chi := conformalBounds(s)
+		lo, hi := math.Min(clo, 0), math.Max(chi, 0)
 		return Interval{Lo: q.Value * math.Exp(lo), Hi: q.Value * math.Exp(hi), Level: IntervalLevel, Rows: len(s), Cell: k}, true
 	}
 	return Interval{}, false
@@ -421,7 +437,7 @@ func WriteCoverage(w io.Writer, cov []Coverage) {
 		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", c.Key, c.Rows, pct(c.PctLOO), pct(c.PctLOSO))
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "note: interval = prediction × exp(10th, 90th percentile of ln(measured/predicted)) of its cell (engine release, metric class, workload class (static, offline, online), model class, GPU vendor; coarser when < 20 rows); leave-one-out drops the row's own residual, leave-one-source-out every row of its source")
+	fmt.Fprintln(w, "note: interval = prediction × exp(the ⌊0.1(n+1)⌋-th and ⌈0.9(n+1)⌉-th of the n residuals ln(measured/predicted) of its cell: split-conformal ranks) (engine release, metric class, workload class (static, offline, online), model class, GPU vendor; coarser when < 20 rows); leave-one-out drops the row's own residual, leave-one-source-out every row of its source")
 }
 
 // WriteIntervalsFile writes WriteIntervals' CSV to the file path.

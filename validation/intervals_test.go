@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// Residuals ln(measured/predicted) of 0, 0.01, …, 0.99 (100 rows): by hand, the 10th and 90th
-// percentiles with linear interpolation are 0.099 and 0.891, so a prediction of 100 gets the
-// interval [100·e^0 (the prediction is always inside), 100·e^0.891].
+// Residuals ln(measured/predicted) of 0, 0.01, …, 0.99 (100 rows): by hand, the split-conformal
+// ranks are ⌊0.1·101⌋ = 10 and ⌈0.9·101⌉ = 91, i.e. residuals 0.09 and 0.90, so a prediction of
+// 100 gets the interval [100·e^0 (the prediction is always inside), 100·e^0.90].
 func TestIntervalFromResiduals(t *testing.T) {
 	var res []Result
 	for i := 0; i < 100; i++ {
@@ -23,13 +23,13 @@ func TestIntervalFromResiduals(t *testing.T) {
 	if !ok {
 		t.Fatal("no interval")
 	}
-	if math.Abs(iv.Lo-100*math.Exp(0)) > 1e-9 || math.Abs(iv.Hi-100*math.Exp(0.891)) > 1e-6 || iv.Level != 0.8 || iv.Reason != "" {
-		t.Errorf("interval = %+v, want [100, %.4f] at 0.8 without a reason", iv, 100*math.Exp(0.891))
+	if math.Abs(iv.Lo-100*math.Exp(0)) > 1e-9 || math.Abs(iv.Hi-100*math.Exp(0.90)) > 1e-6 || iv.Level != 0.8 || iv.Reason != "" {
+		t.Errorf("interval = %+v, want [100, %.4f] at 0.8 without a reason", iv, 100*math.Exp(0.90))
 	}
 	// A GPU with no rows widens both log-bounds by WidenFactor and says why.
 	q.GPU = "mi300x"
 	w, _ := tab.Interval(q)
-	if math.Abs(w.Hi-100*math.Exp(0.891*WidenFactor)) > 1e-6 || !strings.Contains(w.Reason, "mi300x") {
+	if math.Abs(w.Hi-100*math.Exp(0.90*WidenFactor)) > 1e-6 || !strings.Contains(w.Reason, "mi300x") {
 		t.Errorf("widened interval = %+v", w)
 	}
 	// Round trip through the embedded CSV form.
@@ -67,8 +67,9 @@ func TestEmbeddedIntervalsParse(t *testing.T) {
 
 // Cells are per engine release (the profile a row was predicted with) and per workload class
 // (static, offline, online). Hand-made residuals ln(measured/predicted):
-//   - trtllm-0.x, offline: i/1000 for i = 0..49 → 90th percentile (linear, at 49·0.9 = 44.1) 0.0441;
-//   - trtllm (≥ 1.0), offline: i/100 for i = 0..49 → 0.441;
+//   - trtllm-0.x, offline: i/1000 for i = 0..49 → upper split-conformal rank ⌈0.9·51⌉ = 46, the
+//     residual i = 45: 0.045;
+//   - trtllm (≥ 1.0), offline: i/100 for i = 0..49 → 0.45;
 //   - trtllm-0.x, static: 30 rows of 1.0 → 1.0.
 //
 // A release with no rows of its own falls back to the engine family's cell, widened and saying why.
@@ -90,8 +91,8 @@ func TestIntervalCellsByReleaseAndWorkload(t *testing.T) {
 		wantLogHi         float64
 		widened           bool
 	}{
-		{"trtllm-0.x", "offline", 0.0441, false},
-		{"trtllm", "offline", 0.441, false},
+		{"trtllm-0.x", "offline", 0.045, false},
+		{"trtllm", "offline", 0.45, false},
 		{"trtllm-0.x", "static", 1.0, false},
 	} {
 		q := Query{Engine: "trtllm", Metric: "output_tok_s", Workload: c.workload, ModelClass: "dense", Vendor: "nvidia", GPU: "h100", Profile: c.profile, Value: 100}
