@@ -121,8 +121,12 @@ func WritePlanTable(w io.Writer, o Plan) {
 	}
 	tw.Flush()
 	if c := o.Cheapest; c != nil {
-		fmt.Fprintf(w, "\ncheapest: %d × %s as %d replicas of tp=%d pp=%d (%s weights, %s KV): $%.2f/hour, $%.4f per 1M output tokens (price: %s)\n",
-			c.TotalGPUs, c.GPU, c.Replicas, c.TP, c.PP, c.WeightDtype, c.KVDtype, *c.CostPerHour, deref(c.CostPer1MOut), c.PriceSource)
+		reps := "replicas"
+		if c.Replicas == 1 {
+			reps = "replica"
+		}
+		fmt.Fprintf(w, "\ncheapest: %d × %s as %d %s of tp=%d pp=%d (%s weights, %s KV): $%.2f/hour, $%.4f per 1M output tokens (price: %s)\n",
+			c.TotalGPUs, c.GPU, c.Replicas, reps, c.TP, c.PP, c.WeightDtype, c.KVDtype, *c.CostPerHour, deref(c.CostPer1MOut), c.PriceSource)
 		fmt.Fprintf(w, "launch (vLLM; dp = replicas): %s\n", c.Launch.VLLM)
 	}
 	var noPrice []string
