@@ -81,6 +81,12 @@ type Config struct {
 	Client *http.Client
 }
 
+// MaxPromptTokens bounds Config.InputLen and OutputLen: 2^24 tokens, above the longest
+// context of any model in the catalogue (Llama-4-Scout, 10,485,760). A synthetic prompt
+// is built word by word in memory, so "--input-len 9223372036854775807" ran the machine
+// out of memory instead of being refused.
+const MaxPromptTokens = 1 << 24
+
 // Validate checks cfg and returns a one-line error naming the field and its allowed
 // values.
 func (cfg Config) Validate() error {
@@ -106,6 +112,10 @@ func (cfg Config) Validate() error {
 		return fmt.Errorf("num requests or duration: one is required")
 	case cfg.InputLen < 0 || cfg.OutputLen < 0 || cfg.PrefixLen < 0:
 		return fmt.Errorf("input/output/prefix length: must be ≥ 0 tokens")
+	case cfg.InputLen > MaxPromptTokens:
+		return fmt.Errorf("input len %d: must be ≤ %d tokens", cfg.InputLen, MaxPromptTokens)
+	case cfg.OutputLen > MaxPromptTokens:
+		return fmt.Errorf("output len %d: must be ≤ %d tokens", cfg.OutputLen, MaxPromptTokens)
 	case cfg.Prompts == nil && cfg.InputLen < 1:
 		return fmt.Errorf("input len %d: must be ≥ 1 token for synthetic prompts", cfg.InputLen)
 	case cfg.Prompts == nil && cfg.OutputLen < 1:

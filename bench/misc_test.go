@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -60,6 +61,9 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.Prompts = []Prompt{} }, "dataset: no prompts"},
 		{func(c *Config) { c.Prompts = []Prompt{{Text: "x"}}; c.OutputLen = 0 }, "dataset prompt 1: no output length"},
 		{func(c *Config) { c.Timeout = -time.Second }, "timeout"},
+		// A prompt of 2^63 words was built in memory until the machine ran out of it.
+		{func(c *Config) { c.InputLen = math.MaxInt64 }, "input len 9223372036854775807: must be ≤ 16777216 tokens"},
+		{func(c *Config) { c.OutputLen = MaxPromptTokens + 1 }, "output len 16777217: must be ≤ 16777216 tokens"},
 	} {
 		cfg := ok
 		c.mod(&cfg)

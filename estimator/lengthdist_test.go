@@ -1,12 +1,15 @@
 package estimator_test
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"roofline/estimator"
+	"roofline/hardware"
+	"roofline/models"
 )
 
 // TestParseLengthDist: each form reads as written; a histogram file skips its header.
@@ -81,5 +84,42 @@ func TestSetLengthDists(t *testing.T) {
 		if err := (&estimator.Workload{InputLen: 10, OutputLen: 10}).SetLengthDists(0, c.in, c.out); err == nil || !strings.HasPrefix(err.Error(), c.want) {
 			t.Errorf("%q %q: %v, want an error starting %s", c.in, c.out, err, c.want)
 		}
+	}
+}
+
+// TestLengthsBounded: lengths near the int range overflowed in input+output (and in a
+// decode step's tokens+1) and passed the max_model_len checks as negative numbers: estimate
+// reported "does not fit" with needs < available, step printed -8115298139 s. Both are
+// refused at MaxTokens (2^30 tokens); 2^30 itself passes the bound.
+func TestLengthsBounded(t *testing.T) {
+	const huge = math.MaxInt64
+	for _, tc := range []struct {
+		in, out int
+		ok      bool
+	}{{huge, 10, false}, {10, huge, false}, {estimator.MaxTokens + 1, 1, false}, {estimator.MaxTokens, 1, true}} {
+		w := estimator.Workload{Kind: estimator.Concurrency, Concurrency: 1, InputLen: tc.in, OutputLen: tc.out}
+		err := w.Validate()
+		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), "must be ≤ 1073741824 tokens")) {
+			t.Errorf("input %d, output %d: %v; want ok %v", tc.in, tc.out, err, tc.ok)
+		}
+	}
+	m, err := models.LoadCatalogue("meta-llama/Llama-3.1-8B-Instruct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := hardware.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := cat.Lookup("H100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := estimator.New(estimator.Spec{Model: m, GPU: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CheckStep("decode", 1, huge); err == nil || !strings.Contains(err.Error(), "at most 1000000 sequences of 1073741824 tokens") {
+		t.Errorf("decode step of %d tokens: %v", huge, err)
 	}
 }

@@ -84,6 +84,11 @@ func ReadSteps(r io.Reader, name string) ([]StepRow, error) {
 		if r.Batch < 1 || r.Tokens < 1 {
 			return nil, fmt.Errorf("%s:%d: batch and tokens must be ≥ 1", name, line)
 		}
+		if r.Batch > MaxSimRequests || r.Tokens > MaxTokens {
+			// tokens 9223372036854775807 was priced at -8.1e12 ms and calibrated
+			// memory_efficiency to 5.8e-13.
+			return nil, fmt.Errorf("%s:%d: batch %d, tokens %d: at most %d sequences of %d tokens", name, line, r.Batch, r.Tokens, MaxSimRequests, MaxTokens)
+		}
 		if r.TP < 1 {
 			// tp 0 was predicted as tp=1 and printed as 0.
 			return nil, fmt.Errorf("%s:%d: tp %d: must be ≥ 1 (empty: 1)", name, line, r.TP)

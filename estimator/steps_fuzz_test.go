@@ -42,6 +42,9 @@ func TestReadStepsErrors(t *testing.T) {
 		{"tp -2", head + "m,H100,-2,bf16,decode,8,100,5\n", "s.csv:2: tp -2: must be ≥ 1"},
 		{"batch 0", head + "m,H100,1,bf16,decode,0,100,5\n", "s.csv:2: batch and tokens must be ≥ 1"},
 		{"phase", head + "m,H100,1,bf16,encode,8,100,5\n", `s.csv:2: phase "encode": allowed values are prefill, decode`},
+		// tokens+1 overflowed: the step was priced at -8.1e12 ms and calibrated.
+		{"tokens max int", head + "m,H100,1,bf16,decode,1,9223372036854775807,5\n", "s.csv:2: batch 1, tokens 9223372036854775807: at most 1000000 sequences of 1073741824 tokens"},
+		{"batch 1e7", head + "m,H100,1,bf16,decode,10000000,100,5\n", "s.csv:2: batch 10000000"},
 	} {
 		_, err := estimator.ReadSteps(strings.NewReader(c.csv), "s.csv")
 		if err == nil || !strings.Contains(err.Error(), c.want) {

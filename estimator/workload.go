@@ -55,6 +55,9 @@ func (w *Workload) Validate() error {
 	if w.OutputLen < 1 {
 		return fmt.Errorf("--output-len %d: must be ≥ 1 token", w.OutputLen)
 	}
+	if w.InputLen > MaxTokens || w.OutputLen > MaxTokens {
+		return fmt.Errorf("--input-len %d, --output-len %d: each must be ≤ %d tokens", w.InputLen, w.OutputLen, MaxTokens)
+	}
 	if w.PrefixLen < 0 || w.PrefixLen >= w.InputLen {
 		return fmt.Errorf("--prefix-len %d: must be ≥ 0 and below --input-len %d", w.PrefixLen, w.InputLen)
 	}
@@ -217,6 +220,12 @@ const MaxSimRequests = 1_000_000
 // by one, so memory and time grow with them (measured: "roofline estimate --concurrency
 // 100000" for Llama-3.1-8B on H100 takes ~3.5 s and ~270 MB; 10¹¹ clients ran out of memory).
 const MaxClients = 100_000
+
+// MaxTokens bounds Workload.InputLen and OutputLen (2^30 tokens, 100× the longest context
+// of any model in the catalogue, Llama-4-Scout's 10,485,760): near the int range their sum
+// overflowed, passed the max_model_len check as a negative length and reached the memory
+// plan ("--input-len 9223372036854775807" was reported as a model that does not fit).
+const MaxTokens = 1 << 30
 
 // TooManyRequestsError is a simulation asked for more than MaxSimRequests requests.
 type TooManyRequestsError struct{ NumRequests int }
