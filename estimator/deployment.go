@@ -210,6 +210,14 @@ func New(s Spec) (*Deployment, error) {
 	if s.MaxModelLen < 0 || s.MaxNumSeqs < 0 || s.MaxNumBatchedTokens < 0 {
 		return nil, errors.New("--max-model-len, --max-num-seqs and --max-num-batched-tokens must be ≥ 0")
 	}
+	// Near the int range the profiling pass's activations (tokens × hidden × bytes)
+	// overflowed: "needs 1095589024 PB per GPU, -1095589024 PB available".
+	if s.MaxNumBatchedTokens > MaxTokens {
+		return nil, fmt.Errorf("--max-num-batched-tokens %d: must be ≤ %d", s.MaxNumBatchedTokens, MaxTokens)
+	}
+	if s.MaxNumSeqs > MaxSimRequests {
+		return nil, fmt.Errorf("--max-num-seqs %d: must be ≤ %d", s.MaxNumSeqs, MaxSimRequests)
+	}
 	if s.SchedulerSteps < 0 {
 		return nil, fmt.Errorf("--num-scheduler-steps %d: must be ≥ 0 (0 or 1: one scheduler call per step)", s.SchedulerSteps)
 	}

@@ -265,11 +265,13 @@ func orZero(s []int) []int {
 }
 
 // Check checks the planner's lists and workload as a command line gives them (errors name
-// the flag): max_num_seqs ≥ 1, max_num_batched_tokens ≥ 0 (0: the profile's), dtypes that
+// the flag): max_num_seqs in [1, MaxSimRequests], max_num_batched_tokens in [0, MaxTokens]
+// (0: the profile's), dtypes that
 // units.CanonicalDtype knows ("" allowed), a valid workload that fits MaxModelLen.
 func (pl *Planner) Check() error {
 	if err := cmp.Or(belowMin("max-num-seqs", pl.MaxNumSeqs, 1, ""),
-		belowMin("max-num-batched-tokens", pl.MaxNumBatchedTokens, 0, " (0: the profile's)")); err != nil {
+		belowMin("max-num-batched-tokens", pl.MaxNumBatchedTokens, 0, " (0: the profile's)"),
+		schedulerCaps(pl.MaxNumSeqs, pl.MaxNumBatchedTokens)); err != nil {
 		return err
 	}
 	if err := pl.Workload.Validate(); err != nil {

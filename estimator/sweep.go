@@ -982,7 +982,8 @@ func (sp *SweepSpace) SetLoads(concurrency, rate string) error {
 }
 
 // Check checks a space as a command line gives it (the error names the flag): GPU counts
-// in [1, 4096], max_num_seqs and max_num_batched_tokens ≥ 1, weight and KV dtypes that
+// in [1, 4096], max_num_seqs in [1, MaxSimRequests] and max_num_batched_tokens in [1,
+// MaxTokens], weight and KV dtypes that
 // units.CanonicalDtype knows, a memory fraction in [0, 1] and max_model_len ≥ 0, and a
 // workload that is valid at one request (Workload.Validate) and fits MaxModelLen.
 func (sp SweepSpace) Check() error {
@@ -1006,6 +1007,9 @@ func (sp SweepSpace) Check() error {
 		}
 	}
 	if err := cmp.Or(belowMin("max-num-seqs", sp.MaxNumSeqs, 1, ""), belowMin("max-num-batched-tokens", sp.MaxNumBatchedTokens, 1, "")); err != nil {
+		return err
+	}
+	if err := schedulerCaps(sp.MaxNumSeqs, sp.MaxNumBatchedTokens); err != nil {
 		return err
 	}
 	return checkDtypes(sp.WeightDtypes, sp.KVDtypes, false)
@@ -1047,6 +1051,24 @@ func checkDtypes(weights, kv []string, allowEmpty bool) error {
 
 // belowMin is an error naming --flag for the first value below min ("must be ≥ 1" and
 // hint, which says what a smaller allowed value means); nil when there is none.
+// schedulerCaps refuses the max_num_seqs and max_num_batched_tokens that New refuses
+// (above MaxSimRequests and MaxTokens: the profiling pass overflowed). In a sweep or a plan
+// every configuration then failed, and the table said "0 fit in memory" or "none ≤ 128"
+// GPUs with exit 0.
+func schedulerCaps(seqs, tokens []int) error {
+	for _, v := range seqs {
+		if v > MaxSimRequests {
+			return fmt.Errorf("--max-num-seqs %d: must be ≤ %d", v, MaxSimRequests)
+		}
+	}
+	for _, v := range tokens {
+		if v > MaxTokens {
+			return fmt.Errorf("--max-num-batched-tokens %d: must be ≤ %d", v, MaxTokens)
+		}
+	}
+	return nil
+}
+
 func belowMin(flag string, vs []int, min int, hint string) error {
 	for _, v := range vs {
 		if v < min {

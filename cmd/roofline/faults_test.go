@@ -75,6 +75,13 @@ func TestBadFlagsExit2(t *testing.T) {
 		// The error asked for both a mean TTFT and a mean TPOT bound; one constraint of any
 		// statistic is enough (ttft:p95<500ms alone sweeps).
 		{"disagg without SLOs", []string{"sweep", "--model", llama8b, "--gpus", "H100", "--num-gpus", "2", "--input-len", "100", "--output-len", "10", "--disagg"}, "give at least one --constraint"},
+		// Near the int range the profiling pass overflowed: estimate said "needs 1095589024 PB
+		// per GPU, -1095589024 PB available", sweep "0 fit in memory" and plan "none ≤ 128"
+		// GPUs for an 8B model, both with exit 0.
+		{"estimate huge token budget", with(c1, "--max-num-batched-tokens", "9223372036854775807"), "--max-num-batched-tokens 9223372036854775807: must be ≤ 1073741824"},
+		{"estimate huge max seqs", with(c1, "--max-num-seqs", "2000000", "--max-num-batched-tokens", "4000000"), "--max-num-seqs 2000000: must be ≤ 1000000"},
+		{"sweep huge token budget", with(sweep, "--gpus", "H100", "--max-num-batched-tokens", "9223372036854775807"), "--max-num-batched-tokens 9223372036854775807: must be ≤ 1073741824"},
+		{"plan huge max seqs", []string{"plan", "--model", llama8b, "--gpus", "H100", "--input-len", "100", "--output-len", "10", "--target-rate", "1", "--max-num-seqs", "9223372036854775807"}, "--max-num-seqs 9223372036854775807: must be ≤ 1000000"},
 		{"burstiness closed loop", with(c1, "--burstiness", "0.5"), "--burstiness 0.5: shapes the gaps between open-loop arrivals (--request-rate); a concurrency load has none"},
 		{"burstiness static", with(est, "--batch-size", "4", "--burstiness", "3"), "a static load has none"},
 		{"sweep burstiness closed loop", with(sweep, "--gpus", "H100", "--burstiness", "0.5"), "--burstiness 0.5: shapes"},
