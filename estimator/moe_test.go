@@ -335,3 +335,28 @@ func TestFP4DeepSeekQuantisesRoutedExpertsOnly(t *testing.T) {
 		t.Errorf("warnings %v: want the fp4-experts-only note", w)
 	}
 }
+
+// TestMLATPLayerOverheadEngines: the per-MoE-layer floor of an attention-TP DeepSeek layer
+// (mla_tp_layer_overhead_us, 80 µs, derived bottom-up in the trtllm profile) is charged by
+// every engine that runs DeepSeek with attention TP. DeepSeek-R1 has 61 layers, the first 3
+// dense (config.json first_k_dense_replace = 3), so a decode step pays 58 × 80 µs = 4.64 ms.
+func TestMLATPLayerOverheadEngines(t *testing.T) {
+	m := mustModel(t, "deepseek-ai/DeepSeek-R1")
+	g := mustGPU(t, "H200")
+	for _, e := range []string{"vllm", "vllm@0.7.3", "vllm@0.8.5", "sglang", "sglang@0.4.3", "trtllm", "trtllm@0.17"} {
+		p := *MustEngine(e)
+		if p.MLATPLayerOverheadUs != 80 {
+			t.Errorf("%s: mla_tp_layer_overhead_us = %g, want 80", e, p.MLATPLayerOverheadUs)
+			continue
+		}
+		step := func(p *Profile) float64 {
+			d := mustDeploy(t, Spec{Model: m, GPU: g, TP: 8, WeightDtype: "fp8", Profile: p})
+			return float64(d.StepTime(Batch{Uniform: struct{ N, Ctx int }{1, 1000}}, false).Time)
+		}
+		off := p
+		off.MLATPLayerOverheadUs = 0
+		if got := step(&p) - step(&off); math.Abs(got-58*80e-6) > 1e-9 {
+			t.Errorf("%s: the floor adds %.4f ms to a batch-1 decode step, want 58 × 80 µs = 4.64 ms", e, got*1e3)
+		}
+	}
+}
