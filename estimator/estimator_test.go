@@ -388,3 +388,31 @@ func TestSchedulerStepsAmortiseHostCosts(t *testing.T) {
 		t.Error("SchedulerSteps -1 accepted")
 	}
 }
+
+// TestDoesNotFitMessageAddsUp: the message set "needs weights + KV + runtime" against the
+// memory left after the runtime (V100 32 GB: "needs 37.9 GB, 27.4 GB available", a 10.5 GB
+// gap for a 5.9 GB shortfall). It now sets weights + KV against what is left for them.
+// Hand calculation, Llama-3.1-8B: KV 32 layers · 2 · 8 KV heads · 128 · 2 B = 131,072 B
+// per token, × 131,072 tokens = 17.2 GB; weights 16.1 GB (8.03 B params · 2 B).
+func TestDoesNotFitMessageAddsUp(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	d := mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "V100"), Profile: MustEngine("vllm")})
+	nf, ok := d.CheckFits().(*DoesNotFitError)
+	if !ok {
+		t.Fatal("Llama-3.1-8B at 131072 tokens on a 32 GB V100: want DoesNotFitError")
+	}
+	msg := nf.Error()
+	for _, want := range []string{"weights 16.1 GB + KV for one 131072-token sequence 17.2 GB need 33.2 GB per GPU", "of 32.0 GB"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q lacks %q", msg, want)
+		}
+	}
+	if got := float64(nf.Needed - (nf.Total - nf.Available) - nf.Weights); math.Abs(got-131072*131072) > 1 {
+		t.Errorf("KV part of the need = %.0f B, want 131072 · 131072 = %d B", got, 131072*131072)
+	}
+	// A memory fraction that leaves nothing: no negative "available".
+	d = mustDeploy(t, Spec{Model: m, GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("vllm"), MemoryFraction: 1e-9})
+	if err := d.CheckFits(); err == nil || strings.Contains(err.Error(), "GB available") || !strings.Contains(err.Error(), "nothing of the 85.0 GB per GPU is left") {
+		t.Errorf("fraction 1e-9: %v", err)
+	}
+}

@@ -406,8 +406,9 @@ func (d *Deployment) ConcurrencyAt(ctx int) int {
 // DoesNotFitError says why a deployment cannot hold the model.
 type DoesNotFitError struct {
 	Model, GPU          string
-	Needed, Available   units.Bytes // per GPU
+	Needed, Available   units.Bytes // per GPU (Memory.NeededBytes, AvailableBytes)
 	Weights             units.Bytes
+	Total               units.Bytes // the GPU's memory (Memory.TotalBytes)
 	MaxModelLen, TP, PP int
 	MinGPUs             int // 0 when unknown
 	MinTP, MinPP        int // the split MinGPUs found (MinTP·MinPP = MinGPUs); 0 when unknown
@@ -420,9 +421,23 @@ type DoesNotFitError struct {
 	MaxFitSeqs int
 }
 
+// Error compares like with like: weights and one sequence's KV against what is left of the
+// GPU for them. It said "needs 37.9 GB per GPU (weights + KV + runtime), 27.4 GB available"
+// for a 32 GB V100, where the runtime is in the first figure only (short by 5.9 GB, not 10.5).
 func (e *DoesNotFitError) Error() string {
-	s := fmt.Sprintf("%s does not fit on %s with tp=%d pp=%d: needs %s per GPU (weights %s + KV for one %d-token sequence + runtime), %s available",
-		e.Model, e.GPU, e.TP, e.PP, e.Needed, e.Weights, e.MaxModelLen, e.Available)
+	runtime := e.Total - e.Available // headroom, activations, non-torch and reserve
+	need := e.Needed - runtime       // weights + KV of one MaxModelLen sequence
+	var s string
+	if e.Total > 0 && e.Available <= 0 {
+		s = fmt.Sprintf("%s does not fit on %s with tp=%d pp=%d: nothing of the %s per GPU is left for weights (%s) and KV; headroom, activations and runtime take it all",
+			e.Model, e.GPU, e.TP, e.PP, e.Total, e.Weights)
+	} else if e.Total > 0 {
+		s = fmt.Sprintf("%s does not fit on %s with tp=%d pp=%d: weights %s + KV for one %d-token sequence %s need %s per GPU, %s available for them (of %s; the rest is headroom, activations and runtime)",
+			e.Model, e.GPU, e.TP, e.PP, e.Weights, e.MaxModelLen, need-e.Weights, need, e.Available, e.Total)
+	} else {
+		s = fmt.Sprintf("%s does not fit on %s with tp=%d pp=%d: needs %s per GPU (weights %s + KV for one %d-token sequence + runtime)",
+			e.Model, e.GPU, e.TP, e.PP, e.Needed, e.Weights, e.MaxModelLen)
+	}
 	if e.MaxFitLen > 0 {
 		s += fmt.Sprintf("; the KV cache holds one sequence of at most %d tokens: --max-model-len %d fits", e.MaxFitLen, e.MaxFitLen)
 	}
@@ -465,7 +480,7 @@ func (d *Deployment) CheckFits() error {
 // notFitErr describes a memory plan that cannot hold one MaxModelLen sequence.
 func (d *Deployment) notFitErr(m Memory) *DoesNotFitError {
 	e := &DoesNotFitError{Model: d.Model.ID, GPU: d.GPU.ID, Needed: m.NeededBytes, Available: m.AvailableBytes,
-		Weights: m.WeightsBytes, MaxModelLen: d.MaxModelLen, TP: d.TP, PP: d.PP}
+		Weights: m.WeightsBytes, Total: m.TotalBytes, MaxModelLen: d.MaxModelLen, TP: d.TP, PP: d.PP}
 	if m.KVCacheTokens < d.MaxModelLen {
 		e.MaxFitLen = m.KVCacheTokens
 	}

@@ -107,7 +107,7 @@ func TestMemoryAndStepJSON(t *testing.T) {
 	}
 	json.Unmarshal([]byte(stdout), &m)
 	// 70.6e9 bf16 parameters are 141 GB: one 80 GB GPU cannot hold them.
-	if m.Fits || m.MinGPUs < 2 || !strings.Contains(m.Error, "needs") {
+	if m.Fits || m.MinGPUs < 2 || !strings.Contains(m.Error, "weights 141 GB") || !strings.Contains(m.Error, "need") {
 		t.Errorf("70B on one H100: fits=%v min_gpus=%d error=%q", m.Fits, m.MinGPUs, m.Error)
 	}
 	stdout, stderr, code := runCLI(t, "step", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "H100", "--phase", "decode", "--batch", "4", "--tokens", "100", "--explain", "--output", "json")
