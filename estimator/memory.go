@@ -47,7 +47,10 @@ type Memory struct {
 	MaxConcurrency int  `json:"max_concurrency"`
 	Fits           bool `json:"fits"`
 	// NeededBytes is what one GPU needs for weights, activations, runtime and one sequence of
-	// MaxModelLen tokens of KV cache; AvailableBytes is what the engine may use.
+	// MaxModelLen tokens of KV cache: it fits when NeededBytes ≤ TotalBytes. AvailableBytes
+	// is what is left of the GPU for weights and KV cache (the engine's share less
+	// activations and runtime): weights + one sequence's KV ≤ AvailableBytes, the same test.
+	// The two are on different bases; their difference is not the shortfall.
 	NeededBytes    units.Bytes `json:"needed_bytes_per_gpu"`
 	AvailableBytes units.Bytes `json:"available_bytes_per_gpu"`
 }
