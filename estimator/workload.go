@@ -231,7 +231,9 @@ const MaxTokens = 1 << 30
 type TooManyRequestsError struct{ NumRequests int }
 
 func (e *TooManyRequestsError) Error() string {
-	return fmt.Sprintf("--num-requests %d: a simulation holds at most %d requests (memory); use fewer, or the closed form (no --simulate)", e.NumRequests, MaxSimRequests)
+	// "or the closed form (no --simulate)" was the only advice, also to an offline run
+	// given without --simulate, which is simulated whenever it exceeds one batch.
+	return fmt.Sprintf("--num-requests %d: a simulation holds at most %d requests (memory); use fewer (its steady state comes long before), or, for a rate or concurrency load, the closed form (no --simulate); an offline run larger than one batch is always simulated", e.NumRequests, MaxSimRequests)
 }
 
 // TooLongError is a workload whose requests exceed the engine's max_model_len: the

@@ -112,6 +112,8 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"step batch huge", []string{"step", "--model", llama8b, "--gpu", "H100", "--phase", "decode", "--batch", "100000000", "--tokens", "1000"}, `KV cache of one replica holds`},
 		// Fault 7: 10⁸ simulated requests allocated 8 GB and died with a stack trace.
 		{"simulate 1e8 requests", with(est, "--concurrency", "8", "--simulate", "--num-requests", "100000000"), "a simulation holds at most 1000000 requests"},
+		// An offline run is simulated without --simulate; dropping the flag does not help it.
+		{"offline 2e6 requests", with(est, "--num-requests", "2000000"), "an offline run larger than one batch is always simulated"},
 		{"validate 1e8 requests", []string{"validate", "--url", "http://127.0.0.1:1", "--model", "m", "--model-id", llama8b, "--gpu", "H100", "--input-len", "8", "--output-len", "4", "--concurrency", "1", "--num-requests", "100000000"}, "a simulation holds at most"},
 		// Found beyond the issue's list: 10¹¹ clients ran out of memory; a negative
 		// --num-requests was accepted.
