@@ -467,3 +467,35 @@ func TestMarshalJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestProvenance: the embedded entry cites the datasheet with its confidence; an entry of a
+// user file names that file and says what it does not state (it printed "(datasheet,
+// confidence )" for a file with neither). An override of an embedded entry names the file too.
+func TestProvenance(t *testing.T) {
+	c := load(t)
+	h, err := c.Lookup("H100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := h.Provenance(), "NVIDIA H100 SXM5 80GB (datasheet, confidence high)"; got != want {
+		t.Errorf("embedded: %q, want %q", got, want)
+	}
+	if err := c.AddTOML("mine.toml", []byte("[[gpu]]\nid = \"x1\"\nname = \"X1\"\nmemory_gb = 80\nmemory_bandwidth_tbps = 3\nbf16_tflops_dense = 500\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddTOML("over.toml", []byte("[[gpu]]\nid = \"h100-sxm5-80gb\"\nmemory_bandwidth_tbps = 4\n")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ id, want string }{
+		{"x1", "X1 (--gpu-file mine.toml, no source given, confidence not stated)"},
+		{"H100", "NVIDIA H100 SXM5 80GB (--gpu-file over.toml, confidence high)"},
+	} {
+		g, err := c.Lookup(tc.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := g.Provenance(); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.id, got, tc.want)
+		}
+	}
+}

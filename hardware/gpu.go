@@ -76,6 +76,26 @@ type GPU struct {
 	Origin string
 }
 
+// Provenance is the one line estimate, memory, step and compare print for where the GPU's
+// figures come from: "NVIDIA H100 SXM5 80GB (datasheet, confidence high)" for the embedded
+// catalogue; for an entry a --gpu-file defined or overrode, that file (and "no source
+// given" when it names none), and "confidence not stated" when it states none. A user's
+// file was reported as "(datasheet, confidence )".
+func (g *GPU) Provenance() string {
+	from := "datasheet"
+	if g.Origin != "" && g.Origin != EmbeddedName {
+		from = "--gpu-file " + g.Origin
+		if g.Source == "" {
+			from += ", no source given"
+		}
+	}
+	conf := g.Confidence
+	if conf == "" {
+		conf = "not stated"
+	}
+	return fmt.Sprintf("%s (%s, confidence %s)", g.Name, from, conf)
+}
+
 // Usable returns the memory an engine can allocate from: UsableMemoryBytes when known,
 // else MemoryBytes.
 func (g *GPU) Usable() units.Bytes {

@@ -105,7 +105,7 @@ func (f *deployFlags) build(ctx context.Context, e *env) (*estimator.Deployment,
 		// equal to max_num_seqs"; each running sequence needs a token of the step's budget.
 		return nil, pv, usageErr("--max-num-batched-tokens %d: must be ≥ max_num_seqs %d (lower --max-num-seqs to run a smaller budget)", d.MaxNumBatchedTokens, d.MaxNumSeqs)
 	}
-	pv = estimator.Provenance{Model: m.ID + " (config.json from " + m.Source + ")", GPU: g.Name + " (datasheet, confidence " + g.Confidence + ")", Profile: psrc}
+	pv = estimator.Provenance{Model: m.ID + " (config.json from " + m.Source + ")", GPU: g.Provenance(), Profile: psrc}
 	return d, pv, nil
 }
 
