@@ -22,7 +22,7 @@ type Parameter struct {
 // predictions use, each with its provenance.
 func (d *Deployment) Parameters() []Parameter {
 	g, p := d.GPU, d.Profile
-	sheet := fmt.Sprintf("datasheet: %s (confidence %s)", g.Source, g.Confidence)
+	sheet := g.FiguresSource()
 	out := []Parameter{
 		{"gemm_peak_" + d.ComputeDtype, float64(d.gemmPeak), "FLOP/s (dense)", sheet},
 		{"attention_peak", float64(d.attnPeak), "FLOP/s (dense)", sheet},

@@ -498,4 +498,22 @@ func TestProvenance(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tc.id, got, tc.want)
 		}
 	}
+	// The parameter list's source of the datasheet figures.
+	for _, tc := range []struct{ id, want string }{
+		{"x1", "--gpu-file mine.toml: no source given (confidence not stated)"},
+		{"H200", "datasheet: " + mustLookup(t, c, "H200").Source + " (confidence high)"},
+	} {
+		if got := mustLookup(t, c, tc.id).FiguresSource(); got != tc.want {
+			t.Errorf("%s: figures source %q, want %q", tc.id, got, tc.want)
+		}
+	}
+}
+
+func mustLookup(t *testing.T, c *Catalogue, id string) *GPU {
+	t.Helper()
+	g, err := c.Lookup(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }

@@ -83,17 +83,38 @@ type GPU struct {
 // file was reported as "(datasheet, confidence )".
 func (g *GPU) Provenance() string {
 	from := "datasheet"
-	if g.Origin != "" && g.Origin != EmbeddedName {
+	if g.userFile() {
 		from = "--gpu-file " + g.Origin
 		if g.Source == "" {
 			from += ", no source given"
 		}
 	}
-	conf := g.Confidence
-	if conf == "" {
-		conf = "not stated"
+	return fmt.Sprintf("%s (%s, confidence %s)", g.Name, from, g.confidence())
+}
+
+// FiguresSource is the source of the GPU's datasheet figures (peaks, bandwidth, links) as
+// the parameter list of an estimate cites it: "datasheet: URL (confidence high)", or for a
+// --gpu-file entry "--gpu-file F: URL (confidence …)" with "no source given" and "not
+// stated" for what the file leaves out (it printed "datasheet:  (confidence )").
+func (g *GPU) FiguresSource() string {
+	src := g.Source
+	if src == "" {
+		src = "no source given"
 	}
-	return fmt.Sprintf("%s (%s, confidence %s)", g.Name, from, conf)
+	if g.userFile() {
+		return fmt.Sprintf("--gpu-file %s: %s (confidence %s)", g.Origin, src, g.confidence())
+	}
+	return fmt.Sprintf("datasheet: %s (confidence %s)", src, g.confidence())
+}
+
+// userFile reports whether a --gpu-file defined or last overrode the entry.
+func (g *GPU) userFile() bool { return g.Origin != "" && g.Origin != EmbeddedName }
+
+func (g *GPU) confidence() string {
+	if g.Confidence == "" {
+		return "not stated"
+	}
+	return g.Confidence
 }
 
 // Usable returns the memory an engine can allocate from: UsableMemoryBytes when known,
