@@ -370,7 +370,14 @@ func WriteEstimateText(w io.Writer, r Estimate, markdown bool) {
 		if r.PowerCostPerHour != nil {
 			pw = fmt.Sprintf("$%.3f per hour at TDP and %s USD/kWh", *r.PowerCostPerHour, units.Sig(r.PowerUSDPerKWh))
 		}
-		row("GPU cost", fmt.Sprintf("rental %s; power %s (included in rental prices; the own cost of purchased GPUs)", rent, pw))
+		if r.PriceOffering == "purchase" {
+			// A purchase is not a rental, and its amortised price leaves power out (the
+			// price source says so): it read "rental $0.68 per hour (purchase)".
+			rent = strings.TrimSuffix(rent, " (purchase)")
+			row("GPU cost", fmt.Sprintf("purchase %s, list price amortised, power not in it; power %s, paid on top of a purchase", rent, pw))
+		} else {
+			row("GPU cost", fmt.Sprintf("rental %s; power %s (included in rental prices)", rent, pw))
+		}
 	}
 	flush()
 	if r.Technique != nil {

@@ -173,3 +173,34 @@ func TestEstimateOverloadedPerUser(t *testing.T) {
 		}
 	}
 }
+
+// TestEstimatePurchaseCostLine: an amortised purchase price is not a rental and leaves the
+// power out (hardware prices: "list price amortised over 5 years (power not included)");
+// the line read "rental $0.68 per hour (purchase); power … (included in rental prices; the
+// own cost of purchased GPUs)". 30,000 USD over 5 × 8,760 h = 0.685 USD per hour.
+func TestEstimatePurchaseCostLine(t *testing.T) {
+	m, g := llama8BOnH100(t)
+	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, MaxModelLen: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := estimator.Workload{Kind: estimator.Concurrency, Concurrency: 1, InputLen: 100, OutputLen: 10}
+	for _, tc := range []struct {
+		offering string
+		usd      float64
+		want     string
+	}{
+		{"purchase", 30000.0 / (5 * 8760), "GPU cost            purchase $0.68 per hour, list price amortised, power not in it; power $0.063 per hour at TDP and 0.0900 USD/kWh, paid on top of a purchase"},
+		{"on-demand", 3.78, "GPU cost            rental $3.78 per hour (on-demand); power $0.063 per hour at TDP and 0.0900 USD/kWh (included in rental prices)"},
+	} {
+		r, err := report.NewEstimate(d, estimator.Provenance{}, w, false, 1, report.Price{USDPerGPUHour: tc.usd, Offering: tc.offering, Source: "test", USDPerKWh: 0.09})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var txt bytes.Buffer
+		report.WriteEstimateText(&txt, r, false)
+		if !strings.Contains(txt.String(), tc.want) {
+			t.Errorf("%s: want the line %q in\n%s", tc.offering, tc.want, txt.String())
+		}
+	}
+}
