@@ -220,6 +220,19 @@ func boostMeasured(g *GPU, m map[string]Ceiling) bool {
 	return false
 }
 
+// aboveDatasheet reports whether any of a GPU's GEMM measurements reaches its datasheet
+// peak (measuredCeilings caps them there): the card ran above the clock its datasheet
+// assumes (GeForce boards, the H200 NVL), so none of its GEMM fractions says anything
+// about its family's (the RTX 5090's FP4 0.965 next to its BF16 1.21).
+func aboveDatasheet(m map[string]Ceiling) bool {
+	for k, c := range m {
+		if strings.HasPrefix(k, "gemm:") && c.Fraction >= 0.999 {
+			return true
+		}
+	}
+	return false
+}
+
 // sustainedGEMM returns the GEMM ceiling of a boost-measured GPU for dtype dt: the median
 // measured fraction of the GPUs with the same chip and a higher power rating (which run the
 // same die at or above this part's clocks) times this GPU's datasheet peak; ok false when no
@@ -287,7 +300,7 @@ func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling)
 				}
 				// A card clocked above its datasheet (consumer boards, H200 NVL) says nothing
 				// about its family.
-				if c, ok := measured[o][key]; ok && c.Fraction < 0.999 && (!strings.HasPrefix(key, "gemm:") || !boostMeasured(o, measured[o])) {
+				if c, ok := measured[o][key]; ok && c.Fraction < 0.999 && (!strings.HasPrefix(key, "gemm:") || !aboveDatasheet(measured[o])) {
 					fs = append(fs, c.Fraction)
 					ids = append(ids, o.ID)
 				}

@@ -106,6 +106,16 @@ func TestBoostMeasuredSustained(t *testing.T) {
 	if ce := g5090.Achievable.GEMM["fp4"]; !ce.Measured || math.Abs(ce.Value/1617.46e12-1) > 1e-9 {
 		t.Errorf("RTX 5090 fp4: %.1f TFLOP/s measured=%v, want its own 1617.46", ce.Value/1e12, ce.Measured)
 	}
+	// B200 has no FP4 measurement: the Blackwell family rule takes the median of GB200
+	// (7627.6 of 10000) and RTX PRO 6000 (1608.21 of 2000), not the RTX 5090, whose BF16 run
+	// (254 of 209.5) shows it clocked above its datasheet: 9000 × (0.76276 + 0.804105)/2.
+	b200, err := c.Lookup("B200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ce, want := b200.Achievable.GEMM["fp4"], 9000e12*(7627.6/10000+1608.21/2000)/2; math.Abs(ce.Value/want-1) > 1e-9 || strings.Contains(ce.Source, "rtx-5090") {
+		t.Errorf("B200 fp4: %.1f TFLOP/s (%s), want %.1f", ce.Value/1e12, ce.Source, want/1e12)
+	}
 	for _, g := range c.List() {
 		for dt, ce := range g.Achievable.GEMM {
 			if !ce.Measured && strings.Contains(ce.Source, "h200-nvl-141gb") {
