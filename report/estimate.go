@@ -254,7 +254,7 @@ func WriteEstimateText(w io.Writer, r Estimate, markdown bool) {
 	var tw *tabwriter.Writer
 	row := func(k, v string) {
 		if markdown {
-			fmt.Fprintf(w, "| %s | %s |\n", k, v)
+			fmt.Fprintf(w, "| %s | %s |\n", mdCell(k), mdCell(v))
 		} else {
 			fmt.Fprintf(tw, "  %s\t%s\n", k, v)
 		}
@@ -532,6 +532,10 @@ func (r *Estimate) ExplainTTFT(d *estimator.Deployment, w estimator.Workload) {
 
 // WriteTechniqueText renders a technique comparison as one table (metric, baseline, with
 // the technique, relative change), then its details.
+// mdCell escapes a Markdown table cell: a "|" in the text (an interval's cell key
+// "*|throughput|*|*|*") ended the cell and broke the table into extra columns.
+func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
 func WriteTechniqueText(w io.Writer, t *estimator.TechniqueComparison, markdown bool) {
 	if markdown {
 		fmt.Fprintf(w, "\n## Technique beside the baseline\n\n%s\n\n| metric | baseline | with technique | change |\n|---|---|---|---|\n", t.Technique)
@@ -554,7 +558,7 @@ func WriteTechniqueText(w io.Writer, t *estimator.TechniqueComparison, markdown 
 			return units.Sig(v)
 		}
 		if markdown {
-			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", name, f(a), f(b), ch)
+			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mdCell(name), f(a), f(b), ch)
 		} else {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", name, f(a), f(b), ch)
 		}

@@ -204,3 +204,32 @@ func TestEstimatePurchaseCostLine(t *testing.T) {
 		}
 	}
 }
+
+// TestEstimateMarkdownCells: every row of the Markdown tables has exactly the cells of its
+// header (2 for key–value sections); the intervals' cell keys ("*|throughput|*|*|*") split
+// their rows into 6 and more. A "|" escaped as "\|" does not count (GitHub's rule).
+func TestEstimateMarkdownCells(t *testing.T) {
+	m, g := llama8BOnH100(t)
+	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, MaxModelLen: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := estimator.Workload{Kind: estimator.Concurrency, Concurrency: 4, InputLen: 100, OutputLen: 10}
+	r, err := report.NewEstimate(d, estimator.Provenance{}, w, false, 1, report.Price{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Intervals) == 0 {
+		t.Fatal("no intervals: the test needs their rows")
+	}
+	var b bytes.Buffer
+	report.WriteEstimateText(&b, r, true)
+	for _, l := range strings.Split(b.String(), "\n") {
+		if !strings.HasPrefix(l, "|") {
+			continue
+		}
+		if cells := strings.Count(strings.ReplaceAll(l, `\|`, ""), "|") - 1; cells != 2 {
+			t.Errorf("%d cells: %s", cells, l)
+		}
+	}
+}
