@@ -188,7 +188,9 @@ func runBench(ctx context.Context, e *env, args []string) error {
 // flagNames turns the package's field names ("input len 0: …") into flag names.
 func flagNames(msg string) string {
 	for _, p := range [][2]string{{"input len", "--input-len"}, {"output len", "--output-len"}, {"prefix len", "--prefix-len"},
-		{"num requests or duration", "--num-requests or --duration"}, {"model:", "--model:"}, {"url", "--url"}, {"api ", "--api "}} {
+		{"num requests or duration", "--num-requests or --duration"}, {"model:", "--model:"}, {"url", "--url"}, {"api ", "--api "},
+		{"warmup", "--warmup"}, {"num requests", "--num-requests"}, {"request rate", "--request-rate"}, {"burstiness", "--burstiness"},
+		{"concurrency", "--concurrency"}, {"duration", "--duration"}, {"timeout", "--timeout"}} {
 		if strings.HasPrefix(msg, p[0]) {
 			return p[1] + strings.TrimPrefix(msg, p[0])
 		}

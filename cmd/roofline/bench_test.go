@@ -163,6 +163,10 @@ func TestBenchBadFlags(t *testing.T) {
 		{append(base, "extra"), "unexpected argument \"extra\""},
 		{[]string{"bench", "--url", "http://h", "--model", "m", "--output-len", "8"}, "--input-len 0"},
 		{[]string{"bench", "--summarize", "testdata/no-such.jsonl"}, "--summarize"},
+		// The package's field name came through as is ("bench: warmup -1").
+		{append(base, "--warmup", "-1"), "--warmup -1: must be ≥ 0"},
+		// A prompt of 2^63 words was built in memory.
+		{append(base, "--output-len", "99999999999"), "--output-len 99999999999: must be ≤ 16777216 tokens"},
 	} {
 		_, stderr, code := runCLI(t, c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
