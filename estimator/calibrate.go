@@ -383,7 +383,11 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 		fit.Warnings = append(fit.Warnings, fmt.Sprintf("%s is not identified by these rows: kept at the base profile's value and left out of the fit", h))
 	}
 	if len(rows) < 2*candidates {
-		fit.Warnings = append(fit.Warnings, fmt.Sprintf("under-determined: %d rows for %d parameters (want at least %d): fit fewer parameters with --params or add rows", len(rows), candidates, 2*candidates))
+		advice := "fit fewer parameters with --params or add rows"
+		if candidates == 1 {
+			advice = "add rows" // one parameter cannot be made fewer
+		}
+		fit.Warnings = append(fit.Warnings, fmt.Sprintf("under-determined: %d rows for %d parameters (want at least %d): %s", len(rows), candidates, 2*candidates, advice))
 	}
 	fit.Identifiability = append(fit.Identifiability, heldIdent...)
 	sort.Slice(fit.Identifiability, func(a, b int) bool { return fit.Identifiability[a].Name < fit.Identifiability[b].Name })

@@ -123,6 +123,11 @@ func TestCalibrateEfficiencyAtMostOne(t *testing.T) {
 	if got := fit.Profile.MemoryEfficiency; got > 1 || got < 0.99 {
 		t.Errorf("memory_efficiency fitted to %.3f, want 1 (held at the measured ceiling)", got)
 	}
+	// One row for the one parameter asked for: "fit fewer parameters" cannot be followed.
+	joined := strings.Join(fit.Warnings, "\n")
+	if !strings.Contains(joined, "under-determined: 1 rows for 1 parameters (want at least 2): add rows") || strings.Contains(joined, "fit fewer parameters") {
+		t.Errorf("one parameter, one row: warnings %q", fit.Warnings)
+	}
 }
 
 // TestCalibrateUnidentifiedWarningSaysMove: one decode row cannot identify the last
