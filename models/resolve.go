@@ -99,7 +99,8 @@ func LoadCatalogue(id string) (*Model, error) {
 // or to a folder holding one; the embedded catalogue (case-insensitive id); the local
 // Hugging Face cache (HFHome/hub/models--ORG--NAME/snapshots/*/config.json); CacheDir;
 // the Hub (HubURL/ORG/NAME/resolve/main/config.json) unless Offline. An unknown name is
-// an error suggesting close catalogue ids.
+// an error suggesting close catalogue ids; a name that can only be a path (absolute, ./ or
+// ../, or ending in .json) and does not exist is the file system's error.
 func (r *Resolver) Load(ctx context.Context, name string) (*Model, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
@@ -115,6 +116,10 @@ func (r *Resolver) Load(ctx context.Context, name string) (*Model, error) {
 			return nil, err
 		}
 		return parseFrom(b, name, "path")
+	} else if looksLikePath(name) {
+		// "/tmp/x/config.json" was reported as an unknown model id, with the advice to
+		// "give a path to a config.json", which it was.
+		return nil, err
 	}
 	if catalogueID(name) != "" {
 		return LoadCatalogue(name)
@@ -295,6 +300,12 @@ func unknownModel(name string) error {
 		return fmt.Errorf("unknown model %q (run 'roofline models list' for the catalogue, or give a path to a config.json)", name)
 	}
 	return fmt.Errorf("unknown model %q (did you mean %s?)", name, strings.Join(s, ", "))
+}
+
+// looksLikePath reports whether name can only be a file path, not a catalogue or Hub id:
+// absolute or relative to . or .., or ending in .json (Hub ids are ORG/NAME).
+func looksLikePath(name string) bool {
+	return filepath.IsAbs(name) || strings.HasPrefix(name, "./") || strings.HasPrefix(name, "../") || strings.HasSuffix(strings.ToLower(name), ".json")
 }
 
 // typoOf returns the catalogue ids within 2 single-character edits of name

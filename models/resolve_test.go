@@ -50,7 +50,8 @@ func TestResolverLocal(t *testing.T) {
 		{"mixtral-8x7b", "did you mean"},
 		{"acme/Unknown", "offline"},
 		{"", "empty"},
-		{filepath.Join(t.TempDir(), "nothing"), "unknown model"},
+		// An absolute path can only be a file: missing, it is said so (TestResolverMissingPath).
+		{filepath.Join(t.TempDir(), "nothing"), "no such file"},
 	} {
 		_, err := r.Load(context.Background(), c.name)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -245,6 +246,25 @@ func TestResolverHubDownSuggestsTypo(t *testing.T) {
 	} {
 		_, err := r.Load(context.Background(), tc.name)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.not != "" && strings.Contains(err.Error(), tc.not)) || strings.Count(err.Error(), "did you mean") > 1 {
+			t.Errorf("%s: %v; want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestResolverMissingPath: a name that can only be a path (absolute, ./ or ../, or ending in
+// .json) and does not exist is a missing file, not an unknown model id; the error said
+// "unknown model … or give a path to a config.json" for a path to a config.json.
+func TestResolverMissingPath(t *testing.T) {
+	r := &Resolver{HFHome: t.TempDir(), Offline: true}
+	missing := filepath.Join(t.TempDir(), "no", "config.json")
+	for _, tc := range []struct{ name, want string }{
+		{missing, "no such file"},
+		{"./no-such-dir", "no such file"},
+		{"my-config.json", "no such file"},
+		{"llama-nope", "unknown model"},
+	} {
+		_, err := r.Load(context.Background(), tc.name)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v; want %q", tc.name, err, tc.want)
 		}
 	}
