@@ -490,6 +490,9 @@ func addIntervals(r *Estimate, d *estimator.Deployment, w estimator.Workload) {
 		mc = "moe"
 	}
 	q := validation.Query{Engine: d.Profile.Family(), Workload: w.Kind, ModelClass: mc, Vendor: strings.ToLower(d.GPU.Vendor), GPU: d.GPU.ID, Profile: d.Profile.Name}
+	if r.MaxRequestRate > 0 {
+		q.Load = r.RequestPerS / r.MaxRequestRate
+	}
 	vals := map[string]float64{"output_tok_s": r.OutputTokS, "total_tok_s": r.TotalTokS, "request_per_s": r.RequestPerS, "output_tok_s_per_gpu": r.OutputTokSPerGPU}
 	for _, m := range []struct {
 		n string

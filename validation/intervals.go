@@ -84,16 +84,26 @@ func MetricClass(metric string) string {
 	return "throughput"
 }
 
+// NearCapacityLoad is the predicted load (request rate ÷ sustainable rate) from which an
+// online row counts as near capacity: a step then lasts about its fixed cost ÷ (1 − ρ), so a
+// relative capacity error e moves latency by about e·ρ/(1 − ρ), four times e at ρ = 0.8.
+const NearCapacityLoad = 0.8
+
 // WorkloadClass is "static" (a fixed batch of identical requests run to completion, no
-// in-flight batching), "offline" (every request at once, continuous batching) or "online"
-// (rate, concurrency). Static batches are their own regime: no queue, no mixing of prefill
-// and decode, so their residuals do not describe an offline run's and vice versa.
-func WorkloadClass(w string) string {
+// in-flight batching), "offline" (every request at once, continuous batching), "online"
+// (rate, concurrency) or "online-near-capacity" (an online load at or above
+// NearCapacityLoad of the predicted sustainable rate). Static batches are their own regime:
+// no queue, no mixing of prefill and decode, so their residuals do not describe an offline
+// run's and vice versa; near capacity, latency errors are amplified (NearCapacityLoad).
+func WorkloadClass(w string, load float64) string {
 	switch w {
 	case "static":
 		return "static"
 	case "offline":
 		return "offline"
+	}
+	if load >= NearCapacityLoad {
+		return "online-near-capacity"
 	}
 	return "online"
 }
@@ -157,7 +167,7 @@ func BuildIntervals(res []Result, skip func(Result) bool) *IntervalTable {
 			continue
 		}
 		d := math.Log(r.Measured / *r.Predicted)
-		for _, k := range levels(e, r.Profile, MetricClass(r.Metric), WorkloadClass(r.Workload), r.ModelClass, r.Vendor) {
+		for _, k := range levels(e, r.Profile, MetricClass(r.Metric), WorkloadClass(r.Workload, r.Load), r.ModelClass, r.Vendor) {
 			c := t.Cells[k]
 			if c == nil {
 				c = &IntervalCell{Key: k}
@@ -205,6 +215,9 @@ type Query struct {
 	// GPU is the catalogue id; Profile the engine profile's name.
 	Engine, Metric, Workload, ModelClass, Vendor, GPU, Profile string
 	Value                                                      float64
+	// Load is the predicted request rate ÷ sustainable rate of an online workload (0 when
+	// not known or not online): it selects the near-capacity cells (WorkloadClass).
+	Load float64
 }
 
 // Interval returns the interval of a prediction, widened (with the reason) where the table
@@ -213,7 +226,7 @@ type Query struct {
 func (t *IntervalTable) Interval(q Query) (Interval, bool) {
 	e := engineFamily(q.Engine)
 	var c *IntervalCell
-	for _, k := range levels(e, q.Profile, MetricClass(q.Metric), WorkloadClass(q.Workload), q.ModelClass, q.Vendor) {
+	for _, k := range levels(e, q.Profile, MetricClass(q.Metric), WorkloadClass(q.Workload, q.Load), q.ModelClass, q.Vendor) {
 		if cc := t.Cells[k]; cc != nil && cc.N >= MinCellRows {
 			c = cc
 			break
@@ -338,7 +351,7 @@ func Intervals(res []Result) []Coverage {
 		if r.Predicted == nil || *r.Predicted <= 0 {
 			continue
 		}
-		q := Query{Engine: r.Engine, Metric: r.Metric, Workload: r.Workload, ModelClass: r.ModelClass, Vendor: r.Vendor, Profile: r.Profile, Value: *r.Predicted}
+		q := Query{Engine: r.Engine, Metric: r.Metric, Workload: r.Workload, ModelClass: r.ModelClass, Vendor: r.Vendor, Profile: r.Profile, Load: r.Load, Value: *r.Predicted}
 		iv, ok := full.intervalLOO(q, r)
 		if !ok && emb != nil {
 			// Too few residuals among the rows given: the embedded table's interval (the one
@@ -401,7 +414,7 @@ func (t *IntervalTable) intervalLOO(q Query, r *Result) (Interval, bool) {
 		own = math.Log(r.Measured / q.Value)
 	}
 	e := engineFamily(q.Engine)
-	for _, k := range levels(e, q.Profile, MetricClass(q.Metric), WorkloadClass(q.Workload), q.ModelClass, q.Vendor) {
+	for _, k := range levels(e, q.Profile, MetricClass(q.Metric), WorkloadClass(q.Workload, q.Load), q.ModelClass, q.Vendor) {
 		c := t.Cells[k]
 		if c == nil {
 			continue
@@ -437,7 +450,7 @@ func WriteCoverage(w io.Writer, cov []Coverage) {
 		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", c.Key, c.Rows, pct(c.PctLOO), pct(c.PctLOSO))
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "note: interval = prediction × exp(the ⌊0.1(n+1)⌋-th and ⌈0.9(n+1)⌉-th of the n residuals ln(measured/predicted) of its cell: split-conformal ranks) (engine release, metric class, workload class (static, offline, online), model class, GPU vendor; coarser when < 20 rows); leave-one-out drops the row's own residual, leave-one-source-out every row of its source")
+	fmt.Fprintln(w, "note: interval = prediction × exp(the ⌊0.1(n+1)⌋-th and ⌈0.9(n+1)⌉-th of the n residuals ln(measured/predicted) of its cell: split-conformal ranks) (engine release, metric class, workload class (static, offline, online, online at ≥ 0.8 of the predicted sustainable rate), model class, GPU vendor; coarser when < 20 rows); leave-one-out drops the row's own residual, leave-one-source-out every row of its source")
 }
 
 // WriteIntervalsFile writes WriteIntervals' CSV to the file path.

@@ -96,6 +96,9 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 						r.Reason = why
 						continue
 					}
+					if sv := s.Serving; (rows[i].Workload == "rate" || rows[i].Workload == "concurrency") && sv.MaxRequestRate > 0 {
+						r.Load = sv.RequestPerS / sv.MaxRequestRate
+					}
 					v, ok, why := MetricValue(s, rows[i])
 					if !ok {
 						r.Reason = why

@@ -30,6 +30,10 @@ type Result struct {
 	ModelClass string `json:"model_class,omitempty"`
 	Vendor     string `json:"gpu_vendor,omitempty"`
 	GPUID      string `json:"gpu_id,omitempty"`
+	// Load is the predicted request rate ÷ the predicted sustainable rate of an online row
+	// (rate, concurrency; 0 otherwise): WorkloadClass puts rows at or above NearCapacityLoad
+	// in their own interval cells.
+	Load float64 `json:"load_fraction,omitempty"`
 	// IntervalLo and IntervalHi bound the prediction at IntervalLevel (see Intervals).
 	IntervalLo *float64 `json:"interval_lo"`
 	IntervalHi *float64 `json:"interval_hi"`
