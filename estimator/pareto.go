@@ -97,12 +97,18 @@ const (
 // MarkFronts sets Pareto and ParetoFronts on every point: the throughput-vs-interactivity
 // front (output tokens/s per GPU against tokens/s per user, both maximised) and the
 // cost-vs-latency front ($ per 1M output tokens against median E2E latency, both minimised;
-// points without a price are left out of it). It returns the size of each front.
+// points without a price are left out of it). Overloaded points (Serving.Overloaded: the
+// request rate exceeds the sustainable rate, queues grow without bound) are on no front:
+// their throughput is the deployment's ceiling, not what the load gets, and their latencies
+// are unbounded. It returns the size of each front.
 func MarkFronts(pts []SweepPoint) map[string]int {
 	n := len(pts)
 	x, y := make([]float64, n), make([]float64, n)
 	for i := range pts {
 		x[i], y[i] = pts[i].OutputTokSPerGPU, pts[i].OutputTokSPerUser
+		if pts[i].Overloaded {
+			x[i] = math.NaN()
+		}
 		pts[i].Pareto, pts[i].ParetoFronts = false, nil
 	}
 	sizes := map[string]int{}
@@ -119,7 +125,7 @@ func MarkFronts(pts []SweepPoint) map[string]int {
 	mark(FrontThroughputInteractivity, ParetoFront(x, y, true, true))
 	for i := range pts {
 		x[i], y[i] = math.NaN(), pts[i].E2E.Median
-		if pts[i].CostPer1MOutput != nil {
+		if pts[i].CostPer1MOutput != nil && !pts[i].Overloaded {
 			x[i] = *pts[i].CostPer1MOutput
 		}
 	}
@@ -127,16 +133,18 @@ func MarkFronts(pts []SweepPoint) map[string]int {
 	return sizes
 }
 
-// rankRec holds what the ranking compares: the objective's key (smaller is better; known is
-// false for an unknown cost) and output tokens/s per GPU, the first tie-breaker.
+// rankRec holds what the ranking compares: whether the point is overloaded (every
+// sustainable point ranks first), the objective's key (smaller is better; known is false for
+// an unknown cost) and output tokens/s per GPU, the first tie-breaker.
 type rankRec struct {
-	known     bool
-	key, tput float64
+	overloaded bool
+	known      bool
+	key, tput  float64
 }
 
 // rankRecOf builds a rankRec; cost is NaN when unknown.
-func rankRecOf(objective string, cost, e2eMedian, goodputPerGPU, tputPerGPU float64) rankRec {
-	r := rankRec{known: true, tput: tputPerGPU}
+func rankRecOf(objective string, overloaded bool, cost, e2eMedian, goodputPerGPU, tputPerGPU float64) rankRec {
+	r := rankRec{overloaded: overloaded, known: true, tput: tputPerGPU}
 	switch objective {
 	case ObjectiveCost:
 		r.key, r.known = cost, !math.IsNaN(cost)
@@ -152,6 +160,9 @@ func rankRecOf(objective string, cost, e2eMedian, goodputPerGPU, tputPerGPU floa
 
 // less compares two records; ok is false when they tie.
 func (a rankRec) less(b rankRec) (less, ok bool) {
+	if a.overloaded != b.overloaded {
+		return b.overloaded, true
+	}
 	if a.known != b.known {
 		return a.known, true
 	}
@@ -164,7 +175,10 @@ func (a rankRec) less(b rankRec) (less, ok bool) {
 	return false, false
 }
 
-// RankPoints sorts points best first by the objective and sets Rank (1 = best):
+// RankPoints sorts points best first by the objective and sets Rank (1 = best). Every
+// sustainable point ranks before every overloaded one (Serving.Overloaded: its throughput
+// is the deployment's ceiling while queues grow without bound, so it is never "best");
+// within each group:
 //   - cost: lowest CostPer1MOutput first, points without a price last;
 //   - throughput-per-gpu: highest OutputTokSPerGPU first;
 //   - latency: lowest median E2E latency first;
@@ -180,7 +194,7 @@ func RankPoints(pts []SweepPoint, objective string) {
 		if p.CostPer1MOutput != nil {
 			cost = *p.CostPer1MOutput
 		}
-		recs[i] = rankRecOf(objective, cost, p.E2E.Median, p.GoodputReqSPerGPU, p.OutputTokSPerGPU)
+		recs[i] = rankRecOf(objective, p.Overloaded, cost, p.E2E.Median, p.GoodputReqSPerGPU, p.OutputTokSPerGPU)
 	}
 	idx := make([]int, len(pts))
 	for i := range idx {

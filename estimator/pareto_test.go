@@ -144,6 +144,45 @@ func TestMarkFrontsHandWorked(t *testing.T) {
 	}
 }
 
+// TestOverloadedRanksLastOffFronts: P5 is an overloaded open-loop point (the rate is above
+// the sustainable rate) whose throughput is the deployment's ceiling, 200 tok/s per GPU,
+// more than any other; made cheap ($1.0/1M) and fast (E2E 600 ms, per user 1.67), it would
+// lead every objective and dominate both fronts. The documented rule (RankPoints,
+// MarkFronts) ranks it after the four sustainable points and on no front, so the order of
+// the sustainable points and the fronts stay as in the two tests above.
+func TestOverloadedRanksLastOffFronts(t *testing.T) {
+	for _, tc := range []struct {
+		objective string
+		want      []string
+	}{
+		{ObjectiveCost, []string{"P2", "P1", "P4", "P3", "P5"}},
+		{ObjectiveThroughput, []string{"P3", "P2", "P1", "P4", "P5"}},
+		{ObjectiveLatency, []string{"P4", "P3", "P1", "P2", "P5"}},
+		{ObjectiveGoodput, []string{"P3", "P1", "P2", "P4", "P5"}},
+	} {
+		pts := rankFixture()
+		p5 := SweepPoint{SweepConfig: SweepConfig{GPU: "a100", NumGPUs: 1, Engine: "P5"}, OutputTokSPerGPU: 200,
+			CostPer1MOutput: ptr(1.0), GoodputReqSPerGPU: 0.9}
+		p5.E2E.Median, p5.OutputTokSPerUser, p5.Overloaded = 600, 1000.0/600, true
+		pts = append([]SweepPoint{p5}, pts...)
+		RankPoints(pts, tc.objective)
+		var got []string
+		for _, p := range pts {
+			got = append(got, p.Engine)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: order %v, want %v", tc.objective, got, tc.want)
+		}
+		sizes := MarkFronts(pts)
+		if p := pts[4]; p.Pareto || len(p.ParetoFronts) > 0 {
+			t.Errorf("%s: overloaded point on fronts %v", tc.objective, p.ParetoFronts)
+		}
+		if sizes[FrontThroughputInteractivity] != 2 || sizes[FrontCostLatency] != 3 {
+			t.Errorf("%s: front sizes %v, want 2 and 3 (as without the overloaded point)", tc.objective, sizes)
+		}
+	}
+}
+
 func TestCheckObjective(t *testing.T) {
 	for _, o := range Objectives() {
 		if err := CheckObjective(o); err != nil {

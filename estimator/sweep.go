@@ -172,11 +172,15 @@ type SweepResult struct {
 	// constraints outside the closed form's region of validity).
 	Simulated int64
 	// Points are the best configurations meeting every constraint, ranked by the objective
-	// (SweepOptions.Top of them; all when Top is 0).
+	// (SweepOptions.Top of them; all when Top is 0); overloaded ones rank after every
+	// sustainable one (RankPoints).
 	Points []SweepPoint
 	// Front holds every point on a Pareto front (of all points meeting the constraints, not
-	// only the top ones), in rank order.
+	// only the top ones), in rank order; overloaded points are on no front (MarkFronts).
 	Front []SweepPoint
+	// Overloaded counts the distinct points (DistinctMet) whose request rate exceeds the
+	// deployment's sustainable rate (Serving.Overloaded).
+	Overloaded int64
 	// FrontSizes gives the size of each Pareto front over Points.
 	FrontSizes map[string]int
 }
@@ -231,7 +235,9 @@ type servKey struct {
 }
 
 // Sweep evaluates every configuration of the space with the closed form, keeps those that
-// meet every constraint, ranks them by the objective and marks the Pareto fronts.
+// meet every constraint, ranks them by the objective and marks the Pareto fronts. An
+// overloaded open-loop point (request rate above the sustainable rate) ranks after every
+// sustainable point and is on no front, whatever the objective.
 //
 // It memoizes: a configuration's result depends on max_num_seqs and max_num_batched_tokens
 // only through the running-batch cap b_max = min(KV tokens/(input + output/2), max_num_seqs)
@@ -453,7 +459,10 @@ func Sweep(ctx context.Context, sp SweepSpace, opt SweepOptions) (SweepResult, e
 	for i := range cands {
 		c := &cands[i]
 		g := float64(cfgs[c.ci].cfg.NumGPUs)
-		recs[i] = rankRecOf(opt.Objective, c.cost, c.s.E2E.Median, c.good/g, c.s.OutputTokS/g)
+		if c.s.Overloaded {
+			res.Overloaded++
+		}
+		recs[i] = rankRecOf(opt.Objective, c.s.Overloaded, c.cost, c.s.E2E.Median, c.good/g, c.s.OutputTokS/g)
 	}
 	// cfgLess is SweepConfig.Less of the two points' configurations with their loads. The
 	// table's configurations carry no load (zero), so they compare as the loaded ones up to
@@ -491,13 +500,20 @@ func Sweep(ctx context.Context, sp SweepSpace, opt SweepOptions) (SweepResult, e
 		}
 		return cfgLess(i, j)
 	})
+	// Overloaded points are on no front (as MarkFronts): NaN leaves them out.
 	x, y := make([]float64, n), make([]float64, n)
 	for i := range cands {
 		x[i], y[i] = recs[i].tput, cands[i].s.OutputTokSPerUser
+		if recs[i].overloaded {
+			x[i] = math.NaN()
+		}
 	}
 	ti := ParetoFront(x, y, true, true)
 	for i := range cands {
 		x[i], y[i] = cands[i].cost, cands[i].s.E2E.Median
+		if recs[i].overloaded {
+			x[i] = math.NaN()
+		}
 	}
 	cl := ParetoFront(x, y, false, false)
 	res.FrontSizes = map[string]int{FrontThroughputInteractivity: 0, FrontCostLatency: 0}

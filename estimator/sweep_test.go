@@ -378,3 +378,44 @@ func TestBurstRunMatchesStartBurst(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepOverloadedLast: Llama-3.1-8B on one H100 at 1000/200 tokens sustains about
+// 28 req/s (its max_request_rate). Of the rates 1–64 (13 values), 32, 48 and 64 req/s
+// exceed it: Serve marks them overloaded and reports the ceiling as their throughput, the
+// highest of all. The rule (Sweep's doc) puts every sustainable point first and no
+// overloaded point on a front, whatever the objective; the overloaded are exactly the
+// rates at or above the point's own MaxRequestRate.
+func TestSweepOverloadedLast(t *testing.T) {
+	rates, err := ParseRange("1-64", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := SweepSpace{Model: mustModel(t, "meta-llama/Llama-3.1-8B-Instruct"), GPUs: []*hardware.GPU{mustGPU(t, "H100")},
+		Profiles: []*Profile{MustEngine("vllm")}, Workload: Workload{Kind: Rate, InputLen: 1000, OutputLen: 200, Burstiness: 1},
+		RequestRates: rates}
+	for _, obj := range Objectives() {
+		r, err := Sweep(context.Background(), sp, SweepOptions{Objective: obj, PriceUSDPerGPUHour: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Points) != 13 || r.Overloaded != 3 {
+			t.Fatalf("%s: %d points, %d overloaded; want 13 and 3 (32, 48, 64 req/s)", obj, len(r.Points), r.Overloaded)
+		}
+		for i, p := range r.Points {
+			if want := p.RequestRate >= p.MaxRequestRate; p.Overloaded != want {
+				t.Errorf("%s: %g req/s, max %g: overloaded %v", obj, p.RequestRate, p.MaxRequestRate, p.Overloaded)
+			}
+			if p.Overloaded != (i >= 10) {
+				t.Errorf("%s: rank %d (%g req/s) overloaded %v: want the 3 overloaded last", obj, p.Rank, p.RequestRate, p.Overloaded)
+			}
+			if p.Overloaded && (p.Pareto || len(p.ParetoFronts) > 0) {
+				t.Errorf("%s: overloaded %g req/s on fronts %v", obj, p.RequestRate, p.ParetoFronts)
+			}
+		}
+		for _, p := range r.Front {
+			if p.Overloaded {
+				t.Errorf("%s: overloaded %g req/s in Front", obj, p.RequestRate)
+			}
+		}
+	}
+}

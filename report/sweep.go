@@ -110,12 +110,16 @@ func NewSweep(sp estimator.SweepSpace, cons []estimator.Constraint, res estimato
 	if res.Met == 0 {
 		out.Notes = append(out.Notes, "no configuration meets every constraint: relax a constraint or widen the space")
 	}
+	if res.Overloaded > 0 {
+		out.Notes = append(out.Notes, fmt.Sprintf("%d of %d distinct configurations are overloaded (request rate above the sustainable max_request_rate: queues grow without bound; tok/s is the deployment's ceiling, not what the load gets): they rank after every sustainable one, are on no Pareto front and are marked overloaded", res.Overloaded, res.DistinctMet))
+	}
 	return out
 }
 
 // WriteSweepTable prints the ranked configurations (tok/s per GPU and per user, TTFT p95
-// and ITL p99 in ms, E2E median in s, USD per 1M output tokens, fronts), the fronts' sizes
-// and the notes.
+// and ITL p99 in ms, E2E median in s, USD per 1M output tokens, fronts, or "overloaded"
+// for a point whose request rate exceeds the sustainable rate), the fronts' sizes and the
+// notes.
 func WriteSweepTable(w io.Writer, o Sweep) {
 	fmt.Fprintf(w, "roofline sweep: %s, %s workload, input %d / output %d tokens\n", o.Model, o.Workload.Kind, o.Workload.InputLen, o.Workload.OutputLen)
 	cons := "none"
@@ -139,6 +143,9 @@ func WriteSweepTable(w io.Writer, o Sweep) {
 		front := ""
 		for _, fr := range p.ParetoFronts {
 			front += map[string]string{estimator.FrontThroughputInteractivity: "T", estimator.FrontCostLatency: "C"}[fr]
+		}
+		if p.Overloaded {
+			front = "overloaded" // never on a front (estimator.MarkFronts)
 		}
 		perUser := units.Sig(p.OutputTokSPerUser)
 		if p.Overloaded && p.OutputTokSPerUser == 0 {
