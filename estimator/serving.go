@@ -1190,3 +1190,17 @@ func explainOf(d *Deployment, p cfPoint, wait float64) *TTFTBreakdown {
 	return &TTFTBreakdown{QueueMs: (p.waitStep + wait) * 1e3, BudgetWaitMs: (p.waitBudget + p.interference - p.extra) * 1e3,
 		PrefillMs: (p.extra + p.loadPart) * 1e3, Chunks: p.chunks, InterferenceMs: p.decodePart * 1e3, FixedMs: p.fixed * 1e3, FixedSource: src}
 }
+
+// LoadFraction is the load of an online workload relative to the deployment's capacity: the
+// offered request rate ÷ s.MaxRequestRate for an open loop (offered > 0 and finite), else
+// the achieved s.RequestPerS ÷ s.MaxRequestRate (a closed loop); 0 when s has no sustainable
+// rate. Above about 0.8 latency amplifies any capacity error ρ/(1 − ρ)-fold.
+func LoadFraction(offered float64, s Serving) float64 {
+	if s.MaxRequestRate <= 0 {
+		return 0
+	}
+	if offered > 0 && !math.IsInf(offered, 1) {
+		return offered / s.MaxRequestRate
+	}
+	return s.RequestPerS / s.MaxRequestRate
+}

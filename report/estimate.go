@@ -211,11 +211,21 @@ func NewEstimate(d *estimator.Deployment, pv estimator.Provenance, w estimator.W
 	if oneOutputToken(r.Client, w) {
 		r.Warnings = append(r.Warnings, OneTokenNote)
 	}
-	addIntervals(&r, d, w)
+	if rho := estimator.LoadFraction(w.RequestRate, s); !r.Overloaded && rho >= validation.NearCapacityLoad && w.Kind == estimator.Rate {
+		r.Warnings = append(r.Warnings, NearCapacityNote(rho))
+	}
+	addIntervals(&r, d, w, estimator.LoadFraction(w.RequestRate, s))
 	if r.Warnings == nil {
 		r.Warnings = []string{}
 	}
 	return r, nil
+}
+
+// NearCapacityNote is the warning of an online estimate at load ρ (request rate ÷ sustainable
+// rate) ≥ validation.NearCapacityLoad: a step lasts about its fixed cost ÷ (1 − ρ), so a
+// relative error e in the predicted capacity moves TTFT and TPOT by about e·ρ/(1 − ρ).
+func NearCapacityNote(rho float64) string {
+	return fmt.Sprintf("near capacity: the load is %.0f%% of the sustainable rate, where a step lasts about its fixed cost ÷ (1 − ρ); a 10%% error in the predicted capacity moves TTFT and TPOT by about %.0f%% (ρ/(1 − ρ) × 10%%), so read them as the order of magnitude and use the intervals", 100*rho, 10*rho/(1-rho))
 }
 
 // OneTokenNote is the warning of an estimate whose requests produce one output token each.
@@ -479,7 +489,7 @@ func fptr(v float64) *float64 {
 
 // addIntervals attaches 80% prediction intervals to the headline metrics from the embedded
 // residual table (validation.EmbeddedIntervals); cost bounds follow the throughput's.
-func addIntervals(r *Estimate, d *estimator.Deployment, w estimator.Workload) {
+func addIntervals(r *Estimate, d *estimator.Deployment, w estimator.Workload, loadFraction float64) {
 	t, err := validation.EmbeddedIntervals()
 	if err != nil {
 		r.Warnings = append(r.Warnings, "no prediction intervals: "+err.Error())
@@ -490,8 +500,8 @@ func addIntervals(r *Estimate, d *estimator.Deployment, w estimator.Workload) {
 		mc = "moe"
 	}
 	q := validation.Query{Engine: d.Profile.Family(), Workload: w.Kind, ModelClass: mc, Vendor: strings.ToLower(d.GPU.Vendor), GPU: d.GPU.ID, Profile: d.Profile.Name}
-	if r.MaxRequestRate > 0 {
-		q.Load = r.RequestPerS / r.MaxRequestRate
+	if w.Kind == estimator.Rate {
+		q.Load = loadFraction
 	}
 	vals := map[string]float64{"output_tok_s": r.OutputTokS, "total_tok_s": r.TotalTokS, "request_per_s": r.RequestPerS, "output_tok_s_per_gpu": r.OutputTokSPerGPU}
 	for _, m := range []struct {

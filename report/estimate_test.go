@@ -233,3 +233,46 @@ func TestEstimateMarkdownCells(t *testing.T) {
 		}
 	}
 }
+
+// TestNearCapacityWarning: an open loop at 90% of the sustainable rate is warned about with
+// the amplification ρ/(1 − ρ) × 10% = 0.9/0.1 × 10% = 90% (hand calculation); the same
+// deployment at 20% is not, nor is a closed loop (its batch is its concurrency).
+func TestNearCapacityWarning(t *testing.T) {
+	m, g := llama8BOnH100(t)
+	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, MaxModelLen: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := estimator.Workload{Kind: estimator.Concurrency, Concurrency: 1, InputLen: 1024, OutputLen: 256}
+	s, err := d.Serve(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := estimator.LoadFraction(0, s); math.Abs(got-s.RequestPerS/s.MaxRequestRate) > 1e-12 {
+		t.Errorf("closed loop LoadFraction = %g, want achieved/sustainable %g", got, s.RequestPerS/s.MaxRequestRate)
+	}
+	has := func(w estimator.Workload) bool {
+		r, err := report.NewEstimate(d, estimator.Provenance{}, w, false, 1, report.Price{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range r.Warnings {
+			if strings.HasPrefix(x, "near capacity") {
+				return true
+			}
+		}
+		return false
+	}
+	open := func(f float64) estimator.Workload {
+		return estimator.Workload{Kind: estimator.Rate, RequestRate: f * s.MaxRequestRate, InputLen: 1024, OutputLen: 256, NumRequests: 200}
+	}
+	if !has(open(0.9)) {
+		t.Error("no near-capacity warning at 90% of the sustainable rate")
+	}
+	if has(open(0.2)) || has(base) {
+		t.Error("near-capacity warning at 20% or for a closed loop")
+	}
+	if n := report.NearCapacityNote(0.95); !strings.Contains(n, "by about 190%") {
+		t.Errorf("note at ρ = 0.95 does not give 0.95/0.05 × 10%% = 190%%: %s", n)
+	}
+}

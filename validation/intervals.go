@@ -84,15 +84,15 @@ func MetricClass(metric string) string {
 	return "throughput"
 }
 
-// NearCapacityLoad is the predicted load (request rate ÷ sustainable rate) from which an
-// online row counts as near capacity: a step then lasts about its fixed cost ÷ (1 − ρ), so a
+// NearCapacityLoad is the load (offered request rate ÷ predicted sustainable rate) from which
+// an open-loop row counts as near capacity: a step then lasts about its fixed cost ÷ (1 − ρ), so a
 // relative capacity error e moves latency by about e·ρ/(1 − ρ), four times e at ρ = 0.8.
 const NearCapacityLoad = 0.8
 
 // WorkloadClass is "static" (a fixed batch of identical requests run to completion, no
 // in-flight batching), "offline" (every request at once, continuous batching), "online"
-// (rate, concurrency) or "online-near-capacity" (an online load at or above
-// NearCapacityLoad of the predicted sustainable rate). Static batches are their own regime:
+// (rate, concurrency) or "online-near-capacity" (an open-loop load at or above
+// NearCapacityLoad of the predicted sustainable rate; Result.Load). Static batches are their own regime:
 // no queue, no mixing of prefill and decode, so their residuals do not describe an offline
 // run's and vice versa; near capacity, latency errors are amplified (NearCapacityLoad).
 func WorkloadClass(w string, load float64) string {
@@ -215,8 +215,8 @@ type Query struct {
 	// GPU is the catalogue id; Profile the engine profile's name.
 	Engine, Metric, Workload, ModelClass, Vendor, GPU, Profile string
 	Value                                                      float64
-	// Load is the predicted request rate ÷ sustainable rate of an online workload (0 when
-	// not known or not online): it selects the near-capacity cells (WorkloadClass).
+	// Load is the offered request rate ÷ sustainable rate of an open-loop workload (0 when
+	// not known or not an open loop): it selects the near-capacity cells (WorkloadClass).
 	Load float64
 }
 

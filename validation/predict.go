@@ -96,8 +96,8 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 						r.Reason = why
 						continue
 					}
-					if sv := s.Serving; (rows[i].Workload == "rate" || rows[i].Workload == "concurrency") && sv.MaxRequestRate > 0 {
-						r.Load = sv.RequestPerS / sv.MaxRequestRate
+					if sv := s.Serving; rows[i].Workload == "rate" && sv.MaxRequestRate > 0 {
+						r.Load = estimator.LoadFraction(rows[i].RequestRate, sv)
 					}
 					v, ok, why := MetricValue(s, rows[i])
 					if !ok {

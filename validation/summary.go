@@ -30,8 +30,9 @@ type Result struct {
 	ModelClass string `json:"model_class,omitempty"`
 	Vendor     string `json:"gpu_vendor,omitempty"`
 	GPUID      string `json:"gpu_id,omitempty"`
-	// Load is the predicted request rate ÷ the predicted sustainable rate of an online row
-	// (rate, concurrency; 0 otherwise): WorkloadClass puts rows at or above NearCapacityLoad
+	// Load is the offered request rate ÷ the predicted sustainable rate of an open-loop row
+	// (workload rate; 0 otherwise: a closed loop's batch is its concurrency, so its latency
+	// does not diverge near capacity): WorkloadClass puts rows at or above NearCapacityLoad
 	// in their own interval cells.
 	Load float64 `json:"load_fraction,omitempty"`
 	// IntervalLo and IntervalHi bound the prediction at IntervalLevel (see Intervals).
