@@ -188,7 +188,7 @@ func (c Constraint) observe(s *Serving, tputPerGPU, goodput, cost float64) float
 	}
 	switch c.Metric {
 	case "output_tok_s_per_user":
-		return s.OutputTokSPerUser
+		return float64(s.OutputTokSPerUser) // NaN when overloaded: no constraint holds
 	case "output_tok_s_per_gpu":
 		return tputPerGPU
 	case "output_tok_s":

@@ -316,6 +316,7 @@ func (m *disaggModel) at(lam float64) DisaggServing {
 	decCap := m.bmax / (m.out * m.decodeStep(m.bmax))
 	if rho >= 1 || lamD >= decCap {
 		s.Overloaded = true
+		s.OutputTokSPerUser = NullFloat(math.NaN()) // output/(E2E − TTFT) of two unbounded times
 		s.TTFT, s.E2E = infDist(), infDist()
 		tau := m.decodeStep(m.bmax)
 		s.TPOT, s.ITL = constDist(tau*1e3), constDist(tau*1e3)
@@ -354,7 +355,7 @@ func (m *disaggModel) at(lam float64) DisaggServing {
 	s.E2E = shift(s.TTFT, (m.out-1)*tau*1e3)
 	s.RequestPerS = lam
 	s.OutputTokS, s.TotalTokS = lam*m.out, lam*(m.in+m.out)
-	s.OutputTokSPerUser = 1 / tau
+	s.OutputTokSPerUser = NullFloat(1 / tau)
 	s.DecodeStepMs, s.MeanStepMs = tau*1e3, tau*1e3
 	prefGPU := float64(x.PrefillReplicas * x.Prefill.NumGPUs)
 	s.PrefillShare = prefGPU / float64(s.GPUs)

@@ -105,7 +105,7 @@ func MarkFronts(pts []SweepPoint) map[string]int {
 	n := len(pts)
 	x, y := make([]float64, n), make([]float64, n)
 	for i := range pts {
-		x[i], y[i] = pts[i].OutputTokSPerGPU, pts[i].OutputTokSPerUser
+		x[i], y[i] = pts[i].OutputTokSPerGPU, float64(pts[i].OutputTokSPerUser)
 		if pts[i].Overloaded {
 			x[i] = math.NaN()
 		}

@@ -85,7 +85,7 @@ func rankFixture() []SweepPoint {
 		p := SweepPoint{SweepConfig: SweepConfig{GPU: gpu, NumGPUs: 1, Engine: name}, OutputTokSPerGPU: tput,
 			CostPer1MOutput: cost, GoodputReqSPerGPU: good}
 		p.E2E.Median = e2e
-		p.OutputTokSPerUser = 1000 / e2e
+		p.OutputTokSPerUser = NullFloat(1000 / e2e)
 		return p
 	}
 	return []SweepPoint{

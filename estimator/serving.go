@@ -44,8 +44,10 @@ type Serving struct {
 	OutputTokS  float64 `json:"output_tok_s"`
 	TotalTokS   float64 `json:"total_tok_s"`
 	RequestPerS float64 `json:"request_per_s"`
-	// OutputTokSPerUser is the mean streaming speed a reader sees: output/(E2E − TTFT).
-	OutputTokSPerUser float64 `json:"output_tok_s_per_user"`
+	// OutputTokSPerUser is the mean streaming speed a reader sees: output/(E2E − TTFT),
+	// tok/s. NaN (JSON null) when the closed form finds the deployment overloaded: E2E and
+	// TTFT are then both unbounded and there is no speed to predict.
+	OutputTokSPerUser NullFloat `json:"output_tok_s_per_user"`
 	// Batch is the mean number of running sequences per replica.
 	Batch float64 `json:"mean_batch"`
 	// Overloaded is true when arrivals exceed what the deployment sustains: latencies then
@@ -605,6 +607,7 @@ func (d *Deployment) serveCF(c *cf, w Workload, mem Memory) (Serving, error) {
 		if lam >= maxLane {
 			full := c.at(c.bmax)
 			s.Overloaded = true
+			s.OutputTokSPerUser = NullFloat(math.NaN()) // output/(E2E − TTFT) of two unbounded times
 			s.Warnings = append(s.Warnings, fmt.Sprintf("overloaded: %.3g req/s exceeds the sustainable %.3g req/s; queues grow without bound", w.RequestRate, s.MaxRequestRate))
 			s.Batch = c.bmax
 			s.RequestPerS = s.MaxRequestRate
@@ -717,7 +720,7 @@ func (d *Deployment) finishSteady(s *Serving, c *cf, p cfPoint, wait, spread flo
 	s.OutputTokS = s.RequestPerS * O
 	s.TotalTokS = s.RequestPerS * (O + c.inTotal)
 	if O > 1 {
-		s.OutputTokSPerUser = 1 / p.tau
+		s.OutputTokSPerUser = NullFloat(1 / p.tau)
 	}
 	d.utilisation(s, c, p)
 }
@@ -766,7 +769,7 @@ func (d *Deployment) serveBatch(c *cf, s Serving, n, reps float64) (Serving, err
 	s.DecodeStepMs, s.MeanStepMs = dec*1e3, wave/(steps+c.out-1)*1e3
 	s.PrefillShare = steps * tp / wave
 	if c.out > 1 {
-		s.OutputTokSPerUser = 1 / dec
+		s.OutputTokSPerUser = NullFloat(1 / dec)
 	}
 	p := cfPoint{b: b, tauD: dec, tau: dec}
 	d.utilisation(&s, c, p)
@@ -1101,6 +1104,35 @@ func itlDist(p cfPoint, O float64) Dist {
 		min = long * 1e3
 	}
 	return Dist{Mean: p.tau * 1e3, Median: q(0.5), P90: q(0.9), P95: q(0.95), P99: q(0.99), Min: min, Max: long * 1e3}
+}
+
+// NullFloat is a float64 that may be unknown: NaN (or ±Inf) stands for a value that is
+// not predicted, which JSON writes as null (never 0) and reads back from null as NaN.
+type NullFloat float64
+
+// Known reports whether f is a finite number.
+func (f NullFloat) Known() bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
+
+// MarshalJSON writes f as a JSON number, or null when it is not finite.
+func (f NullFloat) MarshalJSON() ([]byte, error) {
+	if !f.Known() {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, float64(f), 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads a JSON number, or null as NaN.
+func (f *NullFloat) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*f = NullFloat(math.NaN())
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("output_tok_s_per_user: %q is not a number", b)
+	}
+	*f = NullFloat(v)
+	return nil
 }
 
 // MarshalJSON writes non-finite values (an overloaded queue) as null: JSON has no infinity.

@@ -250,7 +250,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	s.OutputTokS = reps * outTok / dur
 	s.TotalTokS = reps * (outTok + inTok) / dur
 	if len(user) > 0 {
-		s.OutputTokSPerUser = mean(user)
+		s.OutputTokSPerUser = NullFloat(mean(user))
 	}
 	if w.Kind == Static || w.Kind == Offline {
 		s.BatchElapsedS = dur

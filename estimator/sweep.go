@@ -503,7 +503,7 @@ func Sweep(ctx context.Context, sp SweepSpace, opt SweepOptions) (SweepResult, e
 	// Overloaded points are on no front (as MarkFronts): NaN leaves them out.
 	x, y := make([]float64, n), make([]float64, n)
 	for i := range cands {
-		x[i], y[i] = recs[i].tput, cands[i].s.OutputTokSPerUser
+		x[i], y[i] = recs[i].tput, float64(cands[i].s.OutputTokSPerUser)
 		if recs[i].overloaded {
 			x[i] = math.NaN()
 		}

@@ -2,6 +2,7 @@ package estimator
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"reflect"
 	"runtime"
@@ -208,6 +209,10 @@ func TestSweepMatchesServe(t *testing.T) {
 				want.Warnings = append(want.Warnings, warnText(d.Warnings())...)
 				if len(got.Warnings) == 0 && len(want.Warnings) == 0 {
 					got.Warnings, want.Warnings = nil, nil
+				}
+				if !got.OutputTokSPerUser.Known() && !want.OutputTokSPerUser.Known() {
+					// Both not predicted (overloaded): NaN, which DeepEqual never finds equal.
+					got.OutputTokSPerUser, want.OutputTokSPerUser = 0, 0
 				}
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("%+v:\nsweep %+v\nServe %+v", c, got, want)
@@ -416,6 +421,58 @@ func TestSweepOverloadedLast(t *testing.T) {
 			if p.Overloaded {
 				t.Errorf("%s: overloaded %g req/s in Front", obj, p.RequestRate)
 			}
+		}
+	}
+}
+
+// TestNullFloatJSON: a per-user speed that is not predicted (NaN, ±Inf) is JSON null, never
+// 0; a number is written as strconv's shortest form and null reads back as NaN.
+func TestNullFloatJSON(t *testing.T) {
+	for _, tc := range []struct {
+		v    float64
+		want string
+	}{{math.NaN(), "null"}, {math.Inf(1), "null"}, {math.Inf(-1), "null"}, {31.25, "31.25"}, {0, "0"}, {1e-7, "1e-07"}} {
+		b, err := json.Marshal(NullFloat(tc.v))
+		if err != nil || string(b) != tc.want {
+			t.Errorf("Marshal(%g) = %s, %v; want %s", tc.v, b, err, tc.want)
+		}
+	}
+	var f NullFloat
+	if err := json.Unmarshal([]byte("null"), &f); err != nil || f.Known() {
+		t.Errorf("Unmarshal(null) = %g, %v; want NaN", float64(f), err)
+	}
+	if err := json.Unmarshal([]byte("42.5"), &f); err != nil || f != 42.5 {
+		t.Errorf("Unmarshal(42.5) = %g, %v", float64(f), err)
+	}
+	if err := json.Unmarshal([]byte(`"fast"`), &f); err == nil {
+		t.Error(`Unmarshal("fast") accepted`)
+	}
+}
+
+// TestOverloadedPerUserNull: Llama-3.1-8B on one H100 at 1000/200 tokens sustains about
+// 28 req/s (TestSweepOverloadedLast); at 64 req/s Serve is overloaded and E2E and TTFT are
+// unbounded, so output_tok_s_per_user, output/(E2E − TTFT), is JSON null; at 1 req/s it is
+// a positive number (the closed form: 1/TPOT).
+func TestOverloadedPerUserNull(t *testing.T) {
+	d := mustDeploy(t, Spec{Model: mustModel(t, "meta-llama/Llama-3.1-8B-Instruct"), GPU: mustGPU(t, "H100"), Profile: MustEngine("vllm")})
+	for _, tc := range []struct {
+		rate       float64
+		overloaded bool
+	}{{64, true}, {1, false}} {
+		s, err := d.Serve(Workload{Kind: Rate, InputLen: 1000, OutputLen: 200, RequestRate: tc.rate, Burstiness: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		null := strings.Contains(string(b), `"output_tok_s_per_user":null`)
+		if s.Overloaded != tc.overloaded || null != tc.overloaded {
+			t.Errorf("%g req/s: overloaded %v, per-user null %v; want both %v", tc.rate, s.Overloaded, null, tc.overloaded)
+		}
+		if !tc.overloaded && !(s.OutputTokSPerUser > 0) {
+			t.Errorf("%g req/s: per-user %g, want > 0", tc.rate, float64(s.OutputTokSPerUser))
 		}
 	}
 }

@@ -25,18 +25,18 @@ type Technique struct {
 // (latencies in ms, rates in tok/s and req/s, weights in bytes per GPU, cost in USD per
 // 1M output tokens; nil without a price).
 type TechniqueSide struct {
-	NumGPUs           int      `json:"num_gpus"`
-	TTFTMs            float64  `json:"ttft_ms_mean"`
-	TPOTMs            float64  `json:"tpot_ms_mean"`
-	E2EMs             float64  `json:"e2e_ms_mean"`
-	OutputTokS        float64  `json:"output_tok_s"`
-	OutputTokSPerGPU  float64  `json:"output_tok_s_per_gpu"`
-	OutputTokSPerUser float64  `json:"output_tok_s_per_user"`
-	MaxRequestRate    float64  `json:"max_request_rate"`
-	KVCacheTokens     int      `json:"kv_cache_tokens"`
-	WeightsBytes      float64  `json:"weights_bytes_per_gpu"`
-	CostOut           *float64 `json:"cost_usd_per_1m_output_tokens"`
-	Overloaded        bool     `json:"overloaded"`
+	NumGPUs           int       `json:"num_gpus"`
+	TTFTMs            float64   `json:"ttft_ms_mean"`
+	TPOTMs            float64   `json:"tpot_ms_mean"`
+	E2EMs             float64   `json:"e2e_ms_mean"`
+	OutputTokS        float64   `json:"output_tok_s"`
+	OutputTokSPerGPU  float64   `json:"output_tok_s_per_gpu"`
+	OutputTokSPerUser NullFloat `json:"output_tok_s_per_user"` // NaN (null) when overloaded
+	MaxRequestRate    float64   `json:"max_request_rate"`
+	KVCacheTokens     int       `json:"kv_cache_tokens"`
+	WeightsBytes      float64   `json:"weights_bytes_per_gpu"`
+	CostOut           *float64  `json:"cost_usd_per_1m_output_tokens"`
+	Overloaded        bool      `json:"overloaded"`
 }
 
 // TechniqueComparison is a technique beside the baseline (the same deployment without it).

@@ -340,11 +340,11 @@ func WriteEstimateText(w io.Writer, r Estimate, markdown bool) {
 	}
 	if r.Client.OutputLen == 1 && r.OutputTokSPerUser == 0 {
 		row("per-user speed", "- (one output token: no streaming interval)")
-	} else if r.Overloaded && r.OutputTokSPerUser == 0 {
+	} else if r.Overloaded && (!r.OutputTokSPerUser.Known() || r.OutputTokSPerUser == 0) {
 		// output/(E2E − TTFT) of two unbounded times: not a speed of 0.
 		row("per-user speed", "- (overloaded: no steady state)")
 	} else {
-		row("per-user speed", fmt.Sprintf("%s tok/s", units.Sig(r.OutputTokSPerUser)))
+		row("per-user speed", fmt.Sprintf("%s tok/s", units.Sig(float64(r.OutputTokSPerUser))))
 	}
 	row("running batch", fmt.Sprintf("%s sequences per replica (mean)", units.Sig(r.Batch)))
 	row("KV cache", fmt.Sprintf("%d tokens in all; max concurrency %d at %d tokens/request", r.KVCacheTokens, r.MaxConcurrency, r.Client.InputLen+r.Client.OutputLen))
@@ -568,6 +568,9 @@ func WriteTechniqueText(w io.Writer, t *estimator.TechniqueComparison, markdown 
 			if math.IsInf(v, 1) {
 				return "unbounded"
 			}
+			if math.IsNaN(v) {
+				return "-" // not predicted (per-user speed when overloaded)
+			}
 			return units.Sig(v)
 		}
 		if markdown {
@@ -583,7 +586,7 @@ func WriteTechniqueText(w io.Writer, t *estimator.TechniqueComparison, markdown 
 	row("E2E mean (ms)", a.E2EMs, b.E2EMs)
 	row("output throughput (tok/s)", a.OutputTokS, b.OutputTokS)
 	row("output tok/s per GPU", a.OutputTokSPerGPU, b.OutputTokSPerGPU)
-	row("per-user speed (tok/s)", a.OutputTokSPerUser, b.OutputTokSPerUser)
+	row("per-user speed (tok/s)", float64(a.OutputTokSPerUser), float64(b.OutputTokSPerUser))
 	row("max sustainable rate (req/s)", a.MaxRequestRate, b.MaxRequestRate)
 	row("KV cache (tokens, all replicas)", float64(a.KVCacheTokens), float64(b.KVCacheTokens))
 	row("weights per GPU (GB)", a.WeightsBytes/1e9, b.WeightsBytes/1e9)

@@ -88,7 +88,7 @@ func NewSweep(sp estimator.SweepSpace, cons []estimator.Constraint, res estimato
 		if p.CostPer1MOutput != nil {
 			cost = *p.CostPer1MOutput
 		}
-		k := [3]float64{p.OutputTokSPerGPU, p.OutputTokSPerUser, cost*1e6 + p.E2E.Median}
+		k := [3]float64{p.OutputTokSPerGPU, float64(p.OutputTokSPerUser), cost*1e6 + p.E2E.Median}
 		if !spot[k] {
 			spot[k] = true
 			out.Front = append(out.Front, p)
@@ -147,10 +147,7 @@ func WriteSweepTable(w io.Writer, o Sweep) {
 		if p.Overloaded {
 			front = "overloaded" // never on a front (estimator.MarkFronts)
 		}
-		perUser := units.Sig(p.OutputTokSPerUser)
-		if p.Overloaded && p.OutputTokSPerUser == 0 {
-			perUser = "-" // output/(E2E − TTFT) of two unbounded times, not 0
-		}
+		perUser := perUserText(p.OutputTokSPerUser)
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%d/%d/%d/%d\t%s\t%s/%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", p.Rank, p.GPU, p.NumGPUs, p.TP, p.PP, p.DP, p.EP,
 			p.Engine, p.WeightDtype, p.KVDtype, p.MaxNumSeqs, p.MaxNumBatchedTokens, load, units.Sig(p.OutputTokSPerGPU), perUser,
 			ms(p.TTFT.P95), ms(p.ITL.P99), ms(p.E2E.Median/1e3), cost, front)
@@ -168,6 +165,15 @@ func WriteSweepTable(w io.Writer, o Sweep) {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	fmt.Fprintln(w, "launch commands: --output json (configs[].launch) or --emit-script FILE")
+}
+
+// perUserText prints a per-user speed (tok/s) with 3 significant figures, or "-" when it is
+// not predicted (NaN: output/(E2E − TTFT) of two unbounded times in an overloaded queue).
+func perUserText(v estimator.NullFloat) string {
+	if !v.Known() {
+		return "-"
+	}
+	return units.Sig(float64(v))
 }
 
 // ms prints a latency with 3 significant figures, or "unbounded".
@@ -205,7 +211,7 @@ func WriteSweepScript(b *strings.Builder, o Sweep) {
 			cmd = l.TRTLLM
 		}
 		fmt.Fprintf(b, "# rank %d: %d× %s tp=%d pp=%d dp=%d ep=%d, predicted %s output tok/s per GPU, %s tok/s per user\n",
-			p.Rank, p.NumGPUs, p.GPU, p.TP, p.PP, p.DP, p.EP, units.Sig(p.OutputTokSPerGPU), units.Sig(p.OutputTokSPerUser))
+			p.Rank, p.NumGPUs, p.GPU, p.TP, p.PP, p.DP, p.EP, units.Sig(p.OutputTokSPerGPU), perUserText(p.OutputTokSPerUser))
 		for _, n := range l.Notes {
 			fmt.Fprintf(b, "# note: %s\n", n)
 		}

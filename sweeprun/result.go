@@ -125,7 +125,7 @@ func MeasuredPoint(m bench.Summary, gpus int) estimator.SweepPoint {
 	var p estimator.SweepPoint
 	p.TTFT, p.ITL, p.TPOT, p.E2E = estDist(m.TTFT), estDist(m.ITL), estDist(m.TPOT), estDist(m.E2E)
 	p.OutputTokS, p.RequestPerS, p.TotalTokS = m.OutputTokS, m.RequestPerS, m.TotalTokS
-	p.OutputTokSPerUser = m.OutputTokSPerUser.Mean
+	p.OutputTokSPerUser = estimator.NullFloat(m.OutputTokSPerUser.Mean)
 	p.OutputTokSPerGPU = m.OutputTokS / float64(max(gpus, 1))
 	p.GoodputReqS = m.RequestPerS
 	if m.GoodputReqS != nil {
@@ -157,9 +157,9 @@ func Judge(rs []Result, cons []estimator.Constraint) {
 		if len(cons) > 0 {
 			r.MeetsSLO = &met
 		}
-		if met && finite(p.OutputTokSPerGPU) && finite(p.OutputTokSPerUser) {
+		if met && finite(p.OutputTokSPerGPU) && p.OutputTokSPerUser.Known() {
 			idx = append(idx, i)
-			x, y = append(x, p.OutputTokSPerGPU), append(y, p.OutputTokSPerUser)
+			x, y = append(x, p.OutputTokSPerGPU), append(y, float64(p.OutputTokSPerUser))
 		}
 	}
 	on := estimator.ParetoFront(x, y, true, true)

@@ -311,10 +311,13 @@ func MetricValue(p Prediction, r Row) (float64, bool, string) {
 	}
 	switch r.Metric {
 	case "output_tok_s_per_user":
+		if !s.OutputTokSPerUser.Known() {
+			return 0, false, fmt.Sprintf("overloaded: arrivals exceed the sustainable %.3g req/s, so there is no steady streaming speed", s.MaxRequestRate)
+		}
 		if s.OutputTokSPerUser == 0 {
 			return 0, false, "output_tok_s_per_user needs more than one output token"
 		}
-		return s.OutputTokSPerUser, true, ""
+		return float64(s.OutputTokSPerUser), true, ""
 	case "kv_transfer_ms_mean", "kv_transfer_bw_GBps":
 		if p.Disagg == nil {
 			return 0, false, r.Metric + " needs a disaggregated row (prefill_replicas, decode_replicas)"
