@@ -3,6 +3,7 @@ package estimator_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -165,5 +166,25 @@ func TestFitRename(t *testing.T) {
 	b, err := fit.ProfileTOML("# header\n")
 	if err != nil || !strings.HasPrefix(string(b), "# header\n") {
 		t.Errorf("TOML %q…, %v", string(b[:min(len(b), 40)]), err)
+	}
+}
+
+// TestBurstinessRange: estimator.Workload.Validate takes gamma shapes in [0.01, 100] (MinBurstiness,
+// MaxBurstiness: below 0.01 the mean of the 100 gaps of a default run has CV 1/√(100·k) > 1;
+// above 100 the arrival CV² 1/k < 0.01 is periodic for every purpose) and 0, the default 1.
+func TestBurstinessRange(t *testing.T) {
+	for _, tc := range []struct {
+		k  float64
+		ok bool
+	}{{0, true}, {0.01, true}, {0.5, true}, {1, true}, {100, true}, {0.0099, false}, {100.5, false}, {1e-300, false}, {1e300, false},
+		{-1, false}, {math.NaN(), false}, {math.Inf(1), false}} {
+		w := estimator.Workload{Kind: estimator.Rate, InputLen: 100, OutputLen: 10, RequestRate: 5, Burstiness: tc.k}
+		err := w.Validate()
+		if (err == nil) != tc.ok {
+			t.Errorf("burstiness %g: error %v, want ok %v", tc.k, err, tc.ok)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "--burstiness ") {
+			t.Errorf("burstiness %g: %q does not name the flag", tc.k, err)
+		}
 	}
 }

@@ -16,6 +16,20 @@ const (
 	Offline     = "offline"     // NumRequests submitted at once; maximum throughput
 )
 
+// MinBurstiness and MaxBurstiness bound Workload.Burstiness, the gamma shape k of the gaps
+// between open-loop arrivals (their coefficient of variation is 1/√k).
+//
+// Below 0.01 (CV > 10) a run does not offer the rate asked for: the mean of N Gamma(k) gaps
+// is Gamma(N·k)-distributed with CV 1/√(N·k), above 1 at the 100 requests of the smallest
+// default run, so a few huge gaps hold the run's time and the rest arrive at once (at
+// k = 1e-300 every drawn gap rounds to 0 and 5 req/s was reported overloaded at a fifth of
+// capacity). Above 100 (CV < 0.1) the arrivals are periodic for every purpose: the arrival
+// term c_a² = 1/k of Kingman's formula is below 0.01, and k·λ overflows near 1e308.
+const (
+	MinBurstiness = 0.01
+	MaxBurstiness = 100.0
+)
+
 // Workload is what the clients send.
 type Workload struct {
 	Kind        string
@@ -25,7 +39,7 @@ type Workload struct {
 	Concurrency int
 	RequestRate float64 // req/s, whole deployment
 	// Burstiness is the gamma shape k of inter-arrival gaps (1 = Poisson, < 1 burstier), as vllm bench serve;
-	// Kind Rate only (0 or 1 otherwise, Validate).
+	// Kind Rate only (0 or 1 otherwise, Validate), in [MinBurstiness, MaxBurstiness].
 	Burstiness  float64
 	BatchSize   int
 	NumRequests int // requests to simulate (0: a default that reaches steady state)
@@ -64,8 +78,8 @@ func (w *Workload) Validate() error {
 	if w.Burstiness == 0 {
 		w.Burstiness = 1
 	}
-	if w.Burstiness < 0 || math.IsNaN(w.Burstiness) {
-		return fmt.Errorf("--burstiness %g: must be > 0", w.Burstiness)
+	if !(w.Burstiness >= MinBurstiness && w.Burstiness <= MaxBurstiness) {
+		return fmt.Errorf("--burstiness %g: allowed values are %g to %g (gamma shape of arrival gaps; 1 = Poisson, smaller is burstier)", w.Burstiness, MinBurstiness, MaxBurstiness)
 	}
 	if w.Burstiness != 1 && w.Kind != Rate && w.Kind != "" {
 		// A closed loop, a static batch or an offline run has no arrival gaps to shape:

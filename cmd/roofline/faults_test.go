@@ -151,6 +151,11 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"models show kv int4", []string{"models", "show", llama8b, "--kv-dtype", "int4"}, `--kv-dtype "int4": allowed values are bf16, fp16, fp8`},
 		{"accuracy empty CSV", []string{"accuracy", "--data", emptyCSV}, "empty.csv: empty file (want the header: id,source,model,gpu,"},
 		{"accuracy header only", []string{"accuracy", "--data", headerOnlyCSV}, "header.csv: no measurement rows after the header"},
+		// --burstiness 1e-300 at 5 req/s: every drawn gap rounded to 0 and the run was reported
+		// overloaded at a fifth of capacity (estimator.MinBurstiness says why 0.01 to 100).
+		{"burstiness 1e-300", with(est, "--request-rate", "5", "--burstiness", "1e-300"), "--burstiness 1e-300: allowed values are 0.01 to 100"},
+		{"burstiness 1e300", with(est, "--request-rate", "5", "--burstiness", "1e300"), "--burstiness 1e+300: allowed values are 0.01 to 100"},
+		{"sweep burstiness 0.001", []string{"sweep", "--model", llama8b, "--gpus", "H100", "--num-gpus", "1", "--input-len", "100", "--output-len", "10", "--request-rate", "5", "--burstiness", "0.001"}, "--burstiness 0.001: allowed values are 0.01 to 100"},
 		{"accuracy header only, skipping", []string{"accuracy", "--skip-bad-rows", "--data", headerOnlyCSV}, "no measurement rows"},
 	}
 	for _, c := range cases {
