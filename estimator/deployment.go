@@ -145,6 +145,11 @@ func (g attnGroup) name(multi bool) string {
 	return n
 }
 
+// MaxDP is the largest number of data-parallel replicas New takes: 4096, the bound the sweep
+// puts on GPU counts and plan's default --max-replicas. --dp 100000 described no deployment
+// anyone runs and was priced as 100,000 GPUs.
+const MaxDP = 4096
+
 // New validates a Spec and precomputes the per-GPU model shard.
 func New(s Spec) (*Deployment, error) {
 	if s.Model == nil || s.GPU == nil {
@@ -177,6 +182,9 @@ func New(s Spec) (*Deployment, error) {
 		if s.NumGPUs > 0 && s.NumGPUs%(s.TP*s.PP) == 0 {
 			s.DP = s.NumGPUs / (s.TP * s.PP)
 		}
+	}
+	if s.DP > MaxDP {
+		return nil, fmt.Errorf("--dp %d: allowed values are 1 to %d replicas (tp·pp·dp = --num-gpus)", s.DP, MaxDP)
 	}
 	if s.NumGPUs == 0 {
 		s.NumGPUs = s.TP * s.PP * s.DP

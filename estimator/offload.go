@@ -26,6 +26,15 @@ const (
 	diskLatency        = 100e-6
 )
 
+// Largest offload tiers a server holds, bytes per GPU of the replica: a two-socket node of
+// 8 GPUs holds at most 12 TB of DDR5 (AMD EPYC 9004: 6 TB per socket, AMD datasheet), 1.5 TB
+// per GPU; 24 U.2 NVMe drives of 30.72 TB (the largest Samsung PM1733 of the datasheet
+// above) hold 737.28 TB per node, 92.16 TB per GPU. Larger tiers describe no real server.
+const (
+	MaxHostTierBytesPerGPU = 1.5e12
+	MaxDiskTierBytesPerGPU = 24 * 30.72e12 / 8
+)
+
 // OffloadTier is one tier that holds KV evicted from HBM.
 type OffloadTier struct {
 	Name      string      // cpu or disk
@@ -71,11 +80,21 @@ func ParseOffload(text string) ([]OffloadTier, error) {
 // ResolveTiers fills each tier's bandwidth and latency from the catalogue: the CPU tier
 // loads over the GPU's host link (NVLink-C2C where the catalogue gives it, else PCIe), each
 // GPU of a replica its own KV shard in parallel; the disk tier reads one NVMe drive per node
-// shared by the GPUs of the replica.
+// shared by the GPUs of the replica. A tier larger than a server holds for the replica's
+// tp·pp GPUs (MaxHostTierBytesPerGPU, MaxDiskTierBytesPerGPU) is an error naming the flag.
 func (d *Deployment) ResolveTiers(tiers []OffloadTier) ([]OffloadTier, error) {
 	out := append([]OffloadTier(nil), tiers...)
 	for i := range out {
 		t := &out[i]
+		gpus := d.TP * d.PP
+		limit := MaxHostTierBytesPerGPU
+		if t.Name == TierDisk {
+			limit = MaxDiskTierBytesPerGPU
+		}
+		if float64(t.Capacity) > limit*float64(gpus) {
+			return nil, fmt.Errorf("--kv-offload %s:%.3gTB: allowed values are up to %.3gTB per replica of %d GPU(s) (%.3gTB per GPU; larger describes no real server)",
+				t.Name, float64(t.Capacity)/1e12, limit*float64(gpus)/1e12, gpus, limit/1e12)
+		}
 		switch t.Name {
 		case TierCPU:
 			bw, name := d.GPU.HostLink()

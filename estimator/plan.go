@@ -267,8 +267,12 @@ func orZero(s []int) []int {
 // Check checks the planner's lists and workload as a command line gives them (errors name
 // the flag): max_num_seqs in [1, MaxSimRequests], max_num_batched_tokens in [0, MaxTokens]
 // (0: the profile's), dtypes that
-// units.CanonicalDtype knows ("" allowed), a valid workload that fits MaxModelLen.
+// units.CanonicalDtype knows ("" allowed), a valid workload that fits MaxModelLen, and
+// MaxReplicas ≤ MaxDP.
 func (pl *Planner) Check() error {
+	if pl.MaxReplicas > MaxDP {
+		return fmt.Errorf("--max-replicas %d: allowed values are 1 to %d", pl.MaxReplicas, MaxDP)
+	}
 	if err := cmp.Or(belowMin("max-num-seqs", pl.MaxNumSeqs, 1, ""),
 		belowMin("max-num-batched-tokens", pl.MaxNumBatchedTokens, 0, " (0: the profile's)"),
 		schedulerCaps(pl.MaxNumSeqs, pl.MaxNumBatchedTokens)); err != nil {

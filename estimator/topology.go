@@ -135,6 +135,11 @@ func (d *Deployment) resolveTopology() error {
 	if !explicit && d.NumGPUs <= gpn {
 		return nil // fits one scale-up domain: unchanged
 	}
+	if t.GPUsPerNode > 0 && d.NumGPUs > gpn && d.NumGPUs%gpn != 0 {
+		// 8 GPUs at 3 per node (3 + 3 + 2) were priced with collectives that assume equal
+		// nodes; engines lay ranks out over whole nodes.
+		return fmt.Errorf("--gpus-per-node %d: %d GPUs do not fill whole nodes of %d; allowed values divide --num-gpus %d or are at least %d", gpn, d.NumGPUs, gpn, d.NumGPUs, d.NumGPUs)
+	}
 	if t.Nodes > 0 && d.NumGPUs > t.Nodes*gpn {
 		return fmt.Errorf("--num-gpus %d exceeds --nodes %d × --gpus-per-node %d", d.NumGPUs, t.Nodes, gpn)
 	}

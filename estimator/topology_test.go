@@ -79,3 +79,57 @@ func TestMultiNodeDeployment(t *testing.T) {
 		t.Errorf("8 GPUs on 2 nodes of 4: %d nodes, want 2", d.Nodes())
 	}
 }
+
+// TestUnrealInputsRefused: values that describe no real deployment are refused with the
+// flag and the allowed values; the boundaries follow from the documented rules by hand.
+//   - --gpus-per-node g with N > g GPUs: N must fill whole nodes (N mod g = 0); g ≥ N is one node.
+//   - --dp: at most MaxDP = 4096 replicas.
+//   - --kv-offload: cpu ≤ 1.5 TB and disk ≤ 24·30.72/8 = 92.16 TB per GPU of the replica
+//     (tp·pp GPUs), so TP4 takes cpu up to 6 TB and disk up to 368.64 TB.
+func TestUnrealInputsRefused(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	g := mustGPU(t, "H100 SXM")
+	for _, c := range []struct {
+		name string
+		spec Spec
+		want string // "" = accepted
+	}{
+		{"8 GPUs at 3 per node", Spec{TP: 8, Topology: Topology{GPUsPerNode: 3}}, "--gpus-per-node 3: 8 GPUs do not fill whole nodes of 3; allowed values divide --num-gpus 8 or are at least 8"},
+		{"8 GPUs at 4 per node", Spec{TP: 8, Topology: Topology{GPUsPerNode: 4}}, ""},
+		{"2 GPUs at 3 per node (one node)", Spec{TP: 2, Topology: Topology{GPUsPerNode: 3}}, ""},
+		{"12 GPUs at 8 per node, given", Spec{TP: 4, DP: 3, Topology: Topology{GPUsPerNode: 8}}, "--gpus-per-node 8: 12 GPUs do not fill whole nodes"},
+		{"dp 4096", Spec{DP: 4096}, ""},
+		{"dp 4097", Spec{DP: 4097}, "--dp 4097: allowed values are 1 to 4096 replicas"},
+		{"dp 100000", Spec{DP: 100000}, "--dp 100000: allowed values are 1 to 4096"},
+		{"num-gpus 100000 at tp 1", Spec{TP: 1, NumGPUs: 100000}, "--dp 100000: allowed values are 1 to 4096"},
+	} {
+		s := c.spec
+		s.Model, s.GPU = m, g
+		_, err := New(s)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		tp      int
+		offload string
+		want    string
+	}{
+		{1, "cpu:1.5TB", ""},
+		{1, "cpu:1.6TB", "--kv-offload cpu:1.6TB: allowed values are up to 1.5TB per replica of 1 GPU(s)"},
+		{1, "cpu:1e30GB", "--kv-offload cpu:1e+27TB: allowed values are up to 1.5TB"},
+		{4, "cpu:6TB", ""},
+		{4, "disk:368TB", ""},
+		{4, "disk:369TB", "--kv-offload disk:369TB: allowed values are up to 369TB per replica of 4 GPU(s) (92.2TB per GPU"},
+	} {
+		d := mustDeploy(t, Spec{Model: m, GPU: g, TP: c.tp})
+		tiers, err := ParseOffload(c.offload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.ResolveTiers(tiers)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("TP%d %s: error %v, want %q", c.tp, c.offload, err, c.want)
+		}
+	}
+}

@@ -156,6 +156,12 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"burstiness 1e-300", with(est, "--request-rate", "5", "--burstiness", "1e-300"), "--burstiness 1e-300: allowed values are 0.01 to 100"},
 		{"burstiness 1e300", with(est, "--request-rate", "5", "--burstiness", "1e300"), "--burstiness 1e+300: allowed values are 0.01 to 100"},
 		{"sweep burstiness 0.001", []string{"sweep", "--model", llama8b, "--gpus", "H100", "--num-gpus", "1", "--input-len", "100", "--output-len", "10", "--request-rate", "5", "--burstiness", "0.001"}, "--burstiness 0.001: allowed values are 0.01 to 100"},
+		// Values that describe no real deployment were priced: 100,000 replicas, 8 GPUs on
+		// nodes of 3 (3 + 3 + 2), 10^30 GB of host memory.
+		{"dp 100000", with(c1, "--dp", "100000"), "--dp 100000: allowed values are 1 to 4096 replicas"},
+		{"gpus-per-node 3 of 8", with(c1, "--num-gpus", "8", "--gpus-per-node", "3"), "--gpus-per-node 3: 8 GPUs do not fill whole nodes of 3"},
+		{"kv-offload 1e30GB", with(c1, "--kv-offload", "cpu:1e30GB"), "--kv-offload cpu:1e+27TB: allowed values are up to 1.5TB"},
+		{"plan max-replicas 5000", []string{"plan", "--model", llama8b, "--target-rate", "5", "--input-len", "100", "--output-len", "10", "--max-replicas", "5000"}, "--max-replicas 5000: allowed values are 1 to 4096"},
 		{"accuracy header only, skipping", []string{"accuracy", "--skip-bad-rows", "--data", headerOnlyCSV}, "no measurement rows"},
 	}
 	for _, c := range cases {
