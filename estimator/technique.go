@@ -26,9 +26,9 @@ type Technique struct {
 // 1M output tokens; nil without a price).
 type TechniqueSide struct {
 	NumGPUs           int       `json:"num_gpus"`
-	TTFTMs            float64   `json:"ttft_ms_mean"`
-	TPOTMs            float64   `json:"tpot_ms_mean"`
-	E2EMs             float64   `json:"e2e_ms_mean"`
+	TTFTMs            NullFloat `json:"ttft_ms_mean"` // +Inf (JSON null) when overloaded
+	TPOTMs            NullFloat `json:"tpot_ms_mean"`
+	E2EMs             NullFloat `json:"e2e_ms_mean"` // +Inf (JSON null) when overloaded
 	OutputTokS        float64   `json:"output_tok_s"`
 	OutputTokSPerGPU  float64   `json:"output_tok_s_per_gpu"`
 	OutputTokSPerUser NullFloat `json:"output_tok_s_per_user"` // NaN (null) when overloaded
@@ -49,7 +49,7 @@ type TechniqueComparison struct {
 
 // sideOf is one column: s on gpus GPUs at price USD per GPU-hour (CostOf).
 func sideOf(s *Serving, gpus int, kvTokens int, weights units.Bytes, price float64) TechniqueSide {
-	t := TechniqueSide{NumGPUs: gpus, TTFTMs: s.TTFT.Mean, TPOTMs: s.TPOT.Mean, E2EMs: s.E2E.Mean, OutputTokS: s.OutputTokS,
+	t := TechniqueSide{NumGPUs: gpus, TTFTMs: NullFloat(s.TTFT.Mean), TPOTMs: NullFloat(s.TPOT.Mean), E2EMs: NullFloat(s.E2E.Mean), OutputTokS: s.OutputTokS,
 		OutputTokSPerGPU: s.OutputTokS / float64(gpus), OutputTokSPerUser: s.OutputTokSPerUser, MaxRequestRate: s.MaxRequestRate,
 		KVCacheTokens: kvTokens, WeightsBytes: float64(weights), Overloaded: s.Overloaded}
 	if c, ok := CostOf(price*float64(gpus), s); ok {

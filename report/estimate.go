@@ -581,9 +581,9 @@ func WriteTechniqueText(w io.Writer, t *estimator.TechniqueComparison, markdown 
 	}
 	a, b := t.Baseline, t.With
 	row("GPUs", float64(a.NumGPUs), float64(b.NumGPUs))
-	row("TTFT mean (ms)", a.TTFTMs, b.TTFTMs)
-	row("TPOT mean (ms)", a.TPOTMs, b.TPOTMs)
-	row("E2E mean (ms)", a.E2EMs, b.E2EMs)
+	row("TTFT mean (ms)", float64(a.TTFTMs), float64(b.TTFTMs))
+	row("TPOT mean (ms)", float64(a.TPOTMs), float64(b.TPOTMs))
+	row("E2E mean (ms)", float64(a.E2EMs), float64(b.E2EMs))
 	row("output throughput (tok/s)", a.OutputTokS, b.OutputTokS)
 	row("output tok/s per GPU", a.OutputTokSPerGPU, b.OutputTokSPerGPU)
 	row("per-user speed (tok/s)", float64(a.OutputTokSPerUser), float64(b.OutputTokSPerUser))

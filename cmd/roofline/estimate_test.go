@@ -125,3 +125,38 @@ func TestMemoryAndStepJSON(t *testing.T) {
 		t.Errorf("step json: predicted %g ms, %d ops", s.PredictedMs, len(s.Ops))
 	}
 }
+
+// TestOverloadedTechniqueJSON: Llama-3.1-8B on one H100 sustains about 39 req/s at 1000/200
+// tokens with a 500-token shared prefix (the table's max sustainable rate), so 64 req/s is
+// overloaded on both sides of a --kv-offload comparison: the mean TTFT and E2E are unbounded
+// and the per-user speed is not predicted. JSON has no infinity: they are null, and the
+// document is written (it failed with "json: unsupported value: +Inf", exit 1).
+func TestOverloadedTechniqueJSON(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "estimate", "--model", llama8b, "--gpu", "H100", "--input-len", "1000", "--output-len", "200",
+		"--prefix-len", "500", "--request-rate", "64", "--kv-offload", "cpu:100GB", "--output", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Technique struct {
+			Baseline map[string]any `json:"baseline"`
+			With     map[string]any `json:"with_technique"`
+		} `json:"technique"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for name, side := range map[string]map[string]any{"baseline": doc.Technique.Baseline, "with": doc.Technique.With} {
+		if side["overloaded"] != true {
+			t.Fatalf("%s: not overloaded: %v", name, side)
+		}
+		for _, k := range []string{"ttft_ms_mean", "e2e_ms_mean", "output_tok_s_per_user"} {
+			if v, ok := side[k]; !ok || v != nil {
+				t.Errorf("%s %s = %v (present %v), want null", name, k, v, ok)
+			}
+		}
+		if v, ok := side["tpot_ms_mean"].(float64); !ok || !(v > 0) {
+			t.Errorf("%s tpot_ms_mean = %v, want a positive number (the full batch's step)", name, side["tpot_ms_mean"])
+		}
+	}
+}
