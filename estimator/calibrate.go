@@ -98,13 +98,13 @@ type Fit struct {
 // relative change of the predicted step times per unit change of the parameter's logarithm
 // (0.1: doubling the parameter moves predictions by ~7%); RelStdErr is the parameter's
 // standard error as a fraction of its value from the fit's Jacobian and residuals (the
-// Gauss–Newton covariance s²(JᵀJ)⁻¹ in log space; +Inf when the rows cannot separate it
-// from the others). Identified is Sensitivity ≥ 0.01 and RelStdErr ≤ 0.5.
+// Gauss–Newton covariance s²(JᵀJ)⁻¹ in log space; +Inf, JSON null, when the rows cannot
+// separate it from the others). Identified is Sensitivity ≥ 0.01 and RelStdErr ≤ 0.5.
 type ParamIdent struct {
-	Name        string  `json:"name"`
-	Sensitivity float64 `json:"sensitivity"`
-	RelStdErr   float64 `json:"rel_std_err"`
-	Identified  bool    `json:"identified"`
+	Name        string    `json:"name"`
+	Sensitivity float64   `json:"sensitivity"`
+	RelStdErr   NullFloat `json:"rel_std_err"`
+	Identified  bool      `json:"identified"`
 }
 
 // calibParams are the profile fields calibration may move, with accessors.
@@ -325,8 +325,9 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 	for len(names) == 0 && len(slots) > 1 {
 		worst, worstSE := -1, 0.0
 		for j, id := range fit.Identifiability {
-			if !id.Identified && (worst < 0 || id.RelStdErr > worstSE || (math.IsInf(id.RelStdErr, 1) && id.Sensitivity < fit.Identifiability[worst].Sensitivity)) {
-				worst, worstSE = j, id.RelStdErr
+			se := float64(id.RelStdErr)
+			if !id.Identified && (worst < 0 || se > worstSE || (math.IsInf(se, 1) && id.Sensitivity < fit.Identifiability[worst].Sensitivity)) {
+				worst, worstSE = j, se
 			}
 		}
 		if worst < 0 {
@@ -376,7 +377,7 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 			if before != 0 && math.Abs(after/before-1) > 0.05 {
 				what = fmt.Sprintf("it moved from the base profile's %.4g to %.4g all the same", before, after)
 			}
-			fit.Warnings = append(fit.Warnings, fmt.Sprintf("%s is not identified by these rows (sensitivity %.3g, relative standard error %s): %s and should not be trusted", id.Name, id.Sensitivity, pctOrInf(id.RelStdErr), what))
+			fit.Warnings = append(fit.Warnings, fmt.Sprintf("%s is not identified by these rows (sensitivity %.3g, relative standard error %s): %s and should not be trusted", id.Name, id.Sensitivity, pctOrInf(float64(id.RelStdErr)), what))
 		}
 	}
 	for _, h := range held {
@@ -489,7 +490,7 @@ func identify(x []float64, n int, resid func([]float64) []float64, names []strin
 				se = math.Sqrt(v)
 			}
 		}
-		out[j] = ParamIdent{Name: names[j], Sensitivity: sens, RelStdErr: se, Identified: sens >= 0.01 && se <= 0.5}
+		out[j] = ParamIdent{Name: names[j], Sensitivity: sens, RelStdErr: NullFloat(se), Identified: sens >= 0.01 && se <= 0.5}
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
 	return out

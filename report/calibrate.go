@@ -24,7 +24,7 @@ func WriteFitText(w io.Writer, fit estimator.Fit, base, cvBy string, cv []estima
 		if !id.Identified {
 			mark = "  (not identified)"
 		}
-		fmt.Fprintf(w, "  %-28s %10.4g -> %-10.4g %-11.3g %s%s\n", p.Name, p.Before, p.After, id.Sensitivity, relErr(id.RelStdErr), mark)
+		fmt.Fprintf(w, "  %-28s %10.4g -> %-10.4g %-11.3g %s%s\n", p.Name, p.Before, p.After, id.Sensitivity, relErr(float64(id.RelStdErr)), mark)
 	}
 	if cvBy != "" {
 		fmt.Fprintf(w, "leave-one-%s-out (fit on the other groups, predict this one):\n", cvBy)

@@ -19,7 +19,7 @@ func TestWriteFitText(t *testing.T) {
 	fit := estimator.Fit{N: 12, MAPE: 4, MAPE0: 20, MaxAPE: 9,
 		Params: []estimator.FitParam{{Name: "gemm_efficiency", Before: 0.8, After: 0.7}, {Name: "step_overhead_ms", Before: 1, After: 2}},
 		Identifiability: []estimator.ParamIdent{{Name: "gemm_efficiency", Sensitivity: 0.5, RelStdErr: 0.05, Identified: true},
-			{Name: "step_overhead_ms", Sensitivity: 0.001, RelStdErr: math.Inf(1)}}}
+			{Name: "step_overhead_ms", Sensitivity: 0.001, RelStdErr: estimator.NullFloat(math.Inf(1))}}}
 	var b bytes.Buffer
 	report.WriteFitText(&b, fit, "vllm", "", nil)
 	lines := strings.Split(b.String(), "\n")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -142,5 +143,43 @@ func TestCalibrateCV(t *testing.T) {
 	}
 	if _, stderr, code := runCLI(t, "calibrate", "--steps", steps, "--out", out, "--cv", "engine"); code != 2 || !strings.Contains(stderr, "gpu, dtype, model") {
 		t.Errorf("--cv engine: exit %d, %s", code, stderr)
+	}
+}
+
+// TestCalibrateUnidentifiedJSON: three decode steps of one shape (batch 1, 1024 tokens)
+// cannot separate the step overhead from the memory efficiency (both move every row alike),
+// so the overhead's relative standard error is unbounded (+Inf). JSON has no infinity: it
+// is null, and the document is written (it failed with "json: unsupported value: +Inf").
+func TestCalibrateUnidentifiedJSON(t *testing.T) {
+	dir := t.TempDir()
+	steps := filepath.Join(dir, "steps.csv")
+	rows := "model,gpu,tp,weight_dtype,phase,batch,tokens,ms\n"
+	for _, ms := range []string{"8.0", "8.0", "8.1"} {
+		rows += llama8b + ",H100 SXM,1,bf16,decode,1,1024," + ms + "\n"
+	}
+	if err := os.WriteFile(steps, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runCLI(t, "calibrate", "--steps", steps, "--out", filepath.Join(dir, "p.toml"), "--output", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Ident []map[string]any `json:"identifiability"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	found := false
+	for _, id := range doc.Ident {
+		if id["name"] == "step_overhead_ms" {
+			found = true
+			if v, ok := id["rel_std_err"]; !ok || v != nil || id["identified"] != false {
+				t.Errorf("step_overhead_ms: %v, want rel_std_err null and not identified", id)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no step_overhead_ms in %s", stdout)
 	}
 }
