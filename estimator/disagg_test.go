@@ -41,15 +41,7 @@ func TestParseDisagg(t *testing.T) {
 // one and a half decode steps, and the decode pool's TPOT is a decode-only step (no prefill
 // chunks interleaved), below the colocated TPOT at the same load.
 func TestDisaggLatencyParts(t *testing.T) {
-	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
-	g := mustGPU(t, "H100 SXM")
-	p := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm")})
-	d := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm")})
-	link, err := DefaultKVLink("rdma", p, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := &Disagg{Prefill: p, Decode: d, PrefillReplicas: 1, DecodeReplicas: 1, Link: link}
+	x := llamaDisagg1P1D(t)
 	w := Workload{Kind: Rate, RequestRate: 0.5, InputLen: 4000, OutputLen: 200}
 	s, err := x.Serve(w)
 	if err != nil {
@@ -65,7 +57,7 @@ func TestDisaggLatencyParts(t *testing.T) {
 		t.Errorf("transfer %.4g ms, want %.4g", s.KVTransferMs, want)
 	}
 	w.RequestRate = 2
-	co, err := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm"), DP: 2}).Serve(w)
+	co, err := mustDeploy(t, Spec{Model: x.Prefill.Model, GPU: x.Prefill.GPU, Profile: MustEngine("vllm"), DP: 2}).Serve(w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,15 +75,7 @@ func TestDisaggLatencyParts(t *testing.T) {
 // instances' API-server cost: the vllm profile's request_overhead_ms (6 ms), twice, on top of
 // the prefill steps. With 8 clients the arriving request sees the other 7's load.
 func TestDisaggClosedLoopHandoff(t *testing.T) {
-	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
-	g := mustGPU(t, "H100 SXM")
-	p := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm")})
-	d := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm")})
-	link, err := DefaultKVLink("rdma", p, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := &Disagg{Prefill: p, Decode: d, PrefillReplicas: 1, DecodeReplicas: 1, Link: link}
+	x := llamaDisagg1P1D(t)
 	w := Workload{Kind: Concurrency, Concurrency: 1, InputLen: 4000, OutputLen: 200}
 	s, err := x.Serve(w)
 	if err != nil {
@@ -100,8 +84,8 @@ func TestDisaggClosedLoopHandoff(t *testing.T) {
 	if s.PrefillQueueMs != 0 {
 		t.Errorf("one client: prefill queue %.4g ms, want 0", s.PrefillQueueMs)
 	}
-	steps := p.StepSeconds(&Batch{Prefill: []Chunk{{New: 4000}}}) * 1e3
-	ovh := p.Profile.RequestOverheadMs
+	steps := x.Prefill.StepSeconds(&Batch{Prefill: []Chunk{{New: 4000}}}) * 1e3
+	ovh := x.Prefill.Profile.RequestOverheadMs
 	if want := steps + 2*ovh; math.Abs(s.PrefillMs-want) > 1e-9 {
 		t.Errorf("prefill latency %.6g ms, want one 4000-token step %.6g ms + 2 × %g ms", s.PrefillMs, steps, ovh)
 	}
@@ -150,4 +134,19 @@ func TestSweepDisaggBeatsColocated(t *testing.T) {
 	if _, err := SweepDisagg(t.Context(), Spec{Model: m, GPU: g}, []int{8}, 2, w, nil, "rdma"); err == nil {
 		t.Error("no constraints: want an error")
 	}
+}
+
+// llamaDisagg1P1D is Llama-3.1-8B disaggregated over one H100 prefill and one H100 decode
+// instance (vllm profile) joined by the default RDMA KV link.
+func llamaDisagg1P1D(t *testing.T) *Disagg {
+	t.Helper()
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	g := mustGPU(t, "H100 SXM")
+	p := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm")})
+	d := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm")})
+	link, err := DefaultKVLink("rdma", p, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Disagg{Prefill: p, Decode: d, PrefillReplicas: 1, DecodeReplicas: 1, Link: link}
 }

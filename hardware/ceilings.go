@@ -212,26 +212,26 @@ func boostMeasured(g *GPU, m map[string]Ceiling) bool {
 	if strings.Contains(g.Name, "GeForce") {
 		return false
 	}
+	return maxGEMMFraction(m) >= boostFraction
+}
+
+// maxGEMMFraction is the largest fraction of its datasheet peak among a GPU's measured GEMM
+// ceilings (0 when none; measuredCeilings caps each at 1).
+func maxGEMMFraction(m map[string]Ceiling) float64 {
+	f := 0.0
 	for k, c := range m {
-		if strings.HasPrefix(k, "gemm:") && c.Fraction >= boostFraction {
-			return true
+		if strings.HasPrefix(k, "gemm:") {
+			f = max(f, c.Fraction)
 		}
 	}
-	return false
+	return f
 }
 
 // aboveDatasheet reports whether any of a GPU's GEMM measurements reaches its datasheet
 // peak (measuredCeilings caps them there): the card ran above the clock its datasheet
 // assumes (GeForce boards, the H200 NVL), so none of its GEMM fractions says anything
 // about its family's (the RTX 5090's FP4 0.965 next to its BF16 1.21).
-func aboveDatasheet(m map[string]Ceiling) bool {
-	for k, c := range m {
-		if strings.HasPrefix(k, "gemm:") && c.Fraction >= 0.999 {
-			return true
-		}
-	}
-	return false
-}
+func aboveDatasheet(m map[string]Ceiling) bool { return maxGEMMFraction(m) >= 0.999 }
 
 // sustainedGEMM returns the GEMM ceiling of a boost-measured GPU for dtype dt: the median
 // measured fraction of the GPUs with the same chip and a higher power rating (which run the
@@ -262,11 +262,10 @@ func sustainedGEMM(g *GPU, dt string, others []*GPU, measured map[*GPU]map[strin
 // median of a non-empty slice (sorted in place).
 func median(fs []float64) float64 {
 	sort.Float64s(fs)
-	if n := len(fs); n%2 == 1 {
-		return fs[n/2]
-	} else {
+	if n := len(fs); n%2 == 0 {
 		return (fs[n/2-1] + fs[n/2]) / 2
 	}
+	return fs[len(fs)/2]
 }
 
 // fillAchievable sets g.Achievable from the GPU's own measurements and, where it has
@@ -306,11 +305,7 @@ func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling)
 				}
 			}
 			if len(fs) > 0 {
-				sort.Float64s(fs)
-				m := fs[len(fs)/2]
-				if len(fs)%2 == 0 {
-					m = (fs[len(fs)/2-1] + fs[len(fs)/2]) / 2
-				}
+				m := median(fs)
 				return m, fmt.Sprintf("rule: median measured fraction %.3f of %s (%s); no measurement of this GPU", m, level.name, strings.Join(ids, ", "))
 			}
 		}
@@ -359,8 +354,7 @@ func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling)
 			}
 		}
 		if len(vs) > 0 {
-			sort.Float64s(vs)
-			a.KernelLaunch = Ceiling{Value: vs[len(vs)/2], Confidence: "low",
+			a.KernelLaunch = Ceiling{Value: median(vs), Confidence: "low",
 				Source: fmt.Sprintf("rule: median of the measured GPUs (%s); no measurement of this GPU", strings.Join(ids, ", "))}
 		}
 	}

@@ -211,10 +211,11 @@ func NewEstimate(d *estimator.Deployment, pv estimator.Provenance, w estimator.W
 	if oneOutputToken(r.Client, w) {
 		r.Warnings = append(r.Warnings, OneTokenNote)
 	}
-	if rho := estimator.LoadFraction(w.RequestRate, s); !r.Overloaded && rho >= validation.NearCapacityLoad && w.Kind == estimator.Rate {
+	rho := estimator.LoadFraction(w.RequestRate, s)
+	if !r.Overloaded && rho >= validation.NearCapacityLoad && w.Kind == estimator.Rate {
 		r.Warnings = append(r.Warnings, NearCapacityNote(rho))
 	}
-	addIntervals(&r, d, w, estimator.LoadFraction(w.RequestRate, s))
+	addIntervals(&r, d, w, rho)
 	if r.Warnings == nil {
 		r.Warnings = []string{}
 	}

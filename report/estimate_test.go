@@ -97,26 +97,40 @@ func llama8BOnH100(t *testing.T) (*models.Model, *hardware.GPU) {
 	return m, g
 }
 
+// llama8BDeployment is Llama-3.1-8B on one H100 (default engine, max_model_len 4096).
+func llama8BDeployment(t *testing.T) *estimator.Deployment {
+	t.Helper()
+	m, g := llama8BOnH100(t)
+	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, MaxModelLen: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// estimateOf is report.NewEstimate of a workload on d: closed form, seed 1, no price.
+func estimateOf(t *testing.T, d *estimator.Deployment, w estimator.Workload) report.Estimate {
+	t.Helper()
+	r, err := report.NewEstimate(d, estimator.Provenance{}, w, false, 1, report.Price{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // TestEstimateOneOutputToken: with one output token per request there is no gap after the
 // first token. vllm bench serve reports ITL and TPOT as 0 then, roofline bench leaves them
 // out (bench/doc.go), and per-user speed output/(E2E − TTFT) divides by 0: the estimate says
 // so in a warning (JSON and text) and prints that speed as "-" instead of "0 tok/s". With
 // two or more tokens neither appears.
 func TestEstimateOneOutputToken(t *testing.T) {
-	m, g := llama8BOnH100(t)
-	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, MaxModelLen: 4096})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := llama8BDeployment(t)
 	for _, tc := range []struct {
 		out  int
 		note bool
 	}{{1, true}, {2, false}, {200, false}} {
 		w := estimator.Workload{Kind: estimator.Rate, RequestRate: 1, InputLen: 100, OutputLen: tc.out}
-		r, err := report.NewEstimate(d, estimator.Provenance{}, w, false, 1, report.Price{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := estimateOf(t, d, w)
 		var txt bytes.Buffer
 		report.WriteEstimateText(&txt, r, false)
 		hasNote := strings.Contains(strings.Join(r.Warnings, "\n"), report.OneTokenNote)
@@ -144,16 +158,9 @@ func TestEstimateOneOutputToken(t *testing.T) {
 // printed "0 tok/s" beside a finite TPOT. Llama-3.1-8B on one H100 sustains ~430 req/s at
 // 100/10 tokens (estimate), far below 1e9 req/s.
 func TestEstimateOverloadedPerUser(t *testing.T) {
-	m, g := llama8BOnH100(t)
-	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, MaxModelLen: 4096})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := llama8BDeployment(t)
 	w := estimator.Workload{Kind: estimator.Rate, RequestRate: 1e9, InputLen: 100, OutputLen: 10}
-	r, err := report.NewEstimate(d, estimator.Provenance{}, w, false, 1, report.Price{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := estimateOf(t, d, w)
 	if !r.Overloaded {
 		t.Fatal("1e9 req/s on one H100: not overloaded")
 	}
@@ -179,11 +186,7 @@ func TestEstimateOverloadedPerUser(t *testing.T) {
 // the line read "rental $0.68 per hour (purchase); power … (included in rental prices; the
 // own cost of purchased GPUs)". 30,000 USD over 5 × 8,760 h = 0.685 USD per hour.
 func TestEstimatePurchaseCostLine(t *testing.T) {
-	m, g := llama8BOnH100(t)
-	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, MaxModelLen: 4096})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := llama8BDeployment(t)
 	w := estimator.Workload{Kind: estimator.Concurrency, Concurrency: 1, InputLen: 100, OutputLen: 10}
 	for _, tc := range []struct {
 		offering string
@@ -209,16 +212,9 @@ func TestEstimatePurchaseCostLine(t *testing.T) {
 // header (2 for key–value sections); the intervals' cell keys ("*|throughput|*|*|*") split
 // their rows into 6 and more. A "|" escaped as "\|" does not count (GitHub's rule).
 func TestEstimateMarkdownCells(t *testing.T) {
-	m, g := llama8BOnH100(t)
-	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, MaxModelLen: 4096})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := llama8BDeployment(t)
 	w := estimator.Workload{Kind: estimator.Concurrency, Concurrency: 4, InputLen: 100, OutputLen: 10}
-	r, err := report.NewEstimate(d, estimator.Provenance{}, w, false, 1, report.Price{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := estimateOf(t, d, w)
 	if len(r.Intervals) == 0 {
 		t.Fatal("no intervals: the test needs their rows")
 	}
@@ -238,11 +234,7 @@ func TestEstimateMarkdownCells(t *testing.T) {
 // the amplification ρ/(1 − ρ) × 10% = 0.9/0.1 × 10% = 90% (hand calculation); the same
 // deployment at 20% is not, nor is a closed loop (its batch is its concurrency).
 func TestNearCapacityWarning(t *testing.T) {
-	m, g := llama8BOnH100(t)
-	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, MaxModelLen: 4096})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := llama8BDeployment(t)
 	base := estimator.Workload{Kind: estimator.Concurrency, Concurrency: 1, InputLen: 1024, OutputLen: 256}
 	s, err := d.Serve(base)
 	if err != nil {
@@ -252,10 +244,7 @@ func TestNearCapacityWarning(t *testing.T) {
 		t.Errorf("closed loop LoadFraction = %g, want achieved/sustainable %g", got, s.RequestPerS/s.MaxRequestRate)
 	}
 	has := func(w estimator.Workload) bool {
-		r, err := report.NewEstimate(d, estimator.Provenance{}, w, false, 1, report.Price{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := estimateOf(t, d, w)
 		for _, x := range r.Warnings {
 			if strings.HasPrefix(x, "near capacity") {
 				return true

@@ -20,12 +20,7 @@ func TestEvaluate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := hardware.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := validation.Options{ClosedForm: true, Catalogue: cat,
-		LoadModel: func(_ context.Context, name string) (*models.Model, error) { return models.LoadCatalogue(name) }}
+	opts := closedFormOptions(t)
 	doc := validation.Evaluate(context.Background(), rows, nil, opts)
 	if len(doc.Rows) != 1 || doc.Rows[0].InSample || len(doc.Notes) == 0 {
 		t.Fatalf("rows %+v, notes %d", doc.Rows, len(doc.Notes))
@@ -50,16 +45,22 @@ func TestUnpredictedReasonNamesColumn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := hardware.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := validation.Options{ClosedForm: true, Catalogue: cat,
-		LoadModel: func(_ context.Context, name string) (*models.Model, error) { return models.LoadCatalogue(name) }}
+	opts := closedFormOptions(t)
 	res := validation.Predict(context.Background(), rows, opts)
 	for i, want := range []string{"input_len empty or 0", "output_len empty or 0"} {
 		if r := res[i]; r.Predicted != nil || !strings.HasPrefix(r.Reason, want) || r.GPUID == "" {
 			t.Errorf("row %d: predicted %v, reason %q, gpu id %q; want no prediction, a reason starting %q and the row's GPU kept", i+1, r.Predicted, r.Reason, r.GPUID, want)
 		}
 	}
+}
+
+// closedFormOptions predicts with the closed form from the embedded GPU and model catalogues.
+func closedFormOptions(t *testing.T) validation.Options {
+	t.Helper()
+	cat, err := hardware.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return validation.Options{ClosedForm: true, Catalogue: cat,
+		LoadModel: func(_ context.Context, name string) (*models.Model, error) { return models.LoadCatalogue(name) }}
 }
