@@ -55,7 +55,13 @@
 // max(0, dispatch − GPU work) is added. The closed form shares that exposed dispatch among the
 // prompts of a step for throughput, but every prompt waits for its steps' whole dispatch in
 // TTFT, and the step-length variance counts it as a two-point cost (paid by a share q of the
-// steps: per²·q·(1 − q)), so TTFT does not fall as the load rises. The small-M GEMM
+// steps: per²·q·(1 − q)), so TTFT does not fall as the load rises. An engine that replays
+// CUDA/HIP graphs only up to a decode batch (cuda_graph_max_batch: TGI 32, vLLM V0 256; 0 = every
+// decode step graphed) runs a larger decode step eagerly: it lasts at least
+// eager_decode_layer_us × layers by the same max() rule (seconds; layers of every pipeline
+// stage); a step with both prompts and such a batch is one eager pass and pays the larger
+// per-layer figure. The simulation and the closed form (its decode-only step) price it
+// through the same step model. The small-M GEMM
 // shape is gemm_half_m (η(M) = η·M/(M + half)), gemm_fixed_us and the ridge exponent p
 // (overlap_exponent: (c^p + m^p)^(1/p)); GEMMTime exposes one GEMM's time so these can be
 // checked against a GEMM-by-M microbenchmark. With --weight-dtype fp4 an MLA MoE model

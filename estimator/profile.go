@@ -146,6 +146,17 @@ type Profile struct {
 	// lasts max(GPU work, this × layers): the dispatch shows only in steps whose GPU work is
 	// shorter (short prompts), and a long prefill hides it. 0: no such cost.
 	EagerPrefillLayerUs float64 `toml:"eager_prefill_layer_us"`
+	// CUDAGraphMaxBatch is the largest decode batch, in sequences per replica (per
+	// attention-DP rank), that the engine replays as a captured CUDA/HIP graph. A step with
+	// more decoding sequences runs eagerly: every layer is dispatched from Python, and the
+	// step lasts max(GPU work, layers × EagerDecodeLayerUs), the same rule as an eager
+	// prefill (the host enqueues layers while the GPU runs the earlier ones). 0: not
+	// modelled, every decode step is graphed.
+	CUDAGraphMaxBatch int `toml:"cuda_graph_max_batch"`
+	// EagerDecodeLayerUs is the host (CPU) time to dispatch one layer of a decode step larger
+	// than CUDAGraphMaxBatch, µs. 0: no such cost (with a cap set, steps above it are then
+	// priced as graphed ones).
+	EagerDecodeLayerUs float64 `toml:"eager_decode_layer_us"`
 	// ADPEagerLayerUs is the host (CPU) time to dispatch one layer of a step run without a CUDA
 	// graph under attention data parallelism with expert parallelism, µs. TensorRT-LLM's
 	// PyTorch backend replays a CUDA graph only for a generation-only batch, and with attention
@@ -269,7 +280,7 @@ func (p *Profile) Validate() error {
 	nonneg := map[string]float64{
 		"gemm_half_m": p.GEMMHalfM, "overlap_exponent": p.OverlapExponent, "custom_allreduce_max_mib": p.CustomAllReduceMaxMiB, "collective_latency_us": p.CollectiveLatencyUs,
 		"kernel_overhead_us": p.KernelOverheadUs, "gemm_fixed_us": p.GEMMFixedUs, "elementwise_kernels_per_layer": p.ElementwiseKernelsPerLayer, "prefill_layer_overhead_us": p.PrefillLayerOverheadUs, "prefill_seq_layer_overhead_us": p.PrefillSeqLayerOverheadUs,
-		"eager_prefill_layer_us": p.EagerPrefillLayerUs, "adp_eager_layer_us": p.ADPEagerLayerUs, "step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "mla_ep_seq_overhead_us": p.MLAEPSeqOverheadUs, "mla_ep_layer_overhead_us": p.MLAEPLayerOverheadUs, "mla_tp_layer_overhead_us": p.MLATPLayerOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
+		"eager_prefill_layer_us": p.EagerPrefillLayerUs, "eager_decode_layer_us": p.EagerDecodeLayerUs, "adp_eager_layer_us": p.ADPEagerLayerUs, "step_overhead_ms": p.StepOverheadMs, "seq_overhead_us": p.SeqOverheadUs, "mla_ep_seq_overhead_us": p.MLAEPSeqOverheadUs, "mla_ep_layer_overhead_us": p.MLAEPLayerOverheadUs, "mla_tp_layer_overhead_us": p.MLATPLayerOverheadUs, "request_overhead_ms": p.RequestOverheadMs,
 		"non_torch_gib_tp1": p.NonTorchGiBTP1, "non_torch_gib_tpn": p.NonTorchGiBTPN, "reserve_gib": p.ReserveGiB, "moe_imbalance": p.MoEImbalance, "mla_decode_efficiency": p.MLADecodeEfficiency,
 	}
 	for k, v := range nonneg {
@@ -297,6 +308,9 @@ func (p *Profile) Validate() error {
 	}
 	if p.KVBlockTokens < 0 || p.MaxNumSeqs < 0 || p.MaxNumBatchedTokens < 0 {
 		return fmt.Errorf("profile %s: kv_block_tokens, max_num_seqs and max_num_batched_tokens must be ≥ 0", p.Name)
+	}
+	if p.CUDAGraphMaxBatch < 0 {
+		return fmt.Errorf("profile %s: cuda_graph_max_batch = %d: must be ≥ 0 (0: every decode step graphed)", p.Name, p.CUDAGraphMaxBatch)
 	}
 	return nil
 }

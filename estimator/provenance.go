@@ -95,6 +95,10 @@ func (d *Deployment) Parameters() []Parameter {
 	if v := p.EagerPrefillLayerUs; v > 0 { // listed when used
 		out = append(out, Parameter{"eager_prefill_layer_us", v, "µs of host dispatch per layer of a prefill step (hidden behind longer GPU work)", p.Source("eager_prefill_layer_us")})
 	}
+	if cg, v := p.CUDAGraphMaxBatch, p.EagerDecodeLayerUs; cg > 0 && v > 0 { // listed when used
+		out = append(out, Parameter{"cuda_graph_max_batch", float64(cg), "sequences: the largest decode batch replayed as a CUDA/HIP graph; larger decode steps run eagerly", p.Source("cuda_graph_max_batch")},
+			Parameter{"eager_decode_layer_us", v, fmt.Sprintf("µs of host dispatch per layer of a decode step above %d sequences (hidden behind longer GPU work)", cg), p.Source("eager_decode_layer_us")})
+	}
 	if v := p.PrefillSeqLayerOverheadUs; v > 0 { // set by calibration only; listed when used
 		out = append(out, Parameter{"prefill_seq_layer_overhead_us", v, "µs per layer per prompt", p.Source("prefill_seq_layer_overhead_us")})
 	}

@@ -24,7 +24,9 @@ type Batch struct {
 	// the target verifies K drafted tokens (speculative decoding); 0 or 1 = one token.
 	Verify int
 	// noDispatch leaves out the exposed eager prefill dispatch (Profile.EagerPrefillLayerUs):
-	// the closed form prices it per step apart from the prompts' shared work.
+	// the closed form prices it per step apart from the prompts' shared work. The eager
+	// decode dispatch of a step above the CUDA-graph cap (Profile.CUDAGraphMaxBatch) stays:
+	// the decode-only step it is compared with pays it too.
 	noDispatch bool
 }
 
@@ -73,6 +75,9 @@ type Step struct {
 // full-mesh fabric gives n GPUs n−1 of its links); expert parallelism adds an all-to-all per MoE layer;
 // pipeline parallelism runs PP stages one after another plus a send between stages.
 // Per step the profile adds step_overhead + seq_overhead·sequences (+ per-layer prefill dispatch).
+// An eager step (prompt tokens under eager_prefill_layer_us; more decoding sequences than
+// cuda_graph_max_batch under eager_decode_layer_us) lasts at least layers × the per-layer host
+// dispatch: the exposed part max(0, dispatch − GPU work) is added before the serial host costs.
 func (d *Deployment) StepTime(b Batch, explain bool) Step {
 	var acc stepAcc
 	acc.explain = explain
@@ -571,11 +576,22 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	if prefillTokens > 0 {
 		ovh += (prof.PrefillLayerOverheadUs + prof.PrefillSeqLayerOverheadUs*float64(len(b.Prefill))) * 1e-6 * L * float64(d.PP)
 	}
-	if us := prof.EagerPrefillLayerUs; us > 0 && prefillTokens > 0 && !b.noDispatch {
-		// Eager prefill: the host enqueues the layers while the GPU runs them, so only
-		// the part of the dispatch longer than the GPU's work is exposed.
+	// Eager steps: the host enqueues the layers while the GPU runs them, so only the part of
+	// the dispatch longer than the GPU's work is exposed. A step with prompt tokens pays the
+	// eager prefill dispatch (an engine that runs prefill eagerly), one with more decoding
+	// sequences than the engine captures CUDA graphs for the eager decode dispatch; a step
+	// that is both is one eager pass and pays the larger of the two per layer.
+	var us float64
+	name := "prefill_dispatch"
+	if prefillTokens > 0 && !b.noDispatch {
+		us = prof.EagerPrefillLayerUs
+	}
+	if cg := prof.CUDAGraphMaxBatch; cg > 0 && nDecode > cg && prof.EagerDecodeLayerUs > us {
+		us, name = prof.EagerDecodeLayerUs, "decode_dispatch"
+	}
+	if us > 0 {
 		if ex := us*1e-6*L*float64(d.PP) - acc.total; ex > 0 {
-			acc.add("prefill_dispatch", 0, 0, 0, 0, ex, ex)
+			acc.add(name, 0, 0, 0, 0, ex, ex)
 		}
 	}
 	if ovh > 0 {

@@ -46,7 +46,8 @@ func WriteStepText(w io.Writer, d *estimator.Deployment, s Step, explain bool) {
 		for _, p := range d.Parameters() {
 			switch {
 			case strings.Contains(p.Name, "ceiling"), strings.Contains(p.Name, "_efficiency"),
-				strings.HasSuffix(p.Name, "overhead_us"), strings.HasSuffix(p.Name, "overhead_ms"), p.Name == "elementwise_kernels_per_layer":
+				strings.HasSuffix(p.Name, "overhead_us"), strings.HasSuffix(p.Name, "overhead_ms"), p.Name == "elementwise_kernels_per_layer",
+				strings.HasSuffix(p.Name, "eager_layer_us"), strings.HasPrefix(p.Name, "eager_"), p.Name == "cuda_graph_max_batch":
 				fmt.Fprintf(w, "  %-30s %s — %s\n", p.Name, paramValue(p, false), p.Source)
 			}
 		}
