@@ -289,7 +289,6 @@ func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling)
 				return family(g.Architecture) != "" && family(o.Architecture) == family(g.Architecture)
 			}},
 			{"vendor " + g.Vendor, func(o *GPU) bool { return o.Vendor == g.Vendor }},
-			{"all measured GPUs", func(*GPU) bool { return true }},
 		} {
 			var fs []float64
 			var ids []string
@@ -308,6 +307,21 @@ func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling)
 				m := median(fs)
 				return m, fmt.Sprintf("rule: median measured fraction %.3f of %s (%s); no measurement of this GPU", m, level.name, strings.Join(ids, ", "))
 			}
+		}
+		if m, ids := otherDtypes(g, key, others, measured); len(ids) > 0 {
+			return m, fmt.Sprintf("rule: median measured fraction %.3f of the other GEMM dtypes of %s (%s); no measurement of this dtype on this GPU, its family or its vendor", m, family(g.Architecture), strings.Join(ids, ", "))
+		}
+		var fs []float64
+		var ids []string
+		for _, o := range others {
+			if c, ok := measured[o][key]; ok && o.ID != g.ID && c.Fraction < 0.999 && (!strings.HasPrefix(key, "gemm:") || !aboveDatasheet(measured[o])) {
+				fs = append(fs, c.Fraction)
+				ids = append(ids, o.ID)
+			}
+		}
+		if len(fs) > 0 {
+			m := median(fs)
+			return m, fmt.Sprintf("rule: median measured fraction %.3f of all measured GPUs (%s); no measurement of this GPU", m, strings.Join(ids, ", "))
 		}
 		return 0, ""
 	}
@@ -361,6 +375,54 @@ func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling)
 	a.AllReduce = measuredAllReduce(g)
 	a.AllReduceLine, a.AllReduceFitted = fitAllReduce(a.AllReduce)
 	g.Achievable = a
+}
+
+// otherDtypes is the rule for a GEMM dtype that no GPU of g's vendor was measured in: the
+// median fraction of datasheet peak that g itself and the GPUs of its architecture family
+// reach in the GEMM dtypes they were measured in (ids name them as "gpu dtype"). A chip and
+// its vendor's GEMM library set the fraction more than the dtype does: in
+// data/hardware/ceilings.csv one GPU's fractions across bf16/fp8/fp4 stay within ~0.1 of
+// each other (GB200 0.729/0.723/0.763, B200 0.776/0.763, H100 0.803/0.783, MI300X
+// 0.511/0.468, RTX PRO 6000 0.915/0.905/0.804) while one dtype spans 0.47-0.99 across
+// vendors, so another vendor's measurement of the dtype is the weaker guess. Boost-measured
+// GPUs (aboveDatasheet) lend nothing, as in the other rules.
+func otherDtypes(g *GPU, key string, others []*GPU, measured map[*GPU]map[string]Ceiling) (float64, []string) {
+	if !strings.HasPrefix(key, "gemm:") || family(g.Architecture) == "" {
+		return 0, nil
+	}
+	var fs []float64
+	var ids []string
+	for _, o := range others {
+		if family(o.Architecture) != family(g.Architecture) || aboveDatasheet(measured[o]) {
+			continue
+		}
+		for _, k := range sortedKeys(measured[o]) {
+			c := measured[o][k]
+			// bf16 and fp16 come from one measurement (gemmDtype): counted once; tf32 is not
+			// a serving dtype.
+			if _, bf := measured[o]["gemm:bf16"]; k == "gemm:tf32" || (k == "gemm:fp16" && bf) {
+				continue
+			}
+			if strings.HasPrefix(k, "gemm:") && k != key && c.Fraction < 0.999 {
+				fs = append(fs, c.Fraction)
+				ids = append(ids, o.ID+" "+strings.TrimPrefix(k, "gemm:"))
+			}
+		}
+	}
+	if len(fs) == 0 {
+		return 0, nil
+	}
+	return median(fs), ids
+}
+
+// sortedKeys returns m's keys in order (a stable Source text).
+func sortedKeys(m map[string]Ceiling) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 // fillAll sets the Achievable ceilings of every GPU of a catalogue.

@@ -124,3 +124,27 @@ func TestBoostMeasuredSustained(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherDtypesRule: MI355X has no FP4 or INT8 measurement, nor does any AMD GPU, so the
+// rule takes the fractions the CDNA family reaches in the dtypes it was measured in, not
+// NVIDIA's FP4 fraction. Hand calculation from data/hardware/ceilings.csv: MI300X bf16
+// 668.4/1307.4 = 0.51124 and fp8 1222.9/2614.9 = 0.46767, MI325X bf16 784.9/1307.4 =
+// 0.60035, MI355X bf16 1565.0/2516.6 = 0.62187; median (0.51124 + 0.60035)/2 = 0.55580.
+// An NVIDIA GPU keeps its vendor's FP4 rule (B200: TestBoostMeasuredSustained).
+func TestOtherDtypesRule(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Lookup("MI355X")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := (668.4/1307.4 + 784.9/1307.4) / 2
+	for _, dt := range []string{"fp4", "int8"} {
+		ce := g.Achievable.GEMM[dt]
+		if math.Abs(ce.Fraction/want-1) > 1e-9 || ce.Measured || ce.Confidence != "low" || !strings.Contains(ce.Source, "other GEMM dtypes of CDNA") {
+			t.Errorf("MI355X %s: fraction %.5f (%s), want %.5f from the CDNA family's other dtypes", dt, ce.Fraction, ce.Source, want)
+		}
+	}
+}
