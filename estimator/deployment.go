@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 
@@ -150,8 +151,14 @@ func (g attnGroup) name(multi bool) string {
 // anyone runs and was priced as 100,000 GPUs.
 const MaxDP = 4096
 
-// New validates a Spec and precomputes the per-GPU model shard.
-func New(s Spec) (*Deployment, error) {
+// New validates a Spec and precomputes the per-GPU model shard. A Spec seen before (same
+// model, GPU and profile pointers, same fields) returns a copy of the deployment built then,
+// sharing its memos (deployCache): the model, GPU and profile must not be modified after the
+// first New that reads them.
+func New(s Spec) (*Deployment, error) { return cachedNew(s) }
+
+// newDeployment is New without deployCache.
+func newDeployment(s Spec) (*Deployment, error) {
 	if s.Model == nil || s.GPU == nil {
 		return nil, errors.New("deployment needs a model and a GPU")
 	}
@@ -278,6 +285,9 @@ func New(s Spec) (*Deployment, error) {
 	if err := d.resolveSpeculation(); err != nil {
 		return nil, err
 	}
+	// Copies of d share these (deployCache): an append to a copy's slice must not write into
+	// the shared array.
+	d.warnings, d.gemms, d.attnGroups = slices.Clip(d.warnings), slices.Clip(d.gemms), slices.Clip(d.attnGroups)
 	return d, nil
 }
 

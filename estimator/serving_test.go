@@ -135,11 +135,24 @@ func BenchmarkServeClosedFormLoads(b *testing.B) {
 }
 
 // BenchmarkServeClosedFormNewDeployment is one configuration's estimate from scratch, as a
-// caller evaluating configurations one by one does: every call builds a new deployment
-// (New: sharding, dtypes, ceilings) for the next of 4 GPUs × TP 1/2 × bf16/fp8 weights ×
-// 18 concurrencies (1…512) of Llama-3.1-8B at 1000/200 tokens and estimates it (Serve),
-// with nothing memoized between calls.
-func BenchmarkServeClosedFormNewDeployment(b *testing.B) {
+// caller evaluating configurations one by one does: every call builds a deployment (New)
+// for the next of 4 GPUs × TP 1/2 × bf16/fp8 weights × 18 concurrencies (1…512) of
+// Llama-3.1-8B at 1000/200 tokens and estimates it (Serve). New keeps the 16 deployments
+// (deployCache): from the 17th call on it returns a copy of a kept one, whose memos (rates,
+// bursts, GEMM table) earlier estimates filled. BenchmarkServeClosedFormNewDeploymentUncached
+// is the same with nothing kept between calls.
+func BenchmarkServeClosedFormNewDeployment(b *testing.B) { benchNewDeployment(b) }
+
+// BenchmarkServeClosedFormNewDeploymentUncached is BenchmarkServeClosedFormNewDeployment with
+// deployCache off: every call builds its deployment anew (New: sharding, dtypes, ceilings)
+// and estimates it with empty memos.
+func BenchmarkServeClosedFormNewDeploymentUncached(b *testing.B) {
+	deployCache.off.Store(true)
+	defer deployCache.off.Store(false)
+	benchNewDeployment(b)
+}
+
+func benchNewDeployment(b *testing.B) {
 	m := mustModel(b, "meta-llama/Llama-3.1-8B-Instruct")
 	p := MustEngine("vllm")
 	var specs []Spec
