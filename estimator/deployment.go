@@ -348,6 +348,18 @@ func (d *Deployment) resolveDtypes() error {
 			d.warnings = append(d.warnings, fmt.Errorf("%s has no %s tensor cores: %s weights are dequantized and computed in %s", g.ID, wd, wd, md))
 		}
 	}
+	if x := d.Profile.MXFP4MoEComputeDtype; x != "" && d.WeightDtype == "" && m.Quant.Method == "mxfp4" && cd == wd {
+		// The engine's MoE kernel for MXFP4 checkpoints takes x activations (TensorRT-LLM
+		// W4A16_MXFP4 or W4A8_MXFP4_MXFP8) where the GPU could also run FP4×FP4.
+		want := md
+		if p, ok := g.PeakFLOPs[x]; ok && p > 0 && x != "bf16" && x != "fp16" {
+			want = x
+		}
+		if want != cd {
+			cd = want
+			d.warnings = append(d.warnings, fmt.Errorf("MXFP4 experts of %s computed in %s with the weights dequantised in the GEMM: engine profile %s, mxfp4_moe_compute_dtype = %s", m.ID, cd, d.Profile.Name, x))
+		}
+	}
 	d.ComputeDtype = cd
 	if d.gemmPeak, err = g.Peak(cd); err != nil {
 		if d.gemmPeak, err = g.Peak("bf16"); err != nil {

@@ -84,7 +84,10 @@
 // listed in moe_gemm_efficiency_by_dtype: compute = FLOPs/(ceiling·η(m)·v) with v that entry
 // (the fused-MoE kernel's grouped-GEMM efficiency; m the rows per expert) and memory at the
 // dense rate. Experts whose stored dtype the GPU has no tensor cores for (MXFP4 on Hopper) are
-// dequantised in the kernel and computed in 16 bits; a storage dtype listed in
+// dequantised in the kernel and computed in 16 bits, as are MXFP4 experts on any GPU when the
+// profile's mxfp4_moe_compute_dtype says the engine's MoE kernel takes 16-bit activations
+// (TensorRT-LLM W4A16_MXFP4: compute = FLOPs/(bf16 ceiling·η(m)·moe_efficiency) where an unset
+// field gives the FP4 ceiling, 4× higher on B200; "fp8" gives the FP8 ceiling); a storage dtype listed in
 // moe_dequant_memory_efficiency streams their weights at bytes/(bandwidth·memory_efficiency·v)
 // with v that entry, in place of moe_efficiency's memory factor.
 // Calibrate reports each fitted parameter's sensitivity

@@ -76,6 +76,14 @@ type Profile struct {
 	// ceiling) in place of MoEEfficiency's memory factor; the compute roof keeps MoEEfficiency.
 	// Missing keys (and an empty map) use MoEEfficiency.
 	MoEDequantMemoryEfficiency map[string]float64 `toml:"moe_dequant_memory_efficiency"`
+	// MXFP4MoEComputeDtype is the dtype the engine computes the routed experts of an MXFP4
+	// checkpoint (gpt-oss) in, served as stored: "bf16" (W4A16: 16-bit activations, the
+	// MXFP4 weights dequantised inside the grouped GEMM), "fp8" (W4A8: FP8 activations) or
+	// "fp4". The GPU must have tensor cores for it, else the GEMMs fall back as for any
+	// dtype (16 bits). Empty: the stored dtype's rate where the GPU has it (fp4 on
+	// Blackwell), else 16 bits. It does not apply to a checkpoint re-quantised with
+	// --weight-dtype.
+	MXFP4MoEComputeDtype string `toml:"mxfp4_moe_compute_dtype,omitempty"`
 	// MoEImbalance is the busiest expert-parallel rank's routed load over the uniform-routing
 	// expectation (router skew, after any expert-placement balancing); 0 or 1 means uniform.
 	MoEImbalance float64 `toml:"moe_imbalance"`
@@ -267,6 +275,11 @@ func (p *Profile) Validate() error {
 			eff[dm.key+"."+k] = v
 		}
 	}
+	switch p.MXFP4MoEComputeDtype {
+	case "", "bf16", "fp16", "fp8", "fp4":
+	default:
+		return fmt.Errorf("profile %s: mxfp4_moe_compute_dtype %q: allowed values are bf16, fp16, fp8, fp4 (or empty: the stored dtype's rate)", p.Name, p.MXFP4MoEComputeDtype)
+	}
 	switch p.Ceilings {
 	case "", "achievable", "datasheet":
 	default:
@@ -325,7 +338,7 @@ func ParseProfile(name string, b []byte) (*Profile, error) { return parseProfile
 
 // profileMetaKeys are the keys a profile may leave out without changing a number.
 var profileMetaKeys = map[string]bool{"base": true, "name": true, "description": true, "origin": true, "sources": true, "gemm_efficiency_by_dtype": true,
-	"moe_gemm_efficiency_by_dtype": true, "moe_dequant_memory_efficiency": true, "engine": true, "versions": true, "-": true}
+	"moe_gemm_efficiency_by_dtype": true, "moe_dequant_memory_efficiency": true, "mxfp4_moe_compute_dtype": true, "engine": true, "versions": true, "-": true}
 
 // ProfileKeys lists the TOML keys of every numeric or behavioural field of a profile: the ones a
 // profile file without base must set.
