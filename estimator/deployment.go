@@ -64,23 +64,21 @@ type Deployment struct {
 	memBW                   float64              // memory ceiling, bytes/s
 	gemmDtypeQ, gemmDtype16 string               // compute dtypes of the quantised and 16-bit GEMMs (efficiency lookup)
 	actQuantBytes           float64              // bytes per element of quantised activations (W8A8/W4A4); 0 when GEMMs take 16-bit inputs
-	// Ceiling sources for --explain.
-	gemmCeilSrc, attnCeilSrc, memCeilSrc string
-	gemms                                []gemmShard
-	layers                               int // layers on one pipeline stage
-	heads                                int // query heads per GPU
-	qkDim, vDim                          int // per-head dims in prefill
-	qkDimDec, vDimDec                    int // per-head dims in decode (MLA absorbed: latent dims)
-	attnGroups                           []attnGroup
-	vocabPadded                          int // vocabulary rows of the embedding and lm_head as laid out
-	hidden                               int
-	interLocal                           int // largest per-GPU MLP inner size touched per token (for activations)
-	vocabLocal                           int
-	moeLayers                            int // MoE layers on one stage
-	expertsPerTok                        int
-	actBytes                             float64
-	weightsPerGPU                        units.Bytes
-	warnings                             []error
+	gemms                   []gemmShard
+	layers                  int // layers on one pipeline stage
+	heads                   int // query heads per GPU
+	qkDim, vDim             int // per-head dims in prefill
+	qkDimDec, vDimDec       int // per-head dims in decode (MLA absorbed: latent dims)
+	attnGroups              []attnGroup
+	vocabPadded             int // vocabulary rows of the embedding and lm_head as laid out
+	hidden                  int
+	interLocal              int // largest per-GPU MLP inner size touched per token (for activations)
+	vocabLocal              int
+	moeLayers               int // MoE layers on one stage
+	expertsPerTok           int
+	actBytes                float64
+	weightsPerGPU           units.Bytes
+	warnings                []error
 
 	rates            *rateMemo   // serving.go: the closed form's sustainable rates, memoized
 	bursts           *burstMemo  // serving.go: the closed loops' start-up bursts, memoized
@@ -375,16 +373,15 @@ func (d *Deployment) resolveDtypes() error {
 		am = "bf16"
 	}
 	d.memBW, d.gemmCeil, d.attnCeil = float64(g.MemoryBandwidth), d.gemmPeak, d.attnPeak
-	d.gemmCeilSrc, d.attnCeilSrc, d.memCeilSrc = "datasheet", "datasheet", "datasheet"
 	if d.Profile.Ceilings != "datasheet" {
 		if c, ok := g.Achievable.GEMM[cd]; ok && c.Value > 0 {
-			d.gemmCeil, d.gemmCeilSrc = units.FLOPsPerSecond(c.Value), ceilingNote(c)
+			d.gemmCeil = units.FLOPsPerSecond(c.Value)
 		}
 		if c, ok := g.Achievable.GEMM[am]; ok && c.Value > 0 {
-			d.attnCeil, d.attnCeilSrc = units.FLOPsPerSecond(c.Value), ceilingNote(c)
+			d.attnCeil = units.FLOPsPerSecond(c.Value)
 		}
 		if c := g.Achievable.MemoryBandwidth; c.Value > 0 {
-			d.memBW, d.memCeilSrc = c.Value, ceilingNote(c)
+			d.memBW = c.Value
 		}
 	}
 	d.gemmDtypeQ, d.gemmDtype16 = cd, am
@@ -448,6 +445,27 @@ func (d *Deployment) shardDtype(s *gemmShard) string {
 	return d.gemmDtype16
 }
 
+// ceilingSources names the GEMM, attention and memory ceilings resolveDtypes chose, for
+// --explain: "datasheet", or the achievable ceiling's note (ceilingNote). Formatted when
+// asked, not in New: the same choices as resolveDtypes (the compute dtypes it kept in
+// gemmDtypeQ and gemmDtype16).
+func (d *Deployment) ceilingSources() (gemm, attn, mem string) {
+	g := d.GPU
+	gemm, attn, mem = "datasheet", "datasheet", "datasheet"
+	if d.Profile.Ceilings != "datasheet" {
+		if c, ok := g.Achievable.GEMM[d.gemmDtypeQ]; ok && c.Value > 0 {
+			gemm = ceilingNote(c)
+		}
+		if c, ok := g.Achievable.GEMM[d.gemmDtype16]; ok && c.Value > 0 {
+			attn = ceilingNote(c)
+		}
+		if c := g.Achievable.MemoryBandwidth; c.Value > 0 {
+			mem = ceilingNote(c)
+		}
+	}
+	return gemm, attn, mem
+}
+
 // ceilingNote describes a ceiling for --explain: its fraction of the datasheet and its source.
 // Notes are formatted once per ceiling (New runs for every configuration of a sweep).
 func ceilingNote(c hardware.Ceiling) string {
@@ -490,12 +508,15 @@ func (d *Deployment) shard() error {
 		// Every layer is the zero Layer: one pass, its group counted NumLayers times below.
 		layers = []models.Layer{{}}
 	}
-	for _, l := range layers {
-		g := attnGroup{window: l.SlidingWindow, chunked: l.Chunked, kvBytes: m.KVLayerElems(l, d.TP) * kvb,
-			qkDim: m.LayerHeadDim(l), vDim: m.LayerVHeadDim(l)}
-		g.qkDimDec, g.vDimDec = g.qkDim, g.vDim
-		if m.MLA != nil {
-			g.qkDimDec, g.vDimDec = d.qkDimDec, d.vDimDec
+	var g attnGroup
+	for i, l := range layers {
+		if i == 0 || l != layers[i-1] { // a layer like the one before has its group (models are runs of like layers)
+			g = attnGroup{window: l.SlidingWindow, chunked: l.Chunked, kvBytes: m.KVLayerElems(l, d.TP) * kvb,
+				qkDim: m.LayerHeadDim(l), vDim: m.LayerVHeadDim(l)}
+			g.qkDimDec, g.vDimDec = g.qkDim, g.vDim
+			if m.MLA != nil {
+				g.qkDimDec, g.vDimDec = d.qkDimDec, d.vDimDec
+			}
 		}
 		found := false
 		for i := range d.attnGroups {
@@ -534,10 +555,24 @@ func (d *Deployment) shard() error {
 	}
 	gs := m.GEMMs()
 	d.gemms = make([]gemmShard, 0, len(gs))
-	for _, g := range gs {
-		bpe, err := m.GEMMElemBytes(g, d.WeightDtype)
-		if err != nil {
+	// With a dtype given, a GEMM's bytes per element depend only on whether the checkpoint
+	// quantizes it (GEMMElemBytes): priced once each.
+	var bpeQ, bpe16 float64
+	if d.WeightDtype != "" {
+		if bpeQ, err = m.ElemBytes(true, d.WeightDtype); err != nil {
 			return fmt.Errorf("--weight-dtype: %w", err)
+		}
+		bpe16 = half // ElemBytes(false, d.WeightDtype)
+	}
+	for _, g := range gs {
+		bpe := bpe16
+		if g.Quantized {
+			bpe = bpeQ
+		}
+		if d.WeightDtype == "" {
+			if bpe, err = m.GEMMElemBytes(g, ""); err != nil {
+				return fmt.Errorf("--weight-dtype: %w", err)
+			}
 		}
 		s := gemmShard{name: g.Name, k: float64(g.K), n: float64(g.N), layers: float64(g.Layers) * stage, bpe: half, peak: d.attnCeil}
 		if g.Quantized {
@@ -628,7 +663,7 @@ func (d *Deployment) shard() error {
 			d.interLocal = inner
 		}
 	}
-	pc := m.Params()
+	pc := m.ParamsOf(gs)
 	lmHead := float64(m.VocabSize) * float64(m.HiddenSize) // the lm_head GEMM, tied or not
 	other := float64(pc.Total) - float64(pc.Embedding) - (gemmParams - lmHead + float64(pc.LMHead))
 	if other < 0 {

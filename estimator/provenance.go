@@ -23,14 +23,15 @@ type Parameter struct {
 func (d *Deployment) Parameters() []Parameter {
 	g, p := d.GPU, d.Profile
 	sheet := g.FiguresSource()
+	gemmSrc, attnSrc, memSrc := d.ceilingSources()
 	out := []Parameter{
 		{"gemm_peak_" + d.ComputeDtype, float64(d.gemmPeak), "FLOP/s (dense)", sheet},
 		{"attention_peak", float64(d.attnPeak), "FLOP/s (dense)", sheet},
 		{"memory_bandwidth", float64(g.MemoryBandwidth), "B/s", sheet},
 		{"memory_capacity", float64(g.Usable()), "B", d.Memory().TotalSource},
-		{"gemm_ceiling_" + d.ComputeDtype, float64(d.gemmCeil), "FLOP/s (dense)", d.gemmCeilSrc},
-		{"attention_ceiling", float64(d.attnCeil), "FLOP/s (dense)", d.attnCeilSrc},
-		{"memory_bandwidth_ceiling", d.memBW, "B/s", d.memCeilSrc},
+		{"gemm_ceiling_" + d.ComputeDtype, float64(d.gemmCeil), "FLOP/s (dense)", gemmSrc},
+		{"attention_ceiling", float64(d.attnCeil), "FLOP/s (dense)", attnSrc},
+		{"memory_bandwidth_ceiling", d.memBW, "B/s", memSrc},
 	}
 	if d.TP*d.PP*max(d.EP, 1) > 1 {
 		out = append(out, Parameter{"link_bandwidth_per_direction", float64(g.LinkBandwidth), "B/s", sheet})

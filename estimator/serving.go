@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Dist summarises a latency distribution in milliseconds. Percentiles use linear
@@ -1211,11 +1212,25 @@ func (f *fixedSource) of(p *Profile) string {
 }
 
 func newFixedSource(p *Profile) fixedSource {
-	var f fixedSource
+	f := fixedSource{name: p.Name, cite: p.Sources["request_overhead_ms"]}
+	key := [2]string{f.name, f.cite}
+	if v, ok := fixedTexts.Load(key); ok {
+		f.text = v.(string)
+		return f
+	}
 	f.text = f.of(p)
-	f.name, f.cite = p.Name, p.Sources["request_overhead_ms"]
+	if fixedTextsN.Add(1) <= 1024 { // bounded: at most 1,024 profile names and citations kept
+		fixedTexts.Store(key, f.text)
+	}
 	return f
 }
+
+// fixedTexts keeps fixedSource texts by profile name and citation ([2]string → string): New
+// runs once per configuration of a sweep, the text is the same for every one.
+var (
+	fixedTexts  sync.Map
+	fixedTextsN atomic.Int64
+)
 
 func explainOf(d *Deployment, p cfPoint, wait float64) *TTFTBreakdown {
 	src := d.fixedSrc.of(d.Profile)

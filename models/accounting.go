@@ -136,8 +136,16 @@ type attnGeometry struct {
 // attnGeometries groups the layers by (KV heads, head size, shared K/V projection), in
 // order of first appearance: one group for a uniform model, two for Gemma 4.
 func (m *Model) attnGeometries() []attnGeometry {
+	if len(m.Layers) == 0 {
+		// NumLayers zero Layers: one group (none when NumLayers is 0), without listing them.
+		if m.NumLayers <= 0 {
+			return nil
+		}
+		var l Layer
+		return []attnGeometry{{kvHeads: m.LayerKVHeads(l), headDim: m.LayerHeadDim(l), kEqV: l.KEqV, layers: m.NumLayers}}
+	}
 	var out []attnGeometry
-	for _, l := range m.layers() {
+	for _, l := range m.Layers {
 		g := attnGeometry{kvHeads: m.LayerKVHeads(l), headDim: m.LayerHeadDim(l), kEqV: l.KEqV}
 		found := false
 		for i := range out {
@@ -189,7 +197,11 @@ func (m *Model) LayerVHeadDim(l Layer) int {
 // (GPT-J); NormsPerLayer hidden-size norms per layer (LayerNorm: weight and bias), the
 // final norm, per-head q/k norms (Qwen3, Gemma-3: head_dim each), MLA's q_a_layernorm
 // (q_lora_rank) and kv_a_layernorm (kv_lora_rank); gpt-oss's sinks, one per head per layer.
-func (m *Model) Params() ParamCount {
+func (m *Model) Params() ParamCount { return m.ParamsOf(m.GEMMs()) }
+
+// ParamsOf is Params from gemms, the model's own m.GEMMs() already at hand (a caller that
+// needs both lists the GEMMs once).
+func (m *Model) ParamsOf(gemms []GEMM) ParamCount {
 	var p ParamCount
 	h, L := int64(m.HiddenSize), int64(m.NumLayers)
 	normW := h
@@ -198,7 +210,7 @@ func (m *Model) Params() ParamCount {
 	}
 	p.Embedding = int64(m.VocabSize) * h
 	var activeExperts float64
-	for _, g := range m.GEMMs() {
+	for _, g := range gemms {
 		n := g.Params() * int64(g.Layers)
 		switch g.Name {
 		case "lm_head":

@@ -453,3 +453,37 @@ func TestUnknownModelType(t *testing.T) {
 		}
 	}
 }
+
+// TestUniformLayersListed: a model without a per-layer list (every layer the zero Layer)
+// has the GEMMs, parameters and attention geometry of the same model with its NumLayers
+// zero Layers listed — the grouping of the list without building it gives what the list
+// gives — for every catalogue model whose list is empty or all zero Layers.
+func TestUniformLayersListed(t *testing.T) {
+	n := 0
+	for _, id := range CatalogueIDs() {
+		m, err := LoadCatalogue(id)
+		if err != nil || m.NumLayers == 0 {
+			continue
+		}
+		uniform := true
+		for _, l := range m.Layers {
+			uniform = uniform && l == (Layer{})
+		}
+		if !uniform {
+			continue
+		}
+		bare, listed := *m, *m
+		bare.Layers, listed.Layers = nil, make([]Layer, m.NumLayers)
+		if a, b := fmt.Sprint(bare.GEMMs(), bare.Params(), bare.attnGeometries()), fmt.Sprint(listed.GEMMs(), listed.Params(), listed.attnGeometries()); a != b {
+			t.Errorf("%s: without the list %s, with it %s", id, a, b)
+		}
+		if p := bare.ParamsOf(bare.GEMMs()); p != bare.Params() {
+			t.Errorf("%s: ParamsOf(GEMMs()) %+v, Params() %+v", id, p, bare.Params())
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no catalogue model with uniform layers")
+	}
+	t.Logf("%d models", n)
+}
