@@ -64,6 +64,7 @@ type Deployment struct {
 	memBW                   float64              // memory ceiling, bytes/s
 	gemmDtypeQ, gemmDtype16 string               // compute dtypes of the quantised and 16-bit GEMMs (efficiency lookup)
 	actQuantBytes           float64              // bytes per element of quantised activations (W8A8/W4A4); 0 when GEMMs take 16-bit inputs
+	mxfp4Act                float64              // activation bits the profile's mxfp4_moe_compute_dtype set for MXFP4 experts; 0 when it did not apply
 	gemms                   []gemmShard
 	layers                  int // layers on one pipeline stage
 	heads                   int // query heads per GPU
@@ -355,6 +356,8 @@ func (d *Deployment) resolveDtypes() error {
 		}
 		if want != cd {
 			cd = want
+			b, _ := units.DtypeBytes(cd)
+			d.mxfp4Act = 8 * b
 			d.warnings = append(d.warnings, fmt.Errorf("MXFP4 experts of %s computed in %s with the weights dequantised in the GEMM: engine profile %s, mxfp4_moe_compute_dtype = %s", m.ID, cd, d.Profile.Name, x))
 		}
 	}

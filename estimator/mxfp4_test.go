@@ -63,6 +63,13 @@ func TestMXFP4MoEComputeDtype(t *testing.T) {
 	if d.ComputeDtype != "bf16" {
 		t.Errorf("B200 compute dtype %q, want bf16 (the header's \"GEMMs in\")", d.ComputeDtype)
 	}
+	listed := false
+	for _, q := range d.Parameters() {
+		listed = listed || (q.Name == "mxfp4_moe_compute_dtype" && q.Value == 16 && strings.Contains(q.Source, "W4A16_MXFP4"))
+	}
+	if !listed {
+		t.Errorf("Parameters() does not list mxfp4_moe_compute_dtype (16 activation bits, with its source)")
+	}
 	found := false
 	for _, w := range d.Warnings() {
 		found = found || strings.Contains(w.Error(), "mxfp4_moe_compute_dtype = bf16")

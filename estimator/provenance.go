@@ -81,6 +81,9 @@ func (d *Deployment) Parameters() []Parameter {
 			}
 		}
 	}
+	if v := d.mxfp4Act; v > 0 { // listed when it changed the experts' compute dtype
+		out = append(out, Parameter{"mxfp4_moe_compute_dtype", v, fmt.Sprintf("activation bits of the MXFP4 routed-expert GEMMs (%s; weights dequantised in the GEMM)", p.MXFP4MoEComputeDtype), p.Source("mxfp4_moe_compute_dtype")})
+	}
 	if v := p.AttentionLowOccupancyEfficiency; v > 0 && d.Model.MLA == nil && d.GPU.ComputeUnits > 0 { // listed when it can apply
 		out = append(out, Parameter{"attention_low_occupancy_efficiency", v, fmt.Sprintf("fraction of attention_memory_efficiency in decode at 0 (sequence × KV head) units, rising to 1 at %d (the GPU's SMs/CUs)", d.GPU.ComputeUnits), p.Source("attention_low_occupancy_efficiency")})
 	}

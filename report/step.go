@@ -47,7 +47,7 @@ func WriteStepText(w io.Writer, d *estimator.Deployment, s Step, explain bool) {
 			switch {
 			case strings.Contains(p.Name, "ceiling"), strings.Contains(p.Name, "_efficiency"),
 				strings.HasSuffix(p.Name, "overhead_us"), strings.HasSuffix(p.Name, "overhead_ms"), p.Name == "elementwise_kernels_per_layer",
-				strings.HasSuffix(p.Name, "eager_layer_us"), strings.HasPrefix(p.Name, "eager_"), p.Name == "cuda_graph_max_batch":
+				strings.HasSuffix(p.Name, "eager_layer_us"), strings.HasPrefix(p.Name, "eager_"), p.Name == "cuda_graph_max_batch", p.Name == "mxfp4_moe_compute_dtype":
 				fmt.Fprintf(w, "  %-30s %s — %s\n", p.Name, paramValue(p, false), p.Source)
 			}
 		}
