@@ -172,3 +172,39 @@ func (c *cf) stepSeconds(b *Batch) float64 {
 	c.d.step(b, &acc)
 	return acc.total
 }
+
+// gemmLast keeps the GEMM terms before the head of the last step it priced, by the step's
+// tokens, as gemmTable does for every token count: a closed loop's start-up burst on a
+// deployment's first estimate (no table yet: gemmTable.again) runs steps of the same tokens
+// one after another (every step but the last fills the token budget) whose GEMMs differ
+// only in the head's rows. The head is priced every step, added after the kept sum as
+// gemmTerms adds it, so a step is bit for bit the step priced without it
+// (TestGEMMLastExact). One per burst: no lock.
+type gemmLast struct {
+	have                    bool
+	tokens                  int
+	total, flops, bytes, qb float64
+	c, m, o, qk             float64
+}
+
+// gemms adds the GEMM terms of a step of tokens tokens over seqs sequences (nDecode decoding
+// q positions each) to acc, which holds no term yet, as gemmTerms does, and returns the
+// bytes and kernels of their activation quantisation passes.
+func (g *gemmLast) gemms(d *Deployment, acc *stepAcc, tokens int, seqs float64, nDecode, q int) (qBytes, qKernels float64) {
+	M := float64(tokens)
+	n := len(d.gemms)
+	if n == 0 || !d.gemms[n-1].isHead {
+		return d.gemmTerms(acc, M, seqs, nDecode, q)
+	}
+	if g.have && g.tokens == tokens {
+		acc.total, acc.flops, acc.bytes = g.total, g.flops, g.bytes
+		acc.bound[0], acc.bound[1], acc.bound[3] = g.c, g.m, g.o
+		qBytes, qKernels = g.qb, g.qk
+	} else {
+		qBytes, qKernels = d.gemmTermsOf(d.gemms[:n-1], acc, M, seqs, nDecode, q) // they read M only
+		g.have, g.tokens = true, tokens
+		g.total, g.flops, g.bytes, g.c, g.m, g.o, g.qb, g.qk = acc.total, acc.flops, acc.bytes, acc.bound[0], acc.bound[1], acc.bound[3], qBytes, qKernels
+	}
+	hb, hk := d.gemmTermsOf(d.gemms[n-1:], acc, M, seqs, nDecode, q)
+	return qBytes + hb, qKernels + hk
+}

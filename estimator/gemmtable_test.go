@@ -109,3 +109,71 @@ func TestGEMMTableConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestGEMMLastExact: a step priced through gemmLast (a start-up burst's steps on a
+// deployment's first estimate) is bit for bit the step priced directly — time, FLOPs, bytes
+// and the time by bound — over the models, splits and dtypes of TestGEMMTableExact, for runs
+// of steps of one token count whose heads differ (a prompt's chunk split in two: the same
+// tokens over one more sequence), as a burst's full-budget steps are, and steps of another
+// count between them. The expected values are the direct step model's own.
+func TestGEMMLastExact(t *testing.T) {
+	deps := []Spec{
+		{GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("vllm")},
+		{GPU: mustGPU(t, "H100 SXM"), WeightDtype: "fp8", Profile: MustEngine("vllm")},
+		{GPU: mustGPU(t, "A100"), NumGPUs: 8, TP: 4, PP: 2, Profile: MustEngine("sglang")},
+		{GPU: mustGPU(t, "H200"), NumGPUs: 2, TP: 2, EP: 2, WeightDtype: "fp8", Profile: MustEngine("vllm")},
+		{GPU: mustGPU(t, "H200"), NumGPUs: 8, TP: 8, EP: 8, Profile: MustEngine("sglang")},
+		{GPU: mustGPU(t, "L40S"), Profile: MustEngine("trtllm")},
+		{GPU: mustGPU(t, "H100 SXM"), Profile: MustEngine("vllm")},
+		{GPU: mustGPU(t, "MI300X"), NumGPUs: 2, TP: 2, Profile: MustEngine("vllm")},
+	}
+	ids := []string{"meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct",
+		"Qwen/Qwen3-30B-A3B", "deepseek-ai/DeepSeek-V3", "google/gemma-2-9b-it", "openai/gpt-oss-20b", "mistralai/Mixtral-8x7B-Instruct-v0.1"}
+	r := rand.New(rand.NewPCG(7, 8))
+	checked, hits := 0, 0
+	for i, sp := range deps {
+		sp.Model, sp.MaxModelLen = mustModel(t, ids[i]), 8192
+		d := mustDeploy(t, sp)
+		var last gemmLast
+		for range 200 {
+			var b Batch
+			for range 1 + r.IntN(4) {
+				b.Prefill = append(b.Prefill, Chunk{New: 2 + r.IntN(3000), Past: r.IntN(2) * r.IntN(8000)})
+			}
+			b.Uniform.N, b.Uniform.Ctx = r.IntN(3)*r.IntN(300), r.IntN(9000)
+			b.Verify = []int{0, 0, 4}[r.IntN(3)]
+			split := b
+			split.Prefill = append([]Chunk{}, b.Prefill...)
+			c := split.Prefill[0]
+			split.Prefill[0].New = c.New / 2
+			split.Prefill = append(split.Prefill, Chunk{New: c.New - c.New/2, Past: c.Past + c.New/2})
+			for _, x := range []*Batch{&b, &split, &b} {
+				var want, got stepAcc
+				got.last = &last
+				d.step(x, &want)
+				had := last.have && last.tokens == x.Prefill[0].New+sumNew(x.Prefill[1:])+x.Uniform.N*max(x.Verify, 1)
+				d.step(x, &got)
+				if want.total != got.total || want.flops != got.flops || want.bytes != got.bytes || want.bound != got.bound {
+					t.Fatalf("%s on %s, batch %+v: kept GEMMs give time %v FLOPs %v bytes %v bounds %v, direct %v %v %v %v",
+						ids[i], sp.GPU.ID, *x, got.total, got.flops, got.bytes, got.bound, want.total, want.flops, want.bytes, want.bound)
+				}
+				if had {
+					hits++
+				}
+				checked++
+			}
+		}
+	}
+	if hits < checked/2 {
+		t.Errorf("%d of %d steps read the kept GEMMs: want most", hits, checked)
+	}
+	t.Logf("%d steps identical, %d from the kept GEMMs", checked, hits)
+}
+
+func sumNew(cs []Chunk) int {
+	n := 0
+	for _, c := range cs {
+		n += c.New
+	}
+	return n
+}

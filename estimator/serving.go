@@ -861,6 +861,10 @@ func (r *burstRun) run(c *cf, k int, keep bool) {
 	r.doneAt = r.doneAt[:0]
 	t := 0.0
 	next, doneTok, decoding := 0, 0, 0
+	var last *gemmLast // without c.tab: the steps' GEMMs before the head, by tokens
+	if c.tab == nil {
+		last = new(gemmLast)
+	}
 	for next < k {
 		room := max(budget-decoding, 1)
 		if keep {
@@ -889,7 +893,9 @@ func (r *burstRun) run(c *cf, k int, keep bool) {
 		}
 		c.batch.Decode = c.batch.Decode[:0]
 		c.batch.Uniform.N, c.batch.Uniform.Ctx = decoding, int(c.inTotal)
-		t += c.stepSeconds(&c.batch)
+		acc := stepAcc{tab: c.tab, last: last}
+		c.d.step(&c.batch, &acc)
+		t += acc.total
 		if keep {
 			r.decoding = append(r.decoding, int32(decoding))
 			r.ends = append(r.ends, t)
@@ -1032,8 +1038,9 @@ func burstMix(burst []float64, n int, ttft0, tau, fixed float64) Dist {
 	for i := range k {
 		sum += first(i)
 	}
-	// kth is the i-th smallest (0-based) of the merge.
-	kth := func(i int) float64 {
+	// kth is the i-th smallest (0-based) of the merge, and how many of the i+1 smallest
+	// come from burst.
+	kth := func(i int) (float64, int) {
 		lo, hi := max(0, i+1-rest), min(k, i+1) // how many of the first i+1 come from burst
 		for lo < hi {
 			t := (lo + hi) / 2
@@ -1050,19 +1057,31 @@ func burstMix(burst []float64, n int, ttft0, tau, fixed float64) Dist {
 		if u := i + 1 - lo; u > 0 {
 			v = max(v, steady(u-1))
 		}
-		return v
+		return v, lo
 	}
 	pct := func(p float64) float64 {
 		h := p * float64(n-1)
 		lo := math.Floor(h)
 		i := int(lo)
 		if i+1 >= n {
-			return kth(n - 1)
+			v, _ := kth(n - 1)
+			return v
 		}
-		a := kth(i)
-		return a + (h-lo)*(kth(i+1)-a)
+		a, from := kth(i)
+		// The (i+1)-th smallest is the smaller of the next value of each list after the
+		// i+1 smallest (no second bisection): the same value kth(i+1) finds.
+		b := math.Inf(1)
+		if from < k {
+			b = first(from)
+		}
+		if u := i + 1 - from; u < rest {
+			b = min(b, steady(u))
+		}
+		return a + (h-lo)*(b-a)
 	}
-	return Dist{Mean: sum / float64(n), Median: pct(0.5), P90: pct(0.9), P95: pct(0.95), P99: pct(0.99), Min: kth(0), Max: kth(n - 1)}
+	lo, _ := kth(0)
+	hi, _ := kth(n - 1)
+	return Dist{Mean: sum / float64(n), Median: pct(0.5), P90: pct(0.9), P95: pct(0.95), P99: pct(0.99), Min: lo, Max: hi}
 }
 
 // ttftDist: TTFT = fixed part + residual wait for the running step (uniform on [0, τ̄]) +

@@ -428,3 +428,80 @@ func TestServeWithoutTokenBudget(t *testing.T) {
 		t.Errorf("TTFT mean %.4g ms, want in [%.3g, %.3g] ms", s.TTFT.Mean, prefillMs, 1.5*prefillMs)
 	}
 }
+
+// burstMixTwoBisections is burstMix as it was before it took each percentile's upper
+// neighbour from the lower one's split: every order statistic by its own bisection.
+func burstMixTwoBisections(burst []float64, n int, ttft0, tau, fixed float64) Dist {
+	k := len(burst)
+	if n <= k {
+		n = k
+	}
+	rest := n - k
+	steady := func(j int) float64 { return (ttft0 + ((float64(j)+0.5)/float64(rest)-0.5)*tau) * 1e3 }
+	first := func(i int) float64 { return (burst[i] + fixed) * 1e3 }
+	sum := float64(rest) * ttft0 * 1e3
+	for i := range k {
+		sum += first(i)
+	}
+	kth := func(i int) float64 {
+		lo, hi := max(0, i+1-rest), min(k, i+1)
+		for lo < hi {
+			t := (lo + hi) / 2
+			if first(t) <= steady(i-t) {
+				lo = t + 1
+			} else {
+				hi = t
+			}
+		}
+		v := math.Inf(-1)
+		if lo > 0 {
+			v = first(lo - 1)
+		}
+		if u := i + 1 - lo; u > 0 {
+			v = max(v, steady(u-1))
+		}
+		return v
+	}
+	pct := func(p float64) float64 {
+		h := p * float64(n-1)
+		lo := math.Floor(h)
+		i := int(lo)
+		if i+1 >= n {
+			return kth(n - 1)
+		}
+		a := kth(i)
+		return a + (h-lo)*(kth(i+1)-a)
+	}
+	return Dist{Mean: sum / float64(n), Median: pct(0.5), P90: pct(0.9), P95: pct(0.95), P99: pct(0.99), Min: kth(0), Max: kth(n - 1)}
+}
+
+// TestBurstMixNeighbourExact: burstMix is bit for bit the distribution with every order
+// statistic bisected on its own (burstMixTwoBisections), over bursts with ties (prompts that
+// complete in one step share a time), steady states that tie with the burst or have no
+// spread (τ̄ = 0), and pools from one request to thousands.
+func TestBurstMixNeighbourExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for c := range 3000 {
+		k := 1 + r.IntN(60)
+		burst := make([]float64, k)
+		x := 0.0
+		for i := range burst {
+			if i == 0 || r.IntN(3) == 0 { // about three prompts per step
+				x += r.Float64() * 0.05
+			}
+			burst[i] = x
+		}
+		n := []int{k, k + 1, k + r.IntN(50), k + r.IntN(5000)}[r.IntN(4)]
+		ttft0, tau, fixed := r.Float64()*0.3, r.Float64()*0.1, r.Float64()*0.01
+		switch r.IntN(4) {
+		case 0:
+			tau = 0
+		case 1:
+			ttft0 = burst[r.IntN(k)] + fixed // the steady mean on a burst value
+		}
+		got, want := burstMix(burst, n, ttft0, tau, fixed), burstMixTwoBisections(burst, n, ttft0, tau, fixed)
+		if got != want {
+			t.Fatalf("case %d (k %d, n %d, τ̄ %g): %+v, with two bisections %+v", c, k, n, tau, got, want)
+		}
+	}
+}

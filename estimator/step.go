@@ -176,6 +176,7 @@ type stepAcc struct {
 	explain bool
 	cache   *gemmCache // optional: GEMM terms by batch shape (a simulation's steps)
 	tab     *gemmTable // optional: GEMM terms by tokens (the closed form's steps; gemmtable.go)
+	last    *gemmLast  // optional: the last step's GEMMs before the head (a start-up burst's; gemmtable.go)
 	total   float64
 	flops   float64
 	bytes   float64
@@ -320,6 +321,12 @@ func keys(n, p, w int) float64 {
 // decoding q positions each) to acc and returns the bytes and kernels of their activation
 // quantisation passes.
 func (d *Deployment) gemmTerms(acc *stepAcc, M, seqs float64, nDecode, q int) (qBytes, qKernels float64) {
+	return d.gemmTermsOf(d.gemms, acc, M, seqs, nDecode, q)
+}
+
+// gemmTermsOf is gemmTerms for the GEMMs gs, a run of d.gemms (gemmLast prices those before
+// the head apart from the head).
+func (d *Deployment) gemmTermsOf(gs []gemmShard, acc *stepAcc, M, seqs float64, nDecode, q int) (qBytes, qKernels float64) {
 	prof := d.Profile
 	bw := d.memBW
 	memEff := orOne(prof.MemoryEfficiency)
@@ -333,8 +340,8 @@ func (d *Deployment) gemmTerms(acc *stepAcc, M, seqs float64, nDecode, q int) (q
 			eta16 = v
 		}
 	}
-	for i := range d.gemms {
-		s := &d.gemms[i]
+	for i := range gs {
+		s := &gs[i]
 		rows := M
 		if s.isHead {
 			rows = seqs + float64(nDecode*(q-1)) // logits for each sequence's last position (all verified positions)
@@ -409,6 +416,8 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 		qBytes, qKernels = acc.cache.gemms(d, acc, prefillTokens, len(b.Prefill), nDecode, q)
 	} else if acc.tab != nil && !acc.explain {
 		qBytes, qKernels = acc.tab.gemms(d, acc, prefillTokens+nDecode*q, seqs, nDecode, q)
+	} else if acc.last != nil && !acc.explain {
+		qBytes, qKernels = acc.last.gemms(d, acc, prefillTokens+nDecode*q, seqs, nDecode, q)
 	} else {
 		qBytes, qKernels = d.gemmTerms(acc, M, seqs, nDecode, q)
 	}
