@@ -42,6 +42,16 @@ type Spec struct {
 	// per SchedulerSteps steps. 0 or 1 = every step. Not modelled: a new request also waits for
 	// the running group of steps to end before its prefill (TTFT comes out low).
 	SchedulerSteps int
+	// EnforceEager runs every step without CUDA/HIP graphs (vLLM --enforce-eager, SGLang
+	// --disable-cuda-graph, TGI --cuda-graphs 0, TensorRT-LLM's PyTorch backend without
+	// cuda_graph_config): each step lasts at least layers × the profile's per-layer host
+	// dispatch, max(GPU work, layers × µs per layer) as above the profile's
+	// cuda_graph_max_batch: a decode step at any batch size with eager_decode_layer_us, a
+	// step with prompt tokens with eager_prefill_layer_us (each taking the other where the
+	// profile gives only one). New refuses it for a profile with neither figure. false:
+	// the profile's own capture (graphs up to cuda_graph_max_batch). Memory is unchanged:
+	// Memory keeps CUDA-graph memory outside the KV pool (vLLM captures after sizing it).
+	EnforceEager bool
 	// Topology places the GPUs on nodes (zero value: see Topology).
 	Topology Topology
 	// Speculation enables speculative decoding (nil = off).
@@ -235,6 +245,11 @@ func newDeployment(s Spec) (*Deployment, error) {
 	if s.SchedulerSteps < 0 {
 		return nil, fmt.Errorf("--num-scheduler-steps %d: must be ≥ 0 (0 or 1: one scheduler call per step)", s.SchedulerSteps)
 	}
+	if s.EnforceEager {
+		if err := CheckEnforceEager(s.Profile); err != nil {
+			return nil, err
+		}
+	}
 	if s.MemoryFraction < 0 || s.MemoryFraction > 1 {
 		return nil, fmt.Errorf("--gpu-memory-utilization %g: must be in (0, 1]", s.MemoryFraction)
 	}
@@ -288,6 +303,20 @@ func newDeployment(s Spec) (*Deployment, error) {
 	// the shared array.
 	d.warnings, d.gemms, d.attnGroups = slices.Clip(d.warnings), slices.Clip(d.gemms), slices.Clip(d.attnGroups)
 	return d, nil
+}
+
+// CheckEnforceEager returns the error New gives for Spec.EnforceEager with profile p when p
+// gives no eager dispatch time per layer (neither eager_decode_layer_us nor
+// eager_prefill_layer_us): a step without CUDA graphs cannot be priced. nil: p can take it
+// (nil p is the default profile).
+func CheckEnforceEager(p *Profile) error {
+	if p == nil {
+		p = MustEngine("default")
+	}
+	if p.EagerDecodeLayerUs <= 0 && p.EagerPrefillLayerUs <= 0 {
+		return fmt.Errorf("--enforce-eager: profile %s gives no eager dispatch time (eager_decode_layer_us or eager_prefill_layer_us, µs per layer), so a step without CUDA graphs cannot be priced; use a profile that has one (tgi, sglang, vllm@0.6) or add it to a --profile file", p.Name)
+	}
+	return nil
 }
 
 // modelDtype is the 16-bit dtype the model computes in.

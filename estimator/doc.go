@@ -61,7 +61,10 @@
 // eager_decode_layer_us × layers by the same max() rule (seconds; layers of every pipeline
 // stage); a step with both prompts and such a batch is one eager pass and pays the larger
 // per-layer figure. The simulation and the closed form (its decode-only step) price it
-// through the same step model. The small-M GEMM
+// through the same step model. Spec.EnforceEager (--enforce-eager: CUDA graphs off) makes
+// every decode step eager whatever its batch and every step with prompt tokens pay
+// eager_prefill_layer_us, each figure standing in for the other where a profile gives only
+// one; New refuses it for a profile with neither. The small-M GEMM
 // shape is gemm_half_m (η(M) = η·M/(M + half)), gemm_fixed_us and the ridge exponent p
 // (overlap_exponent: (c^p + m^p)^(1/p)); GEMMTime exposes one GEMM's time so these can be
 // checked against a GEMM-by-M microbenchmark. With --weight-dtype fp4 an MLA MoE model

@@ -28,9 +28,9 @@ const LaunchPort = 8000
 var LaunchFlags = map[string][]string{
 	"vllm": {"--tensor-parallel-size", "--pipeline-parallel-size", "--data-parallel-size", "--enable-expert-parallel",
 		"--max-num-seqs", "--max-num-batched-tokens", "--kv-cache-dtype", "--gpu-memory-utilization", "--max-model-len",
-		"--quantization", "--dtype", "--port"},
+		"--quantization", "--dtype", "--enforce-eager", "--port"},
 	"sglang": {"--model-path", "--tp-size", "--dp-size", "--ep-size", "--max-running-requests", "--chunked-prefill-size",
-		"--kv-cache-dtype", "--mem-fraction-static", "--context-length", "--quantization", "--port"},
+		"--kv-cache-dtype", "--mem-fraction-static", "--context-length", "--quantization", "--disable-cuda-graph", "--port"},
 	"trtllm": {"--tp_size", "--pp_size", "--ep_size", "--max_batch_size", "--max_num_tokens",
 		"--kv_cache_free_gpu_memory_fraction", "--max_seq_len", "--port"},
 	"bench": {"--url", "--model", "--input-len", "--output-len", "--prefix-len", "--concurrency", "--request-rate",
@@ -121,6 +121,9 @@ func LaunchFor(m *models.Model, c SweepConfig, w Workload) Launch {
 		v.add("--gpu-memory-utilization", fmtFloat(c.MemoryFraction))
 	}
 	v.add("--max-model-len", c.MaxModelLen)
+	if c.EnforceEager {
+		v.add("--enforce-eager", nil)
+	}
 	v.add("--port", LaunchPort)
 	l.VLLM = v.String()
 
@@ -151,6 +154,9 @@ func LaunchFor(m *models.Model, c SweepConfig, w Workload) Launch {
 			s.add("--mem-fraction-static", fmtFloat(c.MemoryFraction))
 		}
 		s.add("--context-length", c.MaxModelLen)
+		if c.EnforceEager {
+			s.add("--disable-cuda-graph", nil)
+		}
 		s.add("--port", LaunchPort)
 		l.SGLang = s.String()
 	}
@@ -176,6 +182,9 @@ func LaunchFor(m *models.Model, c SweepConfig, w Workload) Launch {
 	l.TRTLLM = t.String()
 	if c.DP > 1 {
 		note("trtllm: the command serves one replica on tp·pp = %d GPUs; start %d of them on disjoint GPUs behind a load balancer", c.TP*c.PP, c.DP)
+	}
+	if c.EnforceEager {
+		note("trtllm: CUDA graphs off is the PyTorch backend without cuda_graph_config in the extra LLM API options (--extra_llm_api_options); trtllm-serve has no flag for it")
 	}
 	if onlineFP8 || c.KVDtype == "fp8" {
 		note("trtllm: fp8 weights or KV cache come from the checkpoint: quantize it first (TensorRT Model Optimizer)")

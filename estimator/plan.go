@@ -64,6 +64,8 @@ type Planner struct {
 	PricePerGPUHour float64
 	// MaxModelLen is the engine's max_model_len in tokens (0: the model's context).
 	MaxModelLen int
+	// EnforceEager turns CUDA graphs off in every fleet (Spec.EnforceEager).
+	EnforceEager bool
 }
 
 // GPU finds the minimum GPUs to fit (per weight dtype) and the cheapest fleet on one GPU type.
@@ -111,7 +113,7 @@ func (pl *Planner) GPU(g *hardware.GPU) (GPUPlan, error) {
 					for _, mns := range orZero(pl.MaxNumSeqs) {
 						for _, mnbt := range orZero(pl.MaxNumBatchedTokens) {
 							spec := Spec{Model: pl.Model, GPU: g, TP: tp, PP: pp, WeightDtype: wd, KVDtype: kvd, Profile: pl.Profile,
-								MaxNumSeqs: mns, MaxNumBatchedTokens: mnbt, MaxModelLen: pl.MaxModelLen}
+								MaxNumSeqs: mns, MaxNumBatchedTokens: mnbt, MaxModelLen: pl.MaxModelLen, EnforceEager: pl.EnforceEager}
 							f, err := pl.fleet(spec)
 							if err != nil {
 								var dt *dtypeError
@@ -208,7 +210,7 @@ func (pl *Planner) fleet(spec Spec) (*Fleet, error) {
 			OutputTokS: sv.OutputTokS, RequestPerS: sv.RequestPerS, TTFT: sv.TTFT, ITL: sv.ITL, E2E: sv.E2E, OutputTokSPerUser: float64(sv.OutputTokSPerUser)}
 		cfg := SweepConfig{GPU: f.GPU, NumGPUs: d.NumGPUs, TP: d.TP, PP: d.PP, DP: r, EP: d.EP, Engine: d.Profile.Name,
 			WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens,
-			MaxModelLen: d.MaxModelLen, MemoryFraction: d.MemoryFraction, Concurrency: pl.Workload.Concurrency, RequestRate: pl.Workload.RequestRate}
+			MaxModelLen: d.MaxModelLen, MemoryFraction: d.MemoryFraction, EnforceEager: d.EnforceEager, Concurrency: pl.Workload.Concurrency, RequestRate: pl.Workload.RequestRate}
 		f.Launch = LaunchFor(pl.Model, cfg, pl.Workload)
 		return f, nil
 	}
@@ -272,6 +274,11 @@ func orZero(s []int) []int {
 func (pl *Planner) Check() error {
 	if pl.MaxReplicas > MaxDP {
 		return fmt.Errorf("--max-replicas %d: allowed values are 1 to %d", pl.MaxReplicas, MaxDP)
+	}
+	if pl.EnforceEager {
+		if err := CheckEnforceEager(pl.Profile); err != nil {
+			return err
+		}
 	}
 	if err := cmp.Or(belowMin("max-num-seqs", pl.MaxNumSeqs, 1, ""),
 		belowMin("max-num-batched-tokens", pl.MaxNumBatchedTokens, 0, " (0: the profile's)"),

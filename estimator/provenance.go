@@ -96,10 +96,21 @@ func (d *Deployment) Parameters() []Parameter {
 	if v := p.ADPEagerLayerUs; v > 0 && d.moeGather() > 1 { // listed when it can apply (attention DP + EP)
 		out = append(out, Parameter{"adp_eager_layer_us", v, "µs of host dispatch per layer of a step some attention-DP rank runs with a prompt chunk (no CUDA graph on any rank; hidden behind longer GPU work)", p.Source("adp_eager_layer_us")})
 	}
-	if v := p.EagerPrefillLayerUs; v > 0 { // listed when used
+	if d.EnforceEager { // CUDA graphs off: every step pays the per-layer dispatch (Spec.EnforceEager)
+		pre, dec := "eager_prefill_layer_us", "eager_decode_layer_us"
+		preSrc, decSrc := p.Source(pre), p.Source(dec)
+		if p.EagerPrefillLayerUs <= 0 {
+			preSrc = "the profile's eager_decode_layer_us (it gives no eager_prefill_layer_us): " + decSrc
+		}
+		if p.EagerDecodeLayerUs <= 0 {
+			decSrc = "the profile's eager_prefill_layer_us (it gives no eager_decode_layer_us): " + preSrc
+		}
+		out = append(out, Parameter{pre, d.eagerPrefillLayerUs(), "µs of host dispatch per layer of a step with prompt tokens, CUDA graphs off (--enforce-eager; hidden behind longer GPU work)", preSrc},
+			Parameter{dec, d.eagerDecodeLayerUs(), "µs of host dispatch per layer of every decode step, CUDA graphs off (--enforce-eager; hidden behind longer GPU work)", decSrc})
+	} else if v := p.EagerPrefillLayerUs; v > 0 { // listed when used
 		out = append(out, Parameter{"eager_prefill_layer_us", v, "µs of host dispatch per layer of a prefill step (hidden behind longer GPU work)", p.Source("eager_prefill_layer_us")})
 	}
-	if cg, v := p.CUDAGraphMaxBatch, p.EagerDecodeLayerUs; cg > 0 && v > 0 { // listed when used
+	if cg, v := p.CUDAGraphMaxBatch, p.EagerDecodeLayerUs; cg > 0 && v > 0 && !d.EnforceEager { // listed when used
 		out = append(out, Parameter{"cuda_graph_max_batch", float64(cg), "sequences: the largest decode batch replayed as a CUDA/HIP graph; larger decode steps run eagerly", p.Source("cuda_graph_max_batch")},
 			Parameter{"eager_decode_layer_us", v, fmt.Sprintf("µs of host dispatch per layer of a decode step above %d sequences (hidden behind longer GPU work)", cg), p.Source("eager_decode_layer_us")})
 	}

@@ -210,7 +210,7 @@ func (c *cf) prefillExtraAt(n int, b, k float64) (extra, dispShare, disp float64
 	c.batch.Decode = c.batch.Decode[:0]
 	c.batch.Uniform.N, c.batch.Uniform.Ctx = n, ctx
 	c.batch.Prefill = c.batch.Prefill[:0]
-	eager := c.d.Profile.EagerPrefillLayerUs > 0
+	eager := c.d.eagerPrefillLayerUs() > 0
 	// step returns the extra of the batch over the decode-only step and its exposed dispatch.
 	step := func() (float64, float64) {
 		t := c.stepSeconds(&c.batch)

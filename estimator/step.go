@@ -590,13 +590,14 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	// eager prefill dispatch (an engine that runs prefill eagerly), one with more decoding
 	// sequences than the engine captures CUDA graphs for the eager decode dispatch; a step
 	// that is both is one eager pass and pays the larger of the two per layer.
+	// Under Spec.EnforceEager every decode step is eager, whatever its batch.
 	var us float64
 	name := "prefill_dispatch"
 	if prefillTokens > 0 && !b.noDispatch {
-		us = prof.EagerPrefillLayerUs
+		us = d.eagerPrefillLayerUs()
 	}
-	if cg := prof.CUDAGraphMaxBatch; cg > 0 && nDecode > cg && prof.EagerDecodeLayerUs > us {
-		us, name = prof.EagerDecodeLayerUs, "decode_dispatch"
+	if dec := d.eagerDecodeLayerUs(); nDecode > 0 && d.eagerDecode(nDecode) && dec > us {
+		us, name = dec, "decode_dispatch"
 	}
 	if us > 0 {
 		if ex := us*1e-6*L*float64(d.PP) - acc.total; ex > 0 {
@@ -606,6 +607,37 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	if ovh > 0 {
 		acc.add("step_overhead", 0, 0, 0, 0, ovh, ovh)
 	}
+}
+
+// eagerPrefillLayerUs is the host dispatch per layer of a step with prompt tokens, µs: the
+// profile's eager_prefill_layer_us, or under Spec.EnforceEager its eager_decode_layer_us
+// where it gives only that (the same Python module chain dispatched per layer). 0: the
+// prompt steps are graphed or the profile prices no dispatch.
+func (d *Deployment) eagerPrefillLayerUs() float64 {
+	p := d.Profile
+	if d.EnforceEager && p.EagerPrefillLayerUs <= 0 {
+		return p.EagerDecodeLayerUs
+	}
+	return p.EagerPrefillLayerUs
+}
+
+// eagerDecodeLayerUs is the host dispatch per layer of an eager decode step, µs: the
+// profile's eager_decode_layer_us, or under Spec.EnforceEager its eager_prefill_layer_us
+// where it gives only that.
+func (d *Deployment) eagerDecodeLayerUs() float64 {
+	p := d.Profile
+	if d.EnforceEager && p.EagerDecodeLayerUs <= 0 {
+		return p.EagerPrefillLayerUs
+	}
+	return p.EagerDecodeLayerUs
+}
+
+// eagerDecode reports whether a step with n decoding sequences (n ≥ 1) runs without a CUDA
+// graph: always under Spec.EnforceEager, else above the profile's cuda_graph_max_batch
+// (0: every decode step graphed).
+func (d *Deployment) eagerDecode(n int) bool {
+	cg := d.Profile.CUDAGraphMaxBatch
+	return d.EnforceEager || (cg > 0 && n > cg)
 }
 
 // lowOccupancy returns the factor on the decode-attention streaming rate of a step with n

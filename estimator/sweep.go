@@ -37,6 +37,9 @@ type SweepSpace struct {
 	// MemoryFraction and MaxModelLen apply to every configuration (0 = defaults, as in Spec).
 	MemoryFraction float64
 	MaxModelLen    int
+	// EnforceEager turns CUDA graphs off in every configuration (Spec.EnforceEager); Check
+	// refuses it with a profile that gives no eager dispatch time.
+	EnforceEager bool
 	// Workload gives the request lengths; its Kind is Concurrency or Rate and its load field
 	// is replaced by each entry of Concurrencies or RequestRates (req/s, whole deployment).
 	Workload      Workload
@@ -88,8 +91,10 @@ type SweepConfig struct {
 	MaxNumBatchedTokens int     `json:"max_num_batched_tokens"`
 	MaxModelLen         int     `json:"max_model_len"`
 	MemoryFraction      float64 `json:"gpu_memory_utilization"`
-	Concurrency         int     `json:"concurrency,omitempty"`
-	RequestRate         float64 `json:"request_rate,omitempty"`
+	// EnforceEager: CUDA graphs off (Spec.EnforceEager); omitted when false.
+	EnforceEager bool    `json:"enforce_eager,omitempty"`
+	Concurrency  int     `json:"concurrency,omitempty"`
+	RequestRate  float64 `json:"request_rate,omitempty"`
 }
 
 // Less orders configurations field by field (GPU, counts, engine, dtypes, knobs, load); it
@@ -610,7 +615,7 @@ type sweepWorker struct {
 func (ev *sweepWorker) run(b *base) error {
 	sp := ev.sp
 	d, err := New(Spec{Model: sp.Model, GPU: b.gpu, NumGPUs: b.n, TP: b.split.TP, PP: b.split.PP, DP: b.split.DP, EP: b.split.EP,
-		WeightDtype: b.wd, KVDtype: b.kvd, Profile: b.prof, MemoryFraction: sp.MemoryFraction, MaxModelLen: sp.MaxModelLen})
+		WeightDtype: b.wd, KVDtype: b.kvd, Profile: b.prof, MemoryFraction: sp.MemoryFraction, MaxModelLen: sp.MaxModelLen, EnforceEager: sp.EnforceEager})
 	if err != nil {
 		// A GPU that cannot take a dtype at all (no bf16 on a V100) is noted, not an error:
 		// dtype names were checked before the sweep.
@@ -668,7 +673,7 @@ func (ev *sweepWorker) run(b *base) error {
 			entry := cfgEntry{cfg: SweepConfig{GPU: b.gpu.ID, NumGPUs: dd.NumGPUs, TP: dd.TP, PP: dd.PP, DP: dd.DP, EP: dd.EP,
 				Engine: dd.Profile.Name, WeightDtype: dd.WeightDtypeResolved, KVDtype: dd.KVDtypeResolved,
 				MaxNumSeqs: dd.MaxNumSeqs, MaxNumBatchedTokens: dd.MaxNumBatchedTokens, MaxModelLen: dd.MaxModelLen,
-				MemoryFraction: dd.MemoryFraction}, warn: warn, cost: math.NaN()}
+				MemoryFraction: dd.MemoryFraction, EnforceEager: dd.EnforceEager}, warn: warn, cost: math.NaN()}
 			if price > 0 {
 				entry.cost = price * gpus
 			}
@@ -1013,6 +1018,13 @@ func (sp SweepSpace) Check() error {
 	}
 	if sp.MaxModelLen < 0 {
 		return fmt.Errorf("--max-model-len %d: must be ≥ 1", sp.MaxModelLen)
+	}
+	if sp.EnforceEager {
+		for _, p := range sp.Profiles {
+			if err := CheckEnforceEager(p); err != nil {
+				return err
+			}
+		}
 	}
 	if err := sp.Workload.CheckMaxModelLen(sp.MaxModelLen); err != nil {
 		return err

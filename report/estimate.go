@@ -81,7 +81,9 @@ type ServerInfo struct {
 	Engine string `json:"engine"`
 	// EngineRelease names the framework and release range predicted, e.g. "vllm@0.7.3
 	// (profile vllm-v0, versions >=0.6, <0.8)".
-	EngineRelease       string  `json:"engine_release"`
+	EngineRelease string `json:"engine_release"`
+	// EnforceEager: CUDA/HIP graphs off (estimator.Spec.EnforceEager); omitted when false.
+	EnforceEager        bool    `json:"enforce_eager,omitempty"`
 	TP                  int     `json:"tp"`
 	PP                  int     `json:"pp"`
 	DP                  int     `json:"dp"`
@@ -169,7 +171,7 @@ func NewEstimate(d *estimator.Deployment, pv estimator.Provenance, w estimator.W
 	r := Estimate{
 		Model:   ModelInfo{ID: d.Model.ID, ParamsTotal: pc.Total, ParamsActive: pc.Active},
 		GPU:     GPUInfo{ID: d.GPU.ID, Name: d.GPU.Name, NumGPUs: d.NumGPUs, TDP: d.GPU.TDPWatts},
-		Server:  ServerInfo{Engine: d.Profile.Name, EngineRelease: d.Profile.Label(), TP: d.TP, PP: d.PP, DP: d.DP, EP: d.EP, WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, ComputeDtype: d.ComputeDtype, MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens, MaxModelLen: d.MaxModelLen, MemoryFraction: d.MemoryFraction},
+		Server:  ServerInfo{Engine: d.Profile.Name, EngineRelease: d.Profile.Label(), EnforceEager: d.EnforceEager, TP: d.TP, PP: d.PP, DP: d.DP, EP: d.EP, WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, ComputeDtype: d.ComputeDtype, MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens, MaxModelLen: d.MaxModelLen, MemoryFraction: d.MemoryFraction},
 		Client:  ClientInfo{Workload: w.Kind, InputLen: w.InputLen, OutputLen: w.OutputLen, PrefixLen: w.PrefixLen, Concurrency: w.Concurrency, RequestRate: w.RequestRate, BatchSize: w.BatchSize, NumRequests: w.NumRequests},
 		Serving: s, Memory: mem, KVCacheTokens: mem.KVCacheTokens * d.DP, Provenance: pv, Parameters: d.Parameters(),
 	}
@@ -295,6 +297,9 @@ func WriteEstimateText(w io.Writer, r Estimate, markdown bool) {
 	flush()
 	sec("Server config")
 	row("engine profile", r.Server.EngineRelease)
+	if r.Server.EnforceEager {
+		row("CUDA graphs", "off (--enforce-eager): every step pays the per-layer host dispatch")
+	}
 	row("parallelism", fmt.Sprintf("tp=%d pp=%d dp=%d ep=%d", r.Server.TP, r.Server.PP, r.Server.DP, r.Server.EP))
 	row("dtypes", fmt.Sprintf("weights %s, KV %s, GEMMs in %s", r.Server.WeightDtype, r.Server.KVDtype, r.Server.ComputeDtype))
 	if r.Nodes > 1 {

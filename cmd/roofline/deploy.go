@@ -26,6 +26,7 @@ type deployFlags struct {
 	maxNumSeqs           int
 	maxBatched           int
 	schedSteps           int
+	enforceEager         bool
 	modelFlag            string
 	nodes, gpusPerNode   int
 }
@@ -61,6 +62,7 @@ func (f *deployFlags) registerAs(fs *pflag.FlagSet, withGPUCount bool, modelFlag
 	fs.IntVar(&f.maxNumSeqs, "max-num-seqs", 0, "maximum running sequences per replica (default from the profile)")
 	fs.IntVar(&f.maxBatched, "max-num-batched-tokens", 0, "token budget per step, the chunked-prefill size (default from the profile)")
 	fs.IntVar(&f.schedSteps, "num-scheduler-steps", 0, "vLLM 0.6–0.7 multi-step scheduling: decode steps per scheduler call, whose host costs are paid once per that many steps (0 or 1: every step)")
+	fs.BoolVar(&f.enforceEager, "enforce-eager", false, enforceEagerHelp)
 	fs.IntVar(&f.nodes, "nodes", 0, "nodes the GPUs sit on (default: as many as the GPU count needs)")
 	fs.IntVar(&f.gpusPerNode, "gpus-per-node", 0, "GPUs per node, the scale-up domain (default from the catalogue: 8 for HGX/MI300X, 72 for NVL72)")
 	positiveIfGiven(fs, "tp", "pp", "dp", "max-model-len", "max-num-seqs", "max-num-batched-tokens", "nodes", "gpus-per-node")
@@ -68,6 +70,9 @@ func (f *deployFlags) registerAs(fs *pflag.FlagSet, withGPUCount bool, modelFlag
 		positiveIfGiven(fs, "num-gpus")
 	}
 }
+
+// enforceEagerHelp is the help of --enforce-eager (estimate, step, memory, sweep, plan…).
+const enforceEagerHelp = "CUDA/HIP graphs off (vLLM --enforce-eager, SGLang --disable-cuda-graph, TGI --cuda-graphs 0): every step pays the profile's per-layer host dispatch (eager_decode_layer_us, eager_prefill_layer_us); refused for a profile without one"
 
 // resolveProfile is estimator.ResolveProfile; its errors are bad input.
 func resolveProfile(flag, engine, file string) (*estimator.Profile, string, error) {
@@ -105,6 +110,9 @@ func (f *deployFlags) build(ctx context.Context, e *env) (*estimator.Deployment,
 		// equal to max_num_seqs"; each running sequence needs a token of the step's budget.
 		return nil, pv, usageErr("--max-num-batched-tokens %d: must be ≥ max_num_seqs %d (lower --max-num-seqs to run a smaller budget)", d.MaxNumBatchedTokens, d.MaxNumSeqs)
 	}
+	if d.EnforceEager {
+		psrc += "; CUDA graphs off (--enforce-eager)"
+	}
 	pv = estimator.Provenance{Model: m.ID + " (config.json from " + m.Source + ")", GPU: g.Provenance(), Profile: psrc}
 	return d, pv, nil
 }
@@ -119,7 +127,7 @@ func newDeployment(m *models.Model, g *hardware.GPU, prof *estimator.Profile, f 
 	}
 	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, NumGPUs: f.numGPUs, TP: tp, PP: f.pp, DP: f.dp, EP: f.ep,
 		WeightDtype: f.weightDtype, KVDtype: f.kvDtype, Profile: prof, MemoryFraction: f.memFrac,
-		MaxModelLen: f.maxModelLen, MaxNumSeqs: f.maxNumSeqs, MaxNumBatchedTokens: f.maxBatched, SchedulerSteps: f.schedSteps,
+		MaxModelLen: f.maxModelLen, MaxNumSeqs: f.maxNumSeqs, MaxNumBatchedTokens: f.maxBatched, SchedulerSteps: f.schedSteps, EnforceEager: f.enforceEager,
 		Topology: estimator.Topology{Nodes: f.nodes, GPUsPerNode: f.gpusPerNode}})
 	if err != nil {
 		return nil, asUsage(err)

@@ -38,6 +38,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	maxReplicas := fs.Int("max-replicas", 4096, "largest number of replicas tried")
 	price := flagvalue.NewFloat(fs, "price-per-gpu-hour", 0, flagvalue.NonNegative, "USD per GPU-hour for every GPU (default: the catalogue's on-demand price)")
 	maxModelLen := fs.Int("max-model-len", 0, "longest sequence in tokens (default: the model's max context)")
+	eager := fs.Bool("enforce-eager", false, enforceEagerHelp)
 	positiveIfGiven(fs, "max-model-len")
 	out := outputFlag(fs, "table", "json")
 	if err := parseFlags(fs, args); err != nil {
@@ -78,7 +79,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	pl := estimator.Planner{Model: m, Profile: prof, Workload: w, Constraints: constraints, WeightDtypes: wds, KVDtypes: kvds, MaxNumSeqs: mnss,
-		MaxNumBatchedTokens: mnbts, MaxGPUsPerReplica: *maxPer, MaxReplicas: *maxReplicas, PricePerGPUHour: *price, MaxModelLen: *maxModelLen}
+		MaxNumBatchedTokens: mnbts, MaxGPUsPerReplica: *maxPer, MaxReplicas: *maxReplicas, PricePerGPUHour: *price, MaxModelLen: *maxModelLen, EnforceEager: *eager}
 	if err := pl.Check(); err != nil {
 		return asUsage(err)
 	}

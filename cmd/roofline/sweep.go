@@ -35,6 +35,7 @@ type sweepFlags struct {
 	maxBatched          []int
 	memFrac             float64
 	maxModelLen         int
+	enforceEager        bool
 	inputLen, outputLen int
 	prefixLen           int
 	concurrency, rate   string
@@ -67,6 +68,7 @@ func (f *sweepFlags) register(fs *pflag.FlagSet) {
 	flagvalue.Float(fs, &f.memFrac, "gpu-memory-utilization", 0, flagvalue.Fraction, "fraction of GPU memory the engine may use (default from the profile)")
 	fs.IntVar(&f.maxModelLen, "max-model-len", 0, "longest sequence in tokens (default: the model's max context)")
 	positiveIfGiven(fs, "max-model-len")
+	fs.BoolVar(&f.enforceEager, "enforce-eager", false, enforceEagerHelp)
 	fs.IntVar(&f.inputLen, "input-len", 0, "prompt tokens per request (required)")
 	fs.IntVar(&f.outputLen, "output-len", 0, "output tokens per request (required)")
 	fs.IntVar(&f.prefixLen, "prefix-len", 0, "leading prompt tokens shared by all requests (prefix cache)")
@@ -158,7 +160,7 @@ func (f *sweepFlags) space(ctx context.Context, e *env) (estimator.SweepSpace, [
 	sp.Model, sp.GPUs, sp.NumGPUs, sp.MaxTP = m, gpus, f.numGPUs, f.maxTP
 	sp.WeightDtypes, sp.KVDtypes = f.weightDtypes, f.kvDtypes
 	sp.MaxNumSeqs, sp.MaxNumBatchedTokens = f.maxNumSeqs, f.maxBatched
-	sp.MemoryFraction, sp.MaxModelLen = f.memFrac, f.maxModelLen
+	sp.MemoryFraction, sp.MaxModelLen, sp.EnforceEager = f.memFrac, f.maxModelLen, f.enforceEager
 	if err := sp.Check(); err != nil {
 		return sp, nil, asUsage(err)
 	}

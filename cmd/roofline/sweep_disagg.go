@@ -45,7 +45,12 @@ func sweepDisagg(ctx context.Context, e *env, f *sweepFlags) error {
 	if err != nil {
 		return err
 	}
-	tmpl := estimator.Spec{Model: m, GPU: g, Profile: prof, MemoryFraction: f.memFrac, MaxModelLen: f.maxModelLen}
+	tmpl := estimator.Spec{Model: m, GPU: g, Profile: prof, MemoryFraction: f.memFrac, MaxModelLen: f.maxModelLen, EnforceEager: f.enforceEager}
+	if f.enforceEager {
+		if err := estimator.CheckEnforceEager(prof); err != nil {
+			return usageErr("%v", err)
+		}
+	}
 	if len(f.weightDtypes) == 1 {
 		tmpl.WeightDtype = f.weightDtypes[0]
 	}
