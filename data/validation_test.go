@@ -85,13 +85,14 @@ func TestValidationFiles(t *testing.T) {
 		t.Run(path.Base(tc.file), func(t *testing.T) {
 			header, rows := readCSV(t, tc.file)
 			// The validation header, optionally followed by the optional columns engine_version
-			// (DESIGN.md), tpot_limit_ms and num_scheduler_steps (data/validation/README.md).
+			// (DESIGN.md), tpot_limit_ms, num_scheduler_steps and enforce_eager
+			// (data/validation/README.md).
 			n := len(validationHeader)
 			if len(header) < n || !slices.Equal(header[:n], validationHeader) {
 				t.Fatalf("header = %q, want %q first", header, validationHeader)
 			}
 			for _, h := range header[n:] {
-				if h != "engine_version" && h != "tpot_limit_ms" && h != "num_scheduler_steps" {
+				if h != "engine_version" && h != "tpot_limit_ms" && h != "num_scheduler_steps" && h != "enforce_eager" {
 					t.Errorf("unknown optional column %q", h)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 func FuzzReadValidation(f *testing.F) {
 	f.Add([]byte("id,model,gpu,metric,value\nx,meta-llama/Llama-3.1-8B-Instruct,H100,ttft_ms_mean,12.5\n"))
 	f.Add([]byte("id,model,gpu,metric,value,request_rate,tp\nx,m,g,output_tok_s,inf,inf,2.5\n"))
+	f.Add([]byte("id,model,gpu,metric,value,enforce_eager\nx,m,g,batch_elapsed_s,280.8,TRUE\ny,m,g,batch_elapsed_s,68.4,yes\n"))
 	f.Add([]byte("id,model\n\"unterminated\n"))
 	f.Add([]byte(""))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -57,7 +57,7 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 		}
 		groups[ks] = append(groups[ks], i)
 		out[i] = Result{ID: r.ID, Source: r.Source, Model: r.Model, GPU: r.GPU, Engine: r.Engine, EngineVersion: r.EngineVersion, Workload: r.Workload, Metric: r.Metric, Measured: r.Value, weight: float64(max(r.NumRequests, 1))}
-		out[i].Technique = r.Tech.Name()
+		out[i].Technique, out[i].EnforceEager = r.Tech.Name(), r.EnforceEager
 		if out[i].Technique != "" {
 			out[i].pairKey = pairKey(r)
 		}
@@ -180,7 +180,7 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 	kv := r.KVDtype
 	spec := estimator.Spec{Model: m, GPU: g, TP: tp, PP: pp, DP: dp, EP: r.EP, WeightDtype: r.WeightDtype, KVDtype: kv, Profile: p,
 		MemoryFraction: r.GPUMemUtil, MaxNumSeqs: r.MaxNumSeqs, MaxNumBatchedTokens: r.MaxNumBatchedTokens,
-		MaxModelLen: MaxModelLen(m.MaxContextLen, r.InputLen+r.OutputLen), SchedulerSteps: r.NumSchedulerSteps}
+		MaxModelLen: MaxModelLen(m.MaxContextLen, r.InputLen+r.OutputLen), SchedulerSteps: r.NumSchedulerSteps, EnforceEager: r.EnforceEager}
 	if err := applyTechnique(&spec, r, o); err != nil {
 		return Prediction{}, "", err
 	}

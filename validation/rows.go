@@ -32,7 +32,11 @@ type Row struct {
 	TPOTLimitMs float64
 	// NumSchedulerSteps is the optional num_scheduler_steps column: vLLM V0's
 	// --num-scheduler-steps of the run (0 = not used).
-	NumSchedulerSteps               int
+	NumSchedulerSteps int
+	// EnforceEager is the optional enforce_eager column: true when the run had CUDA/HIP
+	// graphs off (vLLM --enforce-eager, SGLang --disable-cuda-graph, TGI --cuda-graphs 0);
+	// false or empty otherwise. Predicted with estimator.Spec.EnforceEager.
+	EnforceEager                    bool
 	InputLen, OutputLen, PrefixLen  int
 	Workload                        string
 	Concurrency                     int
@@ -235,10 +239,18 @@ func readRows(r io.Reader, name string, skip bool) ([]Row, []*BadRow, error) {
 			}
 			return v
 		}
+		eager := false
+		switch v := get("enforce_eager"); strings.ToLower(v) {
+		case "", "false":
+		case "true":
+			eager = true
+		default:
+			perr = &BadRow{File: name, Line: line, Field: "enforce_eager", Reason: fmt.Sprintf("%q: allowed values are true, false (empty: false)", v)}
+		}
 		r := Row{ID: get("id"), Source: get("source"), Model: get("model"), GPU: get("gpu"), NumGPUs: num("num_gpus"), TP: num("tp"), PP: num("pp"), DP: num("dp"), EP: num("ep"),
 			Engine: get("engine"), WeightDtype: get("weight_dtype"), KVDtype: get("kv_dtype"), InputLen: num("input_len"), OutputLen: num("output_len"), PrefixLen: num("prefix_len"),
 			Workload: get("workload"), Concurrency: num("concurrency"), RequestRate: flt("request_rate"), BatchSize: num("batch_size"), NumRequests: num("num_requests"),
-			EngineVersion: get("engine_version"), TPOTLimitMs: flt("tpot_limit_ms"), NumSchedulerSteps: num("num_scheduler_steps"), MaxNumSeqs: num("max_num_seqs"), MaxNumBatchedTokens: num("max_num_batched_tokens"), GPUMemUtil: flt("gpu_memory_utilization"), Metric: get("metric"), Value: flt("value"), File: name, Line: line}
+			EngineVersion: get("engine_version"), TPOTLimitMs: flt("tpot_limit_ms"), NumSchedulerSteps: num("num_scheduler_steps"), EnforceEager: eager, MaxNumSeqs: num("max_num_seqs"), MaxNumBatchedTokens: num("max_num_batched_tokens"), GPUMemUtil: flt("gpu_memory_utilization"), Metric: get("metric"), Value: flt("value"), File: name, Line: line}
 		if perr == nil {
 			r.Tech, perr = readTechnique(col, get, num, flt, name, line)
 		}

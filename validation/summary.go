@@ -44,8 +44,10 @@ type Result struct {
 	ErrPct     *float64 `json:"error_pct"` // signed: (predicted − measured)/measured
 	APEPct     *float64 `json:"ape_pct"`
 	InSample   bool     `json:"in_sample"`
-	Reason     string   `json:"reason,omitempty"`
-	Method     string   `json:"method,omitempty"`
+	// EnforceEager: the row's run had CUDA graphs off (enforce_eager column); omitted when false.
+	EnforceEager bool   `json:"enforce_eager,omitempty"`
+	Reason       string `json:"reason,omitempty"`
+	Method       string `json:"method,omitempty"`
 	// Technique is the row's technique (speculative, disaggregation, offload, multi-node,
 	// baseline) when its file has the technique columns.
 	Technique string `json:"technique,omitempty"`

@@ -24,6 +24,8 @@ import (
 // times inverted), so + means predicted too fast whatever the metric. Issue 10's target: MI300X
 // median within ±25% using ceilings, not a per-vendor factor. The vllm-v0 host costs were chosen
 // on DSTK405 (in-sample), but they are the same for both GPUs, so the gap between them is not.
+// The runs with CUDA graphs off (enforce_eager, DSTK405-0035..0110) are left out: their steps
+// last the host's per-layer dispatch, which no GPU ceiling sets.
 func TestAMDCeilingsGap(t *testing.T) {
 	src := filepath.Join("..", "..", "data", "validation", "published.csv")
 	f, err := os.Open(src)
@@ -44,7 +46,7 @@ func TestAMDCeilingsGap(t *testing.T) {
 	w.Write(recs[0])
 	for _, r := range recs[1:] {
 		id := r[col["id"]]
-		if (strings.HasPrefix(id, "DSTK405") || strings.HasPrefix(id, "VLLMAMD")) && r[col["engine"]] == "vllm" {
+		if (strings.HasPrefix(id, "DSTK405") || strings.HasPrefix(id, "VLLMAMD")) && r[col["engine"]] == "vllm" && r[col["enforce_eager"]] != "true" {
 			w.Write(r)
 		}
 	}
