@@ -75,6 +75,13 @@ func TestEnforceEagerDecodeByHand(t *testing.T) {
 	if a, b := d.StepSeconds(&big), g.StepSeconds(&big); a != b {
 		t.Errorf("batch 300 (above the 256 captured): %.4f ms with the flag, %.4f ms without: want equal", a*1e3, b*1e3)
 	}
+	var warned bool
+	for _, w := range d.Warnings() {
+		warned = warned || strings.Contains(w.Error(), "126 layers × 1080 µs = 136 ms of host dispatch")
+	}
+	if !warned {
+		t.Errorf("warnings %v: want the eager dispatch floor, 126 layers × 1080 µs = 136 ms", d.Warnings())
+	}
 	var listed []string
 	for _, prm := range d.Parameters() {
 		if strings.HasPrefix(prm.Name, "eager_") {
