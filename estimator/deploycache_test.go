@@ -110,3 +110,49 @@ func TestDeployCacheCopies(t *testing.T) {
 		t.Error("a speculative Spec was kept")
 	}
 }
+
+// TestDeployCacheConcurrent: goroutines building the same Specs at once and estimating on
+// the copies (which share one kept deployment's memos) get the estimates of deployments
+// built anew. Run with -race, it also checks the cache and the shared memos for data races.
+func TestDeployCacheConcurrent(t *testing.T) {
+	m, p := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct"), MustEngine("vllm")
+	var specs []Spec
+	for _, g := range []string{"H100 SXM", "A100"} {
+		for _, tp := range []int{1, 2} {
+			specs = append(specs, Spec{Model: m, GPU: mustGPU(t, g), NumGPUs: tp, TP: tp, Profile: p, MaxModelLen: 4096})
+		}
+	}
+	load := func(i int) Workload {
+		return Workload{Kind: Concurrency, InputLen: 200 + 300*(i%5), OutputLen: 100, Concurrency: 1 + 13*(i%7)}
+	}
+	const workers, each = 4, 30
+	got := make([][]string, workers)
+	done := make(chan bool)
+	for g := range workers {
+		go func() {
+			for i := range each {
+				d, err := New(specs[(g+i)%len(specs)])
+				if err != nil {
+					t.Error(err)
+					break
+				}
+				got[g] = append(got[g], serveText(d.Serve(load(i))))
+			}
+			done <- true
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	for g := range workers {
+		for i := range each {
+			fresh, err := newDeployment(specs[(g+i)%len(specs)])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := serveText(fresh.Serve(load(i))); i >= len(got[g]) || got[g][i] != want {
+				t.Fatalf("worker %d estimate %d differs from a deployment built anew", g, i)
+			}
+		}
+	}
+}
