@@ -179,32 +179,43 @@ func (c *cf) stepSeconds(b *Batch) float64 {
 // one after another (every step but the last fills the token budget) whose GEMMs differ
 // only in the head's rows. The head is priced every step, added after the kept sum as
 // gemmTerms adds it, so a step is bit for bit the step priced without it
-// (TestGEMMLastExact). One per burst: no lock.
+// (TestGEMMLastExact). One per burst (newGEMMLast): no lock.
 type gemmLast struct {
+	// body and head are views of the deployment with only the GEMMs before the head and
+	// only the head, as gemmDir's.
+	body, head              Deployment
 	have                    bool
 	tokens                  int
 	total, flops, bytes, qb float64
 	c, m, o, qk             float64
 }
 
+// newGEMMLast returns a gemmLast for d's steps (nil when d's last GEMM is not its head: its
+// steps are priced directly).
+func newGEMMLast(d *Deployment) *gemmLast {
+	n := len(d.gemms)
+	if n == 0 || !d.gemms[n-1].isHead {
+		return nil
+	}
+	g := &gemmLast{body: *d, head: *d}
+	g.body.gemms, g.head.gemms = d.gemms[:n-1:n-1], d.gemms[n-1:]
+	return g
+}
+
 // gemms adds the GEMM terms of a step of tokens tokens over seqs sequences (nDecode decoding
 // q positions each) to acc, which holds no term yet, as gemmTerms does, and returns the
 // bytes and kernels of their activation quantisation passes.
-func (g *gemmLast) gemms(d *Deployment, acc *stepAcc, tokens int, seqs float64, nDecode, q int) (qBytes, qKernels float64) {
+func (g *gemmLast) gemms(acc *stepAcc, tokens int, seqs float64, nDecode, q int) (qBytes, qKernels float64) {
 	M := float64(tokens)
-	n := len(d.gemms)
-	if n == 0 || !d.gemms[n-1].isHead {
-		return d.gemmTerms(acc, M, seqs, nDecode, q)
-	}
 	if g.have && g.tokens == tokens {
 		acc.total, acc.flops, acc.bytes = g.total, g.flops, g.bytes
 		acc.bound[0], acc.bound[1], acc.bound[3] = g.c, g.m, g.o
 		qBytes, qKernels = g.qb, g.qk
 	} else {
-		qBytes, qKernels = d.gemmTermsOf(d.gemms[:n-1], acc, M, seqs, nDecode, q) // they read M only
+		qBytes, qKernels = g.body.gemmTerms(acc, M, seqs, nDecode, q) // the body reads M only
 		g.have, g.tokens = true, tokens
 		g.total, g.flops, g.bytes, g.c, g.m, g.o, g.qb, g.qk = acc.total, acc.flops, acc.bytes, acc.bound[0], acc.bound[1], acc.bound[3], qBytes, qKernels
 	}
-	hb, hk := d.gemmTermsOf(d.gemms[n-1:], acc, M, seqs, nDecode, q)
+	hb, hk := g.head.gemmTerms(acc, M, seqs, nDecode, q)
 	return qBytes + hb, qKernels + hk
 }

@@ -134,7 +134,10 @@ func TestGEMMLastExact(t *testing.T) {
 	for i, sp := range deps {
 		sp.Model, sp.MaxModelLen = mustModel(t, ids[i]), 8192
 		d := mustDeploy(t, sp)
-		var last gemmLast
+		last := newGEMMLast(d)
+		if last == nil {
+			t.Fatalf("%s: the last GEMM is not the head", ids[i])
+		}
 		for range 200 {
 			var b Batch
 			for range 1 + r.IntN(4) {
@@ -149,7 +152,7 @@ func TestGEMMLastExact(t *testing.T) {
 			split.Prefill = append(split.Prefill, Chunk{New: c.New - c.New/2, Past: c.Past + c.New/2})
 			for _, x := range []*Batch{&b, &split, &b} {
 				var want, got stepAcc
-				got.last = &last
+				got.last = last
 				d.step(x, &want)
 				had := last.have && last.tokens == x.Prefill[0].New+sumNew(x.Prefill[1:])+x.Uniform.N*max(x.Verify, 1)
 				d.step(x, &got)

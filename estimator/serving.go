@@ -862,8 +862,8 @@ func (r *burstRun) run(c *cf, k int, keep bool) {
 	t := 0.0
 	next, doneTok, decoding := 0, 0, 0
 	var last *gemmLast // without c.tab: the steps' GEMMs before the head, by tokens
-	if c.tab == nil {
-		last = new(gemmLast)
+	if c.tab == nil && float64(k)*float64(in) >= 4*float64(budget) {
+		last = newGEMMLast(c.d) // four full-budget steps or more: worth its copy of the deployment
 	}
 	for next < k {
 		room := max(budget-decoding, 1)

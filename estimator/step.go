@@ -321,12 +321,6 @@ func keys(n, p, w int) float64 {
 // decoding q positions each) to acc and returns the bytes and kernels of their activation
 // quantisation passes.
 func (d *Deployment) gemmTerms(acc *stepAcc, M, seqs float64, nDecode, q int) (qBytes, qKernels float64) {
-	return d.gemmTermsOf(d.gemms, acc, M, seqs, nDecode, q)
-}
-
-// gemmTermsOf is gemmTerms for the GEMMs gs, a run of d.gemms (gemmLast prices those before
-// the head apart from the head).
-func (d *Deployment) gemmTermsOf(gs []gemmShard, acc *stepAcc, M, seqs float64, nDecode, q int) (qBytes, qKernels float64) {
 	prof := d.Profile
 	bw := d.memBW
 	memEff := orOne(prof.MemoryEfficiency)
@@ -340,8 +334,8 @@ func (d *Deployment) gemmTermsOf(gs []gemmShard, acc *stepAcc, M, seqs float64, 
 			eta16 = v
 		}
 	}
-	for i := range gs {
-		s := &gs[i]
+	for i := range d.gemms {
+		s := &d.gemms[i]
 		rows := M
 		if s.isHead {
 			rows = seqs + float64(nDecode*(q-1)) // logits for each sequence's last position (all verified positions)
@@ -417,7 +411,7 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	} else if acc.tab != nil && !acc.explain {
 		qBytes, qKernels = acc.tab.gemms(d, acc, prefillTokens+nDecode*q, seqs, nDecode, q)
 	} else if acc.last != nil && !acc.explain {
-		qBytes, qKernels = acc.last.gemms(d, acc, prefillTokens+nDecode*q, seqs, nDecode, q)
+		qBytes, qKernels = acc.last.gemms(acc, prefillTokens+nDecode*q, seqs, nDecode, q)
 	} else {
 		qBytes, qKernels = d.gemmTerms(acc, M, seqs, nDecode, q)
 	}
