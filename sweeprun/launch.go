@@ -34,6 +34,7 @@ var aliases = map[string][]string{
 	"max_model_len":          {"max_model_len", "context_length", "max_seq_len", "ollama_context_length"},
 	"kv_dtype":               {"kv_dtype", "kv_cache_dtype", "kv_cache_type", "ollama_kv_cache_type"},
 	"gpu_memory_utilization": {"gpu_memory_utilization", "mem_fraction_static"},
+	"enforce_eager":          {"enforce_eager", "disable_cuda_graph"},
 }
 
 // meaning returns the neutral name of a grid name ("tensor-parallel-size" → "tp"), or "".
@@ -51,10 +52,12 @@ func meaning(name string) string {
 var nativeFlag = map[string]map[string]string{
 	"vllm": {"tp": "--tensor-parallel-size", "pp": "--pipeline-parallel-size", "dp": "--data-parallel-size",
 		"ep": "--enable-expert-parallel", "max_num_seqs": "--max-num-seqs", "max_num_batched_tokens": "--max-num-batched-tokens",
-		"max_model_len": "--max-model-len", "kv_dtype": "--kv-cache-dtype", "gpu_memory_utilization": "--gpu-memory-utilization"},
+		"max_model_len": "--max-model-len", "kv_dtype": "--kv-cache-dtype", "gpu_memory_utilization": "--gpu-memory-utilization",
+		"enforce_eager": "--enforce-eager"},
 	"sglang": {"tp": "--tp-size", "pp": "--pp-size", "dp": "--dp-size", "ep": "--ep-size",
 		"max_num_seqs": "--max-running-requests", "max_num_batched_tokens": "--chunked-prefill-size",
-		"max_model_len": "--context-length", "kv_dtype": "--kv-cache-dtype", "gpu_memory_utilization": "--mem-fraction-static"},
+		"max_model_len": "--context-length", "kv_dtype": "--kv-cache-dtype", "gpu_memory_utilization": "--mem-fraction-static",
+		"enforce_eager": "--disable-cuda-graph"},
 	"trtllm": {"tp": "--tp_size", "pp": "--pp_size", "ep": "--ep_size", "max_num_seqs": "--max_batch_size",
 		"max_num_batched_tokens": "--max_num_tokens", "max_model_len": "--max_seq_len"},
 	"ollama": {"max_num_seqs": "OLLAMA_NUM_PARALLEL", "max_model_len": "OLLAMA_CONTEXT_LENGTH", "kv_dtype": "OLLAMA_KV_CACHE_TYPE"},
@@ -80,6 +83,9 @@ func NativeName(framework, name string) (string, error) {
 	case "trtllm":
 		if m == "dp" || m == "kv_dtype" || m == "gpu_memory_utilization" {
 			return "", fmt.Errorf("server argument %s: trtllm-serve has no flag for it", name)
+		}
+		if m == "enforce_eager" {
+			return "", fmt.Errorf("server argument %s: trtllm-serve has no flag for it (CUDA graphs are off when --extra_llm_api_options gives no cuda_graph_config)", name)
 		}
 		return "--" + canon(name), nil
 	case "ollama":

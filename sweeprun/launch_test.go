@@ -26,13 +26,17 @@ func TestNativeFlags(t *testing.T) {
 		{"ollama", "num_parallel", "OLLAMA_NUM_PARALLEL"},
 		{"ollama", "flash_attention", "OLLAMA_FLASH_ATTENTION"},
 		{"ollama", "OLLAMA_KEEP_ALIVE", "OLLAMA_KEEP_ALIVE"},
+		{"vllm", "enforce_eager", "--enforce-eager"},
+		{"vllm", "disable_cuda_graph", "--enforce-eager"},
+		{"sglang", "enforce_eager", "--disable-cuda-graph"},
+		{"sglang", "disable-cuda-graph", "--disable-cuda-graph"},
 	} {
 		got, err := NativeName(c.fw, c.name)
 		if err != nil || got != c.want {
 			t.Errorf("NativeName(%s, %s) = %q, %v; want %q", c.fw, c.name, got, err, c.want)
 		}
 	}
-	for _, c := range []struct{ fw, name string }{{"ollama", "tp_size"}, {"trtllm", "dp_size"}, {"tgi", "tp"}} {
+	for _, c := range []struct{ fw, name string }{{"ollama", "tp_size"}, {"trtllm", "dp_size"}, {"tgi", "tp"}, {"trtllm", "enforce_eager"}, {"ollama", "enforce_eager"}} {
 		if _, err := NativeName(c.fw, c.name); err == nil {
 			t.Errorf("NativeName(%s, %s): no error", c.fw, c.name)
 		}

@@ -12,7 +12,8 @@ import (
 
 // ApplyArgs sets the fields of spec that server arguments name (tp, pp, dp, ep, num_gpus,
 // max_num_seqs, max_num_batched_tokens, max_model_len, kv_dtype, weight_dtype or dtype,
-// quantization=fp8, gpu_memory_utilization, in any engine's spelling; see NativeName) and returns the
+// quantization=fp8, gpu_memory_utilization, enforce_eager or disable_cuda_graph (true or
+// false), in any engine's spelling; see NativeName) and returns the
 // names it does not model (they may change the measurement and not the prediction).
 // Names it skips without a word: model, gpu and engine (the caller resolves them) and
 // --server-env variables the caller lists in ignore. Errors name a value that is not
@@ -54,6 +55,15 @@ func ApplyArgs(spec *estimator.Spec, args Params, ignore map[string]bool) (unmod
 				e = fmt.Errorf("server argument %s=%q: want a fraction in (0, 1]", kv.Name, kv.Value)
 			}
 			spec.MemoryFraction = f
+		case m == "enforce_eager":
+			switch kv.Value {
+			case "true":
+				spec.EnforceEager = true
+			case "false":
+				spec.EnforceEager = false
+			default:
+				e = fmt.Errorf("server argument %s=%q: want true or false", kv.Name, kv.Value)
+			}
 		case c == "quantization" && kv.Value == "fp8":
 			spec.WeightDtype = "fp8" // vLLM and SGLang quantize the weights to FP8 at load
 		case m == "kv_dtype" || c == "weight_dtype" || c == "dtype":

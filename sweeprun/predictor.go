@@ -210,6 +210,9 @@ func FromSweep(points []estimator.SweepPoint, checkpointDtype string) []Config {
 		if p.WeightDtype == "fp8" && ckpt != "fp8" && p.Engine != "trtllm" {
 			args = append(args, Param{Name: "quantization", Value: "fp8"})
 		}
+		if p.EnforceEager {
+			args = append(args, Param{Name: "enforce_eager", Value: "true"}) // --enforce-eager, --disable-cuda-graph
+		}
 		if p.MemoryFraction > 0 && p.Engine != "trtllm" {
 			args = append(args, Param{Name: "gpu_memory_utilization", Value: strconv.FormatFloat(p.MemoryFraction, 'g', -1, 64)})
 		}

@@ -38,6 +38,18 @@ func TestEnforceEagerCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "CUDA graphs     off (--enforce-eager)") || !strings.Contains(stdout, "CUDA graphs off (--enforce-eager)") {
 		t.Errorf("estimate: exit %d, stderr %q; want the server config and the provenance to say CUDA graphs off:\n%s", code, stderr, stdout)
 	}
+	// sweep --dry-run runs the estimator's best configuration with the engine's own flag; with a
+	// grid of server arguments the flag belongs in the grid.
+	dry := []string{"sweep", "--dry-run", "--framework", "sglang", "--model", llama8b, "--gpus", "H100", "--num-gpus", "1", "--input-len", "100",
+		"--output-len", "10", "--concurrency", "8", "--top", "1", "--enforce-eager", "--gpus-available", "1"}
+	if stdout, stderr, code := runCLI(t, dry...); code != 0 || !strings.Contains(stdout, " --disable-cuda-graph ") {
+		t.Errorf("sweep --dry-run --framework sglang --enforce-eager: exit %d, stderr %q; want the command with --disable-cuda-graph:\n%s", code, stderr, stdout)
+	}
+	grid := []string{"sweep", "--dry-run", "--framework", "vllm", "--server-args", "tp_size=[1]", "--model", llama8b, "--gpus", "H100",
+		"--input-len", "100", "--output-len", "10", "--concurrency", "8", "--enforce-eager"}
+	if _, stderr, code := runCLI(t, grid...); code != 2 || !strings.Contains(stderr, "enforce_eager=[true]") {
+		t.Errorf("sweep --server-args with --enforce-eager: exit %d, stderr %q; want exit 2 pointing at enforce_eager=[true]", code, stderr)
+	}
 	for _, args := range [][]string{
 		{"estimate", "--model", llama8b, "--gpu", "H100", "--input-len", "100", "--output-len", "10", "--concurrency", "1", "--enforce-eager"},
 		{"step", "--model", llama8b, "--gpu", "H100", "--phase", "decode", "--batch", "4", "--tokens", "100", "--enforce-eager"},

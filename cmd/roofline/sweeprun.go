@@ -102,6 +102,9 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 		NumRequests: f.numRequests, Timeout: 10 * time.Minute, Seed: 1,
 		APIKey: e.getenv("OPENAI_API_KEY")} // as bench: sent as a Bearer token, never printed or recorded
 	fromEstimator := lf.serverCmd == "" && lf.serverArgs == "" && lf.env == "" && lf.clientArgs == "" && lf.framework != "ollama"
+	if f.enforceEager && !fromEstimator {
+		return usageErr("--enforce-eager: with --server-args, --client-args, --server-env or --server-cmd the grid names the server's flags: give enforce_eager=[true] in --server-args (vllm --enforce-eager, sglang --disable-cuda-graph)")
+	}
 	var ranked string
 	if fromEstimator {
 		// No grid: run the --top survivors of the estimator's sweep with the engine's flags.
