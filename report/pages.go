@@ -330,11 +330,12 @@ type estimateDoc struct {
 		NumGPUs int    `json:"num_gpus"`
 	} `json:"hardware"`
 	Server struct {
-		Engine      string `json:"engine"`
-		TP, PP, DP  int
-		WeightDtype string `json:"weight_dtype"`
-		KVDtype     string `json:"kv_dtype"`
-		MaxNumSeqs  int    `json:"max_num_seqs"`
+		Engine       string `json:"engine"`
+		TP, PP, DP   int
+		WeightDtype  string `json:"weight_dtype"`
+		KVDtype      string `json:"kv_dtype"`
+		MaxNumSeqs   int    `json:"max_num_seqs"`
+		EnforceEager bool   `json:"enforce_eager"`
 	} `json:"server_config"`
 	Client struct {
 		Workload    string  `json:"workload"`
@@ -384,8 +385,12 @@ func estimatePage(pg *page, doc []byte) error {
 	case "offline":
 		load = "offline"
 	}
+	engine := d.Server.Engine
+	if d.Server.EnforceEager {
+		engine += " (CUDA graphs off, --enforce-eager)"
+	}
 	pg.Subtitle = fmt.Sprintf("%s, engine %s, tp=%d pp=%d dp=%d, weights %s, KV %s; %s, input %d / output %d tokens; %s",
-		d.Hardware.Name, d.Server.Engine, d.Server.TP, d.Server.PP, d.Server.DP, d.Server.WeightDtype, d.Server.KVDtype, load, d.Client.InputLen, d.Client.OutputLen, d.Method)
+		d.Hardware.Name, engine, d.Server.TP, d.Server.PP, d.Server.DP, d.Server.WeightDtype, d.Server.KVDtype, load, d.Client.InputLen, d.Client.OutputLen, d.Method)
 	cost := "unknown (no price)"
 	if d.CostOut != nil {
 		cost = "$" + sig(*d.CostOut)

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -37,6 +39,19 @@ func TestEnforceEagerCLI(t *testing.T) {
 	stdout, stderr, code = runCLI(t, est...)
 	if code != 0 || !strings.Contains(stdout, "CUDA graphs     off (--enforce-eager)") || !strings.Contains(stdout, "CUDA graphs off (--enforce-eager)") {
 		t.Errorf("estimate: exit %d, stderr %q; want the server config and the provenance to say CUDA graphs off:\n%s", code, stderr, stdout)
+	}
+	// The JSON carries it (server_config.enforce_eager) and the HTML page's subtitle says it.
+	stdout, stderr, code = runCLI(t, append(est, "-o", "json")...)
+	js := filepath.Join(t.TempDir(), "est.json")
+	if code != 0 || !strings.Contains(stdout, `"enforce_eager": true`) || os.WriteFile(js, []byte(stdout), 0o644) != nil {
+		t.Fatalf("estimate -o json: exit %d, stderr %q; want server_config.enforce_eager true", code, stderr)
+	}
+	page := filepath.Join(t.TempDir(), "est.html")
+	if _, stderr, code := runCLI(t, "report", "--in", js, "--html", page); code != 0 {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	if b, err := os.ReadFile(page); err != nil || !strings.Contains(string(b), "engine vllm-v0 (CUDA graphs off, --enforce-eager)") {
+		t.Errorf("report --html: %v; want the subtitle to say CUDA graphs off", err)
 	}
 	// sweep --dry-run runs the estimator's best configuration with the engine's own flag; with a
 	// grid of server arguments the flag belongs in the grid.
