@@ -37,6 +37,9 @@ func NewPlan(pl estimator.Planner, list []*hardware.GPU, targetRate float64, tar
 	po := Plan{Kind: "plan", Model: pl.Model.ID, TargetRate: targetRate, TargetUsers: targetUsers, Constraints: []string{}, Notes: []string{},
 		Workload: SweepWorkload{Kind: pl.Workload.Kind, InputLen: pl.Workload.InputLen, OutputLen: pl.Workload.OutputLen, PrefixLen: pl.Workload.PrefixLen},
 		Method:   "closed form, and the simulation for fleets meeting the SLOs outside its region of validity; replicas split the load evenly (data parallel); the smallest replica count meeting the SLOs is found by doubling then bisection"}
+	if pl.EnforceEager {
+		po.Notes = append(po.Notes, eagerNote)
+	}
 	for _, c := range pl.Constraints {
 		po.Constraints = append(po.Constraints, c.String())
 	}

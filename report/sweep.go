@@ -94,6 +94,9 @@ func NewSweep(sp estimator.SweepSpace, cons []estimator.Constraint, res estimato
 			out.Front = append(out.Front, p)
 		}
 	}
+	if sp.EnforceEager {
+		out.Notes = append(out.Notes, eagerNote)
+	}
 	out.Notes = append(out.Notes, res.Skipped...)
 	var noPrice []string
 	for _, g := range sp.GPUs {
@@ -183,6 +186,9 @@ func ms(v float64) string {
 	}
 	return units.Sig(v)
 }
+
+// eagerNote is the note of a sweep or plan with CUDA graphs off.
+const eagerNote = "CUDA graphs off (--enforce-eager): every step pays the engine profile's per-layer host dispatch (eager_decode_layer_us, eager_prefill_layer_us)"
 
 // WriteSweepScript writes a bash script that, for each configuration of o, starts the
 // server of its engine, waits for it, runs the matching roofline bench and stops it.

@@ -53,6 +53,15 @@ func TestEnforceEagerCLI(t *testing.T) {
 	if b, err := os.ReadFile(page); err != nil || !strings.Contains(string(b), "engine vllm-v0 (CUDA graphs off, --enforce-eager)") {
 		t.Errorf("report --html: %v; want the subtitle to say CUDA graphs off", err)
 	}
+	// sweep and plan note it.
+	for _, args := range [][]string{
+		{"sweep", "--model", llama8b, "--gpus", "H100", "--num-gpus", "1", "--input-len", "100", "--output-len", "10", "--concurrency", "8", "--engine", "sglang", "--top", "1", "--enforce-eager"},
+		{"plan", "--model", llama8b, "--gpus", "H100", "--input-len", "100", "--output-len", "10", "--target-rate", "1", "--engine", "sglang", "--enforce-eager"},
+	} {
+		if stdout, stderr, code := runCLI(t, args...); code != 0 || !strings.Contains(stdout, "note: CUDA graphs off (--enforce-eager)") {
+			t.Errorf("%s --engine sglang --enforce-eager: exit %d, stderr %q; want a note saying CUDA graphs off:\n%s", args[0], code, stderr, stdout)
+		}
+	}
 	// sweep --dry-run runs the estimator's best configuration with the engine's own flag; with a
 	// grid of server arguments the flag belongs in the grid.
 	dry := []string{"sweep", "--dry-run", "--framework", "sglang", "--model", llama8b, "--gpus", "H100", "--num-gpus", "1", "--input-len", "100",
