@@ -152,7 +152,27 @@ func BenchmarkServeClosedFormNewDeploymentUncached(b *testing.B) {
 	benchNewDeployment(b)
 }
 
-func benchNewDeployment(b *testing.B) {
+// BenchmarkNew is New alone for the next of BenchmarkServeClosedFormNewDeployment's 16
+// deployments, with deployCache off (every call builds its deployment: sharding, dtypes,
+// ceilings).
+func BenchmarkNew(b *testing.B) {
+	deployCache.off.Store(true)
+	defer deployCache.off.Store(false)
+	specs, _ := newDeploymentSpecs(b)
+	b.ReportAllocs()
+	cpu := startCPU()
+	i := 0
+	for b.Loop() {
+		if _, err := New(specs[i%len(specs)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	cpu.report(b, 0, "op")
+}
+
+// newDeploymentSpecs are BenchmarkServeClosedFormNewDeployment's deployments and concurrencies.
+func newDeploymentSpecs(b *testing.B) ([]Spec, []float64) {
 	m := mustModel(b, "meta-llama/Llama-3.1-8B-Instruct")
 	p := MustEngine("vllm")
 	var specs []Spec
@@ -167,6 +187,11 @@ func benchNewDeployment(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return specs, conc
+}
+
+func benchNewDeployment(b *testing.B) {
+	specs, conc := newDeploymentSpecs(b)
 	b.ReportAllocs()
 	cpu := startCPU()
 	i := 0
