@@ -11,13 +11,13 @@ import (
 // copy of the kept deployment, which shares its read-only shard (GEMMs, layer groups,
 // warnings) and its memos (the closed form's sustainable rates, start-up bursts and GEMM
 // table: serving.go, gemmtable.go). Every memo is exact (a kept value is the value the
-// computation gives: TestGEMMTableExact, TestBurstMemoExact, TestDeployCacheExact), so
+// computation gives: TestGEMMTableExact, TestServeMemoized, TestDeployCacheExact), so
 // what an estimate returns does not depend on what was built before it.
 //
 // The key is the Spec as given, pointers included: New reads the model, GPU and engine
 // profile through them, so a Spec is kept only when all three are set, and, as for the
 // deployment's own memos, they must not be modified after the first New that reads them
-// (copy one to change it, as calibrate does). Specs with speculative decoding or KV offload
+// (copy one to change it). Specs with speculative decoding or KV offload
 // (pointers to mutable descriptions) are never kept. Errors are not kept.
 //
 // Bounded: at most deployCacheSize deployments (a new one past that empties the cache),

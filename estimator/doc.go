@@ -1,7 +1,9 @@
 // Package estimator predicts LLM inference performance from first principles.
 //
-// A Deployment (model × GPU × TP/PP/DP/EP × dtypes × engine Profile) is built with New.
-// From it:
+// A Deployment (model × GPU × TP/PP/DP/EP × dtypes × engine Profile) is built with New,
+// which keeps up to 64 deployments by their Spec and returns a copy of a kept one (sharing its
+// memos, every one exact) for a Spec it has seen: the Spec's model, GPU and profile must not
+// be modified after the first New that reads them (deploycache.go). From it:
 //
 //   - Memory plans one GPU's memory the way the engine does (vLLM, SGLang, TensorRT-LLM)
 //     and gives the KV-cache capacity in tokens and the maximum concurrency;
