@@ -111,8 +111,10 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 		if !f.engineChanged {
 			f.engines = []string{lf.framework}
 		}
-		if len(f.engines) != 1 || f.engines[0] != lf.framework {
-			return usageErr("--engine %s: with --framework %s and no --server-args, the sweep ranks the %s profile only (leave --engine out)", strings.Join(f.engines, ","), lf.framework, lf.framework)
+		// One profile of the framework's engine: its newest (--engine NAME) or the release
+		// the servers run (--engine NAME@VERSION, e.g. vllm@0.7.3 for vLLM V0).
+		if len(f.engines) != 1 || engineFamily(f.engines[0]) != lf.framework {
+			return usageErr("--engine %s: with --framework %s and no --server-args, the sweep ranks one %s profile: --engine %s or %s@VERSION (or leave --engine out)", strings.Join(f.engines, ","), lf.framework, lf.framework, lf.framework, lf.framework)
 		}
 		if o.Explicit, ranked, err = estimatorConfigs(ctx, e, f); err != nil {
 			return err
@@ -259,4 +261,10 @@ func benchResultSamples(ctx context.Context, e *env, dir, model, gpu string, gpu
 		return nil, usageErr("--bench-results %s: %v", dir, err)
 	}
 	return samples, nil
+}
+
+// engineFamily is the engine an --engine value names: NAME of NAME or NAME@VERSION.
+func engineFamily(engine string) string {
+	fam, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(engine)), "@")
+	return strings.TrimSpace(fam)
 }

@@ -241,3 +241,32 @@ func TestSweepRunCtrlC(t *testing.T) {
 		t.Errorf("processes of the sweep still running: %v", left)
 	}
 }
+
+// TestSweepDryRunEngineRelease: without a grid, --framework vllm ranks the vLLM profile of
+// the release the servers run when --engine names one (vllm@0.7.3 is the V0 profile,
+// vllm-v0, whose eager_decode_layer_us also prices --enforce-eager); the launch commands
+// are vLLM's, with --enforce-eager. Another engine's profile is still refused, naming the
+// allowed values. The predicted TPOT comes from the V0 profile: at least 32 layers × 1080 µs
+// = 34.56 ms of dispatch per decode step (Llama-3.1-8B config.json: 32 layers; vllm-v0.toml
+// eager_decode_layer_us), against ~7 ms for the newest vLLM profile with CUDA graphs.
+func TestSweepDryRunEngineRelease(t *testing.T) {
+	base := []string{"sweep", "--dry-run", "--framework", "vllm", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpus", "H100",
+		"--num-gpus", "1", "--concurrency", "8", "--input-len", "512", "--output-len", "128", "--top", "1", "--gpus-available", "1"}
+	stdout, stderr, code := runCLI(t, append(base, "--engine", "vllm@0.7.3", "--enforce-eager")...)
+	if code != 0 {
+		t.Fatalf("--engine vllm@0.7.3 --enforce-eager: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "vllm serve ") || !strings.Contains(stdout, "--enforce-eager") || !strings.Contains(stdout, "profile vllm-v0") {
+		t.Errorf("want a vllm serve --enforce-eager command predicted with profile vllm-v0:\n%s", stdout)
+	}
+	var tpot float64
+	if i := strings.Index(stdout, "TPOT mean "); i < 0 {
+		t.Fatalf("no predicted TPOT:\n%s", stdout)
+	} else if _, err := fmt.Sscanf(stdout[i:], "TPOT mean %g ms", &tpot); err != nil || tpot < 34.56 {
+		t.Errorf("predicted TPOT mean %g ms (%v): want ≥ 34.56 ms of eager dispatch", tpot, err)
+	}
+	_, stderr, code = runCLI(t, append(base, "--engine", "sglang")...)
+	if code != 2 || !strings.Contains(stderr, "--engine vllm or vllm@VERSION") {
+		t.Errorf("--framework vllm --engine sglang: exit %d, %q; want exit 2 naming --engine vllm or vllm@VERSION", code, stderr)
+	}
+}
