@@ -450,7 +450,8 @@ func WriteEstimateText(w io.Writer, r Estimate, markdown bool) {
 }
 
 // WriteEstimateCSV prints the document as one CSV header and one row (latency
-// percentiles in ms, rates in tok/s and req/s, costs in USD); it returns the write error.
+// percentiles in ms, rates in tok/s and req/s, costs in USD; enforce_eager true when CUDA
+// graphs were off, as server_config.enforce_eager in JSON); it returns the write error.
 func WriteEstimateCSV(w io.Writer, r Estimate) error {
 	cw := csv.NewWriter(w)
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
@@ -460,9 +461,9 @@ func WriteEstimateCSV(w io.Writer, r Estimate) error {
 		}
 		return f(*v)
 	}
-	head := []string{"model", "gpu", "num_gpus", "tp", "pp", "dp", "engine", "weight_dtype", "kv_dtype", "workload", "input_len", "output_len", "concurrency", "request_rate", "batch_size",
+	head := []string{"model", "gpu", "num_gpus", "tp", "pp", "dp", "engine", "weight_dtype", "kv_dtype", "enforce_eager", "workload", "input_len", "output_len", "concurrency", "request_rate", "batch_size",
 		"output_tok_s", "total_tok_s", "request_per_s", "output_tok_s_per_gpu"}
-	vals := []string{r.Model.ID, r.GPU.ID, strconv.Itoa(r.GPU.NumGPUs), strconv.Itoa(r.Server.TP), strconv.Itoa(r.Server.PP), strconv.Itoa(r.Server.DP), r.Server.Engine, r.Server.WeightDtype, r.Server.KVDtype,
+	vals := []string{r.Model.ID, r.GPU.ID, strconv.Itoa(r.GPU.NumGPUs), strconv.Itoa(r.Server.TP), strconv.Itoa(r.Server.PP), strconv.Itoa(r.Server.DP), r.Server.Engine, r.Server.WeightDtype, r.Server.KVDtype, strconv.FormatBool(r.Server.EnforceEager),
 		r.Client.Workload, strconv.Itoa(r.Client.InputLen), strconv.Itoa(r.Client.OutputLen), strconv.Itoa(r.Client.Concurrency), f(r.Client.RequestRate), strconv.Itoa(r.Client.BatchSize),
 		f(r.OutputTokS), f(r.TotalTokS), f(r.RequestPerS), f(r.OutputTokSPerGPU)}
 	for _, m := range []struct {

@@ -2,8 +2,10 @@ package report_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -263,5 +265,42 @@ func TestNearCapacityWarning(t *testing.T) {
 	}
 	if n := report.NearCapacityNote(0.95); !strings.Contains(n, "by about 190%") {
 		t.Errorf("note at ρ = 0.95 does not give 0.95/0.05 × 10%% = 190%%: %s", n)
+	}
+}
+
+// TestEstimateCSVEnforceEager: the CSV row says whether CUDA graphs were off, as the JSON's
+// server_config.enforce_eager and the text's "CUDA graphs off" line do: two rows of one
+// deployment with and without --enforce-eager must not be told apart by their numbers only.
+// Under the tgi profile a decode step with graphs off lasts at least 32 layers × 900 µs =
+// 28.8 ms (Llama-3.1-8B config.json: 32 layers; tgi.toml eager_decode_layer_us), so the
+// eager row's ITL is above that and the graphed row's below it.
+func TestEstimateCSVEnforceEager(t *testing.T) {
+	m, g := llama8BOnH100(t)
+	p, _, err := estimator.Engine("tgi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := estimator.Workload{Kind: estimator.Rate, RequestRate: 1, InputLen: 512, OutputLen: 64}
+	for _, eager := range []bool{false, true} {
+		d, err := estimator.New(estimator.Spec{Model: m, GPU: g, Profile: p, MaxModelLen: 4096, EnforceEager: eager})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := report.WriteEstimateCSV(&b, estimateOf(t, d, w)); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(&b).ReadAll()
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("eager %v: %d rows, %v", eager, len(rows), err)
+		}
+		col := map[string]string{}
+		for i, h := range rows[0] {
+			col[h] = rows[1][i]
+		}
+		itl, _ := strconv.ParseFloat(col["itl_ms_mean"], 64)
+		if col["enforce_eager"] != strconv.FormatBool(eager) || (itl >= 28.8) != eager {
+			t.Errorf("eager %v: enforce_eager column %q, itl_ms_mean %g (28.8 ms of dispatch)", eager, col["enforce_eager"], itl)
+		}
 	}
 }
