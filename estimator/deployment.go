@@ -250,7 +250,7 @@ func newDeployment(s Spec) (*Deployment, error) {
 			return nil, err
 		}
 	}
-	if s.MemoryFraction < 0 || s.MemoryFraction > 1 {
+	if s.MemoryFraction < 0 || s.MemoryFraction > 1 || math.IsNaN(s.MemoryFraction) {
 		return nil, fmt.Errorf("--gpu-memory-utilization %g: must be in (0, 1]", s.MemoryFraction)
 	}
 	if s.MaxModelLen == 0 {

@@ -102,6 +102,8 @@ func TestUnrealInputsRefused(t *testing.T) {
 		{"dp 4097", Spec{DP: 4097}, "--dp 4097: allowed values are 1 to 4096 replicas"},
 		{"dp 100000", Spec{DP: 100000}, "--dp 100000: allowed values are 1 to 4096"},
 		{"num-gpus 100000 at tp 1", Spec{TP: 1, NumGPUs: 100000}, "--dp 100000: allowed values are 1 to 4096"},
+		{"memory fraction NaN", Spec{MemoryFraction: math.NaN()}, "--gpu-memory-utilization NaN: must be in (0, 1]"},
+		{"memory fraction 1.01", Spec{MemoryFraction: 1.01}, "--gpu-memory-utilization 1.01: must be in (0, 1]"},
 	} {
 		s := c.spec
 		s.Model, s.GPU = m, g
