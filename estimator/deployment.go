@@ -119,13 +119,12 @@ type gemmShard struct {
 	// dequant is the storage dtype of weights the GEMM dequantises in-kernel (no tensor
 	// cores for it on this GPU: MXFP4 on Hopper); "" when weights are used as stored.
 	dequant string
-	// dt, eta and qb are set for a GEMM whose module group a mixed-precision checkpoint
-	// stores in another dtype than the rest (FP8 attention beside FP4 experts): its compute
-	// dtype, GEMM efficiency and quantised-activation bytes per element (0: 16-bit inputs).
-	// dt "" means the deployment's gemmDtypeQ/gemmDtype16.
-	dt  string
-	eta float64
-	qb  float64
+	// dt and qb are set for a GEMM whose module group a mixed-precision checkpoint stores in
+	// another dtype than the rest (FP8 attention beside FP4 experts): its compute dtype and
+	// quantised-activation bytes per element (0: 16-bit inputs); the step reads the dtype's
+	// GEMM efficiency from the profile. dt "" means the deployment's gemmDtypeQ/gemmDtype16.
+	dt string
+	qb float64
 }
 
 // attnGroup is a KV-cache layer group: the layers of one stage that share a window and
@@ -461,10 +460,6 @@ func (d *Deployment) moduleDtype(s *gemmShard, wd string) {
 		if c, ok := d.GPU.Achievable.GEMM[cd]; ok && c.Value > 0 && d.Profile.Ceilings != "datasheet" {
 			s.peak = units.FLOPsPerSecond(c.Value)
 		}
-	}
-	s.eta = orOne(d.Profile.GEMMEfficiency)
-	if v := d.Profile.GEMMEfficiencyByDtype[cd]; v > 0 {
-		s.eta = v
 	}
 	s.qb = 0
 	if cd != d.gemmDtype16 {

@@ -371,7 +371,12 @@ func (d *Deployment) gemmTerms(acc *stepAcc, M, seqs float64, nDecode, q int) (q
 		eta := eta16
 		switch {
 		case s.dt != "":
-			eta = s.eta
+			// Read from the profile at step time, as eta16 and etaQ are (calibrate fits
+			// gemm_efficiency in place on the deployments it built).
+			eta = orOne(prof.GEMMEfficiency)
+			if v := prof.GEMMEfficiencyByDtype[s.dt]; v > 0 {
+				eta = v
+			}
 		case s.quantDt:
 			eta = etaQ
 		}
