@@ -146,13 +146,7 @@ func TestEagerDecodeServing(t *testing.T) {
 	q.CUDAGraphMaxBatch = 0
 	d, d0 := llama405MI300X(t, p), llama405MI300X(t, &q)
 	w := Workload{Kind: Concurrency, InputLen: 202, OutputLen: 179, Concurrency: 128, NumRequests: 512}
-	for _, m := range []struct {
-		name string
-		run  func(*Deployment) (Serving, error)
-	}{
-		{"simulation", func(d *Deployment) (Serving, error) { return d.Simulate(w, 1) }},
-		{"closed form", func(d *Deployment) (Serving, error) { return d.Serve(w) }},
-	} {
+	for _, m := range servingMethods(w) {
 		with, err := m.run(d)
 		if err != nil {
 			t.Fatal(err)
@@ -206,5 +200,20 @@ func TestEagerProfileSources(t *testing.T) {
 	}
 	if _, err := ParseProfile("x.toml", []byte("base = \"tgi\"\ncuda_graph_max_batch = -1\n")); err == nil || !strings.Contains(err.Error(), "cuda_graph_max_batch") {
 		t.Errorf("cuda_graph_max_batch = -1: error %v, want one naming the field", err)
+	}
+}
+
+// servingMethods runs workload w through both serving models: the simulation (seed 1) and
+// the closed form.
+func servingMethods(w Workload) []struct {
+	name string
+	run  func(*Deployment) (Serving, error)
+} {
+	return []struct {
+		name string
+		run  func(*Deployment) (Serving, error)
+	}{
+		{"simulation", func(d *Deployment) (Serving, error) { return d.Simulate(w, 1) }},
+		{"closed form", func(d *Deployment) (Serving, error) { return d.Serve(w) }},
 	}
 }

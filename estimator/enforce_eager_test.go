@@ -158,13 +158,7 @@ func TestEnforceEagerServing(t *testing.T) {
 	p := vllmV0(t)
 	d, g := llama405FP8MI300X(t, p, true), llama405FP8MI300X(t, p, false)
 	w := Workload{Kind: Concurrency, InputLen: 128, OutputLen: 2048, Concurrency: 4, NumRequests: 8}
-	for _, m := range []struct {
-		name string
-		run  func(*Deployment) (Serving, error)
-	}{
-		{"simulation", func(d *Deployment) (Serving, error) { return d.Simulate(w, 1) }},
-		{"closed form", func(d *Deployment) (Serving, error) { return d.Serve(w) }},
-	} {
+	for _, m := range servingMethods(w) {
 		with, err := m.run(d)
 		if err != nil {
 			t.Fatal(err)
