@@ -244,6 +244,11 @@ func newDeployment(s Spec) (*Deployment, error) {
 	if s.SchedulerSteps < 0 {
 		return nil, fmt.Errorf("--num-scheduler-steps %d: must be ≥ 0 (0 or 1: one scheduler call per step)", s.SchedulerSteps)
 	}
+	if s.SchedulerSteps > 1 {
+		if err := CheckSchedulerSteps(s.Profile, s.SchedulerSteps); err != nil {
+			return nil, err
+		}
+	}
 	if s.EnforceEager {
 		if err := CheckEnforceEager(s.Profile); err != nil {
 			return nil, err
@@ -324,6 +329,25 @@ func CheckEnforceEager(p *Profile) error {
 		return fmt.Errorf("--enforce-eager: profile %s gives no eager dispatch time (eager_decode_layer_us or eager_prefill_layer_us, µs per layer), so a step without CUDA graphs cannot be priced; use a profile that has one (tgi, sglang, vllm@0.6) or add it to a --profile file", p.Name)
 	}
 	return nil
+}
+
+// CheckSchedulerSteps returns the error New gives for Spec.SchedulerSteps = n > 1 with
+// profile p when p describes no engine with multi-step scheduling: that is vLLM V0's
+// --num-scheduler-steps (vLLM 0.6.0 added it; the V1 engine, default from 0.8, has none),
+// so p must be a vllm profile whose release range holds 0.6 or 0.7 (or gives no range).
+// SGLang, TensorRT-LLM, TGI, LMDeploy and vLLM V1 schedule every step; spreading their
+// per-step host cost over n steps would price a flag they do not have. nil: p can take it.
+func CheckSchedulerSteps(p *Profile, n int) error {
+	if n <= 1 {
+		return nil
+	}
+	if p == nil {
+		p = MustEngine("default")
+	}
+	if p.Family() == "vllm" && (p.Versions == "" || p.Covers(Version{0, 6, 0}) || p.Covers(Version{0, 7, 0})) {
+		return nil
+	}
+	return fmt.Errorf("--num-scheduler-steps %d: multi-step scheduling is vLLM V0's (releases 0.6-0.7: --engine vllm@0.7, or a --profile of those releases); profile %s (%s) has none: allowed 0 or 1", n, p.Name, p.Label())
 }
 
 // modelDtype is the 16-bit dtype the model computes in.

@@ -95,6 +95,9 @@ type ServerInfo struct {
 	MaxNumBatchedTokens int     `json:"max_num_batched_tokens"`
 	MaxModelLen         int     `json:"max_model_len"`
 	MemoryFraction      float64 `json:"gpu_memory_utilization"`
+	// NumSchedulerSteps is vLLM V0's --num-scheduler-steps (estimator.Spec.SchedulerSteps):
+	// decode steps per scheduler call; omitted when 0 or 1 (every step scheduled).
+	NumSchedulerSteps int `json:"num_scheduler_steps,omitempty"`
 }
 
 // ClientInfo is the workload: its kind, lengths (tokens) and load (concurrency, req/s,
@@ -171,7 +174,7 @@ func NewEstimate(d *estimator.Deployment, pv estimator.Provenance, w estimator.W
 	r := Estimate{
 		Model:   ModelInfo{ID: d.Model.ID, ParamsTotal: pc.Total, ParamsActive: pc.Active},
 		GPU:     GPUInfo{ID: d.GPU.ID, Name: d.GPU.Name, NumGPUs: d.NumGPUs, TDP: d.GPU.TDPWatts},
-		Server:  ServerInfo{Engine: d.Profile.Name, EngineRelease: d.Profile.Label(), EnforceEager: d.EnforceEager, TP: d.TP, PP: d.PP, DP: d.DP, EP: d.EP, WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, ComputeDtype: d.ComputeDtype, MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens, MaxModelLen: d.MaxModelLen, MemoryFraction: d.MemoryFraction},
+		Server:  ServerInfo{Engine: d.Profile.Name, EngineRelease: d.Profile.Label(), EnforceEager: d.EnforceEager, TP: d.TP, PP: d.PP, DP: d.DP, EP: d.EP, WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, ComputeDtype: d.ComputeDtype, MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens, MaxModelLen: d.MaxModelLen, MemoryFraction: d.MemoryFraction, NumSchedulerSteps: multiStep(d.SchedulerSteps)},
 		Client:  ClientInfo{Workload: w.Kind, InputLen: w.InputLen, OutputLen: w.OutputLen, PrefixLen: w.PrefixLen, Concurrency: w.Concurrency, RequestRate: w.RequestRate, BatchSize: w.BatchSize, NumRequests: w.NumRequests},
 		Serving: s, Memory: mem, KVCacheTokens: mem.KVCacheTokens * d.DP, Provenance: pv, Parameters: d.Parameters(),
 	}
@@ -308,7 +311,11 @@ func WriteEstimateText(w io.Writer, r Estimate, markdown bool) {
 			row("crosses nodes", c)
 		}
 	}
-	row("scheduler", fmt.Sprintf("max_num_seqs %d, max_num_batched_tokens %d, max_model_len %d, gpu_memory_utilization %.2f", r.Server.MaxNumSeqs, r.Server.MaxNumBatchedTokens, r.Server.MaxModelLen, r.Server.MemoryFraction))
+	sched := fmt.Sprintf("max_num_seqs %d, max_num_batched_tokens %d, max_model_len %d, gpu_memory_utilization %.2f", r.Server.MaxNumSeqs, r.Server.MaxNumBatchedTokens, r.Server.MaxModelLen, r.Server.MemoryFraction)
+	if r.Server.NumSchedulerSteps > 1 {
+		sched += fmt.Sprintf(", num_scheduler_steps %d", r.Server.NumSchedulerSteps)
+	}
+	row("scheduler", sched)
 	flush()
 	sec("Client config")
 	load := ""
@@ -484,6 +491,15 @@ func WriteEstimateCSV(w io.Writer, r Estimate) error {
 	cw.Write(vals)
 	cw.Flush()
 	return cw.Error()
+}
+
+// multiStep is n scheduler steps as ServerInfo.NumSchedulerSteps keeps them: 0 when every
+// step is scheduled (n ≤ 1).
+func multiStep(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return n
 }
 
 // fptr returns a pointer to v, or nil when v is NaN or infinite (JSON null).

@@ -304,3 +304,40 @@ func TestEstimateCSVEnforceEager(t *testing.T) {
 		}
 	}
 }
+
+// TestEstimateShowsSchedulerSteps: --num-scheduler-steps moves every decode step's host
+// cost (vllm-v0: 10 ms step_overhead_ms paid once per n steps), so the server config says
+// it was given, in text and JSON (server_config.num_scheduler_steps); it said nothing, and
+// two estimates 4x apart in ITL showed the same configuration. Left out at 1 (every step
+// scheduled, vLLM's default).
+func TestEstimateShowsSchedulerSteps(t *testing.T) {
+	m, g := llama8BOnH100(t)
+	p, _, err := estimator.Engine("vllm@0.7.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := estimator.Workload{Kind: estimator.Rate, RequestRate: 1, InputLen: 512, OutputLen: 64}
+	for _, n := range []int{1, 8} {
+		d, err := estimator.New(estimator.Spec{Model: m, GPU: g, Profile: p, MaxModelLen: 4096, SchedulerSteps: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := estimateOf(t, d, w)
+		var txt, js bytes.Buffer
+		report.WriteEstimateText(&txt, r, false)
+		if err := json.NewEncoder(&js).Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Server map[string]any `json:"server_config"`
+		}
+		if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		got, inJSON := doc.Server["num_scheduler_steps"]
+		inText := strings.Contains(txt.String(), "num_scheduler_steps 8")
+		if n == 8 && (got != float64(8) || !inText) || n == 1 && (inJSON || strings.Contains(txt.String(), "num_scheduler_steps")) {
+			t.Errorf("%d scheduler steps: JSON server_config.num_scheduler_steps %v (present %v), in the text %v", n, got, inJSON, inText)
+		}
+	}
+}

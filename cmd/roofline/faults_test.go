@@ -96,6 +96,11 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"compare max-error NaN", []string{"compare", "--result", "x.jsonl", "--max-error", "NaN"}, "--max-error "},
 		{"validate max-error -1", []string{"validate", "--url", "http://127.0.0.1:1", "--model", "m", "--max-error", "-1"}, "--max-error "},
 		{"num-scheduler-steps -1", with(c1, "--num-scheduler-steps", "-1"), "--num-scheduler-steps -1: must be ≥ 0"},
+		// Multi-step scheduling is vLLM V0's flag: with the newest vLLM (V1), SGLang or
+		// TensorRT-LLM it was taken and spread their per-step host cost over 8 steps.
+		{"num-scheduler-steps with vLLM V1", with(c1, "--num-scheduler-steps", "8"), "--num-scheduler-steps 8: multi-step scheduling is vLLM V0's"},
+		{"num-scheduler-steps with sglang", with(c1, "--num-scheduler-steps", "8", "--engine", "sglang"), "profile sglang (sglang >=0.5) has none: allowed 0 or 1"},
+		{"step num-scheduler-steps with trtllm", []string{"step", "--model", llama8b, "--gpu", "H100", "--phase", "decode", "--batch", "8", "--tokens", "100", "--engine", "trtllm", "--num-scheduler-steps", "4"}, "--num-scheduler-steps 4: multi-step scheduling is vLLM V0's"},
 		// --engine mlc-llm used the default profile silently.
 		{"engine mlc-llm", with(c1, "--engine", "mlc-llm"), `--engine "mlc-llm": allowed values are`},
 		{"memory engine mlc-llm", []string{"memory", "--model", llama8b, "--gpu", "H100", "--engine", "mlc-llm"}, `--engine "mlc-llm"`},

@@ -1,0 +1,38 @@
+package estimator
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestSchedulerStepsProfiles: Spec.SchedulerSteps > 1 (vLLM V0's --num-scheduler-steps,
+// added in vLLM 0.6.0 and absent from the V1 engine, the default from 0.8: vLLM release
+// notes) is taken only with a vLLM profile whose release range holds 0.6 or 0.7; New
+// refuses it for every other profile, naming the flag and the allowed values (0 or 1), which
+// every profile takes.
+func TestSchedulerStepsProfiles(t *testing.T) {
+	m, g := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct"), mustGPU(t, "H100 SXM")
+	for _, c := range []struct {
+		engine string
+		ok     bool
+	}{
+		{"vllm@0.6.0", true}, {"vllm@0.7.3", true},
+		{"vllm@0.5.4", false}, {"vllm@0.8.5", false}, {"vllm", false},
+		{"sglang", false}, {"sglang@0.4.3", false}, {"trtllm", false}, {"trtllm@0.18", false},
+		{"tgi", false}, {"lmdeploy", false}, {"default", false}, {"ideal", false},
+	} {
+		p, _, err := Engine(c.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{0, 1} {
+			if _, err := New(Spec{Model: m, GPU: g, Profile: p, SchedulerSteps: n}); err != nil {
+				t.Errorf("%s, %d scheduler steps: %v", c.engine, n, err)
+			}
+		}
+		_, err = New(Spec{Model: m, GPU: g, Profile: p, SchedulerSteps: 8})
+		if c.ok != (err == nil) || err != nil && !strings.Contains(err.Error(), "--num-scheduler-steps 8: multi-step scheduling is vLLM V0's") {
+			t.Errorf("%s, 8 scheduler steps: error %v; want accepted %v", c.engine, err, c.ok)
+		}
+	}
+}
