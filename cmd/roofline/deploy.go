@@ -61,7 +61,7 @@ func (f *deployFlags) registerAs(fs *pflag.FlagSet, withGPUCount bool, modelFlag
 	fs.IntVar(&f.maxModelLen, "max-model-len", 0, "longest sequence in tokens (default: the model's max context)")
 	fs.IntVar(&f.maxNumSeqs, "max-num-seqs", 0, "maximum running sequences per replica (default from the profile)")
 	fs.IntVar(&f.maxBatched, "max-num-batched-tokens", 0, "token budget per step, the chunked-prefill size (default from the profile)")
-	fs.IntVar(&f.schedSteps, "num-scheduler-steps", 0, "vLLM 0.6–0.7 multi-step scheduling: decode steps per scheduler call, whose host costs are paid once per that many steps (0 or 1: every step)")
+	fs.IntVar(&f.schedSteps, "num-scheduler-steps", 0, "vLLM 0.6–0.7 multi-step scheduling: decode steps per scheduler call, whose host costs are paid once per that many steps (0 or 1: every step); refused for other engines and releases")
 	fs.BoolVar(&f.enforceEager, "enforce-eager", false, enforceEagerHelp)
 	fs.IntVar(&f.nodes, "nodes", 0, "nodes the GPUs sit on (default: as many as the GPU count needs)")
 	fs.IntVar(&f.gpusPerNode, "gpus-per-node", 0, "GPUs per node, the scale-up domain (default from the catalogue: 8 for HGX/MI300X, 72 for NVL72)")
