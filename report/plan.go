@@ -24,6 +24,13 @@ type Plan struct {
 	TargetRate  float64             `json:"target_request_rate,omitempty"`
 	TargetUsers int                 `json:"target_users,omitempty"`
 	Constraints []string            `json:"constraints"`
+	// Engine is the engine profile's name (e.g. "vllm", "vllm-v0", a calibrated file's
+	// name), EngineRelease the framework and release range it predicts (Profile.Label, e.g.
+	// "vllm@0.7.3 (profile vllm-v0, versions >=0.6, <0.8)"), as in estimate's server_config;
+	// EngineSource says where the profile came from (embedded, or a --profile file).
+	Engine        string `json:"engine"`
+	EngineRelease string `json:"engine_release"`
+	EngineSource  string `json:"engine_source,omitempty"`
 	Cheapest    *estimator.Fleet    `json:"cheapest"`
 	PerGPU      []estimator.GPUPlan `json:"per_gpu"`
 	Notes       []string            `json:"notes"`
@@ -37,6 +44,11 @@ func NewPlan(pl estimator.Planner, list []*hardware.GPU, targetRate float64, tar
 	po := Plan{Kind: "plan", Model: pl.Model.ID, TargetRate: targetRate, TargetUsers: targetUsers, Constraints: []string{}, Notes: []string{},
 		Workload: SweepWorkload{Kind: pl.Workload.Kind, InputLen: pl.Workload.InputLen, OutputLen: pl.Workload.OutputLen, PrefixLen: pl.Workload.PrefixLen},
 		Method:   "closed form, and the simulation for fleets meeting the SLOs outside its region of validity; replicas split the load evenly (data parallel); the smallest replica count meeting the SLOs is found by doubling then bisection"}
+	prof := pl.Profile
+	if prof == nil {
+		prof = estimator.MustEngine("default")
+	}
+	po.Engine, po.EngineRelease = prof.Name, prof.Label()
 	if pl.EnforceEager {
 		po.Notes = append(po.Notes, eagerNote)
 	}
@@ -85,7 +97,15 @@ func WritePlanTable(w io.Writer, o Plan) {
 	if len(o.Constraints) > 0 {
 		cons = strings.Join(o.Constraints, ", ")
 	}
-	fmt.Fprintf(w, "roofline plan: %s for %s, input %d / output %d tokens; constraints: %s\n\n", o.Model, load, o.Workload.InputLen, o.Workload.OutputLen, cons)
+	fmt.Fprintf(w, "roofline plan: %s for %s, input %d / output %d tokens; constraints: %s\n", o.Model, load, o.Workload.InputLen, o.Workload.OutputLen, cons)
+	if o.EngineRelease != "" {
+		src := ""
+		if o.EngineSource != "" {
+			src = " — " + o.EngineSource
+		}
+		fmt.Fprintf(w, "engine profile: %s%s\n", o.EngineRelease, src)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "GPU\tmin GPUs to fit\tfleet\ttotal GPUs\tweights/KV\t$/hour\t$/1M out tokens\tTTFT p95 ms\tITL p99 ms\ttok/s/user\t")
 	rows := append([]estimator.GPUPlan(nil), o.PerGPU...)
@@ -130,7 +150,18 @@ func WritePlanTable(w io.Writer, o Plan) {
 		}
 		fmt.Fprintf(w, "\ncheapest: %d × %s as %d %s of tp=%d pp=%d (%s weights, %s KV): $%.2f/hour, $%.4f per 1M output tokens (price: %s)\n",
 			c.TotalGPUs, c.GPU, c.Replicas, reps, c.TP, c.PP, c.WeightDtype, c.KVDtype, *c.CostPerHour, deref(c.CostPer1MOut), c.PriceSource)
-		fmt.Fprintf(w, "launch (vLLM; dp = replicas): %s\n", c.Launch.VLLM)
+		// The launch command of the engine planned for; vLLM's for engines with no
+		// command of their own (the estimator writes vLLM, SGLang and TensorRT-LLM ones).
+		switch fam, _, _ := strings.Cut(strings.Fields(o.EngineRelease + " ")[0], "@"); {
+		case fam == "sglang" && c.Launch.SGLang != "":
+			fmt.Fprintf(w, "launch (SGLang; dp = replicas): %s\n", c.Launch.SGLang)
+		case fam == "trtllm" && c.Launch.TRTLLM != "":
+			fmt.Fprintf(w, "launch (TensorRT-LLM; one command per replica): %s\n", c.Launch.TRTLLM)
+		case fam == "vllm" || fam == "":
+			fmt.Fprintf(w, "launch (vLLM; dp = replicas): %s\n", c.Launch.VLLM)
+		default:
+			fmt.Fprintf(w, "launch (vLLM, the engine planned for (%s) has no command here; dp = replicas): %s\n", fam, c.Launch.VLLM)
+		}
 	}
 	var noPrice []string
 	for _, r := range o.PerGPU {

@@ -12,7 +12,7 @@ import (
 )
 
 const planSynopsis = "plan --model M (--target-rate R | --target-users U) --input-len I --output-len O [--constraint ttft:p95<500ms ...] " +
-	"[--gpus all|G1,G2] [--weight-dtype bf16,fp8] [--kv-dtype bf16,fp8] [--max-num-seqs 64,256] [--max-num-batched-tokens 512,2048] [--engine vllm] [--price-per-gpu-hour X] [--output table|json]"
+	"[--gpus all|G1,G2] [--weight-dtype bf16,fp8] [--kv-dtype bf16,fp8] [--max-num-seqs 64,256] [--max-num-batched-tokens 512,2048] [--engine vllm | --profile P] [--price-per-gpu-hour X] [--output table|json]"
 
 func runPlan(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "plan", planSynopsis)
@@ -33,7 +33,8 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	fs.StringSliceVar(&kvds, "kv-dtype", nil, "KV-cache dtypes to consider (default: the model's 16-bit dtype)")
 	fs.IntSliceVar(&mnss, "max-num-seqs", nil, "max running sequences per replica to consider (default: the profile's)")
 	fs.IntSliceVar(&mnbts, "max-num-batched-tokens", []int{512, 2048, 0}, "token budgets per step to consider; small budgets split prefills and bound ITL (0: the profile's)")
-	engine := fs.String("engine", "vllm", "engine profile: "+strings.Join(estimator.EngineNames(), ", "))
+	engine := fs.String("engine", "vllm", "engine profile: "+strings.Join(estimator.EngineNames(), ", ")+" (NAME@VERSION for a release, e.g. vllm@0.7.3)")
+	profile := fs.String("profile", "", "engine profile TOML file (e.g. from roofline calibrate); overrides --engine")
 	maxPer := fs.Int("max-gpus-per-replica", 8, "largest replica (tp·pp GPUs); replicas use 1, 2, 4, 8, … GPUs")
 	maxReplicas := fs.Int("max-replicas", 4096, "largest number of replicas tried")
 	price := flagvalue.NewFloat(fs, "price-per-gpu-hour", 0, flagvalue.NonNegative, "USD per GPU-hour for every GPU (default: the catalogue's on-demand price)")
@@ -66,7 +67,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	if *users > 0 {
 		w.Kind, w.Concurrency, w.RequestRate = estimator.Concurrency, *users, 0
 	}
-	prof, _, err := resolveProfile("engine", *engine, "")
+	prof, psrc, err := resolveProfile("engine", *engine, *profile)
 	if err != nil {
 		return err
 	}
@@ -87,5 +88,6 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	po.EngineSource = psrc
 	return render(e.stdout, *out, po, func(w io.Writer) { report.WritePlanTable(w, po) })
 }

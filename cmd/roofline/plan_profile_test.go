@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"roofline/estimator"
+)
+
+// TestPlanProfileAndEngine: plan takes --profile FILE as estimate does (it said "unknown
+// flag: --profile" though the README has --profile accepted wherever --engine is), and
+// says which engine profile it planned with, in the table and in JSON (engine,
+// engine_release, engine_source: neither named it); the launch command is the planned
+// engine's. The file is the embedded vllm profile with step_overhead_ms raised from 1 to 50
+// ms, so every decode step lasts more than 50 ms and the fleet's ITL p99 must be above it
+// (with the embedded profile a Llama-3.1-8B decode step on an H100 is ~7-8 ms: so the file
+// was read, not ignored).
+func TestPlanProfileAndEngine(t *testing.T) {
+	p, _, err := estimator.Engine("vllm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Name, p.StepOverheadMs = "vllm-slow-host", 50
+	var b bytes.Buffer
+	if err := p.WriteTOML(&b); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "slow.toml")
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"plan", "--model", llama8b, "--gpus", "H100", "--target-rate", "2", "--input-len", "512", "--output-len", "64"}
+	stdout, stderr, code := runCLI(t, append(base, "--profile", file, "-o", "json")...)
+	if code != 0 {
+		t.Fatalf("--profile: exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Engine        string `json:"engine"`
+		EngineRelease string `json:"engine_release"`
+		EngineSource  string `json:"engine_source"`
+		Cheapest      struct {
+			ITL struct {
+				P99 float64 `json:"p99"`
+			} `json:"itl_ms"`
+		} `json:"cheapest"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Engine != "vllm-slow-host" || !strings.HasPrefix(doc.EngineRelease, "vllm") || !strings.Contains(doc.EngineSource, "profile file "+file) || doc.Cheapest.ITL.P99 <= 50 {
+		t.Errorf("--profile: engine %q, engine_source %q, ITL p99 %g ms; want vllm-slow-host from %s and ITL p99 > 50 ms", doc.Engine, doc.EngineSource, doc.Cheapest.ITL.P99, file)
+	}
+	for _, c := range []struct{ engine, profileLine, launch string }{
+		{"vllm", "engine profile: vllm >=0.9", "launch (vLLM; dp = replicas): vllm serve "},
+		{"sglang", "engine profile: sglang >=0.5", "launch (SGLang; dp = replicas): python -m sglang.launch_server "},
+		{"vllm@0.7.3", "engine profile: vllm@0.7.3 (profile vllm-v0", "launch (vLLM; dp = replicas): vllm serve "},
+	} {
+		stdout, stderr, code := runCLI(t, append(base, "--engine", c.engine)...)
+		if code != 0 || !strings.Contains(stdout, c.profileLine) || !strings.Contains(stdout, c.launch) {
+			t.Errorf("--engine %s: exit %d %s; want %q and %q in:\n%s", c.engine, code, stderr, c.profileLine, c.launch, stdout)
+		}
+	}
+}
