@@ -395,6 +395,10 @@ func Calibrate(samples []StepSample, base *Profile, names []string) (Fit, error)
 	fit.MAPE, fit.MaxAPE = mape(apes())
 	out := work
 	out.Origin = "calibration"
+	// The fit describes the base's engine: keep its family explicit, since Fit.Rename gives
+	// the profile a new name and an empty family would then read as that name
+	// ("vllm-calibrated"), with no release ranges, launch flags or validation rows of its own.
+	out.EngineFamily = base.Family()
 	out.Sources = map[string]string{}
 	for k, v := range base.Sources {
 		out.Sources[k] = v

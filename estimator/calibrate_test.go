@@ -166,3 +166,33 @@ func TestCalibrateUnidentifiedWarningSaysMove(t *testing.T) {
 		t.Errorf("one row, no moved-parameter warning: %q", fit.Warnings)
 	}
 }
+
+// TestCalibratedProfileKeepsEngine: a profile fitted on a base keeps the base's engine
+// family after Rename: calibrating the newest vllm profile (whose TOML gives no engine key:
+// its family is its name) wrote engine = "", so "vllm-calibrated" read as an engine of its
+// own: estimate labelled it "vllm-calibrated >=0.9", its 80% intervals took no vLLM rows
+// (widened ×2.25 as an unknown engine), and sweep --framework vllm refused it. The family
+// must be the base's for every base, whether its TOML names the engine (vllm-v0, sglang) or
+// not (vllm).
+func TestCalibratedProfileKeepsEngine(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-2-7b-hf")
+	sp := Spec{Model: m, GPU: mustGPU(t, "A100 SXM 80GB")}
+	var rows []StepSample
+	for b, ms := range map[int]float64{1: 9, 8: 10, 16: 11, 32: 13} {
+		rows = append(rows, StepSample{Spec: sp, Phase: "decode", Batch: b, Tokens: 128, Measured: ms * 1e-3})
+	}
+	for _, c := range []struct{ engine, family string }{{"vllm", "vllm"}, {"vllm@0.7.3", "vllm"}, {"sglang", "sglang"}, {"trtllm", "trtllm"}, {"lmdeploy", "lmdeploy"}} {
+		base, _, err := Engine(c.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fit, err := Calibrate(rows, base, []string{"memory_efficiency"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fit.Rename(base.Name, "test")
+		if got := fit.Profile.Family(); got != c.family || !strings.HasPrefix(fit.Profile.Label(), c.family) {
+			t.Errorf("calibrated %s: family %q, label %q; want family %q", c.engine, got, fit.Profile.Label(), c.family)
+		}
+	}
+}
