@@ -24,7 +24,7 @@ func TestPlanProfileAndEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.Name, p.StepOverheadMs = "vllm-slow-host", 50
+	p.Name, p.EngineFamily, p.StepOverheadMs = "vllm-slow-host", "vllm", 50 // engine = "vllm", as calibrate writes it
 	var b bytes.Buffer
 	if err := p.WriteTOML(&b); err != nil {
 		t.Fatal(err)
@@ -62,6 +62,62 @@ func TestPlanProfileAndEngine(t *testing.T) {
 		stdout, stderr, code := runCLI(t, append(base, "--engine", c.engine)...)
 		if code != 0 || !strings.Contains(stdout, c.profileLine) || !strings.Contains(stdout, c.launch) {
 			t.Errorf("--engine %s: exit %d %s; want %q and %q in:\n%s", c.engine, code, stderr, c.profileLine, c.launch, stdout)
+		}
+	}
+}
+
+// TestSweepProfile: sweep takes --profile FILE in place of its --engine list (it was
+// "unknown flag: --profile"), for the ranked sweep and for --dry-run's predictions; the
+// file is the embedded vllm profile with step_overhead_ms 50 (see TestPlanProfileAndEngine),
+// so every configuration's ITL p99 is above 50 ms. --profile with --engine, or a profile of
+// another engine than --framework launches, is refused (exit 2, one line naming both).
+func TestSweepProfile(t *testing.T) {
+	p, _, err := estimator.Engine("vllm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Name, p.EngineFamily, p.StepOverheadMs = "vllm-slow-host", "vllm", 50 // engine = "vllm", as calibrate writes it
+	var b bytes.Buffer
+	if err := p.WriteTOML(&b); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "slow.toml")
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"sweep", "--model", llama8b, "--gpus", "H100", "--num-gpus", "1", "--concurrency", "8", "--input-len", "512", "--output-len", "64", "--top", "1"}
+	stdout, stderr, code := runCLI(t, append(base, "--profile", file, "-o", "json")...)
+	if code != 0 {
+		t.Fatalf("--profile: exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Configs []struct {
+			Engine string `json:"engine"`
+			ITL    struct {
+				P99 float64 `json:"p99"`
+			} `json:"itl_ms"`
+		} `json:"configs"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Configs) != 1 || doc.Configs[0].Engine != "vllm-slow-host" || doc.Configs[0].ITL.P99 <= 50 {
+		t.Errorf("--profile: %+v; want one configuration of vllm-slow-host with ITL p99 > 50 ms", doc.Configs)
+	}
+	stdout, stderr, code = runCLI(t, append(base, "--profile", file, "--dry-run", "--framework", "vllm", "--gpus-available", "1")...)
+	if code != 0 || !strings.Contains(stdout, "profile vllm-slow-host") {
+		t.Errorf("--dry-run --framework vllm --profile: exit %d %s; want predictions of profile vllm-slow-host:\n%s", code, stderr, stdout)
+	}
+	for _, c := range []struct {
+		extra []string
+		want  string
+	}{
+		{[]string{"--engine", "sglang"}, "give --engine (a list of embedded profiles) or --profile FILE (one profile), not both"},
+		{[]string{"--dry-run", "--framework", "sglang", "--gpus-available", "1"}, "a profile of engine vllm; --framework sglang launches sglang servers"},
+	} {
+		_, stderr, code := runCLI(t, append(append(base, "--profile", file), c.extra...)...)
+		if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("--profile %v: exit %d, %q; want exit 2 and one line containing %q", c.extra, code, stderr, c.want)
 		}
 	}
 }

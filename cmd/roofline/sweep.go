@@ -15,7 +15,7 @@ import (
 	"roofline/report"
 )
 
-const sweepSynopsis = "sweep --model M --gpus all|G1,G2 [--num-gpus 1,2,4,8] [--weight-dtype bf16,fp8] [--kv-dtype bf16,fp8] [--engine vllm,...] " +
+const sweepSynopsis = "sweep --model M --gpus all|G1,G2 [--num-gpus 1,2,4,8] [--weight-dtype bf16,fp8] [--kv-dtype bf16,fp8] [--engine vllm,... | --profile P] " +
 	"[--max-num-seqs 64,256] [--max-num-batched-tokens 2048,8192] --input-len I --output-len O (--concurrency 1-512 | --request-rate 0.5-16) " +
 	"[--constraint ttft:p95<500ms ...] [--objective cost|throughput-per-gpu|latency|goodput] [--top K] [--emit-script FILE] [--output table|json]\n" +
 	"       sweep --run|--dry-run (--framework vllm|sglang|trtllm|ollama | --server-cmd TEMPLATE) [--server-args GRID] [--client-args GRID] [--server-env GRID]\n" +
@@ -29,6 +29,7 @@ type sweepFlags struct {
 	numGPUs             []int
 	maxTP               int
 	engines             []string
+	profile             string
 	weightDtypes        []string
 	kvDtypes            []string
 	maxNumSeqs          []int
@@ -60,7 +61,8 @@ func (f *sweepFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.gpuFiles, "gpu-file", nil, "extra GPU catalogue TOML files (add or override entries)")
 	fs.IntSliceVar(&f.numGPUs, "num-gpus", []int{1, 2, 4, 8}, "total GPU counts; each is split every valid way into tp·pp·dp (and ep for MoE)")
 	fs.IntVar(&f.maxTP, "max-tp", 8, "largest tensor-parallel size (GPUs of one node)")
-	fs.StringSliceVar(&f.engines, "engine", []string{"vllm"}, "engine profiles: "+strings.Join(estimator.EngineNames(), ", "))
+	fs.StringSliceVar(&f.engines, "engine", []string{"vllm"}, "engine profiles: "+strings.Join(estimator.EngineNames(), ", ")+" (NAME@VERSION for a release, e.g. vllm@0.7.3)")
+	fs.StringVar(&f.profile, "profile", "", "engine profile TOML file (e.g. from roofline calibrate) instead of --engine")
 	fs.StringSliceVar(&f.weightDtypes, "weight-dtype", nil, "weight dtypes, e.g. bf16,fp8 (default: the checkpoint's)")
 	fs.StringSliceVar(&f.kvDtypes, "kv-dtype", nil, "KV-cache dtypes, e.g. bf16,fp8 (default: the model's 16-bit dtype)")
 	fs.IntSliceVar(&f.maxNumSeqs, "max-num-seqs", nil, "max running sequences per replica, a list (default: the profile's)")
@@ -97,6 +99,9 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	}
 	if fs.Changed("gpus") && fs.Changed("gpu") {
 		return usageErr("sweep: give --gpus or its alias --gpu, not both")
+	}
+	if f.profile != "" && fs.Changed("engine") {
+		return usageErr("sweep: give --engine (a list of embedded profiles) or --profile FILE (one profile), not both")
 	}
 	if f.loop.active() {
 		if f.disagg {
@@ -154,7 +159,13 @@ func (f *sweepFlags) space(ctx context.Context, e *env) (estimator.SweepSpace, [
 	if err != nil {
 		return sp, nil, err
 	}
-	if sp.Profiles, err = estimator.EnginesByName(f.engines); err != nil {
+	if f.profile != "" {
+		p, _, err := resolveProfile("engine", "", f.profile)
+		if err != nil {
+			return sp, nil, err
+		}
+		sp.Profiles = []*estimator.Profile{p}
+	} else if sp.Profiles, err = estimator.EnginesByName(f.engines); err != nil {
 		return sp, nil, asUsage(err)
 	}
 	sp.Model, sp.GPUs, sp.NumGPUs, sp.MaxTP = m, gpus, f.numGPUs, f.maxTP

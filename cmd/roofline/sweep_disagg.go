@@ -41,7 +41,7 @@ func sweepDisagg(ctx context.Context, e *env, f *sweepFlags) error {
 	if len(f.engines) != 1 || len(f.weightDtypes) > 1 || len(f.kvDtypes) > 1 {
 		return usageErr("sweep --disagg takes one --engine, --weight-dtype and --kv-dtype")
 	}
-	prof, _, err := resolveProfile("engine", f.engines[0], "")
+	prof, _, err := resolveProfile("engine", f.engines[0], f.profile)
 	if err != nil {
 		return err
 	}

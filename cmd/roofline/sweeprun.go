@@ -113,7 +113,21 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 		}
 		// One profile of the framework's engine: its newest (--engine NAME) or the release
 		// the servers run (--engine NAME@VERSION, e.g. vllm@0.7.3 for vLLM V0).
-		if len(f.engines) != 1 || engineFamily(f.engines[0]) != lf.framework {
+		fam := ""
+		if len(f.engines) == 1 {
+			fam = engineFamily(f.engines[0])
+		}
+		if f.profile != "" {
+			p, _, err := resolveProfile("engine", "", f.profile)
+			if err != nil {
+				return err
+			}
+			fam = p.Family()
+			if fam != lf.framework {
+				return usageErr("--profile %s: a profile of engine %s; --framework %s launches %s servers: give a %s profile", f.profile, fam, lf.framework, lf.framework, lf.framework)
+			}
+		}
+		if fam != lf.framework {
 			return usageErr("--engine %s: with --framework %s and no --server-args, the sweep ranks one %s profile: --engine %s or %s@VERSION (or leave --engine out)", strings.Join(f.engines, ","), lf.framework, lf.framework, lf.framework, lf.framework)
 		}
 		if o.Explicit, ranked, err = estimatorConfigs(ctx, e, f); err != nil {
@@ -208,7 +222,7 @@ func newLoopPredictor(ctx context.Context, e *env, f *sweepFlags, env []sweeprun
 	if f.loop.framework != "" && f.loop.framework != "ollama" && !f.engineChanged {
 		engine = f.loop.framework
 	}
-	prof, _, err := resolveProfile("engine", engine, "")
+	prof, _, err := resolveProfile("engine", engine, f.profile)
 	if err != nil {
 		return nil, err.Error()
 	}
