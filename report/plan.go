@@ -18,23 +18,23 @@ import (
 // Plan is the document of "roofline plan": per GPU the cheapest fleet meeting the load
 // and SLOs (estimator.Planner), the cheapest over all GPUs, notes and the method.
 type Plan struct {
-	Kind        string              `json:"kind"` // "plan"
-	Model       string              `json:"model"`
-	Workload    SweepWorkload       `json:"workload"`
-	TargetRate  float64             `json:"target_request_rate,omitempty"`
-	TargetUsers int                 `json:"target_users,omitempty"`
-	Constraints []string            `json:"constraints"`
+	Kind        string        `json:"kind"` // "plan"
+	Model       string        `json:"model"`
+	Workload    SweepWorkload `json:"workload"`
+	TargetRate  float64       `json:"target_request_rate,omitempty"`
+	TargetUsers int           `json:"target_users,omitempty"`
+	Constraints []string      `json:"constraints"`
 	// Engine is the engine profile's name (e.g. "vllm", "vllm-v0", a calibrated file's
 	// name), EngineRelease the framework and release range it predicts (Profile.Label, e.g.
 	// "vllm@0.7.3 (profile vllm-v0, versions >=0.6, <0.8)"), as in estimate's server_config;
 	// EngineSource says where the profile came from (embedded, or a --profile file).
-	Engine        string `json:"engine"`
-	EngineRelease string `json:"engine_release"`
-	EngineSource  string `json:"engine_source,omitempty"`
-	Cheapest    *estimator.Fleet    `json:"cheapest"`
-	PerGPU      []estimator.GPUPlan `json:"per_gpu"`
-	Notes       []string            `json:"notes"`
-	Method      string              `json:"method"`
+	Engine        string              `json:"engine"`
+	EngineRelease string              `json:"engine_release"`
+	EngineSource  string              `json:"engine_source,omitempty"`
+	Cheapest      *estimator.Fleet    `json:"cheapest"`
+	PerGPU        []estimator.GPUPlan `json:"per_gpu"`
+	Notes         []string            `json:"notes"`
+	Method        string              `json:"method"`
 }
 
 // NewPlan runs the planner on every GPU of list and assembles the document: targetRate
