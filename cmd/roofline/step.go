@@ -4,13 +4,16 @@ import (
 	"context"
 	"io"
 	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
 
 	"roofline/estimator"
 	"roofline/report"
 )
 
 func runStep(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "step", "step --model M --gpu G [--tp N …] --phase prefill|decode --batch B --tokens T [--engine E | --profile P] [--explain] [--output table|json]\n       roofline step --steps FILE.csv [--engine E | --profile P] [--output json|table]")
+	fs := newFlags(e, "step", "step --model M --gpu G [--tp N …] --phase prefill|decode --batch B --tokens T [--engine E | --profile P] [--explain] [--output table|json]\n       roofline step --steps FILE.csv [--engine E | --profile P] [--enforce-eager] [--output json|table]")
 	var df deployFlags
 	df.register(fs, false)
 	phase := fs.String("phase", "", "prefill (batch prompts of --tokens tokens) or decode (one step of batch sequences holding --tokens cached tokens)")
@@ -23,6 +26,19 @@ func runStep(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *steps != "" {
+		// Every row gives its model, GPU, tp, weight dtype, phase, batch and tokens: the
+		// flags that set those for one step would be ignored, so they are refused.
+		var ignored []string
+		fs.Visit(func(f *pflag.Flag) {
+			switch f.Name {
+			case "steps", "engine", "profile", "gpu-file", "output", "enforce-eager":
+			default:
+				ignored = append(ignored, "--"+f.Name)
+			}
+		})
+		if len(ignored) > 0 {
+			return usageErr("%s: not with --steps (each row of %s gives its model, gpu, tp, weight_dtype, phase, batch and tokens); allowed with --steps: --engine, --profile, --enforce-eager, --gpu-file, --output", strings.Join(ignored, ", "), *steps)
+		}
 		return stepsFile(ctx, e, *steps, &df, *out)
 	}
 	d, pv, err := df.build(ctx, e)
@@ -82,9 +98,17 @@ func stepsFile(ctx context.Context, e *env, file string, df *deployFlags, out st
 	if err != nil {
 		return err
 	}
+	if df.enforceEager {
+		if err := estimator.CheckEnforceEager(prof); err != nil {
+			return usageErr("%v", err)
+		}
+	}
 	rows, samples, err := loadStepSamples(ctx, e, file, df.gpuFiles)
 	if err != nil {
 		return err
+	}
+	for i := range samples {
+		samples[i].Spec.EnforceEager = df.enforceEager // every row's step without CUDA graphs
 	}
 	preds, err := report.PredictSteps(rows, samples, prof)
 	if err != nil {
