@@ -75,6 +75,9 @@ func runEstimate(ctx context.Context, e *env, args []string) error {
 	if *price < 0 {
 		return usageErr("--price-per-gpu-hour %g: must be ≥ 0", *price)
 	}
+	if fs.Changed("kv-transfer") && tf.disagg == "" {
+		return usageErr("--kv-transfer %s: the KV transport between the prefill and decode instances of --disagg xPyD; without --disagg there is none", tf.kvTransfer)
+	}
 	w, err := wf.workload()
 	if err != nil {
 		return err

@@ -98,6 +98,9 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"num-scheduler-steps -1", with(c1, "--num-scheduler-steps", "-1"), "--num-scheduler-steps -1: must be ≥ 0"},
 		// Multi-step scheduling is vLLM V0's flag: with the newest vLLM (V1), SGLang or
 		// TensorRT-LLM it was taken and spread their per-step host cost over 8 steps.
+		// --kv-transfer is the transport of --disagg's KV handoff; alone it was ignored.
+		{"kv-transfer without disagg", with(c1, "--kv-transfer", "tcp"), "--kv-transfer tcp: the KV transport between the prefill and decode instances of --disagg"},
+		{"sweep kv-transfer without disagg", with(sweep, "--gpus", "H100", "--kv-transfer", "nvlink"), "--kv-transfer nvlink: the KV transport between prefill and decode instances, searched with --disagg"},
 		{"num-scheduler-steps with vLLM V1", with(c1, "--num-scheduler-steps", "8"), "--num-scheduler-steps 8: multi-step scheduling is vLLM V0's"},
 		{"num-scheduler-steps with sglang", with(c1, "--num-scheduler-steps", "8", "--engine", "sglang"), "profile sglang (sglang >=0.5) has none: allowed 0 or 1"},
 		{"step num-scheduler-steps with trtllm", []string{"step", "--model", llama8b, "--gpu", "H100", "--phase", "decode", "--batch", "8", "--tokens", "100", "--engine", "trtllm", "--num-scheduler-steps", "4"}, "--num-scheduler-steps 4: multi-step scheduling is vLLM V0's"},

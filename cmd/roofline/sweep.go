@@ -100,6 +100,9 @@ func runSweep(ctx context.Context, e *env, args []string) error {
 	if fs.Changed("gpus") && fs.Changed("gpu") {
 		return usageErr("sweep: give --gpus or its alias --gpu, not both")
 	}
+	if fs.Changed("kv-transfer") && !f.disagg {
+		return usageErr("--kv-transfer %s: the KV transport between prefill and decode instances, searched with --disagg; without --disagg there is none", f.kvTransfer)
+	}
 	if f.profile != "" && fs.Changed("engine") {
 		return usageErr("sweep: give --engine (a list of embedded profiles) or --profile FILE (one profile), not both")
 	}
