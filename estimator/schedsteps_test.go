@@ -36,3 +36,29 @@ func TestSchedulerStepsProfiles(t *testing.T) {
 		}
 	}
 }
+
+// TestEnginesByNameOnce: two names of one profile (vllm@0.7 and vllm@0.6.3 are both vllm-v0,
+// versions >=0.6, <0.8; vllm and vllm@0.10 both the newest, >=0.9) are listed once: a sweep
+// over both ranked every configuration twice, with identical numbers, as two rows.
+func TestEnginesByNameOnce(t *testing.T) {
+	for _, c := range []struct {
+		names []string
+		want  []string
+	}{
+		{[]string{"vllm@0.7", "vllm@0.6.3"}, []string{"vllm-v0"}},
+		{[]string{"vllm", "vllm@0.10", "sglang", "vllm@0.7.3"}, []string{"vllm", "sglang", "vllm-v0"}},
+		{[]string{"tgi", "tgi"}, []string{"tgi"}},
+	} {
+		ps, err := EnginesByName(c.names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range ps {
+			got = append(got, p.Name)
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%v: profiles %v, want %v", c.names, got, c.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -1043,7 +1044,8 @@ func (sp SweepSpace) Check() error {
 	return checkDtypes(sp.WeightDtypes, sp.KVDtypes, false)
 }
 
-// EnginesByName resolves engine profile names (Engine), each once in the order given;
+// EnginesByName resolves engine profile names (Engine), each profile once in the order
+// given (names of one profile, such as vllm@0.7 and vllm@0.6.3 for vllm-v0, keep the first);
 // an unknown name is an error naming --engine and the allowed values.
 func EnginesByName(names []string) ([]*Profile, error) {
 	var out []*Profile
@@ -1060,6 +1062,9 @@ func EnginesByName(names []string) ([]*Profile, error) {
 		}
 		if !ok {
 			return nil, fmt.Errorf("--engine %q: allowed values are %s", name, strings.Join(EngineNames(), ", "))
+		}
+		if slices.ContainsFunc(out, func(q *Profile) bool { return q.Name == p.Name }) {
+			continue // another name of a profile already listed (vllm@0.7, vllm@0.6.3: vllm-v0): the same predictions twice
 		}
 		out = append(out, p)
 	}
