@@ -308,7 +308,7 @@ func newDeployment(s Spec) (*Deployment, error) {
 		if d.Profile.EagerDecodeLayerUs <= 0 {
 			field = "eager_prefill_layer_us, standing in for the eager_decode_layer_us it does not give"
 		}
-		d.warnings = append(d.warnings, fmt.Errorf("--enforce-eager: every decode step lasts at least %d layers × %g µs = %s of host dispatch (profile %s, %s; see its source for where it was measured); the 80%% prediction intervals come from runs with CUDA graphs on",
+		d.warnings = append(d.warnings, fmt.Errorf("--enforce-eager: every decode step lasts at least %d layers × %g µs = %s of host dispatch (profile %s, %s; see its source for where it was measured)",
 			d.layers*d.PP, us, units.Seconds(us*1e-6*float64(d.layers*d.PP)), d.Profile.Name, field))
 	}
 	// Copies of d share these (deployCache): an append to a copy's slice must not write into

@@ -221,11 +221,19 @@ func NewEstimate(d *estimator.Deployment, pv estimator.Provenance, w estimator.W
 		r.Warnings = append(r.Warnings, NearCapacityNote(rho))
 	}
 	addIntervals(&r, d, w, rho)
+	if d.EnforceEager && len(r.Intervals) > 0 {
+		r.Warnings = append(r.Warnings, EagerIntervalsNote)
+	}
 	if r.Warnings == nil {
 		r.Warnings = []string{}
 	}
 	return r, nil
 }
+
+// EagerIntervalsNote is the warning of an estimate with CUDA graphs off (--enforce-eager)
+// that has prediction intervals: their residuals are out-of-sample rows, and every row run
+// with --enforce-eager (the validation data's enforce_eager column) is in-sample.
+const EagerIntervalsNote = "--enforce-eager: the 80% prediction intervals come from out-of-sample runs with CUDA graphs on (the embedded runs with --enforce-eager are in-sample)"
 
 // NearCapacityNote is the warning of an online estimate at load ρ (request rate ÷ sustainable
 // rate) ≥ validation.NearCapacityLoad: a step lasts about its fixed cost ÷ (1 − ρ), so a

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -338,6 +339,32 @@ func TestEstimateShowsSchedulerSteps(t *testing.T) {
 		inText := strings.Contains(txt.String(), "num_scheduler_steps 8")
 		if n == 8 && (got != float64(8) || !inText) || n == 1 && (inJSON || strings.Contains(txt.String(), "num_scheduler_steps")) {
 			t.Errorf("%d scheduler steps: JSON server_config.num_scheduler_steps %v (present %v), in the text %v", n, got, inJSON, inText)
+		}
+	}
+}
+
+// TestEagerIntervalsNote: the note that the 80% intervals come from runs with CUDA graphs on
+// belongs to the estimate, which prints intervals; it was part of the deployment's warning,
+// so memory and step (no intervals) printed it too.
+func TestEagerIntervalsNote(t *testing.T) {
+	m, g := llama8BOnH100(t)
+	p, _, err := estimator.Engine("tgi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, eager := range []bool{false, true} {
+		d, err := estimator.New(estimator.Spec{Model: m, GPU: g, Profile: p, MaxModelLen: 4096, EnforceEager: eager})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range estimator.Messages(d.Warnings()) {
+			if strings.Contains(w, "interval") {
+				t.Errorf("eager %v: the deployment's warning speaks of intervals: %q", eager, w)
+			}
+		}
+		r := estimateOf(t, d, estimator.Workload{Kind: estimator.Rate, RequestRate: 1, InputLen: 512, OutputLen: 64})
+		if got := slices.Contains(r.Warnings, report.EagerIntervalsNote); got != (eager && len(r.Intervals) > 0) || eager && len(r.Intervals) == 0 {
+			t.Errorf("eager %v: intervals note %v with %d intervals", eager, got, len(r.Intervals))
 		}
 	}
 }
