@@ -23,32 +23,82 @@ import (
 // reads as [0 6 3], "1.2.0rc1" as [1 2 0]. Missing components compare as 0.
 type Version []int
 
-// ParseVersion reads the leading numeric components of a release string. It fails when the
-// string does not start with a number.
+// ParseVersion reads the leading numeric components of a release string. What follows
+// them must be a release tag as Python and Git write them (PEP 440): a pre-release
+// (a, b, rc, alpha, beta, pre, preview, c), a post- or dev-release (post, dev, r), each
+// optionally after a separator and with a number ("1.2.0rc1", "0.6.3.post2.dev308"), or a
+// local part after "+" or "-" ("+gb489fc3c", "-rc1", "+cu121"). It fails when the string does
+// not start with a number, when something else follows ("0.7@1", "1e3"), or when a component
+// does not fit an int; the error says what a release number looks like.
 func ParseVersion(s string) (Version, error) {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "v")
+	bad := func(why string) (Version, error) {
+		return nil, fmt.Errorf("version %q: %sexpected a release number such as 0.7.3 (optionally with a tag: 1.2.0rc1, 0.6.3.post1)", s, why)
+	}
 	var v Version
-	for _, part := range strings.Split(s, ".") {
+	rest := s
+	for {
 		n := 0
-		for n < len(part) && part[n] >= '0' && part[n] <= '9' {
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
 			n++
 		}
 		if n == 0 {
 			break
 		}
-		x, err := strconv.Atoi(part[:n])
+		x, err := strconv.Atoi(rest[:n])
 		if err != nil {
-			return nil, err
+			return bad(fmt.Sprintf("component %s is too large; ", rest[:n]))
 		}
-		v = append(v, x)
-		if n < len(part) { // "0rc1", "3+g…": the rest is a pre/post-release tag
+		v, rest = append(v, x), rest[n:]
+		if len(rest) < 2 || rest[0] != '.' || rest[1] < '0' || rest[1] > '9' {
 			break
 		}
+		rest = rest[1:]
 	}
 	if len(v) == 0 {
-		return nil, fmt.Errorf("version %q: expected a release number such as 0.7.3", s)
+		return bad("")
+	}
+	if !releaseTag(rest) {
+		return bad(fmt.Sprintf("%q after %s is not a release tag; ", rest, v))
 	}
 	return v, nil
+}
+
+// releaseTag reports whether s (what follows a version's numbers) is empty or a sequence of
+// PEP 440 pre/post/dev tags (each optionally after ".", "-" or "_", with digits), ending with
+// an optional local part after "+" or "-" that is not a tag (letters, digits, ".", "_", "-").
+func releaseTag(s string) bool {
+	tags := []string{"preview", "alpha", "beta", "post", "dev", "pre", "rc", "a", "b", "c", "r"}
+	for s != "" {
+		t := s
+		if t[0] == '.' || t[0] == '-' || t[0] == '_' {
+			t = t[1:]
+		}
+		matched := false
+		for _, tag := range tags {
+			if strings.HasPrefix(t, tag) {
+				t, matched = t[len(tag):], true
+				break
+			}
+		}
+		if matched {
+			for t != "" && t[0] >= '0' && t[0] <= '9' {
+				t = t[1:]
+			}
+			s = t
+			continue
+		}
+		if s[0] != '+' && s[0] != '-' || len(s) == 1 {
+			return false
+		}
+		for _, r := range s[1:] {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+				return false
+			}
+		}
+		return true
+	}
+	return true
 }
 
 // Compare returns -1, 0 or +1.

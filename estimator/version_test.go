@@ -15,13 +15,21 @@ func TestParseVersion(t *testing.T) {
 		{"1.2.0rc1", "1.2.0"},                     // GPUStack's TensorRT-LLM release candidate
 		{"v0.5.4", "0.5.4"},
 		{"1.0", "1.0"},
+		{"0.7.3-rc1", "0.7.3"},                    // a git-describe style tag
+		{"1.0.0rc4", "1.0.0"},                     // TensorRT-LLM's release candidates (PyPI)
+		{"0.6.1.post1", "0.6.1"},                  // vLLM's post-releases (PyPI)
+		{"2.4.1+cu121", "2.4.1"},                  // a local build tag
+		{"0.11.0.dev0+g1234.d20250101", "0.11.0"}, // a setuptools-scm dev build
+		{"0.5", "0.5"},
 	} {
 		v, err := ParseVersion(tc.in)
 		if err != nil || v.String() != tc.want {
 			t.Errorf("ParseVersion(%q) = %v, %v; want %s", tc.in, v, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"", "newest", "x1.0"} {
+	// Garbage after the numbers was read as a release: "vllm@0.7@1" as 0.7, "vllm@1e3" as 1
+	// (the newest profile); a component past int said "strconv.Atoi: … value out of range".
+	for _, bad := range []string{"", "newest", "x1.0", "0.7@1", "1e3", "0.7.3 beta", "0.7..3x", "0.99999999999999999999", "1.0+", "0.7/1"} {
 		if _, err := ParseVersion(bad); err == nil {
 			t.Errorf("ParseVersion(%q) accepted", bad)
 		}
@@ -80,4 +88,25 @@ func TestReleaseRangesDisjoint(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzParseVersion: ParseVersion never panics; a version it accepts prints as its numbers
+// alone, which parse back to the same version, and the input starts with a number.
+func FuzzParseVersion(f *testing.F) {
+	for _, s := range []string{"0.7.3", "v0.5.4", "1.2.0rc1", "0.6.3.post2.dev308+gb489fc3c", "0.7@1", "1e3", "", "2.4.1+cu121", "0.7.3-rc1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseVersion(s)
+		if err != nil {
+			return
+		}
+		back, err := ParseVersion(v.String())
+		if err != nil || back.Compare(v) != 0 || len(back) != len(v) {
+			t.Fatalf("%q → %v → %q → %v, %v", s, v, v.String(), back, err)
+		}
+		if in := strings.TrimPrefix(strings.TrimSpace(s), "v"); in == "" || in[0] < '0' || in[0] > '9' {
+			t.Fatalf("%q read as %v: it does not start with a number", s, v)
+		}
+	})
 }
