@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -309,15 +310,37 @@ func looksLikePath(name string) bool {
 }
 
 // typoOf returns the catalogue ids within 2 single-character edits of name
-// (case-insensitive): a misspelt id rather than another model.
+// (case-insensitive) whose numbers are the name's: a misspelt id rather than another model
+// ("Llama-3.1-405B-Instruct" is two edits from "Llama-3.1-70B-Instruct", another size, not a
+// typo). It also returns the ids that differ from name only by an instruction-tuning
+// suffix (-Instruct, -Chat, -it, -hf): the base and tuned checkpoints of one model share
+// their config.json (the catalogue holds Llama-3.1-405B, not -405B-Instruct).
 func typoOf(name string) []string {
 	var out []string
+	n := strings.ToLower(name)
 	for _, id := range CatalogueIDs() {
-		if suggest.Distance(strings.ToLower(name), strings.ToLower(id)) <= 2 {
+		l := strings.ToLower(id)
+		if suggest.Distance(n, l) <= 2 && slices.Equal(numbersOf(n), numbersOf(l)) || tunedSibling(n, l) {
 			out = append(out, id)
 		}
 	}
 	return out
+}
+
+// numbersOf lists the runs of digits in s ("llama-3.1-405b" → 3, 1, 405).
+func numbersOf(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+}
+
+// tunedSibling reports whether lower-case ids a and b differ only by an instruction-tuning
+// suffix on one of them.
+func tunedSibling(a, b string) bool {
+	for _, suf := range []string{"-instruct", "-chat", "-it", "-hf"} {
+		if a != b && (a+suf == b || b+suf == a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Suggest returns up to n catalogue ids close to name: those containing it (or its part

@@ -242,6 +242,10 @@ func TestResolverHubDownSuggestsTypo(t *testing.T) {
 	for _, tc := range []struct{ name, want, not string }{
 		{"meta-llama/Llama-3.1-8B-Instruc", "did you mean meta-llama/Llama-3.1-8B-Instruct (catalogue)?", ""},
 		{"acme/Unrelated-Model", "502", "did you mean"},
+		// Another size is not a typo: 405B-Instruct was offered 70B-Instruct (two edits); the
+		// catalogue's base checkpoint of the same model shares its config.json.
+		{"meta-llama/Llama-3.1-405B-Instruct", "did you mean meta-llama/Llama-3.1-405B (catalogue)?", "70B"},
+		{"meta-llama/Llama-3.1-7B-Instruct", "502", "did you mean"},
 		{"meta-llama/Llama-3.1-8B-Missing", "404", ""},
 	} {
 		_, err := r.Load(context.Background(), tc.name)
