@@ -444,6 +444,8 @@ type planDoc struct {
 	TargetRate  fl        `json:"target_request_rate"`
 	TargetUsers int       `json:"target_users"`
 	Constraints []string  `json:"constraints"`
+	Engine      string    `json:"engine_release"`
+	EngineSrc   string    `json:"engine_source"`
 	Cheapest    *fleetDoc `json:"cheapest"`
 	PerGPU      []struct {
 		GPU      string    `json:"gpu"`
@@ -496,6 +498,13 @@ func planPage(pg *page, doc []byte) error {
 		cons = strings.Join(d.Constraints, ", ")
 	}
 	pg.Facts = [][2]string{{"constraints", cons}}
+	if d.Engine != "" { // plan JSON before it named the engine has none
+		eng := d.Engine
+		if d.EngineSrc != "" {
+			eng += " — " + d.EngineSrc
+		}
+		pg.Facts = append(pg.Facts, [2]string{"engine profile", eng})
+	}
 	if c := d.Cheapest; c != nil {
 		pg.Facts = append(pg.Facts, [2]string{"cheapest fleet", c.describe()},
 			[2]string{"cost", fmt.Sprintf("%s USD/h, %s USD per 1M output tokens", flp(c.CostHour), flp(c.CostOut))},

@@ -54,6 +54,18 @@ func TestPlanProfileAndEngine(t *testing.T) {
 	if doc.Engine != "vllm-slow-host" || !strings.HasPrefix(doc.EngineRelease, "vllm") || !strings.Contains(doc.EngineSource, "profile file "+file) || doc.Cheapest.ITL.P99 <= 50 {
 		t.Errorf("--profile: engine %q, engine_source %q, ITL p99 %g ms; want vllm-slow-host from %s and ITL p99 > 50 ms", doc.Engine, doc.EngineSource, doc.Cheapest.ITL.P99, file)
 	}
+	// The HTML page of that plan names the profile too.
+	dir := t.TempDir()
+	in, page := filepath.Join(dir, "plan.json"), filepath.Join(dir, "plan.html")
+	if err := os.WriteFile(in, []byte(stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, "report", "--in", in, "--html", page); code != 0 {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	if b, err := os.ReadFile(page); err != nil || !strings.Contains(string(b), "engine profile") || !strings.Contains(string(b), "vllm-slow-host") {
+		t.Errorf("plan page: %v; want the engine profile vllm-slow-host named", err)
+	}
 	for _, c := range []struct{ engine, profileLine, launch string }{
 		{"vllm", "engine profile: vllm >=0.9", "launch (vLLM; dp = replicas): vllm serve "},
 		{"sglang", "engine profile: sglang >=0.5", "launch (SGLang; dp = replicas): python -m sglang.launch_server "},
