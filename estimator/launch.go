@@ -117,7 +117,7 @@ func LaunchFor(m *models.Model, c SweepConfig, w Workload) Launch {
 	case isHalf(c.WeightDtype) && !needsCkpt:
 		v.add("--dtype", map[string]string{"bf16": "bfloat16", "fp16": "float16"}[c.WeightDtype])
 	}
-	if c.Engine == "vllm" && c.MemoryFraction > 0 {
+	if c.Family() == "vllm" && c.MemoryFraction > 0 {
 		v.add("--gpu-memory-utilization", fmtFloat(c.MemoryFraction))
 	}
 	v.add("--max-model-len", c.MaxModelLen)
@@ -150,7 +150,7 @@ func LaunchFor(m *models.Model, c SweepConfig, w Workload) Launch {
 		if onlineFP8 {
 			s.add("--quantization", "fp8")
 		}
-		if c.Engine == "sglang" && c.MemoryFraction > 0 {
+		if c.Family() == "sglang" && c.MemoryFraction > 0 {
 			s.add("--mem-fraction-static", fmtFloat(c.MemoryFraction))
 		}
 		s.add("--context-length", c.MaxModelLen)
@@ -174,7 +174,7 @@ func LaunchFor(m *models.Model, c SweepConfig, w Workload) Launch {
 	if c.MaxNumBatchedTokens > 0 {
 		t.add("--max_num_tokens", c.MaxNumBatchedTokens)
 	}
-	if c.Engine == "trtllm" && c.MemoryFraction > 0 {
+	if c.Family() == "trtllm" && c.MemoryFraction > 0 {
 		t.add("--kv_cache_free_gpu_memory_fraction", fmtFloat(c.MemoryFraction))
 	}
 	t.add("--max_seq_len", c.MaxModelLen)

@@ -208,7 +208,7 @@ func (pl *Planner) fleet(spec Spec) (*Fleet, error) {
 		f := &Fleet{GPU: spec.GPU.ID, GPUsPerReplica: d.TP * d.PP, TP: d.TP, PP: d.PP, Replicas: r, TotalGPUs: d.NumGPUs,
 			WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, MaxNumSeqs: d.MaxNumSeqs,
 			OutputTokS: sv.OutputTokS, RequestPerS: sv.RequestPerS, TTFT: sv.TTFT, ITL: sv.ITL, E2E: sv.E2E, OutputTokSPerUser: float64(sv.OutputTokSPerUser)}
-		cfg := SweepConfig{GPU: f.GPU, NumGPUs: d.NumGPUs, TP: d.TP, PP: d.PP, DP: r, EP: d.EP, Engine: d.Profile.Name,
+		cfg := SweepConfig{GPU: f.GPU, NumGPUs: d.NumGPUs, TP: d.TP, PP: d.PP, DP: r, EP: d.EP, Engine: d.Profile.Name, EngineFamily: d.Profile.Family(),
 			WeightDtype: d.WeightDtypeResolved, KVDtype: d.KVDtypeResolved, MaxNumSeqs: d.MaxNumSeqs, MaxNumBatchedTokens: d.MaxNumBatchedTokens,
 			MaxModelLen: d.MaxModelLen, MemoryFraction: d.MemoryFraction, EnforceEager: d.EnforceEager, Concurrency: pl.Workload.Concurrency, RequestRate: pl.Workload.RequestRate}
 		f.Launch = LaunchFor(pl.Model, cfg, pl.Workload)

@@ -79,13 +79,16 @@ type SweepOptions struct {
 
 // SweepConfig is one point of the space.
 type SweepConfig struct {
-	GPU                 string  `json:"gpu"`
-	NumGPUs             int     `json:"num_gpus"`
-	TP                  int     `json:"tp"`
-	PP                  int     `json:"pp"`
-	DP                  int     `json:"dp"`
-	EP                  int     `json:"ep"`
-	Engine              string  `json:"engine"`
+	GPU     string `json:"gpu"`
+	NumGPUs int    `json:"num_gpus"`
+	TP      int    `json:"tp"`
+	PP      int    `json:"pp"`
+	DP      int    `json:"dp"`
+	EP      int    `json:"ep"`
+	Engine  string `json:"engine"`
+	// EngineFamily is the engine the profile describes (Profile.Family: vllm for vllm-v0
+	// and a calibrated vllm profile alike): it picks the launch command and its flags.
+	EngineFamily        string  `json:"engine_family,omitempty"`
 	WeightDtype         string  `json:"weight_dtype"`
 	KVDtype             string  `json:"kv_dtype"`
 	MaxNumSeqs          int     `json:"max_num_seqs"`
@@ -96,6 +99,15 @@ type SweepConfig struct {
 	EnforceEager bool    `json:"enforce_eager,omitempty"`
 	Concurrency  int     `json:"concurrency,omitempty"`
 	RequestRate  float64 `json:"request_rate,omitempty"`
+}
+
+// Family is the configuration's engine family (EngineFamily, or Engine when it is empty, as
+// for a configuration read back from JSON written before the field).
+func (c SweepConfig) Family() string {
+	if c.EngineFamily != "" {
+		return c.EngineFamily
+	}
+	return c.Engine
 }
 
 // Less orders configurations field by field (GPU, counts, engine, dtypes, knobs, load); it
@@ -671,7 +683,7 @@ func (ev *sweepWorker) run(b *base) error {
 			if w0.Kind == Concurrency {
 				mrr = ev.maxRate(c)
 			}
-			entry := cfgEntry{cfg: SweepConfig{GPU: b.gpu.ID, NumGPUs: dd.NumGPUs, TP: dd.TP, PP: dd.PP, DP: dd.DP, EP: dd.EP,
+			entry := cfgEntry{cfg: SweepConfig{GPU: b.gpu.ID, NumGPUs: dd.NumGPUs, TP: dd.TP, PP: dd.PP, DP: dd.DP, EP: dd.EP, EngineFamily: dd.Profile.Family(),
 				Engine: dd.Profile.Name, WeightDtype: dd.WeightDtypeResolved, KVDtype: dd.KVDtypeResolved,
 				MaxNumSeqs: dd.MaxNumSeqs, MaxNumBatchedTokens: dd.MaxNumBatchedTokens, MaxModelLen: dd.MaxModelLen,
 				MemoryFraction: dd.MemoryFraction, EnforceEager: dd.EnforceEager}, warn: warn, cost: math.NaN()}

@@ -207,18 +207,29 @@ func WriteSweepScript(b *strings.Builder, o Sweep) {
 	for _, c := range o.Configs {
 		p := c
 		l := p.Launch
-		cmd := l.VLLM
-		switch p.Engine {
-		case "sglang":
-			if l.SGLang != "" {
-				cmd = l.SGLang
-			}
-		case "trtllm":
+		// The command of the engine the configuration was predicted for (its family: vllm
+		// for vllm-v0 or a calibrated vllm profile); vLLM's, said so, for an engine the
+		// estimator writes no command for (tgi, lmdeploy, default, ideal).
+		fam, cmd, noCmd := p.Family(), l.VLLM, ""
+		switch {
+		case fam == "sglang" && l.SGLang != "":
+			cmd = l.SGLang
+		case fam == "sglang":
+			fam = "vllm" // no SGLang command for this configuration (see the note)
+		case fam == "trtllm":
 			cmd = l.TRTLLM
+		case fam != "vllm":
+			noCmd = fmt.Sprintf("# no launch command for engine %s (profile %s): vLLM's below serves the same configuration\n", fam, p.Engine)
+			fam = "vllm"
 		}
-		fmt.Fprintf(b, "# rank %d: %d× %s tp=%d pp=%d dp=%d ep=%d, predicted %s output tok/s per GPU, %s tok/s per user\n",
-			p.Rank, p.NumGPUs, p.GPU, p.TP, p.PP, p.DP, p.EP, units.Sig(p.OutputTokSPerGPU), perUserText(p.OutputTokSPerUser))
+		fmt.Fprintf(b, "# rank %d: %d× %s tp=%d pp=%d dp=%d ep=%d, %s, predicted %s output tok/s per GPU, %s tok/s per user\n",
+			p.Rank, p.NumGPUs, p.GPU, p.TP, p.PP, p.DP, p.EP, p.Engine, units.Sig(p.OutputTokSPerGPU), perUserText(p.OutputTokSPerUser))
+		b.WriteString(noCmd)
 		for _, n := range l.Notes {
+			// Notes about another engine's command ("trtllm: …") do not concern this one.
+			if e, _, ok := strings.Cut(n, ": "); ok && (e == "vllm" || e == "sglang" || e == "trtllm") && e != fam && e != p.Family() {
+				continue
+			}
 			fmt.Fprintf(b, "# note: %s\n", n)
 		}
 		fmt.Fprintf(b, "%s >sweep-results/%d.server.log 2>&1 &\nserver=$!\nif wait_ready $server; then\n"+

@@ -46,3 +46,38 @@ func TestEnforceEagerArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestFromSweepEngineFamily: the server arguments of an estimator point follow its engine
+// family, not its profile's name: an FP8 KV cache is fp8_e4m3 for SGLang (sglang.launch_server
+// names the format) whether the point was predicted with sglang or sglang-0.4, and TensorRT-LLM
+// (trtllm or trtllm-0.x) takes neither kv_cache_dtype nor gpu_memory_utilization
+// (trtllm-serve has no such flag); only "sglang" and "trtllm" were matched.
+func TestFromSweepEngineFamily(t *testing.T) {
+	for _, c := range []struct {
+		engine, family string
+		kv             string // kv_cache_dtype argument, "" none
+		memFrac        bool
+	}{
+		{"sglang", "sglang", "fp8_e4m3", true},
+		{"sglang-0.4", "sglang", "fp8_e4m3", true},
+		{"trtllm-0.x", "trtllm", "", false},
+		{"vllm-v0", "vllm", "fp8", true},
+	} {
+		cfgs := FromSweep([]estimator.SweepPoint{{SweepConfig: estimator.SweepConfig{TP: 1, Engine: c.engine, EngineFamily: c.family, KVDtype: "fp8", MemoryFraction: 0.9, Concurrency: 8}}}, "bf16")
+		if len(cfgs) != 1 {
+			t.Fatalf("%s: %d configurations", c.engine, len(cfgs))
+		}
+		kv, mem := "", false
+		for _, p := range cfgs[0].Args {
+			switch p.Name {
+			case "kv_cache_dtype":
+				kv = p.Value
+			case "gpu_memory_utilization":
+				mem = true
+			}
+		}
+		if kv != c.kv || mem != c.memFrac {
+			t.Errorf("%s: kv_cache_dtype %q, gpu_memory_utilization %v; want %q, %v", c.engine, kv, mem, c.kv, c.memFrac)
+		}
+	}
+}

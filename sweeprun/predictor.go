@@ -200,20 +200,20 @@ func FromSweep(points []estimator.SweepPoint, checkpointDtype string) []Config {
 		add("max_num_seqs", p.MaxNumSeqs)
 		add("max_num_batched_tokens", p.MaxNumBatchedTokens)
 		add("max_model_len", p.MaxModelLen)
-		if p.KVDtype == "fp8" && p.Engine != "trtllm" {
+		if p.KVDtype == "fp8" && p.Family() != "trtllm" {
 			v := "fp8"
-			if p.Engine == "sglang" {
+			if p.Family() == "sglang" {
 				v = "fp8_e4m3" // sglang.launch_server names the FP8 format
 			}
 			args = append(args, Param{Name: "kv_cache_dtype", Value: v})
 		}
-		if p.WeightDtype == "fp8" && ckpt != "fp8" && p.Engine != "trtllm" {
+		if p.WeightDtype == "fp8" && ckpt != "fp8" && p.Family() != "trtllm" {
 			args = append(args, Param{Name: "quantization", Value: "fp8"})
 		}
 		if p.EnforceEager {
 			args = append(args, Param{Name: "enforce_eager", Value: "true"}) // --enforce-eager, --disable-cuda-graph
 		}
-		if p.MemoryFraction > 0 && p.Engine != "trtllm" {
+		if p.MemoryFraction > 0 && p.Family() != "trtllm" {
 			args = append(args, Param{Name: "gpu_memory_utilization", Value: strconv.FormatFloat(p.MemoryFraction, 'g', -1, 64)})
 		}
 		load := Params{{Name: "concurrency", Value: strconv.Itoa(p.Concurrency)}}

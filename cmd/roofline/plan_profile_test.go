@@ -133,3 +133,62 @@ func TestSweepProfile(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepScriptEngineFamily: --emit-script launches each configuration with the command of
+// the engine its profile describes (Profile.Family), not of the profile's name: an sglang-0.4
+// configuration got `vllm serve` (only "sglang" was matched), vllm-v0 lost vLLM's
+// --gpu-memory-utilization (only "vllm" was), a tgi one got `vllm serve` unannounced, and every
+// configuration carried the TensorRT-LLM note under its vLLM command. Checked by reading the
+// script: the launcher of each rank (python -m sglang.launch_server, vllm serve), vLLM's memory
+// knob for vllm-v0, the sentence saying TGI has no command here, and no trtllm note with
+// --enforce-eager's vLLM/SGLang commands.
+func TestSweepScriptEngineFamily(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "run.sh")
+	_, stderr, code := runCLI(t, "sweep", "--model", llama8b, "--gpus", "H100", "--num-gpus", "1", "--engine", "sglang@0.4.3,tgi,vllm@0.7.3",
+		"--input-len", "512", "--output-len", "128", "--concurrency", "8", "--top", "0", "--enforce-eager=false", "--emit-script", script)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranks := strings.Split(string(b), "# rank ")[1:]
+	seen := map[string]bool{}
+	for _, r := range ranks {
+		head, _, _ := strings.Cut(r, "\n")
+		var want []string
+		switch {
+		case strings.Contains(head, ", sglang-0.4,"):
+			want = []string{"\npython -m sglang.launch_server "}
+		case strings.Contains(head, ", tgi,"):
+			want = []string{"# no launch command for engine tgi (profile tgi)", "\nvllm serve "}
+		case strings.Contains(head, ", vllm-v0,"):
+			want = []string{"\nvllm serve ", "--gpu-memory-utilization 0.9"}
+		default:
+			t.Fatalf("unexpected rank %q", head)
+		}
+		seen[strings.Split(head, ", ")[1]] = true
+		for _, w := range want {
+			if !strings.Contains(r, w) {
+				t.Errorf("rank %q: want %q in\n%s", head, w, r)
+			}
+		}
+		if strings.Contains(r, "# note: trtllm:") {
+			t.Errorf("rank %q: a TensorRT-LLM note under another engine's command:\n%s", head, r)
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("ranks of %v; want sglang-0.4, tgi and vllm-v0", seen)
+	}
+	// With CUDA graphs off LaunchFor adds a TensorRT-LLM note (trtllm-serve has no flag for
+	// it): it belongs to TensorRT-LLM configurations only.
+	_, stderr, code = runCLI(t, "sweep", "--model", llama8b, "--gpus", "H100", "--num-gpus", "1", "--engine", "tgi,vllm@0.7.3",
+		"--input-len", "512", "--output-len", "128", "--concurrency", "8", "--top", "0", "--enforce-eager", "--emit-script", script)
+	if b, err = os.ReadFile(script); code != 0 || err != nil {
+		t.Fatalf("--enforce-eager: exit %d %s %v", code, stderr, err)
+	}
+	if n := strings.Count(string(b), "\nvllm serve "); n != 2 || strings.Count(string(b), "--enforce-eager") != 2 || strings.Contains(string(b), "# note: trtllm:") {
+		t.Errorf("--enforce-eager: want two vllm serve … --enforce-eager commands and no trtllm note:\n%s", b)
+	}
+}
