@@ -308,8 +308,14 @@ func newDeployment(s Spec) (*Deployment, error) {
 		if d.Profile.EagerDecodeLayerUs <= 0 {
 			field = "eager_prefill_layer_us, standing in for the eager_decode_layer_us it does not give"
 		}
-		d.warnings = append(d.warnings, fmt.Errorf("--enforce-eager: every decode step lasts at least %d layers × %g µs = %s of host dispatch (profile %s, %s; see its source for where it was measured)",
-			d.layers*d.PP, us, units.Seconds(us*1e-6*float64(d.layers*d.PP)), d.Profile.Name, field))
+		// With PP a step passes every stage, each dispatching its d.layers layers (the last
+		// stage's count for all: ⌈layers/PP⌉, so 4 stages of Llama-3.1-405B's 126 are 4 × 32).
+		layers := fmt.Sprintf("%d layers", d.layers)
+		if d.PP > 1 {
+			layers = fmt.Sprintf("%d pipeline stages × %d layers", d.PP, d.layers)
+		}
+		d.warnings = append(d.warnings, fmt.Errorf("--enforce-eager: every decode step lasts at least %s × %g µs = %s of host dispatch (profile %s, %s; see its source for where it was measured)",
+			layers, us, units.Seconds(us*1e-6*float64(d.layers*d.PP)), d.Profile.Name, field))
 	}
 	// Copies of d share these (deployCache): an append to a copy's slice must not write into
 	// the shared array.

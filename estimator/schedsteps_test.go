@@ -62,3 +62,31 @@ func TestEnginesByNameOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestEagerWarningPipelineStages: with PP the --enforce-eager warning counts the layers as
+// the step model prices them, stage by stage: Llama-3.1-405B's 126 layers (config.json) on 4
+// stages are ⌈126/4⌉ = 32 per stage, 4 × 32 × 900 µs = 115.2 ms under tgi; it said "128
+// layers", more than the model has.
+func TestEagerWarningPipelineStages(t *testing.T) {
+	p, _, err := Engine("tgi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		pp   int
+		want string
+	}{
+		{1, "at least 126 layers × 900 µs = 113 ms"},
+		{4, "at least 4 pipeline stages × 32 layers × 900 µs = 115 ms"},
+	} {
+		d := mustDeploy(t, Spec{Model: mustModel(t, "meta-llama/Llama-3.1-405B"), GPU: mustGPU(t, "H100 SXM"), TP: 8, PP: c.pp, WeightDtype: "fp8",
+			Profile: p, EnforceEager: true, Topology: Topology{GPUsPerNode: 8 * c.pp}})
+		found := false
+		for _, w := range Messages(d.Warnings()) {
+			found = found || strings.Contains(w, c.want)
+		}
+		if !found {
+			t.Errorf("pp %d: warnings %q; want %q", c.pp, Messages(d.Warnings()), c.want)
+		}
+	}
+}
