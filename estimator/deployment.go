@@ -353,7 +353,7 @@ func CheckSchedulerSteps(p *Profile, n int) error {
 	if p.Family() == "vllm" && (p.Versions == "" || p.Covers(Version{0, 6, 0}) || p.Covers(Version{0, 7, 0})) {
 		return nil
 	}
-	return fmt.Errorf("--num-scheduler-steps %d: multi-step scheduling is vLLM V0's (releases 0.6-0.7: --engine vllm@0.7, or a --profile of those releases); profile %s (%s) has none: allowed 0 or 1", n, p.Name, p.Label())
+	return fmt.Errorf("--num-scheduler-steps %d: multi-step scheduling is vLLM V0's (releases 0.6-0.7: --engine vllm@0.7, or a --profile of those releases); %s has none: allowed 0 or 1", n, p.Label())
 }
 
 // modelDtype is the 16-bit dtype the model computes in.

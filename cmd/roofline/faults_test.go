@@ -102,7 +102,7 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"kv-transfer without disagg", with(c1, "--kv-transfer", "tcp"), "--kv-transfer tcp: the KV transport between the prefill and decode instances of --disagg"},
 		{"sweep kv-transfer without disagg", with(sweep, "--gpus", "H100", "--kv-transfer", "nvlink"), "--kv-transfer nvlink: the KV transport between prefill and decode instances, searched with --disagg"},
 		{"num-scheduler-steps with vLLM V1", with(c1, "--num-scheduler-steps", "8"), "--num-scheduler-steps 8: multi-step scheduling is vLLM V0's"},
-		{"num-scheduler-steps with sglang", with(c1, "--num-scheduler-steps", "8", "--engine", "sglang"), "profile sglang (sglang >=0.5) has none: allowed 0 or 1"},
+		{"num-scheduler-steps with sglang", with(c1, "--num-scheduler-steps", "8", "--engine", "sglang"), "releases); sglang >=0.5 has none: allowed 0 or 1"},
 		{"step num-scheduler-steps with trtllm", []string{"step", "--model", llama8b, "--gpu", "H100", "--phase", "decode", "--batch", "8", "--tokens", "100", "--engine", "trtllm", "--num-scheduler-steps", "4"}, "--num-scheduler-steps 4: multi-step scheduling is vLLM V0's"},
 		// --engine mlc-llm used the default profile silently.
 		{"engine mlc-llm", with(c1, "--engine", "mlc-llm"), `--engine "mlc-llm": allowed values are`},
