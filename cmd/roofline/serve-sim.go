@@ -21,7 +21,7 @@ func runServeSim(ctx context.Context, e *env, args []string) error {
 	if *port < 0 || *port > 65535 {
 		return usageErr("--port %d: must be in 0..65535", *port)
 	}
-	d, _, err := df.build(ctx, e)
+	d, pv, err := df.build(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,12 @@ func runServeSim(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve-sim: %v", err)
 	}
-	fmt.Fprintf(e.stderr, "serve-sim: %s on %d× %s (%s profile) at http://%s/v1 — simulated timing, not a measurement; Ctrl-C stops\n",
-		d.Model.ID, d.NumGPUs, d.GPU.ID, d.Profile.Name, ln.Addr())
+	// The banner names the profile as the provenance does (its release, and "CUDA graphs off
+	// (--enforce-eager)" when they are), then the deployment's warnings, as estimate prints them.
+	fmt.Fprintf(e.stderr, "serve-sim: %s on %d× %s (%s) at http://%s/v1 — simulated timing, not a measurement; Ctrl-C stops\n",
+		d.Model.ID, d.NumGPUs, d.GPU.ID, pv.Profile, ln.Addr())
+	for _, w := range d.Warnings() {
+		fmt.Fprintf(e.stderr, "warning: %v\n", w)
+	}
 	return simserver.Serve(ctx, d, name, ln)
 }

@@ -45,6 +45,13 @@ func TestMain(m *testing.M) {
 // killed first, the child sees its stdin close and exits.
 func startServeSim(t *testing.T, args ...string) string {
 	t.Helper()
+	url, _ := startServeSimBanner(t, args...)
+	return url
+}
+
+// startServeSimBanner is startServeSim that also returns the banner line.
+func startServeSimBanner(t *testing.T, args ...string) (string, string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"serve-sim", "--port", "0"}, args...)...)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	stderr, err := cmd.StderrPipe()
@@ -80,7 +87,17 @@ func startServeSim(t *testing.T, args ...string) string {
 	if err != nil || !ok || !ok2 {
 		t.Fatalf("serve-sim did not start: %q, %v", line, err)
 	}
-	return "http://" + addr + "/v1"
+	return "http://" + addr + "/v1", line
+}
+
+// TestServeSimBannerEager: serve-sim's banner says which profile and release it simulates
+// and that CUDA graphs are off under --enforce-eager (it named the profile only, so a server
+// simulating eager steps looked like one with graphs).
+func TestServeSimBannerEager(t *testing.T) {
+	_, banner := startServeSimBanner(t, "--model", llama8b, "--gpu", "H100", "--engine", "tgi", "--enforce-eager")
+	if !strings.Contains(banner, "engine profile tgi (embedded); CUDA graphs off (--enforce-eager)") {
+		t.Errorf("banner %q: want the profile and CUDA graphs off (--enforce-eager)", banner)
+	}
 }
 
 // TestValidateAgainstServeSim is the plumbing check: the live client against a server that
