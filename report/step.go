@@ -42,6 +42,13 @@ func WriteStepText(w io.Writer, d *estimator.Deployment, s Step, explain bool) {
 		}
 		tw.Flush()
 		fmt.Fprintln(w, "times are per pipeline stage and summed over its layers; compute = FLOPs/(ceiling·η), memory = bytes/(bandwidth ceiling·η)")
+		for _, o := range st.Ops {
+			if o.Name == "decode_dispatch" || o.Name == "prefill_dispatch" {
+				// The row is what the dispatch adds, not the dispatch: the rows above run
+				// while the host enqueues the layers.
+				fmt.Fprintf(w, "%s: the eager host dispatch (layers × the per-layer eager figure listed below) beyond the GPU work above, which runs while it is enqueued: the step lasts max(GPU work, dispatch)\n", o.Name)
+			}
+		}
 		fmt.Fprintln(w, "ceilings and overhead terms:")
 		for _, p := range d.Parameters() {
 			switch {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,5 +50,44 @@ func TestStepsFileFlags(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("step --steps %v: exit %d, %q; want exit 2 and one line containing %q", c.extra, code, stderr, c.want)
 		}
+	}
+}
+
+// TestStepExplainDispatchRow: step --explain's decode_dispatch row is the dispatch beyond the
+// GPU work, not the dispatch itself (the table read as 21.4 ms of dispatch where the warning
+// said 28.8 ms): the explanation says so. By hand (tgi, Llama-3.1-8B, 32 layers × 900 µs =
+// 28.8 ms of dispatch): the rows above it and the dispatch row add to 28.8 ms, then the step's
+// own host cost follows; a step with CUDA graphs has no such row and no such line.
+func TestStepExplainDispatchRow(t *testing.T) {
+	args := []string{"step", "--model", llama8b, "--gpu", "H100", "--engine", "tgi", "--phase", "decode", "--batch", "16", "--tokens", "1152", "--explain"}
+	const line = "decode_dispatch: the eager host dispatch (layers × the per-layer eager figure listed below) beyond the GPU work above"
+	for _, eager := range []bool{false, true} {
+		a := args
+		if eager {
+			a = append(a, "--enforce-eager")
+		}
+		stdout, stderr, code := runCLI(t, a...)
+		if code != 0 || strings.Contains(stdout, line) != eager {
+			t.Errorf("eager %v: exit %d %s; explanation of the dispatch row present %v:\n%s", eager, code, stderr, strings.Contains(stdout, line), stdout)
+		}
+	}
+	stdout, _, _ := runCLI(t, append(args, "--enforce-eager", "-o", "json")...)
+	var st struct {
+		Ops []struct {
+			Name string  `json:"name"`
+			Time float64 `json:"time_s"`
+		} `json:"ops"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, o := range st.Ops {
+		if o.Name != "step_overhead" {
+			sum += o.Time
+		}
+	}
+	if math.Abs(sum-0.0288) > 1e-6 {
+		t.Errorf("GPU work + decode_dispatch = %g s, want 32 × 900 µs = 0.0288 s (%+v)", sum, st.Ops)
 	}
 }
