@@ -259,6 +259,9 @@ func (p *Profile) dtypeMaps() []dtypeMap {
 	}
 }
 
+// maxHostCostUs bounds a profile's host and fixed costs (the *_us and *_ms fields): 1 s.
+const maxHostCostUs = 1e6
+
 // Validate checks ranges; an efficiency above 1 is allowed only with a warning from calibrate.
 func (p *Profile) Validate() error {
 	eff := map[string]float64{
@@ -299,6 +302,16 @@ func (p *Profile) Validate() error {
 	for k, v := range nonneg {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("profile %s: %s = %g: must be ≥ 0", p.Name, k, v)
+		}
+		// A host cost (per kernel, layer, sequence, step or request) above 1 s is no engine's:
+		// the largest in the embedded profiles are ~1 ms per layer of eager dispatch and 10 ms
+		// per step, and near 1e308 the step times overflowed to +Inf (JSON could not be written).
+		if strings.HasSuffix(k, "_us") && v > maxHostCostUs || strings.HasSuffix(k, "_ms") && v > maxHostCostUs/1e3 {
+			unit, limit := "µs", maxHostCostUs
+			if strings.HasSuffix(k, "_ms") {
+				unit, limit = "ms", maxHostCostUs/1e3
+			}
+			return fmt.Errorf("profile %s: %s = %g: must be in [0, %g] %s (1 s)", p.Name, k, v, limit, unit)
 		}
 	}
 	switch p.MemoryModel {

@@ -90,3 +90,30 @@ func TestEagerWarningPipelineStages(t *testing.T) {
 		}
 	}
 }
+
+// TestProfileHostCostBound: a profile file's host costs are bounded to 1 s (1e6 µs, 1e3 ms):
+// at 1e308 the step time overflowed to +Inf and estimate -o json failed with "json:
+// unsupported value: +Inf" (exit 1) instead of naming the field. Every *_us and *_ms key of
+// the profile is tried; the largest in the embedded profiles (~1 ms per eager layer, 10 ms
+// per step) load as before.
+func TestProfileHostCostBound(t *testing.T) {
+	keys := 0
+	for _, k := range ProfileKeys() {
+		if !strings.HasSuffix(k, "_us") && !strings.HasSuffix(k, "_ms") {
+			continue
+		}
+		keys++
+		for _, c := range []struct {
+			v  string
+			ok bool
+		}{{"1e308", false}, {"1e7", false}, {"1000.0", true}} {
+			_, err := ParseProfile("t.toml", []byte("base = \"tgi\"\nname = \"t\"\n"+k+" = "+c.v+"\n"))
+			if c.ok != (err == nil) || err != nil && !strings.Contains(err.Error(), k+" = ") {
+				t.Errorf("%s = %s: %v; want accepted %v, else an error naming the key", k, c.v, err, c.ok)
+			}
+		}
+	}
+	if keys < 10 {
+		t.Fatalf("only %d *_us/*_ms keys: ProfileKeys changed?", keys)
+	}
+}
