@@ -306,6 +306,12 @@ func (p *Profile) Validate() error {
 		// A host cost (per kernel, layer, sequence, step or request) above 1 s is no engine's:
 		// the largest in the embedded profiles are ~1 ms per layer of eager dispatch and 10 ms
 		// per step, and near 1e308 the step times overflowed to +Inf (JSON could not be written).
+		// Counts: a GEMM's half-efficiency rows and a layer's element-wise kernels stay below
+		// 1e6 and 1e4 (24 rows and 5-11 kernels in the embedded profiles); near 1e308 they too
+		// overflowed the step time.
+		if lim, ok := map[string]float64{"gemm_half_m": 1e6, "elementwise_kernels_per_layer": 1e4}[k]; ok && v > lim {
+			return fmt.Errorf("profile %s: %s = %g: must be in [0, %g]", p.Name, k, v, lim)
+		}
 		if strings.HasSuffix(k, "_us") && v > maxHostCostUs || strings.HasSuffix(k, "_ms") && v > maxHostCostUs/1e3 {
 			unit, limit := "µs", maxHostCostUs
 			if strings.HasSuffix(k, "_ms") {

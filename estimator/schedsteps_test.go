@@ -116,4 +116,9 @@ func TestProfileHostCostBound(t *testing.T) {
 	if keys < 10 {
 		t.Fatalf("only %d *_us/*_ms keys: ProfileKeys changed?", keys)
 	}
+	for _, k := range []string{"gemm_half_m", "elementwise_kernels_per_layer"} {
+		if _, err := ParseProfile("t.toml", []byte("base = \"tgi\"\nname = \"t\"\n"+k+" = 1e308\n")); err == nil || !strings.Contains(err.Error(), k+" = ") {
+			t.Errorf("%s = 1e308: %v; want an error naming it", k, err)
+		}
+	}
 }
