@@ -17,7 +17,7 @@ func runCalibrate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "calibrate", "calibrate (--steps FILE.csv | --bench-results DIR --model M --gpu G) --out PROFILE.toml [--base ENGINE | --profile P] [--params a,b] [--cv gpu|dtype|model] [--output table|json]")
 	steps := fs.String("steps", "", "measured steps.csv (model,gpu,tp,weight_dtype,phase,batch,tokens,ms) (required)")
 	outFile := fs.String("out", "", "write the fitted profile TOML here (required)")
-	base := fs.String("base", "vllm", "engine profile to start from: "+strings.Join(estimator.EngineNames(), ", "))
+	base := fs.String("base", "vllm", "engine profile to start from: "+strings.Join(estimator.EngineNames(), ", ")+" (NAME@VERSION for a release, e.g. vllm@0.7.3)")
 	profile := fs.String("profile", "", "profile TOML to start from instead of --base")
 	params := fs.StringSlice("params", nil, "parameters to fit (default: all the rows identify): "+strings.Join(estimator.CalibParamNames(), ", "))
 	gpuFiles := fs.StringSlice("gpu-file", nil, "extra GPU catalogue TOML files")

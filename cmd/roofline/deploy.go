@@ -55,7 +55,7 @@ func (f *deployFlags) registerAs(fs *pflag.FlagSet, withGPUCount bool, modelFlag
 	fs.IntVar(&f.ep, "ep", 0, "expert-parallel size for MoE models (0 or 1: experts sharded by TP)")
 	fs.StringVar(&f.weightDtype, "weight-dtype", "", "weight dtype: bf16, fp16, fp8, int8, int4, fp4 (default: the checkpoint's)")
 	fs.StringVar(&f.kvDtype, "kv-dtype", "", "KV-cache dtype: bf16, fp16, fp8 (default: the model's 16-bit dtype)")
-	fs.StringVar(&f.engine, "engine", "vllm", "engine profile: "+strings.Join(estimator.EngineNames(), ", "))
+	fs.StringVar(&f.engine, "engine", "vllm", "engine profile: "+strings.Join(estimator.EngineNames(), ", ")+" (NAME@VERSION for a release, e.g. vllm@0.7.3)")
 	fs.StringVar(&f.profile, "profile", "", "engine profile TOML file (e.g. from roofline calibrate); overrides --engine")
 	flagvalue.Float(fs, &f.memFrac, "gpu-memory-utilization", 0, flagvalue.Fraction, "fraction of GPU memory the engine may use (vLLM gpu_memory_utilization; default from the profile)")
 	fs.IntVar(&f.maxModelLen, "max-model-len", 0, "longest sequence in tokens (default: the model's max context)")
