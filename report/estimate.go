@@ -459,6 +459,15 @@ func WriteEstimateText(w io.Writer, r Estimate, markdown bool) {
 		row(p.Name, paramValue(p, true)+" — "+p.Source)
 	}
 	flush()
+	if markdown && len(r.Warnings) > 0 {
+		// Their own section: a line right after a table is one more row of it in GitHub
+		// Markdown, so the warnings rendered as rows of the parameter table.
+		fmt.Fprint(w, "\n## Warnings\n\n")
+		for _, s := range r.Warnings {
+			fmt.Fprintf(w, "- %s\n", s)
+		}
+		return
+	}
 	for _, s := range r.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", s)
 	}

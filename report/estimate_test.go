@@ -368,3 +368,29 @@ func TestEagerIntervalsNote(t *testing.T) {
 		}
 	}
 }
+
+// TestEstimateMarkdownWarnings: in Markdown the warnings (the --enforce-eager dispatch floor
+// among them) are a section of their own, a list after a blank line; they were "warning: …"
+// lines right under the parameter table, which GitHub Markdown renders as more rows of it
+// (a table ends at a blank line, not at a line without pipes).
+func TestEstimateMarkdownWarnings(t *testing.T) {
+	m, g := llama8BOnH100(t)
+	p, _, err := estimator.Engine("tgi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := estimator.New(estimator.Spec{Model: m, GPU: g, Profile: p, MaxModelLen: 4096, EnforceEager: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := estimateOf(t, d, estimator.Workload{Kind: estimator.Rate, RequestRate: 1, InputLen: 512, OutputLen: 64})
+	if len(r.Warnings) == 0 {
+		t.Fatal("an eager estimate without warnings")
+	}
+	var md bytes.Buffer
+	report.WriteEstimateText(&md, r, true)
+	_, tail, ok := strings.Cut(md.String(), "\n\n## Warnings\n\n")
+	if !ok || strings.Contains(md.String(), "\nwarning: ") || strings.Count(tail, "\n- ") != len(r.Warnings)-1 || !strings.HasPrefix(tail, "- ") {
+		t.Errorf("want a Warnings section listing the %d warnings:\n%s", len(r.Warnings), md.String())
+	}
+}
