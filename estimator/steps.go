@@ -21,10 +21,14 @@ type StepRow struct {
 	Batch       int     // sequences, ≥ 1
 	Tokens      int     // prompt tokens (prefill) or cached tokens per sequence (decode), ≥ 1
 	Ms          float64 // measured step time in ms; 0 when empty
+	// EnforceEager is the optional enforce_eager column (true, false or empty = false): the
+	// step ran without CUDA graphs (Spec.EnforceEager), as the validation CSVs' column.
+	EnforceEager bool
 }
 
 // ReadSteps parses a steps.csv (header model,gpu,tp,weight_dtype,phase,batch,tokens,ms
-// required in any order, tp, weight_dtype and ms optional; extra columns are kept). Errors
+// required in any order, tp, weight_dtype, ms and enforce_eager optional; extra columns are
+// kept). Errors
 // name the file (name), the line and the field; a file without rows is an error.
 func ReadSteps(r io.Reader, name string) ([]StepRow, error) {
 	cr := csv.NewReader(r)
@@ -77,6 +81,13 @@ func ReadSteps(r io.Reader, name string) ([]StepRow, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		switch e := strings.ToLower(get(rec, "enforce_eager")); e {
+		case "", "false":
+		case "true":
+			r.EnforceEager = true
+		default:
+			return nil, fmt.Errorf("%s:%d: enforce_eager %q: allowed values are true, false (empty: false)", name, line, get(rec, "enforce_eager"))
 		}
 		if r.Phase != "prefill" && r.Phase != "decode" {
 			return nil, fmt.Errorf("%s:%d: phase %q: allowed values are prefill, decode", name, line, r.Phase)

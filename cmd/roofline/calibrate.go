@@ -15,7 +15,7 @@ import (
 
 func runCalibrate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "calibrate", "calibrate (--steps FILE.csv | --bench-results DIR --model M --gpu G) --out PROFILE.toml [--base ENGINE | --profile P] [--params a,b] [--cv gpu|dtype|model] [--output table|json]")
-	steps := fs.String("steps", "", "measured steps.csv (model,gpu,tp,weight_dtype,phase,batch,tokens,ms) (required)")
+	steps := fs.String("steps", "", "measured steps.csv (model,gpu,tp,weight_dtype,phase,batch,tokens,ms; optional enforce_eager true|false for steps run without CUDA graphs) (required)")
 	outFile := fs.String("out", "", "write the fitted profile TOML here (required)")
 	base := fs.String("base", "vllm", "engine profile to start from: "+strings.Join(estimator.EngineNames(), ", ")+" (NAME@VERSION for a release, e.g. vllm@0.7.3)")
 	profile := fs.String("profile", "", "profile TOML to start from instead of --base")

@@ -20,7 +20,7 @@ func runStep(ctx context.Context, e *env, args []string) error {
 	batch := fs.Int("batch", 1, "sequences in the step")
 	tokens := fs.Int("tokens", 0, "prompt tokens (prefill) or cached tokens per sequence (decode)")
 	explain := fs.Bool("explain", false, "show the per-operator breakdown")
-	steps := fs.String("steps", "", "steps.csv file (model,gpu,tp,weight_dtype,phase,batch,tokens,ms): predict every row")
+	steps := fs.String("steps", "", "steps.csv file (model,gpu,tp,weight_dtype,phase,batch,tokens,ms; optional enforce_eager true|false): predict every row")
 	out := outputFlag(fs, "table", "json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -69,7 +69,7 @@ func stepSpec(ctx context.Context, e *env, r estimator.StepRow, gpuFiles []strin
 	if err != nil {
 		return estimator.Spec{}, err
 	}
-	return estimator.Spec{Model: m, GPU: g, TP: r.TP, WeightDtype: r.WeightDtype}, nil
+	return estimator.Spec{Model: m, GPU: g, TP: r.TP, WeightDtype: r.WeightDtype, EnforceEager: r.EnforceEager}, nil
 }
 
 func loadStepSamples(ctx context.Context, e *env, file string, gpuFiles []string) ([]estimator.StepRow, []estimator.StepSample, error) {
@@ -108,7 +108,7 @@ func stepsFile(ctx context.Context, e *env, file string, df *deployFlags, out st
 		return err
 	}
 	for i := range samples {
-		samples[i].Spec.EnforceEager = df.enforceEager // every row's step without CUDA graphs
+		samples[i].Spec.EnforceEager = samples[i].Spec.EnforceEager || df.enforceEager // the row's enforce_eager, or every row with the flag
 	}
 	preds, err := report.PredictSteps(rows, samples, prof)
 	if err != nil {

@@ -91,3 +91,38 @@ func TestStepExplainDispatchRow(t *testing.T) {
 		t.Errorf("GPU work + decode_dispatch = %g s, want 32 × 900 µs = 0.0288 s (%+v)", sum, st.Ops)
 	}
 }
+
+// TestStepsFileEnforceEagerColumn: a steps.csv may say which rows ran without CUDA graphs
+// (column enforce_eager, as the validation CSVs): such a row is priced eagerly (≥ 32 layers ×
+// 900 µs = 28.8 ms under tgi, by hand as in TestStepsFileFlags) while the graphed row beside
+// it is not; the column was kept as text and ignored. A value other than true/false/empty is
+// refused naming the file, line, column and allowed values; calibrate reads the same rows.
+func TestStepsFileEnforceEagerColumn(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "steps.csv")
+	body := "model,gpu,tp,weight_dtype,phase,batch,tokens,ms,enforce_eager\n" +
+		llama8b + ",H100,1,bf16,decode,8,100,30,true\n" +
+		llama8b + ",H100,1,bf16,decode,8,100,7,\n"
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runCLI(t, "step", "--steps", file, "--engine", "tgi", "-o", "json")
+	var rows []struct {
+		PredictedMs float64 `json:"predicted_ms"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &rows) != nil || len(rows) != 2 {
+		t.Fatalf("exit %d %s\n%s", code, stderr, stdout)
+	}
+	if rows[0].PredictedMs < 28.8 || rows[1].PredictedMs >= 28.8 {
+		t.Errorf("eager row %g ms (want ≥ 28.8), graphed row %g ms (want < 28.8)", rows[0].PredictedMs, rows[1].PredictedMs)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(bad, []byte("model,gpu,phase,batch,tokens,ms,enforce_eager\n"+llama8b+",H100,decode,8,100,7,yes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"step", "--steps", bad, "--engine", "tgi"}, {"calibrate", "--steps", bad, "--base", "tgi", "--out", filepath.Join(t.TempDir(), "p.toml")}} {
+		_, stderr, code := runCLI(t, args...)
+		if code != 2 || !strings.Contains(stderr, `:2: enforce_eager "yes": allowed values are true, false (empty: false)`) {
+			t.Errorf("%s: exit %d, %q; want exit 2 naming the line, column and allowed values", args[0], code, stderr)
+		}
+	}
+}
