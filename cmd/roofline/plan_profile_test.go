@@ -20,19 +20,7 @@ import (
 // (with the embedded profile a Llama-3.1-8B decode step on an H100 is ~7-8 ms: so the file
 // was read, not ignored).
 func TestPlanProfileAndEngine(t *testing.T) {
-	p, _, err := estimator.Engine("vllm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Name, p.EngineFamily, p.StepOverheadMs = "vllm-slow-host", "vllm", 50 // engine = "vllm", as calibrate writes it
-	var b bytes.Buffer
-	if err := p.WriteTOML(&b); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "slow.toml")
-	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := slowHostProfile(t)
 	base := []string{"plan", "--model", llama8b, "--gpus", "H100", "--target-rate", "2", "--input-len", "512", "--output-len", "64"}
 	stdout, stderr, code := runCLI(t, append(base, "--profile", file, "-o", "json")...)
 	if code != 0 {
@@ -84,19 +72,7 @@ func TestPlanProfileAndEngine(t *testing.T) {
 // so every configuration's ITL p99 is above 50 ms. --profile with --engine, or a profile of
 // another engine than --framework launches, is refused (exit 2, one line naming both).
 func TestSweepProfile(t *testing.T) {
-	p, _, err := estimator.Engine("vllm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Name, p.EngineFamily, p.StepOverheadMs = "vllm-slow-host", "vllm", 50 // engine = "vllm", as calibrate writes it
-	var b bytes.Buffer
-	if err := p.WriteTOML(&b); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "slow.toml")
-	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := slowHostProfile(t)
 	base := []string{"sweep", "--model", llama8b, "--gpus", "H100", "--num-gpus", "1", "--concurrency", "8", "--input-len", "512", "--output-len", "64", "--top", "1"}
 	stdout, stderr, code := runCLI(t, append(base, "--profile", file, "-o", "json")...)
 	if code != 0 {
@@ -191,4 +167,24 @@ func TestSweepScriptEngineFamily(t *testing.T) {
 	if n := strings.Count(string(b), "\nvllm serve "); n != 2 || strings.Count(string(b), "--enforce-eager") != 2 || strings.Contains(string(b), "# note: trtllm:") {
 		t.Errorf("--enforce-eager: want two vllm serve … --enforce-eager commands and no trtllm note:\n%s", b)
 	}
+}
+
+// slowHostProfile writes the embedded vllm profile with step_overhead_ms 50 (engine =
+// "vllm", as calibrate writes it) to a temporary file and returns its path.
+func slowHostProfile(t *testing.T) string {
+	t.Helper()
+	p, _, err := estimator.Engine("vllm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Name, p.EngineFamily, p.StepOverheadMs = "vllm-slow-host", "vllm", 50
+	var b bytes.Buffer
+	if err := p.WriteTOML(&b); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "slow.toml")
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
