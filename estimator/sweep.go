@@ -96,7 +96,7 @@ type SweepConfig struct {
 	MaxModelLen         int     `json:"max_model_len"`
 	MemoryFraction      float64 `json:"gpu_memory_utilization"`
 	// EnforceEager: CUDA graphs off (Spec.EnforceEager); omitted when false.
-	EnforceEager bool    `json:"enforce_eager,omitempty"`
+	EnforceEager bool    `json:"enforce_eager"`
 	Concurrency  int     `json:"concurrency,omitempty"`
 	RequestRate  float64 `json:"request_rate,omitempty"`
 }

@@ -83,7 +83,7 @@ type ServerInfo struct {
 	// (profile vllm-v0, versions >=0.6, <0.8)".
 	EngineRelease string `json:"engine_release"`
 	// EnforceEager: CUDA/HIP graphs off (estimator.Spec.EnforceEager); omitted when false.
-	EnforceEager        bool    `json:"enforce_eager,omitempty"`
+	EnforceEager        bool    `json:"enforce_eager"`
 	TP                  int     `json:"tp"`
 	PP                  int     `json:"pp"`
 	DP                  int     `json:"dp"`
