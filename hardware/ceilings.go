@@ -279,6 +279,25 @@ func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling)
 	own := measured[g]
 	boosted := boostMeasured(g, own)
 	a := Achievable{GEMM: map[string]Ceiling{}}
+	// sameDtype is the median fraction that the other GPUs match selects reach in key. A card
+	// clocked above its datasheet (consumer boards, H200 NVL) says nothing about its family.
+	sameDtype := func(key string, match func(o *GPU) bool) (float64, []string) {
+		var fs []float64
+		var ids []string
+		for _, o := range others {
+			if o.ID == g.ID || !match(o) {
+				continue
+			}
+			if c, ok := measured[o][key]; ok && c.Fraction < 0.999 && (!strings.HasPrefix(key, "gemm:") || !aboveDatasheet(measured[o])) {
+				fs = append(fs, c.Fraction)
+				ids = append(ids, o.ID)
+			}
+		}
+		if len(fs) == 0 {
+			return 0, nil
+		}
+		return median(fs), ids
+	}
 	frac := func(key string) (float64, string) {
 		for _, level := range []struct {
 			name  string
@@ -290,37 +309,14 @@ func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling)
 			}},
 			{"vendor " + g.Vendor, func(o *GPU) bool { return o.Vendor == g.Vendor }},
 		} {
-			var fs []float64
-			var ids []string
-			for _, o := range others {
-				if o.ID == g.ID || !level.match(o) {
-					continue
-				}
-				// A card clocked above its datasheet (consumer boards, H200 NVL) says nothing
-				// about its family.
-				if c, ok := measured[o][key]; ok && c.Fraction < 0.999 && (!strings.HasPrefix(key, "gemm:") || !aboveDatasheet(measured[o])) {
-					fs = append(fs, c.Fraction)
-					ids = append(ids, o.ID)
-				}
-			}
-			if len(fs) > 0 {
-				m := median(fs)
+			if m, ids := sameDtype(key, level.match); len(ids) > 0 {
 				return m, fmt.Sprintf("rule: median measured fraction %.3f of %s (%s); no measurement of this GPU", m, level.name, strings.Join(ids, ", "))
 			}
 		}
 		if m, ids := otherDtypes(g, key, others, measured); len(ids) > 0 {
 			return m, fmt.Sprintf("rule: median measured fraction %.3f of the other GEMM dtypes of %s (%s); no measurement of this dtype on this GPU, its family or its vendor", m, family(g.Architecture), strings.Join(ids, ", "))
 		}
-		var fs []float64
-		var ids []string
-		for _, o := range others {
-			if c, ok := measured[o][key]; ok && o.ID != g.ID && c.Fraction < 0.999 && (!strings.HasPrefix(key, "gemm:") || !aboveDatasheet(measured[o])) {
-				fs = append(fs, c.Fraction)
-				ids = append(ids, o.ID)
-			}
-		}
-		if len(fs) > 0 {
-			m := median(fs)
+		if m, ids := sameDtype(key, func(*GPU) bool { return true }); len(ids) > 0 {
 			return m, fmt.Sprintf("rule: median measured fraction %.3f of all measured GPUs (%s); no measurement of this GPU", m, strings.Join(ids, ", "))
 		}
 		return 0, ""

@@ -142,15 +142,7 @@ func TestEstimateOneOutputToken(t *testing.T) {
 			t.Errorf("output %d tokens: warning %v, per-user speed as '-' %v; want %v\n%s", tc.out, hasNote, dash, tc.note, txt.String())
 		}
 		// The HTML page of the same JSON says the same.
-		doc, err := json.Marshal(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var page bytes.Buffer
-		if _, err := report.Render(&page, doc); err != nil {
-			t.Fatal(err)
-		}
-		if got := strings.Contains(page.String(), "- (one output token: no streaming interval)"); got != tc.note {
+		if got := strings.Contains(estimatePage(t, r), "- (one output token: no streaming interval)"); got != tc.note {
 			t.Errorf("output %d tokens: HTML per-user speed as '-' %v, want %v", tc.out, got, tc.note)
 		}
 	}
@@ -169,15 +161,7 @@ func TestEstimateOverloadedPerUser(t *testing.T) {
 	}
 	var txt bytes.Buffer
 	report.WriteEstimateText(&txt, r, false)
-	doc, err := json.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var page bytes.Buffer
-	if _, err := report.Render(&page, doc); err != nil {
-		t.Fatal(err)
-	}
-	for name, out := range map[string]string{"text": txt.String(), "HTML": page.String()} {
+	for name, out := range map[string]string{"text": txt.String(), "HTML": estimatePage(t, r)} {
 		if !strings.Contains(out, "- (overloaded: no steady state)") || strings.Contains(out, "per-user speed      0 tok/s") {
 			t.Errorf("%s: per-user speed of an overloaded estimate not shown as '-'", name)
 		}
@@ -393,4 +377,18 @@ func TestEstimateMarkdownWarnings(t *testing.T) {
 	if !ok || strings.Contains(md.String(), "\nwarning: ") || strings.Count(tail, "\n- ") != len(r.Warnings)-1 || !strings.HasPrefix(tail, "- ") {
 		t.Errorf("want a Warnings section listing the %d warnings:\n%s", len(r.Warnings), md.String())
 	}
+}
+
+// estimatePage renders an estimate's JSON as the HTML page report --html writes.
+func estimatePage(t *testing.T, r any) string {
+	t.Helper()
+	doc, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page bytes.Buffer
+	if _, err := report.Render(&page, doc); err != nil {
+		t.Fatal(err)
+	}
+	return page.String()
 }
