@@ -23,6 +23,16 @@
 // TPOT and ITL rows (unpredicted, Reason says why; Summary.InconsistentMeans lists them):
 // their token count is not output_len. E2E and TTFT, wall-clock timings, are still predicted.
 //
+// MLPerf Server and Interactive rows (tpot_limit_ms, ttft_limit_ms: the scenario's p99 bounds)
+// are predicted as the harness ran them: the per-step token budget is the largest whose
+// prefill step fits the TPOT bound (budgetForStep), and, as MLPerf reports the highest target
+// QPS that meets both bounds, the latency rows are read at the deployment's own edge
+//
+//	λ* = max{ λ : p99 TPOT(λ) ≤ tpot_limit_ms and p99 TTFT(λ) ≤ ttft_limit_ms }   (req/s, closed form)
+//
+// when λ* is below 99% of the predicted capacity (atEdge); throughput rows stay at the row's
+// offered rate.
+//
 // Comparison: CompareMetrics lines up a prediction (estimator.Serving) and a measured
 // bench.Summary metric by metric (ms for latencies, tok/s and req/s for throughput);
 // CalibrateFromRun refits a profile on a run. NewComparisonReport wraps the comparison with

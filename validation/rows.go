@@ -30,6 +30,9 @@ type Row struct {
 	// TPOTLimitMs is the optional tpot_limit_ms column: the latency bound (ms) a benchmark
 	// harness tuned the engine's per-step token budget for (MLPerf Server/Interactive).
 	TPOTLimitMs float64
+	// TTFTLimitMs is the optional ttft_limit_ms column: the same scenario's bound (ms) on
+	// the p99 TTFT. With TPOTLimitMs it places the row's latencies at the edge (see Predict).
+	TTFTLimitMs float64
 	// NumSchedulerSteps is the optional num_scheduler_steps column: vLLM V0's
 	// --num-scheduler-steps of the run (0 = not used).
 	NumSchedulerSteps int
@@ -250,7 +253,7 @@ func readRows(r io.Reader, name string, skip bool) ([]Row, []*BadRow, error) {
 		r := Row{ID: get("id"), Source: get("source"), Model: get("model"), GPU: get("gpu"), NumGPUs: num("num_gpus"), TP: num("tp"), PP: num("pp"), DP: num("dp"), EP: num("ep"),
 			Engine: get("engine"), WeightDtype: get("weight_dtype"), KVDtype: get("kv_dtype"), InputLen: num("input_len"), OutputLen: num("output_len"), PrefixLen: num("prefix_len"),
 			Workload: get("workload"), Concurrency: num("concurrency"), RequestRate: flt("request_rate"), BatchSize: num("batch_size"), NumRequests: num("num_requests"),
-			EngineVersion: get("engine_version"), TPOTLimitMs: flt("tpot_limit_ms"), NumSchedulerSteps: num("num_scheduler_steps"), EnforceEager: eager, MaxNumSeqs: num("max_num_seqs"), MaxNumBatchedTokens: num("max_num_batched_tokens"), GPUMemUtil: flt("gpu_memory_utilization"), Metric: get("metric"), Value: flt("value"), File: name, Line: line}
+			EngineVersion: get("engine_version"), TPOTLimitMs: flt("tpot_limit_ms"), TTFTLimitMs: flt("ttft_limit_ms"), NumSchedulerSteps: num("num_scheduler_steps"), EnforceEager: eager, MaxNumSeqs: num("max_num_seqs"), MaxNumBatchedTokens: num("max_num_batched_tokens"), GPUMemUtil: flt("gpu_memory_utilization"), Metric: get("metric"), Value: flt("value"), File: name, Line: line}
 		if perr == nil {
 			r.Tech, perr = readTechnique(col, get, num, flt, name, line)
 		}
