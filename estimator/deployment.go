@@ -443,10 +443,10 @@ func (d *Deployment) resolveDtypes() error {
 	}
 	d.memBW, d.gemmCeil, d.attnCeil = float64(g.MemoryBandwidth), d.gemmPeak, d.attnPeak
 	if d.Profile.Ceilings != "datasheet" {
-		if c, ok := g.Achievable.GEMM[cd]; ok && c.Value > 0 {
+		if c, ok := d.gemmCeiling(cd); ok {
 			d.gemmCeil = units.FLOPsPerSecond(c.Value)
 		}
-		if c, ok := g.Achievable.GEMM[am]; ok && c.Value > 0 {
+		if c, ok := d.gemmCeiling(am); ok {
 			d.attnCeil = units.FLOPsPerSecond(c.Value)
 		}
 		if c := g.Achievable.MemoryBandwidth; c.Value > 0 {
@@ -487,7 +487,7 @@ func (d *Deployment) moduleDtype(s *gemmShard, wd string) {
 	s.peak = d.attnCeil
 	if cd != d.gemmDtype16 {
 		s.peak = d.GPU.PeakFLOPs[cd]
-		if c, ok := d.GPU.Achievable.GEMM[cd]; ok && c.Value > 0 && d.Profile.Ceilings != "datasheet" {
+		if c, ok := d.gemmCeiling(cd); ok && d.Profile.Ceilings != "datasheet" {
 			s.peak = units.FLOPsPerSecond(c.Value)
 		}
 	}
@@ -518,10 +518,10 @@ func (d *Deployment) ceilingSources() (gemm, attn, mem string) {
 	g := d.GPU
 	gemm, attn, mem = "datasheet", "datasheet", "datasheet"
 	if d.Profile.Ceilings != "datasheet" {
-		if c, ok := g.Achievable.GEMM[d.gemmDtypeQ]; ok && c.Value > 0 {
+		if c, ok := d.gemmCeiling(d.gemmDtypeQ); ok {
 			gemm = ceilingNote(c)
 		}
-		if c, ok := g.Achievable.GEMM[d.gemmDtype16]; ok && c.Value > 0 {
+		if c, ok := d.gemmCeiling(d.gemmDtype16); ok {
 			attn = ceilingNote(c)
 		}
 		if c := g.Achievable.MemoryBandwidth; c.Value > 0 {
@@ -529,6 +529,23 @@ func (d *Deployment) ceilingSources() (gemm, attn, mem string) {
 		}
 	}
 	return gemm, attn, mem
+}
+
+// gemmCeiling is the achievable GEMM ceiling the step model uses for dtype dt: the GPU's
+// (hardware.Achievable.GEMM), or, for a profile with ceilings_as_of, the best measurement of
+// the GPU dated no later than that where the ceilings table has one (GEMMAsOf), its source
+// then saying so. ok is false when the GPU has no ceiling for dt.
+func (d *Deployment) gemmCeiling(dt string) (hardware.Ceiling, bool) {
+	c, era := d.GPU.Achievable.GEMMAsOf(dt, d.Profile.CeilingsAsOf)
+	if c.Value <= 0 {
+		return c, false
+	}
+	if era {
+		best := d.GPU.Achievable.GEMM[dt]
+		c.Source = fmt.Sprintf("%s; software of engine profile %s's date (ceilings_as_of %s): the best %s measurement of this GPU by then, not the later %.0f TFLOP/s (%s)",
+			c.Source, d.Profile.Name, d.Profile.CeilingsAsOf, dt, best.Value/1e12, best.Source)
+	}
+	return c, true
 }
 
 // ceilingNote describes a ceiling for --explain: its fraction of the datasheet and its source.

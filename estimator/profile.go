@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -46,6 +47,12 @@ type Profile struct {
 	// catalogue's ceilings; a rule fills GPUs without a measurement) or "datasheet" (the
 	// vendor's peaks). Empty means achievable.
 	Ceilings string `toml:"ceilings"`
+	// CeilingsAsOf is the date of the software this profile describes (YYYY, YYYY-MM or
+	// YYYY-MM-DD: the first release of its range). With achievable ceilings, a GPU's GEMM
+	// ceiling is then the best of its own measurements dated no later than this, where the
+	// ceilings table has one that old (hardware.Achievable.GEMMAsOf): a release cannot run
+	// kernels written after it. Empty: the best measurement of any date.
+	CeilingsAsOf string `toml:"ceilings_as_of"`
 	// GEMMEfficiency is the fraction of the GEMM ceiling (achievable or datasheet, per dtype)
 	// reached by large GEMMs.
 	GEMMEfficiency float64 `toml:"gemm_efficiency"`
@@ -259,6 +266,9 @@ func (p *Profile) dtypeMaps() []dtypeMap {
 	}
 }
 
+// asOfDate is the form of Profile.CeilingsAsOf: YYYY, YYYY-MM or YYYY-MM-DD.
+var asOfDate = regexp.MustCompile(`^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$`)
+
 // maxHostCostUs bounds a profile's host and fixed costs (the *_us and *_ms fields): 1 s.
 const maxHostCostUs = 1e6
 
@@ -287,6 +297,9 @@ func (p *Profile) Validate() error {
 	case "", "achievable", "datasheet":
 	default:
 		return fmt.Errorf("profile %s: ceilings %q: allowed values are achievable, datasheet", p.Name, p.Ceilings)
+	}
+	if p.CeilingsAsOf != "" && !asOfDate.MatchString(p.CeilingsAsOf) {
+		return fmt.Errorf("profile %s: ceilings_as_of %q: allowed values are a date YYYY, YYYY-MM or YYYY-MM-DD (or empty: the newest ceilings)", p.Name, p.CeilingsAsOf)
 	}
 	for k, v := range eff {
 		if v < 0 || v > 2 || math.IsNaN(v) {
@@ -357,7 +370,7 @@ func ParseProfile(name string, b []byte) (*Profile, error) { return parseProfile
 
 // profileMetaKeys are the keys a profile may leave out without changing a number.
 var profileMetaKeys = map[string]bool{"base": true, "name": true, "description": true, "origin": true, "sources": true, "gemm_efficiency_by_dtype": true,
-	"moe_gemm_efficiency_by_dtype": true, "moe_dequant_memory_efficiency": true, "mxfp4_moe_compute_dtype": true, "engine": true, "versions": true, "-": true}
+	"moe_gemm_efficiency_by_dtype": true, "moe_dequant_memory_efficiency": true, "mxfp4_moe_compute_dtype": true, "engine": true, "versions": true, "ceilings_as_of": true, "-": true}
 
 // ProfileKeys lists the TOML keys of every numeric or behavioural field of a profile: the ones a
 // profile file without base must set.

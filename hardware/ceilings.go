@@ -41,6 +41,10 @@ type Ceiling struct {
 type Achievable struct {
 	// GEMM is keyed by the canonical dtypes of GPU.PeakFLOPs (bf16, fp16, fp8, int8, fp4, tf32).
 	GEMM map[string]Ceiling
+	// GEMMMeasured lists, per dtype, every large-shape GEMM measurement of this GPU itself
+	// (the rows GEMM's best was chosen from, each with its AsOf date), for GEMMAsOf. Empty
+	// for a dtype that a rule filled.
+	GEMMMeasured map[string][]Ceiling
 	// MemoryBandwidth is the achievable HBM/GDDR streaming rate, bytes/s.
 	MemoryBandwidth Ceiling
 	// KernelLaunch is the time of one back-to-back launch of a tiny kernel, s.
@@ -60,6 +64,32 @@ func (g *GPU) GEMMFLOPs(dtype string) units.FLOPsPerSecond {
 		return units.FLOPsPerSecond(c.Value)
 	}
 	return 0
+}
+
+// GEMMAsOf returns the GEMM ceiling for dtype as software of date asOf reached it: the best
+// of this GPU's own large-shape measurements dated no later than asOf (era true), or, when
+// asOf is empty, GEMM's figure was not measured on this GPU, or no measurement is that old,
+// GEMM's figure (era false). A software stack cannot run kernels that were written after it,
+// so an engine release is priced with the GEMM rate of its time where the table has one
+// (MI300X BF16: ~450 TFLOP/s with ROCm 6.1 in 2024, 668 with ROCm 6.3 and TunableOp in
+// 2025). Dates compare as the earliest day they can denote: "2024-04" is before
+// "2024-04-12", and "2024-04-12" is not before "2024-04".
+func (a Achievable) GEMMAsOf(dtype, asOf string) (Ceiling, bool) {
+	best, ok := a.GEMM[dtype]
+	if asOf == "" || !ok || !best.Measured {
+		return best, false
+	}
+	var era Ceiling
+	found := false
+	for _, c := range a.GEMMMeasured[dtype] {
+		if c.AsOf != "" && c.AsOf <= asOf && (!found || c.Value > era.Value) {
+			era, found = c, true
+		}
+	}
+	if !found || era.Value >= best.Value {
+		return best, false
+	}
+	return era, true
 }
 
 // ceilingRow is one row of data/hardware/ceilings.csv.
@@ -156,7 +186,15 @@ func memoryQuantity(q string) bool {
 // measuredCeilings returns the GPU's own best measured figures (fractions of its
 // datasheet peaks), keyed "gemm:<dtype>", "memory" and "launch".
 func measuredCeilings(g *GPU) map[string]Ceiling {
+	out, _ := measuredGEMMs(g)
+	return out
+}
+
+// measuredGEMMs is measuredCeilings and, per dtype, every large-shape GEMM measurement of
+// the GPU (Achievable.GEMMMeasured).
+func measuredGEMMs(g *GPU) (map[string]Ceiling, map[string][]Ceiling) {
 	out := map[string]Ceiling{}
+	all := map[string][]Ceiling{}
 	keep := func(key string, c Ceiling) {
 		if old, ok := out[key]; !ok || c.Value > old.Value {
 			out[key] = c
@@ -178,7 +216,9 @@ func measuredCeilings(g *GPU) map[string]Ceiling {
 					continue
 				}
 				v := math.Min(r.value*1e12, peak) // a card clocked above its datasheet counts as its peak
-				keep("gemm:"+dt, Ceiling{Value: v, Fraction: v / peak, Source: src, AsOf: r.asOf, Measured: true, Confidence: "high"})
+				c := Ceiling{Value: v, Fraction: v / peak, Source: src, AsOf: r.asOf, Measured: true, Confidence: "high"}
+				keep("gemm:"+dt, c)
+				all[dt] = append(all[dt], c)
 			}
 		case memoryQuantity(r.quantity):
 			peak := float64(g.MemoryBandwidth)
@@ -191,7 +231,7 @@ func measuredCeilings(g *GPU) map[string]Ceiling {
 			}
 		}
 	}
-	return out
+	return out, all
 }
 
 // boostFraction is the fraction of a datasheet dense GEMM peak at or above which a
@@ -278,7 +318,8 @@ func median(fs []float64) float64 {
 func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling) {
 	own := measured[g]
 	boosted := boostMeasured(g, own)
-	a := Achievable{GEMM: map[string]Ceiling{}}
+	a := Achievable{GEMM: map[string]Ceiling{}, GEMMMeasured: map[string][]Ceiling{}}
+	_, hist := measuredGEMMs(g)
 	// sameDtype is the median fraction that the other GPUs match selects reach in key. A card
 	// clocked above its datasheet (consumer boards, H200 NVL) says nothing about its family.
 	sameDtype := func(key string, match func(o *GPU) bool) (float64, []string) {
@@ -327,6 +368,9 @@ func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling)
 		}
 		if c, ok := own["gemm:"+dt]; ok && !boosted {
 			a.GEMM[dt] = c
+			if len(hist[dt]) > 1 {
+				a.GEMMMeasured[dt] = hist[dt]
+			}
 			continue
 		}
 		if c, ok := sustainedGEMM(g, dt, others, measured); boosted && ok {

@@ -148,3 +148,50 @@ func TestOtherDtypesRule(t *testing.T) {
 		}
 	}
 }
+
+// TestGEMMAsOf checks the software-era rule against the dates and values of the rows of
+// data/hardware/ceilings.csv themselves: MI300X BF16 reached ~450 TFLOP/s with ROCm 6.1 (the
+// note of stas00/ml-engineering's MAMF table; as_of April 2024, ROCm 6.1's release) and
+// 668.4 with ROCm 6.3 and TunableOp (the same table, 2025-01-06); SemiAnalysis measured ~620
+// on a custom AMD image (2024-12-22). A GPU measured only after the date keeps its best
+// figure (H100 BF16: 720 on 2024-12-22, 794.5 on 2025-01-05), and an empty date is the
+// best figure of any date.
+func TestGEMMAsOf(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		gpu, dtype, asOf string
+		want             float64 // TFLOP/s
+		era              bool
+	}{
+		{"mi300x", "bf16", "", 668.4, false},
+		{"mi300x", "bf16", "2024-09", 450, true},    // vLLM 0.6 (September 2024)
+		{"mi300x", "fp16", "2024-04", 450, true},    // bf16 and fp16: one measurement; "2024-04" is not after "2024-04"
+		{"mi300x", "bf16", "2024-12-22", 620, true}, // the SemiAnalysis row's own day counts
+		{"mi300x", "bf16", "2025-03", 668.4, false},
+		{"mi300x", "bf16", "2024-03", 668.4, false}, // nothing that old: the best figure
+		{"h100-sxm5-80gb", "bf16", "2024-09", 794.5, false},
+		{"h100-sxm5-80gb", "bf16", "2024-12-31", 720, true},
+		{"l40s", "bf16", "2024-09", 0, false}, // rule-filled: no dates to choose among
+	} {
+		g, err := c.Lookup(tc.gpu)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, era := g.Achievable.GEMMAsOf(tc.dtype, tc.asOf)
+		if era != tc.era {
+			t.Errorf("%s %s as of %q: era %v, want %v (%s)", tc.gpu, tc.dtype, tc.asOf, era, tc.era, got.Source)
+		}
+		if tc.want == 0 {
+			if got != g.Achievable.GEMM[tc.dtype] {
+				t.Errorf("%s %s as of %q: %v, want the catalogue's ceiling", tc.gpu, tc.dtype, tc.asOf, got)
+			}
+			continue
+		}
+		if math.Abs(got.Value/1e12-tc.want) > 1e-9*tc.want {
+			t.Errorf("%s %s as of %q: %.1f TFLOP/s, want %.1f (%s)", tc.gpu, tc.dtype, tc.asOf, got.Value/1e12, tc.want, got.Source)
+		}
+	}
+}
