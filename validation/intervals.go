@@ -329,7 +329,8 @@ type Coverage struct {
 	Key string `json:"key"`
 	// Rows with an interval; InsideLOO counts those inside the interval built from every other
 	// row's residual (leave one out), InsideLOSO those inside the interval built without any
-	// row of their source (leave one source out).
+	// row of their source (leave one source out), widened as estimate widens for a GPU, model
+	// class or engine release that no other source covers.
 	Rows       int      `json:"rows"`
 	InsideLOO  int      `json:"inside_loo"`
 	InsideLOSO int      `json:"inside_loso"`
@@ -378,6 +379,7 @@ func Intervals(res []Result) []Coverage {
 			cov[src] = c
 		}
 		in := r.Measured >= iv.Lo && r.Measured <= iv.Hi
+		q.GPU = r.GPUID // as estimate asks: a GPU no other source covers widens the interval too
 		ivs, oks := t.Interval(q)
 		ins := oks && r.Measured >= ivs.Lo && r.Measured <= ivs.Hi
 		for _, x := range []*Coverage{c, all} {
@@ -450,7 +452,7 @@ func WriteCoverage(w io.Writer, cov []Coverage) {
 		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", c.Key, c.Rows, pct(c.PctLOO), pct(c.PctLOSO))
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "note: interval = prediction × exp(the ⌊0.1(n+1)⌋-th and ⌈0.9(n+1)⌉-th of the n residuals ln(measured/predicted) of its cell: split-conformal ranks) (engine release, metric class, workload class (static, offline, online, online at ≥ 0.8 of the predicted sustainable rate), model class, GPU vendor; coarser when < 20 rows); leave-one-out drops the row's own residual, leave-one-source-out every row of its source")
+	fmt.Fprintln(w, "note: interval = prediction × exp(the ⌊0.1(n+1)⌋-th and ⌈0.9(n+1)⌉-th of the n residuals ln(measured/predicted) of its cell: split-conformal ranks) (engine release, metric class, workload class (static, offline, online, online at ≥ 0.8 of the predicted sustainable rate), model class, GPU vendor; coarser when < 20 rows); leave-one-out drops the row's own residual, leave-one-source-out every row of its source and widens, as estimate does, for a GPU, model class or engine release no other source covers")
 }
 
 // WriteIntervalsFile writes WriteIntervals' CSV to the file path.

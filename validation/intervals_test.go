@@ -107,3 +107,35 @@ func TestIntervalCellsByReleaseAndWorkload(t *testing.T) {
 		t.Errorf("unseen release: interval %+v (ok %v), want the family cell trtllm|… widened for trtllm-9", iv, ok)
 	}
 }
+
+// Leave-one-source-out asks what estimate would print for a deployment no other source
+// covers, GPU included: a source whose rows are all on a GPU that no other source of its
+// engine family has is widened ×WidenFactor for it, as estimate widens. Hand case: 40 rows
+// of source A on h100 with residuals 0.00–0.39 (step 0.01) and one row of source B on mi300x
+// with residual 0.50. Without B, the cell's split-conformal upper bound is the
+// ⌈0.9·41⌉ = 37th residual, 0.36: B (0.50) lies outside [0, 0.36] but inside the widened
+// [0, 0.54].
+func TestCoverageLOSOWidensForGPU(t *testing.T) {
+	var res []Result
+	add := func(id, gpu string, d float64) {
+		p := 100.0
+		res = append(res, Result{ID: id, Source: id, Engine: "vllm", Metric: "ttft_ms_mean", Workload: "rate", ModelClass: "dense",
+			Vendor: "nvidia", GPUID: gpu, Profile: "vllm", Measured: p * math.Exp(d), Predicted: &p})
+	}
+	for i := 0; i < 40; i++ {
+		add("A-1", "h100", float64(i)/100)
+	}
+	add("B-1", "mi300x", 0.50)
+	found := false
+	for _, c := range Intervals(res) {
+		if c.Key == "B" {
+			found = true
+			if c.Rows != 1 || c.InsideLOSO != 1 {
+				t.Errorf("source B: %+v, want its one row inside the leave-one-source-out interval widened for mi300x", c)
+			}
+		}
+	}
+	if !found {
+		t.Error("no coverage for source B")
+	}
+}
