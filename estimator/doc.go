@@ -43,7 +43,9 @@
 //
 // Efficiencies η are fractions of the target GPU's achievable ceilings (hardware.Achievable:
 // the best measured large-shape GEMM rate of the GEMM's compute dtype, the best HBM
-// streaming rate; a profile with ceilings = "datasheet" uses the peaks) and overheads are
+// streaming rate; a profile with ceilings = "datasheet" uses the peaks; one with
+// ceilings_as_of, the date its release range starts, the best GEMM measurement of the GPU made
+// by then where the ceilings table has one: hardware.Achievable.GEMMAsOf) and overheads are
 // times, so a Profile fitted on one GPU or dtype (Calibrate) applies to another. The fixed
 // cost of a step is structured: per layer, (GEMMs + attention kernels +
 // elementwise_kernels_per_layer) × kernel_overhead_us + GEMMs × gemm_fixed_us; a W8A8/W4A4

@@ -60,6 +60,9 @@
 // and the kernel launch cost (s). A GPU without a measurement gets fraction × its own peak,
 // the fraction being the median measured fraction of its architecture, family or vendor;
 // such figures have Measured = false and confidence "low". A ceiling never exceeds the peak.
+// Achievable.GEMMAsOf picks, for software of a given date, the best of the GPU's own GEMM
+// measurements dated no later than it (MI300X BF16: ~450 TFLOP/s with ROCm 6.1 in 2024,
+// 668.4 with ROCm 6.3 and TunableOp in January 2025), or the best figure when none is that old.
 //
 // GPU.Offers lists the public prices of data/hardware/prices.csv; SelectPrice picks the
 // median offer of an offering (on-demand, spot, reserved, purchase). A purchase price
