@@ -178,6 +178,9 @@ func newDeployment(s Spec) (*Deployment, error) {
 		}
 		s.Profile = p
 	}
+	if err := CheckEngineGPU(s.Profile, s.GPU); err != nil {
+		return nil, err
+	}
 	for _, v := range []struct {
 		name string
 		p    *int
@@ -321,6 +324,20 @@ func newDeployment(s Spec) (*Deployment, error) {
 	// the shared array.
 	d.warnings, d.gemms, d.attnGroups = slices.Clip(d.warnings), slices.Clip(d.gemms), slices.Clip(d.attnGroups)
 	return d, nil
+}
+
+// CheckEngineGPU returns the error New gives when profile p's engine cannot run on GPU g at
+// all: TensorRT-LLM (family trtllm, every release) builds CUDA kernels for NVIDIA GPUs only —
+// its support matrix lists NVIDIA Blackwell, Hopper, Ada Lovelace and Ampere parts
+// (nvidia.github.io/TensorRT-LLM/reference/support-matrix.html) — so a GPU whose catalogue
+// vendor is another (AMD Instinct, Intel Gaudi, Google TPU) has no TensorRT-LLM to predict.
+// A GPU with no vendor (a --gpu-file entry that leaves it out) is not refused. nil p is the
+// default profile, which runs anywhere.
+func CheckEngineGPU(p *Profile, g *hardware.GPU) error {
+	if p == nil || g == nil || p.Family() != "trtllm" || g.Vendor == "" || strings.EqualFold(g.Vendor, "NVIDIA") {
+		return nil
+	}
+	return fmt.Errorf("--engine %s: TensorRT-LLM runs on NVIDIA GPUs only; %s's vendor is %s: allowed there an engine built for it (vllm; sglang and tgi on AMD)", p.Family(), g.ID, g.Vendor)
 }
 
 // CheckEnforceEager returns the error New gives for Spec.EnforceEager with profile p when p

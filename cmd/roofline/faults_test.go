@@ -171,6 +171,9 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"kv-offload 1e30GB", with(c1, "--kv-offload", "cpu:1e30GB"), "--kv-offload cpu:1e+27TB: allowed values are up to 1.5TB"},
 		{"plan max-replicas 5000", []string{"plan", "--model", llama8b, "--target-rate", "5", "--input-len", "100", "--output-len", "10", "--max-replicas", "5000"}, "--max-replicas 5000: allowed values are 1 to 4096"},
 		{"accuracy header only, skipping", []string{"accuracy", "--skip-bad-rows", "--data", headerOnlyCSV}, "no measurement rows"},
+		// TensorRT-LLM has no AMD build (its support matrix lists NVIDIA GPUs only): DeepSeek-R1
+		// on 8 MI355X under --engine trtllm was predicted like any other deployment.
+		{"trtllm on MI355X", []string{"estimate", "--model", "deepseek-ai/DeepSeek-R1", "--gpu", "MI355X", "--num-gpus", "8", "--tp", "8", "--engine", "trtllm", "--input-len", "1024", "--output-len", "1024", "--concurrency", "4"}, "--engine trtllm: TensorRT-LLM runs on NVIDIA GPUs only; mi355x's vendor is AMD"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,51 @@
+package estimator
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestEngineGPUVendor: TensorRT-LLM builds CUDA kernels for NVIDIA GPUs only (its support
+// matrix, nvidia.github.io/TensorRT-LLM/reference/support-matrix.html, lists Blackwell,
+// Hopper, Ada Lovelace and Ampere parts and no other vendor's), so every trtllm release is
+// refused on the AMD Instinct parts of the catalogue (vendor "AMD" in data/gpus.toml), with a
+// line naming the engine, the GPU and what runs there; vLLM and SGLang ship ROCm builds (their
+// installation guides) and are kept. A GPU with no vendor stated is not refused.
+func TestEngineGPUVendor(t *testing.T) {
+	r1 := mustModel(t, "deepseek-ai/DeepSeek-R1")
+	for _, tc := range []struct {
+		engine, gpu string
+		refused     bool
+	}{
+		{"trtllm", "mi355x", true},
+		{"trtllm", "mi300x", true},
+		{"trtllm@0.17", "mi325x", true},
+		{"trtllm", "h200", false},
+		{"trtllm", "b300", false},
+		{"sglang", "mi355x", false},
+		{"sglang@0.4.6", "mi300x", false},
+		{"vllm", "mi325x", false},
+		{"vllm@0.7.3", "mi300x", false},
+	} {
+		p, _, err := Engine(tc.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = New(Spec{Model: r1, GPU: mustGPU(t, tc.gpu), TP: 8, Profile: p})
+		if tc.refused {
+			if err == nil {
+				t.Errorf("%s on %s: accepted, want refused (TensorRT-LLM has no build for this vendor)", tc.engine, tc.gpu)
+			} else if msg := err.Error(); !strings.Contains(msg, "--engine trtllm") || !strings.Contains(msg, "NVIDIA GPUs only") || !strings.Contains(msg, "AMD") || !strings.Contains(msg, "vllm") {
+				t.Errorf("%s on %s: %q, want the engine, 'NVIDIA GPUs only', the GPU's vendor and an engine that runs there", tc.engine, tc.gpu, msg)
+			}
+		} else if err != nil {
+			t.Errorf("%s on %s: %v, want accepted", tc.engine, tc.gpu, err)
+		}
+	}
+	// A --gpu-file entry without a vendor is not refused: nothing says it is not NVIDIA's.
+	g := *mustGPU(t, "mi300x")
+	g.Vendor = ""
+	if err := CheckEngineGPU(MustEngine("trtllm"), &g); err != nil {
+		t.Errorf("trtllm on a GPU with no vendor: %v, want accepted", err)
+	}
+}
