@@ -28,9 +28,9 @@
 // prefill step fits the TPOT bound (budgetForStep), and, as MLPerf reports the highest target
 // QPS that meets both bounds, the latency rows are read at the deployment's own edge
 //
-//	λ* = max{ λ : p99 TPOT(λ) ≤ tpot_limit_ms and p99 TTFT(λ) ≤ ttft_limit_ms }   (req/s, closed form)
+//	λ* = max{ λ ≤ 0.98·capacity : p99 TPOT(λ) ≤ tpot_limit_ms and p99 TTFT(λ) ≤ ttft_limit_ms }   (req/s)
 //
-// when λ* is below 99% of the predicted capacity (atEdge); throughput rows stay at the row's
+// with each λ simulated (3000 requests per replica; atEdge); throughput rows stay at the row's
 // offered rate.
 //
 // Comparison: CompareMetrics lines up a prediction (estimator.Serving) and a measured

@@ -99,6 +99,10 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 					if sv := s.Serving; rows[i].Workload == "rate" && sv.MaxRequestRate > 0 {
 						r.Load = estimator.LoadFraction(rows[i].RequestRate, sv)
 					}
+					if s.Latency != nil && isLatencyMetric(rows[i].Metric) {
+						// Read at the edge (atEdge): its residual belongs to the load it was predicted at.
+						r.Load = estimator.LoadFraction(0, *s.Latency)
+					}
 					v, ok, why := MetricValue(s, rows[i])
 					if !ok {
 						r.Reason = why
@@ -294,7 +298,7 @@ func MetricValue(p Prediction, r Row) (float64, bool, string) {
 		return 0, false
 	}
 	parts := strings.Split(r.Metric, "_ms_")
-	if len(parts) == 2 && !strings.HasPrefix(r.Metric, "kv_transfer") {
+	if isLatencyMetric(r.Metric) {
 		if p.Latency != nil {
 			s = *p.Latency
 		}
@@ -361,6 +365,12 @@ func MetricValue(p Prediction, r Row) (float64, bool, string) {
 	return 0, false, "unknown metric " + r.Metric
 }
 
+// isLatencyMetric is true for the TTFT, ITL, TPOT and E2E metrics (ttft_ms_mean…): the ones a
+// Prediction's Latency serving answers.
+func isLatencyMetric(metric string) bool {
+	return len(strings.Split(metric, "_ms_")) == 2 && !strings.HasPrefix(metric, "kv_transfer")
+}
+
 // atEdge is the serving at which an MLPerf Server or Interactive row's latencies are predicted,
 // or nil to read them at the row's own rate.
 //
@@ -369,33 +379,74 @@ func MetricValue(p Prediction, r Row) (float64, bool, string) {
 // and p99 TPOT stay within the bounds; submitters raise target_qps until the next step up
 // fails). Such a run sits at the edge of its system's bounds, and its latencies are those of
 // that edge: in 22 of the 32 MLPerf v5.1 Server/Interactive runs of modern.csv the nearer of
-// the two measured p99s is at 80–99% of its bound (17–99% over all 32). Near the edge latency grows as a step's fixed cost ÷
-// (1 − ρ), so reading it at the measured rate turns a few per cent of error in the predicted
-// capacity into a factor of several in TTFT and TPOT. The prediction instead takes the
-// deployment's own edge: λ*, the largest rate whose closed-form p99 TPOT and p99 TTFT meet
-// the row's tpot_limit_ms and ttft_limit_ms (Deployment.MaxGoodputColocated), and the
-// latencies there (simulated unless closedForm). When no bound binds below 99% of the
-// predicted capacity — the model's latencies stay inside the bounds up to saturation — the
-// edge is the capacity itself, where a finite run's latencies depend on its length, and the
-// row keeps its own rate (nil). No constant is fitted.
+// the two measured p99s is at 80–99% of its bound (17–99% over all 32). Near the edge latency
+// grows as a step's fixed cost ÷ (1 − ρ), so reading it at the measured rate turns a few per
+// cent of error in the predicted capacity into a factor of several in TTFT and TPOT. The
+// prediction instead takes the deployment's own edge: λ*, the largest rate whose p99 TPOT and
+// p99 TTFT meet the row's tpot_limit_ms and ttft_limit_ms, found by bisection (edgeBisections
+// halvings) over (0, edgeMaxLoad × the predicted capacity], each rate simulated with
+// edgeRequestsPerLane requests per replica (the closed form when closedForm, whose TPOT has no
+// spread: p99 = mean), and the latencies there. When the bounds hold up to edgeMaxLoad, the
+// latencies are read there; when they fail at every rate tried (a deployment that cannot meet
+// them at all), the row keeps its own rate (nil). No constant is fitted to measurements:
+// edgeMaxLoad, edgeRequestsPerLane and edgeBisections are numerical choices (see there).
 func atEdge(d *estimator.Deployment, w estimator.Workload, r Row, closedForm bool) *estimator.Serving {
-	cons := []estimator.Constraint{{Metric: "tpot", Stat: "p99", Op: "<=", Value: r.TPOTLimitMs}}
-	if r.TTFTLimitMs > 0 {
-		cons = append(cons, estimator.Constraint{Metric: "ttft", Stat: "p99", Op: "<=", Value: r.TTFTLimitMs})
-	}
-	lam, cf, err := d.MaxGoodputColocated(w, cons)
-	if err != nil || !(lam > 0) || lam >= 0.99*cf.MaxRequestRate {
+	probe := w
+	probe.RequestRate = 1
+	cf, err := d.Serve(probe)
+	if err != nil || !(cf.MaxRequestRate > 0) {
 		return nil
 	}
-	w.RequestRate = lam
-	s := cf
-	if !closedForm {
-		if s, err = d.Simulate(w, 1); err != nil {
-			return nil
+	meets := func(s estimator.Serving) bool {
+		return s.TPOT.P99 <= r.TPOTLimitMs && (r.TTFTLimitMs <= 0 || s.TTFT.P99 <= r.TTFTLimitMs)
+	}
+	at := func(lam float64) (estimator.Serving, bool) {
+		w.RequestRate = lam
+		if closedForm {
+			s, err := d.Serve(w)
+			return s, err == nil
+		}
+		w.NumRequests = edgeRequestsPerLane * d.Lanes()
+		s, err := d.Simulate(w, 1)
+		return s, err == nil
+	}
+	hi := edgeMaxLoad * cf.MaxRequestRate
+	if s, ok := at(hi); !ok {
+		return nil
+	} else if meets(s) {
+		return &s
+	}
+	lo, found := 0.0, false
+	var best estimator.Serving
+	for i := 0; i < edgeBisections; i++ {
+		mid := (lo + hi) / 2
+		if s, ok := at(mid); ok && meets(s) {
+			lo, best, found = mid, s, true
+		} else {
+			hi = mid
 		}
 	}
-	return &s
+	if !found {
+		return nil
+	}
+	return &best
 }
+
+// Numerical settings of atEdge's search.
+const (
+	// edgeMaxLoad is the highest load (fraction of the predicted capacity) the edge is searched
+	// up to: a queue relaxes to its steady state over ~1/(1 − ρ)² arrivals (heavy-traffic
+	// limit), 2,500 at 0.98 but 10,000 at 0.99, so above it a simulated run of
+	// edgeRequestsPerLane requests per replica would report p99s set by its own length.
+	edgeMaxLoad = 0.98
+	// edgeRequestsPerLane is the simulated requests per replica at each rate tried: 3000, three
+	// times the simulation's default for an open loop, as MLPerf runs last at least 600 s
+	// (LoadGen's minimum duration) and the p99s near capacity need the longer run.
+	edgeRequestsPerLane = 3000
+	// edgeBisections halvings of (0, edgeMaxLoad × capacity] place the edge within 0.1% of the
+	// capacity (0.98 / 2¹⁰).
+	edgeBisections = 10
+)
 
 // budgetForStep is the per-step token budget (max_num_batched_tokens, a multiple of 256
 // from 256 to 65536) of an engine tuned for a TPOT bound: the largest whose full step — one
