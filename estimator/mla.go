@@ -1,5 +1,7 @@
 package estimator
 
+import "math"
+
 // MLA as engines run it (DeepSeek-V2 paper §2.1.3; DeepSeek-V3/R1).
 //
 // Prefill runs the decompressed form: the latent c_KV (kv_lora_rank = 512) is expanded by
@@ -26,4 +28,17 @@ func (d *Deployment) mlaDecodeEff() float64 {
 		return d.Profile.MLADecodeEfficiency
 	}
 	return orOne(d.Profile.AttentionEfficiency)
+}
+
+// mlaEPLayerUs is the fixed cost per MoE layer per step of an MLA model whose MoE layers are
+// expert-parallel across attention-DP ranks, µs: the profile's mla_ep_layer_overhead_us, and
+// never less than its mla_tp_layer_overhead_us. The kernels that figure stands for (the
+// q_a/kv_a RMSNorms, the second absorbed-MLA BMM, rotary, the split-KV reduction, top-k
+// routing, the permutation into expert order and back, activation quantisation, and the
+// fill/drain floor of each small GEMM) run in every layer whatever the layout; attention DP +
+// EP adds the dispatch and combine between ranks on top. A profile that gives only the TP
+// figure (vllm, vllm@0.8, vllm@0.7, trtllm@0.x) priced that layout with none of it, so attention
+// DP + EP looked cheaper per step than TP8 at any batch.
+func (d *Deployment) mlaEPLayerUs() float64 {
+	return math.Max(d.Profile.MLAEPLayerOverheadUs, d.Profile.MLATPLayerOverheadUs)
 }

@@ -1,6 +1,9 @@
 package estimator
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 // TestMLALatentCacheNotSplitByTP: DeepSeek-V3's latent cache (kv_lora_rank 512 + rope 64 per
 // layer, 61 layers, bf16) is 61 · 576 · 2 B = 70,272 B per token on every TP rank. The
@@ -21,5 +24,41 @@ func TestMLALatentCacheNotSplitByTP(t *testing.T) {
 	dp := mustDeploy(t, Spec{Model: m, GPU: g, NumGPUs: 16, TP: 1, DP: 16, EP: 16, WeightDtype: "fp8", Profile: MustEngine("sglang"), MaxModelLen: 69632, Topology: Topology{Nodes: 2}})
 	if got := dp.Memory().KVCacheTokens; got < 2*69632 {
 		t.Errorf("attention DP16: %d KV tokens per rank; want at least the 2 × 69,632 of its 2 requests", got)
+	}
+}
+
+// TestMLAEPLayerFloor: an MLA MoE layer runs the same small kernels (RMSNorms, the absorbed
+// BMMs, rotary, routing, permutation, quantisation, each GEMM's fill/drain) whether attention
+// is tensor-parallel or data-parallel, so attention DP + EP pays per MoE layer at least the
+// profile's mla_tp_layer_overhead_us. The vllm profile gives 80 µs for TP and no EP figure:
+// a decode step of DeepSeek-R1 (61 layers, first_k_dense_replace 3 → 58 MoE layers, its
+// config.json) under tp=1 dp=8 ep=8 carries 58 × 80 µs = 4.64 ms of it (hand calculation).
+// Before, it carried none, and that layout came out faster per step than TP8 even at 4
+// requests. A profile whose EP figure is larger keeps it (trtllm: 58 × 250 µs = 14.5 ms).
+func TestMLAEPLayerFloor(t *testing.T) {
+	m := mustModel(t, "deepseek-ai/DeepSeek-R1")
+	g := mustGPU(t, "h200")
+	b := Batch{Uniform: struct{ N, Ctx int }{16, 2048}}
+	for _, tc := range []struct {
+		engine string
+		want   float64 // s, the per-MoE-layer fixed cost of one step
+	}{
+		{"vllm", 58 * 80e-6},
+		{"vllm@0.7.3", 58 * 80e-6},
+		{"sglang@0.4.6", 58 * 250e-6},
+		{"trtllm", 58 * 250e-6},
+	} {
+		p, _, err := Engine(tc.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		none := *p
+		none.MLAEPLayerOverheadUs, none.MLATPLayerOverheadUs = 0, 0
+		step := func(p *Profile) float64 {
+			return mustDeploy(t, Spec{Model: m, GPU: g, TP: 1, DP: 8, EP: 8, Profile: p}).StepSeconds(&b)
+		}
+		if got := step(p) - step(&none); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("%s, attention DP8 + EP8: %.3f ms per step for the MoE layers' fixed work, want %.3f ms", tc.engine, got*1e3, tc.want*1e3)
+		}
 	}
 }

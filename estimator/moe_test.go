@@ -111,7 +111,9 @@ func TestEPOverheadsOnlyWithAttentionDP(t *testing.T) {
 		}
 		step := func(seq, layer float64) float64 {
 			p := *MustEngine("trtllm")
-			p.MLAEPSeqOverheadUs, p.MLAEPLayerOverheadUs = seq, layer
+			// No attention-TP figure: it is the floor of the per-layer EP cost (mlaEPLayerUs,
+			// TestMLAEPLayerFloor), so with it the 0 below would count as 80 µs.
+			p.MLAEPSeqOverheadUs, p.MLAEPLayerOverheadUs, p.MLATPLayerOverheadUs = seq, layer, 0
 			d, err := New(Spec{Model: m, GPU: g, TP: tp, DP: dp, EP: ep, WeightDtype: "fp4", KVDtype: "fp8", Profile: &p})
 			if err != nil {
 				t.Fatal(err)

@@ -91,7 +91,7 @@ func (d *Deployment) Parameters() []Parameter {
 		out = append(out, Parameter{"custom_allreduce_max_mib", v, "MiB", p.Source("custom_allreduce_max_mib")})
 	}
 	if v := p.MLATPLayerOverheadUs; v > 0 && d.Model.MLA != nil { // listed when it can apply
-		out = append(out, Parameter{"mla_tp_layer_overhead_us", v, "µs per MoE layer per step (MLA model, attention TP)", p.Source("mla_tp_layer_overhead_us")})
+		out = append(out, Parameter{"mla_tp_layer_overhead_us", v, "µs per MoE layer per step (MLA model, attention TP; with attention DP + EP the least mla_ep_layer_overhead_us counts as)", p.Source("mla_tp_layer_overhead_us")})
 	}
 	if v := p.ADPEagerLayerUs; v > 0 && d.moeGather() > 1 { // listed when it can apply (attention DP + EP)
 		out = append(out, Parameter{"adp_eager_layer_us", v, "µs of host dispatch per layer of a step some attention-DP rank runs with a prompt chunk (no CUDA graph on any rank; hidden behind longer GPU work)", p.Source("adp_eager_layer_us")})

@@ -577,7 +577,7 @@ func (d *Deployment) step(b *Batch, acc *stepAcc) {
 	}
 	if d.Model.MLA != nil && d.moeLayers > 0 && d.moeGather() > 1 {
 		// MLA model, attention DP + EP (profile.go): per sequence of this rank, and per MoE layer of the stage
-		ovh += prof.MLAEPSeqOverheadUs*1e-6*seqs + prof.MLAEPLayerOverheadUs*1e-6*float64(d.moeLayers)
+		ovh += prof.MLAEPSeqOverheadUs*1e-6*seqs + d.mlaEPLayerUs()*1e-6*float64(d.moeLayers)
 	} else if d.Model.MLA != nil && d.moeLayers > 0 {
 		ovh += prof.MLATPLayerOverheadUs * 1e-6 * float64(d.moeLayers) // MLA model, attention TP (profile.go)
 	}
