@@ -246,9 +246,22 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	}
 	s.TTFT, s.TPOT, s.E2E = buf.summarize(ttft), buf.summarize(tpot), buf.summarize(e2e)
 	s.ITL = buf.weighted(&itl)
-	s.RequestPerS = reps * float64(len(ttft)) / dur
-	s.OutputTokS = reps * outTok / dur
-	s.TotalTokS = reps * (outTok + inTok) / dur
+	// The lanes together carry the workload's clients (or requests); the simulated lane carried
+	// a whole share of them, rounded. Rates scale by the true total over that share, not by the
+	// lanes: 4 clients on 8 attention-DP ranks are 4 busy lanes, not 8 (they were priced as 8,
+	// twice the throughput Little's law allows 4 clients at the simulated E2E).
+	scale := reps
+	switch w.Kind {
+	case Concurrency:
+		scale = float64(w.Concurrency) / float64(clients)
+	case Static:
+		scale = float64(w.BatchSize) / float64(n)
+	case Offline:
+		scale = float64(w.NumRequests) / float64(n)
+	}
+	s.RequestPerS = scale * float64(len(ttft)) / dur
+	s.OutputTokS = scale * outTok / dur
+	s.TotalTokS = scale * (outTok + inTok) / dur
 	if len(user) > 0 {
 		s.OutputTokSPerUser = NullFloat(mean(user))
 	}
