@@ -658,6 +658,7 @@ func (d *Deployment) serveClosed(c *cf, cr float64, at func(float64) cfPoint) Se
 	p, wait, rps := closedLoop(cr, c.bmax, at)
 	s.RequestPerS = reps * rps
 	d.finishSteady(&s, c, p, wait, 0)
+	s.Batch = min(s.Batch, cr) // fewer clients than lanes: the mean over busy and idle lanes
 	// Above the batch cap the first min(clients, cap) requests start together and the others
 	// queue for a slot: the burst is the cap's, the steady state waits as well.
 	if clients := int(max(1, math.Round(cr))); clients > 1 {
@@ -693,7 +694,17 @@ func (d *Deployment) serveClosed(c *cf, cr float64, at func(float64) cfPoint) Se
 // closedLoop is the operating point of cr clients per replica: below the batch cap the running
 // batch is cr; above it the extra requests queue, and Little's law at the capped batch gives
 // their wait (deterministic in the mean field). at evaluates the model at a batch.
+//
+// Fewer clients than lanes (cr < 1): a lane with a client serves that one request alone and
+// the others idle, so the latencies are one request's (at(1)) and a lane completes cr/E2E
+// requests on average. At the fractional batch the prompt was charged part of a prefill step
+// on an empty engine plus a whole decode step no one ran: 4 clients on 8 DP replicas had a
+// higher TTFT than 8.
 func closedLoop(cr, bmax float64, at func(float64) cfPoint) (p cfPoint, wait, reqPerReplica float64) {
+	if cr < 1 && bmax >= 1 {
+		p = at(1)
+		return p, 0, cr / p.e2e
+	}
 	if cr <= bmax {
 		p = at(cr)
 		return p, 0, p.b / p.e2e
