@@ -426,6 +426,14 @@ func (d *Deployment) resolveDtypes() error {
 	case "fp8", "int8", "fp4":
 		if p, ok := g.PeakFLOPs[wd]; ok && p > 0 {
 			cd = wd
+		} else if wd == "fp4" && d.WeightDtype != "" && d.Profile.Family() == "trtllm" {
+			// A checkpoint re-quantised to FP4 (d.WeightDtype is cleared for one stored in
+			// its own 4-bit format, e.g. gpt-oss's MXFP4, which TensorRT-LLM serves on
+			// Hopper with 16-bit or FP8 activations): TensorRT-LLM runs NVFP4 GEMMs and MoE
+			// only on Blackwell's FP4 tensor cores (its quantization guide's hardware table,
+			// nvidia.github.io/TensorRT-LLM/features/quantization.html), with no
+			// dequantising fallback.
+			return fmt.Errorf("--weight-dtype fp4 with --engine %s: TensorRT-LLM's FP4 (NVFP4) kernels need FP4 tensor cores (Blackwell) and %s has none (no fp4 rate in the GPU catalogue); allowed there: fp8 or int4 weights, or an engine that dequantises FP4 (vllm)", d.Profile.Family(), g.ID)
 		} else {
 			d.warnings = append(d.warnings, fmt.Errorf("%s has no %s tensor cores: %s weights are dequantized and computed in %s", g.ID, wd, wd, md))
 		}

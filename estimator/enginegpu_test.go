@@ -49,3 +49,47 @@ func TestEngineGPUVendor(t *testing.T) {
 		t.Errorf("trtllm on a GPU with no vendor: %v, want accepted", err)
 	}
 }
+
+// TestTRTLLMFP4NeedsBlackwell: TensorRT-LLM's NVFP4 GEMM and MoE kernels run on Blackwell's
+// FP4 tensor cores only (its quantization guide's hardware table lists NVFP4 for Blackwell,
+// not Hopper or Ada), so DeepSeek-R1 re-quantised to fp4 under trtllm is refused on H200 and
+// H100 (no fp4_tflops_dense in data/gpus.toml) and kept on B200; vLLM, which dequantises FP4
+// weights on Hopper, keeps it with the dequantisation warning; a checkpoint stored in MXFP4
+// (gpt-oss-120b: served as stored, TRTMAIN-0017 runs it under TensorRT-LLM on an H200) is
+// not a re-quantisation and is kept.
+func TestTRTLLMFP4NeedsBlackwell(t *testing.T) {
+	r1 := mustModel(t, "deepseek-ai/DeepSeek-R1")
+	for _, tc := range []struct {
+		engine, gpu, model, wd string
+		refused                bool
+	}{
+		{"trtllm", "h200", "deepseek-ai/DeepSeek-R1", "fp4", true},
+		{"trtllm@0.17", "H100 SXM", "deepseek-ai/DeepSeek-R1", "fp4", true},
+		{"trtllm", "b200", "deepseek-ai/DeepSeek-R1", "fp4", false},
+		{"trtllm", "h200", "deepseek-ai/DeepSeek-R1", "fp8", false},
+		{"vllm", "h200", "deepseek-ai/DeepSeek-R1", "fp4", false},
+		{"trtllm", "h200", "openai/gpt-oss-120b", "fp4", false},
+	} {
+		p, _, err := Engine(tc.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := r1
+		if tc.model != r1.ID {
+			m = mustModel(t, tc.model)
+		}
+		tp := 8
+		if m != r1 {
+			tp = 1
+		}
+		_, err = New(Spec{Model: m, GPU: mustGPU(t, tc.gpu), TP: tp, WeightDtype: tc.wd, Profile: p})
+		switch {
+		case tc.refused && err == nil:
+			t.Errorf("%s %s on %s under %s: accepted, want refused (no NVFP4 kernels without FP4 tensor cores)", tc.model, tc.wd, tc.gpu, tc.engine)
+		case tc.refused && !strings.Contains(err.Error(), "--weight-dtype fp4 with --engine trtllm") || tc.refused && !strings.Contains(err.Error(), "allowed there: fp8"):
+			t.Errorf("%s on %s under %s: %q, want the flag, the engine and what is allowed", tc.model, tc.gpu, tc.engine, err)
+		case !tc.refused && err != nil:
+			t.Errorf("%s %s on %s under %s: %v, want accepted", tc.model, tc.wd, tc.gpu, tc.engine, err)
+		}
+	}
+}
