@@ -30,8 +30,8 @@
 //
 //	λ* = max{ λ ≤ 0.98·capacity : p99 TPOT(λ) ≤ tpot_limit_ms and p99 TTFT(λ) ≤ ttft_limit_ms }   (req/s)
 //
-// with each λ simulated (3000 requests per replica; atEdge); throughput rows stay at the row's
-// offered rate.
+// with each λ simulated for max(1000, 1.2/(1 − ρ)²) requests per replica at its load ρ (a
+// queue's relaxation time; atEdge); throughput rows stay at the row's offered rate.
 //
 // Comparison: CompareMetrics lines up a prediction (estimator.Serving) and a measured
 // bench.Summary metric by metric (ms for latencies, tok/s and req/s for throughput);

@@ -385,11 +385,11 @@ func isLatencyMetric(metric string) bool {
 // prediction instead takes the deployment's own edge: λ*, the largest rate whose p99 TPOT and
 // p99 TTFT meet the row's tpot_limit_ms and ttft_limit_ms, found by bisection (edgeBisections
 // halvings) over (0, edgeMaxLoad × the predicted capacity], each rate simulated with
-// edgeRequestsPerLane requests per replica (the closed form when closedForm, whose TPOT has no
+// edgeRequests(ρ) requests per replica (the closed form when closedForm, whose TPOT has no
 // spread: p99 = mean), and the latencies there. When the bounds hold up to edgeMaxLoad, the
 // latencies are read there; when they fail at every rate tried (a deployment that cannot meet
 // them at all), the row keeps its own rate (nil). No constant is fitted to measurements:
-// edgeMaxLoad, edgeRequestsPerLane and edgeBisections are numerical choices (see there).
+// edgeMaxLoad, edgeRequests and edgeBisections are numerical choices (see there).
 func atEdge(d *estimator.Deployment, w estimator.Workload, r Row, closedForm bool) *estimator.Serving {
 	probe := w
 	probe.RequestRate = 1
@@ -406,7 +406,7 @@ func atEdge(d *estimator.Deployment, w estimator.Workload, r Row, closedForm boo
 			s, err := d.Serve(w)
 			return s, err == nil
 		}
-		w.NumRequests = edgeRequestsPerLane * d.Lanes()
+		w.NumRequests = edgeRequests(lam/cf.MaxRequestRate) * d.Lanes()
 		s, err := d.Simulate(w, 1)
 		return s, err == nil
 	}
@@ -432,17 +432,22 @@ func atEdge(d *estimator.Deployment, w estimator.Workload, r Row, closedForm boo
 	return &best
 }
 
+// edgeRequests is the simulated requests per replica at load ρ (offered rate ÷ predicted
+// capacity) in atEdge's search: 1.2/(1 − ρ)², 20% beyond a queue's relaxation time in arrivals
+// (heavy-traffic limit), and at least the simulation's default of 1000 for an open loop. MLPerf
+// runs last at least 600 s (LoadGen's minimum duration), long enough to relax at their loads.
+func edgeRequests(rho float64) int {
+	rho = min(rho, edgeMaxLoad)
+	return max(1000, int(math.Ceil(1.2/((1-rho)*(1-rho)))))
+}
+
 // Numerical settings of atEdge's search.
 const (
 	// edgeMaxLoad is the highest load (fraction of the predicted capacity) the edge is searched
 	// up to: a queue relaxes to its steady state over ~1/(1 − ρ)² arrivals (heavy-traffic
-	// limit), 2,500 at 0.98 but 10,000 at 0.99, so above it a simulated run of
-	// edgeRequestsPerLane requests per replica would report p99s set by its own length.
+	// limit), 2,500 at 0.98 but 10,000 at 0.99, so above it a run of edgeRequests(0.98) = 3000
+	// requests per replica would report p99s set by its own length.
 	edgeMaxLoad = 0.98
-	// edgeRequestsPerLane is the simulated requests per replica at each rate tried: 3000, three
-	// times the simulation's default for an open loop, as MLPerf runs last at least 600 s
-	// (LoadGen's minimum duration) and the p99s near capacity need the longer run.
-	edgeRequestsPerLane = 3000
 	// edgeBisections halvings of (0, edgeMaxLoad × capacity] place the edge within 0.1% of the
 	// capacity (0.98 / 2¹⁰).
 	edgeBisections = 10
