@@ -294,6 +294,12 @@ func newDeployment(s Spec) (*Deployment, error) {
 	for _, n := range m.Notes {
 		d.warnings = append(d.warnings, fmt.Errorf("model %s: %s", m.ID, n))
 	}
+	if s.Profile.Family() == "vllm" && s.Profile.Below(Version{0, 9}) && strings.HasPrefix(s.GPU.Architecture, "Blackwell") {
+		// vLLM 0.7 was built on PyTorch 2.5.1 and 0.8 on PyTorch 2.6.0 (their requirements
+		// files), whose CUDA wheels stop at CUDA 12.6; PyTorch 2.7.0 brought Blackwell support
+		// with CUDA 12.8 wheels (its release notes), and vLLM 0.9.0 moved to it.
+		d.warnings = append(d.warnings, fmt.Errorf("%s on %s: vLLM releases before 0.9 were built on PyTorch 2.5-2.6 with CUDA ≤ 12.6; Blackwell support came with PyTorch 2.7 and CUDA 12.8 (vLLM 0.9.0): this predicts the release as if it ran there", s.Profile.Label(), s.GPU.ID))
+	}
 	if err := d.resolveDtypes(); err != nil {
 		return nil, err
 	}

@@ -93,3 +93,61 @@ func TestTRTLLMFP4NeedsBlackwell(t *testing.T) {
 		}
 	}
 }
+
+// TestVLLMBeforeBlackwellWarns: vLLM 0.7.x was built on PyTorch 2.5.1 and 0.8.x on 2.6.0 (the
+// releases' requirements files); Blackwell support came with PyTorch 2.7.0's CUDA 12.8 wheels
+// (its release notes), which vLLM 0.9.0 adopted. A release profile wholly below 0.9 on a
+// Blackwell GPU is still predicted, with a warning saying so; the newest vLLM profile, Hopper,
+// and other engines are not warned.
+func TestVLLMBeforeBlackwellWarns(t *testing.T) {
+	r1 := mustModel(t, "deepseek-ai/DeepSeek-R1")
+	for _, tc := range []struct {
+		engine, gpu string
+		warned      bool
+	}{
+		{"vllm@0.7.3", "b200", true},
+		{"vllm@0.8.5", "b300", true},
+		{"vllm@0.5.4", "b200", true},
+		{"vllm", "b200", false},
+		{"vllm@0.9.0", "b200", false},
+		{"vllm@0.7.3", "h200", false},
+		{"sglang@0.4.6", "b200", false},
+	} {
+		p, _, err := Engine(tc.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := mustDeploy(t, Spec{Model: r1, GPU: mustGPU(t, tc.gpu), TP: 8, Profile: p})
+		var got bool
+		for _, w := range d.Warnings() {
+			if strings.Contains(w.Error(), "vLLM releases before 0.9") {
+				got = true
+			}
+		}
+		if got != tc.warned {
+			t.Errorf("%s on %s: warned %v, want %v (warnings %v)", tc.engine, tc.gpu, got, tc.warned, d.Warnings())
+		}
+	}
+}
+
+// TestProfileBelow: a release range lies below v when its upper bound is "< u" with u ≤ v or
+// "<= u" with u < v (read off the range by hand).
+func TestProfileBelow(t *testing.T) {
+	for _, tc := range []struct {
+		versions string
+		v        Version
+		want     bool
+	}{
+		{">=0.6, <0.8", Version{0, 9}, true},
+		{">=0.8, <0.9", Version{0, 9}, true},
+		{">=0.8, <0.9", Version{0, 8, 5}, false},
+		{">=0.9", Version{0, 9}, false},
+		{"<=0.9", Version{0, 9}, false},
+		{"<=0.8.5", Version{0, 9}, true},
+		{"", Version{0, 9}, false},
+	} {
+		if got := (&Profile{Versions: tc.versions}).Below(tc.v); got != tc.want {
+			t.Errorf("versions %q below %v: %v, want %v", tc.versions, tc.v, got, tc.want)
+		}
+	}
+}

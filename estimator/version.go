@@ -295,3 +295,20 @@ func engineRelease(family, release string) (*Profile, bool, error) {
 	}
 	return nil, false, fmt.Errorf("--engine %s@%s: no %s profile covers release %s (profiles: %s)", family, release, family, v, strings.Join(ranges, "; "))
 }
+
+// Below reports whether every release the profile describes is older than v: its range has
+// an upper bound "< u" with u ≤ v or "<= u" with u < v. A profile without a range (the
+// newest of a family, a calibrated one) is not below anything.
+func (p *Profile) Below(v Version) bool {
+	cs, err := parseRange(p.Versions)
+	if err != nil {
+		return false
+	}
+	for _, c := range cs {
+		r := c.v.Compare(v)
+		if c.op == "<" && r <= 0 || c.op == "<=" && r < 0 {
+			return true
+		}
+	}
+	return false
+}
