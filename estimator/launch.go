@@ -29,7 +29,7 @@ var LaunchFlags = map[string][]string{
 	"vllm": {"--tensor-parallel-size", "--pipeline-parallel-size", "--data-parallel-size", "--enable-expert-parallel",
 		"--max-num-seqs", "--max-num-batched-tokens", "--kv-cache-dtype", "--gpu-memory-utilization", "--max-model-len",
 		"--quantization", "--dtype", "--enforce-eager", "--port"},
-	"sglang": {"--model-path", "--tp-size", "--dp-size", "--ep-size", "--max-running-requests", "--chunked-prefill-size",
+	"sglang": {"--model-path", "--tp-size", "--dp-size", "--enable-dp-attention", "--ep-size", "--max-running-requests", "--chunked-prefill-size",
 		"--kv-cache-dtype", "--mem-fraction-static", "--context-length", "--quantization", "--disable-cuda-graph", "--port"},
 	"trtllm": {"--tp_size", "--pp_size", "--ep_size", "--max_batch_size", "--max_num_tokens",
 		"--kv_cache_free_gpu_memory_fraction", "--max_seq_len", "--port"},
@@ -86,6 +86,13 @@ func LaunchFor(m *models.Model, c SweepConfig, w Workload) Launch {
 		ckpt = modelDtype(m)
 	}
 	note := func(f string, a ...any) { l.Notes = append(l.Notes, fmt.Sprintf(f, a...)) }
+	// Attention DP + EP (EP > TP with DP > 1, as the step model reads it: moeGather): the DP
+	// ranks are one engine whose experts span them, not DP independent replicas. SGLang
+	// spells it --tp-size TP·DP --dp-size DP --enable-dp-attention (its DeepSeek guide:
+	// "--tp 8 --dp 8 --enable-dp-attention"), TensorRT-LLM --tp_size TP·DP with
+	// enable_attention_dp in the LLM API options; vLLM's --data-parallel-size with
+	// --enable-expert-parallel already is that layout.
+	adp := c.EP > c.TP && c.DP > 1
 	onlineFP8 := c.WeightDtype == "fp8" && ckpt != "fp8"
 	needsCkpt := c.WeightDtype != ckpt && !onlineFP8 && !(isHalf(c.WeightDtype) && isHalf(ckpt))
 	if needsCkpt {
@@ -133,9 +140,15 @@ func LaunchFor(m *models.Model, c SweepConfig, w Workload) Launch {
 	} else {
 		s := cmdline{parts: []string{LaunchPrefix["sglang"]}}
 		s.add("--model-path", id)
-		s.add("--tp-size", c.TP)
-		if c.DP > 1 {
+		if adp {
+			s.add("--tp-size", c.TP*c.DP)
 			s.add("--dp-size", c.DP)
+			s.add("--enable-dp-attention", nil)
+		} else {
+			s.add("--tp-size", c.TP)
+			if c.DP > 1 {
+				s.add("--dp-size", c.DP)
+			}
 		}
 		if c.EP > 1 {
 			s.add("--ep-size", c.EP)
@@ -163,7 +176,11 @@ func LaunchFor(m *models.Model, c SweepConfig, w Workload) Launch {
 
 	// TensorRT-LLM.
 	t := cmdline{parts: []string{LaunchPrefix["trtllm"], shellQuote(id)}}
-	t.add("--tp_size", c.TP)
+	if adp {
+		t.add("--tp_size", c.TP*c.DP)
+	} else {
+		t.add("--tp_size", c.TP)
+	}
 	if c.PP > 1 {
 		t.add("--pp_size", c.PP)
 	}
@@ -180,7 +197,10 @@ func LaunchFor(m *models.Model, c SweepConfig, w Workload) Launch {
 	t.add("--max_seq_len", c.MaxModelLen)
 	t.add("--port", LaunchPort)
 	l.TRTLLM = t.String()
-	if c.DP > 1 {
+	switch {
+	case adp:
+		note("trtllm: attention DP over %d ranks: add enable_attention_dp: true to the YAML file given to --extra_llm_api_options (trtllm-serve has no flag for it); without it --tp_size %d runs attention tensor-parallel", c.DP, c.TP*c.DP)
+	case c.DP > 1:
 		note("trtllm: the command serves one replica on tp·pp = %d GPUs; start %d of them on disjoint GPUs behind a load balancer", c.TP*c.PP, c.DP)
 	}
 	if c.EnforceEager {

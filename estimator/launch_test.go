@@ -91,6 +91,41 @@ func TestLaunchExact(t *testing.T) {
 	}
 }
 
+// TestLaunchAttentionDP: DeepSeek-R1 on 8 GPUs with attention DP8 + EP8 (tp=1 dp=8 ep=8, the
+// layout whose MoE layers gather the 8 ranks' tokens) is one engine, not 8 replicas of one
+// GPU each, which could not hold the model's 671B parameters. SGLang's DeepSeek guide
+// launches it as --tp 8 --dp 8 --enable-dp-attention (tp-size counts every GPU of the group;
+// --tp-size 1 --dp-size 8 is 8 single-GPU replicas); TensorRT-LLM's DeepSeek-R1 guide as
+// trtllm-serve --tp_size 8 --ep_size 8 with enable_attention_dp: true in the
+// --extra_llm_api_options YAML; vLLM's expert-parallel guide as --data-parallel-size 8
+// --enable-expert-parallel (unchanged). Plain DP replicas (ep ≤ tp) keep --tp-size TP
+// --dp-size DP and the trtllm "start DP of them" note.
+func TestLaunchAttentionDP(t *testing.T) {
+	m := mustModel(t, "deepseek-ai/DeepSeek-R1")
+	c := SweepConfig{GPU: "b200-sxm", NumGPUs: 8, TP: 1, PP: 1, DP: 8, EP: 8, Engine: "sglang", WeightDtype: "fp8", KVDtype: "bf16",
+		MaxNumSeqs: 128, MaxNumBatchedTokens: 8192, MaxModelLen: 16384, Concurrency: 64}
+	l := LaunchFor(m, c, Workload{Kind: Concurrency, InputLen: 1024, OutputLen: 1024})
+	if want := "python -m sglang.launch_server --model-path deepseek-ai/DeepSeek-R1 --tp-size 8 --dp-size 8 --enable-dp-attention --ep-size 8 "; !strings.HasPrefix(l.SGLang, want) {
+		t.Errorf("sglang: %s\nwant it to start %s", l.SGLang, want)
+	}
+	if want := "trtllm-serve deepseek-ai/DeepSeek-R1 --tp_size 8 --ep_size 8 "; !strings.HasPrefix(l.TRTLLM, want) {
+		t.Errorf("trtllm: %s\nwant it to start %s", l.TRTLLM, want)
+	}
+	if want := "vllm serve deepseek-ai/DeepSeek-R1 --tensor-parallel-size 1 --data-parallel-size 8 --enable-expert-parallel "; !strings.HasPrefix(l.VLLM, want) {
+		t.Errorf("vllm: %s\nwant it to start %s", l.VLLM, want)
+	}
+	if len(l.Notes) != 1 || !strings.Contains(l.Notes[0], "enable_attention_dp: true") {
+		t.Errorf("notes %q: want only the trtllm attention-DP note", l.Notes)
+	}
+	checkFlags(t, "sglang", l.SGLang)
+	checkFlags(t, "trtllm", l.TRTLLM)
+	// TP8 with EP8 and no attention DP: experts over the TP group, one replica.
+	c.TP, c.DP = 8, 1
+	if l := LaunchFor(m, c, Workload{Kind: Concurrency, InputLen: 1024, OutputLen: 1024}); strings.Contains(l.SGLang, "--enable-dp-attention") || !strings.Contains(l.SGLang, "--tp-size 8 --ep-size 8") {
+		t.Errorf("TP8 EP8: %s, want --tp-size 8 --ep-size 8 without attention DP", l.SGLang)
+	}
+}
+
 func TestShellQuote(t *testing.T) {
 	for in, want := range map[string]string{"a/b-1.2": "a/b-1.2", "my model": "'my model'", "it's": `'it'\''s'`, "": "''"} {
 		if got := shellQuote(in); got != want {
