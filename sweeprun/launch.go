@@ -262,16 +262,21 @@ func shellQuote(s string) string {
 }
 
 // GPUsNeeded is the GPU count a configuration asks for: num_gpus when given, else
-// tp·pp·dp from its arguments (each 1 when absent); 0 for ollama, which uses whatever
-// it finds.
+// tp·pp·dp from its arguments (each 1 when absent), tp·pp with SGLang's
+// enable_dp_attention=true (its tp_size counts the attention-DP group); 0 for ollama, which
+// uses whatever it finds.
 func GPUsNeeded(framework string, args Params) (int, error) {
 	if framework == "ollama" {
 		return 0, nil
 	}
 	n := 1
 	var seen []string
+	dp, adp := 1, false
 	for _, kv := range args {
 		m := meaning(kv.Name)
+		if canon(kv.Name) == "enable_dp_attention" {
+			adp = kv.Value == "true"
+		}
 		if canon(kv.Name) == "num_gpus" {
 			v, err := strconv.Atoi(kv.Value)
 			if err != nil || v < 1 {
@@ -288,8 +293,14 @@ func GPUsNeeded(framework string, args Params) (int, error) {
 			if err != nil || v < 1 {
 				return 0, fmt.Errorf("server argument %s=%q: want an integer ≥ 1", kv.Name, kv.Value)
 			}
+			if m == "dp" {
+				dp = v
+			}
 			n *= v
 		}
+	}
+	if adp {
+		n /= dp // SGLang --enable-dp-attention: the dp ranks share the tp_size GPUs
 	}
 	return n, nil
 }

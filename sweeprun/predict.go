@@ -13,12 +13,14 @@ import (
 // ApplyArgs sets the fields of spec that server arguments name (tp, pp, dp, ep, num_gpus,
 // max_num_seqs, max_num_batched_tokens, max_model_len, kv_dtype, weight_dtype or dtype,
 // quantization=fp8, gpu_memory_utilization, enforce_eager or disable_cuda_graph (true or
-// false), in any engine's spelling; see NativeName) and returns the
+// false), in any engine's spelling; see NativeName; SGLang's enable_dp_attention=true reads
+// tp_size as the whole attention-DP group, tp_size/dp_size GPUs per rank) and returns the
 // names it does not model (they may change the measurement and not the prediction).
 // Names it skips without a word: model, gpu and engine (the caller resolves them) and
 // --server-env variables the caller lists in ignore. Errors name a value that is not
 // a number or a dtype.
 func ApplyArgs(spec *estimator.Spec, args Params, ignore map[string]bool) (unmodelled []string, err error) {
+	adp := false // SGLang --enable-dp-attention: tp_size counts the whole attention-DP group
 	for _, kv := range args {
 		c := canon(kv.Name)
 		if ignore[kv.Name] || c == "model" || c == "gpu" || c == "engine" {
@@ -33,6 +35,15 @@ func ApplyArgs(spec *estimator.Spec, args Params, ignore map[string]bool) (unmod
 		}
 		var e error
 		switch m := meaning(kv.Name); {
+		case c == "enable_dp_attention":
+			switch kv.Value {
+			case "true":
+				adp = true
+			case "false":
+				adp = false
+			default:
+				e = fmt.Errorf("server argument %s=%q: want true or false", kv.Name, kv.Value)
+			}
 		case c == "num_gpus":
 			spec.NumGPUs, e = atoi()
 		case m == "tp":
@@ -88,6 +99,14 @@ func ApplyArgs(spec *estimator.Spec, args Params, ignore map[string]bool) (unmod
 		if e != nil {
 			return unmodelled, e
 		}
+	}
+	if adp && spec.DP > 1 {
+		// SGLang's --tp-size tp·dp --dp-size dp --enable-dp-attention: dp attention ranks of
+		// tp/dp GPUs each (the estimator's tp), on tp·pp GPUs in all.
+		if spec.TP%spec.DP != 0 {
+			return unmodelled, fmt.Errorf("server arguments: enable_dp_attention needs dp_size %d to divide tp_size %d (SGLang splits the tp_size GPUs into dp attention ranks)", spec.DP, spec.TP)
+		}
+		spec.TP /= spec.DP
 	}
 	if spec.TP > 0 && spec.NumGPUs == 0 {
 		spec.NumGPUs = spec.TP * max(spec.PP, 1) * max(spec.DP, 1)

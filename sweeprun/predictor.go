@@ -188,7 +188,15 @@ func FromSweep(points []estimator.SweepPoint, checkpointDtype string) []Config {
 	var out []Config
 	index := map[string]int{}
 	for _, p := range points {
-		args := Params{{Name: "tp_size", Value: strconv.Itoa(p.TP)}}
+		// Attention DP + EP (ep > tp with dp > 1: one engine whose experts span the DP ranks)
+		// is, for SGLang, --tp-size tp·dp --dp-size dp --enable-dp-attention: its tp-size
+		// counts every GPU of the group, and --tp-size 1 --dp-size 8 would start 8 one-GPU
+		// replicas (ApplyArgs and GPUsNeeded read enable_dp_attention back).
+		tp, adp := p.TP, p.EP > p.TP && p.DP > 1 && p.Family() == "sglang"
+		if adp {
+			tp *= p.DP
+		}
+		args := Params{{Name: "tp_size", Value: strconv.Itoa(tp)}}
 		add := func(name string, v int) {
 			if v > 1 {
 				args = append(args, Param{Name: name, Value: strconv.Itoa(v)})
@@ -196,6 +204,9 @@ func FromSweep(points []estimator.SweepPoint, checkpointDtype string) []Config {
 		}
 		add("pp_size", p.PP)
 		add("dp_size", p.DP)
+		if adp {
+			args = append(args, Param{Name: "enable_dp_attention", Value: "true"})
+		}
 		add("ep_size", p.EP)
 		add("max_num_seqs", p.MaxNumSeqs)
 		add("max_num_batched_tokens", p.MaxNumBatchedTokens)
