@@ -341,17 +341,28 @@ func (d *Deployment) gemmTerms(acc *stepAcc, M, seqs float64, nDecode, q int) (q
 			rows = seqs + float64(nDecode*(q-1)) // logits for each sequence's last position (all verified positions)
 		}
 		var flops, wbytes, mEff, abytes float64
+		// The GEMM reads its input in the dtype it computes in: a W8A8/W4A4 GEMM reads the
+		// FP8/FP4 activations the quantisation pass below wrote (qb bytes each), not the
+		// 16-bit ones that pass read; it writes a 16-bit output.
+		qb := d.actQuantBytes
+		if s.dt != "" {
+			qb = s.qb
+		}
+		inB := d.actBytes
+		if s.quant {
+			inB = qb
+		}
 		skew := 1.0
 		if s.experts > 0 { // routed experts: see moe.go
 			var routedLocal float64
 			flops, wbytes, mEff, routedLocal = d.expertWork(s, rows)
-			abytes = routedLocal * (s.k + s.n) * d.actBytes
+			abytes = routedLocal * (s.k*inB + s.n*d.actBytes)
 			skew = d.moeSkew(rows, s.perTok)
 		} else {
 			flops = 2 * rows * s.k * s.n
 			wbytes = s.k * s.n * s.bpe
 			mEff = rows
-			abytes = rows * (s.k + s.n) * d.actBytes
+			abytes = rows * (s.k*inB + s.n*d.actBytes)
 		}
 		flops *= s.layers
 		bytes := (wbytes + abytes) * s.layers
@@ -361,10 +372,6 @@ func (d *Deployment) gemmTerms(acc *stepAcc, M, seqs float64, nDecode, q int) (q
 		}
 		if s.quant {
 			// Quantise the GEMM's input: read it in 16 bits, write it in the compute dtype.
-			qb := d.actQuantBytes
-			if s.dt != "" {
-				qb = s.qb
-			}
 			qBytes += rows * s.k * (d.actBytes + qb) * s.layers
 			qKernels += s.layers
 		}
