@@ -60,5 +60,11 @@ func TestMLAEPLayerFloor(t *testing.T) {
 		if got := step(p) - step(&none); math.Abs(got-tc.want) > 1e-9 {
 			t.Errorf("%s, attention DP8 + EP8: %.3f ms per step for the MoE layers' fixed work, want %.3f ms", tc.engine, got*1e3, tc.want*1e3)
 		}
+		// The parameter list shows the per-layer figure priced, not the profile's 0.
+		for _, q := range mustDeploy(t, Spec{Model: m, GPU: g, TP: 1, DP: 8, EP: 8, Profile: p}).Parameters() {
+			if q.Name == "mla_ep_layer_overhead_us" && math.Abs(q.Value*58e-6-tc.want) > 1e-9 {
+				t.Errorf("%s: parameters list mla_ep_layer_overhead_us = %g µs, want %g (%s)", tc.engine, q.Value, tc.want/58e-6, q.Source)
+			}
+		}
 	}
 }

@@ -64,7 +64,13 @@ func (d *Deployment) Parameters() []Parameter {
 		{"request_overhead_ms", p.RequestOverheadMs, "ms per request"},
 		{"memory_fraction", d.MemoryFraction, "fraction of memory"},
 	} {
-		out = append(out, Parameter{f.key, f.v, f.unit, p.Source(f.key)})
+		src := p.Source(f.key)
+		if f.key == "mla_ep_layer_overhead_us" && d.Model.MLA != nil && d.moeGather() > 1 && d.mlaEPLayerUs() > f.v {
+			// The floor of mlaEPLayerUs applies: list what is priced, and why.
+			src = fmt.Sprintf("the profile gives %g; priced at its mla_tp_layer_overhead_us, the least an MLA MoE layer costs in either layout (the kernels it stands for run with attention DP + EP too)", f.v)
+			f.v = d.mlaEPLayerUs()
+		}
+		out = append(out, Parameter{f.key, f.v, f.unit, src})
 		if f.key == "moe_efficiency" && d.Model.MoE != nil {
 			for _, dt := range []string{d.gemmDtypeQ, d.gemmDtype16} {
 				if v := p.MoEGEMMEfficiencyByDtype[dt]; v > 0 {
