@@ -162,6 +162,7 @@ func BuildIntervals(res []Result, skip func(Result) bool) *IntervalTable {
 		t.Seen[e+"|model:"+r.ModelClass] = true
 		if r.Profile != "" {
 			t.Seen[e+"|profile:"+r.Profile] = true
+			t.Seen[e+"|profile:"+r.Profile+"|model:"+r.ModelClass] = true
 		}
 		if r.InSample || echoesLoad(r) {
 			continue
@@ -239,10 +240,16 @@ func (t *IntervalTable) Interval(q Query) (Interval, bool) {
 	if q.GPU != "" && !t.Seen[e+"|gpu:"+q.GPU] {
 		why = append(why, "no validation rows on "+q.GPU+" for "+e)
 	}
-	if q.ModelClass != "" && !t.Seen[e+"|model:"+q.ModelClass] {
+	profileSeen := q.Profile != "" && t.Seen[e+"|profile:"+q.Profile]
+	switch {
+	case q.ModelClass == "":
+	case !t.Seen[e+"|model:"+q.ModelClass]:
 		why = append(why, "no validation rows of "+q.ModelClass+" models for "+e)
+	case profileSeen && !t.Seen[e+"|profile:"+q.Profile+"|model:"+q.ModelClass]:
+		// The engine has rows of this model class, but not under this release's profile.
+		why = append(why, "no validation rows of "+q.ModelClass+" models for engine profile "+q.Profile)
 	}
-	if q.Profile != "" && !t.Seen[e+"|profile:"+q.Profile] {
+	if q.Profile != "" && !profileSeen {
 		why = append(why, "no validation rows for engine profile "+q.Profile)
 	}
 	f := math.Pow(WidenFactor, float64(len(why)))

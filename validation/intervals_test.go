@@ -139,3 +139,34 @@ func TestCoverageLOSOWidensForGPU(t *testing.T) {
 		t.Error("no coverage for source B")
 	}
 }
+
+// A release whose rows are all of one model class widens its intervals for the other class,
+// even when another release of the same engine has rows of it: the family-wide check alone let
+// vllm@0.7.3 (profile vllm-v0, dense rows only) price DeepSeek-R1 with no word. Hand-made table:
+// 30 dense rows under vllm-v0 and 30 moe rows under vllm (residuals 0..0.29; only the reasons
+// are checked here, the factor by TestIntervalFromResiduals).
+func TestIntervalWidensForModelClassOfRelease(t *testing.T) {
+	var res []Result
+	for i := 0; i < 30; i++ {
+		p := 100.0
+		for _, c := range []struct{ profile, class string }{{"vllm-v0", "dense"}, {"vllm", "moe"}} {
+			res = append(res, Result{ID: "X-1", Engine: "vllm", Metric: "tpot_ms_mean", Workload: "concurrency", ModelClass: c.class,
+				Vendor: "nvidia", GPUID: "h100", Profile: c.profile, Measured: p * math.Exp(float64(i)/100), Predicted: &p})
+		}
+	}
+	tab := BuildIntervals(res, nil)
+	base := Query{Engine: "vllm", Metric: "tpot_ms_mean", Workload: "concurrency", Vendor: "nvidia", GPU: "h100", Value: 100}
+	for _, tc := range []struct{ profile, class, reason string }{
+		{"vllm-v0", "dense", ""},
+		{"vllm", "moe", ""},
+		{"vllm-v0", "moe", "widened ×1.5: no validation rows of moe models for engine profile vllm-v0"},
+		// A profile with no rows at all says so once, not also for its model class.
+		{"my-calibrated", "moe", "widened ×1.5: no validation rows for engine profile my-calibrated"},
+	} {
+		q := base
+		q.Profile, q.ModelClass = tc.profile, tc.class
+		if iv, ok := tab.Interval(q); !ok || iv.Reason != tc.reason {
+			t.Errorf("%s %s: reason %q, want %q", tc.profile, tc.class, iv.Reason, tc.reason)
+		}
+	}
+}
