@@ -90,7 +90,9 @@ var Workloads = []string{"static", "concurrency", "rate", "offline"}
 
 // Check returns a *BadRow when r cannot be a measurement: a value that is not a finite number
 // > 0 (every metric is a latency or a rate), an unknown metric, workload or dtype, a
-// concurrency workload without its concurrency or a rate workload without its rate, or a
+// concurrency workload without its concurrency or a rate workload without its rate, a
+// latency bound (tpot_limit_ms, ttft_limit_ms) that is not > 0, a ttft_limit_ms without its
+// tpot_limit_ms, or bounds on a row that is not at a finite offered rate, or a
 // GPU count that is not tp·pp·dp (a field left 0 takes its default: tp 1, pp 1, dp
 // num_gpus/(tp·pp)).
 func (r Row) Check() error {
@@ -134,6 +136,20 @@ func (r Row) Check() error {
 	}
 	if kv, err := units.CanonicalDtype(r.KVDtype); err != nil || !estimator.KVDtypeAllowed(kv) {
 		return bad("kv_dtype", "%q: allowed values are bf16, fp16, fp8, fp32 (empty: the model's 16-bit dtype)", r.KVDtype)
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"tpot_limit_ms", r.TPOTLimitMs}, {"ttft_limit_ms", r.TTFTLimitMs}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {
+			return bad(f.name, "%g: must be a p99 bound in ms > 0 (empty: no bound)", f.v)
+		}
+	}
+	if r.TTFTLimitMs > 0 && r.TPOTLimitMs == 0 {
+		return bad("ttft_limit_ms", "%g without tpot_limit_ms: the edge of an MLPerf Server/Interactive row is searched under its p99 TPOT bound, with the TTFT bound beside it; give both, or tpot_limit_ms alone", r.TTFTLimitMs)
+	}
+	if r.TPOTLimitMs > 0 && (r.Workload != "rate" || math.IsInf(r.RequestRate, 1)) {
+		return bad("tpot_limit_ms", "%g with workload %q: latency bounds belong to a row at an offered rate (workload rate, finite request_rate: an MLPerf Server or Interactive run); leave them empty", r.TPOTLimitMs, r.Workload)
 	}
 	if math.IsNaN(r.GPUMemUtil) || r.GPUMemUtil < 0 || r.GPUMemUtil > 1 {
 		return bad("gpu_memory_utilization", "%g: must be in (0, 1] (empty: the engine's default)", r.GPUMemUtil)
@@ -241,6 +257,14 @@ func readRows(r io.Reader, name string, skip bool) ([]Row, []*BadRow, error) {
 				perr = &BadRow{File: name, Line: line, Field: k, Reason: fmt.Sprintf("%q is not a finite number", s)}
 			}
 			return v
+		}
+		for _, k := range []string{"tpot_limit_ms", "ttft_limit_ms"} {
+			// An explicit 0 would read as "no bound" (the empty cell); refuse it.
+			if s := get(k); s != "" && perr == nil {
+				if v, err := strconv.ParseFloat(s, 64); err == nil && v == 0 {
+					perr = &BadRow{File: name, Line: line, Field: k, Reason: fmt.Sprintf("%q: must be a p99 bound in ms > 0 (empty: no bound)", s)}
+				}
+			}
 		}
 		eager := false
 		switch v := get("enforce_eager"); strings.ToLower(v) {

@@ -1,0 +1,48 @@
+package validation
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestLatencyBoundColumns: tpot_limit_ms and ttft_limit_ms are the p99 bounds of an MLPerf
+// Server/Interactive run (data/validation/README.md), so they read as a number of ms > 0 on a
+// row at a finite offered rate, ttft_limit_ms only beside tpot_limit_ms (the edge is searched
+// under the TPOT bound: atEdge). A bound that is 0, negative or not a number, a TTFT bound alone
+// and bounds on a closed-loop, offline or request_rate=inf row were read as "no bound" or
+// ignored, and the row predicted at its own rate with no word; each is now a bad row naming the
+// field. Expected values: the rules above, and the MLPerf Llama-3.1-8B Server bounds of the
+// README (100 ms, 2000 ms).
+func TestLatencyBoundColumns(t *testing.T) {
+	const head = "id,model,gpu,workload,concurrency,request_rate,metric,value,tpot_limit_ms,ttft_limit_ms\n"
+	for _, c := range []struct {
+		row              string
+		wantTPOT, wantTT float64
+		wantErr          string
+	}{
+		{"x,m,H200,rate,,300,ttft_ms_p99,1500,100,2000", 100, 2000, ""},
+		{"x,m,H200,rate,,300,ttft_ms_p99,1500,100,", 100, 0, ""}, // TPOT bound alone: TTFT unbounded
+		{"x,m,H200,rate,,300,ttft_ms_p99,1500,,", 0, 0, ""},
+		{"x,m,H200,concurrency,64,,ttft_ms_p99,1500,,", 0, 0, ""},
+		{"x,m,H200,rate,,300,ttft_ms_p99,1500,abc,2000", 0, 0, `t.csv:2: tpot_limit_ms: "abc" is not a finite number`},
+		{"x,m,H200,rate,,300,ttft_ms_p99,1500,-100,2000", 0, 0, "t.csv:2: tpot_limit_ms: -100: must be a p99 bound in ms > 0 (empty: no bound)"},
+		{"x,m,H200,rate,,300,ttft_ms_p99,1500,100,-2000", 0, 0, "t.csv:2: ttft_limit_ms: -2000: must be a p99 bound in ms > 0 (empty: no bound)"},
+		{"x,m,H200,rate,,300,ttft_ms_p99,1500,0,2000", 0, 0, `t.csv:2: tpot_limit_ms: "0": must be a p99 bound in ms > 0 (empty: no bound)`},
+		{"x,m,H200,rate,,300,ttft_ms_p99,1500,100,0.0", 0, 0, `t.csv:2: ttft_limit_ms: "0.0": must be a p99 bound in ms > 0 (empty: no bound)`},
+		{"x,m,H200,rate,,300,ttft_ms_p99,1500,,2000", 0, 0, "t.csv:2: ttft_limit_ms: 2000 without tpot_limit_ms"},
+		{"x,m,H200,concurrency,64,,ttft_ms_p99,1500,100,2000", 0, 0, `t.csv:2: tpot_limit_ms: 100 with workload "concurrency": latency bounds belong to a row at an offered rate`},
+		{"x,m,H200,offline,,,output_tok_s,50000,100,2000", 0, 0, `t.csv:2: tpot_limit_ms: 100 with workload "offline"`},
+		{"x,m,H200,rate,,inf,output_tok_s,50000,100,2000", 0, 0, `t.csv:2: tpot_limit_ms: 100 with workload "rate"`},
+	} {
+		rows, err := ReadRows(strings.NewReader(head+c.row+"\n"), "t.csv")
+		if c.wantErr != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), c.wantErr) {
+				t.Errorf("%s: error %v, want one starting %s", c.row, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil || len(rows) != 1 || rows[0].TPOTLimitMs != c.wantTPOT || rows[0].TTFTLimitMs != c.wantTT {
+			t.Errorf("%s: rows %+v, error %v; want bounds %g, %g ms", c.row, rows, err, c.wantTPOT, c.wantTT)
+		}
+	}
+}
