@@ -51,15 +51,29 @@ func TestCeilingsAsOf(t *testing.T) {
 
 // A ceilings_as_of that is not a date is refused, naming the field and the allowed forms.
 func TestCeilingsAsOfValidate(t *testing.T) {
-	for _, v := range []string{"2024-13", "Sept 2024", "24-09", "2024-09-31x"} {
+	// 2024-02-30 and 2025-04-31 are not on the calendar (Gregorian: February 2024 has 29 days,
+	// April 30); they were accepted by the form check alone.
+	for _, v := range []string{"2024-13", "Sept 2024", "24-09", "2024-09-31x", "2024-02-30", "2025-04-31"} {
 		_, err := ParseProfile("p.toml", []byte(`base = "vllm"`+"\n"+`ceilings_as_of = "`+v+`"`))
 		if err == nil || !strings.Contains(err.Error(), "ceilings_as_of") || !strings.Contains(err.Error(), "YYYY-MM") {
 			t.Errorf("ceilings_as_of %q: error %v, want one naming the field and the allowed forms", v, err)
 		}
 	}
-	for _, v := range []string{"", "2024", "2024-09", "2024-09-05"} {
+	for _, v := range []string{"", "2024", "2024-09", "2024-09-05", "2024-02-29"} {
 		if _, err := ParseProfile("p.toml", []byte(`base = "vllm"`+"\n"+`ceilings_as_of = "`+v+`"`)); err != nil {
 			t.Errorf("ceilings_as_of %q: %v", v, err)
+		}
+	}
+}
+
+// An unquoted TOML date or number (ceilings_as_of = 2024-09-01, = 2024) is refused with the
+// field's allowed forms; it gave the decoder's "incompatible types: TOML value has type
+// time.Time; destination has type string".
+func TestCeilingsAsOfNotAString(t *testing.T) {
+	for _, v := range []string{"2024-09-01", "2024", "2024-09-01T00:00:00Z", "true"} {
+		_, err := ParseProfile("p.toml", []byte(`base = "vllm"`+"\n"+`ceilings_as_of = `+v))
+		if err == nil || !strings.HasPrefix(err.Error(), "p.toml: ceilings_as_of = ") || !strings.Contains(err.Error(), `quoted date "YYYY", "YYYY-MM" or "YYYY-MM-DD"`) {
+			t.Errorf("ceilings_as_of = %s: error %v, want one naming the field and the quoted forms", v, err)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -269,6 +270,16 @@ func (p *Profile) dtypeMaps() []dtypeMap {
 // asOfDate is the form of Profile.CeilingsAsOf: YYYY, YYYY-MM or YYYY-MM-DD.
 var asOfDate = regexp.MustCompile(`^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$`)
 
+// realDate reports whether a YYYY-MM-DD date exists on the calendar (2024-02-30 does not);
+// the shorter forms are checked by asOfDate alone.
+func realDate(s string) bool {
+	if len(s) != len("2006-01-02") {
+		return true
+	}
+	_, err := time.Parse("2006-01-02", s)
+	return err == nil
+}
+
 // maxHostCostUs bounds a profile's host and fixed costs (the *_us and *_ms fields): 1 s.
 const maxHostCostUs = 1e6
 
@@ -298,7 +309,7 @@ func (p *Profile) Validate() error {
 	default:
 		return fmt.Errorf("profile %s: ceilings %q: allowed values are achievable, datasheet", p.Name, p.Ceilings)
 	}
-	if p.CeilingsAsOf != "" && !asOfDate.MatchString(p.CeilingsAsOf) {
+	if p.CeilingsAsOf != "" && (!asOfDate.MatchString(p.CeilingsAsOf) || !realDate(p.CeilingsAsOf)) {
 		return fmt.Errorf("profile %s: ceilings_as_of %q: allowed values are a date YYYY, YYYY-MM or YYYY-MM-DD (or empty: the newest ceilings)", p.Name, p.CeilingsAsOf)
 	}
 	for k, v := range eff {
@@ -389,9 +400,15 @@ func ProfileKeys() []string {
 func parseProfile(name string, b []byte, complete bool) (*Profile, error) {
 	var head struct {
 		Base string `toml:"base"`
+		// AsOf is read apart so that a TOML date or number (ceilings_as_of = 2024-09) gets
+		// the field's allowed forms, not the decoder's type mismatch.
+		AsOf any `toml:"ceilings_as_of"`
 	}
 	if _, err := toml.Decode(string(b), &head); err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if _, ok := head.AsOf.(string); head.AsOf != nil && !ok {
+		return nil, fmt.Errorf("%s: ceilings_as_of = %v: allowed values are a quoted date \"YYYY\", \"YYYY-MM\" or \"YYYY-MM-DD\" (a TOML string; empty: the newest ceilings)", name, head.AsOf)
 	}
 	var p Profile
 	if head.Base != "" {
