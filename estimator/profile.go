@@ -408,7 +408,11 @@ func parseProfile(name string, b []byte, complete bool) (*Profile, error) {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	if _, ok := head.AsOf.(string); head.AsOf != nil && !ok {
-		return nil, fmt.Errorf("%s: ceilings_as_of = %v: allowed values are a quoted date \"YYYY\", \"YYYY-MM\" or \"YYYY-MM-DD\" (a TOML string; empty: the newest ceilings)", name, head.AsOf)
+		v := fmt.Sprint(head.AsOf)
+		if t, ok := head.AsOf.(time.Time); ok {
+			v = t.Format(time.DateOnly)
+		}
+		return nil, fmt.Errorf("%s: ceilings_as_of = %s: allowed values are a quoted date \"YYYY\", \"YYYY-MM\" or \"YYYY-MM-DD\" (a TOML string; empty: the newest ceilings)", name, v)
 	}
 	var p Profile
 	if head.Base != "" {
