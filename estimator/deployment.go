@@ -294,7 +294,7 @@ func newDeployment(s Spec) (*Deployment, error) {
 	for _, n := range m.Notes {
 		d.warnings = append(d.warnings, fmt.Errorf("model %s: %s", m.ID, n))
 	}
-	if s.Profile.Family() == "vllm" && s.Profile.Below(Version{0, 9}) && strings.HasPrefix(s.GPU.Architecture, "Blackwell") {
+	if s.Profile.Family() == "vllm" && s.Profile.Below(Version{0, 9}) && firstWordIs(s.GPU.Architecture, "Blackwell") {
 		// vLLM 0.7 was built on PyTorch 2.5.1 and 0.8 on PyTorch 2.6.0 (their requirements
 		// files), whose CUDA wheels stop at CUDA 12.6; PyTorch 2.7.0 brought Blackwell support
 		// with CUDA 12.8 wheels (its release notes), and vLLM 0.9.0 moved to it.
@@ -337,10 +337,11 @@ func newDeployment(s Spec) (*Deployment, error) {
 // its support matrix lists NVIDIA Blackwell, Hopper, Ada Lovelace and Ampere parts
 // (nvidia.github.io/TensorRT-LLM/reference/support-matrix.html) — so a GPU whose catalogue
 // vendor is another (AMD Instinct, Intel Gaudi, Google TPU) has no TensorRT-LLM to predict.
-// A GPU with no vendor (a --gpu-file entry that leaves it out) is not refused. nil p is the
-// default profile, which runs anywhere.
+// A GPU with no vendor (a --gpu-file entry that leaves it out) is not refused; the vendor's
+// first word is compared in any case ("NVIDIA", "nvidia", "NVIDIA Corporation" as lspci and
+// nvidia-smi name it). nil p is the default profile, which runs anywhere.
 func CheckEngineGPU(p *Profile, g *hardware.GPU) error {
-	if p == nil || g == nil || p.Family() != "trtllm" || g.Vendor == "" || strings.EqualFold(g.Vendor, "NVIDIA") {
+	if p == nil || g == nil || p.Family() != "trtllm" || strings.TrimSpace(g.Vendor) == "" || firstWordIs(g.Vendor, "NVIDIA") {
 		return nil
 	}
 	return fmt.Errorf("--engine %s: TensorRT-LLM runs on NVIDIA GPUs only; %s's vendor is %s: allowed there an engine built for it (vllm; sglang and tgi on AMD)", p.Family(), g.ID, g.Vendor)
@@ -377,6 +378,14 @@ func CheckSchedulerSteps(p *Profile, n int) error {
 		return nil
 	}
 	return fmt.Errorf("--num-scheduler-steps %d: multi-step scheduling is vLLM V0's (releases 0.6-0.7: --engine vllm@0.7, or a --profile of those releases); %s has none: allowed 0 or 1", n, p.Label())
+}
+
+// firstWordIs reports whether the first word of a catalogue string (a vendor, "NVIDIA
+// Corporation"; an architecture, "Blackwell Ultra (+ Grace CPU)") is w in any case, so a
+// --gpu-file entry's spelling does not decide a refusal or a warning.
+func firstWordIs(s, w string) bool {
+	f := strings.Fields(s)
+	return len(f) > 0 && strings.EqualFold(f[0], w)
 }
 
 // modelDtype is the 16-bit dtype the model computes in.

@@ -151,3 +151,49 @@ func TestProfileBelow(t *testing.T) {
 		}
 	}
 }
+
+// TestGPUFileSpellings: a --gpu-file GPU is judged by what its vendor and architecture name,
+// not their spelling. "NVIDIA Corporation" (the PCI vendor name lspci prints) and " NVIDIA"
+// are NVIDIA and keep TensorRT-LLM (both were refused as another vendor's GPU); "AMD
+// Instinct" and "amd" are AMD's and are refused. An architecture written "blackwell" or
+// "BLACKWELL Ultra" is Blackwell, so vLLM 0.8 on it warns as on the catalogue's B200 (it did
+// not). "Blackwellish" is not Blackwell.
+func TestGPUFileSpellings(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	for _, tc := range []struct {
+		vendor  string
+		refused bool
+	}{
+		{"NVIDIA", false}, {"nvidia", false}, {"NVIDIA Corporation", false}, {" NVIDIA", false}, {"", false}, {"  ", false},
+		{"AMD", true}, {"amd", true}, {"AMD Instinct", true}, {"Intel (Habana)", true}, {"NVIDIAX", true},
+	} {
+		g := *mustGPU(t, "h100")
+		g.Vendor = tc.vendor
+		err := CheckEngineGPU(MustEngine("trtllm"), &g)
+		if (err != nil) != tc.refused {
+			t.Errorf("trtllm on a GPU of vendor %q: error %v, want refused %v", tc.vendor, err, tc.refused)
+		}
+	}
+	p, _, err := Engine("vllm@0.8.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		arch   string
+		warned bool
+	}{
+		{"Blackwell", true}, {"blackwell", true}, {"BLACKWELL Ultra", true}, {" Blackwell (GB202)", true},
+		{"Hopper", false}, {"Blackwellish", false}, {"", false},
+	} {
+		g := *mustGPU(t, "b200")
+		g.Architecture = tc.arch
+		d := mustDeploy(t, Spec{Model: m, GPU: &g, Profile: p})
+		got := false
+		for _, w := range d.Warnings() {
+			got = got || strings.Contains(w.Error(), "vLLM releases before 0.9")
+		}
+		if got != tc.warned {
+			t.Errorf("vllm@0.8.5 on architecture %q: warned %v, want %v", tc.arch, got, tc.warned)
+		}
+	}
+}
