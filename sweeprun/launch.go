@@ -225,8 +225,13 @@ func (l Launcher) Command(args, env Params, port int) (line string, vars []strin
 		}
 		switch {
 		case meaning(kv.Name) == "ep" && l.Framework == "vllm":
-			// vLLM shards experts over the TP×DP GPUs when the switch is on.
+			// vLLM shards experts over the TP×DP GPUs when the switch is on: an EP size of
+			// anything else has no launch command, and would be predicted as a deployment
+			// the command does not start.
 			if n, err := strconv.Atoi(kv.Value); err == nil && n > 1 {
+				if g := vllmEPGroup(args); n != g {
+					return "", nil, fmt.Errorf("server argument %s=%d: vLLM's --enable-expert-parallel shards the experts over all tp_size × dp_size = %d GPUs; allowed %s 1 (off) or %d", kv.Name, n, g, kv.Name, g)
+				}
 				parts = append(parts, flag)
 			}
 		case kv.Value == "true":
@@ -238,6 +243,25 @@ func (l Launcher) Command(args, env Params, port int) (line string, vars []strin
 	}
 	parts = append(parts, "--host", l.host(), "--port", portText)
 	return strings.Join(parts, " "), vars, nil
+}
+
+// vllmEPGroup is the expert-parallel group vLLM forms with --enable-expert-parallel: the
+// tp_size × dp_size GPUs of args (each 1 when absent or not a number).
+func vllmEPGroup(args Params) int {
+	tp, dp := 1, 1
+	for _, kv := range args {
+		n, err := strconv.Atoi(kv.Value)
+		if err != nil || n < 1 {
+			continue
+		}
+		switch meaning(kv.Name) {
+		case "tp":
+			tp = n
+		case "dp":
+			dp = n
+		}
+	}
+	return tp * dp
 }
 
 // Display is the command line as the results show it: the environment assignments

@@ -51,6 +51,8 @@ func TestCommands(t *testing.T) {
 		want string
 	}{
 		{Launcher{Framework: "vllm", Model: "m/x"}, p, "vllm serve m/x --tensor-parallel-size 2 --max-num-seqs 64 --enforce-eager --enable-expert-parallel --host 127.0.0.1 --port 9000"},
+		{Launcher{Framework: "vllm", Model: "m/x"}, Params{{"tp_size", "1"}, {"dp_size", "8"}, {"ep_size", "8"}}, "vllm serve m/x --tensor-parallel-size 1 --data-parallel-size 8 --enable-expert-parallel --host 127.0.0.1 --port 9000"},
+		{Launcher{Framework: "vllm", Model: "m/x"}, Params{{"tp_size", "8"}, {"ep_size", "1"}}, "vllm serve m/x --tensor-parallel-size 8 --host 127.0.0.1 --port 9000"},
 		{Launcher{Framework: "sglang", Model: "m/x", Host: "0.0.0.0"}, p[:2], "python -m sglang.launch_server --model-path m/x --tp-size 2 --max-running-requests 64 --host 0.0.0.0 --port 9000"},
 		{Launcher{Framework: "trtllm", Model: "m/x"}, p[:2], "trtllm-serve m/x --tp_size 2 --max_batch_size 64 --host 127.0.0.1 --port 9000"},
 		{Launcher{Framework: "ollama", Bin: "/opt/my ollama"}, Params{{"num_parallel", "2"}}, "OLLAMA_NUM_PARALLEL=2 OLLAMA_HOST=127.0.0.1:9000 '/opt/my ollama' serve"},
@@ -69,6 +71,11 @@ func TestCommands(t *testing.T) {
 		{Launcher{Template: "srv {tp}"}, nil, "placeholder {tp} has no value"},
 		{Launcher{Template: "srv {port}"}, Params{{"tp", "1"}}, "no {tp} placeholder"},
 		{Launcher{Framework: "ollama"}, Params{{"tp_size", "2"}}, "ollama serve has no setting"},
+		// vLLM's --enable-expert-parallel shards experts over all tp_size × dp_size GPUs (its
+		// expert-parallel deployment guide), so ep 4 beside tp 1 × dp 8 has no command: it
+		// printed the ep 8 command and predicted an ep 4 deployment.
+		{Launcher{Framework: "vllm", Model: "m/x"}, Params{{"tp_size", "1"}, {"dp_size", "8"}, {"ep_size", "4"}}, "ep_size=4: vLLM's --enable-expert-parallel shards the experts over all tp_size × dp_size = 8 GPUs; allowed ep_size 1 (off) or 8"},
+		{Launcher{Framework: "vllm", Model: "m/x"}, Params{{"ep", "2"}}, "allowed ep 1 (off) or 1"},
 	} {
 		_, _, err := c.l.Command(c.args, nil, 9000)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
