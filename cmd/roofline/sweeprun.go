@@ -130,7 +130,7 @@ func sweepLoop(ctx context.Context, e *env, f *sweepFlags, fs *pflag.FlagSet) er
 		if fam != lf.framework {
 			return usageErr("--engine %s: with --framework %s and no --server-args, the sweep ranks one %s profile: --engine %s or %s@VERSION (or leave --engine out)", strings.Join(f.engines, ","), lf.framework, lf.framework, lf.framework, lf.framework)
 		}
-		if o.Explicit, ranked, err = estimatorConfigs(ctx, e, f); err != nil {
+		if o.Explicit, ranked, err = estimatorConfigs(ctx, e, f, lf.framework); err != nil {
 			return err
 		}
 		o.Clients = nil
@@ -233,7 +233,12 @@ func newLoopPredictor(ctx context.Context, e *env, f *sweepFlags, env []sweeprun
 // estimatorConfigs runs the estimator's sweep over the usual sweep flags and returns its
 // --top survivors as server configurations (the engine's own arguments) with their
 // loads as client configurations, and a phrase saying what was ranked.
-func estimatorConfigs(ctx context.Context, e *env, f *sweepFlags) ([]sweeprun.Config, string, error) {
+//
+// Under --framework trtllm the points with dp > 1 are left out before the --top are taken,
+// and the ranking says how many: trtllm-serve starts one engine with no data-parallel flag,
+// so DP replicas need a server each behind a router, and attention DP + EP needs
+// enable_attention_dp: true in an --extra_llm_api_options file (give both as --server-args).
+func estimatorConfigs(ctx context.Context, e *env, f *sweepFlags, framework string) ([]sweeprun.Config, string, error) {
 	sp, cons, err := f.space(ctx, e)
 	if err != nil {
 		return nil, "", err
@@ -241,15 +246,36 @@ func estimatorConfigs(ctx context.Context, e *env, f *sweepFlags) ([]sweeprun.Co
 	if len(sp.GPUs) != 1 {
 		return nil, "", usageErr("--gpus %q: --run launches servers on this machine: name the one GPU type it has", f.gpus)
 	}
-	res, err := estimator.Sweep(ctx, sp, estimator.SweepOptions{Constraints: cons, Objective: f.objective, PriceUSDPerGPUHour: f.price, Top: f.top})
+	top := f.top
+	if framework == "trtllm" {
+		top = 0 // every ranked point: the top are taken among those trtllm-serve can launch
+	}
+	res, err := estimator.Sweep(ctx, sp, estimator.SweepOptions{Constraints: cons, Objective: f.objective, PriceUSDPerGPUHour: f.price, Top: top})
 	if err != nil {
 		return nil, "", asUsage(err)
 	}
+	left := ""
+	if framework == "trtllm" {
+		var kept []estimator.SweepPoint
+		dp := 0
+		for _, p := range res.Points {
+			switch {
+			case p.DP > 1:
+				dp++
+			case f.top <= 0 || len(kept) < f.top:
+				kept = append(kept, p)
+			}
+		}
+		res.Points = kept
+		if dp > 0 {
+			left = fmt.Sprintf("; %d ranked configurations with dp > 1 left out: trtllm-serve has no data-parallel flag (replicas need a server each behind a router; attention DP + EP needs --tp_size tp·dp --ep_size ep with enable_attention_dp: true in an --extra_llm_api_options file, which --server-args can pass)", dp)
+		}
+	}
 	if len(res.Points) == 0 {
-		return nil, "", usageErr("no configuration meets every constraint: nothing to run (relax a --constraint or widen the space)")
+		return nil, "", usageErr("no configuration meets every constraint: nothing to run (relax a --constraint or widen the space%s)", left)
 	}
 	out := sweeprun.FromSweep(res.Points, sp.Model.Quant.Dtype)
-	return out, fmt.Sprintf("%d best of %d configurations by %s (estimator sweep, --top %d)", len(res.Points), res.Evaluated, f.objective, f.top), nil
+	return out, fmt.Sprintf("%d best of %d configurations by %s (estimator sweep, --top %d%s)", len(res.Points), res.Evaluated, f.objective, f.top, left), nil
 }
 
 // benchResultSamples reads DIR/results.jsonl of sweep --run and returns the decode-step

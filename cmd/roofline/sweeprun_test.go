@@ -270,3 +270,25 @@ func TestSweepDryRunEngineRelease(t *testing.T) {
 		t.Errorf("--framework vllm --engine sglang: exit %d, %q; want exit 2 naming --engine vllm or vllm@VERSION", code, stderr)
 	}
 }
+
+// TestSweepDryRunTRTLLMNoDP: trtllm-serve starts one engine and has no data-parallel flag
+// (its CLI: --tp_size, --pp_size, --ep_size), so under --framework trtllm the estimator's
+// survivors with dp > 1 are left out and the ranking says so; the whole dry run used to stop
+// at the first of them ("server argument dp_size: trtllm-serve has no flag for it", exit 2).
+// Llama-3.1-8B on 2 H100 at 64 clients has three splits (tp2, pp2, dp2: 1·1·2, 2·1·1, 1·2·1),
+// so --top 2 keeps the two without DP and counts one left out.
+func TestSweepDryRunTRTLLMNoDP(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "sweep", "--dry-run", "--framework", "trtllm", "--engine", "trtllm", "--model", "meta-llama/Llama-3.1-8B-Instruct",
+		"--gpus", "H100", "--num-gpus", "2", "--input-len", "1000", "--output-len", "200", "--concurrency", "64", "--top", "2", "--gpus-available", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "1 ranked configurations with dp > 1 left out: trtllm-serve has no data-parallel flag") || !strings.Contains(stdout, "2 server configurations, 2 runs") {
+		t.Errorf("want 2 configurations and 1 left out for dp:\n%s", stdout)
+	}
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(l, "[") && (!strings.Contains(l, "trtllm-serve") || strings.Contains(l, "dp")) {
+			t.Errorf("command %q: want trtllm-serve without a DP flag", l)
+		}
+	}
+}
