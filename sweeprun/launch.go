@@ -218,6 +218,9 @@ func (l Launcher) Command(args, env Params, port int) (line string, vars []strin
 		vars = append(vars, "OLLAMA_HOST="+l.host()+":"+portText)
 		return strings.Join(parts, " "), vars, nil
 	}
+	if err := checkEPWithinTP(l.Framework, args); err != nil {
+		return "", nil, err
+	}
 	for _, kv := range args {
 		flag, err := NativeName(l.Framework, kv.Name)
 		if err != nil {
@@ -243,6 +246,39 @@ func (l Launcher) Command(args, env Params, port int) (line string, vars []strin
 	}
 	parts = append(parts, "--host", l.host(), "--port", portText)
 	return strings.Join(parts, " "), vars, nil
+}
+
+// checkEPWithinTP refuses an ep_size that does not divide tp_size under SGLang or
+// TensorRT-LLM: both split one engine's tp_size GPUs into ep_size expert groups of tp_size /
+// ep_size GPUs each (SGLang's moe_tp_size = tp_size / ep_size; TensorRT-LLM's Mapping requires
+// moe_tp_size × moe_ep_size = tp_size). --tp-size 1 --dp-size 8 --ep-size 8 is no engine, yet
+// was predicted as attention DP + EP; that layout is tp_size 8 (tp·dp) with
+// enable_dp_attention (SGLang) or enable_attention_dp (TensorRT-LLM's extra options).
+func checkEPWithinTP(framework string, args Params) error {
+	if framework != "sglang" && framework != "trtllm" {
+		return nil
+	}
+	tp, ep, epName := 1, 1, ""
+	for _, kv := range args {
+		n, err := strconv.Atoi(kv.Value)
+		if err != nil || n < 1 {
+			continue
+		}
+		switch meaning(kv.Name) {
+		case "tp":
+			tp = n
+		case "ep":
+			ep, epName = n, kv.Name
+		}
+	}
+	if ep <= 1 || tp%ep == 0 {
+		return nil
+	}
+	adp := "enable_dp_attention=true"
+	if framework == "trtllm" {
+		adp = "enable_attention_dp: true in an --extra_llm_api_options file"
+	}
+	return fmt.Errorf("server argument %s=%d with tp_size %d: %s splits one engine's tp_size GPUs into expert-parallel groups, so ep_size must divide tp_size; attention DP + EP over %d GPUs is tp_size=%d with %s", epName, ep, tp, framework, ep, ep, adp)
 }
 
 // vllmEPGroup is the expert-parallel group vLLM forms with --enable-expert-parallel: the

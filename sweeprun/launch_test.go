@@ -53,6 +53,8 @@ func TestCommands(t *testing.T) {
 		{Launcher{Framework: "vllm", Model: "m/x"}, p, "vllm serve m/x --tensor-parallel-size 2 --max-num-seqs 64 --enforce-eager --enable-expert-parallel --host 127.0.0.1 --port 9000"},
 		{Launcher{Framework: "vllm", Model: "m/x"}, Params{{"tp_size", "1"}, {"dp_size", "8"}, {"ep_size", "8"}}, "vllm serve m/x --tensor-parallel-size 1 --data-parallel-size 8 --enable-expert-parallel --host 127.0.0.1 --port 9000"},
 		{Launcher{Framework: "vllm", Model: "m/x"}, Params{{"tp_size", "8"}, {"ep_size", "1"}}, "vllm serve m/x --tensor-parallel-size 8 --host 127.0.0.1 --port 9000"},
+		{Launcher{Framework: "sglang", Model: "m/x"}, Params{{"tp_size", "8"}, {"dp_size", "8"}, {"enable_dp_attention", "true"}, {"ep_size", "8"}}, "python -m sglang.launch_server --model-path m/x --tp-size 8 --dp-size 8 --enable-dp-attention --ep-size 8 --host 127.0.0.1 --port 9000"},
+		{Launcher{Framework: "trtllm", Model: "m/x"}, Params{{"tp_size", "8"}, {"ep_size", "4"}}, "trtllm-serve m/x --tp_size 8 --ep_size 4 --host 127.0.0.1 --port 9000"},
 		{Launcher{Framework: "sglang", Model: "m/x", Host: "0.0.0.0"}, p[:2], "python -m sglang.launch_server --model-path m/x --tp-size 2 --max-running-requests 64 --host 0.0.0.0 --port 9000"},
 		{Launcher{Framework: "trtllm", Model: "m/x"}, p[:2], "trtllm-serve m/x --tp_size 2 --max_batch_size 64 --host 127.0.0.1 --port 9000"},
 		{Launcher{Framework: "ollama", Bin: "/opt/my ollama"}, Params{{"num_parallel", "2"}}, "OLLAMA_NUM_PARALLEL=2 OLLAMA_HOST=127.0.0.1:9000 '/opt/my ollama' serve"},
@@ -76,6 +78,13 @@ func TestCommands(t *testing.T) {
 		// printed the ep 8 command and predicted an ep 4 deployment.
 		{Launcher{Framework: "vllm", Model: "m/x"}, Params{{"tp_size", "1"}, {"dp_size", "8"}, {"ep_size", "4"}}, "ep_size=4: vLLM's --enable-expert-parallel shards the experts over all tp_size × dp_size = 8 GPUs; allowed ep_size 1 (off) or 8"},
 		{Launcher{Framework: "vllm", Model: "m/x"}, Params{{"ep", "2"}}, "allowed ep 1 (off) or 1"},
+		// SGLang (moe_tp_size = tp_size / ep_size) and TensorRT-LLM (its Mapping: moe_tp_size ×
+		// moe_ep_size = tp_size) split one engine's tp_size GPUs into EP groups: --tp-size 1
+		// --dp-size 8 --ep-size 8 is 8 one-GPU replicas with no EP group of 8, yet was
+		// predicted as attention DP8 + EP8.
+		{Launcher{Framework: "sglang", Model: "m/x"}, Params{{"tp_size", "1"}, {"dp_size", "8"}, {"ep_size", "8"}}, "ep_size=8 with tp_size 1: sglang splits one engine's tp_size GPUs into expert-parallel groups, so ep_size must divide tp_size; attention DP + EP over 8 GPUs is tp_size=8 with enable_dp_attention=true"},
+		{Launcher{Framework: "sglang", Model: "m/x"}, Params{{"tp_size", "8"}, {"ep_size", "3"}}, "ep_size must divide tp_size"},
+		{Launcher{Framework: "trtllm", Model: "m/x"}, Params{{"ep_size", "8"}}, "ep_size=8 with tp_size 1: trtllm splits"},
 	} {
 		_, _, err := c.l.Command(c.args, nil, 9000)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
