@@ -174,6 +174,10 @@ func TestBadFlagsExit2(t *testing.T) {
 		// TensorRT-LLM has no AMD build (its support matrix lists NVIDIA GPUs only): DeepSeek-R1
 		// on 8 MI355X under --engine trtllm was predicted like any other deployment.
 		{"trtllm on MI355X", []string{"estimate", "--model", "deepseek-ai/DeepSeek-R1", "--gpu", "MI355X", "--num-gpus", "8", "--tp", "8", "--engine", "trtllm", "--input-len", "1024", "--output-len", "1024", "--concurrency", "4"}, "--engine trtllm: TensorRT-LLM runs on NVIDIA GPUs only; mi355x's vendor is AMD"},
+		// Every GPU of a sweep or plan refused for the engine: nothing was predicted, yet both
+		// exited 0 with an empty ranking and "relax a constraint" (no constraint was given).
+		{"sweep trtllm on MI300X only", []string{"sweep", "--model", llama8b, "--gpus", "MI300X", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--concurrency", "8"}, "--engine trtllm: TensorRT-LLM runs on NVIDIA GPUs only; mi300x's vendor is AMD"},
+		{"plan trtllm on AMD only", []string{"plan", "--model", llama8b, "--gpus", "MI300X,MI325X", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--target-rate", "10"}, "no GPU of --gpus runs the engine: nothing to rank"},
 		// TensorRT-LLM's NVFP4 kernels need Blackwell FP4 tensor cores: DeepSeek-R1 in fp4 on
 		// 8 H200 under trtllm was predicted 1.28x faster per GPU than fp8 (median over the matrix).
 		{"trtllm fp4 on H200", []string{"estimate", "--model", "deepseek-ai/DeepSeek-R1", "--gpu", "H200", "--num-gpus", "8", "--tp", "8", "--engine", "trtllm", "--weight-dtype", "fp4", "--input-len", "1024", "--output-len", "1024", "--concurrency", "4"}, "--weight-dtype fp4 with --engine trtllm: TensorRT-LLM's FP4 (NVFP4) kernels need FP4 tensor cores (Blackwell)"},
@@ -525,5 +529,20 @@ func TestOutputSlips(t *testing.T) {
 	out, _, _ = runCLI(t, "gpus", "show", "H100")
 	if !strings.Contains(out, "more than the marketed 80.0 GB because vendors count HBM in binary units (80.0 GiB = 85.9 GB)") {
 		t.Errorf("gpus show H100 does not explain usable > marketed memory:\n%s", out)
+	}
+}
+
+// TestSweepPlanSomeGPUsRefused: with one GPU the engine runs on among refused ones, sweep and
+// plan answer for it and note the others (exit 0); only a sweep or plan where no GPU runs the
+// engine is refused.
+func TestSweepPlanSomeGPUsRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"sweep", "--model", llama8b, "--gpus", "MI300X,H100", "--num-gpus", "1", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--concurrency", "8"},
+		{"plan", "--model", llama8b, "--gpus", "MI300X,H100", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--target-rate", "10"},
+	} {
+		stdout, stderr, code := runCLI(t, args...)
+		if code != 0 || !strings.Contains(stdout, "h100") || !strings.Contains(stdout, "mi300x's vendor is AMD") {
+			t.Errorf("%s: exit %d, stderr %q; want h100 answered and mi300x noted:\n%s", args[0], code, stderr, stdout)
+		}
 	}
 }

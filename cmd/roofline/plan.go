@@ -79,6 +79,9 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := engineRunsOnNone([]*estimator.Profile{prof}, list); err != nil {
+		return err
+	}
 	pl := estimator.Planner{Model: m, Profile: prof, Workload: w, Constraints: constraints, WeightDtypes: wds, KVDtypes: kvds, MaxNumSeqs: mnss,
 		MaxNumBatchedTokens: mnbts, MaxGPUsPerReplica: *maxPer, MaxReplicas: *maxReplicas, PricePerGPUHour: *price, MaxModelLen: *maxModelLen, EnforceEager: *eager}
 	if err := pl.Check(); err != nil {

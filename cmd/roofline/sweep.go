@@ -199,6 +199,9 @@ func sweep(ctx context.Context, e *env, f *sweepFlags) error {
 	if err != nil {
 		return err
 	}
+	if err := engineRunsOnNone(sp.Profiles, sp.GPUs); err != nil {
+		return err
+	}
 	bar := progress.New(e.stderr, "sweep", "configurations", 0, f.loop.quiet)
 	res, err := estimator.Sweep(ctx, sp, estimator.SweepOptions{Constraints: cons, Objective: f.objective,
 		PriceUSDPerGPUHour: f.price, Top: f.top, Progress: func(done, total int64) { bar.Set(int(done), int(total)) }, Simulate: f.simulate, NumRequests: f.numRequests})
@@ -213,4 +216,32 @@ func sweep(ctx context.Context, e *env, f *sweepFlags) error {
 		}
 	}
 	return render(e.stdout, f.output, out, func(w io.Writer) { report.WriteSweepTable(w, out) })
+}
+
+// engineRunsOnNone is the usage error of a sweep or plan in which no engine profile of
+// profiles runs on any GPU of gpus (estimator.CheckEngineGPU: --engine trtllm with only AMD,
+// Intel or Google accelerators): nothing can be predicted, so it names the first refusal
+// rather than report an empty ranking with "relax a constraint". nil when some pair runs
+// (refused pairs are then notes of the result). A nil profile is the default, which runs
+// anywhere.
+func engineRunsOnNone(profiles []*estimator.Profile, gpus []*hardware.GPU) error {
+	if len(profiles) == 0 {
+		profiles = []*estimator.Profile{nil}
+	}
+	var first error
+	for _, p := range profiles {
+		for _, g := range gpus {
+			err := estimator.CheckEngineGPU(p, g)
+			if err == nil {
+				return nil
+			}
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	return usageErr("%v (no GPU of --gpus runs the engine: nothing to rank)", first)
 }
