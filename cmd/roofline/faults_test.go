@@ -178,6 +178,8 @@ func TestBadFlagsExit2(t *testing.T) {
 		// exited 0 with an empty ranking and "relax a constraint" (no constraint was given).
 		{"sweep trtllm on MI300X only", []string{"sweep", "--model", llama8b, "--gpus", "MI300X", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--concurrency", "8"}, "--engine trtllm: TensorRT-LLM runs on NVIDIA GPUs only; mi300x's vendor is AMD"},
 		{"plan trtllm on AMD only", []string{"plan", "--model", llama8b, "--gpus", "MI300X,MI325X", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--target-rate", "10"}, "no GPU of --gpus runs the engine: nothing to rank"},
+		{"sweep trtllm fp4 on H100 only", []string{"sweep", "--model", llama8b, "--gpus", "H100", "--num-gpus", "1", "--weight-dtype", "fp4", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--concurrency", "8"}, "no configuration of the sweep can run: nothing to rank"},
+		{"plan trtllm fp4 on H100 only", []string{"plan", "--model", llama8b, "--gpus", "H100", "--weight-dtype", "fp4", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--target-rate", "8"}, "--weight-dtype fp4 with --engine trtllm: TensorRT-LLM's FP4 (NVFP4) kernels need FP4 tensor cores (Blackwell) and h100-sxm5-80gb has none"},
 		// TensorRT-LLM's NVFP4 kernels need Blackwell FP4 tensor cores: DeepSeek-R1 in fp4 on
 		// 8 H200 under trtllm was predicted 1.28x faster per GPU than fp8 (median over the matrix).
 		{"trtllm fp4 on H200", []string{"estimate", "--model", "deepseek-ai/DeepSeek-R1", "--gpu", "H200", "--num-gpus", "8", "--tp", "8", "--engine", "trtllm", "--weight-dtype", "fp4", "--input-len", "1024", "--output-len", "1024", "--concurrency", "4"}, "--weight-dtype fp4 with --engine trtllm: TensorRT-LLM's FP4 (NVFP4) kernels need FP4 tensor cores (Blackwell)"},
@@ -539,6 +541,8 @@ func TestSweepPlanSomeGPUsRefused(t *testing.T) {
 	for _, args := range [][]string{
 		{"sweep", "--model", llama8b, "--gpus", "MI300X,H100", "--num-gpus", "1", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--concurrency", "8"},
 		{"plan", "--model", llama8b, "--gpus", "MI300X,H100", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--target-rate", "10"},
+		{"plan", "--model", llama8b, "--gpus", "MI300X,H100", "--weight-dtype", "fp4,fp8", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--target-rate", "10"},
+		{"sweep", "--model", llama8b, "--gpus", "MI300X,H100", "--num-gpus", "1", "--weight-dtype", "fp4,fp8", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--concurrency", "8"},
 	} {
 		stdout, stderr, code := runCLI(t, args...)
 		if code != 0 || !strings.Contains(stdout, "h100") || !strings.Contains(stdout, "mi300x's vendor is AMD") {

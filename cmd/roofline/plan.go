@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	"roofline/estimator"
+	"roofline/hardware"
 	"roofline/internal/flagvalue"
+	"roofline/models"
 	"roofline/report"
 )
 
@@ -82,6 +84,9 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	if err := engineRunsOnNone([]*estimator.Profile{prof}, list); err != nil {
 		return err
 	}
+	if err := planRunsOnNone(m, prof, list, wds, kvds); err != nil {
+		return err
+	}
 	pl := estimator.Planner{Model: m, Profile: prof, Workload: w, Constraints: constraints, WeightDtypes: wds, KVDtypes: kvds, MaxNumSeqs: mnss,
 		MaxNumBatchedTokens: mnbts, MaxGPUsPerReplica: *maxPer, MaxReplicas: *maxReplicas, PricePerGPUHour: *price, MaxModelLen: *maxModelLen, EnforceEager: *eager}
 	if err := pl.Check(); err != nil {
@@ -93,4 +98,36 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	}
 	po.EngineSource = psrc
 	return render(e.stdout, *out, po, func(w io.Writer) { report.WritePlanTable(w, po) })
+}
+
+// planRunsOnNone is the usage error of a plan in which no GPU of gpus can run any weight ×
+// KV dtype of wds × kvds under prof (estimator.New refuses each: --weight-dtype fp4 under
+// --engine trtllm on a GPU without FP4 tensor cores, a dtype the GPU has no rate for): the
+// planner would skip every configuration and print an empty plan. It names the first
+// refusal; nil when any combination can be built. Empty lists mean the checkpoint's dtypes.
+func planRunsOnNone(m *models.Model, prof *estimator.Profile, gpus []*hardware.GPU, wds, kvds []string) error {
+	if len(wds) == 0 {
+		wds = []string{""}
+	}
+	if len(kvds) == 0 {
+		kvds = []string{""}
+	}
+	var first error
+	for _, g := range gpus {
+		for _, wd := range wds {
+			for _, kv := range kvds {
+				_, err := estimator.New(estimator.Spec{Model: m, GPU: g, WeightDtype: wd, KVDtype: kv, Profile: prof})
+				if err == nil {
+					return nil
+				}
+				if first == nil {
+					first = err
+				}
+			}
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	return usageErr("%v (no GPU and dtype of the plan can run: nothing to plan)", first)
 }

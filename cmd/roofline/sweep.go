@@ -209,6 +209,11 @@ func sweep(ctx context.Context, e *env, f *sweepFlags) error {
 	if err != nil {
 		return asUsage(err)
 	}
+	if res.Evaluated == 0 && len(res.Skipped) > 0 {
+		// Every GPU × dtype × engine of the space was refused (--weight-dtype fp4 under
+		// trtllm without FP4 tensor cores, …): an empty ranking would read as "relax a constraint".
+		return usageErr("%s (no configuration of the sweep can run: nothing to rank)", res.Skipped[0])
+	}
 	out := report.NewSweep(sp, cons, res, f.objective, f.price)
 	if f.emitScript != "" {
 		if err := report.WriteSweepScriptFile(f.emitScript, out); err != nil {
