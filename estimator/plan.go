@@ -132,7 +132,21 @@ func (pl *Planner) GPU(g *hardware.GPU) (GPUPlan, error) {
 		}
 	}
 	if best == nil && pg.Note == "" {
-		pg.Note = "no fleet of up to " + fmt.Sprint(pl.MaxReplicas) + " replicas meets the load and constraints"
+		// A replica too small for the model is no answer about the load: say which bound binds.
+		need := 0
+		for _, n := range pg.MinGPUs {
+			if n > 0 && (need == 0 || n < need) {
+				need = n
+			}
+		}
+		switch {
+		case need > pl.MaxGPUsPerReplica:
+			pg.Note = fmt.Sprintf("the model needs %d GPUs per replica to fit, above --max-gpus-per-replica %d: no fleet was tried (raise it)", need, pl.MaxGPUsPerReplica)
+		case need == 0 && len(pg.MinGPUs) > 0:
+			pg.Note = "the model fits on no replica of up to 128 GPUs: no fleet was tried"
+		default:
+			pg.Note = "no fleet of up to " + fmt.Sprint(pl.MaxReplicas) + " replicas meets the load and constraints"
+		}
 		return pg, nil
 	}
 	if best == nil {

@@ -66,14 +66,17 @@ func NewPlan(pl estimator.Planner, list []*hardware.GPU, targetRate float64, tar
 		}
 	}
 	if po.Cheapest == nil {
-		met, unpriced := false, []string{}
+		met, unpriced, tooSmall := false, []string{}, len(po.PerGPU) > 0
 		for i, pg := range po.PerGPU {
 			met = met || pg.Best != nil
+			tooSmall = tooSmall && strings.Contains(pg.Note, "no fleet was tried")
 			if pl.PricePerGPUHour == 0 && list[i].PriceUSDPerHour <= 0 {
 				unpriced = append(unpriced, list[i].ID)
 			}
 		}
 		switch {
+		case tooSmall:
+			po.Notes = append(po.Notes, "no fleet meets the load and constraints: the model fits on no replica the plan may try (see each GPU's note)")
 		case !met:
 			po.Notes = append(po.Notes, "no fleet meets the load and constraints: relax a constraint or the load")
 		case len(unpriced) > 0:

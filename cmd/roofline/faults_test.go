@@ -550,3 +550,20 @@ func TestSweepPlanSomeGPUsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanReplicaTooSmall: Llama-3.1-405B in bf16 is 405e9 × 2 B = 810 GB of weights, more
+// than 8 H100s hold (8 × 80 GB = 640 GB), so under the default --max-gpus-per-replica 8 the
+// planner tries no fleet at all; it said "no fleet of up to 4096 replicas meets the load and
+// constraints: relax a constraint or the load" with no constraint given. The note now names
+// the bound that binds, and raising it gives a fleet.
+func TestPlanReplicaTooSmall(t *testing.T) {
+	args := []string{"plan", "--model", "meta-llama/Llama-3.1-405B", "--gpus", "H100", "--input-len", "1000", "--output-len", "200", "--target-rate", "8"}
+	stdout, stderr, code := runCLI(t, args...)
+	if code != 0 || !strings.Contains(stdout, "GPUs per replica to fit, above --max-gpus-per-replica 8: no fleet was tried") || strings.Contains(stdout, "relax a constraint") {
+		t.Errorf("exit %d, stderr %q; want the note naming --max-gpus-per-replica 8 and no 'relax a constraint':\n%s", code, stderr, stdout)
+	}
+	stdout, _, code = runCLI(t, append(args, "--max-gpus-per-replica", "16")...)
+	if code != 0 || !strings.Contains(stdout, "cheapest: 16 × h100") {
+		t.Errorf("--max-gpus-per-replica 16: exit %d; want a 16-GPU fleet (810 GB over 12 H100s leaves too little for one 131072-token sequence's KV):\n%s", code, stdout)
+	}
+}
