@@ -21,11 +21,18 @@ type Step struct {
 	PredictedMs float64 `json:"predicted_ms"`
 	estimator.Step
 	Provenance estimator.Provenance `json:"provenance"`
+	// Warnings are the deployment's caveats (Deployment.Warnings), as estimate and memory
+	// print them: a release predicted on a GPU it did not support, dequantised weights, …
+	Warnings []string `json:"warnings"`
 }
 
 // NewStep is the document of step st of d: phase with batch sequences of tokens tokens.
 func NewStep(d *estimator.Deployment, phase string, batch, tokens int, st estimator.Step, pv estimator.Provenance) Step {
-	return Step{d.Model.ID, d.GPU.ID, phase, batch, tokens, st.Time.Ms(), st, pv}
+	w := estimator.Messages(d.Warnings())
+	if w == nil {
+		w = []string{}
+	}
+	return Step{d.Model.ID, d.GPU.ID, phase, batch, tokens, st.Time.Ms(), st, pv, w}
 }
 
 // WriteStepText prints the step time and its bound; with explain, the per-operator table
@@ -58,6 +65,9 @@ func WriteStepText(w io.Writer, d *estimator.Deployment, s Step, explain bool) {
 				fmt.Fprintf(w, "  %-30s %s — %s\n", p.Name, paramValue(p, false), p.Source)
 			}
 		}
+	}
+	for _, m := range s.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", m)
 	}
 	fmt.Fprintf(w, "sources: model %s; GPU %s; %s\n", s.Provenance.Model, s.Provenance.GPU, s.Provenance.Profile)
 }

@@ -126,3 +126,19 @@ func TestStepsFileEnforceEagerColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestStepPrintsWarnings: step prints the deployment's warnings as estimate and memory do
+// (text "warning: …", JSON "warnings"); vLLM 0.8.5 on a B200 (a release built on PyTorch 2.6,
+// CUDA ≤ 12.6, before Blackwell support came with PyTorch 2.7 and vLLM 0.9.0) was priced by
+// step with no word. H100 under the newest vllm has no warning (an empty list, not null).
+func TestStepPrintsWarnings(t *testing.T) {
+	args := []string{"step", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--phase", "decode", "--batch", "8", "--tokens", "1000"}
+	stdout, stderr, code := runCLI(t, append(args, "--gpu", "B200", "--engine", "vllm@0.8.5")...)
+	if code != 0 || !strings.Contains(stdout, "warning: vllm@0.8.5 (profile vllm-0.8") || !strings.Contains(stdout, "vLLM releases before 0.9") {
+		t.Errorf("exit %d, stderr %q; want the vLLM-before-0.9 warning:\n%s", code, stderr, stdout)
+	}
+	stdout, _, code = runCLI(t, append(args, "--gpu", "H100", "--output", "json")...)
+	if code != 0 || !strings.Contains(stdout, `"warnings": []`) {
+		t.Errorf("H100 vllm json: exit %d; want \"warnings\": []:\n%s", code, stdout)
+	}
+}
