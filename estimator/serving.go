@@ -598,7 +598,7 @@ func (d *Deployment) serveCF(c *cf, w Workload, mem Memory) (Serving, error) {
 	s.MaxRequestRate = reps * maxLane
 	switch w.Kind {
 	case Concurrency:
-		s = d.serveClosed(c, float64(w.Concurrency)/reps, c.at)
+		s = d.serveClosed(c, w.clientsSending()/reps, c.at)
 		// The scan over batches can miss the peak between its points: an operating point
 		// the loop reaches is sustainable by definition.
 		s.MaxRequestRate = max(reps*maxLane, s.RequestPerS)
@@ -739,7 +739,12 @@ func (d *Deployment) finishSteady(s *Serving, c *cf, p cfPoint, wait, spread flo
 
 // serveBatch handles static batches and offline runs: n requests at t = 0.
 func (d *Deployment) serveBatch(c *cf, s Serving, n, reps float64) (Serving, error) {
+	// Fewer requests than lanes: each busy lane runs one request alone (a fractional batch
+	// priced a fraction of a prompt: 3 prompts on 8 replicas had a TTFT below one prompt's).
 	nr := n / reps
+	if n >= 1 {
+		nr = max(nr, 1)
+	}
 	b := min(nr, c.bmax)
 	waves := math.Ceil(nr / b)
 	// Prefill: b prompts in chunks of the budget; request i's first token comes when its

@@ -81,3 +81,59 @@ func TestClosedFormFewerClientsThanLanes(t *testing.T) {
 		}
 	}
 }
+
+// TestFewerRequestsThanLanes: runs of fewer requests than DP replicas or than clients.
+// Independent checks:
+//   - a closed loop of 3 clients running only 2 requests has 2 in flight (vllm bench serve
+//     with --num-prompts 2 --max-concurrency 3), one per replica, so request_per_s × mean E2E
+//     = 2 (Little's law), in the closed form and the simulation; both priced 3;
+//   - an open loop of 3 requests can complete no faster than 3 per E2E of one of them, and
+//     no faster than the 5 req/s offered; the simulation scaled one replica's single request by
+//     the 8 replicas and reported 6.2 req/s;
+//   - a static batch of 3 prompts on 8 replicas is one prompt per replica, so its closed-form
+//     TTFT is one prompt's on one replica (batch 1 on DP 1) and equals the simulation's; the
+//     fractional batch (3/8 of a request) priced 3/8 of a prompt: 15.4 ms against 27.4 ms.
+func TestFewerRequestsThanLanes(t *testing.T) {
+	m, g := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct"), mustGPU(t, "H100 SXM")
+	d := mustDeploy(t, Spec{Model: m, GPU: g, DP: 8})
+	closed := Workload{Kind: Concurrency, InputLen: 1000, OutputLen: 200, Concurrency: 3, NumRequests: 2}
+	cf, err := d.Serve(closed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := d.Simulate(closed, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []Serving{cf, sim} {
+		if l := s.RequestPerS * s.E2E.Mean / 1e3; math.Abs(l/2-1) > 0.03 {
+			t.Errorf("%s: 3 clients, 2 requests on 8 replicas: %.3f req/s × %.1f ms = %.2f in flight, want 2", s.Method, s.RequestPerS, s.E2E.Mean, l)
+		}
+	}
+	open, err := d.Simulate(Workload{Kind: Rate, InputLen: 1000, OutputLen: 200, RequestRate: 5, NumRequests: 3}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if limit := min(5, 3/(open.E2E.Mean/1e3)); open.RequestPerS > limit*(1+1e-9) {
+		t.Errorf("3 requests at 5 req/s on 8 replicas: %.2f req/s, want at most min(5, 3 / %.3f s) = %.2f", open.RequestPerS, open.E2E.Mean/1e3, limit)
+	}
+	one, err := mustDeploy(t, Spec{Model: m, GPU: g}).Serve(Workload{Kind: Static, InputLen: 1000, OutputLen: 200, BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := Workload{Kind: Static, InputLen: 1000, OutputLen: 200, BatchSize: 3}
+	b3, err := d.Serve(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b3sim, err := d.Simulate(batch, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(b3.TTFT.Mean/one.TTFT.Mean-1) > 1e-9 || math.Abs(b3.TTFT.Mean/b3sim.TTFT.Mean-1) > 0.02 {
+		t.Errorf("static batch 3 on 8 replicas: TTFT %.2f ms (simulation %.2f), want one prompt on one replica's %.2f ms", b3.TTFT.Mean, b3sim.TTFT.Mean, one.TTFT.Mean)
+	}
+	if want := 3 * one.RequestPerS; math.Abs(b3.RequestPerS/want-1) > 1e-9 {
+		t.Errorf("static batch 3 on 8 replicas: %.3f req/s, want 3 × one replica's %.3f", b3.RequestPerS, one.RequestPerS)
+	}
+}

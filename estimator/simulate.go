@@ -40,7 +40,7 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	case Offline:
 		n = int(math.Ceil(float64(w.NumRequests) / reps))
 	case Concurrency:
-		clients = int(math.Max(1, math.Round(float64(w.Concurrency)/reps)))
+		clients = int(math.Max(1, math.Round(w.clientsSending()/reps)))
 		if n <= 0 {
 			n = max(10*clients, 500)
 		} else {
@@ -250,14 +250,22 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	// a whole share of them, rounded. Rates scale by the true total over that share, not by the
 	// lanes: 4 clients on 8 attention-DP ranks are 4 busy lanes, not 8 (they were priced as 8,
 	// twice the throughput Little's law allows 4 clients at the simulated E2E).
+	// An open loop of N requests (or N replayed arrivals) likewise carries N, not n per lane ×
+	// the lanes: 3 requests on 8 replicas were priced as 8 and exceeded the offered rate.
 	scale := reps
 	switch w.Kind {
 	case Concurrency:
-		scale = float64(w.Concurrency) / float64(clients)
+		scale = w.clientsSending() / float64(clients)
 	case Static:
 		scale = float64(w.BatchSize) / float64(n)
 	case Offline:
 		scale = float64(w.NumRequests) / float64(n)
+	case Rate:
+		if len(w.Arrivals) > 0 {
+			scale = float64(len(w.Arrivals)) / float64(n)
+		} else if w.NumRequests > 0 {
+			scale = float64(w.NumRequests) / float64(n)
+		}
 	}
 	s.RequestPerS = scale * float64(len(ttft)) / dur
 	s.OutputTokS = scale * outTok / dur

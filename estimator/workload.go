@@ -286,6 +286,16 @@ func RangeRatioDist(l int, r float64) *LengthDist {
 	return &LengthDist{Kind: "uniform", Min: lo, Max: max(lo, int(math.Ceil(float64(l)*(1+r))))}
 }
 
+// clientsSending is the number of closed-loop clients that ever send: Concurrency, or
+// NumRequests when fewer requests are run than there are clients (vllm bench serve with
+// --num-prompts below --max-concurrency has only that many in flight).
+func (w *Workload) clientsSending() float64 {
+	if w.NumRequests > 0 && w.NumRequests < w.Concurrency {
+		return float64(w.NumRequests)
+	}
+	return float64(w.Concurrency)
+}
+
 // InferKind sets Kind from the load field that is not zero, as a command line gives it:
 // Concurrency (closed loop), RequestRate (open loop), BatchSize (static batch), or
 // NumRequests alone (offline). A load field counts as given when it is not zero, so a
