@@ -197,3 +197,35 @@ func TestGPUFileSpellings(t *testing.T) {
 		}
 	}
 }
+
+// TestProfileFileKeepsBaseEngine: a --profile file that starts from an embedded engine
+// (base = "trtllm") describes that engine, so TensorRT-LLM's refusals hold for it (no AMD
+// build; no NVFP4 without FP4 tensor cores, as TestEngineGPUVendor and
+// TestTRTLLMFP4NeedsBlackwell state them) and its family is the base's. The file's name
+// became its family, so DeepSeek-R1 on 8 MI355X under a one-line base = "trtllm" file was
+// predicted, and a base = "vllm" file's intervals were an unknown engine's. A file's own
+// engine key still says otherwise.
+func TestProfileFileKeepsBaseEngine(t *testing.T) {
+	r1 := mustModel(t, "deepseek-ai/DeepSeek-R1")
+	p, err := ParseProfile("mytrt.toml", []byte(`base = "trtllm"`+"\n"+`gemm_efficiency = 0.7`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Family() != "trtllm" {
+		t.Errorf("base trtllm file: family %q, want trtllm", p.Family())
+	}
+	if _, err := New(Spec{Model: r1, GPU: mustGPU(t, "mi355x"), TP: 8, Profile: p}); err == nil || !strings.Contains(err.Error(), "NVIDIA GPUs only") {
+		t.Errorf("base trtllm file on MI355X: %v, want TensorRT-LLM's vendor refusal", err)
+	}
+	if _, err := New(Spec{Model: r1, GPU: mustGPU(t, "h200"), TP: 8, WeightDtype: "fp4", Profile: p}); err == nil || !strings.Contains(err.Error(), "--weight-dtype fp4 with --engine trtllm") {
+		t.Errorf("base trtllm file, fp4 on H200: %v, want the NVFP4 refusal", err)
+	}
+	v, err := ParseProfile("myvllm.toml", []byte(`base = "vllm"`))
+	if err != nil || v.Family() != "vllm" {
+		t.Errorf("base vllm file: family %q, %v; want vllm", v.Family(), err)
+	}
+	o, err := ParseProfile("other.toml", []byte(`base = "vllm"`+"\n"+`engine = "myengine"`))
+	if err != nil || o.Family() != "myengine" {
+		t.Errorf("base vllm file with engine = myengine: family %q, %v; want myengine", o.Family(), err)
+	}
+}

@@ -437,6 +437,11 @@ func parseProfile(name string, b []byte, complete bool) (*Profile, error) {
 		p.MoEGEMMEfficiencyByDtype = maps.Clone(bp.MoEGEMMEfficiencyByDtype)
 		p.MoEDequantMemoryEfficiency = maps.Clone(bp.MoEDequantMemoryEfficiency)
 		p.Name, p.Description = "", ""
+		// The file describes the base's engine unless it says otherwise (engine = "…"): its
+		// Name becomes the file's, and Family() fell back to it, so a base = "trtllm" file
+		// escaped TensorRT-LLM's refusals (no AMD build, no NVFP4 without FP4 tensor cores)
+		// and its intervals were those of an unknown engine.
+		p.EngineFamily = bp.Family()
 		p.Origin = "engine profile " + bp.Name + " with overrides from " + name
 	}
 	var own struct {
