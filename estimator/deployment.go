@@ -294,11 +294,8 @@ func newDeployment(s Spec) (*Deployment, error) {
 	for _, n := range m.Notes {
 		d.warnings = append(d.warnings, fmt.Errorf("model %s: %s", m.ID, n))
 	}
-	if s.Profile.Family() == "vllm" && s.Profile.Below(Version{0, 9}) && firstWordIs(s.GPU.Architecture, "Blackwell") {
-		// vLLM 0.7 was built on PyTorch 2.5.1 and 0.8 on PyTorch 2.6.0 (their requirements
-		// files), whose CUDA wheels stop at CUDA 12.6; PyTorch 2.7.0 brought Blackwell support
-		// with CUDA 12.8 wheels (its release notes), and vLLM 0.9.0 moved to it.
-		d.warnings = append(d.warnings, fmt.Errorf("%s on %s: vLLM releases before 0.9 were built on PyTorch 2.5-2.6 with CUDA ≤ 12.6; Blackwell support came with PyTorch 2.7 and CUDA 12.8 (vLLM 0.9.0): this predicts the release as if it ran there", s.Profile.Label(), s.GPU.ID))
+	if err := ReleaseGPUWarning(s.Profile, s.GPU); err != nil {
+		d.warnings = append(d.warnings, err)
 	}
 	if err := d.resolveDtypes(); err != nil {
 		return nil, err
@@ -330,6 +327,19 @@ func newDeployment(s Spec) (*Deployment, error) {
 	// the shared array.
 	d.warnings, d.gemms, d.attnGroups = slices.Clip(d.warnings), slices.Clip(d.gemms), slices.Clip(d.attnGroups)
 	return d, nil
+}
+
+// ReleaseGPUWarning is the warning New attaches when profile p's engine release predates
+// support for GPU g, and nil otherwise: vLLM 0.7 was built on PyTorch 2.5.1 and 0.8 on
+// PyTorch 2.6.0 (their requirements files), whose CUDA wheels stop at CUDA 12.6; PyTorch 2.7.0
+// brought Blackwell support with CUDA 12.8 wheels (its release notes), and vLLM 0.9.0 moved to
+// it. The prediction stands (the release is priced as if it ran there). nil p is the default
+// profile, which has no release.
+func ReleaseGPUWarning(p *Profile, g *hardware.GPU) error {
+	if p == nil || g == nil || p.Family() != "vllm" || !p.Below(Version{0, 9}) || !firstWordIs(g.Architecture, "Blackwell") {
+		return nil
+	}
+	return fmt.Errorf("%s on %s: vLLM releases before 0.9 were built on PyTorch 2.5-2.6 with CUDA ≤ 12.6; Blackwell support came with PyTorch 2.7 and CUDA 12.8 (vLLM 0.9.0): this predicts the release as if it ran there", p.Label(), g.ID)
 }
 
 // CheckEngineGPU returns the error New gives when profile p's engine cannot run on GPU g at

@@ -56,6 +56,9 @@ func NewPlan(pl estimator.Planner, list []*hardware.GPU, targetRate float64, tar
 		po.Constraints = append(po.Constraints, c.String())
 	}
 	for _, g := range list {
+		if err := estimator.ReleaseGPUWarning(pl.Profile, g); err != nil {
+			po.Notes = append(po.Notes, err.Error())
+		}
 		pg, err := pl.GPU(g)
 		if err != nil {
 			return Plan{}, err

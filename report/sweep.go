@@ -98,6 +98,13 @@ func NewSweep(sp estimator.SweepSpace, cons []estimator.Constraint, res estimato
 		out.Notes = append(out.Notes, eagerNote)
 	}
 	out.Notes = append(out.Notes, res.Skipped...)
+	for _, pr := range sp.Profiles {
+		for _, g := range sp.GPUs {
+			if err := estimator.ReleaseGPUWarning(pr, g); err != nil {
+				out.Notes = append(out.Notes, err.Error())
+			}
+		}
+	}
 	var noPrice []string
 	for _, g := range sp.GPUs {
 		if g.PriceUSDPerHour == 0 && price == 0 {

@@ -567,3 +567,19 @@ func TestPlanReplicaTooSmall(t *testing.T) {
 		t.Errorf("--max-gpus-per-replica 16: exit %d; want a 16-GPU fleet (810 GB over 12 H100s leaves too little for one 131072-token sequence's KV):\n%s", code, stdout)
 	}
 }
+
+// TestSweepPlanNoteReleaseBeforeGPU: sweep and plan note, once per GPU, an engine release
+// predicted on a GPU it did not support, as estimate warns (vLLM 0.7 and 0.8 were built on
+// PyTorch 2.5-2.6 with CUDA ≤ 12.6; Blackwell support came with PyTorch 2.7 and vLLM 0.9.0):
+// vllm@0.7.3 on B200 was ranked and planned with no word. H100 (Hopper) gets no such note.
+func TestSweepPlanNoteReleaseBeforeGPU(t *testing.T) {
+	for _, args := range [][]string{
+		{"sweep", "--model", llama8b, "--gpus", "B200,H100", "--num-gpus", "1", "--engine", "vllm@0.7.3", "--input-len", "1000", "--output-len", "200", "--concurrency", "8"},
+		{"plan", "--model", llama8b, "--gpus", "B200,H100", "--engine", "vllm@0.7.3", "--input-len", "1000", "--output-len", "200", "--target-rate", "8"},
+	} {
+		stdout, stderr, code := runCLI(t, args...)
+		if code != 0 || strings.Count(stdout, "on b200-sxm: vLLM releases before 0.9") != 1 || strings.Contains(stdout, "on h100-sxm5-80gb: vLLM releases") {
+			t.Errorf("%s: exit %d, stderr %q; want one note for b200-sxm and none for h100:\n%s", args[0], code, stderr, stdout)
+		}
+	}
+}
