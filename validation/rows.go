@@ -92,7 +92,8 @@ var Workloads = []string{"static", "concurrency", "rate", "offline"}
 // > 0 (every metric is a latency or a rate), an unknown metric, workload or dtype, a
 // concurrency workload without its concurrency or a rate workload without its rate, a
 // latency bound (tpot_limit_ms, ttft_limit_ms) that is not > 0, a ttft_limit_ms without its
-// tpot_limit_ms, or bounds on a row that is not at a finite offered rate, or a
+// tpot_limit_ms, bounds on a row that is not at a finite offered rate, an engine_version
+// that is not a release number (estimator.ParseVersion), or a
 // GPU count that is not tp·pp·dp (a field left 0 takes its default: tp 1, pp 1, dp
 // num_gpus/(tp·pp)).
 func (r Row) Check() error {
@@ -150,6 +151,11 @@ func (r Row) Check() error {
 	}
 	if r.TPOTLimitMs > 0 && (r.Workload != "rate" || math.IsInf(r.RequestRate, 1)) {
 		return bad("tpot_limit_ms", "%g with workload %q: latency bounds belong to a row at an offered rate (workload rate, finite request_rate: an MLPerf Server or Interactive run); leave them empty", r.TPOTLimitMs, r.Workload)
+	}
+	if r.EngineVersion != "" {
+		if _, err := estimator.ParseVersion(r.EngineVersion); err != nil {
+			return bad("engine_version", "%v (empty: the engine's newest profile)", err)
+		}
 	}
 	if math.IsNaN(r.GPUMemUtil) || r.GPUMemUtil < 0 || r.GPUMemUtil > 1 {
 		return bad("gpu_memory_utilization", "%g: must be in (0, 1] (empty: the engine's default)", r.GPUMemUtil)
