@@ -258,8 +258,11 @@ func checkEPWithinTP(framework string, args Params) error {
 	if framework != "sglang" && framework != "trtllm" {
 		return nil
 	}
-	tp, ep, epName := 1, 1, ""
+	tp, dp, ep, epName, adp := 1, 1, 1, "", false
 	for _, kv := range args {
+		if canon(kv.Name) == "enable_dp_attention" {
+			adp = kv.Value == "true"
+		}
 		n, err := strconv.Atoi(kv.Value)
 		if err != nil || n < 1 {
 			continue
@@ -267,18 +270,25 @@ func checkEPWithinTP(framework string, args Params) error {
 		switch meaning(kv.Name) {
 		case "tp":
 			tp = n
+		case "dp":
+			dp = n
 		case "ep":
 			ep, epName = n, kv.Name
 		}
 	}
+	if framework == "sglang" && adp && tp%dp != 0 {
+		// SGLang splits the tp_size GPUs into dp_size attention ranks (its DeepSeek guide:
+		// --tp 8 --dp 8 --enable-dp-attention): a dp_size that does not divide tp_size has none.
+		return fmt.Errorf("server arguments: enable_dp_attention needs dp_size %d to divide tp_size %d (SGLang splits the tp_size GPUs into dp_size attention ranks)", dp, tp)
+	}
 	if ep <= 1 || tp%ep == 0 {
 		return nil
 	}
-	adp := "enable_dp_attention=true"
+	spell := "enable_dp_attention=true"
 	if framework == "trtllm" {
-		adp = "enable_attention_dp: true in an --extra_llm_api_options file"
+		spell = "enable_attention_dp: true in an --extra_llm_api_options file"
 	}
-	return fmt.Errorf("server argument %s=%d with tp_size %d: %s splits one engine's tp_size GPUs into expert-parallel groups, so ep_size must divide tp_size; attention DP + EP over %d GPUs is tp_size=%d with %s", epName, ep, tp, framework, ep, ep, adp)
+	return fmt.Errorf("server argument %s=%d with tp_size %d: %s splits one engine's tp_size GPUs into expert-parallel groups, so ep_size must divide tp_size; attention DP + EP over %d GPUs is tp_size=%d with %s", epName, ep, tp, framework, ep, ep, spell)
 }
 
 // vllmEPGroup is the expert-parallel group vLLM forms with --enable-expert-parallel: the

@@ -85,6 +85,8 @@ func TestCommands(t *testing.T) {
 		{Launcher{Framework: "sglang", Model: "m/x"}, Params{{"tp_size", "1"}, {"dp_size", "8"}, {"ep_size", "8"}}, "ep_size=8 with tp_size 1: sglang splits one engine's tp_size GPUs into expert-parallel groups, so ep_size must divide tp_size; attention DP + EP over 8 GPUs is tp_size=8 with enable_dp_attention=true"},
 		{Launcher{Framework: "sglang", Model: "m/x"}, Params{{"tp_size", "8"}, {"ep_size", "3"}}, "ep_size must divide tp_size"},
 		{Launcher{Framework: "trtllm", Model: "m/x"}, Params{{"ep_size", "8"}}, "ep_size=8 with tp_size 1: trtllm splits"},
+		// dp_size 3 attention ranks cannot split tp_size 8 GPUs: listed as a run, predicted "none".
+		{Launcher{Framework: "sglang", Model: "m/x"}, Params{{"tp_size", "8"}, {"dp_size", "3"}, {"enable_dp_attention", "true"}, {"ep_size", "8"}}, "enable_dp_attention needs dp_size 3 to divide tp_size 8"},
 	} {
 		_, _, err := c.l.Command(c.args, nil, 9000)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
