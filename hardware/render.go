@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -92,6 +93,22 @@ func WriteGPU(w io.Writer, g *GPU) error {
 			a = strings.TrimSuffix(a, "FLOP/s") + "OP/s"
 		}
 		row("peak "+p.label, s+ach(c, a))
+		// Older dated measurements: what an engine profile with ceilings_as_of before the best
+		// one is priced with (Achievable.GEMMAsOf), so estimate's era figure can be traced here.
+		var dated []Ceiling
+		for _, m := range g.Achievable.GEMMMeasured[p.dtype] {
+			if m.AsOf != "" && m.Value < c.Value {
+				dated = append(dated, m)
+			}
+		}
+		sort.SliceStable(dated, func(i, j int) bool { return dated[i].AsOf < dated[j].AsOf })
+		var older []string
+		for _, m := range dated {
+			older = append(older, fmt.Sprintf("%s as of %s", units.FLOPsPerSecond(m.Value), m.AsOf))
+		}
+		if len(older) > 0 {
+			row("  "+p.dtype+" GEMM by date", strings.Join(older, "; ")+" (a profile whose ceilings_as_of precedes the achievable figure's date is priced with the best of these by then)")
+		}
 	}
 	if c := g.Achievable.KernelLaunch; c.Value > 0 {
 		kind := "measured"
