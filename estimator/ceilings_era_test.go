@@ -77,17 +77,3 @@ func TestCeilingsAsOfNotAString(t *testing.T) {
 		}
 	}
 }
-
-// ceilings_as_of selects among measured GEMM ceilings; beside ceilings = "datasheet" it did
-// nothing, silently. The pair is refused, naming both fields; either alone is kept.
-func TestCeilingsAsOfNeedsAchievable(t *testing.T) {
-	_, err := ParseProfile("p.toml", []byte(`base = "vllm"`+"\n"+`ceilings = "datasheet"`+"\n"+`ceilings_as_of = "2024-09"`))
-	if err == nil || !strings.Contains(err.Error(), `ceilings_as_of "2024-09" with ceilings = "datasheet"`) {
-		t.Errorf("datasheet ceilings with a date: %v, want refused naming both", err)
-	}
-	for _, f := range []string{`ceilings = "datasheet"`, `ceilings = "achievable"` + "\n" + `ceilings_as_of = "2024-09"`} {
-		if _, err := ParseProfile("p.toml", []byte(`base = "vllm"`+"\n"+f)); err != nil {
-			t.Errorf("%s: %v, want accepted", f, err)
-		}
-	}
-}

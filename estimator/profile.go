@@ -312,10 +312,6 @@ func (p *Profile) Validate() error {
 	if p.CeilingsAsOf != "" && (!asOfDate.MatchString(p.CeilingsAsOf) || !realDate(p.CeilingsAsOf)) {
 		return fmt.Errorf("profile %s: ceilings_as_of %q: allowed values are a date YYYY, YYYY-MM or YYYY-MM-DD (or empty: the newest ceilings)", p.Name, p.CeilingsAsOf)
 	}
-	if p.CeilingsAsOf != "" && p.Ceilings == "datasheet" {
-		// The date picks among measured (achievable) GEMM rates; datasheet peaks have none.
-		return fmt.Errorf("profile %s: ceilings_as_of %q with ceilings = \"datasheet\": the date selects measured GEMM ceilings and has no effect on datasheet peaks; allowed: ceilings = \"achievable\" (or empty) with the date, or no date", p.Name, p.CeilingsAsOf)
-	}
 	for k, v := range eff {
 		if v < 0 || v > 2 || math.IsNaN(v) {
 			return fmt.Errorf("profile %s: %s = %g: must be a fraction in (0, 1]", p.Name, k, v)
