@@ -179,6 +179,8 @@ func TestBadFlagsExit2(t *testing.T) {
 		{"sweep trtllm on MI300X only", []string{"sweep", "--model", llama8b, "--gpus", "MI300X", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--concurrency", "8"}, "--engine trtllm: TensorRT-LLM runs on NVIDIA GPUs only; mi300x's vendor is AMD"},
 		{"plan trtllm on AMD only", []string{"plan", "--model", llama8b, "--gpus", "MI300X,MI325X", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--target-rate", "10"}, "no GPU of --gpus runs the engine: nothing to rank"},
 		{"sweep trtllm fp4 on H100 only", []string{"sweep", "--model", llama8b, "--gpus", "H100", "--num-gpus", "1", "--weight-dtype", "fp4", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--concurrency", "8"}, "no configuration of the sweep can run: nothing to rank"},
+		// sweep --disagg said "the model fits no instance of TP ≤ --max-tp on this GPU".
+		{"sweep disagg trtllm on MI300X", []string{"sweep", "--disagg", "--model", llama8b, "--gpu", "MI300X", "--num-gpus", "2", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--constraint", "ttft:p95<2000ms"}, "--engine trtllm: TensorRT-LLM runs on NVIDIA GPUs only; mi300x's vendor is AMD"},
 		{"plan trtllm fp4 on H100 only", []string{"plan", "--model", llama8b, "--gpus", "H100", "--weight-dtype", "fp4", "--engine", "trtllm", "--input-len", "1000", "--output-len", "200", "--target-rate", "8"}, "--weight-dtype fp4 with --engine trtllm: TensorRT-LLM's FP4 (NVFP4) kernels need FP4 tensor cores (Blackwell) and h100-sxm5-80gb has none"},
 		// TensorRT-LLM's NVFP4 kernels need Blackwell FP4 tensor cores: DeepSeek-R1 in fp4 on
 		// 8 H200 under trtllm was predicted 1.28x faster per GPU than fp8 (median over the matrix).

@@ -129,5 +129,5 @@ func planRunsOnNone(m *models.Model, prof *estimator.Profile, gpus []*hardware.G
 	if first == nil {
 		return nil
 	}
-	return usageErr("%v (no GPU and dtype of the plan can run: nothing to plan)", first)
+	return usageErr("%v (no GPU and dtype given can run: nothing to predict)", first)
 }

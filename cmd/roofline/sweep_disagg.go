@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"roofline/estimator"
+	"roofline/hardware"
 	"roofline/report"
 )
 
@@ -56,6 +57,11 @@ func sweepDisagg(ctx context.Context, e *env, f *sweepFlags) error {
 	}
 	if len(f.kvDtypes) == 1 {
 		tmpl.KVDtype = f.kvDtypes[0]
+	}
+	// The engine cannot run on the GPU or dtype at all (--engine trtllm on AMD): say so, not
+	// "the model fits no instance".
+	if err := planRunsOnNone(m, prof, []*hardware.GPU{g}, []string{tmpl.WeightDtype}, []string{tmpl.KVDtype}); err != nil {
+		return err
 	}
 	w := estimator.Workload{Kind: estimator.Rate, RequestRate: 1, InputLen: f.inputLen, OutputLen: f.outputLen, PrefixLen: f.prefixLen, Burstiness: f.burstiness}
 	if err := w.Validate(); err != nil {
