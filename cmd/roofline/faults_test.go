@@ -585,3 +585,18 @@ func TestSweepPlanNoteReleaseBeforeGPU(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanMaxModelLenForConfigWithoutContext: plan checks that some GPU and dtype can run the
+// engine with the flags every configuration shares; a config.json without
+// max_position_embeddings runs once --max-model-len is given, as estimate does (Fault 10), and
+// without it plan asks for the flag.
+func TestPlanMaxModelLenForConfigWithoutContext(t *testing.T) {
+	cfg := noMaxPosConfig(t)
+	args := []string{"plan", "--model", cfg, "--gpus", "H100", "--input-len", "100", "--output-len", "10", "--target-rate", "1"}
+	if _, stderr, code := runCLI(t, append(args, "--max-model-len", "4096")...); code != 0 {
+		t.Errorf("plan with --max-model-len 4096: exit %d, %s; want a plan", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, args...); code != 2 || !strings.Contains(stderr, "--max-model-len") {
+		t.Errorf("plan without --max-model-len: exit %d, %q; want exit 2 asking for it", code, stderr)
+	}
+}

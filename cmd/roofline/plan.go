@@ -9,7 +9,6 @@ import (
 	"roofline/estimator"
 	"roofline/hardware"
 	"roofline/internal/flagvalue"
-	"roofline/models"
 	"roofline/report"
 )
 
@@ -84,7 +83,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 	if err := engineRunsOnNone([]*estimator.Profile{prof}, list); err != nil {
 		return err
 	}
-	if err := planRunsOnNone(m, prof, list, wds, kvds); err != nil {
+	if err := planRunsOnNone(estimator.Spec{Model: m, Profile: prof, MaxModelLen: *maxModelLen, EnforceEager: *eager}, list, wds, kvds); err != nil {
 		return err
 	}
 	pl := estimator.Planner{Model: m, Profile: prof, Workload: w, Constraints: constraints, WeightDtypes: wds, KVDtypes: kvds, MaxNumSeqs: mnss,
@@ -105,7 +104,9 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 // --engine trtllm on a GPU without FP4 tensor cores, a dtype the GPU has no rate for): the
 // planner would skip every configuration and print an empty plan. It names the first
 // refusal; nil when any combination can be built. Empty lists mean the checkpoint's dtypes.
-func planRunsOnNone(m *models.Model, prof *estimator.Profile, gpus []*hardware.GPU, wds, kvds []string) error {
+// tmpl carries the model, profile and the flags every configuration shares (max_model_len,
+// enforce_eager); its GPU and dtypes are set here.
+func planRunsOnNone(tmpl estimator.Spec, gpus []*hardware.GPU, wds, kvds []string) error {
 	if len(wds) == 0 {
 		wds = []string{""}
 	}
@@ -116,7 +117,9 @@ func planRunsOnNone(m *models.Model, prof *estimator.Profile, gpus []*hardware.G
 	for _, g := range gpus {
 		for _, wd := range wds {
 			for _, kv := range kvds {
-				_, err := estimator.New(estimator.Spec{Model: m, GPU: g, WeightDtype: wd, KVDtype: kv, Profile: prof})
+				s := tmpl
+				s.GPU, s.WeightDtype, s.KVDtype = g, wd, kv
+				_, err := estimator.New(s)
 				if err == nil {
 					return nil
 				}

@@ -60,7 +60,7 @@ func sweepDisagg(ctx context.Context, e *env, f *sweepFlags) error {
 	}
 	// The engine cannot run on the GPU or dtype at all (--engine trtllm on AMD): say so, not
 	// "the model fits no instance".
-	if err := planRunsOnNone(m, prof, []*hardware.GPU{g}, []string{tmpl.WeightDtype}, []string{tmpl.KVDtype}); err != nil {
+	if err := planRunsOnNone(tmpl, []*hardware.GPU{g}, []string{tmpl.WeightDtype}, []string{tmpl.KVDtype}); err != nil {
 		return err
 	}
 	w := estimator.Workload{Kind: estimator.Rate, RequestRate: 1, InputLen: f.inputLen, OutputLen: f.outputLen, PrefixLen: f.prefixLen, Burstiness: f.burstiness}
