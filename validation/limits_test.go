@@ -67,3 +67,19 @@ func TestEngineVersionColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownColumn: every header name is a column of the format (Columns); a misspelt
+// optional column (TPOT_LIMIT_MS, tpot_limit) was ignored with its values, so an MLPerf
+// Server row was predicted at its own rate with no word. Now the file is refused, naming
+// the column.
+func TestUnknownColumn(t *testing.T) {
+	for _, h := range []string{"TPOT_LIMIT_MS", "tpot_limit", "notes"} {
+		_, err := ReadRows(strings.NewReader("id,model,gpu,workload,request_rate,metric,value,"+h+"\nx,m,H200,rate,300,ttft_ms_p99,1500,100\n"), "t.csv")
+		if err == nil || !strings.HasPrefix(err.Error(), `t.csv: unknown column "`+h+`" in the header (allowed: id,source,`) {
+			t.Errorf("header %s: %v, want the unknown column named", h, err)
+		}
+	}
+	if _, err := ReadRows(strings.NewReader("id,model,gpu,workload,request_rate,metric,value,tpot_limit_ms, ttft_limit_ms \nx,m,H200,rate,300,ttft_ms_p99,1500,100,2000\n"), "t.csv"); err != nil {
+		t.Errorf("known columns (one with spaces around it): %v", err)
+	}
+}

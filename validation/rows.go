@@ -60,6 +60,16 @@ type Row struct {
 // Header lists the columns of the validation format in order.
 var Header = []string{"id", "source", "model", "gpu", "num_gpus", "tp", "pp", "dp", "ep", "engine", "weight_dtype", "kv_dtype", "input_len", "output_len", "prefix_len", "workload", "concurrency", "request_rate", "batch_size", "num_requests", "max_num_seqs", "max_num_batched_tokens", "gpu_memory_utilization", "metric", "value"}
 
+// OptionalColumns are the columns of the validation format beyond Header (each optional;
+// see Row and TechniqueColumns).
+var OptionalColumns = []string{"engine_version", "tpot_limit_ms", "ttft_limit_ms", "num_scheduler_steps", "enforce_eager"}
+
+// Columns lists every column a validation CSV may have: Header, OptionalColumns and
+// TechniqueColumns. Any other header name is an error.
+func Columns() []string {
+	return slices.Concat(Header, OptionalColumns, TechniqueColumns)
+}
+
 // BadRow is a row of a validation CSV that cannot be used: its file, 1-based line, the
 // field at fault and why.
 type BadRow struct {
@@ -207,7 +217,13 @@ func readRows(r io.Reader, name string, skip bool) ([]Row, []*BadRow, error) {
 	}
 	col := map[string]int{}
 	for i, h := range head {
-		col[strings.TrimSpace(h)] = i
+		h = strings.TrimSpace(h)
+		if !slices.Contains(Columns(), h) {
+			// A misspelt optional column (TPOT_LIMIT_MS, tpot_limit) was ignored, its values
+			// with it: the rows were predicted without what it said.
+			return nil, nil, fmt.Errorf("%s: unknown column %q in the header (allowed: %s)", name, h, strings.Join(Columns(), ","))
+		}
+		col[h] = i
 	}
 	for _, h := range []string{"id", "model", "gpu", "metric", "value"} {
 		if _, ok := col[h]; !ok {
