@@ -83,3 +83,25 @@ func TestUnknownColumn(t *testing.T) {
 		t.Errorf("known columns (one with spaces around it): %v", err)
 	}
 }
+
+// TestEngineColumn: engine names an embedded profile (estimator.EngineNames: vllm, sglang,
+// trtllm, lmdeploy, tgi, default, ideal; any case; NAME@VERSION too) or is empty (default). "foo" was predicted
+// with the default profile, as if the row had said default; it is now a bad row naming the
+// field and the allowed values.
+func TestEngineColumn(t *testing.T) {
+	const head = "id,model,gpu,engine,metric,value\n"
+	for _, c := range []struct{ e, wantErr string }{
+		{"vllm", ""}, {"TRTLLM", ""}, {"", ""}, {"tgi", ""},
+		{"foo", `t.csv:2: engine: "foo": allowed values are default, ideal, lmdeploy, sglang, tgi, trtllm, vllm (empty: default)`},
+		{"vllm@0.7.3", ""}, // NAME@VERSION, as --engine takes it (EngineName)
+		{"foo@1.0", `t.csv:2: engine: "foo@1.0": allowed values are`},
+	} {
+		_, err := ReadRows(strings.NewReader(head+"x,m,H100,"+c.e+",output_tok_s,100\n"), "t.csv")
+		switch {
+		case c.wantErr == "" && err != nil:
+			t.Errorf("engine %q: %v, want accepted", c.e, err)
+		case c.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), c.wantErr)):
+			t.Errorf("engine %q: error %v, want one starting %s", c.e, err, c.wantErr)
+		}
+	}
+}

@@ -102,7 +102,8 @@ var Workloads = []string{"static", "concurrency", "rate", "offline"}
 // > 0 (every metric is a latency or a rate), an unknown metric, workload or dtype, a
 // concurrency workload without its concurrency or a rate workload without its rate, a
 // latency bound (tpot_limit_ms, ttft_limit_ms) that is not > 0, a ttft_limit_ms without its
-// tpot_limit_ms, bounds on a row that is not at a finite offered rate, an engine_version
+// tpot_limit_ms, bounds on a row that is not at a finite offered rate, an engine that has no
+// embedded profile (estimator.EngineNames, any case), an engine_version
 // that is not a release number (estimator.ParseVersion), or a
 // GPU count that is not tp·pp·dp (a field left 0 takes its default: tp 1, pp 1, dp
 // num_gpus/(tp·pp)).
@@ -161,6 +162,10 @@ func (r Row) Check() error {
 	}
 	if r.TPOTLimitMs > 0 && (r.Workload != "rate" || math.IsInf(r.RequestRate, 1)) {
 		return bad("tpot_limit_ms", "%g with workload %q: latency bounds belong to a row at an offered rate (workload rate, finite request_rate: an MLPerf Server or Interactive run); leave them empty", r.TPOTLimitMs, r.Workload)
+	}
+	if e, _, _ := strings.Cut(strings.ToLower(r.Engine), "@"); r.Engine != "" && !slices.Contains(estimator.EngineNames(), e) {
+		// An unknown engine was predicted with the default profile, as if the row had said so.
+		return bad("engine", "%q: allowed values are %s (empty: default)", r.Engine, strings.Join(estimator.EngineNames(), ", "))
 	}
 	if r.EngineVersion != "" {
 		if _, err := estimator.ParseVersion(r.EngineVersion); err != nil {
