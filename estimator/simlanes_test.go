@@ -110,6 +110,16 @@ func TestFewerRequestsThanLanes(t *testing.T) {
 			t.Errorf("%s: 3 clients, 2 requests on 8 replicas: %.3f req/s × %.1f ms = %.2f in flight, want 2", s.Method, s.RequestPerS, s.E2E.Mean, l)
 		}
 	}
+	// 8 clients running 12 requests on 8 replicas: 8 at once, then 4, each alone on its
+	// replica, so the run lasts two E2Es and completes 12/(2·E2E); the simulated replica ran
+	// 2 requests with its one client and was scaled by the 8 clients (8/E2E).
+	short, err := d.Simulate(Workload{Kind: Concurrency, InputLen: 1000, OutputLen: 200, Concurrency: 8, NumRequests: 12}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 12 / (2 * short.E2E.Mean / 1e3); math.Abs(short.RequestPerS/want-1) > 0.03 {
+		t.Errorf("8 clients, 12 requests on 8 replicas: %.3f req/s, want 12 / (2 × %.1f ms) = %.3f", short.RequestPerS, short.E2E.Mean, want)
+	}
 	open, err := d.Simulate(Workload{Kind: Rate, InputLen: 1000, OutputLen: 200, RequestRate: 5, NumRequests: 3}, 1)
 	if err != nil {
 		t.Fatal(err)

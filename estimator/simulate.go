@@ -255,7 +255,13 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 	scale := reps
 	switch w.Kind {
 	case Concurrency:
+		// The clients' share, or, for a short run, the requests' (C = 8 clients running N = 12
+		// requests on 8 replicas: the simulated replica runs 2 with its one client, but only 12
+		// exist, 12/(2·E2E) = 6/E2E, not 8/E2E).
 		scale = w.clientsSending() / float64(clients)
+		if w.NumRequests > 0 {
+			scale = min(scale, float64(w.NumRequests)/float64(n))
+		}
 	case Static:
 		scale = float64(w.BatchSize) / float64(n)
 	case Offline:
