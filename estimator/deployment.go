@@ -226,6 +226,9 @@ func newDeployment(s Spec) (*Deployment, error) {
 		if s.EP > s.TP*s.DP {
 			return nil, fmt.Errorf("--ep %d must be ≤ tp·dp = %d (experts are spread over the GPUs of one stage)", s.EP, s.TP*s.DP)
 		}
+		if s.EP < s.TP && s.TP%s.EP != 0 {
+			return nil, fmt.Errorf("--ep %d must divide --tp %d when smaller: each expert is split over the tp/ep GPUs of its group (MoE tensor parallelism)", s.EP, s.TP)
+		}
 	}
 	if wd, err := units.CanonicalDtype(s.WeightDtype); err == nil && wd != "" && m.Quant.Method != "" && wd == m.Quant.Dtype {
 		// The checkpoint's own quantized format named explicitly (--weight-dtype fp4 on an
@@ -738,7 +741,10 @@ func (d *Deployment) shard() error {
 		if g.Experts > 0 {
 			s.totalExp, s.perTok = float64(g.Experts), float64(g.ExpertsPerToken)
 			if d.EP > 1 {
-				s.experts, div = float64(g.Experts)/float64(d.EP), 1
+				// Experts spread over EP groups; with EP < TP each expert is also split over the
+				// TP/EP GPUs of its group (MoE tensor parallelism: TensorRT-LLM moe_tp_size ×
+				// moe_ep_size = tp_size, SGLang moe_tp_size = tp_size / ep_size).
+				s.experts, div = float64(g.Experts)/float64(d.EP), max(1, tp/float64(d.EP))
 			} else {
 				s.experts = float64(g.Experts)
 			}

@@ -357,7 +357,9 @@ func (d *Deployment) weightsLayoutNote() string {
 	if m.VisionParams > 0 {
 		parts = append(parts, fmt.Sprintf("vision tower %.3g B parameters loaded in 16 bits", float64(m.VisionParams)/1e9))
 	}
-	if d.EP > 1 {
+	if d.EP > 1 && d.EP < d.TP {
+		parts = append(parts, fmt.Sprintf("routed experts split over ep=%d groups of tp/ep=%d GPUs that split each expert (MoE tensor parallelism), shared experts and attention by tp", d.EP, d.TP/d.EP))
+	} else if d.EP > 1 {
 		parts = append(parts, fmt.Sprintf("routed experts split over ep=%d GPUs, shared experts and attention on every GPU of the stage", d.EP))
 	}
 	if len(parts) == 0 {
