@@ -258,22 +258,11 @@ func checkEPWithinTP(framework string, args Params) error {
 	if framework != "sglang" && framework != "trtllm" {
 		return nil
 	}
-	tp, dp, ep, epName, adp := 1, 1, 1, "", false
+	tp, dp, ep, epName := parallelSizes(args)
+	adp := false
 	for _, kv := range args {
 		if canon(kv.Name) == "enable_dp_attention" {
 			adp = kv.Value == "true"
-		}
-		n, err := strconv.Atoi(kv.Value)
-		if err != nil || n < 1 {
-			continue
-		}
-		switch meaning(kv.Name) {
-		case "tp":
-			tp = n
-		case "dp":
-			dp = n
-		case "ep":
-			ep, epName = n, kv.Name
 		}
 	}
 	if framework == "sglang" && adp && tp%dp != 0 {
@@ -294,7 +283,14 @@ func checkEPWithinTP(framework string, args Params) error {
 // vllmEPGroup is the expert-parallel group vLLM forms with --enable-expert-parallel: the
 // tp_size × dp_size GPUs of args (each 1 when absent or not a number).
 func vllmEPGroup(args Params) int {
-	tp, dp := 1, 1
+	tp, dp, _, _ := parallelSizes(args)
+	return tp * dp
+}
+
+// parallelSizes reads the tensor-, data- and expert-parallel sizes of args (each 1 when absent
+// or not a positive number) and the name the expert-parallel size was given under.
+func parallelSizes(args Params) (tp, dp, ep int, epName string) {
+	tp, dp, ep = 1, 1, 1
 	for _, kv := range args {
 		n, err := strconv.Atoi(kv.Value)
 		if err != nil || n < 1 {
@@ -305,9 +301,11 @@ func vllmEPGroup(args Params) int {
 			tp = n
 		case "dp":
 			dp = n
+		case "ep":
+			ep, epName = n, kv.Name
 		}
 	}
-	return tp * dp
+	return tp, dp, ep, epName
 }
 
 // Display is the command line as the results show it: the environment assignments
