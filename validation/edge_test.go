@@ -40,12 +40,23 @@ func TestMLPerfEdge(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := validation.Predict(context.Background(), rows, closedFormOptions(t))
-	got := map[string]float64{}
+	got, edge := map[string]float64{}, map[string]float64{}
 	for _, r := range res {
 		if r.Predicted == nil {
 			t.Fatalf("%s: not predicted: %s", r.ID, r.Reason)
 		}
-		got[r.ID] = *r.Predicted
+		got[r.ID], edge[r.ID] = *r.Predicted, r.EdgeRate
+	}
+	// edge_request_rate: the edge of a deployment that meets the bounds at 3.8 req/s with room
+	// to spare (its p99 TPOT there is below the edge's, checked below) lies above 3.8 req/s;
+	// throughput rows and rows read at their own rate carry none.
+	if e := edge["edge-tpot"]; !(e > 3.8) || edge["edge-ttft"] != e {
+		t.Errorf("edge_request_rate %g (TPOT row), %g (TTFT row), want one rate above 3.8 req/s", e, edge["edge-ttft"])
+	}
+	for _, id := range []string{"edge-rps", "plain-tpot", "never-tpot", "never-ttft"} {
+		if edge[id] != 0 {
+			t.Errorf("%s: edge_request_rate %g, want none", id, edge[id])
+		}
 	}
 	tpot, ttft := got["edge-tpot"], got["edge-ttft"]
 	if tpot > 80*1.001 || ttft > 2000*1.001 {

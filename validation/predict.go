@@ -102,6 +102,7 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 					if s.Latency != nil && isLatencyMetric(rows[i].Metric) {
 						// Read at the edge (atEdge): its residual belongs to the load it was predicted at.
 						r.Load = estimator.LoadFraction(0, *s.Latency)
+						r.EdgeRate = s.EdgeRate
 					}
 					v, ok, why := MetricValue(s, rows[i])
 					if !ok {
@@ -147,7 +148,9 @@ type Prediction struct {
 	// from instead of Serving: for an MLPerf Server/Interactive row, the serving metrics at the
 	// deployment's own edge rate (atEdge). Throughput metrics always come from Serving.
 	Latency *estimator.Serving
-	NumGPUs int
+	// EdgeRate is the request rate (req/s) Latency was predicted at; 0 when Latency is nil.
+	EdgeRate float64
+	NumGPUs  int
 	// Disagg holds the parts of a disaggregated fleet's prediction (KV transfer…); nil otherwise.
 	Disagg *estimator.DisaggServing
 	// Profile names the engine profile used (for NAME@VERSION, the one whose range holds VERSION).
@@ -250,8 +253,9 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 		s, err = d.Simulate(w, 1)
 	}
 	var latency *estimator.Serving
+	var edgeRate float64
 	if err == nil && w.Kind == estimator.Rate && r.TPOTLimitMs > 0 {
-		latency = atEdge(d, w, r, o.ClosedForm)
+		latency, edgeRate = atEdge(d, w, r, o.ClosedForm)
 	}
 	mc := "dense"
 	if m.MoE != nil {
@@ -264,7 +268,7 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 	} else if err != nil && r.OutputLen < 1 {
 		err = fmt.Errorf("output_len empty or 0: the row gives no output length, so it cannot be predicted")
 	}
-	return Prediction{Serving: s, Latency: latency, NumGPUs: d.NumGPUs, Profile: p.Name, ModelClass: mc, Vendor: strings.ToLower(g.Vendor), GPUID: g.ID, Lanes: d.Lanes()}, method, err
+	return Prediction{Serving: s, Latency: latency, EdgeRate: edgeRate, NumGPUs: d.NumGPUs, Profile: p.Name, ModelClass: mc, Vendor: strings.ToLower(g.Vendor), GPUID: g.ID, Lanes: d.Lanes()}, method, err
 }
 
 // MaxModelLen is the engine's max_model_len for a validation row, which rows do not record:
@@ -371,8 +375,8 @@ func isLatencyMetric(metric string) bool {
 	return len(strings.Split(metric, "_ms_")) == 2 && !strings.HasPrefix(metric, "kv_transfer")
 }
 
-// atEdge is the serving at which an MLPerf Server or Interactive row's latencies are predicted,
-// or nil to read them at the row's own rate.
+// atEdge is the serving at which an MLPerf Server or Interactive row's latencies are predicted
+// and its request rate (req/s), or nil to read them at the row's own rate.
 //
 // MLPerf reports for these scenarios the highest LoadGen target QPS whose run meets the
 // scenario's p99 bounds (MLPerf Inference rules: a Server run is valid only if its p99 TTFT
@@ -390,12 +394,12 @@ func isLatencyMetric(metric string) bool {
 // latencies are read there; when they fail at every rate tried (a deployment that cannot meet
 // them at all), the row keeps its own rate (nil). No constant is fitted to measurements:
 // edgeMaxLoad, edgeRequests and edgeBisections are numerical choices (see there).
-func atEdge(d *estimator.Deployment, w estimator.Workload, r Row, closedForm bool) *estimator.Serving {
+func atEdge(d *estimator.Deployment, w estimator.Workload, r Row, closedForm bool) (*estimator.Serving, float64) {
 	probe := w
 	probe.RequestRate = 1
 	cf, err := d.Serve(probe)
 	if err != nil || !(cf.MaxRequestRate > 0) {
-		return nil
+		return nil, 0
 	}
 	meets := func(s estimator.Serving) bool {
 		return s.TPOT.P99 <= r.TPOTLimitMs && (r.TTFTLimitMs <= 0 || s.TTFT.P99 <= r.TTFTLimitMs)
@@ -412,9 +416,9 @@ func atEdge(d *estimator.Deployment, w estimator.Workload, r Row, closedForm boo
 	}
 	hi := edgeMaxLoad * cf.MaxRequestRate
 	if s, ok := at(hi); !ok {
-		return nil
+		return nil, 0
 	} else if meets(s) {
-		return &s
+		return &s, hi
 	}
 	lo, found := 0.0, false
 	var best estimator.Serving
@@ -427,9 +431,9 @@ func atEdge(d *estimator.Deployment, w estimator.Workload, r Row, closedForm boo
 		}
 	}
 	if !found {
-		return nil
+		return nil, 0
 	}
-	return &best
+	return &best, lo
 }
 
 // edgeRequests is the simulated requests per replica at load ρ (offered rate ÷ predicted

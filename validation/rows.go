@@ -348,6 +348,7 @@ func Notes() []string {
 		"APE = |predicted − measured| / measured; bias = median signed error; percentiles of APE by linear interpolation",
 		"in_sample rows were used to choose engine-profile constants (data/validation/in_sample.txt); out_of_sample excludes them",
 		"serving rows are simulated (seeded) unless --closed-form; offline and static rows use the same scheduler simulation",
+		"latency rows of MLPerf Server/Interactive runs (tpot_limit_ms) are read at the deployment's own edge, the highest rate whose predicted p99 TPOT and TTFT meet the bounds (edge_request_rate in --output json); their throughput rows at the offered rate",
 	}
 }
 

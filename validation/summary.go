@@ -35,6 +35,10 @@ type Result struct {
 	// does not diverge near capacity): WorkloadClass puts rows at or above NearCapacityLoad
 	// in their own interval cells.
 	Load float64 `json:"load_fraction,omitempty"`
+	// EdgeRate is, for a latency row of an MLPerf Server/Interactive run (tpot_limit_ms set),
+	// the request rate (req/s, whole deployment) its prediction was read at: the deployment's
+	// own edge (see Predict); 0 when read at the row's own rate.
+	EdgeRate float64 `json:"edge_request_rate,omitempty"`
 	// IntervalLo and IntervalHi bound the prediction at IntervalLevel (see Intervals).
 	IntervalLo *float64 `json:"interval_lo"`
 	IntervalHi *float64 `json:"interval_hi"`
