@@ -29,7 +29,7 @@ var LaunchFlags = map[string][]string{
 	"vllm": {"--tensor-parallel-size", "--pipeline-parallel-size", "--data-parallel-size", "--enable-expert-parallel",
 		"--max-num-seqs", "--max-num-batched-tokens", "--kv-cache-dtype", "--gpu-memory-utilization", "--max-model-len",
 		"--quantization", "--dtype", "--enforce-eager", "--port"},
-	"sglang": {"--model-path", "--tp-size", "--dp-size", "--enable-dp-attention", "--ep-size", "--max-running-requests", "--chunked-prefill-size",
+	"sglang": {"--model-path", "--tp-size", "--pp-size", "--dp-size", "--enable-dp-attention", "--ep-size", "--max-running-requests", "--chunked-prefill-size",
 		"--kv-cache-dtype", "--mem-fraction-static", "--context-length", "--quantization", "--disable-cuda-graph", "--port"},
 	"trtllm": {"--tp_size", "--pp_size", "--ep_size", "--max_batch_size", "--max_num_tokens",
 		"--kv_cache_free_gpu_memory_fraction", "--max_seq_len", "--port"},
@@ -135,9 +135,7 @@ func LaunchFor(m *models.Model, c SweepConfig, w Workload) Launch {
 	l.VLLM = v.String()
 
 	// SGLang.
-	if c.PP > 1 {
-		note("sglang: pipeline parallelism (pp=%d) is not among the supported launch flags; no SGLang command", c.PP)
-	} else {
+	{
 		s := cmdline{parts: []string{LaunchPrefix["sglang"]}}
 		s.add("--model-path", id)
 		if adp {
@@ -149,6 +147,11 @@ func LaunchFor(m *models.Model, c SweepConfig, w Workload) Launch {
 			if c.DP > 1 {
 				s.add("--dp-size", c.DP)
 			}
+		}
+		if c.PP > 1 {
+			// SGLang's server argument for pipeline parallelism, the same flag sweep --run
+			// passes for pp_size.
+			s.add("--pp-size", c.PP)
 		}
 		if c.EP > 1 {
 			s.add("--ep-size", c.EP)

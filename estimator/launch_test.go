@@ -126,6 +126,20 @@ func TestLaunchAttentionDP(t *testing.T) {
 	}
 }
 
+// TestLaunchSGLangPipeline: a pp > 1 configuration gets an SGLang command with --pp-size (its
+// server argument for pipeline parallelism, the one sweep --run passes for pp_size); there was
+// no SGLang command, and the sweep script fell back to vLLM's for an SGLang prediction.
+func TestLaunchSGLangPipeline(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-70B-Instruct")
+	c := SweepConfig{GPU: "h100-sxm", NumGPUs: 8, TP: 4, PP: 2, DP: 1, Engine: "sglang", WeightDtype: "bf16", KVDtype: "bf16",
+		MaxNumSeqs: 64, MaxNumBatchedTokens: 8192, MaxModelLen: 8192, Concurrency: 16}
+	l := LaunchFor(m, c, Workload{Kind: Concurrency, InputLen: 1024, OutputLen: 256})
+	if want := "python -m sglang.launch_server --model-path meta-llama/Llama-3.1-70B-Instruct --tp-size 4 --pp-size 2 "; !strings.HasPrefix(l.SGLang, want) {
+		t.Errorf("sglang: %q\nwant it to start %s", l.SGLang, want)
+	}
+	checkFlags(t, "sglang", l.SGLang)
+}
+
 func TestShellQuote(t *testing.T) {
 	for in, want := range map[string]string{"a/b-1.2": "a/b-1.2", "my model": "'my model'", "it's": `'it'\''s'`, "": "''"} {
 		if got := shellQuote(in); got != want {
