@@ -383,7 +383,7 @@ func isLatencyMetric(metric string) bool {
 // and p99 TPOT stay within the bounds; submitters raise target_qps until the next step up
 // fails). Such a run sits at the edge of its system's bounds, and its latencies are those of
 // that edge: in 22 of the 32 MLPerf v5.1 Server/Interactive runs of modern.csv the nearer of
-// the two measured p99s is at 80–99% of its bound (17–99% over all 32). Near the edge latency
+// the two measured p99s is at 77–99% of its bound (17–99% over all 32). Near the edge latency
 // grows as a step's fixed cost ÷ (1 − ρ), so reading it at the measured rate turns a few per
 // cent of error in the predicted capacity into a factor of several in TTFT and TPOT. The
 // prediction instead takes the deployment's own edge: λ*, the largest rate whose p99 TPOT and
