@@ -77,3 +77,28 @@ func TestCeilingsAsOfNotAString(t *testing.T) {
 		}
 	}
 }
+
+// TestCeilingsAsOfWithDatasheetWarns: the date picks among measured GEMM ceilings, which a
+// profile with ceilings = "datasheet" does not use, so the pair is accepted (a datasheet copy
+// of a dated release profile carries both) but the deployment says the date has no effect, and
+// the GEMM ceiling is MI300X's datasheet BF16 peak, 1307.4 TFLOP/s (AMD MI300X data sheet).
+func TestCeilingsAsOfWithDatasheetWarns(t *testing.T) {
+	p, err := ParseProfile("ds", []byte("base = \"vllm\"\nceilings = \"datasheet\"\nceilings_as_of = \"2024-09\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(Spec{Model: mustModel(t, "meta-llama/Llama-3.1-8B-Instruct"), GPU: mustGPU(t, "MI300X"), TP: 1, Profile: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := float64(d.gemmCeil) / 1e12; math.Abs(got-1307.4) > 0.1 {
+		t.Errorf("GEMM ceiling %.1f TFLOP/s, want the datasheet 1307.4", got)
+	}
+	found := false
+	for _, w := range d.Warnings() {
+		found = found || strings.Contains(w.Error(), "ceilings_as_of 2024-09 has no effect")
+	}
+	if !found {
+		t.Errorf("warnings %v: want one saying ceilings_as_of has no effect with datasheet ceilings", d.Warnings())
+	}
+}

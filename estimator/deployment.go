@@ -495,6 +495,10 @@ func (d *Deployment) resolveDtypes() error {
 		am = "bf16"
 	}
 	d.memBW, d.gemmCeil, d.attnCeil = float64(g.MemoryBandwidth), d.gemmPeak, d.attnPeak
+	if d.Profile.Ceilings == "datasheet" && d.Profile.CeilingsAsOf != "" {
+		// The date selects among measured ceilings, which a datasheet profile does not use.
+		d.warnings = append(d.warnings, fmt.Errorf("profile %s: ceilings_as_of %s has no effect with ceilings = \"datasheet\" (the date picks among measured GEMM ceilings; the datasheet peaks are used)", d.Profile.Name, d.Profile.CeilingsAsOf))
+	}
 	if d.Profile.Ceilings != "datasheet" {
 		if c, ok := d.gemmCeiling(cd); ok {
 			d.gemmCeil = units.FLOPsPerSecond(c.Value)
