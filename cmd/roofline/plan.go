@@ -113,24 +113,34 @@ func planRunsOnNone(tmpl estimator.Spec, gpus []*hardware.GPU, wds, kvds []strin
 	if len(kvds) == 0 {
 		kvds = []string{""}
 	}
-	var first error
+	var tries []func() error
 	for _, g := range gpus {
 		for _, wd := range wds {
 			for _, kv := range kvds {
 				s := tmpl
 				s.GPU, s.WeightDtype, s.KVDtype = g, wd, kv
-				_, err := estimator.New(s)
-				if err == nil {
-					return nil
-				}
-				if first == nil {
-					first = err
-				}
+				tries = append(tries, func() error { _, err := estimator.New(s); return err })
 			}
 		}
 	}
-	if first == nil {
-		return nil
+	if first := firstRefusal(tries); first != nil {
+		return usageErr("%v (no GPU and dtype given can run: nothing to predict)", first)
 	}
-	return usageErr("%v (no GPU and dtype given can run: nothing to predict)", first)
+	return nil
+}
+
+// firstRefusal runs tries in order: nil as soon as one succeeds, else the first one's error
+// (nil when there are none).
+func firstRefusal(tries []func() error) error {
+	var first error
+	for _, try := range tries {
+		err := try()
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return first
 }

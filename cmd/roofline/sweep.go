@@ -233,20 +233,14 @@ func engineRunsOnNone(profiles []*estimator.Profile, gpus []*hardware.GPU) error
 	if len(profiles) == 0 {
 		profiles = []*estimator.Profile{nil}
 	}
-	var first error
+	var tries []func() error
 	for _, p := range profiles {
 		for _, g := range gpus {
-			err := estimator.CheckEngineGPU(p, g)
-			if err == nil {
-				return nil
-			}
-			if first == nil {
-				first = err
-			}
+			tries = append(tries, func() error { return estimator.CheckEngineGPU(p, g) })
 		}
 	}
-	if first == nil {
-		return nil
+	if first := firstRefusal(tries); first != nil {
+		return usageErr("%v (no GPU of --gpus runs the engine: nothing to rank)", first)
 	}
-	return usageErr("%v (no GPU of --gpus runs the engine: nothing to rank)", first)
+	return nil
 }
