@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,8 +95,8 @@ func (a Achievable) GEMMAsOf(dtype, asOf string) (Ceiling, bool) {
 
 // ceilingRow is one row of data/hardware/ceilings.csv.
 type ceilingRow struct {
-	gpu, quantity, shape, source, asOf, note string
-	value                                    float64 // in the CSV's unit (TFLOP/s, TB/s, µs)
+	gpu, quantity, shape, software, source, asOf, note string
+	value                                              float64 // in the CSV's unit (TFLOP/s, TB/s, µs)
 }
 
 // ceilingsFile is the embedded copy of the public microbenchmark table.
@@ -146,7 +147,11 @@ func parseCeilings(b []byte) ([]ceilingRow, error) {
 		if err != nil || !(v > 0) {
 			return nil, fmt.Errorf("%s line %d: value %q: want a positive number", ceilingsFile, line, rec[col["value"]])
 		}
-		out = append(out, ceilingRow{gpu: rec[col["gpu"]], quantity: rec[col["quantity"]], value: v,
+		var software string
+		if i, ok := col["software"]; ok {
+			software = rec[i]
+		}
+		out = append(out, ceilingRow{gpu: rec[col["gpu"]], quantity: rec[col["quantity"]], value: v, software: software,
 			shape: rec[col["shape_or_size"]], source: rec[col["source_url_or_repo_path"]], asOf: rec[col["as_of"]], note: rec[col["note"]]})
 	}
 	return out, nil
@@ -201,7 +206,7 @@ func measuredGEMMs(g *GPU) (map[string]Ceiling, map[string][]Ceiling) {
 		}
 	}
 	for _, r := range ceilingRows {
-		if r.gpu != g.ID || special.MatchString(r.source) {
+		if r.gpu != g.ID || special.MatchString(r.source) || r.inferred() {
 			continue
 		}
 		src := fmt.Sprintf("%s (%s; %s)", r.source, r.shape, r.asOf)
@@ -232,6 +237,30 @@ func measuredGEMMs(g *GPU) (map[string]Ceiling, map[string][]Ceiling) {
 		}
 	}
 	return out, all
+}
+
+// inferred reports whether a ceilings row is a figure inferred from end-to-end runs (its
+// software column starts with "inferred") rather than a benchmark of the quantity itself.
+func (r ceilingRow) inferred() bool { return strings.HasPrefix(r.software, "inferred") }
+
+// inferredGEMM returns a GPU's GEMM ceiling for dtype dt from an inferred row (ok false when
+// there is none). An inferred figure stands in for a missing measurement of this GPU only: it
+// is lower confidence, is not Measured (so no software era picks among such rows), and lends
+// no fraction to the rules that fill other GPUs (measuredGEMMs skips it).
+func inferredGEMM(g *GPU, dt string) (Ceiling, bool) {
+	for _, r := range ceilingRows {
+		if r.gpu != g.ID || !r.inferred() || !slices.Contains(gemmDtype(r.quantity), dt) {
+			continue
+		}
+		peak := float64(g.PeakFLOPs[dt])
+		if peak == 0 {
+			return Ceiling{}, false
+		}
+		v := math.Min(r.value*1e12, peak)
+		return Ceiling{Value: v, Fraction: v / peak, Confidence: "low",
+			Source: fmt.Sprintf("%s, not a GEMM measurement: %s (%s)", r.software, r.source, r.asOf)}, true
+	}
+	return Ceiling{}, false
 }
 
 // boostFraction is the fraction of a datasheet dense GEMM peak at or above which a
@@ -374,6 +403,10 @@ func fillAchievable(g *GPU, others []*GPU, measured map[*GPU]map[string]Ceiling)
 			continue
 		}
 		if c, ok := sustainedGEMM(g, dt, others, measured); boosted && ok {
+			a.GEMM[dt] = c
+			continue
+		}
+		if c, ok := inferredGEMM(g, dt); ok && !boosted {
 			a.GEMM[dt] = c
 			continue
 		}
