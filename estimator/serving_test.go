@@ -288,16 +288,7 @@ func TestBurstMixOrderStatistics(t *testing.T) {
 		}
 		n := k + r.IntN(300)
 		ttft0, tau, fixed := r.Float64()*0.5, r.Float64()*0.1, r.Float64()*0.01
-		var vals []float64
-		for _, b := range burst {
-			vals = append(vals, (b+fixed)*1e3)
-		}
-		for j := 0; j < n-k; j++ {
-			vals = append(vals, (ttft0+((float64(j)+0.5)/float64(n-k)-0.5)*tau)*1e3)
-		}
-		sort.Float64s(vals)
-		got := burstMix(burst, n, ttft0, tau, fixed)
-		want := Dist{Mean: mean(vals), Median: Percentile(vals, 0.5), P90: Percentile(vals, 0.9), P95: Percentile(vals, 0.95), P99: Percentile(vals, 0.99), Min: vals[0], Max: vals[len(vals)-1]}
+		got, want := burstMix(burst, n, ttft0, tau, fixed), sortedPool(burst, n, ttft0, tau, fixed)
 		for _, p := range [][2]float64{{got.Mean, want.Mean}, {got.Median, want.Median}, {got.P90, want.P90}, {got.P95, want.P95}, {got.P99, want.P99}, {got.Min, want.Min}, {got.Max, want.Max}} {
 			if math.Abs(p[0]-p[1]) > 1e-9*math.Abs(p[1])+1e-12 {
 				t.Fatalf("case %d (k %d, n %d): burstMix %+v, sorted pool %+v", c, k, n, got, want)
@@ -454,56 +445,11 @@ func TestServeWithoutTokenBudget(t *testing.T) {
 	}
 }
 
-// burstMixTwoBisections is burstMix as it was before it took each percentile's upper
-// neighbour from the lower one's split: every order statistic by its own bisection.
-func burstMixTwoBisections(burst []float64, n int, ttft0, tau, fixed float64) Dist {
-	k := len(burst)
-	if n <= k {
-		n = k
-	}
-	rest := n - k
-	steady := func(j int) float64 { return (ttft0 + ((float64(j)+0.5)/float64(rest)-0.5)*tau) * 1e3 }
-	first := func(i int) float64 { return (burst[i] + fixed) * 1e3 }
-	sum := float64(rest) * ttft0 * 1e3
-	for i := range k {
-		sum += first(i)
-	}
-	kth := func(i int) float64 {
-		lo, hi := max(0, i+1-rest), min(k, i+1)
-		for lo < hi {
-			t := (lo + hi) / 2
-			if first(t) <= steady(i-t) {
-				lo = t + 1
-			} else {
-				hi = t
-			}
-		}
-		v := math.Inf(-1)
-		if lo > 0 {
-			v = first(lo - 1)
-		}
-		if u := i + 1 - lo; u > 0 {
-			v = max(v, steady(u-1))
-		}
-		return v
-	}
-	pct := func(p float64) float64 {
-		h := p * float64(n-1)
-		lo := math.Floor(h)
-		i := int(lo)
-		if i+1 >= n {
-			return kth(n - 1)
-		}
-		a := kth(i)
-		return a + (h-lo)*(kth(i+1)-a)
-	}
-	return Dist{Mean: sum / float64(n), Median: pct(0.5), P90: pct(0.9), P95: pct(0.95), P99: pct(0.99), Min: kth(0), Max: kth(n - 1)}
-}
-
-// TestBurstMixNeighbourExact: burstMix is bit for bit the distribution with every order
-// statistic bisected on its own (burstMixTwoBisections), over bursts with ties (prompts that
+// TestBurstMixNeighbourExact: burstMix gives the order statistics of the pooled values
+// themselves (sorted, then numpy's linear interpolation), over bursts with ties (prompts that
 // complete in one step share a time), steady states that tie with the burst or have no
-// spread (τ̄ = 0), and pools from one request to thousands.
+// spread (τ̄ = 0), and pools from one request to thousands. The oracle builds the pool and
+// sorts it: it shares no code with burstMix's merge by bisection.
 func TestBurstMixNeighbourExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for c := range 3000 {
@@ -524,9 +470,43 @@ func TestBurstMixNeighbourExact(t *testing.T) {
 		case 1:
 			ttft0 = burst[r.IntN(k)] + fixed // the steady mean on a burst value
 		}
-		got, want := burstMix(burst, n, ttft0, tau, fixed), burstMixTwoBisections(burst, n, ttft0, tau, fixed)
-		if got != want {
-			t.Fatalf("case %d (k %d, n %d, τ̄ %g): %+v, with two bisections %+v", c, k, n, tau, got, want)
+		got, want := burstMix(burst, n, ttft0, tau, fixed), sortedPool(burst, n, ttft0, tau, fixed)
+		for _, p := range [][2]float64{{got.Mean, want.Mean}, {got.Median, want.Median}, {got.P90, want.P90}, {got.P95, want.P95}, {got.P99, want.P99}, {got.Min, want.Min}, {got.Max, want.Max}} {
+			if math.Abs(p[0]-p[1]) > 1e-9*math.Abs(p[1])+1e-12 {
+				t.Fatalf("case %d (k %d, n %d, τ̄ %g): burstMix %+v, sorted pool %+v", c, k, n, tau, got, want)
+			}
+		}
+	}
+}
+
+// sortedPool is the TTFT distribution (ms) burstMix describes, computed the plain way: the
+// n values in one slice, sorted, percentiles by linear interpolation between order statistics.
+func sortedPool(burst []float64, n int, ttft0, tau, fixed float64) Dist {
+	n = max(n, len(burst))
+	vals := make([]float64, 0, n)
+	for _, b := range burst {
+		vals = append(vals, (b+fixed)*1e3)
+	}
+	rest := n - len(burst)
+	for j := range rest {
+		vals = append(vals, (ttft0+((float64(j)+0.5)/float64(rest)-0.5)*tau)*1e3)
+	}
+	sort.Float64s(vals)
+	return Dist{Mean: mean(vals), Median: Percentile(vals, 0.5), P90: Percentile(vals, 0.9), P95: Percentile(vals, 0.95), P99: Percentile(vals, 0.99), Min: vals[0], Max: vals[len(vals)-1]}
+}
+
+// TestBurstMixByHand: two prompts of a start-up burst finish their prefill at 10 and 20 ms
+// and pay a 1 ms fixed cost (11, 21 ms); the two steady-state requests of a closed loop of 4
+// have mean TTFT 15 ms and a residual step wait uniform over τ̄ = 4 ms, so they sit at the
+// midpoints of its two halves, 15 ∓ 1 ms (14, 16 ms). Pool 11, 14, 16, 21: mean 62/4 = 15.5 ms;
+// median at rank 1.5, 14 + 0.5·2 = 15 ms; p90 at rank 2.7, 16 + 0.7·5 = 19.5 ms; p99 at rank
+// 2.97, 16 + 0.97·5 = 20.85 ms; p95 at rank 2.85, 20.25 ms; min 11, max 21 ms.
+func TestBurstMixByHand(t *testing.T) {
+	got := burstMix([]float64{0.010, 0.020}, 4, 0.015, 0.004, 0.001)
+	want := Dist{Mean: 15.5, Median: 15, P90: 19.5, P95: 16 + 0.85*5, P99: 20.85, Min: 11, Max: 21}
+	for _, p := range [][3]any{{"mean", got.Mean, want.Mean}, {"median", got.Median, want.Median}, {"p90", got.P90, want.P90}, {"p95", got.P95, want.P95}, {"p99", got.P99, want.P99}, {"min", got.Min, want.Min}, {"max", got.Max, want.Max}} {
+		if g, w := p[1].(float64), p[2].(float64); math.Abs(g-w) > 1e-9 {
+			t.Errorf("%s: %.6g ms, want %.6g ms", p[0], g, w)
 		}
 	}
 }
