@@ -40,12 +40,24 @@ func TestMLPerfEdge(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := validation.Predict(context.Background(), rows, closedFormOptions(t))
-	got, edge := map[string]float64{}, map[string]float64{}
+	got, edge, method := map[string]float64{}, map[string]float64{}, map[string]string{}
 	for _, r := range res {
 		if r.Predicted == nil {
 			t.Fatalf("%s: not predicted: %s", r.ID, r.Reason)
 		}
-		got[r.ID], edge[r.ID] = *r.Predicted, r.EdgeRate
+		got[r.ID], edge[r.ID], method[r.ID] = *r.Predicted, r.EdgeRate, r.Note
+	}
+	// A row whose bounds the deployment never meets says so in its note, naming the bounds;
+	// rows read at the edge, or without bounds, carry no such note.
+	for _, id := range []string{"never-tpot", "never-ttft"} {
+		if m := method[id]; !strings.Contains(m, "p99 TPOT ≤ 1 ms, p99 TTFT ≤ 1 ms) at no rate up to 98% of its capacity") {
+			t.Errorf("%s: note %q, want the note that the bounds are met at no rate", id, m)
+		}
+	}
+	for _, id := range []string{"edge-tpot", "plain-tpot", "far-tpot"} {
+		if m := method[id]; strings.Contains(m, "bounds") {
+			t.Errorf("%s: note %q, want none", id, m)
+		}
 	}
 	// edge_request_rate: the edge of a deployment that meets the bounds at 3.8 req/s with room
 	// to spare (its p99 TPOT there is below the edge's, checked below) lies above 3.8 req/s;

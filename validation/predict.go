@@ -103,6 +103,8 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 						// Read at the edge (atEdge): its residual belongs to the load it was predicted at.
 						r.Load = estimator.LoadFraction(0, *s.Latency)
 						r.EdgeRate = s.EdgeRate
+					} else if s.EdgeNote != "" && isLatencyMetric(rows[i].Metric) {
+						r.Note = s.EdgeNote
 					}
 					v, ok, why := MetricValue(s, rows[i])
 					if !ok {
@@ -150,6 +152,9 @@ type Prediction struct {
 	Latency *estimator.Serving
 	// EdgeRate is the request rate (req/s) Latency was predicted at; 0 when Latency is nil.
 	EdgeRate float64
+	// EdgeNote says why a row with MLPerf bounds (tpot_limit_ms) has no edge: its latency
+	// rows carry it in their note. Empty when Latency is set or the row has no bounds.
+	EdgeNote string
 	NumGPUs  int
 	// Disagg holds the parts of a disaggregated fleet's prediction (KV transfer…); nil otherwise.
 	Disagg *estimator.DisaggServing
@@ -254,8 +259,9 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 	}
 	var latency *estimator.Serving
 	var edgeRate float64
+	var edgeNote string
 	if err == nil && w.Kind == estimator.Rate && r.TPOTLimitMs > 0 {
-		latency, edgeRate = atEdge(d, w, r, o.ClosedForm)
+		latency, edgeRate, edgeNote = atEdge(d, w, r, o.ClosedForm)
 	}
 	mc := "dense"
 	if m.MoE != nil {
@@ -268,7 +274,7 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 	} else if err != nil && r.OutputLen < 1 {
 		err = fmt.Errorf("output_len empty or 0: the row gives no output length, so it cannot be predicted")
 	}
-	return Prediction{Serving: s, Latency: latency, EdgeRate: edgeRate, NumGPUs: d.NumGPUs, Profile: p.Name, ModelClass: mc, Vendor: strings.ToLower(g.Vendor), GPUID: g.ID, Lanes: d.Lanes()}, method, err
+	return Prediction{Serving: s, Latency: latency, EdgeRate: edgeRate, EdgeNote: edgeNote, NumGPUs: d.NumGPUs, Profile: p.Name, ModelClass: mc, Vendor: strings.ToLower(g.Vendor), GPUID: g.ID, Lanes: d.Lanes()}, method, err
 }
 
 // MaxModelLen is the engine's max_model_len for a validation row, which rows do not record:
@@ -392,15 +398,20 @@ func isLatencyMetric(metric string) bool {
 // edgeRequests(ρ) requests per replica (the closed form when closedForm, whose TPOT has no
 // spread: p99 = mean), and the latencies there. When the bounds hold up to edgeMaxLoad, the
 // latencies are read there; when they fail at every rate tried (a deployment that cannot meet
-// them at all), the row keeps its own rate (nil). No constant is fitted to measurements:
-// edgeMaxLoad, edgeRequests and edgeBisections are numerical choices (see there).
-func atEdge(d *estimator.Deployment, w estimator.Workload, r Row, closedForm bool) (*estimator.Serving, float64) {
+// them at all), the row keeps its own rate (nil) and note says so. No constant is fitted to
+// measurements: edgeMaxLoad, edgeRequests and edgeBisections are numerical choices (see there).
+func atEdge(d *estimator.Deployment, w estimator.Workload, r Row, closedForm bool) (*estimator.Serving, float64, string) {
 	probe := w
 	probe.RequestRate = 1
 	cf, err := d.Serve(probe)
 	if err != nil || !(cf.MaxRequestRate > 0) {
-		return nil, 0
+		return nil, 0, "no sustainable rate predicted, so no edge: latencies read at the row's own rate"
 	}
+	never := fmt.Sprintf("the predicted deployment meets the MLPerf bounds (p99 TPOT ≤ %g ms", r.TPOTLimitMs)
+	if r.TTFTLimitMs > 0 {
+		never += fmt.Sprintf(", p99 TTFT ≤ %g ms", r.TTFTLimitMs)
+	}
+	never += fmt.Sprintf(") at no rate up to %g%% of its capacity: latencies read at the row's own rate", 100*edgeMaxLoad)
 	meets := func(s estimator.Serving) bool {
 		return s.TPOT.P99 <= r.TPOTLimitMs && (r.TTFTLimitMs <= 0 || s.TTFT.P99 <= r.TTFTLimitMs)
 	}
@@ -416,9 +427,9 @@ func atEdge(d *estimator.Deployment, w estimator.Workload, r Row, closedForm boo
 	}
 	hi := edgeMaxLoad * cf.MaxRequestRate
 	if s, ok := at(hi); !ok {
-		return nil, 0
+		return nil, 0, fmt.Sprintf("no simulation at %g%% of the predicted capacity, so no edge: latencies read at the row's own rate", 100*edgeMaxLoad)
 	} else if meets(s) {
-		return &s, hi
+		return &s, hi, ""
 	}
 	lo, found := 0.0, false
 	var best estimator.Serving
@@ -431,9 +442,9 @@ func atEdge(d *estimator.Deployment, w estimator.Workload, r Row, closedForm boo
 		}
 	}
 	if !found {
-		return nil, 0
+		return nil, 0, never
 	}
-	return &best, lo
+	return &best, lo, ""
 }
 
 // edgeRequests is the simulated requests per replica at load ρ (offered rate ÷ predicted

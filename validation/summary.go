@@ -51,7 +51,10 @@ type Result struct {
 	// EnforceEager: the row's run had CUDA graphs off (enforce_eager column); omitted when false.
 	EnforceEager bool   `json:"enforce_eager,omitempty"`
 	Reason       string `json:"reason,omitempty"`
-	Method       string `json:"method,omitempty"`
+	// Note qualifies a predicted row: how its prediction departs from what the row states
+	// (an MLPerf row whose bounds the deployment never meets is read at its own rate).
+	Note   string `json:"note,omitempty"`
+	Method string `json:"method,omitempty"`
 	// Technique is the row's technique (speculative, disaggregation, offload, multi-node,
 	// baseline) when its file has the technique columns.
 	Technique string `json:"technique,omitempty"`
@@ -249,7 +252,7 @@ func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
 			if r.ErrPct != nil {
 				e = fmt.Sprintf("%+.1f", *r.ErrPct)
 			}
-			note := r.Reason
+			note := strings.TrimSpace(r.Reason + " " + r.Note)
 			if r.InSample {
 				note = strings.TrimSpace("in-sample " + note)
 			}
