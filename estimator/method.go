@@ -16,7 +16,14 @@ import (
 //     TPOT fall more than 10% short with drawn lengths);
 //  3. KV-bound or capped batches: when the running sequences' KV (b·(input + output) tokens)
 //     exceeds the lane's KV cache, or the clients exceed the batch cap, requests wait for
-//     blocks or slots and are preempted;
+//     blocks or slots and are preempted. The same bound marks where admission "reserve" and
+//     "ratio" (SGLang) hold requests back: each admits a request only while the KV cache holds
+//     the prompts and outputs it counts, at most b·(input + output) tokens (every output whole
+//     for "reserve"; for "ratio" the admitted request's whole and new_token_ratio ≤ 1 of the
+//     others' remaining outputs), so below the bound neither queues a request the mean field
+//     would run, and above it the simulation follows the engine's admission. An offline run
+//     under these admissions is likewise simulated when its requests' whole sequences exceed
+//     the KV cache (they are admitted in turn, not all at once);
 //  4. heavy-tailed lengths: a coefficient of variation of input or output lengths above
 //     cvMax (vllm bench serve's --random-range-ratio stays below 0.58; 0.5 allows up to about
 //     ±85%);
@@ -87,6 +94,13 @@ func outsideReason(c *cf, w *Workload, reps float64, s *Serving) string {
 		return "KV cache holds less than one request"
 	}
 	kvBound := func(b float64) bool { return b*(c.inTotal+c.out) > c.kvTokens }
+	kvWhy := "KV-bound: the running sequences' KV cache exceeds capacity near the end of their outputs (preemption)"
+	switch c.d.Profile.Admission {
+	case "reserve":
+		kvWhy = "KV-bound: the running sequences' prompts and whole outputs exceed the KV cache, so admission (reserve: every output's blocks up front) holds requests back"
+	case "ratio":
+		kvWhy = "KV-bound: the running sequences' prompts and outputs exceed the KV cache, so SGLang's admission (new_token_ratio reserve) holds requests back and decode retracts requests when the cache runs out"
+	}
 	switch w.Kind {
 	case Concurrency:
 		cr := float64(w.Concurrency) / reps
@@ -97,7 +111,7 @@ func outsideReason(c *cf, w *Workload, reps float64, s *Serving) string {
 			return fmt.Sprintf("%.0f clients per replica exceed the %.0f sequences the batch holds (max_num_seqs, KV cache, token budget): requests queue", cr, c.bmax)
 		}
 		if kvBound(cr) {
-			return "KV-bound: the running sequences' KV cache exceeds capacity near the end of their outputs (preemption)"
+			return kvWhy
 		}
 	case Rate:
 		if w.Burstiness < 0.5 {
@@ -110,11 +124,17 @@ func outsideReason(c *cf, w *Workload, reps float64, s *Serving) string {
 			return fmt.Sprintf("load %.0f%% of the sustainable %.3g req/s (above %.0f%%: queueing the mean field underestimates)", 100*rho, s.MaxRequestRate, 100*rhoMax)
 		}
 		if kvBound(s.Batch) {
-			return "KV-bound: the running sequences' KV cache exceeds capacity (preemption)"
+			if c.d.Profile.Admission == "" || c.d.Profile.Admission == "greedy" {
+				return "KV-bound: the running sequences' KV cache exceeds capacity (preemption)"
+			}
+			return kvWhy
 		}
 	case Offline:
 		if float64(w.NumRequests)/reps > c.bmax {
 			return "offline run of more requests than one batch holds: overlapping waves"
+		}
+		if a := c.d.Profile.Admission; (a == "reserve" || a == "ratio") && kvBound(max(1, float64(w.NumRequests)/reps)) {
+			return "offline run whose requests' prompts and whole outputs exceed the KV cache: admission (" + a + ") starts them in turn, not all at once"
 		}
 	}
 	return ""

@@ -228,11 +228,29 @@ type Profile struct {
 	ReserveGiB float64 `toml:"reserve_gib"`
 	// KVBlockTokens is the KV-cache page size in tokens (capacity is rounded down to it).
 	KVBlockTokens int `toml:"kv_block_tokens"`
-	// Admission is how the scheduler admits a waiting request: "greedy" (vLLM, SGLang: when
-	// blocks for its prompt are free; sequences are preempted and recomputed if the cache runs
-	// out) or "reserve" (TensorRT-LLM's GUARANTEED_NO_EVICT: only when blocks for prompt and
-	// all output tokens are free). Empty means greedy.
+	// Admission is how the scheduler admits a waiting request: "greedy" (vLLM: when blocks
+	// for its prompt are free; sequences are preempted and recomputed if the cache runs out),
+	// "reserve" (TensorRT-LLM's GUARANTEED_NO_EVICT: only when blocks for prompt and all output
+	// tokens are free) or "ratio" (SGLang's PrefillAdder: only when the free KV tokens exceed
+	// its prompt and output plus new_token_ratio × the outputs still to come of the running
+	// requests; the ratio decays every decode step and is raised again when decode runs out of
+	// KV and retracts requests; see Scheduler). Empty means greedy.
 	Admission string `toml:"admission"`
+	// NewTokenRatioInit, NewTokenRatioMin and NewTokenRatioDecaySteps are admission "ratio"'s
+	// share of a running request's remaining output tokens held in reserve: it starts at
+	// NewTokenRatioInit (a fraction in (0, 1]), falls by (init − min)/decay_steps every decode
+	// step, never below NewTokenRatioMin (a fraction in [0, init]). Unused with any other
+	// admission.
+	NewTokenRatioInit       float64 `toml:"new_token_ratio_init"`
+	NewTokenRatioMin        float64 `toml:"new_token_ratio_min"`
+	NewTokenRatioDecaySteps float64 `toml:"new_token_ratio_decay_steps"`
+	// ClipMaxNewTokens caps, in tokens, the output length admission "ratio" counts per request
+	// (0: no cap). RetractDecodeSteps is the decode steps' worth of KV tokens per remaining
+	// request that a retraction frees (requests are retracted until free tokens ≥
+	// RetractDecodeSteps × remaining requests; the ratio is then reset from the remaining
+	// requests' progress). Unused with any other admission.
+	ClipMaxNewTokens   int `toml:"clip_max_new_tokens"`
+	RetractDecodeSteps int `toml:"retract_decode_steps"`
 	// MaxNumSeqs and MaxNumBatchedTokens are the scheduler defaults (0: unlimited).
 	MaxNumSeqs          int `toml:"max_num_seqs"`
 	MaxNumBatchedTokens int `toml:"max_num_batched_tokens"`
@@ -353,8 +371,20 @@ func (p *Profile) Validate() error {
 	}
 	switch p.Admission {
 	case "", "greedy", "reserve":
+		// The ratio knobs are unused (a profile based on sglang may switch its admission).
+	case "ratio":
+		switch {
+		case !(p.NewTokenRatioInit > 0 && p.NewTokenRatioInit <= 1):
+			return fmt.Errorf("profile %s: new_token_ratio_init = %g: must be a fraction in (0, 1] with admission = \"ratio\"", p.Name, p.NewTokenRatioInit)
+		case !(p.NewTokenRatioMin >= 0 && p.NewTokenRatioMin <= p.NewTokenRatioInit):
+			return fmt.Errorf("profile %s: new_token_ratio_min = %g: must be in [0, new_token_ratio_init = %g]", p.Name, p.NewTokenRatioMin, p.NewTokenRatioInit)
+		case !(p.NewTokenRatioDecaySteps >= 1 && p.NewTokenRatioDecaySteps <= 1e9):
+			return fmt.Errorf("profile %s: new_token_ratio_decay_steps = %g: must be in [1, 1e9] decode steps", p.Name, p.NewTokenRatioDecaySteps)
+		case p.ClipMaxNewTokens < 0 || p.RetractDecodeSteps < 0:
+			return fmt.Errorf("profile %s: clip_max_new_tokens = %d and retract_decode_steps = %d: must be ≥ 0", p.Name, p.ClipMaxNewTokens, p.RetractDecodeSteps)
+		}
 	default:
-		return fmt.Errorf("profile %s: admission %q: allowed values are greedy, reserve", p.Name, p.Admission)
+		return fmt.Errorf("profile %s: admission %q: allowed values are greedy, reserve, ratio", p.Name, p.Admission)
 	}
 	if _, err := parseRange(p.Versions); err != nil {
 		return fmt.Errorf("profile %s: %v", p.Name, err)

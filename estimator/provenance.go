@@ -120,6 +120,14 @@ func (d *Deployment) Parameters() []Parameter {
 		out = append(out, Parameter{"cuda_graph_max_batch", float64(cg), "sequences: the largest decode batch replayed as a CUDA/HIP graph; larger decode steps run eagerly", p.Source("cuda_graph_max_batch")},
 			Parameter{"eager_decode_layer_us", v, fmt.Sprintf("µs of host dispatch per layer of a decode step above %d sequences (hidden behind longer GPU work)", cg), p.Source("eager_decode_layer_us")})
 	}
+	if p.Admission == "ratio" { // SGLang's admission: the simulation's scheduler reads these
+		out = append(out,
+			Parameter{"new_token_ratio_init", p.NewTokenRatioInit, "fraction of a running request's remaining output tokens admission keeps free in KV at the start (admission ratio)", p.Source("new_token_ratio_init")},
+			Parameter{"new_token_ratio_min", p.NewTokenRatioMin, "fraction: the floor the ratio decays to", p.Source("new_token_ratio_min")},
+			Parameter{"new_token_ratio_decay_steps", p.NewTokenRatioDecaySteps, "decode steps from new_token_ratio_init to new_token_ratio_min", p.Source("new_token_ratio_decay_steps")},
+			Parameter{"clip_max_new_tokens", float64(p.ClipMaxNewTokens), "tokens: the most output tokens admission counts per request (0: no cap)", p.Source("clip_max_new_tokens")},
+			Parameter{"retract_decode_steps", float64(p.RetractDecodeSteps), "KV tokens per remaining request a retraction frees (decode out of KV)", p.Source("retract_decode_steps")})
+	}
 	if v := p.PrefillSeqLayerOverheadUs; v > 0 { // set by calibration only; listed when used
 		out = append(out, Parameter{"prefill_seq_layer_overhead_us", v, "µs per layer per prompt", p.Source("prefill_seq_layer_overhead_us")})
 	}

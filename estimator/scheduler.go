@@ -3,6 +3,7 @@ package estimator
 import (
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // SchedRequest is one request inside a Scheduler. Times are seconds on the caller's clock;
@@ -46,6 +47,26 @@ type SchedRequest struct {
 //     of the waiting queue). With the profile's admission "reserve" (TensorRT-LLM's guaranteed
 //     no-evict) a request is admitted only with blocks for its whole sequence.
 //
+// With admission "ratio" it follows SGLang's scheduler instead (managers/schedule_policy.py
+// PrefillAdder, managers/scheduler.py update_running_batch, managers/schedule_batch.py
+// retract_decode):
+//
+//   - a waiting request of p prompt tokens still to compute and o = min(out − generated,
+//     clip_max_new_tokens) output tokens is admitted only if p + o < F − R, where F is the free
+//     KV tokens and R the reserve: for every decoding request, ratio × min(out − generated,
+//     clip), and for every request still in its prefill (and every one admitted earlier in
+//     the same step), its uncomputed prompt tokens plus its whole min(out − generated, clip);
+//     the first request that fails blocks those behind it;
+//   - ratio starts at new_token_ratio_init and, at every step with decoding requests, falls
+//     by (init − min)/new_token_ratio_decay_steps, never below new_token_ratio_min;
+//   - when the decoding requests need more KV blocks than are free, requests are retracted —
+//     the one with the fewest generated tokens first (ties: the longest prompt), its KV freed
+//     and recomputed when it is readmitted from the back of the waiting queue — until the
+//     free tokens reach retract_decode_steps per remaining decoding request (at least one is
+//     retracted, the last one never); ratio becomes min(1, (Σ generated + retract_decode_steps
+//     × n)/Σ out) over the n remaining decoding requests, instead of decaying in that step.
+//     Retractions are counted as preemptions.
+//
 // A step's duration is Deployment.StepSeconds of the batch it plans. The Scheduler keeps no
 // clock: Plan forms the next step, the caller advances its clock by the duration and calls
 // Commit with the step's end time.
@@ -57,10 +78,16 @@ type Scheduler struct {
 	shift   int // log2(block) when block is a power of two, else −1
 	free    int // free KV blocks
 	reserve bool
-	waiting []*SchedRequest // FCFS; waiting[head:] are queued
-	head    int
-	running []*SchedRequest
-	batch   Batch
+	// Admission "ratio" (SGLang): the ratio now, its floor and its decay per decode step,
+	// the output cap (tokens, MaxInt32: none) and the retraction target (tokens per request).
+	ratioMode           bool
+	ratio               float64
+	ratioMin, ratioStep float64
+	clip, retractSteps  int
+	waiting             []*SchedRequest // FCFS; waiting[head:] are queued
+	head                int
+	running             []*SchedRequest
+	batch               Batch
 	// Preemptions counts evictions so far.
 	Preemptions int
 	// OnToken, when set, is called by Commit for every emitted token (index = Generated − 1)
@@ -95,7 +122,8 @@ func (d *Deployment) NewScheduler(seqTokens, prefixTokens int, static bool) *Sch
 func (d *Deployment) newScheduler(mem Memory, seqTokens, prefixTokens int, static bool) *Scheduler {
 	blocks, block := d.laneKVBlocks(mem, seqTokens)
 	s := &Scheduler{d: d, budget: d.MaxNumBatchedTokens, maxSeqs: d.MaxNumSeqs, block: block,
-		free: blocks - prefixTokens/block, reserve: d.Profile.Admission == "reserve"}
+		free: blocks - prefixTokens/block}
+	s.setAdmission(d.Profile)
 	if s.budget <= 0 || static {
 		s.budget = math.MaxInt32
 	}
@@ -107,6 +135,21 @@ func (d *Deployment) newScheduler(mem Memory, seqTokens, prefixTokens int, stati
 		s.shift = bits.TrailingZeros(uint(block))
 	}
 	return s
+}
+
+// setAdmission sets the admission policy and its knobs from profile p.
+func (s *Scheduler) setAdmission(p *Profile) {
+	s.reserve = p.Admission == "reserve"
+	s.ratioMode = p.Admission == "ratio"
+	if !s.ratioMode {
+		return
+	}
+	s.ratio, s.ratioMin = p.NewTokenRatioInit, p.NewTokenRatioMin
+	s.ratioStep = (p.NewTokenRatioInit - p.NewTokenRatioMin) / max(p.NewTokenRatioDecaySteps, 1)
+	s.clip, s.retractSteps = p.ClipMaxNewTokens, p.RetractDecodeSteps
+	if s.clip <= 0 {
+		s.clip = math.MaxInt32
+	}
 }
 
 // CachedPrefix is the part of a prefixTokens-long shared prefix the prefix cache serves:
@@ -167,12 +210,102 @@ func (s *Scheduler) preemptLast() {
 	s.pushFront(v)
 }
 
+// Ratio is admission "ratio"'s new_token_ratio now (0 with any other admission).
+func (s *Scheduler) Ratio() float64 {
+	if !s.ratioMode {
+		return 0
+	}
+	return s.ratio
+}
+
+// decayRatio lowers the ratio by one decode step's decay, to its floor at most.
+func (s *Scheduler) decayRatio() { s.ratio = max(s.ratio-s.ratioStep, s.ratioMin) }
+
+// reserveTokens is admission "ratio"'s reserve R = full + ratio·scaled (see Scheduler), with
+// the running requests ahead decode steps further on (a decode-only run; 0: now). full is
+// the exact integer part (prompts still to allocate and the outputs of requests in their
+// prefill) and scaled the outputs of decoding requests, so that every caller rounds alike.
+func (s *Scheduler) reserveTokens(ahead int) (full, scaled int) {
+	for _, r := range s.running {
+		o := min(max(r.Out-r.Generated-ahead, 0), s.clip)
+		if r.done < r.need {
+			full += max(r.need-r.blocks*s.block, 0) + o
+			continue
+		}
+		scaled += o
+	}
+	return full, scaled
+}
+
+// decodeBlocks is the KV blocks the running decoding requests need for their next token.
+func (s *Scheduler) decodeBlocks() (need, n int) {
+	for _, r := range s.running {
+		if r.done < r.need {
+			continue
+		}
+		n++
+		if ctx := r.In - r.Cached + r.Generated; ctx+1 > r.blocks*s.block {
+			need += s.blocksFor(ctx+1) - r.blocks
+		}
+	}
+	return need, n
+}
+
+// retract is SGLang's retract_decode, run when the decoding requests need more KV blocks than
+// are free: it retracts requests (fewest generated tokens first, then the longest prompt)
+// until free tokens ≥ retract_decode_steps × the decoding requests left, at least one and
+// never the last, and resets the ratio from the rest's progress. It reports whether it ran.
+func (s *Scheduler) retract() bool {
+	need, n := s.decodeBlocks()
+	if need <= s.free || n <= 1 {
+		return false
+	}
+	for first := true; first || s.free*s.block < s.retractSteps*n; first = false {
+		if n <= 1 {
+			break
+		}
+		v := -1
+		for i, r := range s.running {
+			if r.done < r.need {
+				continue
+			}
+			if v < 0 || r.Generated < s.running[v].Generated || r.Generated == s.running[v].Generated && r.In > s.running[v].In {
+				v = i
+			}
+		}
+		r := s.running[v]
+		s.running = slices.Delete(s.running, v, v+1)
+		s.free += r.blocks
+		r.need = r.In - r.Cached + r.Generated
+		r.blocks, r.done, r.chunk = 0, 0, 0
+		r.Preempted++
+		s.Preemptions++
+		s.waiting = append(s.waiting, r) // SGLang extends the waiting queue with them
+		n--
+	}
+	gen, out := 0, 0
+	for _, r := range s.running {
+		if r.done >= r.need {
+			gen += r.Generated
+			out += r.Out
+		}
+	}
+	if out > 0 {
+		s.ratio = min(1, float64(gen+s.retractSteps*n)/float64(out))
+	}
+	return true
+}
+
 // Plan forms the next step and reports whether it holds any work (false: nothing can run
 // until a request arrives).
 func (s *Scheduler) Plan() bool {
 	b := &s.batch
 	b.Prefill, b.Decode = b.Prefill[:0], b.Decode[:0]
 	left := s.budget
+	retracted := false
+	if s.ratioMode {
+		retracted = s.retract()
+	}
 	for i := 0; i < len(s.running) && left > 0; i++ {
 		r := s.running[i]
 		if r.done < r.need { // continue a chunked prefill
@@ -211,6 +344,11 @@ func (s *Scheduler) Plan() bool {
 		left--
 		b.Decode = append(b.Decode, r.Cached+ctx)
 	}
+	var rem float64 // admission "ratio": free tokens less the reserve
+	if s.ratioMode {
+		full, scaled := s.reserveTokens(0)
+		rem = float64(s.free*s.block-full) - s.ratio*float64(scaled)
+	}
 	for s.head < len(s.waiting) && left > 0 && len(s.running) < s.maxSeqs {
 		r := s.waiting[s.head]
 		c := min(r.need, left)
@@ -220,6 +358,13 @@ func (s *Scheduler) Plan() bool {
 		}
 		if need > s.free {
 			break
+		}
+		if s.ratioMode {
+			total := float64(r.need + min(r.Out-r.Generated, s.clip))
+			if total >= rem {
+				break
+			}
+			rem -= total
 		}
 		s.waiting[s.head] = nil
 		s.head++
@@ -231,6 +376,9 @@ func (s *Scheduler) Plan() bool {
 	}
 	if s.head == len(s.waiting) {
 		s.waiting, s.head = s.waiting[:0], 0
+	}
+	if s.ratioMode && !retracted && len(b.Decode) > 0 {
+		s.decayRatio()
 	}
 	return len(b.Prefill) > 0 || len(b.Decode) > 0
 }
@@ -340,7 +488,39 @@ func (s *Scheduler) runLength() (k int, queued bool) {
 		}
 		k /= 2
 	}
+	if queued && s.ratioMode {
+		// Admission "ratio": the reserve shrinks as the ratio decays and outputs progress, so
+		// the head may be admitted within the run: end the run before the first step that
+		// would admit it (the same test Plan makes, on the state j steps on).
+		k = min(k, s.ratioAdmitsAfter(k))
+	}
 	return max(k, 1), queued
+}
+
+// ratioAdmitsAfter is, for a decode-only run (admission "ratio") whose planned step admitted
+// nothing, the first j in [1, k) at which Plan would admit the queue's head, else k.
+func (s *Scheduler) ratioAdmitsAfter(k int) int {
+	left := s.budget - len(s.running)
+	if left <= 0 {
+		return k // the token budget holds no prompt token: it stays so for the run
+	}
+	h := s.waiting[s.head]
+	total := float64(h.need + min(h.Out-h.Generated, s.clip))
+	first := s.blocksFor(min(h.need, left))
+	ratio := s.ratio // Plan of the planned step has decayed it once
+	for j := 1; j < k; j++ {
+		free := s.free
+		for _, r := range s.running {
+			free -= max(s.blocksFor(r.In-r.Cached+r.Generated+j+1)-r.blocks, 0)
+		}
+		full, scaled := s.reserveTokens(j)
+		rem := float64(free*s.block-full) - ratio*float64(scaled)
+		if first <= free && total < rem {
+			return j
+		}
+		ratio = max(ratio-s.ratioStep, s.ratioMin)
+	}
+	return k
 }
 
 // ShiftDecode adds by tokens to every decoding context of the planned batch (to price the
@@ -357,6 +537,11 @@ func (s *Scheduler) CommitRun(ends []float64) int {
 	k := len(ends)
 	if k == 1 {
 		return s.Commit(ends[0])
+	}
+	if s.ratioMode {
+		for range k - 1 { // the steps after the planned one decay the ratio as Plan would
+			s.decayRatio()
+		}
 	}
 	for _, r := range s.running {
 		r.chunk = 0
