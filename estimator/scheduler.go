@@ -88,7 +88,7 @@ type Scheduler struct {
 	head                int
 	running             []*SchedRequest
 	batch               Batch
-	// Preemptions counts evictions so far.
+	// Preemptions counts evictions so far (retractions, with admission "ratio").
 	Preemptions int
 	// OnToken, when set, is called by Commit for every emitted token (index = Generated − 1)
 	// and OnDone when a request has emitted its last token and freed its KV blocks.
