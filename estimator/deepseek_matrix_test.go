@@ -19,6 +19,9 @@ import (
 //     simulated run counts its drain; 20 clients on 8 ranks were simulated as 24 before);
 //   - with no more clients than attention-DP ranks every client has a rank to itself, so
 //     TTFT is the same at 4 and 8 clients (it fell from 83 to 72 ms before).
+//
+// vLLM 0.7.3 (V0) has no attention DP + EP (CheckEngineLayout; TestAttentionDPByRelease): its
+// DP8+EP8 cell must be refused, and its other layouts are walked.
 func TestDeepSeekR1MatrixInvariants(t *testing.T) {
 	m, g := mustModel(t, "deepseek-ai/DeepSeek-R1"), mustGPU(t, "b200")
 	layouts := []struct {
@@ -31,6 +34,14 @@ func TestDeepSeekR1MatrixInvariants(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, l := range layouts {
+			if CheckEngineLayout(p, l.tp, l.dp, l.ep) != nil {
+				if eng != "vllm@0.7.3" || l.name != "DP8+EP8" {
+					t.Errorf("%s %s: refused (%v), want predicted", eng, l.name, CheckEngineLayout(p, l.tp, l.dp, l.ep))
+				}
+				continue
+			} else if eng == "vllm@0.7.3" && l.name == "DP8+EP8" {
+				t.Errorf("%s %s: accepted, want refused (vLLM V0 has no attention DP)", eng, l.name)
+			}
 			d := mustDeploy(t, Spec{Model: m, GPU: g, TP: l.tp, DP: l.dp, EP: l.ep, WeightDtype: "fp8", Profile: p})
 			name := fmt.Sprintf("%s %s", eng, l.name)
 			var prev Serving

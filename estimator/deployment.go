@@ -230,6 +230,9 @@ func newDeployment(s Spec) (*Deployment, error) {
 			return nil, fmt.Errorf("--ep %d must divide --tp %d when smaller: each expert is split over the tp/ep GPUs of its group (MoE tensor parallelism)", s.EP, s.TP)
 		}
 	}
+	if err := CheckEngineLayout(s.Profile, s.TP, s.DP, s.EP); err != nil {
+		return nil, err
+	}
 	if wd, err := units.CanonicalDtype(s.WeightDtype); err == nil && wd != "" && m.Quant.Method != "" && wd == m.Quant.Dtype {
 		// The checkpoint's own quantized format named explicitly (--weight-dtype fp4 on an
 		// MXFP4 checkpoint): serve it as stored, with its scales, mixed-precision groups and
@@ -300,6 +303,9 @@ func newDeployment(s Spec) (*Deployment, error) {
 	if err := ReleaseGPUWarning(s.Profile, s.GPU); err != nil {
 		d.warnings = append(d.warnings, err)
 	}
+	if err := LayoutWarning(s.Profile, s.TP, s.DP, s.EP); err != nil {
+		d.warnings = append(d.warnings, err)
+	}
 	if err := d.resolveDtypes(); err != nil {
 		return nil, err
 	}
@@ -330,34 +336,6 @@ func newDeployment(s Spec) (*Deployment, error) {
 	// the shared array.
 	d.warnings, d.gemms, d.attnGroups = slices.Clip(d.warnings), slices.Clip(d.gemms), slices.Clip(d.attnGroups)
 	return d, nil
-}
-
-// ReleaseGPUWarning is the warning New attaches when profile p's engine release predates
-// support for GPU g, and nil otherwise: vLLM 0.7 was built on PyTorch 2.5.1 and 0.8 on
-// PyTorch 2.6.0 (their requirements files), whose CUDA wheels stop at CUDA 12.6; PyTorch 2.7.0
-// brought Blackwell support with CUDA 12.8 wheels (its release notes), and vLLM 0.9.0 moved to
-// it. The prediction stands (the release is priced as if it ran there). nil p is the default
-// profile, which has no release.
-func ReleaseGPUWarning(p *Profile, g *hardware.GPU) error {
-	if p == nil || g == nil || p.Family() != "vllm" || !p.Below(Version{0, 9}) || !firstWordIs(g.Architecture, "Blackwell") {
-		return nil
-	}
-	return fmt.Errorf("%s on %s: vLLM releases before 0.9 were built on PyTorch 2.5-2.6 with CUDA ≤ 12.6; Blackwell support came with PyTorch 2.7 and CUDA 12.8 (vLLM 0.9.0): this predicts the release as if it ran there", p.Label(), g.ID)
-}
-
-// CheckEngineGPU returns the error New gives when profile p's engine cannot run on GPU g at
-// all: TensorRT-LLM (family trtllm, every release) builds CUDA kernels for NVIDIA GPUs only —
-// its support matrix lists NVIDIA Blackwell, Hopper, Ada Lovelace and Ampere parts
-// (nvidia.github.io/TensorRT-LLM/reference/support-matrix.html) — so a GPU whose catalogue
-// vendor is another (AMD Instinct, Intel Gaudi, Google TPU) has no TensorRT-LLM to predict.
-// A GPU with no vendor (a --gpu-file entry that leaves it out) is not refused; the vendor's
-// first word is compared in any case ("NVIDIA", "nvidia", "NVIDIA Corporation" as lspci and
-// nvidia-smi name it). nil p is the default profile, which runs anywhere.
-func CheckEngineGPU(p *Profile, g *hardware.GPU) error {
-	if p == nil || g == nil || p.Family() != "trtllm" || strings.TrimSpace(g.Vendor) == "" || firstWordIs(g.Vendor, "NVIDIA") {
-		return nil
-	}
-	return fmt.Errorf("--engine %s: TensorRT-LLM runs on NVIDIA GPUs only; %s's vendor is %s: allowed there an engine built for it (vllm; sglang and tgi on AMD)", p.Family(), g.ID, g.Vendor)
 }
 
 // CheckEnforceEager returns the error New gives for Spec.EnforceEager with profile p when p

@@ -97,6 +97,11 @@
 // field gives the FP4 ceiling, 4× higher on B200; "fp8" gives the FP8 ceiling); a storage dtype listed in
 // moe_dequant_memory_efficiency streams their weights at bytes/(bandwidth·memory_efficiency·v)
 // with v that entry, in place of moe_efficiency's memory factor.
+// Engine support (support.go): New refuses, with one line naming the flag and what is
+// allowed, an engine release that cannot run the deployment (TensorRT-LLM off NVIDIA, or from
+// 1.0 on a GPU older than Ampere; attention DP + EP under vLLM before 0.8 or SGLang before
+// 0.4), each refusal citing a support matrix or release notes; it predicts, with a warning
+// (SupportError) saying what is not sourced, a release that may predate its GPU or layout.
 // Calibrate reports each fitted parameter's sensitivity
 // (RMS of ∂(relative error)/∂ln p) and relative standard error (√diag(s²(JᵀJ)⁻¹)), and
 // CrossValidate fits on all groups but one. The package does no I/O except

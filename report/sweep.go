@@ -98,11 +98,20 @@ func NewSweep(sp estimator.SweepSpace, cons []estimator.Constraint, res estimato
 		out.Notes = append(out.Notes, eagerNote)
 	}
 	out.Notes = append(out.Notes, res.Skipped...)
+	adp := false // the space holds an attention DP + EP split (ep > tp, dp > 1)
+	for _, n := range sp.NumGPUs {
+		for _, s := range estimator.Splits(sp.Model, n, sp.MaxTP) {
+			adp = adp || s.EP > s.TP && s.DP > 1
+		}
+	}
 	for _, pr := range sp.Profiles {
 		for _, g := range sp.GPUs {
 			if err := estimator.ReleaseGPUWarning(pr, g); err != nil {
 				out.Notes = append(out.Notes, err.Error())
 			}
+		}
+		if n := estimator.AttentionDPNote(pr); adp && n != "" {
+			out.Notes = append(out.Notes, n)
 		}
 	}
 	var noPrice []string

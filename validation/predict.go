@@ -88,6 +88,7 @@ func Predict(ctx context.Context, rows []Row, o Options) []Result {
 					r := &out[i]
 					r.Method = method
 					r.Profile, r.ModelClass, r.Vendor, r.GPUID = s.Profile, s.ModelClass, s.Vendor, s.GPUID
+					r.Warnings = s.Support
 					if err != nil {
 						r.Reason = err.Error()
 						continue
@@ -167,6 +168,9 @@ type Prediction struct {
 	// Lanes is the number of independent schedulers (DP replicas × PP micro-batches) that
 	// Serving.Batch describes one of; 0 is read as 1.
 	Lanes int
+	// Support holds the deployment's engine-support warnings (estimator.IsSupport: a release
+	// that may predate the GPU or lack the layout); the prediction stands beside them.
+	Support []string
 }
 
 func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, error) {
@@ -216,8 +220,14 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 		}
 	}
 	lanes := 1
+	var support []string
 	if d != nil {
 		lanes = d.Lanes()
+		for _, w := range d.Warnings() {
+			if estimator.IsSupport(w) {
+				support = append(support, w.Error())
+			}
+		}
 	}
 	w := estimator.Workload{InputLen: r.InputLen, OutputLen: r.OutputLen, PrefixLen: r.PrefixLen, Concurrency: r.Concurrency, RequestRate: r.RequestRate, BatchSize: r.BatchSize, NumRequests: r.NumRequests}
 	switch r.Workload {
@@ -247,7 +257,9 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 		w.NumRequests = lim // 3000 per replica: steady state is reached long before; keeps the report fast
 	}
 	if r.Tech.Name() != "" && r.Tech.Name() != "baseline" {
-		return predictTechnique(spec, d, r, w)
+		pr, method, err := predictTechnique(spec, d, r, w)
+		pr.Support = support
+		return pr, method, err
 	}
 	var s estimator.Serving
 	method := "closed-form"
@@ -274,7 +286,7 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 	} else if err != nil && r.OutputLen < 1 {
 		err = fmt.Errorf("output_len empty or 0: the row gives no output length, so it cannot be predicted")
 	}
-	return Prediction{Serving: s, Latency: latency, EdgeRate: edgeRate, EdgeNote: edgeNote, NumGPUs: d.NumGPUs, Profile: p.Name, ModelClass: mc, Vendor: strings.ToLower(g.Vendor), GPUID: g.ID, Lanes: d.Lanes()}, method, err
+	return Prediction{Serving: s, Latency: latency, EdgeRate: edgeRate, EdgeNote: edgeNote, NumGPUs: d.NumGPUs, Profile: p.Name, ModelClass: mc, Vendor: strings.ToLower(g.Vendor), GPUID: g.ID, Lanes: d.Lanes(), Support: support}, method, err
 }
 
 // MaxModelLen is the engine's max_model_len for a validation row, which rows do not record:

@@ -53,8 +53,12 @@ type Result struct {
 	Reason       string `json:"reason,omitempty"`
 	// Note qualifies a predicted row: how its prediction departs from what the row states
 	// (an MLPerf row whose bounds the deployment never meets is read at its own rate).
-	Note   string `json:"note,omitempty"`
-	Method string `json:"method,omitempty"`
+	Note string `json:"note,omitempty"`
+	// Warnings are the engine-support warnings of the row's deployment (a release that may
+	// predate its GPU or lack its layout: estimator.ReleaseGPUWarning, LayoutWarning); the
+	// row is predicted beside them. Omitted when there are none.
+	Warnings []string `json:"warnings,omitempty"`
+	Method   string   `json:"method,omitempty"`
 	// Technique is the row's technique (speculative, disaggregation, offload, multi-node,
 	// baseline) when its file has the technique columns.
 	Technique string `json:"technique,omitempty"`
@@ -256,6 +260,9 @@ func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
 			if r.InSample {
 				note = strings.TrimSpace("in-sample " + note)
 			}
+			for _, x := range r.Warnings {
+				note = strings.TrimSpace(note + " warning: " + x)
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Metric, units.Sig(r.Measured), p, e, note)
 		}
 		tw.Flush()
@@ -305,6 +312,15 @@ func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
 		for _, m := range s.InconsistentMeans {
 			fmt.Fprintln(w, "  "+m)
 		}
+	}
+	warned := 0
+	for _, r := range rows {
+		if len(r.Warnings) > 0 {
+			warned++
+		}
+	}
+	if warned > 0 {
+		fmt.Fprintf(w, "warning: %d rows predict an engine release on a GPU or in a layout it may not support (each row's warnings: --rows, or --output json)\n", warned)
 	}
 	for _, n := range Notes() {
 		fmt.Fprintln(w, "note: "+n)

@@ -1,0 +1,241 @@
+package estimator
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// supportWarned returns the engine-support warnings of a deployment.
+func supportWarned(d *Deployment) []string {
+	var out []string
+	for _, w := range d.Warnings() {
+		if IsSupport(w) {
+			out = append(out, w.Error())
+		}
+	}
+	return out
+}
+
+// TestAttentionDPByRelease: attention data parallelism with expert parallelism (EP > TP,
+// DP > 1) per engine release, DeepSeek-R1 on 8 H200 as --dp 8 --ep 8.
+//
+//   - vLLM before 0.8 is refused: data-parallel attention with EP MoE layers is the V1
+//     engine's (vLLM's data-parallel deployment guide: the DP ranks step together around
+//     every MoE layer), V1 is the default engine from vLLM 0.8.0 (its release notes), and the
+//     profiles below 0.8 (vllm-0.5, vllm-v0) describe the V0 engine. The same release with
+//     experts inside each replica (--tp 8 --ep 8) or plain replicas (--dp 8, no EP) is kept.
+//   - SGLang before 0.4 is refused: --enable-dp-attention came with v0.4 (the SGLang v0.4
+//     release blog, 2024-12-04: "data parallelism attention for DeepSeek models"); 0.4.x and
+//     newer are kept without a warning.
+//   - TensorRT-LLM before 0.17 is warned, not refused: its attention DP came with its
+//     DeepSeek-V3/R1 support in 2025 releases and the first release that had it is not
+//     sourced; from 0.17 on (0.19 was used for its DeepSeek-R1 throughput blogs) no warning.
+func TestAttentionDPByRelease(t *testing.T) {
+	r1 := mustModel(t, "deepseek-ai/DeepSeek-R1")
+	h200 := mustGPU(t, "h200")
+	for _, tc := range []struct {
+		engine       string
+		tp, dp, ep   int
+		refused      bool
+		warned       bool
+		wantInReason string
+	}{
+		{"vllm@0.7.3", 1, 8, 8, true, false, "vllm@0.8"},
+		{"vllm@0.6.3", 1, 8, 8, true, false, "V0 engine"},
+		{"vllm@0.5.4", 2, 4, 8, true, false, "V0 engine"},
+		{"vllm@0.7.3", 8, 1, 8, false, false, ""},
+		{"vllm@0.7.3", 1, 8, 1, false, false, ""},
+		{"vllm@0.8.5", 1, 8, 8, false, false, ""},
+		{"vllm", 1, 8, 8, false, false, ""},
+		{"sglang@0.3.0", 1, 8, 8, true, false, "--enable-dp-attention"},
+		{"sglang@0.4.6", 1, 8, 8, false, false, ""},
+		{"sglang@0.4.0", 1, 8, 8, false, false, ""},
+		{"sglang", 1, 8, 8, false, false, ""},
+		{"trtllm@0.16", 1, 8, 8, false, true, "not sourced"},
+		{"trtllm@0.14.0", 2, 4, 8, false, true, "not sourced"},
+		{"trtllm@0.16", 8, 1, 8, false, false, ""},
+		{"trtllm@0.17", 1, 8, 8, false, false, ""},
+		{"trtllm@0.19", 1, 8, 8, false, false, ""},
+		{"trtllm", 1, 8, 8, false, false, ""},
+	} {
+		p, _, err := Engine(tc.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := New(Spec{Model: r1, GPU: h200, TP: tc.tp, DP: tc.dp, EP: tc.ep, Profile: p})
+		name := tc.engine + " tp/dp/ep " + strings.Join([]string{strconv.Itoa(tc.tp), strconv.Itoa(tc.dp), strconv.Itoa(tc.ep)}, "/")
+		if tc.refused {
+			if err == nil {
+				t.Errorf("%s: accepted, want refused", name)
+				continue
+			}
+			msg := err.Error()
+			if !IsSupport(err) || !strings.Contains(msg, "--dp "+strconv.Itoa(tc.dp)) || !strings.Contains(msg, "--ep "+strconv.Itoa(tc.ep)) || !strings.Contains(msg, "allowed there") || !strings.Contains(msg, tc.wantInReason) || strings.Contains(msg, "\n") {
+				t.Errorf("%s: %q, want one line naming --dp, --ep, %q and what is allowed", name, msg, tc.wantInReason)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v, want accepted", name, err)
+			continue
+		}
+		ws := supportWarned(d)
+		if got := len(ws) > 0; got != tc.warned {
+			t.Errorf("%s: support warnings %q, want warned %v", name, ws, tc.warned)
+		} else if got && !strings.Contains(ws[0], tc.wantInReason) {
+			t.Errorf("%s: %q, want it to say %q", name, ws[0], tc.wantInReason)
+		}
+	}
+}
+
+// TestReleaseOlderThanGPUWarns: an engine release that may predate its GPU is predicted with
+// a warning (as vLLM before 0.9 on Blackwell is, TestVLLMBeforeBlackwellWarns), never refused:
+//
+//   - SGLang before 0.5 on Blackwell (B200, GB200, B300, RTX PRO 6000) and on CDNA 4
+//     (MI355X): the 0.4 series ran from December 2024 (the v0.4 release blog) to mid-2025,
+//     and AMD launched MI350X/MI355X in June 2025; which 0.4 release first ran on either is
+//     not sourced, so the warning says so. SGLang 0.4 on Hopper or CDNA 3 (MI300X, its launch
+//     GPU for ROCm builds) is not warned, nor is the newest profile anywhere.
+//   - vLLM before 0.10 on CDNA 4 (0.9.0 dates from May 2025, before MI355X's launch).
+//   - TensorRT-LLM before 0.17 on Blackwell (its 0.17.0 release notes add B200) and before 1.0
+//     on Blackwell Ultra (B300: sm103, shipped in the second half of 2025).
+func TestReleaseOlderThanGPUWarns(t *testing.T) {
+	r1 := mustModel(t, "deepseek-ai/DeepSeek-R1")
+	for _, tc := range []struct {
+		engine, gpu string
+		warned      bool
+		want        string
+	}{
+		{"sglang@0.4.6", "b200", true, "not sourced"},
+		{"sglang@0.4.6", "gb200", true, "Blackwell"},
+		{"sglang@0.4.6", "b300", true, "Blackwell"},
+		{"sglang@0.4.6", "rtx-pro-6000-blackwell", true, "Blackwell"},
+		{"sglang@0.4.6", "mi355x", true, "June 2025"},
+		{"sglang@0.3.0", "mi355x", true, "gfx950"},
+		{"sglang@0.4.6", "h200", false, ""},
+		{"sglang@0.4.6", "mi300x", false, ""},
+		{"sglang", "b200", false, ""},
+		{"sglang", "mi355x", false, ""},
+		{"sglang@0.5.9", "mi355x", false, ""},
+		{"vllm@0.9.0", "mi355x", true, "gfx950"},
+		{"vllm@0.7.3", "mi355x", true, "gfx950"},
+		{"vllm@0.10.0", "mi355x", false, ""},
+		{"vllm", "mi355x", false, ""},
+		{"vllm@0.7.3", "mi300x", false, ""},
+		{"trtllm@0.14.0", "b200", true, "0.17.0"},
+		{"trtllm@0.5", "gb200", true, "0.17.0"},
+		{"trtllm@0.17", "b200", false, ""},
+		{"trtllm@0.19", "b300", true, "Blackwell Ultra"},
+		{"trtllm@0.19", "gb300", true, "Blackwell Ultra"},
+		{"trtllm", "b300", false, ""},
+		{"trtllm@1.0", "gb300", false, ""},
+	} {
+		p, _, err := Engine(tc.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := New(Spec{Model: r1, GPU: mustGPU(t, tc.gpu), TP: 8, Profile: p})
+		if err != nil {
+			t.Errorf("%s on %s: %v, want predicted", tc.engine, tc.gpu, err)
+			continue
+		}
+		ws := supportWarned(d)
+		if got := len(ws) > 0; got != tc.warned {
+			t.Errorf("%s on %s: support warnings %q, want warned %v", tc.engine, tc.gpu, ws, tc.warned)
+		} else if got && (!strings.Contains(ws[0], tc.want) || !strings.Contains(ws[0], "as if it ran there")) {
+			t.Errorf("%s on %s: %q, want it to say %q and that the release is predicted as if it ran there", tc.engine, tc.gpu, ws[0], tc.want)
+		}
+	}
+}
+
+// TestTRTLLMBelowAmpere: TensorRT-LLM's support matrix (nvidia.github.io/TensorRT-LLM/
+// reference/support-matrix.html, releases 1.x) lists Blackwell, Hopper, Ada Lovelace and
+// Ampere GPUs, so trtllm from 1.0 on is refused on the catalogue's V100 (Volta, sm70) and T4
+// (Turing, sm75) and on a --gpu-file Pascal part, with one line naming --engine and what
+// runs there; Ampere and Ada parts (A10, A100, L4) are kept. Releases before 1.0 are
+// predicted with a warning: which 0.x releases still ran on Volta or Turing is not sourced.
+// vLLM keeps both (its installation guide: compute capability 7.0 or higher). A GPU without
+// an architecture is not refused.
+func TestTRTLLMBelowAmpere(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	for _, tc := range []struct {
+		engine, gpu, arch string
+		refused, warned   bool
+	}{
+		{"trtllm", "v100", "", true, false},
+		{"trtllm", "t4", "", true, false},
+		{"trtllm@1.2", "t4", "", true, false},
+		{"trtllm@1.0", "v100", "", true, false},
+		{"trtllm", "h100", "Pascal", true, false},
+		{"trtllm", "h100", "kepler", true, false},
+		{"trtllm", "h100", "", false, false},
+		{"trtllm", "a10", "", false, false},
+		{"trtllm", "a100", "", false, false},
+		{"trtllm", "l4", "", false, false},
+		{"trtllm@0.9", "v100", "", false, true},
+		{"trtllm@0.17", "t4", "", false, true},
+		{"vllm", "v100", "", false, false},
+		{"vllm@0.6.3", "t4", "", false, false},
+	} {
+		p, _, err := Engine(tc.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := *mustGPU(t, tc.gpu)
+		if tc.arch != "" {
+			g.Architecture = tc.arch
+		}
+		name := tc.engine + " on " + tc.gpu + " " + tc.arch
+		d, err := New(Spec{Model: m, GPU: &g, TP: 1, Profile: p})
+		if tc.refused {
+			if err == nil || !IsSupport(err) || !strings.Contains(err.Error(), "--engine "+tc.engine) || !strings.Contains(err.Error(), "support matrix") || !strings.Contains(err.Error(), "allowed there") {
+				t.Errorf("%s: %v, want refused naming --engine, the support matrix and what is allowed", name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v, want accepted", name, err)
+			continue
+		}
+		ws := supportWarned(d)
+		if got := len(ws) > 0; got != tc.warned {
+			t.Errorf("%s: support warnings %q, want warned %v", name, ws, tc.warned)
+		} else if got && !strings.Contains(ws[0], "not sourced") {
+			t.Errorf("%s: %q, want it to say what is not sourced", name, ws[0])
+		}
+	}
+	g := *mustGPU(t, "v100")
+	g.Architecture = ""
+	if err := CheckEngineGPU(MustEngine("trtllm"), &g); err != nil {
+		t.Errorf("trtllm on a GPU with no architecture: %v, want accepted", err)
+	}
+}
+
+// TestProfileReleaseBounds: which releases a profile predicts, read by hand: the named
+// release when there is one, else the range.
+func TestProfileReleaseBounds(t *testing.T) {
+	for _, tc := range []struct {
+		versions, release string
+		v                 Version
+		before, from      bool
+	}{
+		{"<0.5", "0.4.6", Version{0, 5}, true, false},
+		{"<0.5", "0.4.6", Version{0, 4}, false, true},
+		{"<0.5", "", Version{0, 4}, false, false},
+		{"<0.5", "", Version{0, 5}, true, false},
+		{">=1.0", "", Version{1, 0}, false, true},
+		{">=1.0", "1.2", Version{1, 0}, false, true},
+		{">=0.9", "", Version{1, 0}, false, false},
+		{"", "", Version{1, 0}, false, false},
+		{">0.8", "", Version{0, 8}, false, true},
+	} {
+		p := &Profile{Versions: tc.versions, Release: tc.release}
+		if got := p.before(tc.v); got != tc.before {
+			t.Errorf("versions %q release %q before %v: %v, want %v", tc.versions, tc.release, tc.v, got, tc.before)
+		}
+		if got := p.from(tc.v); got != tc.from {
+			t.Errorf("versions %q release %q from %v: %v, want %v", tc.versions, tc.release, tc.v, got, tc.from)
+		}
+	}
+}
