@@ -303,3 +303,64 @@ func TestParseProfileRatioKnobs(t *testing.T) {
 		t.Errorf("valid ratio profile: %v", err)
 	}
 }
+
+// TestRatioInsideClosedFormIsGreedy (property): inside the closed form's region of validity
+// SGLang's admission never holds a request back — the region ends where the running
+// sequences' prompts and whole outputs exceed the KV cache, and the reserve counts no more
+// than those — so there the simulation with admission "ratio" gives the numbers of greedy
+// admission (the scheduler the closed form describes) exactly. Outside it, in the KV-bound
+// cases, the two differ (checked: else the comparison could not fail). Random Llama-3.1-8B
+// cases on L40S, H100 and A100 with drawn lengths (--random-range-ratio 0.6), closed loops
+// of 4-124 clients and open loops at 10-70% of the sustainable rate.
+func TestRatioInsideClosedFormIsGreedy(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	ratio := MustEngine("sglang")
+	greedy := *ratio
+	greedy.Admission = "greedy"
+	inside, differ := 0, 0
+	defer func() {
+		t.Logf("%d cases inside the region, %d KV-bound ones where the admissions differ", inside, differ)
+	}()
+	for c := range 28 {
+		g := mustGPU(t, []string{"L40S", "H100 SXM", "A100 SXM4 80GB"}[r.IntN(3)])
+		dr := mustDeploy(t, Spec{Model: m, GPU: g, Profile: ratio, MaxModelLen: 16384})
+		dg := mustDeploy(t, Spec{Model: m, GPU: g, Profile: &greedy, MaxModelLen: 16384})
+		il, ol := 500+r.IntN(6000), 100+r.IntN(3000)
+		w := Workload{InputLen: il, OutputLen: ol, NumRequests: 300, InputDist: RangeRatioDist(il, 0.6), OutputDist: RangeRatioDist(ol, 0.6)}
+		if r.IntN(2) == 0 {
+			w.Kind, w.Concurrency = Concurrency, 4+r.IntN(120)
+		} else {
+			ref, err := dr.Serve(Workload{Kind: Rate, RequestRate: 1, InputLen: il, OutputLen: ol})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Kind, w.RequestRate, w.Burstiness = Rate, ref.MaxRequestRate*(0.1+0.6*r.Float64()), 1
+		}
+		label := fmt.Sprintf("case %d: %s, %s, %d clients, %.3g req/s, %d/%d tokens", c, g.Name, w.Kind, w.Concurrency, w.RequestRate, il, ol)
+		valid, why, err := dr.ClosedFormValid(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := dr.Simulate(w, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := dg.Simulate(w, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same := fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b)
+		if valid {
+			inside++
+			if !same {
+				t.Errorf("%s: inside the closed form's region, ratio admission gives TTFT %.1f ms, %.1f tok/s, greedy %.1f ms, %.1f tok/s", label, a.TTFT.Mean, a.OutputTokS, b.TTFT.Mean, b.OutputTokS)
+			}
+		} else if !same && strings.Contains(why, "KV-bound") {
+			differ++
+		}
+	}
+	if inside < 15 || differ == 0 {
+		t.Errorf("%d cases inside the region, %d KV-bound ones where the admissions differ; want ≥ 15 and ≥ 1", inside, differ)
+	}
+}

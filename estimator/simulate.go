@@ -302,7 +302,10 @@ func (d *Deployment) Simulate(w Workload, seed uint64) (Serving, error) {
 		// A finite run (a static batch, the warm-up of a closed loop) can beat the steady state.
 		s.MaxRequestRate = s.RequestPerS
 	}
-	if sch.Preemptions > 0 {
+	switch {
+	case sch.Preemptions > 0 && sch.ratioMode:
+		s.Warnings = append(s.Warnings, "KV cache exhausted in decode: requests were retracted and recomputed (SGLang's retract_decode: the decayed new_token_ratio had admitted more than the cache holds at the end of their outputs)")
+	case sch.Preemptions > 0:
 		s.Warnings = append(s.Warnings, "KV cache exhausted: sequences were preempted and recomputed")
 	}
 	s.Warnings = append(s.Warnings, d.moeFitWarnings(w)...)
