@@ -303,7 +303,7 @@ func newDeployment(s Spec) (*Deployment, error) {
 	if err := ReleaseGPUWarning(s.Profile, s.GPU); err != nil {
 		d.warnings = append(d.warnings, err)
 	}
-	if err := LayoutWarning(s.Profile, s.TP, s.DP, s.EP); err != nil {
+	if err := LayoutWarning(s.Profile, m, s.TP, s.DP, s.EP); err != nil {
 		d.warnings = append(d.warnings, err)
 	}
 	if err := d.resolveDtypes(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"roofline/hardware"
+	"roofline/models"
 )
 
 // Engine support. An engine release that cannot run a deployment at all (no build for the
@@ -252,15 +253,26 @@ func CheckEngineLayout(p *Profile, tp, dp, ep int) error {
 }
 
 // LayoutWarning is the warning New attaches when profile p's release may lack the layout
-// tp, dp, ep asks for, and nil otherwise; the prediction stands.
+// tp, dp, ep asks for with model m, and nil otherwise; the prediction stands.
 //
 //   - TensorRT-LLM before 0.17 with attention DP + EP: TensorRT-LLM's attention DP
 //     (enable_attention_dp, its PyTorch backend) came with its DeepSeek-V3/R1 support in the
 //     2025 releases, and the releases before 0.17 date from before DeepSeek-V3 (published
 //     2024-12-26); the first release that had it is not sourced here.
-func LayoutWarning(p *Profile, tp, dp, ep int) error {
+//   - SGLang 0.4 (from 0.4 to before 0.5) with attention DP + EP on a model without MLA
+//     (Qwen3-MoE, Mixtral, gpt-oss): SGLang introduced --enable-dp-attention for DeepSeek
+//     models (the v0.4 release blog: "data parallelism attention for DeepSeek models"); which
+//     0.4 release extended it to other architectures is not sourced here.
+func LayoutWarning(p *Profile, m *models.Model, tp, dp, ep int) error {
 	if p == nil || !attentionDP(tp, dp, ep) {
 		return nil
+	}
+	if p.Family() == "sglang" && p.before(Version{0, 5}) && m != nil && m.MLA == nil {
+		arch := m.Architecture
+		if arch == "" {
+			arch = m.ID
+		}
+		return supportErr("%s with --dp %d --ep %d (attention data parallelism) for %s: SGLang introduced --enable-dp-attention for DeepSeek (MLA) models in v0.4 (its release blog, December 2024), and which 0.4 release extended it to %s is not sourced here: this predicts the layout as if the release ran it", p.Label(), dp, ep, m.ID, arch)
 	}
 	if p.Family() == "trtllm" && p.before(Version{0, 17}) {
 		return supportErr("%s with --dp %d --ep %d (attention data parallelism): TensorRT-LLM's attention DP (enable_attention_dp) came with its DeepSeek-V3/R1 support in 2025 releases, and releases before 0.17 date from before DeepSeek-V3 (2024-12-26); the first release that had it is not sourced here: this predicts the layout as if the release ran it", p.Label(), dp, ep)

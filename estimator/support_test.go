@@ -89,6 +89,41 @@ func TestAttentionDPByRelease(t *testing.T) {
 	}
 }
 
+// TestSGLang04AttentionDPBeyondMLA: SGLang introduced --enable-dp-attention for DeepSeek
+// models (the v0.4 release blog, December 2024: "data parallelism attention for DeepSeek
+// models"), so attention DP8 + EP8 of Qwen3-30B-A3B (no MLA) under SGLang 0.4 is predicted
+// with a warning that the release extending it to that architecture is not sourced; the
+// newest sglang profile, and DeepSeek-R1 under 0.4.6, are not warned.
+func TestSGLang04AttentionDPBeyondMLA(t *testing.T) {
+	g := mustGPU(t, "h200")
+	for _, tc := range []struct {
+		engine, model string
+		warned        bool
+	}{
+		{"sglang@0.4.6", "Qwen/Qwen3-30B-A3B", true},
+		{"sglang@0.4.2", "Qwen/Qwen3-30B-A3B", true},
+		{"sglang", "Qwen/Qwen3-30B-A3B", false},
+		{"sglang@0.4.6", "deepseek-ai/DeepSeek-R1", false},
+		{"vllm", "Qwen/Qwen3-30B-A3B", false},
+	} {
+		p, _, err := Engine(tc.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := New(Spec{Model: mustModel(t, tc.model), GPU: g, TP: 1, DP: 8, EP: 8, Profile: p})
+		if err != nil {
+			t.Errorf("%s, %s DP8+EP8: %v, want predicted", tc.engine, tc.model, err)
+			continue
+		}
+		ws := supportWarned(d)
+		if got := len(ws) > 0; got != tc.warned {
+			t.Errorf("%s, %s DP8+EP8: support warnings %q, want warned %v", tc.engine, tc.model, ws, tc.warned)
+		} else if got && (!strings.Contains(ws[0], "Qwen3MoeForCausalLM") || !strings.Contains(ws[0], "not sourced")) {
+			t.Errorf("%s, %s: %q, want the architecture and what is not sourced", tc.engine, tc.model, ws[0])
+		}
+	}
+}
+
 // TestReleaseOlderThanGPUWarns: an engine release that may predate its GPU is predicted with
 // a warning (as vLLM before 0.9 on Blackwell is, TestVLLMBeforeBlackwellWarns), never refused:
 //
