@@ -106,14 +106,15 @@ func TestBoostMeasuredSustained(t *testing.T) {
 	if ce := g5090.Achievable.GEMM["fp4"]; !ce.Measured || math.Abs(ce.Value/1617.46e12-1) > 1e-9 {
 		t.Errorf("RTX 5090 fp4: %.1f TFLOP/s measured=%v, want its own 1617.46", ce.Value/1e12, ce.Measured)
 	}
-	// GB300 has no FP4 measurement: the Blackwell family rule takes the median of GB200
-	// (7627.6 of 10000) and RTX PRO 6000 (1608.21 of 2000), not the RTX 5090, whose BF16 run
-	// (254 of 209.5) shows it clocked above its datasheet: 15000 × (0.76276 + 0.804105)/2.
+	// GB300 has no FP4 measurement: the Blackwell family rule takes the median of GB200 (its
+	// serving-size figure, 5177.3 of 10000) and RTX PRO 6000 (1608.21 of 2000), not the RTX
+	// 5090, whose BF16 run (254 of 209.5) shows it clocked above its datasheet:
+	// 15000 × (0.51773 + 0.804105)/2.
 	gb300, err := c.Lookup("GB300")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ce, want := gb300.Achievable.GEMM["fp4"], 15000e12*(7627.6/10000+1608.21/2000)/2; math.Abs(ce.Value/want-1) > 1e-9 || strings.Contains(ce.Source, "rtx-5090") {
+	if ce, want := gb300.Achievable.GEMM["fp4"], 15000e12*(5177.3/10000+1608.21/2000)/2; math.Abs(ce.Value/want-1) > 1e-9 || strings.Contains(ce.Source, "rtx-5090") {
 		t.Errorf("GB300 fp4: %.1f TFLOP/s (%s), want %.1f", ce.Value/1e12, ce.Source, want/1e12)
 	}
 	for _, g := range c.List() {
@@ -197,13 +198,12 @@ func TestGEMMAsOf(t *testing.T) {
 }
 
 // TestInferredGEMMCeiling: B200 has no FP4 GEMM benchmark; its FP4 ceiling is the inferred
-// row of data/hardware/ceilings.csv, 0.518 of the 9000 TFLOP/s dense datasheet peak (the
-// fraction GB200 NVFP4 cuBLASLt reaches at M=N=K=4096 in the Azure ND GB200 v6 results:
-// 5177.3 / 10000), i.e. 4660 TFLOP/s. It must say it was inferred, stay lower confidence,
-// not count as a measurement (no software era chooses among such rows), and lend nothing
-// to the rule of other GPUs: GB300's FP4 stays the median of the measured Blackwell FP4
-// fractions, GB200 7627.6 / 10000 and RTX PRO 6000 1608.21 / 2000 (0.7834 × 15000 =
-// 11751 TFLOP/s), not a median that takes B200's 0.518 in.
+// row of data/hardware/ceilings.csv, GB200's serving-size fraction (cuBLASLt NVFP4 at
+// M=N=K=4096 in the Azure ND GB200 v6 results: 5177.3 / 10000 = 0.518) of B200's 9000
+// TFLOP/s dense datasheet peak, i.e. 4660 TFLOP/s. It must say it was inferred, stay lower
+// confidence, not count as a measurement (no software era chooses among such rows), and lend
+// nothing to the rule of other GPUs: GB300's FP4 stays the median of the measured Blackwell
+// FP4 fractions, GB200 0.51773 and RTX PRO 6000 1608.21 / 2000 = 0.80411.
 func TestInferredGEMMCeiling(t *testing.T) {
 	c, err := Load()
 	if err != nil {
@@ -214,7 +214,7 @@ func TestInferredGEMMCeiling(t *testing.T) {
 		t.Fatal(err)
 	}
 	ce := b200.Achievable.GEMM["fp4"]
-	if math.Abs(ce.Value/4660e12-1) > 1e-9 || ce.Measured || ce.Confidence != "low" || !strings.HasPrefix(ce.Source, "inferred from end-to-end runs") {
+	if math.Abs(ce.Value/4660e12-1) > 1e-9 || ce.Measured || ce.Confidence != "low" || !strings.HasPrefix(ce.Source, "inferred from") {
 		t.Errorf("B200 fp4: %.1f TFLOP/s measured %v confidence %q (%s), want 4660 inferred, lower confidence", ce.Value/1e12, ce.Measured, ce.Confidence, ce.Source)
 	}
 	if got, era := b200.Achievable.GEMMAsOf("fp4", "2025-03"); era || got != ce {
@@ -227,8 +227,38 @@ func TestInferredGEMMCeiling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := (7627.6/10000 + 1608.21/2000) / 2
+	want := (5177.3/10000 + 1608.21/2000) / 2
 	if f := gb300.Achievable.GEMM["fp4"].Fraction; math.Abs(f/want-1) > 1e-9 {
 		t.Errorf("GB300 fp4 fraction %.5f (%s), want %.5f: an inferred row must not enter the family rule", f, gb300.Achievable.GEMM["fp4"].Source, want)
+	}
+}
+
+// TestServingSizeGEMMCeiling: a GEMM row marked "(serving size)" is the GPU's ceiling for its
+// dtype although a larger shape of the same series ran faster. GB200 NVFP4 in the Azure ND
+// GB200 v6 cuBLASLt series: 7627.6 TFLOP/s at M=N=K=16384, 5177.3 at 4096 (the serving-size
+// row); the ceiling is 5177.3, measured, and the 16384 figure stays in the dated list. Its FP8
+// ceiling, with no serving-size row, stays the best shape (MAMF 3615.6).
+func TestServingSizeGEMMCeiling(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.Lookup("GB200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp4 := g.Achievable.GEMM["fp4"]
+	if math.Abs(fp4.Value/5177.3e12-1) > 1e-9 || !fp4.Measured || !strings.Contains(fp4.Source, "(serving size)") {
+		t.Errorf("GB200 fp4: %.1f TFLOP/s measured %v (%s), want the serving-size 5177.3", fp4.Value/1e12, fp4.Measured, fp4.Source)
+	}
+	if fp8 := g.Achievable.GEMM["fp8"]; math.Abs(fp8.Value/3615.6e12-1) > 1e-9 {
+		t.Errorf("GB200 fp8: %.1f TFLOP/s, want the best shape 3615.6", fp8.Value/1e12)
+	}
+	found := false
+	for _, m := range g.Achievable.GEMMMeasured["fp4"] {
+		found = found || math.Abs(m.Value/7627.6e12-1) < 1e-9
+	}
+	if !found {
+		t.Errorf("GB200 fp4 dated list %v: want the 16384 figure kept", g.Achievable.GEMMMeasured["fp4"])
 	}
 }
