@@ -33,6 +33,11 @@
 // with each λ simulated for max(1000, 1.2/(1 − ρ)²) requests per replica at its load ρ (a
 // queue's relaxation time; atEdge); throughput rows stay at the row's offered rate.
 //
+// Intervals gives each predicted row the 80% interval of its cell (leave one out) and reports,
+// per source, the share of out-of-sample rows inside it; sources with fewer than
+// MinCoverageRows (20) rows, whose coverage has a binomial standard error √(0.8·0.2/n) above
+// 8.9 points, are also reported as one pooled group.
+//
 // Comparison: CompareMetrics lines up a prediction (estimator.Serving) and a measured
 // bench.Summary metric by metric (ms for latencies, tok/s and req/s for throughput);
 // CalibrateFromRun refits a profile on a run. NewComparisonReport wraps the comparison with

@@ -343,7 +343,21 @@ type Coverage struct {
 	InsideLOSO int      `json:"inside_loso"`
 	PctLOO     *float64 `json:"coverage_loo_pct"` // null without rows
 	PctLOSO    *float64 `json:"coverage_loso_pct"`
+	// Members lists the sources of a pooled group (sources with fewer than MinCoverageRows
+	// rows each); empty for a single source and for the overall row.
+	Members []string `json:"members,omitempty"`
+	// Small marks a single source with fewer than MinCoverageRows rows: its own coverage
+	// cannot be told apart from 80% (see MinCoverageRows); it is counted in the pooled group.
+	Small bool `json:"below_min_rows,omitempty"`
 }
+
+// MinCoverageRows is the fewest out-of-sample rows a source needs for a coverage figure of its
+// own. With n rows inside an 80% interval independently, the measured coverage has a binomial
+// standard error of √(0.8·0.2/n): 8.9 points at n = 20, the half-width of the 70–90% band a
+// group is judged against, and 11–23 points for the 18, 13 and 3 rows of the smallest embedded
+// sources, whose coverage therefore says little on its own (3 rows can only give 0, 33, 67 or
+// 100%). Sources below it are also reported pooled as one group. The same 20 as MinCellRows.
+const MinCoverageRows = 20
 
 // Intervals attaches an interval to every predicted result from a table built without that
 // result (leave one out: its own residual removed from its cell) and returns coverage per
@@ -404,6 +418,20 @@ func Intervals(res []Result) []Coverage {
 		out = append(out, *c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	pool := Coverage{}
+	for i := range out {
+		if c := &out[i]; c.Rows < MinCoverageRows {
+			c.Small = true
+			pool.Members = append(pool.Members, c.Key)
+			pool.Rows += c.Rows
+			pool.InsideLOO += c.InsideLOO
+			pool.InsideLOSO += c.InsideLOSO
+		}
+	}
+	if len(pool.Members) > 1 {
+		pool.Key = fmt.Sprintf("sources with < %d rows, pooled", MinCoverageRows)
+		out = append(out, pool)
+	}
 	out = append(out, *all)
 	for i := range out {
 		if out[i].Rows > 0 {
@@ -455,10 +483,22 @@ func WriteCoverage(w io.Writer, cov []Coverage) {
 		}
 		return fmt.Sprintf("%.1f", *p)
 	}
+	small := false
 	for _, c := range cov {
-		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", c.Key, c.Rows, pct(c.PctLOO), pct(c.PctLOSO))
+		key := c.Key
+		if c.Small {
+			key += " *"
+			small = true
+		}
+		if len(c.Members) > 0 {
+			key += " (" + strings.Join(c.Members, ", ") + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", key, c.Rows, pct(c.PctLOO), pct(c.PctLOSO))
 	}
 	tw.Flush()
+	if small {
+		fmt.Fprintf(w, "note: * fewer than %d out-of-sample rows: the binomial standard error of its coverage is above %.1f points (√(0.8·0.2/n)), so it is counted in the pooled group\n", MinCoverageRows, 100*math.Sqrt(0.16/MinCoverageRows))
+	}
 	fmt.Fprintln(w, "note: interval = prediction × exp(the ⌊0.1(n+1)⌋-th and ⌈0.9(n+1)⌉-th of the n residuals ln(measured/predicted) of its cell: split-conformal ranks) (engine release, metric class, workload class (static, offline, online, online at ≥ 0.8 of the predicted sustainable rate), model class, GPU vendor; coarser when < 20 rows); leave-one-out drops the row's own residual, leave-one-source-out every row of its source and widens, as estimate does, for a GPU, model class or engine release no other source covers")
 }
 
