@@ -310,7 +310,9 @@ func (s *Scheduler) Plan() bool {
 		r := s.running[i]
 		if r.done < r.need { // continue a chunked prefill
 			c := min(r.need-r.done, left)
-			need := s.blocksFor(r.done+c) - r.blocks
+			// Blocks beyond those it holds: none under admission "reserve", which allocated the
+			// whole sequence up front (a negative difference would hand that reservation back).
+			need := max(s.blocksFor(r.done+c)-r.blocks, 0)
 			for need > s.free && len(s.running) > i+1 {
 				s.preemptLast()
 			}
@@ -319,7 +321,7 @@ func (s *Scheduler) Plan() bool {
 				if c <= 0 {
 					continue
 				}
-				need = s.blocksFor(r.done+c) - r.blocks
+				need = max(s.blocksFor(r.done+c)-r.blocks, 0)
 			}
 			s.free -= need
 			r.blocks += need
