@@ -60,6 +60,12 @@
 // and the kernel launch cost (s). A GPU without a measurement gets fraction × its own peak,
 // the fraction being the median measured fraction of its architecture, family or vendor;
 // such figures have Measured = false and confidence "low". A ceiling never exceeds the peak.
+// Two kinds of row depart from "best large shape": a row whose shape says "(serving size)" is
+// the GPU's ceiling for its dtype even where a larger shape of the same series ran faster
+// (GB200 NVFP4: 5177 TFLOP/s at M=N=K=4096, not 7628 at 16384), and a row whose software
+// column starts with "inferred" stands in for a missing measurement of its own GPU only
+// (B200 NVFP4: GB200's serving-size fraction 0.518 × 9000 TFLOP/s), lower confidence, never
+// lent to the rules that fill other GPUs.
 // Achievable.GEMMAsOf picks, for software of a given date, the best of the GPU's own GEMM
 // measurements dated no later than it (MI300X BF16: ~450 TFLOP/s with ROCm 6.1 in 2024,
 // 668.4 with ROCm 6.3 and TunableOp in January 2025), or the best figure when none is that old.
