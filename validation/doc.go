@@ -36,7 +36,9 @@
 // Intervals gives each predicted row the 80% interval of its cell (leave one out) and reports,
 // per source, the share of out-of-sample rows inside it; sources with fewer than
 // MinCoverageRows (20) rows, whose coverage has a binomial standard error √(0.8·0.2/n) above
-// 8.9 points, are also reported as one pooled group.
+// 8.9 points, are also reported as one pooled group. Leave one source out, a row counts only
+// when some cell still has MinCellRows residuals without its source (Coverage.RowsLOSO): in a
+// file of one or two sources there may be none, and the figure is then null, not 0%.
 //
 // Comparison: CompareMetrics lines up a prediction (estimator.Serving) and a measured
 // bench.Summary metric by metric (ms for latencies, tok/s and req/s for throughput);

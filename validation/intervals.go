@@ -338,11 +338,15 @@ type Coverage struct {
 	// row's residual (leave one out), InsideLOSO those inside the interval built without any
 	// row of their source (leave one source out), widened as estimate widens for a GPU, model
 	// class or engine release that no other source covers.
-	Rows       int      `json:"rows"`
-	InsideLOO  int      `json:"inside_loo"`
+	Rows      int `json:"rows"`
+	InsideLOO int `json:"inside_loo"`
+	// RowsLOSO counts the rows that have a leave-one-source-out interval at all: without
+	// their source no cell may keep MinCellRows residuals (a source that is most of the data),
+	// and such a row is neither inside nor outside; PctLOSO is InsideLOSO ÷ RowsLOSO.
+	RowsLOSO   int      `json:"rows_loso"`
 	InsideLOSO int      `json:"inside_loso"`
-	PctLOO     *float64 `json:"coverage_loo_pct"` // null without rows
-	PctLOSO    *float64 `json:"coverage_loso_pct"`
+	PctLOO     *float64 `json:"coverage_loo_pct"`  // null without rows
+	PctLOSO    *float64 `json:"coverage_loso_pct"` // null without a row that has a LOSO interval
 	// Members lists the sources of a pooled group (sources with fewer than MinCoverageRows
 	// rows each); empty for a single source and for the overall row.
 	Members []string `json:"members,omitempty"`
@@ -408,6 +412,9 @@ func Intervals(res []Result) []Coverage {
 			if in {
 				x.InsideLOO++
 			}
+			if oks {
+				x.RowsLOSO++
+			}
 			if ins {
 				x.InsideLOSO++
 			}
@@ -425,6 +432,7 @@ func Intervals(res []Result) []Coverage {
 			pool.Members = append(pool.Members, c.Key)
 			pool.Rows += c.Rows
 			pool.InsideLOO += c.InsideLOO
+			pool.RowsLOSO += c.RowsLOSO
 			pool.InsideLOSO += c.InsideLOSO
 		}
 	}
@@ -436,8 +444,11 @@ func Intervals(res []Result) []Coverage {
 	for i := range out {
 		if out[i].Rows > 0 {
 			a := 100 * float64(out[i].InsideLOO) / float64(out[i].Rows)
-			b := 100 * float64(out[i].InsideLOSO) / float64(out[i].Rows)
-			out[i].PctLOO, out[i].PctLOSO = &a, &b
+			out[i].PctLOO = &a
+		}
+		if out[i].RowsLOSO > 0 {
+			b := 100 * float64(out[i].InsideLOSO) / float64(out[i].RowsLOSO)
+			out[i].PctLOSO = &b
 		}
 	}
 	return out
@@ -483,7 +494,7 @@ func WriteCoverage(w io.Writer, cov []Coverage) {
 		}
 		return fmt.Sprintf("%.1f", *p)
 	}
-	small := false
+	small, pooled, partial := false, false, false
 	for _, c := range cov {
 		key := c.Key
 		if c.Small {
@@ -492,12 +503,25 @@ func WriteCoverage(w io.Writer, cov []Coverage) {
 		}
 		if len(c.Members) > 0 {
 			key += " (" + strings.Join(c.Members, ", ") + ")"
+			pooled = true
 		}
-		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", key, c.Rows, pct(c.PctLOO), pct(c.PctLOSO))
+		loso := pct(c.PctLOSO)
+		if c.RowsLOSO < c.Rows {
+			loso += fmt.Sprintf(" (%d of %d rows)", c.RowsLOSO, c.Rows)
+			partial = true
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", key, c.Rows, pct(c.PctLOO), loso)
 	}
 	tw.Flush()
 	if small {
-		fmt.Fprintf(w, "note: * fewer than %d out-of-sample rows: the binomial standard error of its coverage is above %.1f points (√(0.8·0.2/n)), so it is counted in the pooled group\n", MinCoverageRows, 100*math.Sqrt(0.16/MinCoverageRows))
+		then := "so it is counted in the pooled group"
+		if !pooled {
+			then = "so it says little on its own (no other such source to pool it with)"
+		}
+		fmt.Fprintf(w, "note: * fewer than %d out-of-sample rows: the binomial standard error of its coverage is above %.1f points (√(0.8·0.2/n)), %s\n", MinCoverageRows, 100*math.Sqrt(0.16/MinCoverageRows), then)
+	}
+	if partial {
+		fmt.Fprintf(w, "note: (k of n rows): only k rows have a leave-one-source-out interval; without their source no cell keeps %d residuals, so the others are neither inside nor outside and are not counted (— when none has one)\n", MinCellRows)
 	}
 	fmt.Fprintln(w, "note: interval = prediction × exp(the ⌊0.1(n+1)⌋-th and ⌈0.9(n+1)⌉-th of the n residuals ln(measured/predicted) of its cell: split-conformal ranks) (engine release, metric class, workload class (static, offline, online, online at ≥ 0.8 of the predicted sustainable rate), model class, GPU vendor; coarser when < 20 rows); leave-one-out drops the row's own residual, leave-one-source-out every row of its source and widens, as estimate does, for a GPU, model class or engine release no other source covers")
 }
