@@ -97,6 +97,7 @@ func (a Achievable) GEMMAsOf(dtype, asOf string) (Ceiling, bool) {
 type ceilingRow struct {
 	gpu, quantity, shape, software, source, asOf, note string
 	value                                              float64 // in the CSV's unit (TFLOP/s, TB/s, µs)
+	peakRef                                            float64 // the peak_ref column (same unit; 0: not given)
 }
 
 // ceilingsFile is the embedded copy of the public microbenchmark table.
@@ -151,7 +152,16 @@ func parseCeilings(b []byte) ([]ceilingRow, error) {
 		if i, ok := col["software"]; ok {
 			software = rec[i]
 		}
-		out = append(out, ceilingRow{gpu: rec[col["gpu"]], quantity: rec[col["quantity"]], value: v, software: software,
+		var peakRef float64
+		if i, ok := col["peak_ref"]; ok && rec[i] != "" {
+			if peakRef, err = strconv.ParseFloat(rec[i], 64); err != nil || !(peakRef > 0) {
+				return nil, fmt.Errorf("%s line %d: peak_ref %q: want a positive number or nothing", ceilingsFile, line, rec[i])
+			}
+		}
+		if strings.HasPrefix(software, "inferred") && peakRef == 0 {
+			return nil, fmt.Errorf("%s line %d: an inferred row needs its peak_ref (the datasheet peak its figure is a fraction of)", ceilingsFile, line)
+		}
+		out = append(out, ceilingRow{gpu: rec[col["gpu"]], quantity: rec[col["quantity"]], value: v, software: software, peakRef: peakRef,
 			shape: rec[col["shape_or_size"]], source: rec[col["source_url_or_repo_path"]], asOf: rec[col["as_of"]], note: rec[col["note"]]})
 	}
 	return out, nil
@@ -263,6 +273,12 @@ func (r ceilingRow) inferred() bool { return strings.HasPrefix(r.software, "infe
 // there is none). An inferred figure stands in for a missing measurement of this GPU only: it
 // is lower confidence, is not Measured (so no software era picks among such rows), and lends
 // no fraction to the rules that fill other GPUs (measuredGEMMs skips it).
+//
+// Such a row is a fraction of a datasheet peak (its peak_ref), not a rate anyone measured:
+// when a --gpu-file gives the GPU another peak for dt, the ceiling is the same fraction of
+// that peak, value × peak / peak_ref (B200 FP4: 4660 of 9000, so 0.518 × a peak of 4000 =
+// 2071 TFLOP/s), and the source says so. Taking 4660 as it stands gave 100% of a 4000 peak
+// while citing "0.518 x 9000".
 func inferredGEMM(g *GPU, dt string) (Ceiling, bool) {
 	for _, r := range ceilingRows {
 		if r.gpu != g.ID || !r.inferred() || !slices.Contains(gemmDtype(r.quantity), dt) {
@@ -272,9 +288,15 @@ func inferredGEMM(g *GPU, dt string) (Ceiling, bool) {
 		if peak == 0 {
 			return Ceiling{}, false
 		}
-		v := math.Min(r.value*1e12, peak)
-		return Ceiling{Value: v, Fraction: v / peak, Confidence: "low",
-			Source: fmt.Sprintf("%s, not a GEMM measurement: %s (%s)", r.software, r.source, r.asOf)}, true
+		ref := r.peakRef * 1e12
+		src := fmt.Sprintf("%s, not a GEMM measurement: %s (%s)", r.software, r.source, r.asOf)
+		v := r.value * 1e12
+		if math.Abs(peak/ref-1) > 1e-9 {
+			v *= peak / ref
+			src = fmt.Sprintf("%.3g of the %s peak (the inferred row's %s of its %s peak): %s", r.value/r.peakRef, units.FLOPsPerSecond(peak), units.FLOPsPerSecond(r.value*1e12), units.FLOPsPerSecond(ref), src)
+		}
+		v = math.Min(v, peak)
+		return Ceiling{Value: v, Fraction: v / peak, Confidence: "low", Source: src}, true
 	}
 	return Ceiling{}, false
 }

@@ -1,9 +1,12 @@
 package hardware
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
+
+	"roofline/units"
 )
 
 // TestAchievableCeilings checks the ceilings picked from data/hardware/ceilings.csv against
@@ -260,5 +263,36 @@ func TestServingSizeGEMMCeiling(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("GB200 fp4 dated list %v: want the 16384 figure kept", g.Achievable.GEMMMeasured["fp4"])
+	}
+}
+
+// TestInferredGEMMCeilingFollowsUserPeak: B200's inferred FP4 row is a fraction of the 9000
+// TFLOP/s datasheet peak (4660 = 0.518 × 9000), not a rate anyone measured. A --gpu-file that
+// gives B200 another FP4 peak gets the same fraction of that peak: by hand 4660 × 4000 / 9000
+// = 2071.1 TFLOP/s for 4000 and 4660 × 20000 / 9000 = 10355.6 for 20000. Before, the 4660
+// stood as it was: 100% of a 4000 peak (clamped) and 23% of a 20000 one, both citing
+// "0.518 x 9000".
+func TestInferredGEMMCeilingFollowsUserPeak(t *testing.T) {
+	for _, tc := range []struct {
+		peak, want float64 // TFLOP/s
+	}{{4000, 2071.1}, {20000, 10355.6}} {
+		c, err := Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := fmt.Sprintf("[[gpu]]\nid = \"b200-sxm\"\nfp4_tflops_dense = %g\n", tc.peak)
+		if err := c.AddTOML("my.toml", []byte(doc)); err != nil {
+			t.Fatal(err)
+		}
+		g, err := c.Lookup("B200")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ce := g.Achievable.GEMM["fp4"]
+		if math.Abs(ce.Value/1e12-tc.want) > 0.1 || math.Abs(ce.Fraction-4660.0/9000) > 1e-9 || ce.Measured ||
+			!strings.Contains(ce.Source, "of the "+units.FLOPsPerSecond(tc.peak*1e12).String()+" peak") {
+			t.Errorf("B200 fp4 with a %g TFLOP/s peak: %.1f TFLOP/s (fraction %.4f, %s), want %.1f (0.5178 of the peak, saying so)",
+				tc.peak, ce.Value/1e12, ce.Fraction, ce.Source, tc.want)
+		}
 	}
 }
