@@ -382,6 +382,10 @@ func (p *Profile) Validate() error {
 			return fmt.Errorf("profile %s: new_token_ratio_decay_steps = %g: must be in [1, 1e9] decode steps", p.Name, p.NewTokenRatioDecaySteps)
 		case p.ClipMaxNewTokens < 0 || p.RetractDecodeSteps < 0:
 			return fmt.Errorf("profile %s: clip_max_new_tokens = %d and retract_decode_steps = %d: must be ≥ 0", p.Name, p.ClipMaxNewTokens, p.RetractDecodeSteps)
+		case p.RetractDecodeSteps > maxRetractDecodeSteps:
+			// retract multiplies it by the running requests: 9e18 overflowed to a negative
+			// target and a negative new_token_ratio, admitting past the free KV.
+			return fmt.Errorf("profile %s: retract_decode_steps = %d: must be in [0, %d] KV tokens per remaining request (SGLang's default is 20)", p.Name, p.RetractDecodeSteps, maxRetractDecodeSteps)
 		}
 	default:
 		return fmt.Errorf("profile %s: admission %q: allowed values are greedy, reserve, ratio", p.Name, p.Admission)
@@ -400,6 +404,16 @@ func (p *Profile) Validate() error {
 	}
 	return nil
 }
+
+// maxRetractDecodeSteps bounds retract_decode_steps (KV tokens per remaining request a
+// retraction frees): 10⁹ tokens is beyond any KV pool, and 10⁹ × the running requests stays far
+// inside an int.
+const maxRetractDecodeSteps = 1_000_000_000
+
+// ratioKeys are admission "ratio"'s knobs: a file that sets none of them and does not ask
+// for admission "ratio" needs none (files written before they existed), and a file that
+// sets one to a non-zero value under another admission is refused, since it would do nothing.
+var ratioKeys = []string{"new_token_ratio_init", "new_token_ratio_min", "new_token_ratio_decay_steps", "clip_max_new_tokens", "retract_decode_steps"}
 
 // ParseProfile decodes a profile from TOML strictly: unknown keys are an error naming the file.
 // With base = "ENGINE" the profile starts from that embedded engine profile and overrides only
@@ -505,10 +519,24 @@ func parseProfile(name string, b []byte, complete bool) (*Profile, error) {
 			}
 		}
 	}
+	if p.Admission != "ratio" {
+		vals := map[string]float64{"new_token_ratio_init": p.NewTokenRatioInit, "new_token_ratio_min": p.NewTokenRatioMin,
+			"new_token_ratio_decay_steps": p.NewTokenRatioDecaySteps, "clip_max_new_tokens": float64(p.ClipMaxNewTokens), "retract_decode_steps": float64(p.RetractDecodeSteps)}
+		for _, k := range ratioKeys {
+			if md.IsDefined(k) && vals[k] != 0 {
+				adm := p.Admission
+				if adm == "" {
+					adm = "greedy"
+				}
+				return nil, fmt.Errorf("%s: %s = %g is set but admission is %q: the ratio knobs (%s) act only with admission = \"ratio\" (SGLang's); set admission = \"ratio\" or remove them",
+					name, k, vals[k], adm, strings.Join(ratioKeys, ", "))
+			}
+		}
+	}
 	if head.Base == "" && complete {
 		var missing []string
 		for _, k := range ProfileKeys() {
-			if !md.IsDefined(k) {
+			if !md.IsDefined(k) && (p.Admission == "ratio" || !slices.Contains(ratioKeys, k)) {
 				missing = append(missing, k)
 			}
 		}

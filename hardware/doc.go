@@ -65,7 +65,8 @@
 // (GB200 NVFP4: 5177 TFLOP/s at M=N=K=4096, not 7628 at 16384), and a row whose software
 // column starts with "inferred" stands in for a missing measurement of its own GPU only
 // (B200 NVFP4: GB200's serving-size fraction 0.518 × 9000 TFLOP/s), lower confidence, never
-// lent to the rules that fill other GPUs.
+// lent to the rules that fill other GPUs; it is a fraction of its peak_ref, so a --gpu-file
+// that gives the GPU another peak gets that fraction of the new peak.
 // Achievable.GEMMAsOf picks, for software of a given date, the best of the GPU's own GEMM
 // measurements dated no later than it (MI300X BF16: ~450 TFLOP/s with ROCm 6.1 in 2024,
 // 668.4 with ROCm 6.3 and TunableOp in January 2025), or the best figure when none is that old.
