@@ -55,8 +55,9 @@ func (c *Catalogue) AddFile(path string) error {
 // overrides it key by key: keys the entry sets replace the old values, the others are
 // kept, and a number set to 0 means unknown or unsupported. Keys that belong together
 // are replaced together: setting any price_* key drops the other price_* keys of the old
-// entry (likewise usable_memory_*, memory_gb/memory_gib, tdp_w/tdp_note). Any other id
-// adds a GPU.
+// entry (likewise usable_memory_*, memory_gb/memory_gib, tdp_w/tdp_note). An id that is
+// another name or alias of a catalogued GPU ("B200" for b200-sxm) is an error naming the id
+// to use. Any other id adds a GPU.
 // Every resulting entry is validated again.
 //
 // The document is added whole or not at all. Errors name the document, the entry and
@@ -110,6 +111,11 @@ func (c *Catalogue) AddTOML(name string, doc []byte) error {
 			return fmt.Errorf("%s: id: %q already given by entry %d of this file", where, id, j)
 		}
 		seen[key] = i + 1
+		if g, ok := c.index[key]; ok && next.raw[key] == nil {
+			// An alias or name of a catalogued GPU: an override needs the id, and a new GPU
+			// may not take the name. Said first, before the partial entry's missing keys.
+			return fmt.Errorf("%s: id %q is a name of gpu %q: to override that GPU use id = %q; to add another GPU give it an id no GPU is known by", where, id, g.ID, g.ID)
+		}
 
 		merged := maps.Clone(next.raw[key])
 		if merged == nil {

@@ -369,7 +369,10 @@ func TestAddTOMLErrors(t *testing.T) {
 		{"price date", "[[gpu]]\n" + valid + "price_as_of = \"May 2026\"\n", `price_as_of: "May 2026" is not a date YYYY-MM-DD`},
 		{"toml date", "[[gpu]]\n" + valid + "price_as_of = 2026-05-07\n", `price_as_of: want a string, got a date or time (quote it)`},
 		{"alias taken", "[[gpu]]\n" + valid + "aliases = [\"H100\"]\n", `f.toml: gpu "x1": alias "H100" already names gpu "h100-sxm5-80gb"`},
-		{"id is an alias", "[[gpu]]\n" + strings.Replace(valid, `"x1"`, `"h100"`, 1), `f.toml: gpu "h100": id "h100" already names gpu "h100-sxm5-80gb"`},
+		{"id is an alias", "[[gpu]]\n" + strings.Replace(valid, `"x1"`, `"h100"`, 1), `f.toml: gpu "h100" (entry 1): id "h100" is a name of gpu "h100-sxm5-80gb": to override that GPU use id = "h100-sxm5-80gb"`},
+		// A partial override by alias said "memory_gb: is required" (the entry was taken for
+		// a new GPU): the alias is what is wrong.
+		{"override by alias", "[[gpu]]\nid = \"B200\"\nfp4_tflops_dense = 4000\n", `f.toml: gpu "B200" (entry 1): id "B200" is a name of gpu "b200-sxm": to override that GPU use id = "b200-sxm"`},
 		{"empty alias", "[[gpu]]\n" + valid + "aliases = [\"-\"]\n", `aliases: item 1 is empty`},
 		{"duplicate id", "[[gpu]]\n" + valid + "[[gpu]]\n" + valid, `f.toml: gpu "x1" (entry 2): id: "x1" already given by entry 1 of this file`},
 		{"schema", "schema_version = 2\n[[gpu]]\n" + valid, `f.toml: schema_version 2 is not supported (want 1)`},
