@@ -267,15 +267,40 @@ func LayoutWarning(p *Profile, m *models.Model, tp, dp, ep int) error {
 	if p == nil || !attentionDP(tp, dp, ep) {
 		return nil
 	}
+	forModel, why := layoutDoubt(p, m)
+	if why == "" {
+		return nil
+	}
+	return supportErr("%s with --dp %d --ep %d (attention data parallelism)%s: %s: this predicts the layout as if the release ran it", p.Label(), dp, ep, forModel, why)
+}
+
+// LayoutNote is the note a sweep whose space holds attention DP + EP splits (EP > TP, DP > 1)
+// gives when profile p's release may lack that layout for model m (LayoutWarning's cases), and
+// "" otherwise: the sweep's table has no room for each configuration's warning, and a ranked
+// row must not hide it.
+func LayoutNote(p *Profile, m *models.Model) string {
+	if p == nil {
+		return ""
+	}
+	forModel, why := layoutDoubt(p, m)
+	if why == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s: configurations with attention data parallelism + expert parallelism (ep > tp, dp > 1)%s are predicted with a warning (configs[].warnings in --output json): %s: they are predicted as if the release ran them", p.Label(), forModel, why)
+}
+
+// layoutDoubt returns why profile p's release may lack attention DP + EP for model m (""
+// when it is not in doubt) and, when the doubt is about the model, " for MODEL".
+func layoutDoubt(p *Profile, m *models.Model) (forModel, why string) {
 	if p.Family() == "sglang" && p.before(Version{0, 5}) && m != nil && m.MLA == nil {
 		arch := m.Architecture
 		if arch == "" {
 			arch = m.ID
 		}
-		return supportErr("%s with --dp %d --ep %d (attention data parallelism) for %s: SGLang introduced --enable-dp-attention for DeepSeek (MLA) models in v0.4 (its release blog, December 2024), and which 0.4 release extended it to %s is not sourced here: this predicts the layout as if the release ran it", p.Label(), dp, ep, m.ID, arch)
+		return " for " + m.ID, fmt.Sprintf("SGLang introduced --enable-dp-attention for DeepSeek (MLA) models in v0.4 (its release blog, December 2024), and which 0.4 release extended it to %s is not sourced here", arch)
 	}
 	if p.Family() == "trtllm" && p.before(Version{0, 17}) {
-		return supportErr("%s with --dp %d --ep %d (attention data parallelism): TensorRT-LLM's attention DP (enable_attention_dp) came with its DeepSeek-V3/R1 support in 2025 releases, and releases before 0.17 date from before DeepSeek-V3 (2024-12-26); the first release that had it is not sourced here: this predicts the layout as if the release ran it", p.Label(), dp, ep)
+		return "", "TensorRT-LLM's attention DP (enable_attention_dp) came with its DeepSeek-V3/R1 support in 2025 releases, and releases before 0.17 date from before DeepSeek-V3 (2024-12-26); the first release that had it is not sourced here"
 	}
-	return nil
+	return "", ""
 }

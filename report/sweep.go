@@ -113,6 +113,9 @@ func NewSweep(sp estimator.SweepSpace, cons []estimator.Constraint, res estimato
 		if n := estimator.AttentionDPNote(pr); adp && n != "" {
 			out.Notes = append(out.Notes, n)
 		}
+		if n := estimator.LayoutNote(pr, sp.Model); adp && n != "" {
+			out.Notes = append(out.Notes, n)
+		}
 	}
 	var noPrice []string
 	for _, g := range sp.GPUs {

@@ -102,3 +102,22 @@ func TestAccuracyRowsCarrySupport(t *testing.T) {
 		t.Errorf("accuracy table: want the row's warning and the count:\n%s", stdout)
 	}
 }
+
+// TestSweepNotesLayoutWarning: a sweep ranks SGLang 0.4.6's attention DP + EP splits of
+// Qwen3-30B-A3B (no MLA) with a warning in each configuration's JSON (which 0.4 release ran
+// --enable-dp-attention beyond DeepSeek models is not sourced: estimator.LayoutWarning), but
+// its table printed no word of it while ranking 1/1/4/4 second. The table now carries a note
+// naming the layout and the model; DeepSeek-R1 (MLA) under the same release gets none.
+func TestSweepNotesLayoutWarning(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "sweep", "--model", "Qwen/Qwen3-30B-A3B", "--gpus", "H100", "--num-gpus", "4", "--engine", "sglang@0.4.6",
+		"--input-len", "1000", "--output-len", "100", "--concurrency", "8", "-q")
+	want := "configurations with attention data parallelism + expert parallelism (ep > tp, dp > 1) for Qwen/Qwen3-30B-A3B are predicted with a warning"
+	if code != 0 || !strings.Contains(stdout, "1/1/4/4") || !strings.Contains(stdout, want) {
+		t.Errorf("sweep sglang@0.4.6 Qwen3-30B-A3B on 4 H100: exit %d, stderr %q; want 1/1/4/4 ranked and the note %q:\n%s", code, stderr, want, stdout)
+	}
+	stdout, stderr, code = runCLI(t, "sweep", "--model", "deepseek-ai/DeepSeek-R1", "--gpus", "H200", "--num-gpus", "8", "--engine", "sglang@0.4.6",
+		"--input-len", "1000", "--output-len", "100", "--concurrency", "8", "-q")
+	if code != 0 || strings.Contains(stdout, "are predicted with a warning") {
+		t.Errorf("sweep sglang@0.4.6 DeepSeek-R1 on 8 H200: exit %d, stderr %q; want no layout note (MLA):\n%s", code, stderr, stdout)
+	}
+}
