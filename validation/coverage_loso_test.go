@@ -61,3 +61,20 @@ func TestCoverageLOSOWithoutInterval(t *testing.T) {
 		}
 	}
 }
+
+// TestTableCountsUnpredictedRows: the summary table showed rows refused by engine support (or
+// unpredictable for any other reason) only as "rows" minus "predicted"; it now says how many
+// and where their reasons are. Hand count: 3 rows, 1 predicted, 2 not.
+func TestTableCountsUnpredictedRows(t *testing.T) {
+	p, zero := 10.0, 0.0
+	rows := []Result{
+		{ID: "U-1", Engine: "vllm", Metric: "output_tok_s", Workload: "offline", Measured: 10, Predicted: &p, ErrPct: &zero, APEPct: &zero},
+		{ID: "U-2", Engine: "trtllm", Metric: "output_tok_s", Workload: "offline", Measured: 10, Reason: "--engine trtllm@1.0 on v100-sxm2: …"},
+		{ID: "U-3", Engine: "vllm", Metric: "output_tok_s", Workload: "offline", Measured: 10, Reason: "--dp 4 with --ep 4 …"},
+	}
+	var b bytes.Buffer
+	WriteTable(&b, rows, Summarise(rows), false)
+	if want := "note: 2 of 3 rows not predicted, each with its reason"; !strings.Contains(b.String(), want) {
+		t.Errorf("table lacks %q:\n%s", want, b.String())
+	}
+}

@@ -322,6 +322,12 @@ func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
 	if warned > 0 {
 		fmt.Fprintf(w, "warning: %d rows predict an engine release on a GPU or in a layout it may not support (each row's warnings: --rows, or --output json)\n", warned)
 	}
+	if un := s.Overall.Rows - s.Overall.Predicted; un > 0 && !all {
+		// The summary counts them only as rows minus predicted; an engine release refused on
+		// its GPU or layout, a deployment that does not fit, a metric it cannot give, … each
+		// says why in its row.
+		fmt.Fprintf(w, "note: %d of %d rows not predicted, each with its reason (--rows, or reason in --output json)\n", un, s.Overall.Rows)
+	}
 	for _, n := range Notes() {
 		fmt.Fprintln(w, "note: "+n)
 	}
