@@ -78,3 +78,20 @@ func TestTableCountsUnpredictedRows(t *testing.T) {
 		t.Errorf("table lacks %q:\n%s", want, b.String())
 	}
 }
+
+// TestTableCountsEdgeNotes: an MLPerf latency row whose bounds the predicted deployment meets
+// at no rate is read at its own rate with a note (atEdge); without --rows the summary table
+// showed no sign of it. Hand count: 2 predicted rows, 1 with a note.
+func TestTableCountsEdgeNotes(t *testing.T) {
+	p, zero := 10.0, 0.0
+	rows := []Result{
+		{ID: "M-1", Engine: "trtllm", Metric: "ttft_ms_mean", Workload: "rate", Measured: 10, Predicted: &p, ErrPct: &zero, APEPct: &zero,
+			Note: "the predicted deployment meets the MLPerf bounds (p99 TPOT ≤ 0.001 ms) at no rate up to 98% of its capacity: latencies read at the row's own rate"},
+		{ID: "M-2", Engine: "trtllm", Metric: "output_tok_s", Workload: "rate", Measured: 10, Predicted: &p, ErrPct: &zero, APEPct: &zero},
+	}
+	var b bytes.Buffer
+	WriteTable(&b, rows, Summarise(rows), false)
+	if want := "note: 1 latency rows of MLPerf Server/Interactive runs were read at their own rate"; !strings.Contains(b.String(), want) {
+		t.Errorf("table lacks %q:\n%s", want, b.String())
+	}
+}

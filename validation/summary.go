@@ -322,6 +322,16 @@ func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
 	if warned > 0 {
 		fmt.Fprintf(w, "warning: %d rows predict an engine release on a GPU or in a layout it may not support (each row's warnings: --rows, or --output json)\n", warned)
 	}
+	noted := 0
+	for _, r := range rows {
+		if r.Note != "" && r.Predicted != nil {
+			noted++
+		}
+	}
+	if noted > 0 && !all {
+		// Without --rows the table showed no sign of them.
+		fmt.Fprintf(w, "note: %d latency rows of MLPerf Server/Interactive runs were read at their own rate, not at the deployment's edge, because none was found (e.g. the predicted deployment meets their bounds at no rate); each says why (--rows, or note in --output json)\n", noted)
+	}
 	if un := s.Overall.Rows - s.Overall.Predicted; un > 0 && !all {
 		// The summary counts them only as rows minus predicted; an engine release refused on
 		// its GPU or layout, a deployment that does not fit, a metric it cannot give, … each
