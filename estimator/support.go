@@ -161,6 +161,8 @@ func engineArg(p *Profile) string {
 //   - TensorRT-LLM before 1.0 on an NVIDIA GPU older than Ampere (V100, T4): the 1.x
 //     support matrix has no such GPU (CheckEngineGPU refuses it from 1.0 on); which 0.x
 //     releases still ran there is not sourced here.
+//   - TensorRT-LLM, any release, on a GPU whose entry (a --gpu-file) gives no vendor or no
+//     architecture: CheckEngineGPU cannot refuse it, and it was predicted without a word.
 func ReleaseGPUWarning(p *Profile, g *hardware.GPU) error {
 	if p == nil || g == nil {
 		return nil
@@ -183,6 +185,9 @@ func ReleaseGPUWarning(p *Profile, g *hardware.GPU) error {
 			return supportErr("%s on %s: AMD launched CDNA 4 (MI350X, MI355X; gfx950) in June 2025 and SGLang's 0.4 releases date from before or around that launch; which release first ran on gfx950 is not sourced here: %s", p.Label(), g.ID, asIf)
 		}
 	case "trtllm":
+		if strings.TrimSpace(g.Vendor) == "" || strings.TrimSpace(arch) == "" {
+			return supportErr("%s on %s: the GPU's entry gives no %s, so TensorRT-LLM's support matrix (NVIDIA Blackwell, Hopper, Ada Lovelace and Ampere GPUs) is not checked against it (add vendor and architecture to its --gpu-file entry): %s", p.Label(), g.ID, missingWhat(g.Vendor, arch), asIf)
+		}
 		if p.before(Version{0, 17}) && firstWordIs(arch, "Blackwell") {
 			return supportErr("%s on %s: TensorRT-LLM added Blackwell support (B200, GeForce RTX 50) in release 0.17.0 (its release notes): %s", p.Label(), g.ID, asIf)
 		}
@@ -194,6 +199,17 @@ func ReleaseGPUWarning(p *Profile, g *hardware.GPU) error {
 		}
 	}
 	return nil
+}
+
+// missingWhat names what of vendor and architecture a GPU entry leaves empty.
+func missingWhat(vendor, arch string) string {
+	switch {
+	case strings.TrimSpace(vendor) == "" && strings.TrimSpace(arch) == "":
+		return "vendor and no architecture"
+	case strings.TrimSpace(vendor) == "":
+		return "vendor"
+	}
+	return "architecture"
 }
 
 // attentionDP reports whether a layout is attention data parallelism with expert-parallel

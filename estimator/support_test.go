@@ -274,3 +274,31 @@ func TestProfileReleaseBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestTRTLLMOnGPUWithoutArchitecture: a --gpu-file entry may leave vendor and architecture
+// out; CheckEngineGPU then cannot refuse TensorRT-LLM there (nothing says it is not an
+// NVIDIA Ampere or later part), and the prediction came without a word. It stands, with a
+// warning naming what is missing; a catalogue GPU (H100: NVIDIA Hopper) gets none.
+func TestTRTLLMOnGPUWithoutArchitecture(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	for _, tc := range []struct {
+		vendor, arch, want string
+	}{
+		{"", "", "gives no vendor and no architecture"},
+		{"NVIDIA", "", "gives no architecture"},
+		{"", "Hopper", "gives no vendor"},
+		{"NVIDIA", "Hopper", ""},
+	} {
+		g := *mustGPU(t, "h100")
+		g.Vendor, g.Architecture = tc.vendor, tc.arch
+		d, err := New(Spec{Model: m, GPU: &g, TP: 1, Profile: MustEngine("trtllm")})
+		if err != nil {
+			t.Errorf("vendor %q architecture %q: %v, want predicted", tc.vendor, tc.arch, err)
+			continue
+		}
+		ws := strings.Join(supportWarned(d), "; ")
+		if tc.want == "" && ws != "" || tc.want != "" && !strings.Contains(ws, tc.want) {
+			t.Errorf("vendor %q architecture %q: support warnings %q, want %q", tc.vendor, tc.arch, ws, tc.want)
+		}
+	}
+}
