@@ -123,7 +123,11 @@ func CheckEngineGPU(p *Profile, g *hardware.GPU) error {
 		return nil
 	}
 	if strings.TrimSpace(g.Vendor) != "" && !firstWordIs(g.Vendor, "NVIDIA") {
-		return supportErr("--engine %s: TensorRT-LLM runs on NVIDIA GPUs only; %s's vendor is %s: allowed there an engine built for it (vllm; sglang and tgi on AMD)", p.Family(), g.ID, g.Vendor)
+		allowed := "vllm"
+		if firstWordIs(g.Vendor, "AMD") {
+			allowed = "vllm, sglang or tgi"
+		}
+		return supportErr("--engine %s: TensorRT-LLM runs on NVIDIA GPUs only; %s's vendor is %s: allowed there an engine built for it (%s)", engineArg(p), g.ID, g.Vendor, allowed)
 	}
 	if arch, sm := preAmpereArch(g); arch != "" && p.from(Version{1, 0}) {
 		return supportErr("--engine %s on %s: TensorRT-LLM's support matrix (releases 1.x) lists Blackwell, Hopper, Ada Lovelace and Ampere GPUs, and %s is %s (%s): allowed there an engine that runs on it (vllm), or --gpu of Ampere or a later generation (a100, l40s, h100, …)", engineArg(p), g.ID, g.ID, arch, sm)

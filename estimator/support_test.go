@@ -302,3 +302,23 @@ func TestTRTLLMOnGPUWithoutArchitecture(t *testing.T) {
 		}
 	}
 }
+
+// TestTRTLLMVendorRefusalNamesRelease: the vendor refusal named "--engine trtllm" for
+// --engine trtllm@0.16 (the other refusals name the release) and offered "sglang and tgi on
+// AMD" on a Google TPU or an Intel Gaudi. It names the release and offers vLLM there, vLLM,
+// SGLang or TGI on AMD.
+func TestTRTLLMVendorRefusalNamesRelease(t *testing.T) {
+	for _, tc := range []struct{ engine, gpu, want string }{
+		{"trtllm@0.16", "tpu-v5e", "--engine trtllm@0.16: TensorRT-LLM runs on NVIDIA GPUs only; tpu-v5e's vendor is Google: allowed there an engine built for it (vllm)"},
+		{"trtllm", "gaudi3", "gaudi3's vendor is Intel (Habana): allowed there an engine built for it (vllm)"},
+		{"trtllm@1.0", "mi300x", "--engine trtllm@1.0: TensorRT-LLM runs on NVIDIA GPUs only; mi300x's vendor is AMD: allowed there an engine built for it (vllm, sglang or tgi)"},
+	} {
+		p, _, err := Engine(tc.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckEngineGPU(p, mustGPU(t, tc.gpu)); err == nil || err.Error() != tc.want && !strings.HasSuffix(err.Error(), tc.want) {
+			t.Errorf("%s on %s: %v, want %q", tc.engine, tc.gpu, err, tc.want)
+		}
+	}
+}
