@@ -42,6 +42,9 @@ type Profile struct {
 	Versions string `toml:"versions"`
 	// Release is the engine release a caller asked for (NAME@VERSION); not read from TOML.
 	Release string `toml:"-"`
+	// File is the --profile file the profile was read from (LoadProfileFile; empty for an
+	// embedded one): refusals name that flag, not --engine.
+	File string `toml:"-"`
 
 	// Ceilings says what the efficiencies below are fractions of: "achievable" (the GPU's
 	// measured best large-shape GEMM rate per dtype and HBM streaming rate, from the hardware
@@ -576,7 +579,12 @@ func LoadProfileFile(file string) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseProfile(file, b, true)
+	p, err := parseProfile(file, b, true)
+	if err != nil {
+		return nil, err
+	}
+	p.File = file
+	return p, nil
 }
 
 // EngineNames lists the embedded engine profiles.

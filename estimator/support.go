@@ -127,21 +127,26 @@ func CheckEngineGPU(p *Profile, g *hardware.GPU) error {
 		if firstWordIs(g.Vendor, "AMD") {
 			allowed = "vllm, sglang or tgi"
 		}
-		return supportErr("--engine %s: TensorRT-LLM runs on NVIDIA GPUs only; %s's vendor is %s: allowed there an engine built for it (%s)", engineArg(p), g.ID, g.Vendor, allowed)
+		return supportErr("%s: TensorRT-LLM runs on NVIDIA GPUs only; %s's vendor is %s: allowed there an engine built for it (%s)", engineArg(p), g.ID, g.Vendor, allowed)
 	}
 	if arch, sm := preAmpereArch(g); arch != "" && p.from(Version{1, 0}) {
-		return supportErr("--engine %s on %s: TensorRT-LLM's support matrix (releases 1.x) lists Blackwell, Hopper, Ada Lovelace and Ampere GPUs, and %s is %s (%s): allowed there an engine that runs on it (vllm), or --gpu of Ampere or a later generation (a100, l40s, h100, …)", engineArg(p), g.ID, g.ID, arch, sm)
+		return supportErr("%s on %s: TensorRT-LLM's support matrix (releases 1.x) lists Blackwell, Hopper, Ada Lovelace and Ampere GPUs, and %s is %s (%s): allowed there an engine that runs on it (vllm), or --gpu of Ampere or a later generation (a100, l40s, h100, …)", engineArg(p), g.ID, g.ID, arch, sm)
 	}
 	return nil
 }
 
-// engineArg is the --engine value that selected p: NAME@VERSION when a release was named,
-// else the family.
+// engineArg is the flag and value that selected p: "--engine NAME@VERSION" when a release was
+// named, "--engine NAME" otherwise, and "--profile FILE (NAME…)" for a profile file, which
+// the user gave instead of --engine.
 func engineArg(p *Profile) string {
+	e := p.Family()
 	if p.Release != "" {
-		return p.Family() + "@" + p.Release
+		e += "@" + p.Release
 	}
-	return p.Family()
+	if p.File != "" {
+		return "--profile " + p.File + " (" + e + ")"
+	}
+	return "--engine " + e
 }
 
 // ReleaseGPUWarning is the warning New attaches when profile p's engine release may predate
@@ -269,7 +274,7 @@ func CheckEngineLayout(p *Profile, tp, dp, ep int) error {
 	if why == "" {
 		return nil
 	}
-	return supportErr("--dp %d with --ep %d (attention data parallelism: experts spread over %d data-parallel attention ranks) under --engine %s: %s: allowed there %s", dp, ep, min(ep/max(tp, 1), dp), engineArg(p), why, allowed)
+	return supportErr("--dp %d with --ep %d (attention data parallelism: experts spread over %d data-parallel attention ranks) under %s: %s: allowed there %s", dp, ep, min(ep/max(tp, 1), dp), engineArg(p), why, allowed)
 }
 
 // LayoutWarning is the warning New attaches when profile p's release may lack the layout

@@ -1,6 +1,9 @@
 package estimator
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -319,6 +322,35 @@ func TestTRTLLMVendorRefusalNamesRelease(t *testing.T) {
 		}
 		if err := CheckEngineGPU(p, mustGPU(t, tc.gpu)); err == nil || err.Error() != tc.want && !strings.HasSuffix(err.Error(), tc.want) {
 			t.Errorf("%s on %s: %v, want %q", tc.engine, tc.gpu, err, tc.want)
+		}
+	}
+}
+
+// TestRefusalNamesProfileFile: a refusal names the flag the user gave. With --profile F
+// (base = "trtllm", or base = "sglang@0.3.0") it said "--engine trtllm on v100-sxm2" and
+// "under --engine sglang@0.3.0", a flag that was not on the command line; it now names the
+// file and the engine release it describes.
+func TestRefusalNamesProfileFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		base, gpu, model string
+		tp, dp, ep       int
+		want             string
+	}{
+		{"trtllm", "v100", "meta-llama/Llama-3.1-8B-Instruct", 1, 1, 1, "--profile %s (trtllm) on v100-sxm2: TensorRT-LLM's support matrix"},
+		{"sglang@0.3.0", "h100", "Qwen/Qwen3-30B-A3B", 1, 4, 4, "under --profile %s (sglang@0.3.0): SGLang's data-parallel attention"},
+	} {
+		f := filepath.Join(dir, strings.ReplaceAll(tc.base, "@", "_")+".toml")
+		if err := os.WriteFile(f, []byte("base = \""+tc.base+"\"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := LoadProfileFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = New(Spec{Model: mustModel(t, tc.model), GPU: mustGPU(t, tc.gpu), TP: tc.tp, DP: tc.dp, EP: tc.ep, Profile: p})
+		if want := fmt.Sprintf(tc.want, f); err == nil || !IsSupport(err) || !strings.Contains(err.Error(), want) {
+			t.Errorf("base %s on %s: %v, want a refusal containing %q", tc.base, tc.gpu, err, want)
 		}
 	}
 }
