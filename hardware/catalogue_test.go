@@ -374,6 +374,11 @@ func TestAddTOMLErrors(t *testing.T) {
 		// a new GPU): the alias is what is wrong.
 		{"override by alias", "[[gpu]]\nid = \"B200\"\nfp4_tflops_dense = 4000\n", `f.toml: gpu "B200" (entry 1): id "B200" is a name of gpu "b200-sxm": to override that GPU use id = "b200-sxm"`},
 		{"empty alias", "[[gpu]]\n" + valid + "aliases = [\"-\"]\n", `aliases: item 1 is empty`},
+		// Figures in the wrong unit were taken as given (a 1e30 TFLOP/s B200 printed a
+		// 28-digit PFLOP/s ceiling): bounds far above any accelerator catch them.
+		{"peak in FLOP/s", "[[gpu]]\nid = \"b200-sxm\"\nfp4_tflops_dense = 9e15\n", `gpu "b200-sxm" (entry 1): fp4_tflops_dense: 9e+15 is above 1e+07 TFLOP/s (1e12 FLOP/s), beyond any accelerator: a figure in FLOP/s?`},
+		{"memory in bytes", "[[gpu]]\n" + strings.Replace(valid, "96", "96e9", 1), `memory_gb: 9.6e+10 is above 1e+06 GB (1e9 bytes), beyond any accelerator: a figure in bytes?`},
+		{"bandwidth in bytes/s", "[[gpu]]\n" + strings.Replace(valid, "2.5", "2.5e12", 1), `memory_bandwidth_tbps: 2.5e+12 is above 100000 TB/s (1e12 bytes/s)`},
 		{"duplicate id", "[[gpu]]\n" + valid + "[[gpu]]\n" + valid, `f.toml: gpu "x1" (entry 2): id: "x1" already given by entry 1 of this file`},
 		{"schema", "schema_version = 2\n[[gpu]]\n" + valid, `f.toml: schema_version 2 is not supported (want 1)`},
 		{"empty", "", `f.toml: no [[gpu]] entries`},

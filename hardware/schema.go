@@ -280,6 +280,13 @@ func (e *entry) gpu() (*GPU, error) {
 	return g, nil
 }
 
+// Bounds of check: 10 EFLOP/s dense per device, 1 PB of memory, 100 PB/s of bandwidth.
+const (
+	maxTFLOPs        = 1e7
+	maxMemoryGB      = 1e6
+	maxBandwidthTBps = 1e5
+)
+
 // check validates an entry; errors name the key.
 func (e *entry) check() error {
 	if strings.TrimSpace(e.ID) == "" {
@@ -323,6 +330,30 @@ func (e *entry) check() error {
 	}
 	if e.BF16TFLOPs == 0 && e.FP16TFLOPs == 0 {
 		return &fieldError{"bf16_tflops_dense", "a bf16 or fp16 dense peak is required (set bf16_tflops_dense or fp16_tflops_dense, TFLOP/s)"}
+	}
+	// Upper bounds that catch a figure in the wrong unit (FLOP/s for TFLOP/s, bytes for GB,
+	// bytes/s for TB/s), far above any accelerator: the largest catalogued dense peak is
+	// GB300's 15,000 TFLOP/s FP4, the largest memory 288 GB, the fastest HBM 8 TB/s; a
+	// wafer-scale part (Cerebras WSE-3: 125 PFLOP/s, 21 PB/s on-chip) stays inside them.
+	for _, b := range []struct {
+		key       string
+		v, max    float64
+		unit, was string
+	}{
+		{"fp32_tflops", e.FP32TFLOPs, maxTFLOPs, "TFLOP/s (1e12 FLOP/s)", "FLOP/s"},
+		{"tf32_tflops_dense", e.TF32TFLOPs, maxTFLOPs, "TFLOP/s (1e12 FLOP/s)", "FLOP/s"},
+		{"bf16_tflops_dense", e.BF16TFLOPs, maxTFLOPs, "TFLOP/s (1e12 FLOP/s)", "FLOP/s"},
+		{"fp16_tflops_dense", e.FP16TFLOPs, maxTFLOPs, "TFLOP/s (1e12 FLOP/s)", "FLOP/s"},
+		{"fp8_tflops_dense", e.FP8TFLOPs, maxTFLOPs, "TFLOP/s (1e12 FLOP/s)", "FLOP/s"},
+		{"int8_tops_dense", e.INT8TOPs, maxTFLOPs, "TOP/s (1e12 op/s)", "op/s"},
+		{"fp4_tflops_dense", e.FP4TFLOPs, maxTFLOPs, "TFLOP/s (1e12 FLOP/s)", "FLOP/s"},
+		{"memory_gb", e.MemoryGB, maxMemoryGB, "GB (1e9 bytes)", "bytes"},
+		{"memory_gib", e.MemoryGiB, maxMemoryGB, "GiB (2^30 bytes)", "bytes"},
+		{"memory_bandwidth_tbps", e.MemoryBandwidthTBps, maxBandwidthTBps, "TB/s (1e12 bytes/s)", "bytes/s or GB/s"},
+	} {
+		if b.v > b.max {
+			return &fieldError{b.key, fmt.Sprintf("%g is above %g %s, beyond any accelerator: a figure in %s?", b.v, b.max, b.unit, b.was)}
+		}
 	}
 	if u := e.UsableMemoryBytes; u > 0 {
 		// The driver reports a little less than the vendor's figure read as GiB (H100
