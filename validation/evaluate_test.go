@@ -64,3 +64,30 @@ func closedFormOptions(t *testing.T) validation.Options {
 	return validation.Options{ClosedForm: true, Catalogue: cat,
 		LoadModel: func(_ context.Context, name string) (*models.Model, error) { return models.LoadCatalogue(name) }}
 }
+
+// TestRefusedRowKeepsItsProfile: a row the deployment refuses (here a 3000-token sequence on
+// GPT-J, whose config.json gives n_positions = 2048) is not predicted, but it still belongs
+// to its engine release's profile: TensorRT-LLM 0.6.1 falls in the "<1.0" range of
+// trtllm-0.x. The by-version table listed such rows on a line of their own,
+// "trtllm@0.6.1" beside "trtllm@0.6.1 [trtllm-0.x]".
+func TestRefusedRowKeepsItsProfile(t *testing.T) {
+	csv := "id,model,gpu,tp,engine,engine_version,workload,batch_size,input_len,output_len,metric,value\n" +
+		"a-out,EleutherAI/gpt-j-6b,H100,1,trtllm,0.6.1,static,8,128,128,output_tok_s,1000\n" +
+		"b-out,EleutherAI/gpt-j-6b,H100,1,trtllm,0.6.1,static,8,2000,1000,output_tok_s,1000\n"
+	rows, err := validation.ReadRows(strings.NewReader(csv), "t.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := validation.Evaluate(context.Background(), rows, nil, closedFormOptions(t))
+	if r := doc.Rows[1]; r.Predicted != nil || !strings.Contains(r.Reason, "max context") {
+		t.Fatalf("row 2: predicted %v, reason %q; want it refused for its context", r.Predicted, r.Reason)
+	}
+	for i, r := range doc.Rows {
+		if r.Profile != "trtllm-0.x" || r.GPUID == "" || r.ModelClass != "dense" {
+			t.Errorf("row %d: profile %q, gpu %q, model class %q; want trtllm-0.x, the H100's id, dense", i+1, r.Profile, r.GPUID, r.ModelClass)
+		}
+	}
+	if g := doc.Summary.ByEngineVersion; len(g) != 1 || g[0].Rows != 2 || g[0].Predicted != 1 {
+		t.Errorf("by engine version: %+v; want one group of 2 rows, 1 predicted", g)
+	}
+}

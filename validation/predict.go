@@ -193,6 +193,14 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 			return Prediction{}, "", err
 		}
 	}
+	mc := "dense"
+	if m.MoE != nil {
+		mc = "moe"
+	}
+	// What a row is, known before it is predicted: a row refused from here on (a context
+	// longer than the model's, a layout the engine refuses) still counts under its release's
+	// profile, GPU and model class in the report.
+	id := Prediction{Profile: p.Name, ModelClass: mc, Vendor: strings.ToLower(g.Vendor), GPUID: g.ID}
 	tp, pp, dp := r.TP, max(r.PP, 1), max(r.DP, 1)
 	if tp == 0 {
 		tp = max(1, r.NumGPUs/(pp*dp))
@@ -202,12 +210,12 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 		MemoryFraction: r.GPUMemUtil, MaxNumSeqs: r.MaxNumSeqs, MaxNumBatchedTokens: r.MaxNumBatchedTokens,
 		MaxModelLen: MaxModelLen(m.MaxContextLen, r.InputLen+r.OutputLen), SchedulerSteps: r.NumSchedulerSteps, EnforceEager: r.EnforceEager}
 	if err := applyTechnique(&spec, r, o); err != nil {
-		return Prediction{}, "", err
+		return id, "", err
 	}
 	var d *estimator.Deployment
 	if !r.Tech.Disaggregated() {
 		if d, err = estimator.New(spec); err != nil {
-			return Prediction{}, "", err
+			return id, "", err
 		}
 	}
 	if r.TPOTLimitMs > 0 && d != nil {
@@ -251,7 +259,7 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 			w.NumRequests = max(r.Concurrency, 1000*lanes)
 		}
 	default:
-		return Prediction{}, "", fmt.Errorf("workload %q: allowed values are static, concurrency, rate, offline", r.Workload)
+		return id, "", fmt.Errorf("workload %q: allowed values are static, concurrency, rate, offline", r.Workload)
 	}
 	if lim := 3000 * lanes; w.Kind != estimator.Static && w.NumRequests > lim {
 		w.NumRequests = lim // 3000 per replica: steady state is reached long before; keeps the report fast
@@ -274,10 +282,6 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 	var edgeNote string
 	if err == nil && w.Kind == estimator.Rate && r.TPOTLimitMs > 0 {
 		latency, edgeRate, edgeNote = atEdge(d, w, r, o.ClosedForm)
-	}
-	mc := "dense"
-	if m.MoE != nil {
-		mc = "moe"
 	}
 	// A row without its lengths is kept (the measurement stands) but cannot be predicted:
 	// the reason names the row's column, not the estimate flag the workload check names.
