@@ -615,7 +615,15 @@ func (d *Deployment) shard() error {
 	if err != nil {
 		return err
 	}
-	if m.MLA != nil {
+	expanded := d.mlaExpandedKV()
+	if expanded {
+		// The release caches MLA's keys and values decompressed, V padded to the key's head
+		// size, and attends as multi-head attention in prefill and decode (mla.go).
+		d.vDim = d.qkDim
+		d.qkDimDec, d.vDimDec = d.qkDim, d.vDim
+		d.warnings = append(d.warnings, fmt.Errorf("%s caches the KV of %s decompressed, per head with V padded to %d (MLA kernels came with vLLM 0.7.1): %d elements per token per layer on each GPU instead of the %d-element latent",
+			d.Profile.Label(), m.ID, d.qkDim, 2*d.heads*d.qkDim, m.MLA.KVLoRARank+m.MLA.QKRopeHeadDim))
+	} else if m.MLA != nil {
 		// Absorbed MLA decode attends in the compressed latent space (DeepSeek-V2 paper §2.1.3).
 		d.qkDimDec = m.MLA.KVLoRARank + m.MLA.QKRopeHeadDim
 		d.vDimDec = m.MLA.KVLoRARank
@@ -631,7 +639,11 @@ func (d *Deployment) shard() error {
 			g = attnGroup{window: l.SlidingWindow, chunked: l.Chunked, kvBytes: m.KVLayerElems(l, d.TP) * kvb,
 				qkDim: m.LayerHeadDim(l), vDim: m.LayerVHeadDim(l)}
 			g.qkDimDec, g.vDimDec = g.qkDim, g.vDim
-			if m.MLA != nil {
+			if expanded {
+				// Per-head K and V (V padded to the key's size) on this rank's heads.
+				g.vDim, g.qkDimDec, g.vDimDec = g.qkDim, g.qkDim, g.qkDim
+				g.kvBytes = float64(d.heads) * float64(2*g.qkDim) * kvb
+			} else if m.MLA != nil {
 				g.qkDimDec, g.vDimDec = d.qkDimDec, d.vDimDec
 			}
 		}

@@ -78,7 +78,11 @@
 // a step also pays mla_ep_seq_overhead_us per sequence of the rank and mla_ep_layer_overhead_us per MoE layer
 // (fitted TensorRT-LLM DeepSeek-R1 costs the byte/FLOP rooflines do not see; profile.go); with
 // attention TP instead, mla_tp_layer_overhead_us per MoE layer (the small kernels and GEMM
-// floors of a batch-1 DeepSeek layer).
+// floors of a batch-1 DeepSeek layer). vLLM before 0.7.1 (vllm@0.6.6, vllm@0.7.0) had no MLA
+// kernels: an MLA model's KV is cached per head, V zero-padded to the key's head size, split
+// by TP (heads/TP · 2 · (qk_nope + qk_rope) elements per token per layer: 6,144 for
+// DeepSeek-V3/R1 at TP8 against the 576-element latent), and both attention phases are
+// multi-head (mla.go; the v0.7.1 release notes' "~10x the memory capacity for tokens").
 // Attention DP + EP in an engine that replays CUDA graphs only for generation-only batches
 // and agrees on it across the ranks (adp_eager_layer_us, TensorRT-LLM's PyTorch backend): a
 // step is eager on every rank of the EP group when any of them holds a context chunk. The

@@ -22,8 +22,29 @@ import "math"
 // --enable-dp-attention, TensorRT-LLM attention DP) instead gives each rank its own sequences
 // and cache, and the MoE layers gather tokens across ranks (moe.go).
 
+// Before MLA kernels: vLLM up to 0.7.0 ran DeepSeek-V2/V3/R1 as ordinary multi-head
+// attention. Its DeepseekV2 attention expanded the latent through kv_b_proj into per-head
+// keys (qk_nope + qk_rope = 192) and values (128, zero-padded to 192 so one FlashAttention
+// call takes q, k and v of one head size) and cached those, split by heads over TP ranks:
+// 2 · 192 · 128 / 8 = 6,144 elements per token per layer on each of 8 ranks, against the
+// 576-element latent every rank keeps with MLA: 10.7× — the "~10x the memory capacity for
+// tokens" the v0.7.1 release notes (github.com/vllm-project/vllm/releases/tag/v0.7.1,
+// 2025-02-01: "MLA optimization for Deepseek family of models ... compared to v0.7.0")
+// announce. mlaExpandedKV marks such a release; shard then prices the KV cache and both
+// attention phases in that form.
+
+// mlaExpandedKV reports whether the deployment's engine release caches an MLA model's KV
+// decompressed (vLLM before 0.7.1, named with vllm@VERSION or a profile whose whole range is
+// older; the plain vllm-v0 profile, 0.6 to 0.7, keeps the latent of its newer releases).
+func (d *Deployment) mlaExpandedKV() bool {
+	return d.Model.MLA != nil && d.Profile != nil && d.Profile.Family() == "vllm" && d.Profile.before(Version{0, 7, 1})
+}
+
 // mlaDecodeEff is the compute efficiency of the absorbed MLA decode kernel.
 func (d *Deployment) mlaDecodeEff() float64 {
+	if d.mlaExpandedKV() {
+		return orOne(d.Profile.AttentionEfficiency) // multi-head decode, no MLA kernel
+	}
 	if d.Model.MLA != nil && d.Profile.MLADecodeEfficiency > 0 {
 		return d.Profile.MLADecodeEfficiency
 	}

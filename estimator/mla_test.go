@@ -68,3 +68,50 @@ func TestMLAEPLayerFloor(t *testing.T) {
 		}
 	}
 }
+
+// TestVLLMBeforeMLAExpandedKV: vLLM up to 0.7.0 cached DeepSeek's keys and values per head,
+// V zero-padded to the key's 192 (qk_nope 128 + rope 64, DeepSeek-R1 config.json), split over
+// the TP ranks: at TP8 each rank holds 128/8 = 16 heads · 2 · 192 = 6,144 elements per layer,
+// 61 layers, bf16: 61 · 6,144 · 2 B = 749,568 B per token (hand calculation), against the
+// latent's 61 · 576 · 2 B = 70,272 B from 0.7.1 on: 10.7×, the "~10x the memory capacity for
+// tokens" of the v0.7.1 release notes. A decode step over the expanded cache reads those
+// bytes per cached token. The plain vllm-v0 profile (0.6 to 0.7) and SGLang keep the latent.
+func TestVLLMBeforeMLAExpandedKV(t *testing.T) {
+	m := mustModel(t, "deepseek-ai/DeepSeek-R1")
+	g := mustGPU(t, "H200 SXM")
+	for _, tc := range []struct {
+		engine string
+		want   int64 // KV bytes per token per GPU
+	}{
+		{"vllm@0.6.6", 749568},
+		{"vllm@0.7.0", 749568},
+		{"vllm@0.7.1", 70272},
+		{"vllm@0.7.3", 70272},
+		{"vllm", 70272},
+		{"sglang@0.4.1", 70272},
+	} {
+		p, _, err := Engine(tc.engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := mustDeploy(t, Spec{Model: m, GPU: g, TP: 8, Profile: p, MaxModelLen: 8192})
+		if got := int64(d.KVBytesPerToken()); got != tc.want {
+			t.Errorf("%s: KV bytes per token per GPU at TP8 = %d, want %d", tc.engine, got, tc.want)
+		}
+	}
+	// Decode attention reads the cache: 8 sequences of 4,096 cached tokens move 8 · 4,097 ·
+	// 749,568 B ≈ 24.6 GB per step on a rank before 0.7.1 and 2.3 GB after, so the step is
+	// longer by at least those extra bytes at the catalogue's bandwidth (hand bound, loose).
+	b := Batch{Uniform: struct{ N, Ctx int }{8, 4096}}
+	step := func(e string) float64 {
+		p, _, err := Engine(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mustDeploy(t, Spec{Model: m, GPU: g, TP: 8, Profile: p, MaxModelLen: 8192}).StepSeconds(&b)
+	}
+	extra := 8 * 4097 * float64(749568-70272) // bytes
+	if got, min := step("vllm@0.7.0")-step("vllm@0.7.1"), extra/float64(g.MemoryBandwidth); got < min {
+		t.Errorf("decode step 0.7.0 − 0.7.1 = %.2f ms, want at least %.2f ms (%.1f GB more KV read at the datasheet bandwidth)", got*1e3, min*1e3, extra/1e9)
+	}
+}
