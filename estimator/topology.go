@@ -3,6 +3,8 @@ package estimator
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"roofline/hardware"
 	"roofline/units"
@@ -148,9 +150,15 @@ func (d *Deployment) resolveTopology() error {
 		return fmt.Errorf("--nodes %d: more nodes than the %d GPUs (each node holds at least one)", t.Nodes, d.NumGPUs)
 	}
 	if t.Nodes > 0 && t.Nodes != d.nodes {
+		if d.NumGPUs%t.Nodes != 0 {
+			// 16 GPUs over 3 nodes: no --gpus-per-node fills whole nodes (the one offered,
+			// 16/3 = 5, was then refused), so name the node counts that do.
+			return fmt.Errorf("--nodes %d: %d GPUs do not spread evenly over %d nodes; allowed values divide --num-gpus %d (%s), with --gpus-per-node %d ÷ nodes",
+				t.Nodes, d.NumGPUs, t.Nodes, d.NumGPUs, divisorList(d.NumGPUs), d.NumGPUs)
+		}
 		// --num-gpus 8 --tp 8 --nodes 2 was priced as one node of 8: --nodes was ignored.
 		return fmt.Errorf("--nodes %d: %d GPUs at %d per node fill %d node(s); to spread them over %d nodes give --gpus-per-node (e.g. %d)",
-			t.Nodes, d.NumGPUs, gpn, d.nodes, t.Nodes, max(1, d.NumGPUs/t.Nodes))
+			t.Nodes, d.NumGPUs, gpn, d.nodes, t.Nodes, d.NumGPUs/t.Nodes)
 	}
 	d.fabric.GPUsPerNode = gpn
 	net := t.Network
@@ -203,4 +211,18 @@ func (d *Deployment) Crossings() []string {
 		out = append(out, fmt.Sprintf("PP: %d of %d stage boundaries cross nodes: sends over %s", d.crossPP, d.PP-1, net))
 	}
 	return out
+}
+
+// divisorList lists the divisors of n, "1, 2, 4, 8, 16"; past 12 of them, the first 12 and "…".
+func divisorList(n int) string {
+	var ds []string
+	for i := 1; i <= n; i++ {
+		if n%i == 0 {
+			if len(ds) == 12 {
+				return strings.Join(ds, ", ") + ", …"
+			}
+			ds = append(ds, strconv.Itoa(i))
+		}
+	}
+	return strings.Join(ds, ", ")
 }

@@ -69,6 +69,12 @@ func TestMultiNodeDeployment(t *testing.T) {
 	}{
 		{"8 GPUs on 2 nodes of 8", Topology{Nodes: 2}, 8, "--nodes 2: 8 GPUs at 8 per node fill 1 node(s)"},
 		{"4 GPUs on 8 nodes", Topology{Nodes: 8, GPUsPerNode: 8}, 4, "--nodes 8: more nodes than the 4 GPUs"},
+		// 16 GPUs over 3 nodes: 16 mod 3 ≠ 0, so no --gpus-per-node fills 3 whole nodes (5 per
+		// node holds 15, 6 per node leaves 6+6+4); the message offered "--gpus-per-node (e.g.
+		// 5)", which is then refused. The divisors of 16 are 1, 2, 4, 8, 16.
+		{"16 GPUs on 3 nodes", Topology{Nodes: 3}, 16, "--nodes 3: 16 GPUs do not spread evenly over 3 nodes; allowed values divide --num-gpus 16 (1, 2, 4, 8, 16), with --gpus-per-node 16 ÷ nodes"},
+		// 16 GPUs over 4 nodes of the H100's 8: 16/4 = 4 per node fills them.
+		{"16 GPUs on 4 nodes of 8", Topology{Nodes: 4}, 16, "to spread them over 4 nodes give --gpus-per-node (e.g. 4)"},
 	} {
 		_, err := New(Spec{Model: m, GPU: g, TP: c.gpus, Topology: c.top})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
