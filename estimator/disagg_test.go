@@ -2,6 +2,9 @@ package estimator
 
 import (
 	"math"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -149,4 +152,44 @@ func llamaDisagg1P1D(t *testing.T) *Disagg {
 		t.Fatal(err)
 	}
 	return &Disagg{Prefill: p, Decode: d, PrefillReplicas: 1, DecodeReplicas: 1, Link: link}
+}
+
+// TestDisaggTTFTBreakdownLine: the technique table's TTFT line names four terms (prefill
+// queue, prefill, KV transfer, first decode step(s)) and must give a figure for each, adding
+// up to the TTFT of the disaggregated column (each term printed to 3 significant figures, so
+// within 1%). The line printed no figure for the last term ("+ first decode step(s) (ms)"),
+// so its three figures summed to 81.9 ms of DeepSeek-R1's 115 ms TTFT on 1P2D H200.
+func TestDisaggTTFTBreakdownLine(t *testing.T) {
+	m := mustModel(t, "meta-llama/Llama-3.1-8B-Instruct")
+	g := mustGPU(t, "H100 SXM")
+	base := mustDeploy(t, Spec{Model: m, GPU: g, Profile: MustEngine("vllm")})
+	w := Workload{Kind: Rate, RequestRate: 0.5, InputLen: 4000, OutputLen: 200}
+	bs, err := base.Serve(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := CompareTechnique(base, bs, w, Technique{Disagg: "1P1D"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`^TTFT = prefill queue ([0-9.e+-]+) \+ prefill ([0-9.e+-]+) \+ KV transfer ([0-9.e+-]+) \+ first decode step\(s\) ([0-9.e+-]+) \(ms\)$`)
+	for _, l := range r.Details {
+		if !strings.HasPrefix(l, "TTFT = ") {
+			continue
+		}
+		f := re.FindStringSubmatch(l)
+		if f == nil {
+			t.Fatalf("TTFT line %q: want a figure for each of its four terms", l)
+		}
+		sum := 0.0
+		for _, s := range f[1:] {
+			v, _ := strconv.ParseFloat(s, 64)
+			sum += v
+		}
+		if ttft := float64(r.With.TTFTMs); math.Abs(sum-ttft) > 0.01*ttft {
+			t.Errorf("TTFT line %q adds up to %.4g ms, the column's TTFT is %.4g ms", l, sum, ttft)
+		}
+		return
+	}
+	t.Fatalf("no TTFT line in %q", r.Details)
 }

@@ -137,7 +137,7 @@ func CompareTechnique(base *Deployment, bs Serving, w Workload, t Technique, pri
 		names = append(names, fmt.Sprintf("P/D disaggregation %dP%dD (prefill tp=%d ep=%d dp=%d, decode tp=%d ep=%d dp=%d)", x.PrefillReplicas, x.DecodeReplicas,
 			x.Prefill.TP, x.Prefill.EP, x.Prefill.DP, x.Decode.TP, x.Decode.EP, x.Decode.DP))
 		details = append(details,
-			fmt.Sprintf("TTFT = prefill queue %s + prefill %s + KV transfer %s + first decode step(s) (ms)", units.Sig(ds.PrefillQueueMs), units.Sig(ds.PrefillMs), units.Sig(ds.KVTransferMs)),
+			fmt.Sprintf("TTFT = prefill queue %s + prefill %s + KV transfer %s + first decode step(s) %s (ms)", units.Sig(ds.PrefillQueueMs), units.Sig(ds.PrefillMs), units.Sig(ds.KVTransferMs), units.Sig(ds.TTFT.Mean-ds.PrefillQueueMs-ds.PrefillMs-ds.KVTransferMs)),
 			fmt.Sprintf("KV transfer: %s per request over %s (%s line rate, %s)", units.Bytes(ds.KVTransferBytes), x.Link.Transport, units.BytesPerSecond(x.Link.Bandwidth), x.Link.Source),
 			fmt.Sprintf("prefill pool utilisation %.0f%%, decode batch %s per instance; the %s pool limits the rate", 100*ds.PrefillUtil, units.Sig(ds.DecodeBatch), ds.Bound))
 		details = append(details, ds.Warnings...)
