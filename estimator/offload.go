@@ -64,7 +64,9 @@ func ParseOffload(text string) ([]OffloadTier, error) {
 			return nil, fmt.Errorf("--kv-offload %q: want cpu:SIZE[,disk:SIZE], e.g. cpu:200GB,disk:2TB", text)
 		}
 		var b units.Bytes
-		if err := b.UnmarshalText([]byte(size)); err != nil || b <= 0 {
+		// A bare number would be read as bytes ("cpu:500": a 500-byte tier), not the GB meant.
+		unitless := strings.TrimRight(strings.TrimSpace(size), "0123456789.eE+-") == ""
+		if err := b.UnmarshalText([]byte(size)); err != nil || b <= 0 || unitless {
 			return nil, fmt.Errorf("--kv-offload %q: %s size %q: want a positive size with a unit (GB, GiB, TB)", text, name, size)
 		}
 		for _, t := range out {

@@ -2,6 +2,7 @@ package estimator
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -71,6 +72,14 @@ func TestParseOffload(t *testing.T) {
 	for _, bad := range []string{"", "gpu:1GB", "cpu", "cpu:-1GB", "cpu:abc", "cpu:1GB,cpu:2GB"} {
 		if _, err := ParseOffload(bad); err == nil {
 			t.Errorf("%q: want an error", bad)
+		}
+	}
+	// A size without a unit: "cpu:500" was read as 500 bytes (the table showed "cpu tier
+	// 500 B per replica", an offload of nothing) though the error for a bad size asks for
+	// one of GB, GiB, TB.
+	for _, bad := range []string{"cpu:500", "disk:2000", "cpu:200GB,disk:2", "cpu:1e12"} {
+		if _, err := ParseOffload(bad); err == nil || !strings.Contains(err.Error(), "with a unit (GB, GiB, TB)") {
+			t.Errorf("%q: error %v, want one asking for a unit", bad, err)
 		}
 	}
 }
