@@ -667,6 +667,14 @@ func (ev *sweepWorker) run(b *base) error {
 			if mnbt > 0 {
 				dd.MaxNumBatchedTokens = mnbt
 			}
+			if BudgetBelowSeqs(&dd) {
+				if mns > 0 {
+					continue // the engine refuses it at start-up, as estimate does
+				}
+				// The profile's max_num_seqs is above the budget tried: run the budget with
+				// max_num_seqs lowered to it, as estimate's refusal advises.
+				dd.MaxNumSeqs = dd.MaxNumBatchedTokens
+			}
 			mem := dd.Memory()
 			// Serve's own checks: the engine must start (Memory.Fits, the one fits rule),
 			// and one sequence run.
@@ -1122,3 +1130,10 @@ func belowMin(flag string, vs []int, min int, hint string) error {
 	}
 	return nil
 }
+
+// BudgetBelowSeqs reports whether d's token budget per step (max_num_batched_tokens) is
+// below its max_num_seqs, which vLLM's SchedulerConfig refuses at start-up ("max_num_batched_tokens
+// must be greater than or equal to max_num_seqs": each running sequence needs a token of the
+// step's budget) and estimate refuses as --max-num-batched-tokens. Sweep and plan lower the
+// profile's max_num_seqs to the budget, and skip a max_num_seqs given above it.
+func BudgetBelowSeqs(d *Deployment) bool { return d.MaxNumBatchedTokens < d.MaxNumSeqs }
