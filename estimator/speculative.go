@@ -108,6 +108,14 @@ func (d *Deployment) resolveSpeculation() error {
 	if !ok {
 		return fmt.Errorf("--spec-method %q: allowed values are %s", s.Method, strings.Join(SpecMethods, ", "))
 	}
+	if st.Method == SpecMTP {
+		switch n := d.Model.MTPLayers; {
+		case n == 0:
+			return fmt.Errorf("--spec-method mtp: %s ships no multi-token-prediction module (num_nextn_predict_layers 0 in its config.json): allowed there draft, eagle, eagle3, ngram", d.Model.ID)
+		case n < 0:
+			d.warnings = append(d.warnings, fmt.Errorf("--spec-method mtp: the config.json of %s gives no num_nextn_predict_layers, so whether the checkpoint ships a multi-token-prediction module is not known; predicted with one, at the acceptance of DeepSeek's", d.Model.ID))
+		}
+	}
 	if s.Tokens < 1 || s.Tokens > 16 {
 		return fmt.Errorf("--spec-tokens %d: must be in 1..16", s.Tokens)
 	}

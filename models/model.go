@@ -63,6 +63,10 @@ type Model struct {
 	QKNorm bool
 	// LMHeadBias is true when the output projection has a bias (GPT-J).
 	LMHeadBias bool
+	// MTPLayers is the number of multi-token-prediction modules the checkpoint ships
+	// (num_nextn_predict_layers: 1 for DeepSeek-V3/R1, 0 for Kimi-K2); -1 when the config
+	// does not say.
+	MTPLayers int
 	// VisionParams is the vision tower's and projector's parameter count (0 without a
 	// vision_config): stored and loaded with the text decoder, in 16 bits.
 	VisionParams int64

@@ -242,6 +242,9 @@ func Parse(data []byte, id string) (*Model, error) {
 		return nil, err
 	}
 	m.ModelType = mt
+	if m.MTPLayers, err = c.intOpt(-1, "num_nextn_predict_layers"); err != nil {
+		return nil, err
+	}
 	if u := unsupportedFeature(c, mt); u != "" {
 		return nil, fmt.Errorf("%s: unsupported: %s", id, u)
 	}
