@@ -141,7 +141,9 @@ func outsideReason(c *cf, w *Workload, reps float64, s *Serving) string {
 }
 
 // Predict returns the closed form (Serve) where it is valid (ClosedFormValid) and the
-// simulation (Simulate with seed) elsewhere; Serving.Method says which and MethodReason why.
+// simulation (Simulate with seed) elsewhere, except for a deployment with an Offload
+// (several reusable prefixes, offload tiers), which only the closed form models;
+// Serving.Method says which and MethodReason why.
 func (d *Deployment) Predict(w Workload, seed uint64) (Serving, error) {
 	s, err := d.Serve(w)
 	if err != nil {
@@ -155,6 +157,12 @@ func (d *Deployment) Predict(w Workload, seed uint64) (Serving, error) {
 		return s, nil
 	}
 	why := s.outside
+	if d.Offload != nil {
+		// The simulation serves every shared prefix from HBM: it does not model prefix reuse
+		// over several prefixes or offload tiers, so the closed form stands, saying so.
+		s.MethodReason = "prefix reuse over several prefixes and KV offload are modelled in the closed form only; kept although outside its region of validity: " + why
+		return s, nil
+	}
 	s, err = d.Simulate(w, seed)
 	s.MethodReason = "outside the closed form's region of validity: " + why
 	return s, err
