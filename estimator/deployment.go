@@ -306,6 +306,9 @@ func newDeployment(s Spec) (*Deployment, error) {
 	if err := LayoutWarning(s.Profile, m, s.TP, s.DP, s.EP); err != nil {
 		d.warnings = append(d.warnings, err)
 	}
+	if err := ReleaseModelWarning(s.Profile, m); err != nil {
+		d.warnings = append(d.warnings, err)
+	}
 	if err := d.resolveDtypes(); err != nil {
 		return nil, err
 	}

@@ -329,3 +329,46 @@ func layoutDoubt(p *Profile, m *models.Model) (forModel, why string) {
 	}
 	return "", ""
 }
+
+// archFirstRelease is, for a model architecture (config.json architectures[0]), the first
+// release of an engine that loads it. Recalled from the engines' release notes and the model
+// cards' install lines, not fetched into this repository, so a release before it only ever
+// gets a warning (ReleaseModelWarning), never a refusal.
+var archFirstRelease = []struct {
+	archs  []string
+	model  string // what the architecture is, in the warning
+	engine string // profile family
+	first  Version
+	why    string
+}{
+	{[]string{"DeepseekV3ForCausalLM"}, "DeepSeek-V3/R1, Kimi-K2", "vllm", Version{0, 6, 6}, "vLLM added DeepSeek-V3 in 0.6.6 (its release notes, December 2024)"},
+	{[]string{"DeepseekV3ForCausalLM"}, "DeepSeek-V3/R1, Kimi-K2", "sglang", Version{0, 4, 1}, "SGLang added DeepSeek-V3 in 0.4.1 (its release notes, December 2024)"},
+	{[]string{"DeepseekV3ForCausalLM"}, "DeepSeek-V3/R1, Kimi-K2", "trtllm", Version{0, 17}, "TensorRT-LLM's releases before 0.17 date from before DeepSeek-V3 was published (2024-12-26)"},
+	{[]string{"DeepseekV32ForCausalLM"}, "DeepSeek-V3.2 (sparse attention)", "vllm", Version{0, 11}, "vLLM added DeepSeek-V3.2-Exp in 0.11.0 (its release notes, October 2025)"},
+	{[]string{"Llama4ForConditionalGeneration"}, "Llama 4", "vllm", Version{0, 8, 3}, "vLLM added Llama 4 in 0.8.3 (its release notes, April 2025)"},
+	{[]string{"Qwen3ForCausalLM", "Qwen3MoeForCausalLM"}, "Qwen3", "vllm", Version{0, 8, 4}, "vLLM added Qwen3 in 0.8.4 (its release notes, April 2025; Qwen's model cards ask for vllm>=0.8.5)"},
+	{[]string{"Qwen3ForCausalLM", "Qwen3MoeForCausalLM"}, "Qwen3", "sglang", Version{0, 4, 6}, "Qwen's model cards ask for sglang>=0.4.6.post1 (April 2025)"},
+	{[]string{"GptOssForCausalLM"}, "gpt-oss", "vllm", Version{0, 10, 1}, "vLLM added gpt-oss in 0.10.1 (its release notes, August 2025)"},
+	{[]string{"GptOssForCausalLM"}, "gpt-oss", "trtllm", Version{1, 0}, "TensorRT-LLM's 0.x releases date from before gpt-oss was published (2025-08-05)"},
+}
+
+// ReleaseModelWarning is the warning New attaches when profile p's release predates the
+// first release of its engine that loads model m's architecture (archFirstRelease), and nil
+// otherwise; the prediction stands. vllm@0.7.3 with gpt-oss-20b was predicted without a word,
+// though that release has no GptOssForCausalLM.
+func ReleaseModelWarning(p *Profile, m *models.Model) error {
+	if p == nil || m == nil {
+		return nil
+	}
+	for _, r := range archFirstRelease {
+		if r.engine != p.Family() || !p.before(r.first) {
+			continue
+		}
+		for _, a := range r.archs {
+			if a == m.Architecture {
+				return supportErr("%s with %s (%s: %s): %s: this predicts the release as if it loaded the model", p.Label(), m.ID, a, r.model, r.why)
+			}
+		}
+	}
+	return nil
+}
