@@ -119,11 +119,12 @@ func ParseConstraint(text string) (Constraint, error) {
 	return c, nil
 }
 
-// parseMs parses a duration with an optional unit (us, µs, ms, s; none = ms) into ms.
+// parseMs parses a positive duration with an optional unit (us, µs, ms, s; none = ms) into ms.
 func parseMs(s string) (float64, error) {
 	v, err := units.ParseMs(strings.ToLower(s))
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("value %q: need a finite duration ≥ 0 such as 500ms, 2s or 800us", s)
+	if err != nil || v <= 0 {
+		// 0 ms: no latency meets "< 0", and "<= 0" only a step of no time.
+		return 0, fmt.Errorf("value %q: need a finite duration > 0 such as 500ms, 2s or 800us", s)
 	}
 	return v, nil
 }

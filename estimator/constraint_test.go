@@ -43,6 +43,7 @@ func TestParseConstraint(t *testing.T) {
 		{"latency:p95<1s", `metric "latency": allowed values are ttft, itl`},
 		{"ttft:p95<5h", "need a finite duration"},
 		{"ttft:p95<-1ms", "need a finite duration"},
+		{"itl:p99<0ms", "need a finite duration > 0"}, // no fleet can meet it; plan said only "no fleet meets"
 		{"ttft:p95<<1ms", "one comparison only"},
 		{"output_tok_s_per_user:p95>3", "takes no statistic"},
 		{"output_tok_s_per_user>fast", "need a finite number"},

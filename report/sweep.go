@@ -129,7 +129,10 @@ func NewSweep(sp estimator.SweepSpace, cons []estimator.Constraint, res estimato
 	if objective == estimator.ObjectiveCost && len(noPrice) > 0 {
 		out.Notes = append(out.Notes, "objective cost: configurations without a price rank last")
 	}
-	if res.Met == 0 {
+	switch {
+	case res.Fits == 0 && res.Evaluated > 0:
+		out.Notes = append(out.Notes, notFitNote(sp))
+	case res.Met == 0:
 		out.Notes = append(out.Notes, "no configuration meets every constraint: relax a constraint or widen the space")
 	}
 	if res.Overloaded > 0 {
@@ -326,4 +329,30 @@ func WriteSweepScriptFile(path string, o Sweep) error {
 	var b strings.Builder
 	WriteSweepScript(&b, o)
 	return os.WriteFile(path, []byte(b.String()), 0o755)
+}
+
+// notFitNote says, for a space none of whose configurations fits in memory, the fewest GPUs
+// of each type on which the model fits (estimator.MinSplit, with the space's first profile
+// and dtypes); a sweep of DeepSeek-R1 on 3 H200 printed an empty table saying only that no
+// configuration met the constraints, where there were none.
+func notFitNote(sp estimator.SweepSpace) string {
+	var parts []string
+	for _, g := range sp.GPUs {
+		s := estimator.Spec{Model: sp.Model, GPU: g, MemoryFraction: sp.MemoryFraction, MaxModelLen: sp.MaxModelLen}
+		if len(sp.Profiles) > 0 {
+			s.Profile = sp.Profiles[0]
+		}
+		if len(sp.WeightDtypes) > 0 {
+			s.WeightDtype = sp.WeightDtypes[0]
+		}
+		if len(sp.KVDtypes) > 0 {
+			s.KVDtype = sp.KVDtypes[0]
+		}
+		if tp, pp, err := estimator.MinSplit(s); err == nil {
+			parts = append(parts, fmt.Sprintf("%s from %d GPUs (tp=%d pp=%d)", g.ID, tp*pp, tp, pp))
+		} else {
+			parts = append(parts, g.ID+" on none up to 128")
+		}
+	}
+	return fmt.Sprintf("no configuration fits in memory (weights and the KV cache of one max_model_len sequence): %s fits on %s; widen --num-gpus or lower --max-model-len", sp.Model.ID, strings.Join(parts, ", "))
 }
