@@ -443,6 +443,10 @@ func (d *Deployment) resolveDtypes() error {
 			// nvidia.github.io/TensorRT-LLM/features/quantization.html), with no
 			// dequantising fallback.
 			return fmt.Errorf("--weight-dtype fp4 with --engine %s: TensorRT-LLM's FP4 (NVFP4) kernels need FP4 tensor cores (Blackwell) and %s has none (no fp4 rate in the GPU catalogue); allowed there: fp8 or int4 weights, or an engine that dequantises FP4 (vllm)", d.Profile.Family(), g.ID)
+		} else if d.fp4ExpertsOnly(m) {
+			// Attention, the dense layers and the shared experts stay FP8 (fp4ExpertsOnly), a
+			// rate the GPU may well have: only the routed experts are dequantised.
+			d.warnings = append(d.warnings, fmt.Errorf("%s has no %s tensor cores: the routed experts' %s weights are dequantized and computed in %s (attention, dense layers and shared experts keep the checkpoint's fp8)", g.ID, wd, wd, md))
 		} else {
 			d.warnings = append(d.warnings, fmt.Errorf("%s has no %s tensor cores: %s weights are dequantized and computed in %s", g.ID, wd, wd, md))
 		}

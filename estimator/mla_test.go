@@ -2,6 +2,7 @@ package estimator
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -113,5 +114,22 @@ func TestVLLMBeforeMLAExpandedKV(t *testing.T) {
 	extra := 8 * 4097 * float64(749568-70272) // bytes
 	if got, min := step("vllm@0.7.0")-step("vllm@0.7.1"), extra/float64(g.MemoryBandwidth); got < min {
 		t.Errorf("decode step 0.7.0 − 0.7.1 = %.2f ms, want at least %.2f ms (%.1f GB more KV read at the datasheet bandwidth)", got*1e3, min*1e3, extra/1e9)
+	}
+}
+
+// TestFP4ExpertsOnlyWarningOnHopper: H200 has no FP4 tensor cores (datasheet: FP8 and
+// below-16-bit integer only), so --weight-dtype fp4 on DeepSeek-R1 dequantises the routed
+// experts, while attention, the dense layers and the shared experts stay FP8 (fp4ExpertsOnly),
+// which H200 runs natively; the warning said all fp4 weights were computed in bf16.
+func TestFP4ExpertsOnlyWarningOnHopper(t *testing.T) {
+	d := mustDeploy(t, Spec{Model: mustModel(t, "deepseek-ai/DeepSeek-R1"), GPU: mustGPU(t, "H200 SXM"), TP: 8, WeightDtype: "fp4", MaxModelLen: 8192})
+	found := false
+	for _, w := range d.Warnings() {
+		if msg := w.Error(); strings.Contains(msg, "no fp4 tensor cores") {
+			found = strings.Contains(msg, "routed experts") && strings.Contains(msg, "keep the checkpoint's fp8")
+		}
+	}
+	if !found {
+		t.Errorf("warnings %v: want the no-fp4 warning to name the routed experts and the fp8 rest", d.Warnings())
 	}
 }

@@ -31,11 +31,11 @@ type specDefault struct {
 // Defaults are round values between published acceptance lengths (AL, tokens per target
 // forward including the bonus token); each reproduces the cited AL within ±15% at the cited K.
 var specDefaults = map[string]specDefault{
-	SpecMTP:    {0.70, "between DeepSeek-R1 MTP on B200, AL 2.82 at K=3 (TensorRT-LLM tech blog 1) and DeepSeek-V3 MTP at 64K context, AL 2.18 at K=3 (LMSYS blog 2025-07-17); α=0.70 gives 2.53"},
+	SpecMTP:    {0.70, "between DeepSeek-R1 MTP on B200, AL 2.82 at K=3 (TensorRT-LLM tech blog 1) and DeepSeek-V3 MTP at 64K context, AL 2.18 at K=3 (LMSYS blog 2025-07-17); α=0.70 gives 2.53 at K=3"},
 	SpecEagle3: {0.65, "EAGLE-3: Qwen3 AL 1.8–2.2 (AngelSlim), MiniMax-M3 average 2.80 and gpt-oss-20b 2.2–3.3 (vLLM blog); α=0.65 gives 2.35 at K=3, 2.69 at K=5"},
 	SpecEagle:  {0.55, "EAGLE/EAGLE-2 accept fewer tokens than EAGLE-3 (SGLang docs: Llama-3.1-8B 244 vs 373 tok/s at batch 1); α=0.55 gives 2.02 at K=3"},
 	SpecDraft:  {0.60, "draft models: α 0.5–0.9 by task in Leviathan et al. 2023 (Table 3); 0.6 is the lower middle for a 0.5B–1B draft of a chat model"},
-	SpecNgram:  {0.30, "n-gram/prompt lookup on generic chat: AL 1.37–1.40 at K=3 (TensorRT-LLM tech blog 7); α=0.30 gives 1.42"},
+	SpecNgram:  {0.30, "n-gram/prompt lookup on generic chat: AL 1.37–1.40 at K=3 (TensorRT-LLM tech blog 7); α=0.30 gives 1.42 at K=3"},
 }
 
 // specFamilyDefaults override specDefaults for a method on a model family (config.json
