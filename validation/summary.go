@@ -97,6 +97,11 @@ type Summary struct {
 	// measured and predicted are request-weighted over the stages first.
 	ByRunMetric []Group `json:"by_run_metric"`
 	OutOfSample Group   `json:"out_of_sample"`
+	// OutOfSampleBySource and OutOfSampleByModel are the held-out part of every source and
+	// model some of whose rows are in-sample (a constant was chosen looking at them): the
+	// figure those rows cannot flatter. Empty when no row is in-sample.
+	OutOfSampleBySource []Group `json:"out_of_sample_by_source"`
+	OutOfSampleByModel  []Group `json:"out_of_sample_by_model"`
 	// ByTechnique and GainSigns appear when rows carry technique columns (technique.go).
 	ByTechnique []Group    `json:"by_technique,omitempty"`
 	GainSigns   *GainSigns `json:"gain_signs,omitempty"`
@@ -149,6 +154,37 @@ func groupBy(rows []Result, key func(Result) string) []Group {
 	return out
 }
 
+// heldOut groups the out-of-sample rows of every key (source, model) that has in-sample rows
+// too; a key with none is already in full in its by-key section.
+func heldOut(rows []Result, key func(Result) string) []Group {
+	tuned := map[string]bool{}
+	for _, r := range rows {
+		if r.InSample {
+			tuned[key(r)] = true
+		}
+	}
+	var oos []Result
+	for _, r := range rows {
+		if tuned[key(r)] && !r.InSample {
+			oos = append(oos, r)
+		}
+	}
+	// [] in JSON when nothing is in-sample; a key whose every row is in-sample is listed
+	// with nothing held out.
+	out := append([]Group{}, groupBy(oos, key)...)
+	for k := range tuned {
+		found := false
+		for _, g := range out {
+			found = found || g.Key == k
+		}
+		if !found {
+			out = append(out, Group{Key: k})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
 // Summarise groups results by source, metric, GPU and engine, and aggregates the load
 // stages of each serving run (request-weighted) before computing its APE.
 func Summarise(rows []Result) Summary {
@@ -166,6 +202,8 @@ func Summarise(rows []Result) Summary {
 		}
 	}
 	s.OutOfSample = group("out-of-sample", oos)
+	s.OutOfSampleBySource = heldOut(rows, sourceKey)
+	s.OutOfSampleByModel = heldOut(rows, func(r Result) string { return r.Model })
 	s.InconsistentMeans = []string{}
 	seen := map[string]bool{}
 	for _, r := range rows {
@@ -291,6 +329,10 @@ func WriteTable(w io.Writer, rows []Result, s Summary, all bool) {
 	sec("by engine", s.ByEngine)
 	sec("by model", s.ByModel)
 	sec("by engine version [profile]", s.ByEngineVersion)
+	if len(s.OutOfSampleBySource) > 0 {
+		sec("out of sample, by source with in-sample rows (their held-out rows)", s.OutOfSampleBySource)
+		sec("out of sample, by model with in-sample rows (their held-out rows)", s.OutOfSampleByModel)
+	}
 	if len(s.ByRunMetric) > 0 {
 		sec("serving runs (request-weighted over stages), by metric", s.ByRunMetric)
 	}
