@@ -447,7 +447,7 @@ func (e *DoesNotFitError) Error() string {
 		s += fmt.Sprintf("; the KV cache holds one sequence of at most %d tokens: --max-model-len %d fits", e.MaxFitLen, e.MaxFitLen)
 	}
 	if e.Sampler > 0 {
-		s += fmt.Sprintf("; the start-up sampler pass over max_num_seqs × vocabulary takes %s (a lower --max-num-seqs frees it", e.Sampler.GiBString())
+		s += fmt.Sprintf("; the start-up sampler pass over max_num_seqs × vocabulary takes %s (a lower --max-num-seqs frees it", e.Sampler)
 		if e.MaxFitSeqs > 0 {
 			s += fmt.Sprintf(": --max-num-seqs %d fits", e.MaxFitSeqs)
 		}
