@@ -374,14 +374,6 @@ func CheckSchedulerSteps(p *Profile, n int) error {
 	return fmt.Errorf("--num-scheduler-steps %d: multi-step scheduling is vLLM V0's (releases 0.6-0.7: --engine vllm@0.7, or a --profile of those releases); %s has none: allowed 0 or 1", n, p.Label())
 }
 
-// firstWordIs reports whether the first word of a catalogue string (a vendor, "NVIDIA
-// Corporation"; an architecture, "Blackwell Ultra (+ Grace CPU)") is w in any case, so a
-// --gpu-file entry's spelling does not decide a refusal or a warning.
-func firstWordIs(s, w string) bool {
-	f := strings.Fields(s)
-	return len(f) > 0 && strings.EqualFold(f[0], w)
-}
-
 // modelDtype is the 16-bit dtype the model computes in.
 func modelDtype(m *models.Model) string {
 	if m.Quant.Method == "" && m.Quant.Dtype == "fp16" {

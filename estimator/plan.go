@@ -202,13 +202,12 @@ func (pl *Planner) fleet(spec Spec) (*Fleet, error) {
 			}
 			return nil, err
 		}
-		if BudgetBelowSeqs(d) {
-			if s.MaxNumSeqs != 0 {
-				return nil, nil // the engine refuses it at start-up, as estimate does
-			}
-			// The profile's max_num_seqs is above the budget tried: run the budget with
-			// max_num_seqs lowered to it, as estimate's refusal advises.
-			s.MaxNumSeqs = d.MaxNumBatchedTokens
+		seqs, ok := seqsForBudget(d, s.MaxNumSeqs != 0)
+		if !ok {
+			return nil, nil // the engine refuses it at start-up, as estimate does
+		}
+		if seqs != d.MaxNumSeqs {
+			s.MaxNumSeqs = seqs
 			if d, err = New(s); err != nil {
 				return nil, err
 			}

@@ -198,16 +198,22 @@ func (s *Scheduler) pushFront(r *SchedRequest) {
 	s.waiting[0] = r
 }
 
-// preemptLast evicts the most recently admitted running request.
+// preemptLast evicts the most recently admitted running request to the front of the queue.
 func (s *Scheduler) preemptLast() {
-	v := s.running[len(s.running)-1]
-	s.running = s.running[:len(s.running)-1]
+	s.pushFront(s.evict(len(s.running) - 1))
+}
+
+// evict removes running request i, frees its KV blocks and sets it to recompute its prompt
+// and generated tokens when readmitted (counted as a preemption); the caller queues it.
+func (s *Scheduler) evict(i int) *SchedRequest {
+	v := s.running[i]
+	s.running = slices.Delete(s.running, i, i+1)
 	s.free += v.blocks
 	v.need = v.In - v.Cached + v.Generated
 	v.blocks, v.done, v.chunk = 0, 0, 0
 	v.Preempted++
 	s.Preemptions++
-	s.pushFront(v)
+	return v
 }
 
 // Ratio is admission "ratio"'s new_token_ratio now (0 with any other admission).
@@ -273,14 +279,7 @@ func (s *Scheduler) retract() bool {
 				v = i
 			}
 		}
-		r := s.running[v]
-		s.running = slices.Delete(s.running, v, v+1)
-		s.free += r.blocks
-		r.need = r.In - r.Cached + r.Generated
-		r.blocks, r.done, r.chunk = 0, 0, 0
-		r.Preempted++
-		s.Preemptions++
-		s.waiting = append(s.waiting, r) // SGLang extends the waiting queue with them
+		s.waiting = append(s.waiting, s.evict(v)) // SGLang extends the waiting queue with them
 		n--
 	}
 	gen, out := 0, 0

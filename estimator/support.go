@@ -24,7 +24,7 @@ import (
 // nothing: it gets only the rules that hold for every release of its engine.
 
 // SupportError is a refusal (from CheckEngineGPU, CheckEngineLayout) or a warning (from
-// ReleaseGPUWarning, LayoutWarning) about what an engine release supports; IsSupport picks
+// ReleaseGPUWarning, LayoutWarning, ReleaseModelWarning) about what an engine release supports; IsSupport picks
 // it out of Deployment.Warnings.
 type SupportError struct{ msg string }
 
@@ -65,12 +65,13 @@ func (p *Profile) from(v Version) bool {
 	return false
 }
 
-// archIs reports whether a catalogue architecture ("Blackwell Ultra (+ Grace CPU)", "CDNA
-// 4") starts with the words ws, compared in any case, so a --gpu-file entry's spelling does
-// not decide a refusal or a warning ("blackwell ultra" is Blackwell Ultra, "Blackwellish" is
-// not Blackwell).
-func archIs(arch string, ws ...string) bool {
-	f := strings.Fields(arch)
+// startsWithWords reports whether s starts with the words ws, compared in any case: a
+// catalogue architecture ("Blackwell Ultra (+ Grace CPU)", "CDNA 4") or vendor ("NVIDIA
+// Corporation", as lspci names it), so a --gpu-file entry's spelling does not decide a
+// refusal or a warning ("blackwell ultra" is Blackwell Ultra, "Blackwellish" is not
+// Blackwell).
+func startsWithWords(s string, ws ...string) bool {
+	f := strings.Fields(s)
 	if len(f) < len(ws) {
 		return false
 	}
@@ -84,7 +85,9 @@ func archIs(arch string, ws ...string) bool {
 
 // isCDNA4 reports whether arch is AMD CDNA 4 (MI350X, MI355X), written "CDNA 4" in the
 // catalogue or "CDNA4".
-func isCDNA4(arch string) bool { return archIs(arch, "CDNA", "4") || archIs(arch, "CDNA4") }
+func isCDNA4(arch string) bool {
+	return startsWithWords(arch, "CDNA", "4") || startsWithWords(arch, "CDNA4")
+}
 
 // preAmpere lists the NVIDIA architectures older than Ampere (compute capability below 8.0),
 // with their compute capability.
@@ -122,9 +125,9 @@ func CheckEngineGPU(p *Profile, g *hardware.GPU) error {
 	if p == nil || g == nil || p.Family() != "trtllm" {
 		return nil
 	}
-	if strings.TrimSpace(g.Vendor) != "" && !firstWordIs(g.Vendor, "NVIDIA") {
+	if strings.TrimSpace(g.Vendor) != "" && !startsWithWords(g.Vendor, "NVIDIA") {
 		allowed := "vllm"
-		if firstWordIs(g.Vendor, "AMD") {
+		if startsWithWords(g.Vendor, "AMD") {
 			allowed = "vllm, sglang or tgi"
 		}
 		return supportErr("%s: TensorRT-LLM runs on NVIDIA GPUs only; %s's vendor is %s: allowed there an engine built for it (%s)", engineArg(p), g.ID, g.Vendor, allowed)
@@ -180,14 +183,14 @@ func ReleaseGPUWarning(p *Profile, g *hardware.GPU) error {
 	asIf := "this predicts the release as if it ran there"
 	switch p.Family() {
 	case "vllm":
-		if p.before(Version{0, 9}) && firstWordIs(arch, "Blackwell") {
+		if p.before(Version{0, 9}) && startsWithWords(arch, "Blackwell") {
 			return supportErr("%s on %s: vLLM releases before 0.9 were built on PyTorch 2.5-2.6 with CUDA ≤ 12.6; Blackwell support came with PyTorch 2.7 and CUDA 12.8 (vLLM 0.9.0): %s", p.Label(), g.ID, asIf)
 		}
 		if p.before(Version{0, 10}) && isCDNA4(arch) {
 			return supportErr("%s on %s: AMD launched CDNA 4 (MI350X, MI355X; gfx950) in June 2025 and vLLM releases before 0.10 date from before or around that launch; which release first ran on gfx950 is not sourced here: %s", p.Label(), g.ID, asIf)
 		}
 	case "sglang":
-		if p.before(Version{0, 5}) && firstWordIs(arch, "Blackwell") {
+		if p.before(Version{0, 5}) && startsWithWords(arch, "Blackwell") {
 			return supportErr("%s on %s: SGLang's 0.4 releases (December 2024 to mid-2025) span the arrival of Blackwell GPUs, and which 0.4 release first ran on Blackwell is not sourced here: %s", p.Label(), g.ID, asIf)
 		}
 		if p.before(Version{0, 5}) && isCDNA4(arch) {
@@ -197,10 +200,10 @@ func ReleaseGPUWarning(p *Profile, g *hardware.GPU) error {
 		if strings.TrimSpace(g.Vendor) == "" || strings.TrimSpace(arch) == "" {
 			return supportErr("%s on %s: the GPU's entry gives no %s, so TensorRT-LLM's support matrix (NVIDIA Blackwell, Hopper, Ada Lovelace and Ampere GPUs) is not checked against it (add vendor and architecture to its --gpu-file entry): %s", p.Label(), g.ID, missingWhat(g.Vendor, arch), asIf)
 		}
-		if p.before(Version{0, 17}) && firstWordIs(arch, "Blackwell") {
+		if p.before(Version{0, 17}) && startsWithWords(arch, "Blackwell") {
 			return supportErr("%s on %s: TensorRT-LLM added Blackwell support (B200, GeForce RTX 50) in release 0.17.0 (its release notes): %s", p.Label(), g.ID, asIf)
 		}
-		if p.before(Version{1, 0}) && archIs(arch, "Blackwell", "Ultra") {
+		if p.before(Version{1, 0}) && startsWithWords(arch, "Blackwell", "Ultra") {
 			return supportErr("%s on %s: Blackwell Ultra (B300, GB300; sm103) shipped in the second half of 2025, after TensorRT-LLM's 0.x releases, and which release first supported it is not sourced here: %s", p.Label(), g.ID, asIf)
 		}
 		if a, sm := preAmpereArch(g); a != "" && !p.from(Version{1, 0}) {

@@ -667,14 +667,11 @@ func (ev *sweepWorker) run(b *base) error {
 			if mnbt > 0 {
 				dd.MaxNumBatchedTokens = mnbt
 			}
-			if BudgetBelowSeqs(&dd) {
-				if mns > 0 {
-					continue // the engine refuses it at start-up, as estimate does
-				}
-				// The profile's max_num_seqs is above the budget tried: run the budget with
-				// max_num_seqs lowered to it, as estimate's refusal advises.
-				dd.MaxNumSeqs = dd.MaxNumBatchedTokens
+			seqs, ok := seqsForBudget(&dd, mns > 0)
+			if !ok {
+				continue // the engine refuses it at start-up, as estimate does
 			}
+			dd.MaxNumSeqs = seqs
 			mem := dd.Memory()
 			// Serve's own checks: the engine must start (Memory.Fits, the one fits rule),
 			// and one sequence run.
@@ -1137,3 +1134,16 @@ func belowMin(flag string, vs []int, min int, hint string) error {
 // step's budget) and estimate refuses as --max-num-batched-tokens. Sweep and plan lower the
 // profile's max_num_seqs to the budget, and skip a max_num_seqs given above it.
 func BudgetBelowSeqs(d *Deployment) bool { return d.MaxNumBatchedTokens < d.MaxNumSeqs }
+
+// seqsForBudget is the max_num_seqs sweep and plan run d's token budget with: d's own when
+// the budget holds it; the budget when d's is the profile's default (lowered, as estimate's
+// refusal advises); ok false when it was given (explicit) above the budget.
+func seqsForBudget(d *Deployment, explicit bool) (seqs int, ok bool) {
+	if !BudgetBelowSeqs(d) {
+		return d.MaxNumSeqs, true
+	}
+	if explicit {
+		return 0, false
+	}
+	return d.MaxNumBatchedTokens, true
+}

@@ -116,6 +116,9 @@ func NewSweep(sp estimator.SweepSpace, cons []estimator.Constraint, res estimato
 		if n := estimator.LayoutNote(pr, sp.Model); adp && n != "" {
 			out.Notes = append(out.Notes, n)
 		}
+		if err := estimator.ReleaseModelWarning(pr, sp.Model); err != nil {
+			out.Notes = append(out.Notes, err.Error())
+		}
 	}
 	var noPrice []string
 	for _, g := range sp.GPUs {

@@ -290,7 +290,10 @@ func predictOne(ctx context.Context, r Row, o Options) (Prediction, string, erro
 	} else if err != nil && r.OutputLen < 1 {
 		err = fmt.Errorf("output_len empty or 0: the row gives no output length, so it cannot be predicted")
 	}
-	return Prediction{Serving: s, Latency: latency, EdgeRate: edgeRate, EdgeNote: edgeNote, NumGPUs: d.NumGPUs, Profile: p.Name, ModelClass: mc, Vendor: strings.ToLower(g.Vendor), GPUID: g.ID, Lanes: d.Lanes(), Support: support}, method, err
+	out := id
+	out.Serving, out.Latency, out.EdgeRate, out.EdgeNote = s, latency, edgeRate, edgeNote
+	out.NumGPUs, out.Lanes, out.Support = d.NumGPUs, d.Lanes(), support
+	return out, method, err
 }
 
 // MaxModelLen is the engine's max_model_len for a validation row, which rows do not record:

@@ -55,8 +55,9 @@ type Result struct {
 	// (an MLPerf row whose bounds the deployment never meets is read at its own rate).
 	Note string `json:"note,omitempty"`
 	// Warnings are the engine-support warnings of the row's deployment (a release that may
-	// predate its GPU or lack its layout: estimator.ReleaseGPUWarning, LayoutWarning); the
-	// row is predicted beside them. Omitted when there are none.
+	// predate its GPU, its model or its layout: estimator.ReleaseGPUWarning,
+	// ReleaseModelWarning, LayoutWarning); the row is predicted beside them. Omitted when
+	// there are none.
 	Warnings []string `json:"warnings,omitempty"`
 	Method   string   `json:"method,omitempty"`
 	// Technique is the row's technique (speculative, disaggregation, offload, multi-node,

@@ -20,3 +20,18 @@ func TestSweepSaysNothingFits(t *testing.T) {
 		t.Errorf("want a note that nothing fits and that 6 H200s do; got:\n%s", out)
 	}
 }
+
+// TestSweepNotesReleaseBeforeModel: a sweep of a release older than the first that loads
+// the model says so once, as estimate warns for each configuration (vLLM added gpt-oss in
+// 0.10.1, its release notes; estimator.ReleaseModelWarning): the ranked table has no room
+// for each configuration's warnings.
+func TestSweepNotesReleaseBeforeModel(t *testing.T) {
+	out, errOut, code := runCLI(t, "sweep", "--model", "openai/gpt-oss-20b", "--gpu", "H100", "--engine", "vllm@0.7.3",
+		"--input-len", "1000", "--output-len", "100", "--concurrency", "4")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "note: vllm@0.7.3") || !strings.Contains(out, "vLLM added gpt-oss in 0.10.1") {
+		t.Errorf("want a note that vllm@0.7.3 predates gpt-oss; got:\n%s", out)
+	}
+}
